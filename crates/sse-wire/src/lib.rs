@@ -1,0 +1,15 @@
+//! The `text/event-stream` format, without I/O.
+//!
+//! Three concepts, one file each:
+//! - [`encode`]: write events, comments and `retry:` lines as a server sends them;
+//! - [`parse`]: an incremental push parser that follows the WHATWG HTML rules for server-sent events
+//!   exactly, whatever way the bytes are split, with no allocation per byte or per event;
+//! - [`stamp`]: the small conventions ssebench's server and load generator share inside event data
+//!   (the server's send timestamp, the POST token), so both sides agree on one definition.
+
+pub mod encode;
+pub mod parse;
+pub mod stamp;
+
+pub use encode::Event;
+pub use parse::{EventRef, Item, Limits, ParseError, Parser};
