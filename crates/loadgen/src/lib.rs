@@ -1,1 +1,33 @@
-//! placeholder
+//! Browser-faithful load generation for Server-Sent Events.
+//!
+//! A sweep point runs N virtual clients. Each is one browser profile with its own pool for the
+//! origin: on HTTP/1.1 at most six connections, requests queueing FIFO for a slot as in Chromium
+//! ([`pool_h1`](crate::pool_h1)); on HTTP/2 one connection whose streams are capped by the server's
+//! `SETTINGS_MAX_CONCURRENT_STREAMS` ([`conn_h2`](crate::conn_h2)). Each client opens its
+//! EventSources ([`sse`](crate::sse)) and POSTs on an open-loop schedule ([`post`](crate::post));
+//! every sample lands in shared HDR histograms ([`metrics`]).
+//!
+//! Data flows one way: [`PointConfig`] -> [`run_point`] -> [`PointOutcome`].
+
+pub mod arm;
+mod client;
+mod conn_h2;
+mod connect;
+pub mod context;
+pub mod error;
+pub mod metrics;
+mod origin;
+mod pool_h1;
+mod post;
+mod run;
+mod sse;
+pub mod target;
+
+pub use arm::Arm;
+pub use conn_h2::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
+pub use context::{Fatal, FatalKind};
+pub use error::{ErrorClass, LoadError};
+pub use origin::Priority;
+pub use metrics::{Counter, Latency, LatencySummary, Metrics};
+pub use run::{run_point, PointConfig, PointOutcome};
+pub use target::{Target, Trust};

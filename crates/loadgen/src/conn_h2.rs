@@ -1,0 +1,132 @@
+//! The HTTP/2 side of a virtual client: one connection per origin, every stream multiplexed on it.
+//!
+//! Like Chromium, the client assumes 100 concurrent streams until the server's SETTINGS arrive
+//! (h2's `initial_max_send_streams`) and never uses more than 256 at once whatever the server
+//! allows. Past the server's `SETTINGS_MAX_CONCURRENT_STREAMS`, h2 keeps new streams pending on the
+//! same connection; no second connection is ever opened while the first one lives. A stream's slot
+//! is granted when h2 moves it out of its pending queue, which `SendRequest::poll_ready` reports.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+
+use crate::connect::connect;
+use crate::context::Ctx;
+use crate::error::LoadError;
+use crate::metrics::{Counter, Latency};
+use crate::target::Target;
+
+/// Chromium's cap on concurrent streams per HTTP/2 connection, whatever the server allows.
+pub const BROWSER_STREAM_CAP: usize = 256;
+/// Chromium's assumption before the server's SETTINGS arrive.
+pub const BROWSER_INITIAL_STREAMS: usize = 100;
+
+#[derive(Debug)]
+pub(crate) struct H2Origin {
+    target: Arc<Target>,
+    ctx: Arc<Ctx>,
+    conn: Mutex<Option<H2Conn>>,
+    cap: Arc<Semaphore>,
+}
+
+#[derive(Debug, Clone)]
+struct H2Conn {
+    send: SendRequest<Bytes>,
+    carried: Arc<AtomicBool>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+/// A request stream, opened: its response future and, for requests with a body, the sender.
+pub(crate) struct OpenStream {
+    pub response: h2::client::ResponseFuture,
+    pub body: h2::SendStream<Bytes>,
+    pub permit: OwnedSemaphorePermit,
+}
+
+impl H2Origin {
+    pub fn new(target: Arc<Target>, ctx: Arc<Ctx>) -> Self {
+        H2Origin {
+            target,
+            ctx,
+            conn: Mutex::new(None),
+            cap: Arc::new(Semaphore::new(BROWSER_STREAM_CAP)),
+        }
+    }
+
+    /// Opens a stream for `request`. `on_granted` runs when the stream leaves the queue.
+    pub async fn open_stream(
+        &self,
+        request: http::Request<()>,
+        end_of_stream: bool,
+        on_granted: impl FnOnce(),
+    ) -> Result<OpenStream, LoadError> {
+        let conn = self.connection().await?;
+        let permit = self
+            .cap
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the stream cap semaphore is never closed");
+        let send = conn.send.clone().ready().await.map_err(LoadError::Http2)?;
+        let mut send = send;
+        let (response, body) = send
+            .send_request(request, end_of_stream)
+            .map_err(LoadError::Http2)?;
+        if !conn.carried.swap(true, Ordering::Relaxed) {
+            self.ctx.metrics.incr(Counter::ConnectionsCarryingRequests);
+        }
+        // Resolves once this stream is no longer pending: it counts against the server's limit.
+        send.ready().await.map_err(LoadError::Http2)?;
+        on_granted();
+        Ok(OpenStream {
+            response,
+            body,
+            permit,
+        })
+    }
+
+    /// The origin's connection, opened on first use and again after the previous one ended.
+    async fn connection(&self) -> Result<H2Conn, LoadError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            if !conn.task.is_finished() {
+                return Ok(conn.clone());
+            }
+        }
+        let started = Instant::now();
+        let (io, _) = connect(&self.target, self.ctx.connect_timeout)
+            .await
+            .inspect_err(|e| self.ctx.connect_failed(e))?;
+        let (send, connection) = h2::client::Builder::new()
+            .initial_max_send_streams(BROWSER_INITIAL_STREAMS)
+            .handshake::<_, Bytes>(io)
+            .await
+            .map_err(LoadError::Http2)?;
+        self.ctx.connect_succeeded();
+        self.ctx.metrics.record(Latency::Connect, started.elapsed());
+        self.ctx.metrics.incr(Counter::ConnectionsOpened);
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("http/2 connection ended: {e}");
+            }
+        });
+        let conn = H2Conn {
+            send,
+            carried: Arc::new(AtomicBool::new(false)),
+            task: Arc::new(task),
+        };
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Ends the connection (at the end of a point).
+    pub async fn close(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            conn.task.abort();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Opening one connection: TCP (with `TCP_NODELAY`), then TLS with the arm's single ALPN
+//! protocol, then the check that the negotiated protocol is the one the arm pins.
+//!
+//! A benchmark must never fall back silently: a server that negotiates anything else fails the run.
+
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+use tokio_util::either::Either;
+
+use crate::arm::Arm;
+use crate::error::LoadError;
+use crate::target::Target;
+
+/// A connected transport, plain or TLS.
+pub(crate) type Io = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+
+/// Connects and returns the transport and the time it took (TCP + TLS, the `connect` metric).
+pub(crate) async fn connect(target: &Target, timeout: Duration) -> Result<(Io, Duration), LoadError> {
+    let start = Instant::now();
+    let addr = target.addr;
+    let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        .await
+        .map_err(|_| LoadError::Timeout {
+            what: "TCP connect",
+            addr,
+            after: timeout,
+        })?
+        .map_err(|source| LoadError::Connect { addr, source })?;
+    tcp.set_nodelay(true)
+        .map_err(|source| LoadError::Connect { addr, source })?;
+    let Some(tls) = &target.tls else {
+        return Ok((Either::Left(tcp), start.elapsed()));
+    };
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let left = timeout.saturating_sub(start.elapsed());
+    let stream = tokio::time::timeout(left, connector.connect(tls.server_name.clone(), tcp))
+        .await
+        .map_err(|_| LoadError::Timeout {
+            what: "TLS handshake",
+            addr,
+            after: timeout,
+        })?
+        .map_err(|source| LoadError::Tls { addr, source })?;
+    check_alpn(target.arm, stream.get_ref().1.alpn_protocol())?;
+    Ok((Either::Right(stream), start.elapsed()))
+}
+
+/// `h2` must negotiate `h2`. `h1-tls` must negotiate `http/1.1` or nothing: TLS without ALPN means
+/// HTTP/1.1, so a server that ignores ALPN still speaks the arm's protocol.
+fn check_alpn(arm: Arm, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
+    let ok = match (arm, negotiated) {
+        (Arm::H2, Some(b"h2")) => true,
+        (Arm::H1Tls, Some(b"http/1.1") | None) => true,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(LoadError::AlpnMismatch {
+        arm,
+        expected: if arm == Arm::H2 { "h2" } else { "http/1.1" },
+        negotiated: negotiated.map_or_else(
+            || "no ALPN".to_owned(),
+            |p| format!("{:?}", String::from_utf8_lossy(p)),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpn_rules() {
+        assert!(check_alpn(Arm::H2, Some(b"h2")).is_ok());
+        assert!(check_alpn(Arm::H2, None).is_err());
+        assert!(check_alpn(Arm::H2, Some(b"http/1.1")).is_err());
+        assert!(check_alpn(Arm::H1Tls, Some(b"http/1.1")).is_ok());
+        assert!(check_alpn(Arm::H1Tls, None).is_ok());
+        assert!(check_alpn(Arm::H1Tls, Some(b"h2")).is_err());
+    }
+}

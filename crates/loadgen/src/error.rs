@@ -1,0 +1,192 @@
+//! What can go wrong while a virtual client works, and the classes reports count separately.
+//!
+//! Every failure is classified (h2's `Error::reason()` is the model): a refused TCP connect is not
+//! a stream reset, a GOAWAY is not a timeout. A run never hides errors inside an average.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::arm::Arm;
+use crate::context::FatalKind;
+
+/// The classes of error counted in reports, one counter each (`errors_<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// TCP connect refused or unreachable.
+    Refused,
+    /// The connection was reset or closed under a request or stream.
+    Reset,
+    /// HTTP/2 stream reset by the peer (RST_STREAM).
+    RstStream,
+    /// HTTP/2 connection ended by GOAWAY.
+    GoAway,
+    /// A connect, handshake or request took too long.
+    Timeout,
+    /// The response status or content type was not what the request needs.
+    Status,
+    /// The event stream broke a parser limit.
+    Parse,
+    /// The TLS handshake failed (certificate, alert).
+    Tls,
+    /// The wrong protocol was negotiated (fatal for the run).
+    Protocol,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Refused,
+        ErrorClass::Reset,
+        ErrorClass::RstStream,
+        ErrorClass::GoAway,
+        ErrorClass::Timeout,
+        ErrorClass::Status,
+        ErrorClass::Parse,
+        ErrorClass::Tls,
+        ErrorClass::Protocol,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Refused => "refused",
+            ErrorClass::Reset => "reset",
+            ErrorClass::RstStream => "rst_stream",
+            ErrorClass::GoAway => "goaway",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Status => "status",
+            ErrorClass::Parse => "parse",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Protocol => "protocol",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// An error of the load generator.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("invalid target {url:?}: {reason}")]
+    InvalidTarget { url: String, reason: String },
+    #[error("target {host} is not on loopback: ssebench only sends traffic to 127.0.0.0/8 or ::1")]
+    NotLoopback { host: String },
+    #[error("invalid TLS trust setting: {0}")]
+    Trust(String),
+    #[error("cannot connect to {addr}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what} to {addr} timed out after {after:?}")]
+    Timeout {
+        what: &'static str,
+        addr: SocketAddr,
+        after: Duration,
+    },
+    #[error("TLS handshake with {addr} failed")]
+    Tls {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "protocol mismatch on {arm}: expected ALPN {expected:?}, the server negotiated {negotiated}"
+    )]
+    AlpnMismatch {
+        arm: Arm,
+        expected: &'static str,
+        negotiated: String,
+    },
+    #[error("HTTP/1.1 error")]
+    Http1(#[source] hyper::Error),
+    #[error("HTTP/2 error")]
+    Http2(#[source] h2::Error),
+    #[error("unexpected status {status} for {what}")]
+    Status { what: &'static str, status: u16 },
+    #[error("event stream has content type {got:?}, expected text/event-stream")]
+    ContentType { got: String },
+    #[error("malformed event stream")]
+    Parse(#[source] sse_wire::ParseError),
+}
+
+impl LoadError {
+    /// The class this error is counted under.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            LoadError::Connect { .. } => ErrorClass::Refused,
+            LoadError::Timeout { .. } => ErrorClass::Timeout,
+            LoadError::Tls { .. } => ErrorClass::Tls,
+            LoadError::AlpnMismatch { .. } => ErrorClass::Protocol,
+            LoadError::Http1(e) => classify_hyper(e),
+            LoadError::Http2(e) => classify_h2(e),
+            LoadError::Status { .. } | LoadError::ContentType { .. } => ErrorClass::Status,
+            LoadError::Parse(_) => ErrorClass::Parse,
+            LoadError::InvalidTarget { .. } | LoadError::NotLoopback { .. } | LoadError::Trust(_) => {
+                ErrorClass::Protocol
+            }
+        }
+    }
+
+    /// Errors that make the whole run meaningless: it stops and says why.
+    pub fn fatal_kind(&self) -> Option<FatalKind> {
+        match self {
+            LoadError::AlpnMismatch { .. } => Some(FatalKind::ProtocolMismatch),
+            LoadError::InvalidTarget { .. } | LoadError::NotLoopback { .. } | LoadError::Trust(_) => {
+                Some(FatalKind::BadTarget)
+            }
+            // A certificate that does not verify will not verify on the next try either.
+            LoadError::Tls { source, .. } if is_certificate_error(source) => {
+                Some(FatalKind::BadTarget)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn classify_hyper(e: &hyper::Error) -> ErrorClass {
+    if e.is_timeout() {
+        return ErrorClass::Timeout;
+    }
+    // hyper wraps the h2 error when it drives HTTP/2; we drive h2 ourselves, but be safe.
+    if let Some(h2e) = find_source::<h2::Error>(e) {
+        return classify_h2(h2e);
+    }
+    ErrorClass::Reset
+}
+
+fn classify_h2(e: &h2::Error) -> ErrorClass {
+    if e.is_go_away() {
+        ErrorClass::GoAway
+    } else if e.is_reset() {
+        ErrorClass::RstStream
+    } else {
+        ErrorClass::Reset
+    }
+}
+
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn is_certificate_error(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| {
+            matches!(
+                r,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            )
+        })
+}

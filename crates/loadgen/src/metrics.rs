@@ -1,0 +1,256 @@
+//! What a run measures: one HDR histogram per latency and a set of counters, shared by every task
+//! of a sweep point.
+//!
+//! Each latency is named by its two instants (see `scenarios/README.md`):
+//! - `queue_wait`: request wanted -> connection slot (h1) or stream slot (h2) granted;
+//! - `connect`: TCP connect started -> TLS handshake done and ALPN checked;
+//! - `time_to_first_event`: EventSource created (first request wanted) -> first event parsed;
+//! - `event_delivery`: server send stamp in the event -> event parsed here (same host clock);
+//! - `post_rtt`: POST's scheduled instant -> response fully read (corrects coordinated omission);
+//! - `fanout`: POST handed to its connection -> the event carrying its token parsed, per subscriber.
+//!
+//! Samples are recorded as they happen, into shared state, so a run that is cut short (Ctrl-C, a
+//! dead server) loses nothing already measured.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::error::ErrorClass;
+
+/// Latency metrics, each an HDR histogram in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Latency {
+    QueueWait,
+    Connect,
+    TimeToFirstEvent,
+    EventDelivery,
+    PostRtt,
+    Fanout,
+}
+
+impl Latency {
+    pub const ALL: [Latency; 6] = [
+        Latency::QueueWait,
+        Latency::Connect,
+        Latency::TimeToFirstEvent,
+        Latency::EventDelivery,
+        Latency::PostRtt,
+        Latency::Fanout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Latency::QueueWait => "queue_wait",
+            Latency::Connect => "connect",
+            Latency::TimeToFirstEvent => "time_to_first_event",
+            Latency::EventDelivery => "event_delivery",
+            Latency::PostRtt => "post_rtt",
+            Latency::Fanout => "fanout",
+        }
+    }
+}
+
+/// Counters that only go up during a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counter {
+    StreamsRequested,
+    StreamsOpened,
+    ConnectionsOpened,
+    ConnectionsCarryingRequests,
+    PostsScheduled,
+    PostsCompleted,
+    EventsReceived,
+    Reconnects,
+    Gaps,
+    Duplicates,
+}
+
+impl Counter {
+    pub const ALL: [Counter; 10] = [
+        Counter::StreamsRequested,
+        Counter::StreamsOpened,
+        Counter::ConnectionsOpened,
+        Counter::ConnectionsCarryingRequests,
+        Counter::PostsScheduled,
+        Counter::PostsCompleted,
+        Counter::EventsReceived,
+        Counter::Reconnects,
+        Counter::Gaps,
+        Counter::Duplicates,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::StreamsRequested => "streams_requested",
+            Counter::StreamsOpened => "streams_opened",
+            Counter::ConnectionsOpened => "connections_opened",
+            Counter::ConnectionsCarryingRequests => "connections_carrying_requests",
+            Counter::PostsScheduled => "posts_scheduled",
+            Counter::PostsCompleted => "posts_completed",
+            Counter::EventsReceived => "events_received",
+            Counter::Reconnects => "reconnects",
+            Counter::Gaps => "gaps",
+            Counter::Duplicates => "duplicates",
+        }
+    }
+}
+
+/// Values that go up and down; read once at the end of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gauge {
+    /// Streams waiting for a connection or stream slot.
+    StreamsQueued,
+    /// Streams whose response is open now.
+    StreamsOpen,
+    /// POSTs whose scheduled instant has passed and that have not completed.
+    PostsPending,
+}
+
+/// The shared measurements of one sweep point.
+#[derive(Debug)]
+pub struct Metrics {
+    histograms: [Mutex<Histogram<u64>>; 6],
+    counters: [AtomicU64; 10],
+    gauges: [AtomicU64; 3],
+    errors: [AtomicU64; ErrorClass::ALL.len()],
+}
+
+/// Largest latency recorded: one hour, in microseconds. Larger values are clamped to it.
+const MAX_US: u64 = 3_600_000_000;
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let histogram = || {
+            let h = Histogram::new_with_bounds(1, MAX_US, 3).expect("static histogram bounds");
+            Mutex::new(h)
+        };
+        Metrics {
+            histograms: std::array::from_fn(|_| histogram()),
+            counters: std::array::from_fn(|_| AtomicU64::new(0)),
+            gauges: std::array::from_fn(|_| AtomicU64::new(0)),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    pub fn record(&self, latency: Latency, value: Duration) {
+        let us = u64::try_from(value.as_micros()).unwrap_or(MAX_US).clamp(1, MAX_US);
+        let mut h = self.histograms[latency as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        h.saturating_record(us);
+    }
+
+    pub fn add(&self, counter: Counter, n: u64) {
+        self.counters[counter as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn incr(&self, counter: Counter) {
+        self.add(counter, 1);
+    }
+
+    pub fn get(&self, counter: Counter) -> u64 {
+        self.counters[counter as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn gauge_up(&self, gauge: Gauge) {
+        self.gauges[gauge as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn gauge_down(&self, gauge: Gauge) {
+        let _ = self.gauges[gauge as usize].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            Some(v.saturating_sub(1))
+        });
+    }
+
+    pub fn gauge(&self, gauge: Gauge) -> u64 {
+        self.gauges[gauge as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn error(&self, class: ErrorClass) {
+        self.errors[class.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn errors(&self, class: ErrorClass) -> u64 {
+        self.errors[class.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn total_errors(&self) -> u64 {
+        ErrorClass::ALL.iter().map(|&c| self.errors(c)).sum()
+    }
+
+    /// Summary of one latency histogram.
+    pub fn latency(&self, latency: Latency) -> LatencySummary {
+        let h = self.histograms[latency as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        LatencySummary::of(&h)
+    }
+
+    /// A copy of one histogram (for interval logs or merging).
+    pub fn histogram(&self, latency: Latency) -> Histogram<u64> {
+        self.histograms[latency as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// p50 .. max of a histogram, in microseconds. `count == 0` means no sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl LatencySummary {
+    fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            count: h.len(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_microseconds_and_counts() {
+        let m = Metrics::new();
+        for ms in 1..=100 {
+            m.record(Latency::PostRtt, Duration::from_millis(ms));
+        }
+        let s = m.latency(Latency::PostRtt);
+        assert_eq!(s.count, 100);
+        assert!((49_000..=51_000).contains(&s.p50), "{s:?}");
+        assert!(s.max >= 99_900, "{s:?}");
+        assert_eq!(m.latency(Latency::Fanout).count, 0);
+        m.gauge_down(Gauge::StreamsQueued);
+        assert_eq!(m.gauge(Gauge::StreamsQueued), 0);
+        m.error(ErrorClass::GoAway);
+        assert_eq!(m.total_errors(), 1);
+    }
+}

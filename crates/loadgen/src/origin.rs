@@ -1,0 +1,193 @@
+//! One origin as a virtual client sees it: an HTTP/1.1 pool or an HTTP/2 connection, behind one
+//! interface that sends a request once a slot is granted and yields the response body in chunks.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, HOST};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::conn_h2::H2Origin;
+use crate::context::Ctx;
+use crate::error::LoadError;
+use crate::pool_h1::{H1Pool, Lease};
+use crate::target::Target;
+
+/// Request priority in the HTTP/1.1 queue. EventSource and fetch share the default priority in
+/// Chromium, so they wait FIFO behind each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Priority {
+    Low,
+    #[default]
+    Default,
+    High,
+}
+
+/// A request to send: method, path (with query), headers, body.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub method: Method,
+    pub path: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    pub priority: Priority,
+}
+
+/// A response head and its streaming body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Body,
+}
+
+/// A response body; holds its connection slot (h1) or stream permit (h2) until dropped.
+pub struct Body(BodyInner);
+
+enum BodyInner {
+    H1 {
+        body: hyper::body::Incoming,
+        lease: Lease,
+    },
+    H2 {
+        body: h2::RecvStream,
+        _permit: OwnedSemaphorePermit,
+    },
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            BodyInner::H1 { .. } => "Body(h1)",
+            BodyInner::H2 { .. } => "Body(h2)",
+        })
+    }
+}
+
+impl Body {
+    /// The next chunk of data; `None` at a clean end of the body.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, LoadError>> {
+        match &mut self.0 {
+            BodyInner::H1 { body, .. } => loop {
+                match body.frame().await? {
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) => return Some(Ok(data)),
+                        Err(_trailers) => continue,
+                    },
+                    Err(e) => return Some(Err(LoadError::Http1(e))),
+                }
+            },
+            BodyInner::H2 { body, .. } => match body.data().await? {
+                Ok(data) => {
+                    let _ = body.flow_control().release_capacity(data.len());
+                    Some(Ok(data))
+                }
+                Err(e) => Some(Err(LoadError::Http2(e))),
+            },
+        }
+    }
+
+    /// Reads the rest of the body and, on HTTP/1.1, gives the connection back for reuse.
+    pub async fn finish(mut self) -> Result<(), LoadError> {
+        while let Some(chunk) = self.next_chunk().await {
+            chunk?;
+        }
+        if let BodyInner::H1 { lease, .. } = self.0 {
+            lease.release_reusable();
+        }
+        Ok(())
+    }
+}
+
+/// The origin of one virtual client.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    H1(H1Pool),
+    H2(H2Origin),
+}
+
+impl Origin {
+    pub fn new(target: Arc<Target>, ctx: Arc<Ctx>, max_connections_per_origin: usize) -> Self {
+        if target.arm.is_http2() {
+            Origin::H2(H2Origin::new(target, ctx))
+        } else {
+            Origin::H1(H1Pool::new(target, ctx, max_connections_per_origin))
+        }
+    }
+
+    /// Sends `spec` once a slot is granted and returns when the response head arrives.
+    /// `on_granted` runs at the instant the slot is granted (the end of `queue_wait`).
+    pub async fn send(
+        &self,
+        target: &Target,
+        spec: &RequestSpec,
+        on_granted: impl FnOnce(),
+    ) -> Result<Response, LoadError> {
+        match self {
+            Origin::H1(pool) => {
+                let mut lease = pool.acquire(spec.priority).await;
+                on_granted();
+                let send = lease.connection().await?;
+                let mut builder = Request::builder()
+                    .method(spec.method.clone())
+                    .uri(spec.path.as_str())
+                    .header(HOST, target.authority.as_str());
+                for (k, v) in &spec.headers {
+                    builder = builder.header(k, v);
+                }
+                let request = builder
+                    .body(Full::new(spec.body.clone()))
+                    .map_err(|e| invalid_request(target, e))?;
+                let response = send.send_request(request).await.map_err(LoadError::Http1)?;
+                let (head, body) = response.into_parts();
+                Ok(Response {
+                    status: head.status,
+                    headers: head.headers,
+                    body: Body(BodyInner::H1 { body, lease }),
+                })
+            }
+            Origin::H2(origin) => {
+                let uri = format!("{}{}", target.origin(), spec.path);
+                let mut builder = Request::builder().method(spec.method.clone()).uri(uri);
+                for (k, v) in &spec.headers {
+                    builder = builder.header(k, v);
+                }
+                let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
+                let end_of_stream = spec.body.is_empty();
+                let mut stream = origin.open_stream(request, end_of_stream, on_granted).await?;
+                if !end_of_stream {
+                    stream
+                        .body
+                        .send_data(spec.body.clone(), true)
+                        .map_err(LoadError::Http2)?;
+                }
+                let response = stream.response.await.map_err(LoadError::Http2)?;
+                let (head, body) = response.into_parts();
+                Ok(Response {
+                    status: head.status,
+                    headers: head.headers,
+                    body: Body(BodyInner::H2 {
+                        body,
+                        _permit: stream.permit,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// Closes what the origin holds open.
+    pub async fn close(&self) {
+        if let Origin::H2(origin) = self {
+            origin.close().await;
+        }
+    }
+}
+
+fn invalid_request(target: &Target, e: http::Error) -> LoadError {
+    LoadError::InvalidTarget {
+        url: target.origin(),
+        reason: format!("cannot build request: {e}"),
+    }
+}

@@ -1,0 +1,102 @@
+//! The chat pattern's upstream half: POSTs on an open-loop schedule.
+//!
+//! Each client sends `rate` POSTs per second at fixed instants, whatever happened to earlier ones,
+//! so a POST stuck behind six open SSE streams shows up as latency instead of slowing the schedule
+//! (coordinated omission). `post_rtt` runs from the POST's scheduled instant to its response read
+//! to the end. Each body carries a unique token so subscribers can time its fan-out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::Method;
+use tokio_util::task::TaskTracker;
+
+use crate::client::Client;
+use crate::error::LoadError;
+use crate::metrics::{Counter, Gauge, Latency};
+use crate::origin::{Priority, RequestSpec};
+
+/// The schedule of one client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    /// When the first POST of the point may be scheduled (the end of warm-up).
+    pub start: Instant,
+    /// POSTs per second for this client.
+    pub rate: f64,
+    /// How many POSTs this client sends.
+    pub count: usize,
+    /// Fraction of one period this client is offset by, so clients do not POST in lockstep.
+    pub phase: f64,
+    /// This client's first token index.
+    pub first_token: usize,
+}
+
+impl Schedule {
+    pub fn instant(&self, k: usize) -> Instant {
+        self.start + Duration::from_secs_f64((k as f64 + self.phase) / self.rate)
+    }
+}
+
+/// Sends the client's POSTs at their scheduled instants; each runs as its own task in `tasks`.
+pub(crate) async fn run_schedule(client: Arc<Client>, schedule: Schedule, tasks: TaskTracker) {
+    for k in 0..schedule.count {
+        let at = schedule.instant(k);
+        tokio::time::sleep_until(at.into()).await;
+        client.shared.ctx.metrics.incr(Counter::PostsScheduled);
+        client.shared.ctx.metrics.gauge_up(Gauge::PostsPending);
+        let token = client.shared.tokens.token(schedule.first_token + k);
+        let stop = client.shared.ctx.stop.clone();
+        let client = client.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = post_once(&client, at, token) => {}
+            }
+        });
+    }
+}
+
+async fn post_once(client: &Client, scheduled: Instant, token: u64) {
+    let shared = &client.shared;
+    let metrics = &*shared.ctx.metrics;
+    let mut body = String::with_capacity(shared.post_body_bytes + 32);
+    sse_wire::stamp::write_post_body(token, shared.post_body_bytes, &mut body);
+    let spec = RequestSpec {
+        method: Method::POST,
+        path: shared.messages_path.clone(),
+        headers: vec![(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body: Bytes::from(body),
+        priority: Priority::Default,
+    };
+    let result = async {
+        let response = client
+            .origin
+            .send(&shared.target, &spec, || {
+                shared.tokens.mark_sent(token, Instant::now());
+            })
+            .await?;
+        let status = response.status;
+        response.body.finish().await?;
+        if !status.is_success() {
+            return Err(LoadError::Status {
+                what: "POST",
+                status: status.as_u16(),
+            });
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            metrics.record(Latency::PostRtt, scheduled.elapsed());
+            metrics.incr(Counter::PostsCompleted);
+        }
+        Err(e) => {
+            tracing::debug!("POST failed: {}", crate::context::error_chain(&e));
+            metrics.error(e.class());
+        }
+    }
+    metrics.gauge_down(Gauge::PostsPending);
+}

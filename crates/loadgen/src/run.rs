@@ -1,0 +1,183 @@
+//! One sweep point: N virtual clients, each with its streams and its POST schedule, for a bounded
+//! time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
+//! caller's stop token fires (Ctrl-C); in every case what was measured is returned.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::{Client, PointShared, TokenTable};
+use crate::context::{Ctx, Fatal};
+use crate::metrics::{Gauge, Metrics};
+use crate::post::{run_schedule, Schedule};
+use crate::sse::run_stream;
+use crate::target::Target;
+
+/// The validated settings of one sweep point.
+#[derive(Debug, Clone)]
+pub struct PointConfig {
+    pub target: Arc<Target>,
+    pub clients: u32,
+    pub streams_per_client: u32,
+    /// The HTTP/1.1 cap (6 in browsers). Ignored by the HTTP/2 arms.
+    pub max_connections_per_origin: usize,
+    /// Path and query of the event stream, e.g. `/events?channel=bench`.
+    pub events_path: String,
+    /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
+    pub messages_path: String,
+    /// POSTs per second per client; 0 sends none.
+    pub post_rate_per_client: f64,
+    pub post_body_bytes: usize,
+    /// Streams open and settle; POSTs and `event_delivery` samples start after it.
+    pub warmup: Duration,
+    /// The measured time after warm-up.
+    pub duration: Duration,
+    /// Reconnection delay until the server sends `retry:` (3 s in Blink).
+    pub reconnect_delay: Duration,
+    pub connect_timeout: Duration,
+    /// How long to wait for tasks to stop at the end before abandoning them.
+    pub drain_timeout: Duration,
+}
+
+/// What a point measured, and why it ended.
+#[derive(Debug)]
+pub struct PointOutcome {
+    pub metrics: Arc<Metrics>,
+    /// Streams still waiting for a slot when the point ended.
+    pub streams_queued_at_end: u64,
+    /// Streams open when the point ended.
+    pub streams_open_at_end: u64,
+    /// POSTs whose instant had come that had not completed when the point ended.
+    pub posts_stalled_at_end: u64,
+    /// Set when the point stopped early because the measurement could not go on.
+    pub fatal: Option<Fatal>,
+    /// True when the caller's stop token ended the point (Ctrl-C).
+    pub interrupted: bool,
+    /// From the start to the end of the point.
+    pub elapsed: Duration,
+}
+
+impl PointConfig {
+    /// POSTs each client sends during the measured time.
+    pub fn posts_per_client(&self) -> usize {
+        (self.post_rate_per_client * self.duration.as_secs_f64()).floor() as usize
+    }
+}
+
+/// Runs one point. `metrics` may be watched by the caller while it runs (progress).
+pub async fn run_point(
+    config: &PointConfig,
+    metrics: Arc<Metrics>,
+    stop: &CancellationToken,
+) -> PointOutcome {
+    let started = Instant::now();
+    let point_stop = stop.child_token();
+    let ctx = Arc::new(Ctx::new(
+        metrics.clone(),
+        point_stop.clone(),
+        config.connect_timeout,
+    ));
+    let posts_per_client = if config.post_rate_per_client > 0.0 {
+        config.posts_per_client()
+    } else {
+        0
+    };
+    let measure_from = started + config.warmup;
+    let nonce = point_nonce();
+    let shared = Arc::new(PointShared {
+        ctx: ctx.clone(),
+        target: config.target.clone(),
+        events_path: config.events_path.clone(),
+        messages_path: config.messages_path.clone(),
+        reconnect_delay: config.reconnect_delay,
+        post_body_bytes: config.post_body_bytes,
+        measure_from,
+        tokens: TokenTable::new(
+            nonce,
+            posts_per_client * config.clients as usize,
+            started,
+        ),
+    });
+    let tasks = TaskTracker::new();
+    let mut clients = Vec::with_capacity(config.clients as usize);
+    for index in 0..config.clients {
+        let client = Arc::new(Client::new(
+            shared.clone(),
+            config.max_connections_per_origin,
+        ));
+        for _ in 0..config.streams_per_client {
+            spawn_stoppable(&tasks, &point_stop, run_stream(client.clone()));
+        }
+        if posts_per_client > 0 {
+            let schedule = Schedule {
+                start: measure_from,
+                rate: config.post_rate_per_client,
+                count: posts_per_client,
+                phase: f64::from(index) / f64::from(config.clients.max(1)),
+                first_token: index as usize * posts_per_client,
+            };
+            spawn_stoppable(
+                &tasks,
+                &point_stop,
+                run_schedule(client.clone(), schedule, tasks.clone()),
+            );
+        }
+        clients.push(client);
+    }
+    let end = measure_from + config.duration;
+    tokio::select! {
+        _ = tokio::time::sleep_until(end.into()) => {}
+        _ = point_stop.cancelled() => {}
+    }
+    // Read the end state before anything is torn down.
+    let streams_queued_at_end = metrics.gauge(Gauge::StreamsQueued);
+    let streams_open_at_end = metrics.gauge(Gauge::StreamsOpen);
+    let posts_stalled_at_end = metrics.gauge(Gauge::PostsPending);
+    point_stop.cancel();
+    tasks.close();
+    if tokio::time::timeout(config.drain_timeout, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} tasks did not stop within {:?}",
+            tasks.len(),
+            config.drain_timeout
+        );
+    }
+    for client in &clients {
+        client.origin.close().await;
+    }
+    PointOutcome {
+        metrics,
+        streams_queued_at_end,
+        streams_open_at_end,
+        posts_stalled_at_end,
+        fatal: ctx.take_fatal(),
+        interrupted: stop.is_cancelled(),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn spawn_stoppable<F>(tasks: &TaskTracker, stop: &CancellationToken, fut: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stop = stop.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = fut => {}
+        }
+    });
+}
+
+/// A number that differs between points and runs, for POST tokens.
+fn point_nonce() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let clock = (sse_wire::stamp::now_unix_ns() >> 10) as u32;
+    clock.wrapping_add(NEXT.fetch_add(0x9E37_79B9, Ordering::Relaxed))
+}

@@ -1,0 +1,239 @@
+//! One SSE stream, opened and kept as a browser's EventSource does.
+//!
+//! - `GET` with `Accept: text/event-stream`, `Cache-Control: no-cache`, and `Last-Event-ID` once
+//!   an id has been seen; each event is parsed with `sse-wire` and timed on arrival.
+//! - After a clean end of the body or a network error: wait the reconnection time (`retry:` from
+//!   the server, else the configured default, 3 s as in Blink) and reconnect.
+//! - A status other than 200, or a content type other than `text/event-stream`, fails the stream
+//!   for good: no reconnect, as the specification says.
+//!
+//! Ending the stream (the task is dropped) drops the response body, which on HTTP/1.1 closes the
+//! connection and hands the slot to the next queued request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderName, Method, StatusCode};
+use sse_wire::{Item, Parser};
+
+use crate::client::Client;
+use crate::error::LoadError;
+use crate::metrics::{Counter, Gauge, Latency, Metrics};
+use crate::origin::{Priority, RequestSpec};
+
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// Runs one EventSource until the point stops (the caller drops this future).
+pub(crate) async fn run_stream(client: Arc<Client>) {
+    let shared = &client.shared;
+    let metrics = &shared.ctx.metrics;
+    metrics.incr(Counter::StreamsRequested);
+    let created = Instant::now();
+    let mut state = StreamState {
+        parser: Parser::new(),
+        delay: shared.reconnect_delay,
+        first_event: false,
+        last_message_id: None,
+    };
+    let mut opened_before = false;
+    loop {
+        match connect_once(&client, &mut state, created, &mut opened_before).await {
+            Ended::Reconnect(err) => {
+                if let Some(err) = err {
+                    metrics.error(err.class());
+                    tracing::debug!("stream error: {}", crate::context::error_chain(&err));
+                }
+            }
+            Ended::Failed(err) => {
+                metrics.error(err.class());
+                tracing::debug!("stream failed: {}", crate::context::error_chain(&err));
+                return;
+            }
+        }
+        tokio::time::sleep(state.delay).await;
+        metrics.incr(Counter::Reconnects);
+    }
+}
+
+struct StreamState {
+    parser: Parser,
+    delay: Duration,
+    first_event: bool,
+    last_message_id: Option<u64>,
+}
+
+enum Ended {
+    /// Clean end (`None`) or a network error: reconnect after the delay.
+    Reconnect(Option<LoadError>),
+    /// Bad status or content type: the EventSource fails without reconnecting.
+    Failed(LoadError),
+}
+
+/// Decrements a gauge when dropped, unless already released.
+struct GaugeGuard<'a>(Option<(&'a Metrics, Gauge)>);
+
+impl<'a> GaugeGuard<'a> {
+    fn up(metrics: &'a Metrics, gauge: Gauge) -> Self {
+        metrics.gauge_up(gauge);
+        GaugeGuard(Some((metrics, gauge)))
+    }
+    fn release(&mut self) {
+        if let Some((m, g)) = self.0.take() {
+            m.gauge_down(g);
+        }
+    }
+}
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+async fn connect_once(
+    client: &Client,
+    state: &mut StreamState,
+    created: Instant,
+    opened_before: &mut bool,
+) -> Ended {
+    let shared = &client.shared;
+    let metrics = &*shared.ctx.metrics;
+    let mut headers = vec![
+        (ACCEPT, HeaderValue::from_static("text/event-stream")),
+        (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    if !state.parser.last_event_id().is_empty() {
+        if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
+            headers.push((LAST_EVENT_ID, v));
+        }
+    }
+    let spec = RequestSpec {
+        method: Method::GET,
+        path: shared.events_path.clone(),
+        headers,
+        body: bytes::Bytes::new(),
+        priority: Priority::Default,
+    };
+    let wanted = Instant::now();
+    let mut queued = GaugeGuard::up(metrics, Gauge::StreamsQueued);
+    let sent = client
+        .origin
+        .send(&shared.target, &spec, || {
+            queued.release();
+            metrics.record(Latency::QueueWait, wanted.elapsed());
+        })
+        .await;
+    drop(queued);
+    let mut response = match sent {
+        Ok(r) => r,
+        Err(e) => return Ended::Reconnect(Some(e)),
+    };
+    if response.status != StatusCode::OK {
+        return Ended::Failed(LoadError::Status {
+            what: "event stream",
+            status: response.status.as_u16(),
+        });
+    }
+    let content_type = response
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_event_stream(content_type) {
+        return Ended::Failed(LoadError::ContentType {
+            got: content_type.to_owned(),
+        });
+    }
+    if !*opened_before {
+        *opened_before = true;
+        metrics.incr(Counter::StreamsOpened);
+    }
+    let _open = GaugeGuard::up(metrics, Gauge::StreamsOpen);
+    state.parser.reset_stream();
+    while let Some(chunk) = response.body.next_chunk().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => return Ended::Reconnect(Some(e)),
+        };
+        let now = Instant::now();
+        let StreamState {
+            parser,
+            delay,
+            first_event,
+            last_message_id,
+        } = state;
+        let fed = parser.feed(&chunk, |item| match item {
+            Item::Event(ev) => {
+                metrics.incr(Counter::EventsReceived);
+                if !*first_event {
+                    *first_event = true;
+                    metrics.record(Latency::TimeToFirstEvent, now.duration_since(created));
+                }
+                on_event(shared, metrics, now, ev, last_message_id);
+            }
+            Item::Retry(ms) => *delay = Duration::from_millis(ms),
+            Item::Comment(_) => {}
+        });
+        if let Err(e) = fed {
+            return Ended::Reconnect(Some(LoadError::Parse(e)));
+        }
+    }
+    state.parser.finish();
+    Ended::Reconnect(None)
+}
+
+fn on_event(
+    shared: &crate::client::PointShared,
+    metrics: &Metrics,
+    now: Instant,
+    ev: sse_wire::EventRef<'_>,
+    last_message_id: &mut Option<u64>,
+) {
+    if let Some(token) = sse_wire::stamp::find_token(ev.data) {
+        if let Some(sent) = shared.tokens.sent_at(token) {
+            metrics.record(Latency::Fanout, now.saturating_duration_since(sent));
+        }
+    }
+    if now >= shared.measure_from {
+        if let Some(sent_ns) = sse_wire::stamp::find_sent_ns(ev.data) {
+            let now_ns = sse_wire::stamp::now_unix_ns();
+            metrics.record(
+                Latency::EventDelivery,
+                Duration::from_nanos(now_ns.saturating_sub(sent_ns)),
+            );
+        }
+    }
+    // Gaps and duplicates: message events whose ids are integers (ssebench's server numbers each
+    // channel's messages 1, 2, 3...). Other servers' ids are not interpreted.
+    if ev.event_type == "message" {
+        if let Ok(id) = ev.last_event_id.parse::<u64>() {
+            match *last_message_id {
+                Some(last) if id <= last => metrics.incr(Counter::Duplicates),
+                Some(last) if id > last + 1 => metrics.add(Counter::Gaps, id - last - 1),
+                _ => {}
+            }
+            *last_message_id = Some(last_message_id.map_or(id, |l| l.max(id)));
+        }
+    }
+}
+
+fn is_event_stream(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_essence() {
+        assert!(is_event_stream("text/event-stream"));
+        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
+        assert!(!is_event_stream("text/plain"));
+        assert!(!is_event_stream(""));
+    }
+}

@@ -1,0 +1,214 @@
+//! Where a run sends its requests: an origin (scheme, host, port), the arm that pins the protocol,
+//! and how TLS is trusted.
+//!
+//! ssebench only sends traffic to loopback (127.0.0.0/8, ::1): a target that resolves elsewhere is
+//! refused here, before any packet leaves.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+
+use crate::arm::Arm;
+use crate::error::LoadError;
+
+/// How the client decides to trust the server's certificate.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// Trust exactly these certificates as roots (the embedded server's self-signed one, or a
+    /// `--cacert` file).
+    Certificates(Vec<CertificateDer<'static>>),
+    /// Accept any certificate (`--insecure`). Handshake signatures are still checked.
+    Insecure,
+}
+
+/// One origin, resolved and ready to connect to.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub arm: Arm,
+    /// The host as written in the URL (no brackets).
+    pub host: String,
+    pub addr: SocketAddr,
+    /// `host:port` for the Host header / `:authority`.
+    pub authority: String,
+    pub(crate) tls: Option<TlsTarget>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TlsTarget {
+    pub config: Arc<ClientConfig>,
+    pub server_name: ServerName<'static>,
+}
+
+impl Target {
+    /// Builds a target from an origin URL such as `https://127.0.0.1:8443` (a path is ignored).
+    pub fn new(arm: Arm, url: &str, trust: &Trust) -> Result<Target, LoadError> {
+        let invalid = |reason: &str| LoadError::InvalidTarget {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+        let scheme = uri.scheme_str().ok_or_else(|| invalid("no scheme"))?;
+        if scheme != arm.scheme() {
+            return Err(invalid(&format!(
+                "protocol {arm} needs an {}:// URL, not {scheme}://",
+                arm.scheme()
+            )));
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| invalid("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if arm.is_tls() { 443 } else { 80 });
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| invalid(&format!("cannot resolve host: {e}")))?
+            .next()
+            .ok_or_else(|| invalid("host resolves to no address"))?;
+        if !is_loopback(addr.ip()) {
+            return Err(LoadError::NotLoopback { host });
+        }
+        let authority = match host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
+            _ => format!("{host}:{port}"),
+        };
+        let tls = if arm.is_tls() {
+            let server_name = ServerName::try_from(host.clone())
+                .map_err(|_| invalid("host is not a valid TLS server name"))?;
+            Some(TlsTarget {
+                config: client_config(arm, trust)?,
+                server_name,
+            })
+        } else {
+            None
+        };
+        Ok(Target {
+            arm,
+            host,
+            addr,
+            authority,
+            tls,
+        })
+    }
+
+    /// The origin as a URL, e.g. `https://127.0.0.1:8443`.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.arm.scheme(), self.authority)
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn client_config(arm: Arm, trust: &Trust) -> Result<Arc<ClientConfig>, LoadError> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LoadError::Trust(e.to_string()))?;
+    let mut config = match trust {
+        Trust::Certificates(certs) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certs {
+                roots
+                    .add(cert.clone())
+                    .map_err(|e| LoadError::Trust(format!("unusable CA certificate: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(LoadError::Trust(
+                    "no CA certificate given: pass --cacert PATH or --insecure".into(),
+                ));
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        Trust::Insecure => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
+            .with_no_client_auth(),
+    };
+    config.alpn_protocols = arm.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default();
+    Ok(Arc::new(config))
+}
+
+/// `--insecure`: any certificate is accepted, but the handshake signature is still verified so
+/// the TLS work measured is the real work.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_scheme_mismatch_and_non_loopback() {
+        let trust = Trust::Insecure;
+        assert!(matches!(
+            Target::new(Arm::H2, "http://127.0.0.1:1", &trust),
+            Err(LoadError::InvalidTarget { .. })
+        ));
+        assert!(matches!(
+            Target::new(Arm::H1, "http://10.1.2.3:80", &trust),
+            Err(LoadError::NotLoopback { .. })
+        ));
+        let t = Target::new(Arm::H1, "http://[::1]:8080/x", &trust).unwrap();
+        assert_eq!(t.authority, "[::1]:8080");
+        assert_eq!(t.origin(), "http://[::1]:8080");
+    }
+}
