@@ -115,7 +115,10 @@ mod tests {
             id: Some("a\nb"),
             ..Event::default()
         };
-        assert_eq!(String::from_utf8(e.to_vec()).unwrap(), "id: a b\ndata: \n\n");
+        assert_eq!(
+            String::from_utf8(e.to_vec()).unwrap(),
+            "id: a b\ndata: \n\n"
+        );
     }
 
     #[test]
