@@ -5,6 +5,12 @@
 //! allows. Past the server's `SETTINGS_MAX_CONCURRENT_STREAMS`, h2 keeps new streams pending on the
 //! same connection; no second connection is ever opened while the first one lives. A stream's slot
 //! is granted when h2 moves it out of its pending queue, which `SendRequest::poll_ready` reports.
+//!
+//! One deliberate difference: before its first request on a new connection the client waits for
+//! the server's SETTINGS (a PING round trip; the server's SETTINGS frame precedes its PONG). Chromium
+//! sends at once, assuming 100 streams, and transparently retries the streams a stricter server
+//! refuses with REFUSED_STREAM. Both end in the same state (the server's limit open, the rest
+//! queued); waiting keeps the refusals, which Chromium hides, out of the error counts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -101,7 +107,7 @@ impl H2Origin {
         let (io, _) = connect(&self.target, self.ctx.connect_timeout)
             .await
             .inspect_err(|e| self.ctx.connect_failed(e))?;
-        let (send, connection) = h2::client::Builder::new()
+        let (send, mut connection) = h2::client::Builder::new()
             .initial_max_send_streams(BROWSER_INITIAL_STREAMS)
             .handshake::<_, Bytes>(io)
             .await
@@ -109,11 +115,28 @@ impl H2Origin {
         self.ctx.connect_succeeded();
         self.ctx.metrics.record(Latency::Connect, started.elapsed());
         self.ctx.metrics.incr(Counter::ConnectionsOpened);
+        let ping_pong = connection.ping_pong();
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("http/2 connection ended: {e}");
             }
         });
+        if let Some(mut ping_pong) = ping_pong {
+            let settled =
+                tokio::time::timeout(self.ctx.connect_timeout, ping_pong.ping(h2::Ping::opaque()))
+                    .await;
+            match settled {
+                Ok(Ok(_pong)) => {}
+                Ok(Err(e)) => return Err(LoadError::Http2(e)),
+                Err(_) => {
+                    return Err(LoadError::Timeout {
+                        what: "HTTP/2 SETTINGS",
+                        addr: self.target.addr,
+                        after: self.ctx.connect_timeout,
+                    })
+                }
+            }
+        }
         let conn = H2Conn {
             send,
             carried: Arc::new(AtomicBool::new(false)),

@@ -16,7 +16,10 @@ use crate::target::Target;
 pub(crate) type Io = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
 
 /// Connects and returns the transport and the time it took (TCP + TLS, the `connect` metric).
-pub(crate) async fn connect(target: &Target, timeout: Duration) -> Result<(Io, Duration), LoadError> {
+pub(crate) async fn connect(
+    target: &Target,
+    timeout: Duration,
+) -> Result<(Io, Duration), LoadError> {
     let start = Instant::now();
     let addr = target.addr;
     let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))

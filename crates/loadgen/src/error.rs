@@ -86,7 +86,7 @@ pub enum LoadError {
         addr: SocketAddr,
         after: Duration,
     },
-    #[error("TLS handshake with {addr} failed")]
+    #[error("TLS handshake with {addr} failed{}", tls_hint(source))]
     Tls {
         addr: SocketAddr,
         #[source]
@@ -124,9 +124,9 @@ impl LoadError {
             LoadError::Http2(e) => classify_h2(e),
             LoadError::Status { .. } | LoadError::ContentType { .. } => ErrorClass::Status,
             LoadError::Parse(_) => ErrorClass::Parse,
-            LoadError::InvalidTarget { .. } | LoadError::NotLoopback { .. } | LoadError::Trust(_) => {
-                ErrorClass::Protocol
-            }
+            LoadError::InvalidTarget { .. }
+            | LoadError::NotLoopback { .. }
+            | LoadError::Trust(_) => ErrorClass::Protocol,
         }
     }
 
@@ -134,13 +134,10 @@ impl LoadError {
     pub fn fatal_kind(&self) -> Option<FatalKind> {
         match self {
             LoadError::AlpnMismatch { .. } => Some(FatalKind::ProtocolMismatch),
-            LoadError::InvalidTarget { .. } | LoadError::NotLoopback { .. } | LoadError::Trust(_) => {
-                Some(FatalKind::BadTarget)
-            }
-            // A certificate that does not verify will not verify on the next try either.
-            LoadError::Tls { source, .. } if is_certificate_error(source) => {
-                Some(FatalKind::BadTarget)
-            }
+            LoadError::InvalidTarget { .. }
+            | LoadError::NotLoopback { .. }
+            | LoadError::Trust(_) => Some(FatalKind::BadTarget),
+            LoadError::Tls { source, .. } => tls_fatal_kind(source),
             _ => None,
         }
     }
@@ -180,13 +177,27 @@ fn find_source<'a, T: std::error::Error + 'static>(
     None
 }
 
-fn is_certificate_error(e: &io::Error) -> bool {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| {
-            matches!(
-                r,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            )
-        })
+/// TLS failures that the next attempt would meet again: a certificate that does not verify, and a
+/// server that refuses the arm's only ALPN protocol (`no_application_protocol`).
+fn tls_fatal_kind(e: &io::Error) -> Option<FatalKind> {
+    use rustls::{AlertDescription, Error};
+    match e.get_ref()?.downcast_ref::<Error>()? {
+        Error::InvalidCertificate(_) | Error::NoCertificatesPresented => Some(FatalKind::BadTarget),
+        Error::AlertReceived(AlertDescription::NoApplicationProtocol) => {
+            Some(FatalKind::ProtocolMismatch)
+        }
+        _ => None,
+    }
+}
+
+fn tls_hint(e: &io::Error) -> &'static str {
+    match tls_fatal_kind(e) {
+        Some(FatalKind::ProtocolMismatch) => {
+            " (the server does not speak the arm's protocol: it refused the only ALPN offered)"
+        }
+        Some(FatalKind::BadTarget) => {
+            " (the certificate does not verify: pass --cacert with the server's certificate, or --insecure)"
+        }
+        _ => "",
+    }
 }

@@ -27,7 +27,7 @@ pub use arm::Arm;
 pub use conn_h2::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
 pub use context::{Fatal, FatalKind};
 pub use error::{ErrorClass, LoadError};
-pub use origin::Priority;
 pub use metrics::{Counter, Latency, LatencySummary, Metrics};
+pub use origin::Priority;
 pub use run::{run_point, PointConfig, PointOutcome};
 pub use target::{Target, Trust};

@@ -142,7 +142,9 @@ impl Metrics {
     }
 
     pub fn record(&self, latency: Latency, value: Duration) {
-        let us = u64::try_from(value.as_micros()).unwrap_or(MAX_US).clamp(1, MAX_US);
+        let us = u64::try_from(value.as_micros())
+            .unwrap_or(MAX_US)
+            .clamp(1, MAX_US);
         let mut h = self.histograms[latency as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -166,9 +168,10 @@ impl Metrics {
     }
 
     pub fn gauge_down(&self, gauge: Gauge) {
-        let _ = self.gauges[gauge as usize].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-            Some(v.saturating_sub(1))
-        });
+        let _ =
+            self.gauges[gauge as usize].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(1))
+            });
     }
 
     pub fn gauge(&self, gauge: Gauge) -> u64 {

@@ -156,7 +156,9 @@ impl Origin {
                 }
                 let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
                 let end_of_stream = spec.body.is_empty();
-                let mut stream = origin.open_stream(request, end_of_stream, on_granted).await?;
+                let mut stream = origin
+                    .open_stream(request, end_of_stream, on_granted)
+                    .await?;
                 if !end_of_stream {
                     stream
                         .body

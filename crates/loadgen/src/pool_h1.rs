@@ -176,13 +176,6 @@ impl H1Pool {
             conn,
         }
     }
-
-    /// Slots in use and requests waiting, for tests and diagnostics.
-    #[cfg(test)]
-    pub fn occupancy(&self) -> (usize, usize) {
-        let st = lock(&self.shared.state);
-        (st.open, st.waiters.len())
-    }
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -248,4 +241,28 @@ async fn open(target: &Target, ctx: &Ctx) -> Result<Conn, LoadError> {
         send,
         _task: AbortOnDrop(task),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_leave_by_priority_then_fifo() {
+        let mut heap = BinaryHeap::new();
+        let mut receivers = Vec::new();
+        for (seq, priority) in [
+            (0, Priority::Default),
+            (1, Priority::Low),
+            (2, Priority::Default),
+            (3, Priority::High),
+            (4, Priority::Default),
+        ] {
+            let (tx, rx) = oneshot::channel();
+            receivers.push(rx);
+            heap.push(Waiter { priority, seq, tx });
+        }
+        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|w| w.seq)).collect();
+        assert_eq!(order, [3, 0, 2, 4, 1]);
+    }
 }

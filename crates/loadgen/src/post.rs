@@ -51,6 +51,7 @@ pub(crate) async fn run_schedule(client: Arc<Client>, schedule: Schedule, tasks:
         let client = client.clone();
         tasks.spawn(async move {
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => {}
                 _ = post_once(&client, at, token) => {}
             }

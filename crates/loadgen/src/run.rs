@@ -94,11 +94,7 @@ pub async fn run_point(
         reconnect_delay: config.reconnect_delay,
         post_body_bytes: config.post_body_bytes,
         measure_from,
-        tokens: TokenTable::new(
-            nonce,
-            posts_per_client * config.clients as usize,
-            started,
-        ),
+        tokens: TokenTable::new(nonce, posts_per_client * config.clients as usize, started),
     });
     let tasks = TaskTracker::new();
     let mut clients = Vec::with_capacity(config.clients as usize);
@@ -168,6 +164,9 @@ where
     let stop = stop.clone();
     tasks.spawn(async move {
         tokio::select! {
+            // Stop first: once the point stops, no task may start new work (a queued stream
+            // handed a freed slot must not open a connection during teardown).
+            biased;
             _ = stop.cancelled() => {}
             _ = fut => {}
         }

@@ -1,0 +1,218 @@
+//! End-to-end: the emulated browser against the embedded test server, on port 0.
+//!
+//! Each test is written once and run for both arms by `for_arms!`; the expectations that differ
+//! (the six-connection ceiling) are computed from the arm, never copied.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loadgen::{
+    run_point, Arm, Counter, Latency, Metrics, PointConfig, PointOutcome, Target, Trust,
+};
+use sse_server::{ServerConfig, Stats};
+use tokio_util::sync::CancellationToken;
+
+/// Generates one `#[tokio::test]` per arm calling `$body(arm)`.
+macro_rules! for_arms {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h1_tls() {
+                $body(loadgen::Arm::H1Tls).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2() {
+                $body(loadgen::Arm::H2).await
+            }
+        }
+    };
+}
+
+struct Run {
+    streams_per_client: u32,
+    post_rate: f64,
+    warmup: Duration,
+    duration: Duration,
+    events_query: &'static str,
+    reconnect_delay: Duration,
+    tweak: fn(&mut ServerConfig),
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run {
+            streams_per_client: 8,
+            post_rate: 0.0,
+            warmup: Duration::from_millis(500),
+            duration: Duration::from_millis(1500),
+            events_query: "",
+            reconnect_delay: Duration::from_secs(30),
+            tweak: |_| {},
+        }
+    }
+}
+
+async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
+    let protocol: sse_server::Protocol = arm.name().parse().unwrap();
+    let mut config = ServerConfig::default();
+    config.listeners = vec![(protocol, "127.0.0.1:0".parse().unwrap())];
+    config.events.interval = Duration::from_millis(50);
+    (spec.tweak)(&mut config);
+    let server = sse_server::start(config).await.unwrap();
+    let url = server.url(protocol).unwrap();
+    let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
+    let config = PointConfig {
+        target: Arc::new(target),
+        clients: 1,
+        streams_per_client: spec.streams_per_client,
+        max_connections_per_origin: 6,
+        events_path: format!("/events?channel=t{}", spec.events_query),
+        messages_path: "/messages?channel=t".into(),
+        post_rate_per_client: spec.post_rate,
+        post_body_bytes: 64,
+        warmup: spec.warmup,
+        duration: spec.duration,
+        reconnect_delay: spec.reconnect_delay,
+        connect_timeout: Duration::from_secs(5),
+        drain_timeout: Duration::from_secs(5),
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()),
+    )
+    .await
+    .expect("a point stops by itself");
+    let stats = server.stats();
+    server.shutdown().await;
+    assert!(outcome.fatal.is_none(), "fatal: {:?}", outcome.fatal);
+    (outcome, stats)
+}
+
+/// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
+/// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
+async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Arm) {
+    let (out, stats) = run(
+        arm,
+        Run {
+            post_rate: 4.0,
+            ..Run::default()
+        },
+    )
+    .await;
+    let m = &out.metrics;
+    let (opened, queued, conns) = if arm.is_http2() { (8, 0, 1) } else { (6, 2, 6) };
+    assert_eq!(m.get(Counter::StreamsRequested), 8);
+    assert_eq!(m.get(Counter::StreamsOpened), opened);
+    assert_eq!(out.streams_queued_at_end, queued);
+    assert_eq!(out.streams_open_at_end, opened);
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), conns);
+    assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
+    let scheduled = m.get(Counter::PostsScheduled);
+    assert!(scheduled >= 4, "scheduled {scheduled}");
+    if arm.is_http2() {
+        // Every POST whose time came completed, but perhaps the very last one in flight.
+        assert!(m.get(Counter::PostsCompleted) + 1 >= scheduled);
+        assert!(
+            m.latency(Latency::Fanout).count >= 8 * 3,
+            "each POST fans out to 8 streams"
+        );
+        assert!(m.latency(Latency::PostRtt).count >= 3);
+    } else {
+        assert_eq!(m.get(Counter::PostsCompleted), 0);
+        assert_eq!(out.posts_stalled_at_end, scheduled);
+        assert_eq!(m.latency(Latency::PostRtt).count, 0);
+    }
+    assert!(m.latency(Latency::TimeToFirstEvent).count == opened);
+    assert!(m.latency(Latency::EventDelivery).count > 0);
+    assert_eq!(m.total_errors(), 0);
+}
+for_arms!(ceiling, super::eight_streams_hit_the_ceiling_only_on_http1);
+
+/// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
+/// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.
+async fn max_concurrent_streams_queues_on_one_connection(arm: Arm) {
+    let (out, stats) = run(
+        arm,
+        Run {
+            tweak: |c| c.http2.max_concurrent_streams = 3,
+            ..Run::default()
+        },
+    )
+    .await;
+    let m = &out.metrics;
+    let (opened, queued, conns) = if arm.is_http2() { (3, 5, 1) } else { (6, 2, 6) };
+    assert_eq!(m.get(Counter::StreamsOpened), opened);
+    assert_eq!(out.streams_queued_at_end, queued);
+    let errors: Vec<_> = loadgen::ErrorClass::ALL
+        .iter()
+        .map(|&c| (c.name(), m.errors(c)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(
+        m.get(Counter::ConnectionsOpened),
+        conns,
+        "errors {errors:?}, reconnects {}",
+        m.get(Counter::Reconnects)
+    );
+    assert_eq!(stats.listeners[0].connections_accepted, conns);
+}
+for_arms!(
+    max_streams,
+    super::max_concurrent_streams_queues_on_one_connection
+);
+
+/// Streams that end (the server ends each after 5 events) free their slots: on HTTP/1.1 the
+/// queued requests then get new connections; every stream opens on both arms.
+async fn ended_streams_let_queued_ones_through(arm: Arm) {
+    let (out, stats) = run(
+        arm,
+        Run {
+            events_query: "&count=5",
+            ..Run::default()
+        },
+    )
+    .await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 8);
+    assert_eq!(out.streams_queued_at_end, 0);
+    let conns = if arm.is_http2() { 1 } else { 8 };
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), conns);
+    assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
+    assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_http2());
+}
+for_arms!(slots_free_up, super::ended_streams_let_queued_ones_through);
+
+/// The run refuses a server that negotiates another protocol than the arm pins.
+#[tokio::test]
+async fn protocol_mismatch_is_fatal() {
+    // An h1-tls listener answering the h2 arm: its ALPN offers only http/1.1.
+    let mut config = ServerConfig::default();
+    config.listeners = vec![(sse_server::Protocol::H1Tls, "127.0.0.1:0".parse().unwrap())];
+    let server = sse_server::start(config).await.unwrap();
+    let url = server.url(sse_server::Protocol::H1Tls).unwrap();
+    let target = Target::new(Arm::H2, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
+    let config = PointConfig {
+        target: Arc::new(target),
+        clients: 1,
+        streams_per_client: 1,
+        max_connections_per_origin: 6,
+        events_path: "/events".into(),
+        messages_path: "/messages".into(),
+        post_rate_per_client: 0.0,
+        post_body_bytes: 0,
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(10),
+        reconnect_delay: Duration::from_millis(100),
+        connect_timeout: Duration::from_secs(5),
+        drain_timeout: Duration::from_secs(5),
+    };
+    let out = run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()).await;
+    server.shutdown().await;
+    let fatal = out.fatal.expect("a mismatch stops the run");
+    assert!(out.elapsed < Duration::from_secs(5), "stopped early");
+    assert!(
+        fatal.message.contains("h2") || fatal.message.contains("TLS"),
+        "{}",
+        fatal.message
+    );
+}
