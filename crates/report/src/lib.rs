@@ -1,1 +1,36 @@
-//! placeholder
+//! ssebench's report contract and the tools around it.
+//!
+//! A benchmark run produces one long-form CSV report (see [`schema`] for what a row means and
+//! [`HEADER`] for the exact columns). This crate is the only place that knows the format: the
+//! runner writes it ([`ReportWriter`], [`write_report`]), `bench compare` reads two sets of runs and
+//! decides whether the new one regressed ([`compare()`], [`thresholds`]), and `bench plot` draws a
+//! sweep as SVG ([`plot_report`]).
+
+mod check;
+pub mod compare;
+mod error;
+pub mod plot;
+mod read;
+pub mod schema;
+mod side;
+mod table;
+pub mod thresholds;
+mod write;
+
+pub use compare::{
+    compare, compare_files, CompareError, CompareOptions, Comparison, Criterion, Line, LineVerdict,
+    Verdict,
+};
+pub use error::{FieldError, ReportError};
+pub use plot::plot_report;
+pub use read::{read_report, Report};
+pub use schema::{
+    ClientKind, LatencyField, LatencySummary, MetricKind, Protocol, Row, RowKey, RunMeta,
+    UtcTimestamp, Value, HEADER,
+};
+pub use side::Side;
+pub use table::TableFormat;
+pub use thresholds::{
+    Rule, ThresholdError, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US, DEFAULT_THRESHOLDS,
+};
+pub use write::{write_report, ReportWriter};

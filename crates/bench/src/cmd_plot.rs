@@ -1,0 +1,109 @@
+//! `bench plot REPORT.csv`: draw a sweep as SVG, one file per scenario.
+//!
+//! Thin glue over [`report::plot_report`]; `report::plot` documents what the figure shows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use report::Row;
+
+/// Draw a report's sweep as SVG: the connection ceiling and p50/p99 of every latency metric
+/// against streams per client (or clients), one line per protocol arm.
+#[derive(clap::Args, Debug)]
+pub struct PlotArgs {
+    /// The report(s) to plot (CSV written by `bench run`); each gets its own SVG.
+    #[arg(value_name = "REPORT.csv", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+
+    /// Where to write the SVG, with a single REPORT [default: REPORT with the extension .svg].
+    /// A report holding several scenarios gives one file per scenario: OUT's stem +
+    /// `.SCENARIO.svg`.
+    #[arg(long, value_name = "FILE.svg")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `bench plot`: writes the SVG file(s) and prints their paths.
+pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    if args.out.is_some() && args.reports.len() > 1 {
+        anyhow::bail!(
+            "--out goes with a single report; without it each REPORT.csv gives REPORT.svg"
+        );
+    }
+    for report in &args.reports {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| report.with_extension("svg"));
+        for path in plot_to(report, &out)? {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Plots the report at `report` into `out` (one file per scenario if it holds several, see
+/// [`PlotArgs::out`]). Used by `bench run` to draw the plot next to its report.
+pub fn plot_file(report: &Path, out: &Path) -> anyhow::Result<()> {
+    plot_to(report, out).map(drop)
+}
+
+/// Like [`plot_file`], returning the files written.
+fn plot_to(report: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let rows = report::read_report(report)?;
+    let mut by_scenario: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
+    for row in &rows {
+        by_scenario
+            .entry(row.key.scenario.as_str())
+            .or_default()
+            .push(row.clone());
+    }
+    if by_scenario.is_empty() {
+        anyhow::bail!("{}: the report has no rows to plot", report.display());
+    }
+    let several = by_scenario.len() > 1;
+    let mut written = Vec::new();
+    for (scenario, rows) in &by_scenario {
+        let path = if several {
+            per_scenario_path(out, scenario)
+        } else {
+            out.to_owned()
+        };
+        report::plot_report(rows, &path).with_context(|| {
+            format!("cannot plot scenario {scenario:?} of {}", report.display())
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `dir/stem.svg` and scenario `a b` give `dir/stem.a_b.svg`.
+fn per_scenario_path(out: &Path, scenario: &str) -> PathBuf {
+    let safe: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!("{stem}.{safe}.svg"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_scenario_paths_are_safe_file_names() {
+        let path = per_scenario_path(Path::new("results/run.svg"), "fan out/8");
+        assert_eq!(path, Path::new("results").join("run.fan_out_8.svg"));
+    }
+}

@@ -1,0 +1,480 @@
+//! Comparing runs: did NEW regress against BASE?
+//!
+//! Rows are joined on their [`RowKey`]. Each side may hold several runs; a side's value for a key
+//! is the median over its runs, field by field (see [`Side`]). Each joined value is held against
+//! its [`Thresholds`] rule, giving one [`Line`] per counter and per compared latency field.
+//!
+//! What makes input unusable ([`CompareError`]) rather than a regression: an unreadable or
+//! malformed report, a report with no rows, runs of one side covering different rows, a key that is
+//! a counter in one place and a latency in another, two sides sharing no scenario, and (unless
+//! [`CompareOptions::allow_missing`]) rows present on one side only.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::error::ReportError;
+use crate::read::Report;
+use crate::schema::{LatencyField, MetricKind, RowKey};
+use crate::side::{Median, Side, SideMedians};
+use crate::thresholds::{
+    Direction, Judgement, Origin, Rule, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US,
+};
+
+/// How to compare.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// The rules; see [`Thresholds`].
+    pub thresholds: Thresholds,
+    /// A latency change of at most this many microseconds is neither a regression nor an
+    /// improvement; 0 disables the floor.
+    pub floor_us: u64,
+    /// Rows present on one side only are listed but do not make the input unusable.
+    pub allow_missing: bool,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            thresholds: Thresholds::default(),
+            floor_us: DEFAULT_FLOOR_US,
+            allow_missing: false,
+        }
+    }
+}
+
+/// The outcome of a usable comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every line is `ok`, `improved` or (with `allow_missing`) one-sided.
+    NoRegression,
+    /// At least one line is `REGRESSION` or `CHANGED`.
+    Regression,
+}
+
+/// The verdict of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineVerdict {
+    /// Within the threshold, or no threshold applies.
+    Ok,
+    /// Beyond the threshold in the good direction.
+    Improved,
+    /// Beyond the threshold in the bad direction, or NEW has no samples where BASE had some.
+    Regression,
+    /// Beyond an either-way (`=`) threshold: a behaviour change, counted as a regression.
+    Changed,
+    /// The key is in BASE only.
+    BaseOnly,
+    /// The key is in NEW only.
+    NewOnly,
+}
+
+impl LineVerdict {
+    /// The word shown in the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Improved => "improved",
+            Self::Regression => "REGRESSION",
+            Self::Changed => "CHANGED",
+            Self::BaseOnly => "base-only",
+            Self::NewOnly => "new-only",
+        }
+    }
+
+    /// Whether this line makes the comparison a regression.
+    pub fn is_regression(self) -> bool {
+        matches!(self, Self::Regression | Self::Changed)
+    }
+}
+
+/// What a line was held against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Criterion {
+    /// No threshold applies: shown, never fails.
+    None,
+    /// A counter's (or a latency `count`'s) rule.
+    Rule(Rule),
+    /// A latency field's rule, with the floor below which nothing counts.
+    RuleAboveFloor(Rule, u64),
+    /// NEW must have samples where BASE had some.
+    HasSamples,
+}
+
+/// One compared value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The row.
+    pub key: RowKey,
+    /// Counter or latency.
+    pub kind: MetricKind,
+    /// The latency field compared; `None` for a counter.
+    pub field: Option<LatencyField>,
+    /// BASE's median; `None` if missing or without samples.
+    pub base: Option<f64>,
+    /// NEW's median; `None` if missing or without samples.
+    pub new: Option<f64>,
+    /// What it was held against.
+    pub criterion: Criterion,
+    /// The outcome.
+    pub verdict: LineVerdict,
+}
+
+/// The result of [`compare`]: every line, and what the summary needs.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The BASE reports, in the order given.
+    pub base_runs: Vec<PathBuf>,
+    /// The NEW reports, in the order given.
+    pub new_runs: Vec<PathBuf>,
+    /// The latency floor used, microseconds.
+    pub floor_us: u64,
+    /// Every line, ordered by key and field.
+    pub lines: Vec<Line>,
+    /// Thresholds given by the user (not defaults) that match no metric of either side: most
+    /// likely typos.
+    pub unmatched_thresholds: Vec<ThresholdSpec>,
+    allow_missing: bool,
+}
+
+impl Comparison {
+    /// The overall verdict; an error if rows are one-sided and that is not allowed.
+    pub fn verdict(&self) -> Result<Verdict, CompareError> {
+        let only = |verdict| -> Vec<RowKey> {
+            let keys: BTreeSet<&RowKey> = self
+                .lines
+                .iter()
+                .filter(|line| line.verdict == verdict)
+                .map(|line| &line.key)
+                .collect();
+            keys.into_iter().cloned().collect()
+        };
+        let (base_only, new_only) = (only(LineVerdict::BaseOnly), only(LineVerdict::NewOnly));
+        let one_sided = !(base_only.is_empty() && new_only.is_empty());
+        if one_sided && !self.allow_missing {
+            return Err(CompareError::MissingRows {
+                base_only,
+                new_only,
+            });
+        }
+        if self.lines.iter().any(|line| line.verdict.is_regression()) {
+            Ok(Verdict::Regression)
+        } else {
+            Ok(Verdict::NoRegression)
+        }
+    }
+
+    /// How many lines have this verdict.
+    pub fn count(&self, verdict: LineVerdict) -> usize {
+        self.lines
+            .iter()
+            .filter(|line| line.verdict == verdict)
+            .count()
+    }
+}
+
+/// Why two sets of reports cannot be compared.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CompareError {
+    /// A report could not be read.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// A side has no reports.
+    #[error("no {side} report given")]
+    NoRuns {
+        /// The empty side.
+        side: Side,
+    },
+    /// A report has a header but no rows.
+    #[error("{}: the report has no rows", path.display())]
+    EmptyReport {
+        /// The report.
+        path: PathBuf,
+    },
+    /// The runs of one side do not cover the same rows, so their median is not defined.
+    #[error(
+        "{side} runs do not cover the same rows: {key} is in {} but not in {}",
+        present.display(),
+        absent.display()
+    )]
+    RunsDiffer {
+        /// The side.
+        side: Side,
+        /// A key missing from one run.
+        key: RowKey,
+        /// A report that has it.
+        present: PathBuf,
+        /// A report that does not.
+        absent: PathBuf,
+    },
+    /// A key is a counter in one report and a latency in another.
+    #[error(
+        "{key} is a {first} in {} but a {second} in {}",
+        first_path.display(),
+        second_path.display()
+    )]
+    KindDiffers {
+        /// The key.
+        key: RowKey,
+        /// Its kind in the first report.
+        first: MetricKind,
+        /// The first report.
+        first_path: PathBuf,
+        /// Its kind in the second report.
+        second: MetricKind,
+        /// The second report.
+        second_path: PathBuf,
+    },
+    /// The two sides have no scenario in common: most likely the wrong files.
+    #[error("base and new share no scenario: base has {base:?}, new has {new:?}")]
+    NoCommonScenario {
+        /// BASE's scenarios.
+        base: Vec<String>,
+        /// NEW's scenarios.
+        new: Vec<String>,
+    },
+    /// Some rows are on one side only.
+    #[error(
+        "reports do not cover the same rows: {}",
+        describe_missing(base_only, new_only)
+    )]
+    MissingRows {
+        /// Keys in BASE only.
+        base_only: Vec<RowKey>,
+        /// Keys in NEW only.
+        new_only: Vec<RowKey>,
+    },
+}
+
+fn describe_missing(base_only: &[RowKey], new_only: &[RowKey]) -> String {
+    const SHOWN: usize = 3;
+    let mut parts = Vec::new();
+    for (keys, side) in [(base_only, "base"), (new_only, "new")] {
+        if keys.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = keys.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
+        let more = match keys.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let rows = if keys.len() == 1 { "row" } else { "rows" };
+        parts.push(format!(
+            "{} {rows} only in {side}: {}{more}",
+            keys.len(),
+            shown.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
+/// Reads the reports and compares them; see [`compare`].
+pub fn compare_files(
+    base: &[PathBuf],
+    new: &[PathBuf],
+    options: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let read = |paths: &[PathBuf]| -> Result<Vec<Report>, ReportError> {
+        paths.iter().map(|path| Report::read(path)).collect()
+    };
+    compare(&read(base)?, &read(new)?, options)
+}
+
+/// Compares NEW against BASE. See the [module documentation](self).
+pub fn compare(
+    base: &[Report],
+    new: &[Report],
+    options: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    let base_side = SideMedians::new(Side::Base, base)?;
+    let new_side = SideMedians::new(Side::New, new)?;
+    let (base_scenarios, new_scenarios) = (base_side.scenarios(), new_side.scenarios());
+    if base_scenarios.is_disjoint(&new_scenarios) {
+        let names = |set: BTreeSet<&str>| set.into_iter().map(str::to_owned).collect();
+        return Err(CompareError::NoCommonScenario {
+            base: names(base_scenarios),
+            new: names(new_scenarios),
+        });
+    }
+
+    let keys: BTreeSet<&RowKey> = base_side
+        .medians
+        .keys()
+        .chain(new_side.medians.keys())
+        .copied()
+        .collect();
+    let mut lines = Vec::new();
+    for key in keys {
+        match (base_side.medians.get(key), new_side.medians.get(key)) {
+            (Some((base, base_path)), Some((new, new_path))) => {
+                if base.kind() != new.kind() {
+                    return Err(CompareError::KindDiffers {
+                        key: key.clone(),
+                        first: base.kind(),
+                        first_path: base_path.to_path_buf(),
+                        second: new.kind(),
+                        second_path: new_path.to_path_buf(),
+                    });
+                }
+                compare_key(key, base, new, options, &mut lines);
+            }
+            (Some((base, _)), None) => lines.push(one_sided(key, base, Side::Base)),
+            (None, Some((new, _))) => lines.push(one_sided(key, new, Side::New)),
+            (None, None) => {}
+        }
+    }
+
+    let metrics: BTreeSet<(&str, MetricKind)> = base_side
+        .medians
+        .iter()
+        .chain(new_side.medians.iter())
+        .map(|(key, (median, _))| (key.metric.as_str(), median.kind()))
+        .collect();
+    let unmatched_thresholds = options
+        .thresholds
+        .specs()
+        .iter()
+        .filter(|spec| spec.origin != Origin::Default)
+        .filter(|spec| {
+            !metrics
+                .iter()
+                .any(|(metric, kind)| spec.selector.matches(metric, *kind))
+        })
+        .cloned()
+        .collect();
+
+    Ok(Comparison {
+        base_runs: base_side.paths,
+        new_runs: new_side.paths,
+        floor_us: options.floor_us,
+        lines,
+        unmatched_thresholds,
+        allow_missing: options.allow_missing,
+    })
+}
+
+/// The lines of a key present on both sides.
+fn compare_key(
+    key: &RowKey,
+    base: &Median,
+    new: &Median,
+    options: &CompareOptions,
+    lines: &mut Vec<Line>,
+) {
+    let line = |field, base, new, criterion, verdict| Line {
+        key: key.clone(),
+        kind: base_kind(field),
+        field,
+        base,
+        new,
+        criterion,
+        verdict,
+    };
+    match (base, new) {
+        (Median::Counter(base), Median::Counter(new)) => {
+            let (criterion, verdict) = match options.thresholds.counter_rule(&key.metric) {
+                None => (Criterion::None, LineVerdict::Ok),
+                Some(spec) => (Criterion::Rule(spec.rule), judge(&spec.rule, *base, *new)),
+            };
+            lines.push(line(None, Some(*base), Some(*new), criterion, verdict));
+        }
+        (Median::Latency(_), Median::Latency(_)) => {
+            let count = Some(LatencyField::Count);
+            let base_count = base.field(LatencyField::Count);
+            let new_count = new.field(LatencyField::Count);
+            if has_samples(base) && !has_samples(new) {
+                let verdict = LineVerdict::Regression;
+                lines.push(line(
+                    count,
+                    base_count,
+                    new_count,
+                    Criterion::HasSamples,
+                    verdict,
+                ));
+                return;
+            }
+            for (field, spec) in options.thresholds.latency_rules(&key.metric) {
+                let (base, new) = (base.field(field), new.field(field));
+                let (criterion, verdict) = if field == LatencyField::Count {
+                    let verdict = both(base, new, |b, n| judge(&spec.rule, b, n));
+                    (Criterion::Rule(spec.rule), verdict)
+                } else {
+                    let floor = options.floor_us;
+                    let verdict = both(base, new, |b, n| {
+                        if (n - b).abs() <= floor as f64 {
+                            LineVerdict::Ok
+                        } else {
+                            judge(&spec.rule, b, n)
+                        }
+                    });
+                    (Criterion::RuleAboveFloor(spec.rule, floor), verdict)
+                };
+                lines.push(line(Some(field), base, new, criterion, verdict));
+            }
+        }
+        // compare() checks the kinds before calling.
+        _ => {}
+    }
+}
+
+fn base_kind(field: Option<LatencyField>) -> MetricKind {
+    match field {
+        None => MetricKind::Counter,
+        Some(_) => MetricKind::Latency,
+    }
+}
+
+fn has_samples(median: &Median) -> bool {
+    median
+        .field(LatencyField::Count)
+        .is_some_and(|count| count > 0.0)
+}
+
+/// Judges a pair only when both sides have the value; otherwise `ok`.
+fn both(
+    base: Option<f64>,
+    new: Option<f64>,
+    judge: impl Fn(f64, f64) -> LineVerdict,
+) -> LineVerdict {
+    match (base, new) {
+        (Some(base), Some(new)) => judge(base, new),
+        _ => LineVerdict::Ok,
+    }
+}
+
+fn judge(rule: &Rule, base: f64, new: f64) -> LineVerdict {
+    match rule.judge(base, new) {
+        Judgement::Within => LineVerdict::Ok,
+        Judgement::Improved => LineVerdict::Improved,
+        Judgement::Beyond => match rule {
+            Rule::Limit {
+                direction: Direction::Either,
+                ..
+            } => LineVerdict::Changed,
+            _ => LineVerdict::Regression,
+        },
+    }
+}
+
+/// The line of a key present on one side only: a counter's value, or a latency's sample count.
+fn one_sided(key: &RowKey, median: &Median, side: Side) -> Line {
+    let (field, value) = match median {
+        Median::Counter(value) => (None, Some(*value)),
+        Median::Latency(_) => (Some(LatencyField::Count), median.field(LatencyField::Count)),
+    };
+    let (base, new, verdict) = match side {
+        Side::Base => (value, None, LineVerdict::BaseOnly),
+        Side::New => (None, value, LineVerdict::NewOnly),
+    };
+    Line {
+        key: key.clone(),
+        kind: median.kind(),
+        field,
+        base,
+        new,
+        criterion: Criterion::None,
+        verdict,
+    }
+}

@@ -1,0 +1,50 @@
+//! `bench plot`: one SVG per scenario showing what the connection limit does across a sweep.
+//!
+//! The x axis is the sweep parameter: streams per client; or clients, when only the number of
+//! clients varies; or their product, when both vary. The first two panels are the ceiling: per
+//! protocol arm, the SSE streams opened (circles) and the connections that carried requests
+//! (squares) against the streams requested (thin dashed grey reference); then the POSTs completed
+//! (triangles) against those scheduled, in a panel of their own because their scale is another.
+//! Arms whose counts coincide (h1 and h1-tls both stop at six) would hide each other, so earlier
+//! arms are drawn as wider bands around later ones. Then one panel per latency metric present
+//! (`queue_wait`, `connect`, `time_to_headers`, `time_to_first_event`, `event_delivery`,
+//! `post_rtt`, `fanout`, then others): p50 solid with circles, p99 thin and dashed with triangles.
+//! Latencies are in microseconds below 10 ms, milliseconds below 100 s, seconds above; an axis
+//! whose values span more than a factor of 50 is logarithmic (labelled so), with zeros drawn on its
+//! bottom edge. Each arm keeps its colour in every panel and every plot: h1 vermillion, h1-tls
+//! purple, h2 blue, h2c green (Chromium arms in other shades). Every panel has its
+//! legend beside it, with names such as `h2 streams_opened` or `h1-tls p99`.
+//!
+//! One figure holds one scenario: [`plot_report`] refuses rows of several scenarios (the CLI writes
+//! one file per scenario instead). Metrics without any sample are listed in the subtitle rather
+//! than drawn as empty panels; so is the sum of all `errors*` counters, so that a plot of a failing
+//! run never looks like a clean one.
+
+mod axis;
+mod draw;
+mod figure;
+
+use std::fs;
+use std::path::Path;
+
+use crate::error::ReportError;
+use crate::schema::Row;
+
+/// Draws the rows of one scenario as an SVG file at `out`.
+pub fn plot_report(rows: &[Row], out: &Path) -> Result<(), ReportError> {
+    let svg = render_svg(rows, out)?;
+    fs::write(out, svg).map_err(|source| ReportError::Io {
+        path: out.to_owned(),
+        action: "write",
+        source,
+    })
+}
+
+/// The SVG document for the rows of one scenario; `out` only names the file in errors.
+fn render_svg(rows: &[Row], out: &Path) -> Result<String, ReportError> {
+    let figure = figure::figure(rows)?;
+    draw::render(&figure).map_err(|source| ReportError::Draw {
+        path: out.to_owned(),
+        source: Box::new(source),
+    })
+}

@@ -1,0 +1,213 @@
+//! Rendering a [`Comparison`] for people: an aligned plain-text table for terminals and CI logs,
+//! or a Markdown table for pull-request comments.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::compare::{Comparison, Criterion, Line, LineVerdict};
+use crate::schema::MetricKind;
+
+/// How to render a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Space-aligned columns.
+    Text,
+    /// A GitHub-flavoured Markdown table.
+    Markdown,
+}
+
+const COLUMNS: [(&str, Align); 12] = [
+    ("scenario", Align::Left),
+    ("arm", Align::Left),
+    ("clients", Align::Right),
+    ("streams/client", Align::Right),
+    ("metric", Align::Left),
+    ("stat", Align::Left),
+    ("base", Align::Right),
+    ("new", Align::Right),
+    ("change", Align::Right),
+    ("change %", Align::Right),
+    ("threshold", Align::Left),
+    ("verdict", Align::Left),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Left,
+    Right,
+}
+
+impl Comparison {
+    /// The summary, the table and the tally, then the failing lines again (so that they are
+    /// found at the end of a long CI log), ending in a newline.
+    pub fn render(&self, format: TableFormat) -> String {
+        let runs = |side: &str, paths: &[PathBuf]| {
+            let plural = if paths.len() == 1 { "run" } else { "runs" };
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            format!("{side}: {} {plural} ({})", paths.len(), names.join(", "))
+        };
+        let notes = [
+            runs("base", &self.base_runs),
+            runs("new", &self.new_runs),
+            format!(
+                "values are medians over each side's runs; latencies in microseconds; \
+                 a latency change of at most {} us never counts",
+                self.floor_us
+            ),
+        ];
+        let all: Vec<[String; 12]> = self.lines.iter().map(cells).collect();
+        let failing: Vec<[String; 12]> = self
+            .lines
+            .iter()
+            .filter(|line| line.verdict.is_regression())
+            .map(cells)
+            .collect();
+        let mut out = String::new();
+        let table = match format {
+            TableFormat::Text => text_table,
+            TableFormat::Markdown => markdown_table,
+        };
+        for note in &notes {
+            let _ = match format {
+                TableFormat::Text => writeln!(out, "{note}"),
+                TableFormat::Markdown => writeln!(out, "- {}", escape(note)),
+            };
+        }
+        out.push('\n');
+        table(&mut out, &all);
+        out.push('\n');
+        let _ = writeln!(out, "{}", self.tally());
+        if !failing.is_empty() {
+            let _ = match format {
+                TableFormat::Text => writeln!(out, "\nfailing lines:\n"),
+                TableFormat::Markdown => writeln!(out, "\n**Failing lines:**\n"),
+            };
+            table(&mut out, &failing);
+        }
+        out
+    }
+
+    /// `12 lines: 10 ok, 1 improved, 1 REGRESSION`.
+    fn tally(&self) -> String {
+        let verdicts = [
+            LineVerdict::Ok,
+            LineVerdict::Improved,
+            LineVerdict::Regression,
+            LineVerdict::Changed,
+            LineVerdict::BaseOnly,
+            LineVerdict::NewOnly,
+        ];
+        let counts: Vec<String> = verdicts
+            .into_iter()
+            .map(|verdict| (verdict, self.count(verdict)))
+            .filter(|(_, count)| *count > 0)
+            .map(|(verdict, count)| format!("{count} {}", verdict.as_str()))
+            .collect();
+        format!("{} lines: {}", self.lines.len(), counts.join(", "))
+    }
+}
+
+fn cells(line: &Line) -> [String; 12] {
+    let stat = match (line.kind, line.field) {
+        (MetricKind::Latency, Some(field)) => field.to_string(),
+        _ => "value".to_owned(),
+    };
+    let (change, percent) = match (line.base, line.new) {
+        (Some(base), Some(new)) => {
+            let change = new - base;
+            let percent = if base != 0.0 {
+                format!("{:+.1}%", change / base * 100.0)
+            } else if change == 0.0 {
+                "+0.0%".to_owned()
+            } else {
+                "-".to_owned()
+            };
+            let sign = if change > 0.0 { "+" } else { "" };
+            (format!("{sign}{}", number(change)), percent)
+        }
+        _ => ("-".to_owned(), "-".to_owned()),
+    };
+    let threshold = match line.criterion {
+        Criterion::None => String::new(),
+        Criterion::Rule(rule) | Criterion::RuleAboveFloor(rule, _) => rule.to_string(),
+        Criterion::HasSamples => "samples".to_owned(),
+    };
+    let optional = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), number);
+    [
+        line.key.scenario.clone(),
+        format!("{}/{}", line.key.client, line.key.protocol),
+        line.key.clients.to_string(),
+        line.key.streams_per_client.to_string(),
+        line.key.metric.clone(),
+        stat,
+        optional(line.base),
+        optional(line.new),
+        change,
+        percent,
+        threshold,
+        line.verdict.as_str().to_owned(),
+    ]
+}
+
+/// Whole numbers without a fraction, others (medians of an even number of runs) with one digit.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+fn text_table(out: &mut String, rows: &[[String; 12]]) {
+    let mut widths = COLUMNS.map(|(name, _)| name.len());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: [&str; 12]| {
+        let mut text = String::new();
+        for ((cell, width), (_, align)) in cells.iter().zip(widths).zip(COLUMNS) {
+            let _ = match align {
+                Align::Left => write!(text, "{cell:<width$}  "),
+                Align::Right => write!(text, "{cell:>width$}  "),
+            };
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(COLUMNS.map(|(name, _)| name));
+    let rules = widths.map(|width| "-".repeat(width));
+    line(rules.each_ref().map(String::as_str));
+    for row in rows {
+        line(row.each_ref().map(String::as_str));
+    }
+}
+
+fn markdown_table(out: &mut String, rows: &[[String; 12]]) {
+    let header: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let rules: Vec<&str> = COLUMNS
+        .iter()
+        .map(|(_, align)| match align {
+            Align::Left => ":---",
+            Align::Right => "---:",
+        })
+        .collect();
+    let _ = writeln!(out, "|{}|", rules.join("|"));
+    for row in rows {
+        let mut cells: Vec<String> = row.iter().map(|cell| escape(cell)).collect();
+        if let Some(verdict) = cells.last_mut() {
+            let alarming = [LineVerdict::Regression, LineVerdict::Changed]
+                .iter()
+                .any(|v| v.as_str() == verdict.as_str());
+            if alarming {
+                *verdict = format!("**{verdict}**");
+            }
+        }
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|")
+}

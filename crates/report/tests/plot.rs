@@ -1,0 +1,176 @@
+//! `bench plot` output: a well-formed SVG naming the scenario and every series in its legends.
+
+// Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{key, meta, sweep, Scratch};
+use report::{plot_report, Protocol, ReportError, Row, Value};
+
+/// Checks that `svg` is one `<svg>` element whose tags all balance; returns the number of elements.
+fn assert_well_formed(svg: &str) -> usize {
+    let svg = svg.trim();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+    assert!(svg.ends_with("</svg>"));
+    let mut open: Vec<&str> = Vec::new();
+    let mut elements = 0;
+    let mut rest = svg;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').expect("unterminated tag") + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap();
+        if tag.starts_with('/') {
+            assert_eq!(open.pop(), Some(name), "closing </{name}> does not match");
+        } else {
+            elements += 1;
+            if !tag.ends_with('/') {
+                open.push(name);
+            }
+        }
+        if open.is_empty() {
+            assert!(rest.trim().is_empty(), "content after the root element");
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+    elements
+}
+
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            let text = body[..body.find("</text>")?].trim();
+            Some(
+                text.replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sweep_plot_is_well_formed_and_labelled() {
+    let dir = Scratch::new();
+    let out = dir.path("ceiling.svg");
+    plot_report(&sweep("run-7", "six-connection-ceiling"), &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(assert_well_formed(&svg) > 100);
+    let texts = texts(&svg);
+    let has = |wanted: &str| texts.iter().any(|t| t == wanted);
+    assert!(
+        has("ssebench scenario \"six-connection-ceiling\""),
+        "{texts:?}"
+    );
+    for series in [
+        "streams_requested",
+        "h1 streams_opened",
+        "h2 streams_opened",
+        "h1 posts_completed",
+        "h2 posts_completed",
+        "h1 p50",
+        "h1 p99",
+        "h2 p50",
+        "h2 p99",
+    ] {
+        assert!(has(series), "no legend entry {series:?} in {texts:?}");
+    }
+    for caption in [
+        "ceiling: SSE streams opened, connections used",
+        "ceiling: POSTs completed",
+        "queue_wait: p50 solid, p99 dashed",
+        "time_to_first_event: p50 solid, p99 dashed",
+        "post_rtt: p50 solid, p99 dashed",
+    ] {
+        assert!(has(caption), "no panel {caption:?} in {texts:?}");
+    }
+    // queue_wait spans microseconds (h2) to seconds (h1 over the limit): log scale, in ms.
+    assert!(has("queue_wait (ms, log scale)"), "{texts:?}");
+    assert!(has("SSE streams per client"), "{texts:?}");
+    assert!(texts
+        .iter()
+        .any(|t| t.contains("run run-7") && t.contains("errors counted: 0")));
+}
+
+#[test]
+fn clients_sweep_puts_clients_on_the_x_axis() {
+    let dir = Scratch::new();
+    let out = dir.path("clients.svg");
+    let rows: Vec<Row> = [1u32, 2, 4]
+        .into_iter()
+        .map(|clients| Row {
+            meta: meta("r"),
+            key: report::RowKey {
+                clients,
+                ..key("tabs", Protocol::H2, 8, "streams_opened")
+            },
+            value: Value::Counter(u64::from(8 * clients)),
+        })
+        .collect();
+    plot_report(&rows, &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert_well_formed(&svg);
+    assert!(texts(&svg).iter().any(|t| t == "clients"));
+}
+
+#[test]
+fn one_scenario_per_figure() {
+    let dir = Scratch::new();
+    let mut rows = sweep("r", "a");
+    rows.extend(sweep("r", "b"));
+    let err = plot_report(&rows, &dir.path("x.svg")).unwrap_err();
+    assert!(
+        matches!(err, ReportError::SeveralScenarios { .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path("x.svg").exists());
+
+    let err = plot_report(&[], &dir.path("y.svg")).unwrap_err();
+    assert_eq!(err.to_string(), "nothing to plot: the report has no rows");
+}
+
+#[test]
+fn unwritable_output_names_the_file() {
+    let dir = Scratch::new();
+    let out = dir.path("missing-dir/x.svg");
+    let err = plot_report(&sweep("r", "a"), &out).unwrap_err();
+    assert_eq!(err.to_string(), format!("{}: cannot write", out.display()));
+}
+
+#[test]
+fn a_sweep_over_clients_and_streams_must_not_collide() {
+    let dir = Scratch::new();
+    let point = |clients, streams| Row {
+        meta: meta("r"),
+        key: report::RowKey {
+            clients,
+            ..key("both", Protocol::H1, streams, "streams_opened")
+        },
+        value: Value::Counter(4),
+    };
+    // 1 x 4 and 2 x 2 are both 4 streams in total: one x position, two values.
+    let err = plot_report(&[point(1, 4), point(2, 2)], &dir.path("x.svg")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "arm emulated h1 has two sweep points with 4 streams in total (clients x streams per client)"
+    );
+    // 1 x 2 and 2 x 4 do not collide: x is the total.
+    let out = dir.path("ok.svg");
+    plot_report(&[point(1, 2), point(2, 4)], &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(texts(&svg)
+        .iter()
+        .any(|t| t.starts_with("SSE streams in total")));
+}
