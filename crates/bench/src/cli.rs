@@ -1,0 +1,71 @@
+//! The command line: `bench SCENARIO.toml`, `bench compare`, `bench plot`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd_compare::CompareArgs;
+use crate::cmd_plot::PlotArgs;
+
+/// Measure what the browser's six-connections-per-host limit does to Server-Sent Events over
+/// HTTP/1.1, and what HTTP/2 multiplexing does instead.
+///
+/// `bench SCENARIO.toml` runs a scenario against a fresh embedded test server (or `--target`),
+/// prints a summary table and writes a CSV report under `--out`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  bench scenarios/six-connection-ceiling.toml\n  bench scenarios/chat.toml --target https://127.0.0.1:8443 --cacert cert.pem\n  bench compare results/baseline/ci-smoke.csv results/ci-smoke-*.csv\n  bench plot results/six-connection-ceiling-*.csv"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario file (the default when the first argument is a file).
+    Run(RunArgs),
+    /// Compare two reports (or two sets of runs) and exit 1 on a regression.
+    Compare(CompareArgs),
+    /// Draw a report's sweep as an SVG chart.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; every key is described in scenarios/README.md).
+    #[arg(required = true)]
+    pub scenario: Option<PathBuf>,
+    /// An external server instead of the embedded one: an origin URL such as
+    /// https://127.0.0.1:8443 (used for every arm whose scheme matches), or ARM=URL for one arm
+    /// (e.g. h2=https://127.0.0.1:8443). Repeatable. Loopback addresses only.
+    #[arg(long, value_name = "[ARM=]URL")]
+    pub target: Vec<String>,
+    /// With --target over TLS: trust this PEM certificate (the server's, or its CA).
+    #[arg(long, value_name = "PATH", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+    /// With --target over TLS: accept any certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// With --target: path and query of the event stream [default: /events?channel=CHANNEL].
+    #[arg(long, value_name = "PATH")]
+    pub events_path: Option<String>,
+    /// With --target: path and query POSTs go to [default: /messages?channel=CHANNEL].
+    #[arg(long, value_name = "PATH")]
+    pub messages_path: Option<String>,
+    /// Directory for the CSV report and its plot.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Do not draw the SVG plot next to the report.
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Never draw a progress bar (one line per point is printed instead).
+    #[arg(long)]
+    pub no_progress: bool,
+}

@@ -1,0 +1,107 @@
+//! Progress on stderr: a live bar when stderr is a terminal, one line per point otherwise.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use loadgen::{Counter, Metrics, PointOutcome};
+
+use crate::rows::PointId;
+
+#[derive(Debug)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+}
+
+/// Stops the live refresh of a point when dropped.
+#[derive(Debug)]
+pub struct Ticker(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.abort();
+        }
+    }
+}
+
+impl Progress {
+    pub fn new(want_bar: bool, total: usize, point_time: Duration) -> Self {
+        let bar = (want_bar && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} points (eta {eta}) {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!(
+                "running {total} points of about {:.1} s each",
+                point_time.as_secs_f64()
+            );
+        }
+        Progress { bar, total }
+    }
+
+    pub fn start_point(&self, index: usize, id: PointId, metrics: Arc<Metrics>) -> Ticker {
+        let Some(bar) = self.bar.clone() else {
+            return Ticker(None);
+        };
+        let label = label(id);
+        bar.set_position(index as u64);
+        Ticker(Some(tokio::spawn(async move {
+            loop {
+                bar.set_message(format!(
+                    "{label}: {} streams open of {}, {} events, {}/{} POSTs",
+                    metrics.get(Counter::StreamsOpened),
+                    metrics.get(Counter::StreamsRequested),
+                    metrics.get(Counter::EventsReceived),
+                    metrics.get(Counter::PostsCompleted),
+                    metrics.get(Counter::PostsScheduled),
+                ));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })))
+    }
+
+    pub fn finish_point(&self, index: usize, id: PointId, outcome: &PointOutcome) {
+        let m = &outcome.metrics;
+        let line = format!(
+            "[{}/{}] {}: streams opened {}/{}, POSTs {}/{}, errors {}",
+            index + 1,
+            self.total,
+            label(id),
+            m.get(Counter::StreamsOpened),
+            m.get(Counter::StreamsRequested),
+            m.get(Counter::PostsCompleted),
+            m.get(Counter::PostsScheduled),
+            m.total_errors(),
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(index as u64 + 1);
+                bar.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn label(id: PointId) -> String {
+    format!(
+        "{} clients={} streams/client={}",
+        id.arm, id.clients, id.streams_per_client
+    )
+}

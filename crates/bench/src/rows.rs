@@ -1,0 +1,106 @@
+//! A sweep point's measurements as report rows (the CSV contract lives in the `report` crate).
+
+use loadgen::{Arm, Counter, ErrorClass, Latency, PointOutcome};
+use report::{ClientKind, LatencySummary, Row, RowKey, RunMeta, Value};
+
+/// Where a point sits in the sweep.
+#[derive(Debug, Clone, Copy)]
+pub struct PointId {
+    pub arm: Arm,
+    pub clients: u32,
+    pub streams_per_client: u32,
+}
+
+/// Server-side counts for the point, when the server is the embedded one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerCounts {
+    pub connections_accepted: u64,
+    pub connections_carrying_requests: u64,
+    pub connections_refused: u64,
+    pub overflows: u64,
+}
+
+/// Every metric of a point, counters first, in a fixed order.
+pub fn point_rows(
+    meta: &RunMeta,
+    scenario: &str,
+    id: PointId,
+    outcome: &PointOutcome,
+    server: Option<ServerCounts>,
+) -> Vec<Row> {
+    let m = &outcome.metrics;
+    let mut values: Vec<(String, Value)> = Vec::new();
+    let mut counter = |name: &str, v: u64| values.push((name.to_owned(), Value::Counter(v)));
+    for c in [Counter::StreamsRequested, Counter::StreamsOpened] {
+        counter(c.name(), m.get(c));
+    }
+    counter("streams_queued_at_end", outcome.streams_queued_at_end);
+    counter("streams_open_at_end", outcome.streams_open_at_end);
+    for c in [
+        Counter::ConnectionsOpened,
+        Counter::ConnectionsCarryingRequests,
+        Counter::PostsScheduled,
+        Counter::PostsCompleted,
+    ] {
+        counter(c.name(), m.get(c));
+    }
+    counter("posts_stalled_at_end", outcome.posts_stalled_at_end);
+    for c in [
+        Counter::EventsReceived,
+        Counter::Reconnects,
+        Counter::Gaps,
+        Counter::Duplicates,
+    ] {
+        counter(c.name(), m.get(c));
+    }
+    counter("errors", m.total_errors());
+    for class in ErrorClass::ALL {
+        counter(&format!("errors_{}", class.name()), m.errors(class));
+    }
+    if let Some(s) = server {
+        counter("server_connections_accepted", s.connections_accepted);
+        counter(
+            "server_connections_carrying_requests",
+            s.connections_carrying_requests,
+        );
+        counter("server_connections_refused", s.connections_refused);
+        counter("server_overflows", s.overflows);
+    }
+    for latency in Latency::ALL {
+        let s = m.latency(latency);
+        let summary = if s.count == 0 {
+            LatencySummary::EMPTY
+        } else {
+            LatencySummary {
+                count: s.count,
+                mean: Some(s.mean),
+                p50: Some(s.p50),
+                p90: Some(s.p90),
+                p99: Some(s.p99),
+                p999: Some(s.p999),
+                max: Some(s.max),
+            }
+        };
+        values.push((latency.name().to_owned(), Value::Latency(summary)));
+    }
+    let protocol = id
+        .arm
+        .name()
+        .parse()
+        .expect("every arm name is a report protocol");
+    values
+        .into_iter()
+        .map(|(metric, value)| Row {
+            meta: meta.clone(),
+            key: RowKey {
+                scenario: scenario.to_owned(),
+                client: ClientKind::Emulated,
+                protocol,
+                clients: id.clients,
+                streams_per_client: id.streams_per_client,
+                metric,
+            },
+            value,
+        })
+        .collect()
+}

@@ -1,0 +1,145 @@
+//! Scenario files: what to run, parsed in two stages.
+//!
+//! [`raw`] deserializes the TOML as written (unknown keys rejected, spans kept); [`Scenario::parse`]
+//! turns it into a validated [`Scenario`] whose every value is in range, or a [`ScenarioError`]
+//! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
+//! default is documented in `scenarios/README.md`.
+
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use loadgen::Arm;
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub protocols: Vec<Arm>,
+    /// Sweep over the number of virtual clients.
+    pub clients: Vec<u32>,
+    /// Sweep over the number of SSE streams each client opens.
+    pub streams_per_client: Vec<u32>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub max_connections_per_origin: usize,
+    pub reconnect_delay: Duration,
+    pub connect_timeout: Duration,
+    pub channel: String,
+    pub posts: Posts,
+    pub server: ServerSettings,
+    /// An external server instead of the embedded one.
+    pub target: Option<TargetSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posts {
+    /// POSTs per second per client; 0 sends none.
+    pub rate_per_client: f64,
+    pub body_bytes: usize,
+}
+
+/// Settings of the embedded server (ignored with an external target).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub event_interval: Duration,
+    pub event_bytes: usize,
+    pub heartbeat: Duration,
+    pub max_concurrent_streams: u32,
+    pub replay_ring: usize,
+    pub subscriber_queue: usize,
+}
+
+/// An external server: a URL per protocol arm, paths, and how to trust its certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    /// One origin URL per arm of the scenario.
+    pub urls: Vec<(Arm, String)>,
+    pub events_path: String,
+    pub messages_path: String,
+    pub trust: TrustSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSpec {
+    /// Trust the CA certificate(s) in this PEM file.
+    CaFile(PathBuf),
+    /// Accept any certificate.
+    Insecure,
+    /// Cleartext arms only: no TLS.
+    None,
+}
+
+/// A scenario that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{}:{line}: {key} = {value}: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Validates scenario text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        validate::parse(path, text)
+    }
+
+    /// The sweep points in run order: each (clients, streams) point runs every arm back to back,
+    /// so arms are compared under the same machine conditions.
+    pub fn points(&self) -> Vec<(u32, u32, Arm)> {
+        let mut out = Vec::new();
+        for &clients in &self.clients {
+            for &streams in &self.streams_per_client {
+                for &arm in &self.protocols {
+                    out.push((clients, streams, arm));
+                }
+            }
+        }
+        out
+    }
+
+    /// Seconds one point takes at least (warm-up plus duration).
+    pub fn point_time(&self) -> Duration {
+        self.warmup + self.duration
+    }
+}
+
+/// A scenario error on one line, with its cause.
+pub fn one_line(e: &ScenarioError) -> String {
+    match e {
+        ScenarioError::Read { source, .. } => format!("{e}: {source}"),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

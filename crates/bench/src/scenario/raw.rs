@@ -1,0 +1,75 @@
+//! Stage one: the scenario file as written. Every key is known (`deny_unknown_fields`) and every
+//! value keeps its span, so that stage two can name the line of a value it rejects.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub protocols: Spanned<Vec<Spanned<String>>>,
+    pub clients: Option<Spanned<OneOrMany>>,
+    pub streams_per_client: Option<Spanned<OneOrMany>>,
+    pub duration: Spanned<String>,
+    pub warmup: Option<Spanned<String>>,
+    pub max_connections_per_origin: Option<Spanned<i64>>,
+    pub reconnect_delay: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<String>>,
+    pub channel: Option<Spanned<String>>,
+    pub posts: Option<RawPosts>,
+    pub server: Option<RawServer>,
+    pub target: Option<RawTarget>,
+}
+
+/// A number, or a list of numbers (a sweep).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+/// Shown as written in the file (`4`, `[1, 2]`), since error messages quote it.
+impl std::fmt::Debug for OneOrMany {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OneOrMany::One(n) => write!(f, "{n}"),
+            OneOrMany::Many(list) => write!(f, "{list:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPosts {
+    pub rate_per_client: Option<Spanned<f64>>,
+    pub body_size: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub event_interval: Option<Spanned<String>>,
+    pub event_size: Option<Spanned<i64>>,
+    pub heartbeat: Option<Spanned<String>>,
+    pub max_concurrent_streams: Option<Spanned<i64>>,
+    pub replay_ring: Option<Spanned<i64>>,
+    pub subscriber_queue: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTarget {
+    pub url: Option<Spanned<String>>,
+    pub h1: Option<Spanned<String>>,
+    #[serde(rename = "h1-tls")]
+    pub h1_tls: Option<Spanned<String>>,
+    pub h2: Option<Spanned<String>>,
+    pub h2c: Option<Spanned<String>>,
+    pub events_path: Option<Spanned<String>>,
+    pub messages_path: Option<Spanned<String>>,
+    pub cacert: Option<Spanned<String>>,
+    pub insecure: Option<Spanned<bool>>,
+}

@@ -1,0 +1,105 @@
+use std::path::Path;
+use std::time::Duration;
+
+use loadgen::Arm;
+
+use super::{Scenario, ScenarioError};
+
+const GOOD: &str = r#"
+name = "t"
+protocols = ["h1-tls", "h2"]
+clients = [1, 2]
+streams_per_client = 8
+duration = "2s"
+
+[posts]
+rate_per_client = 2.5
+"#;
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(Path::new("x.toml"), text)
+}
+
+/// The error's one-line message, which must name the file and a line.
+fn error(text: &str) -> String {
+    let e = parse(text).expect_err("must be rejected");
+    let msg = super::one_line(&e);
+    assert!(msg.starts_with("x.toml:"), "{msg}");
+    assert!(!msg.contains('\n'), "one line: {msg}");
+    msg
+}
+
+#[test]
+fn good_scenario_and_defaults() {
+    let s = parse(GOOD).unwrap();
+    assert_eq!(s.protocols, [Arm::H1Tls, Arm::H2]);
+    assert_eq!(s.clients, [1, 2]);
+    assert_eq!(s.streams_per_client, [8]);
+    assert_eq!(s.duration, Duration::from_secs(2));
+    assert_eq!(s.warmup, Duration::from_secs(1));
+    assert_eq!(s.max_connections_per_origin, 6);
+    assert_eq!(s.reconnect_delay, Duration::from_secs(3));
+    assert_eq!(s.posts.rate_per_client, 2.5);
+    assert_eq!(s.server.max_concurrent_streams, 100);
+    assert!(s.target.is_none());
+    assert_eq!(s.points().len(), 4);
+    assert_eq!(s.points()[0], (1, 8, Arm::H1Tls));
+    assert_eq!(s.points()[1], (1, 8, Arm::H2));
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Scenario::load(&path).unwrap_or_else(|e| panic!("{}", super::one_line(&e)));
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "found {n} scenarios");
+}
+
+#[test]
+fn each_bad_value_names_line_key_and_rule() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("duration = \"2s\"", "duration = \"0s\"", &[":6:", "duration", "more than 0s"]),
+        ("duration = \"2s\"", "duration = \"2 fortnights\"", &["duration", "unit"]),
+        ("duration = \"2s\"", "duration = 2", &[":6:", "duration", "string"]),
+        ("clients = [1, 2]", "clients = []", &[":4:", "clients", "empty sweep"]),
+        ("clients = [1, 2]", "clients = 0", &[":4:", "clients", "from 1 to 100000"]),
+        ("clients = [1, 2]", "clients = [1, 1]", &["clients", "twice"]),
+        ("clients = [1, 2]", "clients = \"many\"", &[":4:", "integer or a list"]),
+        ("protocols = [\"h1-tls\", \"h2\"]", "protocols = [\"h3\"]", &[":3:", "protocols", "h1, h1-tls, h2, h2c"]),
+        ("protocols = [\"h1-tls\", \"h2\"]", "protocols = []", &["protocols", "at least one"]),
+        ("rate_per_client = 2.5", "rate_per_client = -1.0", &[":9:", "posts.rate_per_client"]),
+        ("rate_per_client = 2.5", "rate_per_client = 2.5\nbody_size = 100000", &[":10:", "posts.body_size", "65536"]),
+        ("rate_per_client = 2.5", "rate_per_clients = 2.5", &[":9:", "unknown field", "rate_per_clients"]),
+        ("name = \"t\"", "name = \"a/b\"", &[":2:", "name"]),
+        ("name = \"t\"\n", "", &["missing field", "name"]),
+        ("streams_per_client = 8", "streams_per_client = 8\nmax_connections_per_origin = 0", &[":6:", "max_connections_per_origin"]),
+        ("streams_per_client = 8", "streams_per_client = 8\nwarmup = \"2h\"", &["warmup", "from 0s to 1h"]),
+        ("rate_per_client = 2.5", "rate_per_client = 2.5\n[server]\nmax_concurrent_streams = 0", &["server.max_concurrent_streams"]),
+        ("rate_per_client = 2.5", "rate_per_client = 2.5\n[target]\nurl = \"http://127.0.0.1:1\"", &["target.url", "https://"]),
+        ("rate_per_client = 2.5", "rate_per_client = 2.5\n[target]\nurl = \"https://127.0.0.1:1\"\ninsecure = true\ncacert = \"c.pem\"", &["target.insecure", "choose one"]),
+        ("[posts]", "[posts", &["x.toml:"]),
+    ];
+    for (from, to, needles) in cases {
+        assert!(GOOD.contains(from), "case pattern {from:?}");
+        let msg = error(&GOOD.replacen(from, to, 1));
+        for needle in *needles {
+            assert!(msg.contains(needle), "{to:?}: {msg:?} lacks {needle:?}");
+        }
+    }
+}
+
+#[test]
+fn unreadable_file_is_named() {
+    let e = Scenario::load(Path::new("/nonexistent/s.toml")).unwrap_err();
+    let msg = super::one_line(&e);
+    assert!(
+        msg.contains("/nonexistent/s.toml") && msg.contains("No such file"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,463 @@
+//! Stage two: raw values to a validated [`Scenario`], every range checked.
+
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use loadgen::Arm;
+use toml::Spanned;
+
+use super::raw::{OneOrMany, RawScenario, RawServer, RawTarget};
+use super::{Posts, Scenario, ScenarioError, ServerSettings, TargetSpec, TrustSpec};
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn invalid<T: std::fmt::Debug>(
+        &self,
+        key: &str,
+        value: &Spanned<T>,
+        reason: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_owned(),
+            line: self.line(value.span().start),
+            key: key.to_owned(),
+            value: format!("{:?}", value.get_ref()),
+            reason: reason.into(),
+        }
+    }
+
+    fn duration(&self, key: &str, v: &Spanned<String>) -> Result<Duration, ScenarioError> {
+        humantime::parse_duration(v.get_ref().trim()).map_err(|_| {
+            self.invalid(
+                key,
+                v,
+                "expected a duration with a unit, such as \"500ms\", \"3s\" or \"1m\"",
+            )
+        })
+    }
+
+    fn duration_in(
+        &self,
+        key: &str,
+        v: Option<&Spanned<String>>,
+        default: Duration,
+        range: RangeInclusive<Duration>,
+    ) -> Result<Duration, ScenarioError> {
+        let Some(v) = v else { return Ok(default) };
+        let d = self.duration(key, v)?;
+        if !range.contains(&d) {
+            return Err(self.invalid(
+                key,
+                v,
+                format!(
+                    "must be from {} to {}",
+                    humantime::format_duration(*range.start()),
+                    humantime::format_duration(*range.end())
+                ),
+            ));
+        }
+        Ok(d)
+    }
+
+    fn int_in(
+        &self,
+        key: &str,
+        v: Option<&Spanned<i64>>,
+        default: i64,
+        range: RangeInclusive<i64>,
+    ) -> Result<i64, ScenarioError> {
+        let Some(v) = v else { return Ok(default) };
+        if !range.contains(v.get_ref()) {
+            return Err(self.invalid(
+                key,
+                v,
+                format!(
+                    "must be an integer from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(*v.get_ref())
+    }
+
+    fn sweep(
+        &self,
+        key: &str,
+        v: Option<&Spanned<OneOrMany>>,
+        range: RangeInclusive<i64>,
+    ) -> Result<Vec<u32>, ScenarioError> {
+        let Some(v) = v else { return Ok(vec![1]) };
+        let values = match v.get_ref() {
+            OneOrMany::One(n) => vec![*n],
+            OneOrMany::Many(list) => list.clone(),
+        };
+        if values.is_empty() {
+            return Err(self.invalid(
+                key,
+                v,
+                "an empty sweep runs nothing: give at least one value",
+            ));
+        }
+        let mut out: Vec<u32> = Vec::with_capacity(values.len());
+        for n in values {
+            if !range.contains(&n) {
+                return Err(self.invalid(
+                    key,
+                    v,
+                    format!(
+                        "{n} is out of range: each value must be from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+            let n = n as u32;
+            if out.contains(&n) {
+                return Err(self.invalid(key, v, format!("{n} appears twice in the sweep")));
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let cx = Ctx { path, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let message = syntax_message(&e);
+        let at = e.span().map(|s| s.start);
+        ScenarioError::Syntax {
+            path: path.to_owned(),
+            line: at.map_or(1, |offset| cx.line(offset)),
+            message: match at.and_then(|offset| key_at(text, offset)) {
+                Some(key) if !message.contains(&key) => format!("{key}: {message}"),
+                _ => message,
+            },
+        }
+    })?;
+
+    let name = raw.name.get_ref().trim().to_owned();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(cx.invalid(
+            "name",
+            &raw.name,
+            "must be non-empty and use only letters, digits, '-', '_' and '.' (it names report files)",
+        ));
+    }
+    let protocols = protocols(&cx, &raw)?;
+    let clients = cx.sweep("clients", raw.clients.as_ref(), 1..=100_000)?;
+    let streams_per_client = cx.sweep(
+        "streams_per_client",
+        raw.streams_per_client.as_ref(),
+        1..=10_000,
+    )?;
+    let duration = cx.duration("duration", &raw.duration)?;
+    if duration.is_zero() || duration > Duration::from_secs(24 * 3600) {
+        return Err(cx.invalid(
+            "duration",
+            &raw.duration,
+            "must be more than 0s and at most 24h",
+        ));
+    }
+    let hour = Duration::from_secs(3600);
+    let warmup = cx.duration_in(
+        "warmup",
+        raw.warmup.as_ref(),
+        Duration::from_secs(1),
+        Duration::ZERO..=hour,
+    )?;
+    let reconnect_delay = cx.duration_in(
+        "reconnect_delay",
+        raw.reconnect_delay.as_ref(),
+        Duration::from_secs(3),
+        Duration::ZERO..=hour,
+    )?;
+    let connect_timeout = cx.duration_in(
+        "connect_timeout",
+        raw.connect_timeout.as_ref(),
+        Duration::from_secs(5),
+        Duration::from_millis(1)..=Duration::from_secs(600),
+    )?;
+    let max_connections_per_origin = cx.int_in(
+        "max_connections_per_origin",
+        raw.max_connections_per_origin.as_ref(),
+        6,
+        1..=256,
+    )? as usize;
+    let channel = match &raw.channel {
+        None => "bench".to_owned(),
+        Some(c)
+            if !c.get_ref().is_empty()
+                && c.get_ref()
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) =>
+        {
+            c.get_ref().clone()
+        }
+        Some(c) => {
+            return Err(cx.invalid(
+                "channel",
+                c,
+                "must be non-empty and use only letters, digits, '-', '_' and '.'",
+            ))
+        }
+    };
+    let posts = match &raw.posts {
+        None => Posts {
+            rate_per_client: 0.0,
+            body_bytes: 128,
+        },
+        Some(p) => {
+            let rate = match &p.rate_per_client {
+                None => 0.0,
+                Some(r) if r.get_ref().is_finite() && (0.0..=10_000.0).contains(r.get_ref()) => {
+                    *r.get_ref()
+                }
+                Some(r) => {
+                    return Err(cx.invalid(
+                        "posts.rate_per_client",
+                        r,
+                        "must be a number of POSTs per second from 0 to 10000",
+                    ))
+                }
+            };
+            Posts {
+                rate_per_client: rate,
+                body_bytes: cx.int_in("posts.body_size", p.body_size.as_ref(), 128, 0..=65_536)?
+                    as usize,
+            }
+        }
+    };
+    let server = server_settings(&cx, raw.server.as_ref())?;
+    let target = match &raw.target {
+        None => None,
+        Some(t) => Some(target(&cx, t, &protocols, &channel)?),
+    };
+    Ok(Scenario {
+        name,
+        description: raw.description.map(|d| d.into_inner()).unwrap_or_default(),
+        protocols,
+        clients,
+        streams_per_client,
+        duration,
+        warmup,
+        max_connections_per_origin,
+        reconnect_delay,
+        connect_timeout,
+        channel,
+        posts,
+        server,
+        target,
+    })
+}
+
+/// The dotted key whose value sits at `offset`: the key written at the start of that line,
+/// under the nearest `[table]` header above it.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let table = text[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        (l.starts_with('[') && l.ends_with(']'))
+            .then(|| l.trim_matches(['[', ']']).trim().to_owned())
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+/// toml's message without its multi-line source excerpt (we give the line ourselves).
+fn syntax_message(e: &toml::de::Error) -> String {
+    let joined = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let msg = joined.as_str();
+    if msg.contains("unknown field") {
+        format!("{msg} (see scenarios/README.md for every key)")
+    } else if msg.contains("did not match any variant of untagged enum OneOrMany") {
+        "expected an integer or a list of integers, such as 4 or [1, 2, 4]".to_owned()
+    } else {
+        msg.to_owned()
+    }
+}
+
+fn protocols(cx: &Ctx<'_>, raw: &RawScenario) -> Result<Vec<Arm>, ScenarioError> {
+    if raw.protocols.get_ref().is_empty() {
+        return Err(cx.invalid(
+            "protocols",
+            &raw.protocols,
+            "give at least one of h1, h1-tls, h2, h2c",
+        ));
+    }
+    let mut out = Vec::new();
+    for p in raw.protocols.get_ref() {
+        let arm: Arm = p
+            .get_ref()
+            .parse()
+            .map_err(|_| cx.invalid("protocols", p, "expected one of h1, h1-tls, h2, h2c"))?;
+        if out.contains(&arm) {
+            return Err(cx.invalid("protocols", p, "listed twice"));
+        }
+        out.push(arm);
+    }
+    Ok(out)
+}
+
+fn server_settings(cx: &Ctx<'_>, raw: Option<&RawServer>) -> Result<ServerSettings, ScenarioError> {
+    let none = RawServer {
+        event_interval: None,
+        event_size: None,
+        heartbeat: None,
+        max_concurrent_streams: None,
+        replay_ring: None,
+        subscriber_queue: None,
+    };
+    let s = raw.unwrap_or(&none);
+    let hour = Duration::from_secs(3600);
+    Ok(ServerSettings {
+        event_interval: cx.duration_in(
+            "server.event_interval",
+            s.event_interval.as_ref(),
+            Duration::from_millis(250),
+            Duration::from_millis(1)..=hour,
+        )?,
+        event_bytes: cx.int_in(
+            "server.event_size",
+            s.event_size.as_ref(),
+            100,
+            64..=1 << 20,
+        )? as usize,
+        heartbeat: cx.duration_in(
+            "server.heartbeat",
+            s.heartbeat.as_ref(),
+            Duration::from_secs(15),
+            Duration::from_millis(10)..=hour,
+        )?,
+        max_concurrent_streams: cx.int_in(
+            "server.max_concurrent_streams",
+            s.max_concurrent_streams.as_ref(),
+            100,
+            1..=1_000_000,
+        )? as u32,
+        replay_ring: cx.int_in(
+            "server.replay_ring",
+            s.replay_ring.as_ref(),
+            1024,
+            1..=1_000_000,
+        )? as usize,
+        subscriber_queue: cx.int_in(
+            "server.subscriber_queue",
+            s.subscriber_queue.as_ref(),
+            1024,
+            1..=1_000_000,
+        )? as usize,
+    })
+}
+
+fn target(
+    cx: &Ctx<'_>,
+    t: &RawTarget,
+    protocols: &[Arm],
+    channel: &str,
+) -> Result<TargetSpec, ScenarioError> {
+    let mut urls = Vec::new();
+    for &arm in protocols {
+        let specific = match arm {
+            Arm::H1 => &t.h1,
+            Arm::H1Tls => &t.h1_tls,
+            Arm::H2 => &t.h2,
+            Arm::H2c => &t.h2c,
+        };
+        let (key, v) = match (specific, &t.url) {
+            (Some(v), _) => (format!("target.{arm}"), v),
+            (None, Some(v)) => ("target.url".to_owned(), v),
+            (None, None) => {
+                return Err(ScenarioError::Invalid {
+                    path: cx.path.to_owned(),
+                    line: 1,
+                    key: format!("target.{arm}"),
+                    value: "(missing)".into(),
+                    reason: format!("protocol {arm} needs a URL: set target.url or target.{arm}"),
+                })
+            }
+        };
+        let scheme_ok = v.get_ref().starts_with(&format!("{}://", arm.scheme()));
+        if !scheme_ok {
+            return Err(cx.invalid(
+                &key,
+                v,
+                format!("protocol {arm} needs an {}:// URL", arm.scheme()),
+            ));
+        }
+        urls.push((arm, v.get_ref().clone()));
+    }
+    let path = |key: &str,
+                v: &Option<Spanned<String>>,
+                default: String|
+     -> Result<String, ScenarioError> {
+        match v {
+            None => Ok(default),
+            Some(p) if p.get_ref().starts_with('/') => Ok(p.get_ref().clone()),
+            Some(p) => Err(cx.invalid(key, p, "must start with '/'")),
+        }
+    };
+    let trust = match (&t.cacert, &t.insecure) {
+        (Some(c), Some(i)) if *i.get_ref() => {
+            return Err(cx.invalid(
+                "target.insecure",
+                i,
+                format!(
+                    "conflicts with target.cacert = {:?}: choose one",
+                    c.get_ref()
+                ),
+            ))
+        }
+        (Some(c), _) => TrustSpec::CaFile(PathBuf::from(c.get_ref())),
+        (None, Some(i)) if *i.get_ref() => TrustSpec::Insecure,
+        _ => TrustSpec::None,
+    };
+    Ok(TargetSpec {
+        urls,
+        events_path: path(
+            "target.events_path",
+            &t.events_path,
+            format!("/events?channel={channel}"),
+        )?,
+        messages_path: path(
+            "target.messages_path",
+            &t.messages_path,
+            format!("/messages?channel={channel}"),
+        )?,
+        trust,
+    })
+}

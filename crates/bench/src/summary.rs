@@ -1,0 +1,128 @@
+//! The table printed at the end of a run, arms side by side within each sweep point, so the
+//! six-connection ceiling is plain to see.
+
+use std::fmt::Write;
+
+use loadgen::{Counter, Latency, LatencySummary};
+
+use crate::runner::{RunResult, Stopped};
+
+pub fn render(scenario: &str, result: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{scenario}: {} of {} points run. Latencies are p50/p99 in milliseconds.",
+        result.points.len(),
+        result.points_planned
+    );
+    let header = [
+        "clients",
+        "streams",
+        "arm",
+        "opened",
+        "queued",
+        "POSTs",
+        "conns",
+        "queue_wait",
+        "first_event",
+        "post_rtt",
+        "fanout",
+        "delivery",
+        "errors",
+    ];
+    let mut rows: Vec<[String; 13]> = Vec::new();
+    for p in &result.points {
+        let m = &p.outcome.metrics;
+        let conns = match p.server {
+            Some(s) => format!(
+                "{} ({} srv)",
+                m.get(Counter::ConnectionsCarryingRequests),
+                s.connections_carrying_requests
+            ),
+            None => m.get(Counter::ConnectionsCarryingRequests).to_string(),
+        };
+        rows.push([
+            p.id.clients.to_string(),
+            p.id.streams_per_client.to_string(),
+            p.id.arm.to_string(),
+            format!(
+                "{}/{}",
+                m.get(Counter::StreamsOpened),
+                m.get(Counter::StreamsRequested)
+            ),
+            p.outcome.streams_queued_at_end.to_string(),
+            format!(
+                "{}/{}",
+                m.get(Counter::PostsCompleted),
+                m.get(Counter::PostsScheduled)
+            ),
+            conns,
+            pair(m.latency(Latency::QueueWait)),
+            pair(m.latency(Latency::TimeToFirstEvent)),
+            pair(m.latency(Latency::PostRtt)),
+            pair(m.latency(Latency::Fanout)),
+            pair(m.latency(Latency::EventDelivery)),
+            m.total_errors().to_string(),
+        ]);
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(&mut header.iter().copied(), &mut out);
+    let mut previous: Option<(String, String)> = None;
+    for r in &rows {
+        let point = (r[0].clone(), r[1].clone());
+        if previous.as_ref().is_some_and(|p| *p != point) && result.points.len() > 2 {
+            out.push('\n');
+        }
+        previous = Some(point);
+        line(&mut r.iter().map(String::as_str), &mut out);
+    }
+    let _ = writeln!(
+        out,
+        "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\
+         POSTs = completed of scheduled; conns = connections that carried requests (client, and server's count)."
+    );
+    match &result.stopped {
+        None => {}
+        Some(Stopped::Interrupted) => {
+            let _ = writeln!(
+                out,
+                "run interrupted: the points above were measured and written."
+            );
+        }
+        Some(Stopped::Fatal(_, msg)) => {
+            let _ = writeln!(out, "run stopped: {msg}");
+        }
+    }
+    let _ = writeln!(out, "report: {}", result.csv.display());
+    out
+}
+
+fn pair(s: LatencySummary) -> String {
+    if s.count == 0 {
+        return "-".to_owned();
+    }
+    format!("{}/{}", ms(s.p50), ms(s.p99))
+}
+
+fn ms(us: u64) -> String {
+    let v = us as f64 / 1000.0;
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}

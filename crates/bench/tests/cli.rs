@@ -1,0 +1,106 @@
+//! The `bench` binary end to end: a real (tiny) run against the embedded server, the CSV contract,
+//! and exit code 2 with a one-line message for a bad scenario.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bench"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ssebench-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn tiny_run_writes_the_report_contract() {
+    let dir = temp_dir("run");
+    let scenario = write(
+        &dir,
+        "tiny.toml",
+        r#"
+name = "tiny"
+protocols = ["h1", "h2c"]
+streams_per_client = 7
+warmup = "300ms"
+duration = "700ms"
+[posts]
+rate_per_client = 5.0
+[server]
+event_interval = "50ms"
+"#,
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args(["--no-plot", "--no-progress", "--out"])
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("report: "), "{stdout}");
+    let csv: Vec<PathBuf> = std::fs::read_dir(dir.join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    assert_eq!(csv.len(), 1);
+    let text = std::fs::read_to_string(&csv[0]).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "run_id,started_utc,git_rev,bench_version,host,scenario,client,protocol,clients,\
+         streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max"
+    );
+    let rows = report::read_report(&csv[0]).unwrap();
+    let value = |protocol: &str, metric: &str| {
+        rows.iter()
+            .find(|r| r.key.protocol.as_str() == protocol && r.key.metric == metric)
+            .map(|r| r.value)
+            .unwrap_or_else(|| panic!("no {protocol} {metric} row"))
+    };
+    use report::Value::Counter;
+    assert_eq!(value("h1", "streams_opened"), Counter(6));
+    assert_eq!(value("h1", "streams_queued_at_end"), Counter(1));
+    assert_eq!(value("h2c", "streams_opened"), Counter(7));
+    assert_eq!(value("h2c", "connections_carrying_requests"), Counter(1));
+    assert_eq!(
+        value("h2c", "server_connections_carrying_requests"),
+        Counter(1)
+    );
+    assert!(matches!(value("h2c", "fanout"), report::Value::Latency(l) if l.count > 0));
+}
+
+#[test]
+fn bad_scenario_exits_2_with_one_line() {
+    let dir = temp_dir("bad");
+    let scenario = write(
+        &dir,
+        "bad.toml",
+        "name = \"bad\"\nprotocols = [\"h2\"]\nduration = \"1s\"\nclients = 0\n",
+    );
+    let out = bench().arg(&scenario).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("bad.toml:4: clients = 0"), "{stderr}");
+}
+
+#[test]
+fn missing_file_and_bad_flags_exit_2() {
+    let out = bench().arg("/nonexistent/x.toml").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.toml"));
+    let out = bench().args(["--bogus"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

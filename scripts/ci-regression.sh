@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The CI regression gate: runs scenarios/ci-smoke.toml several times, compares the runs with the
+# committed baseline in results/baseline/ (median per row on each side), prints the comparison
+# and exits non-zero on a regression (1) or unusable input (2).
+#
+#   scripts/ci-regression.sh                 # compare against results/baseline/
+#   scripts/ci-regression.sh --refresh       # replace the baseline with fresh runs (then commit it)
+#
+# SSEBENCH_CI_RUNS sets the runs per side (default 3). Extra arguments go to `bench compare`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${SSEBENCH_CI_RUNS:-3}
+refresh=false
+if [ "${1:-}" = "--refresh" ]; then
+  refresh=true
+  shift
+fi
+
+cargo build --release --locked --bin bench
+bench=target/release/bench
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+for i in $(seq 1 "$runs"); do
+  echo "ci-smoke run $i of $runs" >&2
+  "$bench" scenarios/ci-smoke.toml --out "$out/run$i" --no-plot --no-progress >/dev/null
+done
+new=()
+for i in $(seq 1 "$runs"); do
+  new+=("$(ls "$out/run$i"/ci-smoke-*.csv)")
+done
+
+if $refresh; then
+  rm -f results/baseline/ci-smoke-*.csv
+  mkdir -p results/baseline
+  for i in $(seq 1 "$runs"); do
+    cp "${new[$((i - 1))]}" "results/baseline/ci-smoke-$i.csv"
+  done
+  echo "baseline refreshed: results/baseline/ci-smoke-{1..$runs}.csv (commit them)"
+  exit 0
+fi
+
+shopt -s nullglob
+base=(results/baseline/ci-smoke-*.csv)
+if [ ${#base[@]} -eq 0 ]; then
+  echo "error: no baseline in results/baseline/: run scripts/ci-regression.sh --refresh and commit it" >&2
+  exit 2
+fi
+
+args=("${base[0]}" "${new[0]}")
+for b in "${base[@]:1}"; do args+=(--base "$b"); done
+for n in "${new[@]:1}"; do args+=(--new "$n"); done
+"$bench" compare "${args[@]}" "$@"
