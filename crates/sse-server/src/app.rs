@@ -1,0 +1,32 @@
+//! The state shared by every connection of one server: the hub, the per-request settings, the
+//! listeners' counters and the shutdown signal.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::EventDefaults;
+use crate::hub::Hub;
+use crate::stats::{ListenerCounters, Stats};
+
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) events: EventDefaults,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) listeners: Vec<Arc<ListenerCounters>>,
+    /// Cancelled when graceful shutdown begins: event streams end, listeners stop accepting.
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl App {
+    pub(crate) fn stats(&self) -> Stats {
+        let (channels, messages, subscribers) = self.hub.counts();
+        Stats {
+            listeners: self.listeners.iter().map(|l| l.snapshot()).collect(),
+            channels,
+            messages,
+            subscribers,
+        }
+    }
+}

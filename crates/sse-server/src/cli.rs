@@ -1,0 +1,202 @@
+//! The `server` binary's interface with the outside world (binary-only module): flags and their
+//! conversion into a [`ServerConfig`], logging to stderr, the `listening` lines on stdout, and the
+//! signal that stops the server.
+
+use std::io::{IsTerminal, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sse_server::{Protocol, RunningServer, ServerConfig, TlsSource};
+
+/// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
+/// TLS, each listener pinned to one protocol.
+///
+/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=,
+/// POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
+/// Without any of --h1, --h1-tls, --h2, --h2c, all four listen on 127.0.0.1 on free ports.
+/// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
+#[derive(Debug, Parser)]
+#[command(name = "server", version)]
+pub(crate) struct Args {
+    /// Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    h1: Option<SocketAddr>,
+    /// HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served too).
+    #[arg(long = "h1-tls", value_name = "ADDR")]
+    h1_tls: Option<SocketAddr>,
+    /// HTTP/2 over TLS listener address (ALPN h2 required).
+    #[arg(long, value_name = "ADDR")]
+    h2: Option<SocketAddr>,
+    /// Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1).
+    #[arg(long, value_name = "ADDR")]
+    h2c: Option<SocketAddr>,
+
+    /// Write the served certificate (PEM) to this file before printing the listening lines, for
+    /// clients to trust (e.g. curl --cacert).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) write_cert: Option<PathBuf>,
+    /// PEM certificate chain to serve instead of a self-signed certificate (needs --key).
+    #[arg(long, value_name = "PATH", requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, value_name = "PATH", requires = "cert")]
+    key: Option<PathBuf>,
+
+    /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_concurrent_streams: u32,
+    /// HTTP/2 initial stream receive window, bytes (65535..=2147483647).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    initial_stream_window: u32,
+    /// HTTP/2 initial connection receive window, bytes (65535..=2147483647).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    initial_connection_window: u32,
+
+    /// Default time between tick events (e.g. 250ms, 1s); query interval_ms overrides.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    event_interval: Duration,
+    /// Default tick event data size, bytes; query size overrides.
+    #[arg(long, value_name = "BYTES", default_value_t = 100)]
+    event_size: usize,
+    /// Default time between heartbeat comments; query heartbeat_ms overrides.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    heartbeat: Duration,
+    /// Default `retry:` value sent first on each stream, milliseconds; query retry_ms overrides.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    retry_ms: u64,
+
+    /// Largest POST /messages body, bytes; larger gets 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_body: usize,
+    /// Messages kept per channel for Last-Event-ID replay.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    replay_ring: usize,
+    /// Events queued per subscriber; a subscriber whose queue is full has its stream closed.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    subscriber_queue: usize,
+    /// Time allowed for a TLS handshake, the first bytes of a connection and a request head.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    header_read_timeout: Duration,
+    /// Connections open at once, all listeners together; more are accepted and closed at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
+}
+
+impl Args {
+    /// The server configuration these flags describe.
+    pub(crate) fn config(&self) -> anyhow::Result<ServerConfig> {
+        let defaults = ServerConfig::default();
+        let mut listeners: Vec<(Protocol, SocketAddr)> = [
+            (Protocol::H1, self.h1),
+            (Protocol::H1Tls, self.h1_tls),
+            (Protocol::H2, self.h2),
+            (Protocol::H2c, self.h2c),
+        ]
+        .into_iter()
+        .filter_map(|(p, addr)| Some((p, addr?)))
+        .collect();
+        if listeners.is_empty() {
+            let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            listeners = Protocol::all().map(|p| (p, any_port)).to_vec();
+        }
+        let tls = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => TlsSource::SelfSigned,
+        };
+        let config = ServerConfig {
+            listeners,
+            tls,
+            http2: sse_server::Http2Settings {
+                max_concurrent_streams: self.max_concurrent_streams,
+                initial_stream_window: self.initial_stream_window,
+                initial_connection_window: self.initial_connection_window,
+            },
+            events: sse_server::EventDefaults {
+                interval: self.event_interval,
+                size: self.event_size,
+                heartbeat: self.heartbeat,
+                retry_ms: self.retry_ms,
+                count: defaults.events.count,
+            },
+            max_body_bytes: self.max_body,
+            replay_ring: self.replay_ring,
+            subscriber_queue: self.subscriber_queue,
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections,
+        };
+        config.validate().context("invalid flags")?;
+        Ok(config)
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Writes the certificate if asked, then one `listening <protocol> <url>` line per listener on
+/// stdout, flushed: scripts read the ports from these lines, and the certificate is in place by
+/// the time they see them.
+pub(crate) fn announce(server: &RunningServer, write_cert: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = write_cert {
+        std::fs::write(path, server.cert_pem())
+            .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    for (protocol, _) in server.listeners() {
+        let url = server.url(protocol).unwrap_or_default();
+        writeln!(out, "listening {protocol} {url}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent_and_default_to_all_listeners() {
+        Args::command().debug_assert();
+        let config = Args::parse_from(["server", "--event-interval", "250ms"])
+            .config()
+            .unwrap();
+        assert_eq!(config.listeners.len(), 4);
+        assert_eq!(config.events.interval, Duration::from_millis(250));
+        let config = Args::parse_from(["server", "--h2", "127.0.0.1:0"])
+            .config()
+            .unwrap();
+        assert_eq!(config.listeners.len(), 1);
+    }
+}

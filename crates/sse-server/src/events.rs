@@ -1,0 +1,238 @@
+//! `GET /events`: one event stream, produced on demand as the connection asks for body data.
+//!
+//! The body is a stream that hyper polls when it can write (HTTP/1.1: the write buffer has room;
+//! HTTP/2: the stream has flow-control capacity), so a tick is stamped (`sent_ns`) at the instant
+//! it is written into the body, not when a timer fired into some buffer. Order on the wire:
+//!
+//! 1. `retry: <ms>`;
+//! 2. after a reconnect with `Last-Event-ID`: a `replay-gap` event if the ring lost some of the
+//!    missed messages, then the missed messages still in the ring, in order;
+//! 3. merged, as they come: channel messages (`message`), ticks (`tick`, the first at once, then
+//!    every interval) and heartbeat comments (`: hb`, every heartbeat).
+//!
+//! Event ids: a message's id is its channel sequence number (`17`). Any other event's id is
+//! `<position>.<tick seq>` (`17.5`), where the position is the last message delivered on this
+//! stream, or, for a stream that started without `Last-Event-ID`, the channel's last message when
+//! it subscribed (0 on a new channel): the client has accounted for everything up to it. A
+//! `Last-Event-ID` we cannot parse is treated as absent.
+//!
+//! The stream ends cleanly after `count` ticks, at server shutdown, or when its subscriber queue
+//! overflowed (see `hub.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, Message, Subscription};
+use crate::query::EventsQuery;
+use crate::routes::Body;
+use crate::stats::{decr, incr, ListenerCounters};
+
+/// Where a reconnecting client left off, from its `Last-Event-ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Resume {
+    /// The last message id it had seen.
+    pub(crate) message: u64,
+    /// The last tick seq it had seen, if its last id was a tick's.
+    pub(crate) tick: Option<u64>,
+}
+
+impl Resume {
+    /// Parses `17` or `17.5`; `None` for anything else.
+    pub(crate) fn parse(last_event_id: &str) -> Option<Resume> {
+        let (message, tick) = match last_event_id.split_once('.') {
+            Some((m, t)) => (m, Some(t.parse().ok()?)),
+            None => (last_event_id, None),
+        };
+        Some(Resume {
+            message: message.parse().ok()?,
+            tick,
+        })
+    }
+}
+
+/// Everything a stream needs, moved into its body.
+#[derive(Debug)]
+struct EventStream {
+    query: EventsQuery,
+    subscription: Subscription,
+    /// Frames to send before anything else: the `retry:` line and the replay.
+    pending: std::collections::VecDeque<(Bytes, Kind)>,
+    position: u64,
+    next_tick: u64,
+    ticks_left: Option<u64>,
+    ticks: Interval,
+    heartbeats: Interval,
+    shutdown: CancellationToken,
+    counters: Arc<ListenerCounters>,
+    scratch: String,
+}
+
+/// How a frame counts in the stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Control,
+    Event,
+    Message,
+}
+
+const HEARTBEAT: &[u8] = b": hb\n";
+
+/// Subscribes and builds the streaming body.
+pub(crate) fn open(
+    hub: &Arc<Hub>,
+    query: EventsQuery,
+    resume: Option<Resume>,
+    counters: Arc<ListenerCounters>,
+    shutdown: CancellationToken,
+) -> Body {
+    let subscription = hub.subscribe(
+        &query.channel,
+        resume.map(|r| r.message),
+        Arc::clone(&counters),
+    );
+    let replay = &subscription.replay;
+    let next_tick = resume
+        .and_then(|r| r.tick)
+        .map_or(1, |t| t.saturating_add(1));
+    let mut pending = std::collections::VecDeque::with_capacity(replay.messages.len() + 2);
+    let mut retry = Vec::new();
+    sse_wire::encode::encode_retry(query.retry_ms, &mut retry);
+    pending.push_back((Bytes::from(retry), Kind::Control));
+    if let Some((from, to)) = replay.gap {
+        let id = format!("{to}.{}", next_tick - 1);
+        let data = format!("{{\"missed_from\":{from},\"missed_to\":{to}}}");
+        let event = sse_wire::Event {
+            id: Some(&id),
+            event: Some("replay-gap"),
+            data: &data,
+            retry: None,
+        };
+        pending.push_back((Bytes::from(event.to_vec()), Kind::Event));
+    }
+    for m in &replay.messages {
+        pending.push_back((m.event.clone(), Kind::Message));
+    }
+    let now = Instant::now();
+    let stream = EventStream {
+        position: replay.position,
+        next_tick,
+        ticks_left: query.count,
+        ticks: timer(now, query.interval, Duration::ZERO),
+        heartbeats: timer(now, query.heartbeat, query.heartbeat),
+        query,
+        subscription,
+        pending,
+        shutdown,
+        counters,
+        scratch: String::new(),
+    };
+    incr(&stream.counters.streams_open);
+    let frames = futures_util::stream::unfold(stream, |mut s| async move {
+        let frame = s.next_frame().await?;
+        Some((frame, s))
+    })
+    .map(|bytes| Ok(Frame::data(bytes)));
+    StreamBody::new(frames).boxed_unsync()
+}
+
+fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
+    let mut t = interval_at(now + first_after, period);
+    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    t
+}
+
+impl EventStream {
+    /// The next bytes to write, or `None` to end the body cleanly.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
+            return None;
+        }
+        if let Some((bytes, kind)) = self.pending.pop_front() {
+            self.count(kind);
+            return Some(bytes);
+        }
+        if self.ticks_left == Some(0) {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => None,
+            () = self.subscription.overflowed.cancelled() => None,
+            message = self.subscription.queue.recv() => message.map(|m| self.message(m)),
+            _ = self.ticks.tick() => Some(self.tick()),
+            _ = self.heartbeats.tick() => Some(Bytes::from_static(HEARTBEAT)),
+        }
+    }
+
+    fn message(&mut self, m: Message) -> Bytes {
+        self.position = m.id;
+        self.count(Kind::Message);
+        m.event
+    }
+
+    fn tick(&mut self) -> Bytes {
+        let seq = self.next_tick;
+        self.next_tick += 1;
+        if let Some(left) = &mut self.ticks_left {
+            *left -= 1;
+        }
+        self.scratch.clear();
+        sse_wire::stamp::write_tick_data(
+            seq,
+            sse_wire::stamp::now_unix_ns(),
+            self.query.size,
+            &mut self.scratch,
+        );
+        let id = format!("{}.{seq}", self.position);
+        let event = sse_wire::Event {
+            id: Some(&id),
+            event: Some("tick"),
+            data: &self.scratch,
+            retry: None,
+        };
+        let mut buf = Vec::with_capacity(self.scratch.len() + id.len() + 32);
+        event.encode_into(&mut buf);
+        self.count(Kind::Event);
+        Bytes::from(buf)
+    }
+
+    fn count(&self, kind: Kind) {
+        match kind {
+            Kind::Control => {}
+            Kind::Event => incr(&self.counters.events_sent),
+            Kind::Message => {
+                incr(&self.counters.events_sent);
+                incr(&self.counters.messages_sent);
+            }
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        decr(&self.counters.streams_open);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_event_id_forms() {
+        let r = |message, tick| Some(Resume { message, tick });
+        assert_eq!(Resume::parse("17"), r(17, None));
+        assert_eq!(Resume::parse("17.5"), r(17, Some(5)));
+        assert_eq!(Resume::parse("0.0"), r(0, Some(0)));
+        assert_eq!(Resume::parse(""), None);
+        assert_eq!(Resume::parse("x.1"), None);
+        assert_eq!(Resume::parse("1.x"), None);
+    }
+}

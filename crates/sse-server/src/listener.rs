@@ -1,0 +1,219 @@
+//! Accepting connections and holding each listener to its one protocol.
+//!
+//! | listener | accepted | refused (counted in `connections_refused`) |
+//! |---|---|---|
+//! | `h1` | cleartext HTTP/1.1 | the HTTP/2 preface (answered with GOAWAY `HTTP_1_1_REQUIRED`) |
+//! | `h1-tls` | ALPN `http/1.1`, or no ALPN at all (counted in `alpn_none`) | ALPN without `http/1.1` (rustls alert `no_application_protocol`) |
+//! | `h2` | ALPN `h2` | ALPN without `h2` (alert), and no ALPN (counted in `alpn_none` too) |
+//! | `h2c` | the HTTP/2 preface (prior knowledge) | anything else (answered with 505) |
+//!
+//! A TLS client that offers no ALPN is served HTTP/1.1 on `h1-tls`: that is what TLS without ALPN
+//! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
+//! benchmark must never be served a protocol other than the listener's.
+//!
+//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
+//! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
+//! must arrive within `header_read_timeout`.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{Http, Server};
+use crate::protocol::Protocol;
+use crate::sniff::{self, Opening};
+use crate::stats::{decr, incr, ListenerCounters};
+
+/// Pause after an accept error (such as too many open files) before accepting again.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// One bound listener and what its connections need.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    pub(crate) counters: Arc<ListenerCounters>,
+    /// The TLS configuration, for `h1-tls` and `h2`.
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) server: Arc<Server>,
+    pub(crate) limits: Limits,
+}
+
+/// Limits shared by all listeners.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) max_connections: usize,
+    /// Connections open across all listeners.
+    pub(crate) open: Arc<AtomicUsize>,
+}
+
+/// Keeps the open-connection counts while a connection lives.
+#[derive(Debug)]
+struct OpenGuard {
+    counters: Arc<ListenerCounters>,
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        decr(&self.counters.connections_open);
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Listener {
+    /// Accepts until shutdown, spawning each connection on `tracker`.
+    pub(crate) async fn run(self, tracker: TaskTracker) {
+        let this = Arc::new(self);
+        let shutdown = this.server.app.shutdown.clone();
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = this.socket.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    tracing::warn!(protocol = %this.counters.protocol, "accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                    continue;
+                }
+            };
+            let counters = &this.counters;
+            incr(&counters.connections_accepted);
+            incr(&counters.connections_open);
+            let open_now = this.limits.open.fetch_add(1, Ordering::Relaxed) + 1;
+            let guard = OpenGuard {
+                counters: Arc::clone(counters),
+                open: Arc::clone(&this.limits.open),
+            };
+            if open_now > this.limits.max_connections {
+                incr(&counters.connections_refused);
+                tracing::warn!(
+                    protocol = %counters.protocol,
+                    "refused a connection: {} connections open", this.limits.max_connections
+                );
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let listener = Arc::clone(&this);
+            tracker.spawn(async move {
+                listener.connection(stream).await;
+                drop(guard);
+            });
+        }
+    }
+
+    async fn connection(&self, stream: TcpStream) {
+        let protocol = self.counters.protocol;
+        let connection = async {
+            match protocol {
+                Protocol::H1 | Protocol::H2c => self.cleartext(stream).await,
+                Protocol::H1Tls | Protocol::H2 => self.tls(stream).await,
+            }
+        };
+        tokio::select! {
+            () = connection => {}
+            () = self.server.force.cancelled() => {}
+        }
+    }
+
+    async fn cleartext(&self, stream: TcpStream) {
+        let protocol = self.counters.protocol;
+        let sniffing = sniff::opening(&stream, self.limits.header_read_timeout);
+        let opening = match self.unless_shutdown(sniffing).await {
+            None => return,
+            Some(Ok(opening)) => opening,
+            Some(Err(e)) => {
+                tracing::debug!(%protocol, "connection failed before its first byte: {e}");
+                return;
+            }
+        };
+        match (protocol, opening) {
+            (_, Opening::Closed) => {}
+            (_, Opening::TimedOut) => incr(&self.counters.timeouts),
+            (Protocol::H2c, Opening::Http2) => self.serve(stream, Http::V2).await,
+            (Protocol::H2c, Opening::Other) => {
+                self.refused("an HTTP/1.1 request (h2c takes prior knowledge only)");
+                sniff::refuse(stream, &sniff::http2_required_response()).await;
+            }
+            (_, Opening::Http2) => {
+                self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
+                sniff::refuse(stream, &sniff::http1_required_goaway()).await;
+            }
+            (_, Opening::Other) => self.serve(stream, Http::V1).await,
+        }
+    }
+
+    async fn tls(&self, stream: TcpStream) {
+        let Some(config) = &self.tls else {
+            return;
+        };
+        let acceptor = TlsAcceptor::from(Arc::clone(config));
+        let timeout = self.limits.header_read_timeout;
+        let handshake = tokio::time::timeout(timeout, acceptor.accept(stream));
+        let mut tls = match self.unless_shutdown(handshake).await {
+            None => return,
+            Some(Err(_elapsed)) => return incr(&self.counters.timeouts),
+            Some(Ok(Err(e))) => return self.handshake_failed(&e),
+            Some(Ok(Ok(tls))) => tls,
+        };
+        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        match (self.counters.protocol, alpn.as_deref()) {
+            (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2).await,
+            (Protocol::H1Tls, Some(b"http/1.1")) => self.serve(tls, Http::V1).await,
+            (Protocol::H1Tls, None) => {
+                incr(&self.counters.alpn_none);
+                self.serve(tls, Http::V1).await;
+            }
+            (_, alpn) => {
+                if alpn.is_none() {
+                    incr(&self.counters.alpn_none);
+                }
+                self.refused("a TLS client without ALPN h2");
+                let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
+            }
+        }
+    }
+
+    /// Runs `f` unless shutdown begins first: a connection that has not started HTTP yet is
+    /// simply closed.
+    async fn unless_shutdown<T>(&self, f: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            out = f => Some(out),
+            () = self.server.app.shutdown.cancelled() => None,
+        }
+    }
+
+    fn handshake_failed(&self, e: &io::Error) {
+        let protocol = self.counters.protocol;
+        let rustls_error = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+        if matches!(rustls_error, Some(rustls::Error::NoApplicationProtocol)) {
+            let wanted = crate::tls::alpn_id(protocol).escape_ascii();
+            self.refused(&format!("a TLS client whose ALPN lacks {wanted}"));
+        } else {
+            incr(&self.counters.tls_errors);
+            tracing::debug!(%protocol, "tls handshake failed: {e}");
+        }
+    }
+
+    fn refused(&self, what: &str) {
+        incr(&self.counters.connections_refused);
+        tracing::warn!(protocol = %self.counters.protocol, "refused {what}");
+    }
+
+    async fn serve<IO>(&self, io: IO, http: Http)
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        self.server
+            .serve(io, http, Arc::clone(&self.counters))
+            .await;
+    }
+}

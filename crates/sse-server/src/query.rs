@@ -1,0 +1,174 @@
+//! Query strings of `GET /events` and `POST /messages`, parsed strictly: an unknown key, a repeated
+//! key or a value out of range is a 400 that names it, never a silent default.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::EventDefaults;
+
+/// Largest `size` a client may ask for, in bytes.
+const MAX_TICK_SIZE: usize = 1 << 20;
+/// Longest channel name, in bytes.
+const MAX_CHANNEL_LEN: usize = 256;
+const DEFAULT_CHANNEL: &str = "default";
+
+/// A bad query string; its text is the 400 response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueryError(String);
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The parameters of one event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EventsQuery {
+    pub(crate) channel: String,
+    pub(crate) interval: Duration,
+    pub(crate) size: usize,
+    pub(crate) count: Option<u64>,
+    pub(crate) heartbeat: Duration,
+    pub(crate) retry_ms: u64,
+}
+
+/// Parses `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=`.
+pub(crate) fn events_query(
+    query: Option<&str>,
+    defaults: &EventDefaults,
+) -> Result<EventsQuery, QueryError> {
+    let mut q = EventsQuery {
+        channel: DEFAULT_CHANNEL.to_owned(),
+        interval: defaults.interval,
+        size: defaults.size,
+        count: defaults.count,
+        heartbeat: defaults.heartbeat,
+        retry_ms: defaults.retry_ms,
+    };
+    const KEYS: &str = "channel, interval_ms, size, count, heartbeat_ms, retry_ms";
+    for (key, value) in pairs(query, KEYS)? {
+        match key.as_str() {
+            "channel" => q.channel = channel(value)?,
+            "interval_ms" => q.interval = Duration::from_millis(number(&key, &value, 1)?),
+            "size" => {
+                let size = number(&key, &value, 0)?;
+                q.size = usize::try_from(size)
+                    .ok()
+                    .filter(|&s| s <= MAX_TICK_SIZE)
+                    .ok_or_else(|| bad(&key, &value, &format!("at most {MAX_TICK_SIZE}")))?;
+            }
+            "count" => q.count = Some(number(&key, &value, 1)?),
+            "heartbeat_ms" => q.heartbeat = Duration::from_millis(number(&key, &value, 1)?),
+            "retry_ms" => q.retry_ms = number(&key, &value, 0)?,
+            _ => return Err(unknown(&key, KEYS)),
+        }
+    }
+    Ok(q)
+}
+
+/// Parses `POST /messages?channel=NAME` and returns the channel.
+pub(crate) fn messages_query(query: Option<&str>) -> Result<String, QueryError> {
+    let mut name = DEFAULT_CHANNEL.to_owned();
+    for (key, value) in pairs(query, "channel")? {
+        match key.as_str() {
+            "channel" => name = channel(value)?,
+            _ => return Err(unknown(&key, "channel")),
+        }
+    }
+    Ok(name)
+}
+
+/// Splits and percent-decodes `k=v&k=v`, rejecting repeated keys.
+fn pairs(query: Option<&str>, keys: &str) -> Result<Vec<(String, String)>, QueryError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let (k, v) = (decode(k)?, decode(v)?);
+        if out.iter().any(|(seen, _)| *seen == k) {
+            return Err(QueryError(format!(
+                "query key {k:?} given twice (keys: {keys})"
+            )));
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn decode(s: &str) -> Result<String, QueryError> {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = rest
+                    .get(..2)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| QueryError(format!("bad percent-encoding in query {s:?}")))?;
+                bytes.push(hex);
+                rest = &rest[2..];
+            }
+            _ => bytes.push(b),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| QueryError(format!("query {s:?} is not UTF-8")))
+}
+
+fn channel(value: String) -> Result<String, QueryError> {
+    if value.is_empty() || value.len() > MAX_CHANNEL_LEN {
+        return Err(bad(
+            "channel",
+            &value,
+            &format!("must be 1 to {MAX_CHANNEL_LEN} bytes"),
+        ));
+    }
+    Ok(value)
+}
+
+fn number(key: &str, value: &str, min: u64) -> Result<u64, QueryError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n >= min)
+        .ok_or_else(|| bad(key, value, &format!("must be an integer >= {min}")))
+}
+
+fn bad(key: &str, value: &str, reason: &str) -> QueryError {
+    QueryError(format!("invalid query {key}={value:?}: {reason}"))
+}
+
+fn unknown(key: &str, keys: &str) -> QueryError {
+    QueryError(format!("unknown query key {key:?} (keys: {keys})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_and_defaults() {
+        let d = EventDefaults::default();
+        let q = events_query(Some("channel=a%20b+c&interval_ms=250&count=3"), &d).unwrap();
+        assert_eq!(q.channel, "a b c");
+        assert_eq!(q.interval, Duration::from_millis(250));
+        assert_eq!((q.count, q.size, q.heartbeat), (Some(3), 100, d.heartbeat));
+        assert_eq!(events_query(None, &d).unwrap().channel, "default");
+        assert_eq!(messages_query(Some("channel=x")).unwrap(), "x");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let d = EventDefaults::default();
+        let err = |q| events_query(Some(q), &d).unwrap_err().to_string();
+        assert!(err("interval_ms=0").contains("interval_ms=\"0\""));
+        assert!(err("size=abc").contains("size"));
+        assert!(err("interval=5").contains("unknown query key \"interval\""));
+        assert!(err("count=1&count=2").contains("twice"));
+        assert!(err("channel=%zz").contains("percent"));
+        assert!(err("channel=").contains("channel"));
+        assert!(messages_query(Some("size=1")).is_err());
+    }
+}

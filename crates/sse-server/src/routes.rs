@@ -1,0 +1,111 @@
+//! The routes, the same on every listener:
+//!
+//! | route | reply |
+//! |---|---|
+//! | `GET /events?...` | the event stream (`events.rs`) |
+//! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
+//! | `GET /stats` | [`crate::Stats`] as JSON |
+//! | `GET /health` | `ok` |
+//! | `GET /` | a chat demo page using `EventSource` |
+//!
+//! Anything else is 404; a known path with another method is 405 with `Allow`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use crate::app::App;
+use crate::events::{self, Resume};
+use crate::messages;
+use crate::query;
+use crate::stats::ListenerCounters;
+
+/// Every response body: a complete buffer or an event stream.
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// Answers one request.
+pub(crate) async fn handle(
+    app: Arc<App>,
+    counters: Arc<ListenerCounters>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let path = req.uri().path();
+    let (allowed, allowed_name) = match path {
+        "/events" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
+        "/messages" => (Method::POST, "POST"),
+        _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    if req.method() != allowed {
+        let mut resp = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{path} allows {allowed_name} only\n"),
+        );
+        resp.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allowed_name));
+        return resp;
+    }
+    match path {
+        "/events" => events(&app, counters, &req),
+        "/messages" => messages::post(&app, req).await,
+        "/stats" => json(StatusCode::OK, &app.stats()),
+        "/health" => text(StatusCode::OK, "ok\n"),
+        _ => with_type(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Bytes::from_static(DEMO_PAGE.as_bytes()),
+        ),
+    }
+}
+
+fn events(
+    app: &Arc<App>,
+    counters: Arc<ListenerCounters>,
+    req: &Request<Incoming>,
+) -> Response<Body> {
+    let query = match query::events_query(req.uri().query(), &app.events) {
+        Ok(q) => q,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+    };
+    let resume = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Resume::parse);
+    let body = events::open(&app.hub, query, resume, counters, app.shutdown.clone());
+    let mut resp = Response::new(body);
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A plain-text response.
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    with_type(status, "text/plain; charset=utf-8", body.into())
+}
+
+/// A JSON response.
+pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(body) => with_type(status, "application/json", body.into()),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    }
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body).boxed_unsync());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

@@ -1,0 +1,177 @@
+//! Starting and stopping a server: bind every listener first (so a port in use fails `start`
+//! before anything runs), then spawn one accept loop per listener on a task tracker.
+//!
+//! Shutdown is graceful and bounded: event streams end cleanly, listeners stop accepting,
+//! connections finish their current responses (HTTP/2: GOAWAY), and whatever is still open after
+//! [`SHUTDOWN_GRACE`] is dropped. Dropping a [`RunningServer`] without calling
+//! [`RunningServer::shutdown`] stops it at once, without the wait.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::App;
+use crate::config::ServerConfig;
+use crate::connection::Server;
+use crate::error::ServerError;
+use crate::hub::Hub;
+use crate::listener::{Limits, Listener};
+use crate::protocol::Protocol;
+use crate::stats::{ListenerCounters, Stats};
+use crate::tls::Certificate;
+
+/// How long [`RunningServer::shutdown`] waits for connections to finish before dropping them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long it then waits for the dropped connections' tasks to end.
+const FORCE_WAIT: Duration = Duration::from_secs(1);
+
+/// A server whose listeners are accepting. See the module documentation for shutdown.
+#[derive(Debug)]
+pub struct RunningServer {
+    listeners: Vec<(Protocol, SocketAddr)>,
+    certificate: Certificate,
+    app: Arc<App>,
+    force: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Binds every configured listener and starts serving. Must run inside a tokio runtime.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.validate()?;
+    let certificate = Certificate::load(&config.tls)?;
+    let mut bound = Vec::with_capacity(config.listeners.len());
+    for &(protocol, addr) in &config.listeners {
+        let bind_error = |source| ServerError::Bind {
+            protocol,
+            addr,
+            source,
+        };
+        let socket = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let local = socket.local_addr().map_err(bind_error)?;
+        let tls = if protocol.is_tls() {
+            Some(certificate.server_config(protocol)?)
+        } else {
+            None
+        };
+        let counters = Arc::new(ListenerCounters::new(protocol, local));
+        bound.push((socket, counters, tls));
+    }
+
+    let app = Arc::new(App {
+        hub: Arc::new(Hub::new(config.replay_ring, config.subscriber_queue)),
+        events: config.events,
+        max_body_bytes: config.max_body_bytes,
+        listeners: bound.iter().map(|(_, c, _)| Arc::clone(c)).collect(),
+        shutdown: CancellationToken::new(),
+    });
+    let tracker = TaskTracker::new();
+    let force = CancellationToken::new();
+    let server = Arc::new(Server::new(
+        &config,
+        Arc::clone(&app),
+        force.clone(),
+        tracker.clone(),
+    ));
+    let limits = Limits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+        open: Arc::new(AtomicUsize::new(0)),
+    };
+    let listeners = app
+        .listeners
+        .iter()
+        .map(|c| (c.protocol, c.address))
+        .collect();
+    for (socket, counters, tls) in bound {
+        let listener = Listener {
+            socket,
+            counters,
+            tls,
+            server: Arc::clone(&server),
+            limits: limits.clone(),
+        };
+        tracker.spawn(listener.run(tracker.clone()));
+    }
+    Ok(RunningServer {
+        listeners,
+        certificate,
+        app,
+        force,
+        tracker,
+    })
+}
+
+impl RunningServer {
+    /// The bound address of a protocol's listener.
+    pub fn addr(&self, protocol: Protocol) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|&(_, addr)| addr)
+    }
+
+    /// The base URL of a protocol's listener, such as `https://127.0.0.1:43211`. It names the IP
+    /// (covered by the self-signed certificate's IP SANs); an unspecified address (`0.0.0.0`,
+    /// `::`) is replaced by the loopback address.
+    pub fn url(&self, protocol: Protocol) -> Option<String> {
+        let mut addr = self.addr(protocol)?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        Some(format!("{}://{addr}", protocol.scheme()))
+    }
+
+    /// Every listener with its bound address, in configuration order.
+    pub fn listeners(&self) -> Vec<(Protocol, SocketAddr)> {
+        self.listeners.clone()
+    }
+
+    /// The served certificate chain, PEM.
+    pub fn cert_pem(&self) -> &str {
+        self.certificate.pem()
+    }
+
+    /// The served leaf certificate, DER: what a client adds to its roots.
+    pub fn cert_der(&self) -> CertificateDer<'static> {
+        self.certificate.leaf().clone()
+    }
+
+    /// A snapshot of the counters, the same data as `GET /stats`.
+    pub fn stats(&self) -> Stats {
+        self.app.stats()
+    }
+
+    /// Stops gracefully: event streams end cleanly, listeners close, connections finish; after
+    /// [`SHUTDOWN_GRACE`] whatever is left is dropped.
+    pub async fn shutdown(self) {
+        self.app.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "{} tasks still running after {SHUTDOWN_GRACE:?}, dropping their connections",
+                self.tracker.len()
+            );
+            self.force.cancel();
+            let _ = tokio::time::timeout(FORCE_WAIT, self.tracker.wait()).await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.app.shutdown.cancel();
+        self.force.cancel();
+    }
+}

@@ -1,0 +1,138 @@
+//! Counters, and the snapshot served as `GET /stats`.
+//!
+//! Each listener owns a [`ListenerCounters`] of relaxed atomics, updated on the hot path without a
+//! lock. A [`Stats`] snapshot reads them one by one, so it is not an atomic picture of the whole
+//! server, only of each counter.
+//!
+//! `connections_accepted - connections_carrying_requests` are the sockets that never carried a
+//! request: browsers' speculative connections, refused clients and idle timeouts.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Protocol;
+
+/// A snapshot of the whole server, as returned by `GET /stats` and [`crate::RunningServer::stats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// One entry per listener, in the order they were configured.
+    pub listeners: Vec<ListenerStats>,
+    /// Channels that currently exist (have a subscriber or a message in their ring).
+    pub channels: u64,
+    /// Messages accepted by `POST /messages` since start, all channels.
+    pub messages: u64,
+    /// Event streams subscribed right now, all channels.
+    pub subscribers: u64,
+}
+
+/// One listener's counters. Totals count since start; `_open` values are current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStats {
+    pub protocol: Protocol,
+    pub address: SocketAddr,
+    /// Sockets accepted, including the ones refused or closed later.
+    pub connections_accepted: u64,
+    /// Sockets open now.
+    pub connections_open: u64,
+    /// Connections that carried at least one request.
+    pub connections_carrying_requests: u64,
+    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`.
+    pub connections_refused: u64,
+    /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`).
+    pub alpn_none: u64,
+    /// Connections closed because no request (or TLS handshake) arrived within the header timeout.
+    pub timeouts: u64,
+    /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...).
+    pub tls_errors: u64,
+    /// Requests received.
+    pub requests: u64,
+    /// `GET /events` streams open now.
+    pub streams_open: u64,
+    /// Events written into event streams: ticks, messages (live and replayed) and replay gaps.
+    /// Heartbeat comments and `retry:` lines are not events.
+    pub events_sent: u64,
+    /// `message` events written into event streams (a subset of `events_sent`).
+    pub messages_sent: u64,
+    /// Streams closed because their subscriber queue was full.
+    pub overflows: u64,
+}
+
+/// The live counters of one listener.
+#[derive(Debug)]
+pub(crate) struct ListenerCounters {
+    pub(crate) protocol: Protocol,
+    pub(crate) address: SocketAddr,
+    pub(crate) connections_accepted: AtomicU64,
+    pub(crate) connections_open: AtomicU64,
+    pub(crate) connections_carrying_requests: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) alpn_none: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) tls_errors: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) streams_open: AtomicU64,
+    pub(crate) events_sent: AtomicU64,
+    pub(crate) messages_sent: AtomicU64,
+    pub(crate) overflows: AtomicU64,
+}
+
+/// Adds one.
+pub(crate) fn incr(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Subtracts one.
+pub(crate) fn decr(counter: &AtomicU64) {
+    counter.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl ListenerCounters {
+    pub(crate) fn new(protocol: Protocol, address: SocketAddr) -> Self {
+        let zero = || AtomicU64::new(0);
+        ListenerCounters {
+            protocol,
+            address,
+            connections_accepted: zero(),
+            connections_open: zero(),
+            connections_carrying_requests: zero(),
+            connections_refused: zero(),
+            alpn_none: zero(),
+            timeouts: zero(),
+            tls_errors: zero(),
+            requests: zero(),
+            streams_open: zero(),
+            events_sent: zero(),
+            messages_sent: zero(),
+            overflows: zero(),
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> ListenerStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ListenerStats {
+            protocol: self.protocol,
+            address: self.address,
+            connections_accepted: get(&self.connections_accepted),
+            connections_open: get(&self.connections_open),
+            connections_carrying_requests: get(&self.connections_carrying_requests),
+            connections_refused: get(&self.connections_refused),
+            alpn_none: get(&self.alpn_none),
+            timeouts: get(&self.timeouts),
+            tls_errors: get(&self.tls_errors),
+            requests: get(&self.requests),
+            streams_open: get(&self.streams_open),
+            events_sent: get(&self.events_sent),
+            messages_sent: get(&self.messages_sent),
+            overflows: get(&self.overflows),
+        }
+    }
+}
+
+impl Stats {
+    /// The entry for one protocol's listener.
+    pub fn listener(&self, protocol: Protocol) -> Option<&ListenerStats> {
+        self.listeners.iter().find(|l| l.protocol == protocol)
+    }
+}

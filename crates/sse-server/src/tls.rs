@@ -1,0 +1,164 @@
+//! The certificate and the per-listener TLS configurations.
+//!
+//! Each TLS listener gets its own rustls configuration whose ALPN list holds exactly one protocol:
+//! `["http/1.1"]` for `h1-tls`, `["h2"]` for `h2`. rustls then refuses, with a
+//! `no_application_protocol` alert, any client that offers ALPN without that protocol. A client
+//! that offers no ALPN at all completes the handshake with no protocol selected; what happens next
+//! is the listener's decision (see `listener.rs`). The crypto provider is always `ring`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::crypto::ring::default_provider;
+use rustls_pki_types::pem::{Error as PemError, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::config::TlsSource;
+use crate::error::ServerError;
+use crate::protocol::Protocol;
+
+/// The names the self-signed certificate is valid for. IP strings become IP SANs, so clients can
+/// connect to `https://127.0.0.1:PORT` and verify without SNI.
+const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// The certificate chain and key every TLS listener serves.
+#[derive(Debug)]
+pub(crate) struct Certificate {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    pem: String,
+}
+
+impl Certificate {
+    /// Generates or loads the certificate.
+    pub(crate) fn load(source: &TlsSource) -> Result<Certificate, ServerError> {
+        match source {
+            TlsSource::SelfSigned => Self::self_signed(),
+            TlsSource::Files { cert, key } => Self::from_files(cert, key),
+        }
+    }
+
+    fn self_signed() -> Result<Certificate, ServerError> {
+        let names = SELF_SIGNED_NAMES.map(String::from).to_vec();
+        let certified = rcgen::generate_simple_self_signed(names)
+            .map_err(|source| ServerError::SelfSigned { source })?;
+        let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+        Ok(Certificate {
+            chain: vec![certified.cert.der().clone()],
+            key: key.into(),
+            pem: certified.cert.pem(),
+        })
+    }
+
+    fn from_files(cert: &Path, key: &Path) -> Result<Certificate, ServerError> {
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+            .map_err(pem_error("certificate", cert))?;
+        if chain.is_empty() {
+            return Err(ServerError::NoCertificate {
+                path: cert.to_owned(),
+            });
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(pem_error("private key", key))?;
+        let pem = chain
+            .iter()
+            .map(|der| der_to_pem(der))
+            .collect::<Vec<_>>()
+            .concat();
+        Ok(Certificate { chain, key, pem })
+    }
+
+    /// The served chain, PEM (leaf first).
+    pub(crate) fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// The leaf certificate.
+    pub(crate) fn leaf(&self) -> &CertificateDer<'static> {
+        &self.chain[0]
+    }
+
+    /// The rustls configuration for a TLS listener: this certificate, ALPN exactly the listener's
+    /// protocol.
+    pub(crate) fn server_config(
+        &self,
+        protocol: Protocol,
+    ) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+        let tls_error = |source| ServerError::Tls { source };
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .map_err(tls_error)?;
+        config.alpn_protocols = vec![alpn_id(protocol).to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+/// The ALPN protocol id a listener accepts.
+pub(crate) fn alpn_id(protocol: Protocol) -> &'static [u8] {
+    if protocol.is_http2() {
+        b"h2"
+    } else {
+        b"http/1.1"
+    }
+}
+
+fn pem_error(what: &'static str, path: &Path) -> impl FnOnce(PemError) -> ServerError {
+    let path = path.to_owned();
+    move |source| ServerError::Pem { what, path, source }
+}
+
+/// PEM-encodes one DER certificate (base64, 64 columns).
+fn der_to_pem(der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len().div_ceil(3) * 4);
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_pem_round_trips_and_configs_pin_alpn() {
+        let cert = Certificate::load(&TlsSource::SelfSigned).unwrap();
+        assert_eq!(der_to_pem(cert.leaf()), cert.pem());
+        let parsed = CertificateDer::from_pem_slice(cert.pem().as_bytes()).unwrap();
+        assert_eq!(&parsed, cert.leaf());
+        let h2 = cert.server_config(Protocol::H2).unwrap();
+        assert_eq!(h2.alpn_protocols, vec![b"h2".to_vec()]);
+        let h1 = cert.server_config(Protocol::H1Tls).unwrap();
+        assert_eq!(h1.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let source = TlsSource::Files {
+            cert: "/nonexistent/cert.pem".into(),
+            key: "/nonexistent/key.pem".into(),
+        };
+        let msg = Certificate::load(&source).unwrap_err().to_string();
+        assert_eq!(msg, "cannot load certificate from /nonexistent/cert.pem");
+    }
+}
