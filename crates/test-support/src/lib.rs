@@ -1,1 +1,69 @@
-//! placeholder
+//! Test helpers shared by the workspace's tests (not published).
+//!
+//! - [`server`]: start the test server in-process on port 0;
+//! - [`client`]: one real client per [`Protocol`] (TCP, TLS with ALPN, hyper's HTTP/1.1 or HTTP/2
+//!   connection), plus the deliberately wrong clients that listeners must refuse;
+//! - [`sse`]: read an event stream through `sse_wire::Parser`;
+//! - [`protocol_tests!`]: write a test once as `async fn name(p: Protocol)` and get one
+//!   `#[tokio::test]` per protocol.
+//!
+//! Every wait is bounded: helpers panic with a message rather than hang.
+
+pub mod client;
+pub mod server;
+pub mod sse;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use client::{connect, ClientSpec, ConnectError, TestClient};
+pub use server::{spawn_default_server, spawn_server, test_config};
+pub use sse::{SseEvent, SseItem, SseReader};
+pub use sse_server::Protocol;
+
+/// The bound on any single wait inside these helpers.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Awaits `f`, panicking with `what` if it takes longer than `limit`.
+pub async fn within<F: Future>(limit: Duration, what: &str, f: F) -> F::Output {
+    match tokio::time::timeout(limit, f).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {limit:?}: {what}"),
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds, panicking with `what` after [`WAIT`].
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    within(WAIT, what, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// Generates, for each `async fn name(p: Protocol)` listed, a module `name` holding one
+/// `#[tokio::test]` per protocol: `name::h1`, `name::h1_tls`, `name::h2`, `name::h2c`.
+#[macro_export]
+macro_rules! protocol_tests {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn h1() {
+                super::$test($crate::Protocol::H1).await
+            }
+            #[tokio::test]
+            async fn h1_tls() {
+                super::$test($crate::Protocol::H1Tls).await
+            }
+            #[tokio::test]
+            async fn h2() {
+                super::$test($crate::Protocol::H2).await
+            }
+            #[tokio::test]
+            async fn h2c() {
+                super::$test($crate::Protocol::H2c).await
+            }
+        }
+    )+};
+}

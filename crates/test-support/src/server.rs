@@ -1,0 +1,37 @@
+//! Starting the test server in-process on port 0.
+
+use std::time::Duration;
+
+use sse_server::{RunningServer, ServerConfig};
+
+/// The default configuration with a short tick interval (50 ms), so tests run fast.
+pub fn test_config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.events.interval = Duration::from_millis(50);
+    config
+}
+
+/// Starts a server with `config`, panicking if it cannot.
+pub async fn spawn_server(config: ServerConfig) -> RunningServer {
+    match sse_server::start(config).await {
+        Ok(server) => server,
+        Err(e) => panic!("cannot start the test server: {}", error_chain(&e)),
+    }
+}
+
+/// All four listeners on `127.0.0.1:0` with [`test_config`].
+pub async fn spawn_default_server() -> RunningServer {
+    spawn_server(test_config()).await
+}
+
+/// An error and its sources, joined by `: `.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
