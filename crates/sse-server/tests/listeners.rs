@@ -1,0 +1,239 @@
+//! Each listener serves its one protocol and refuses the others, counting what it accepted,
+//! what carried requests and what it refused.
+
+// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+#![allow(clippy::unwrap_used)]
+
+use std::error::Error as _;
+
+use http::StatusCode;
+use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
+use test_support::client::{h2_reason, listener_addr};
+use test_support::{
+    connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config,
+    ClientSpec, TestClient,
+};
+use tokio::net::TcpStream;
+
+protocol_tests!(
+    refuses_a_client_of_the_other_protocol,
+    counts_connections_that_carry_requests_apart_from_idle_ones,
+    over_max_connections_is_accepted_closed_and_counted,
+);
+
+/// The client each listener must refuse, and how its failure shows at the client.
+async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
+    let server = spawn_default_server().await;
+    let addr = listener_addr(&server, p);
+    let cert = server.cert_der();
+    let mut wrong = ClientSpec::for_protocol(p);
+    match p {
+        Protocol::H1 | Protocol::H2c => wrong.http2 = !wrong.http2,
+        Protocol::H1Tls => wrong.alpn = vec![b"h2".to_vec()],
+        Protocol::H2 => wrong.alpn = vec![b"http/1.1".to_vec()],
+    }
+    let connected = TestClient::connect(addr, &wrong, &cert).await;
+    match p {
+        Protocol::H1Tls | Protocol::H2 => {
+            let err = connected.expect_err("the TLS handshake must fail");
+            assert_eq!(
+                err.rustls_error(),
+                Some(&rustls::Error::AlertReceived(
+                    rustls::AlertDescription::NoApplicationProtocol
+                )),
+                "{err:?}"
+            );
+        }
+        Protocol::H1 => {
+            let mut client = connected.expect("the h2 handshake is only sent, not answered");
+            let err = client
+                .request(http::Method::GET, "/health", &[], bytes::Bytes::new())
+                .await
+                .expect_err("an HTTP/2 request on the h1 listener must fail");
+            const HTTP_1_1_REQUIRED: u32 = 0xd;
+            assert_eq!(
+                h2_reason(&err).map(u32::from),
+                Some(HTTP_1_1_REQUIRED),
+                "{err:?}"
+            );
+        }
+        Protocol::H2c => {
+            let mut client = connected.expect("an HTTP/1.1 handshake sends nothing");
+            let (status, _, body) = client.get_text("/health").await;
+            assert_eq!(status, StatusCode::HTTP_VERSION_NOT_SUPPORTED, "{body}");
+        }
+    }
+    eventually("the refusal is counted", || {
+        server.stats().listener(p).unwrap().connections_refused == 1
+    })
+    .await;
+    let stats = server.stats();
+    let listener = stats.listener(p).unwrap();
+    assert_eq!((listener.connections_accepted, listener.requests), (1, 0));
+
+    let mut right = connect(&server, p).await;
+    assert_eq!(
+        right.get_text("/health").await.0,
+        StatusCode::OK,
+        "the right client is served"
+    );
+}
+
+async fn counts_connections_that_carry_requests_apart_from_idle_ones(p: Protocol) {
+    let server = spawn_default_server().await;
+    let addr = listener_addr(&server, p);
+    let _speculative = TcpStream::connect(addr).await.unwrap();
+    let mut client = connect(&server, p).await;
+    for _ in 0..3 {
+        assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
+    }
+    let stats = client.stats().await;
+    let l = stats.listener(p).unwrap();
+    assert_eq!(l.address, addr);
+    assert_eq!(
+        (
+            l.connections_accepted,
+            l.connections_open,
+            l.connections_carrying_requests
+        ),
+        (2, 2, 1)
+    );
+    assert_eq!((l.requests, l.connections_refused), (4, 0));
+    for other in Protocol::all().into_iter().filter(|&o| o != p) {
+        assert_eq!(stats.listener(other).unwrap().connections_accepted, 0);
+    }
+    drop(client);
+    eventually("closed connections leave connections_open", || {
+        server.stats().listener(p).unwrap().connections_open == 1
+    })
+    .await;
+}
+
+async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
+    let mut config = test_config();
+    config.max_connections = 1;
+    let server = spawn_server(config).await;
+    let mut first = connect(&server, p).await;
+    assert_eq!(first.get_text("/health").await.0, StatusCode::OK);
+    let cert = server.cert_der();
+    let over = TestClient::connect(
+        listener_addr(&server, p),
+        &ClientSpec::for_protocol(p),
+        &cert,
+    )
+    .await;
+    if let Ok(mut over) = over {
+        let resp = over
+            .request(http::Method::GET, "/health", &[], bytes::Bytes::new())
+            .await;
+        assert!(
+            resp.is_err(),
+            "a connection over the limit is closed: {resp:?}"
+        );
+    }
+    let l = server.stats().listener(p).unwrap().clone();
+    assert_eq!((l.connections_accepted, l.connections_refused), (2, 1));
+    assert_eq!(
+        first.get_text("/health").await.0,
+        StatusCode::OK,
+        "the first one still works"
+    );
+}
+
+#[tokio::test]
+async fn h1_tls_serves_a_client_without_alpn_and_counts_it() {
+    let server = spawn_default_server().await;
+    let spec = ClientSpec {
+        alpn: vec![],
+        ..ClientSpec::for_protocol(Protocol::H1Tls)
+    };
+    let addr = listener_addr(&server, Protocol::H1Tls);
+    let mut client = TestClient::connect(addr, &spec, &server.cert_der())
+        .await
+        .unwrap();
+    assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
+    let stats = server.stats();
+    let l = stats.listener(Protocol::H1Tls).unwrap();
+    assert_eq!(
+        (
+            l.alpn_none,
+            l.connections_refused,
+            l.connections_carrying_requests
+        ),
+        (1, 0, 1)
+    );
+}
+
+#[tokio::test]
+async fn h2_refuses_a_client_without_alpn() {
+    let server = spawn_default_server().await;
+    let spec = ClientSpec {
+        alpn: vec![],
+        ..ClientSpec::for_protocol(Protocol::H2)
+    };
+    let addr = listener_addr(&server, Protocol::H2);
+    if let Ok(mut client) = TestClient::connect(addr, &spec, &server.cert_der()).await {
+        let resp = client
+            .request(http::Method::GET, "/health", &[], bytes::Bytes::new())
+            .await;
+        assert!(
+            resp.is_err(),
+            "h2 without ALPN must not be served: {resp:?}"
+        );
+    }
+    eventually("the refusal is counted", || {
+        let stats = server.stats();
+        let l = stats.listener(Protocol::H2).unwrap();
+        (l.alpn_none, l.connections_refused, l.requests) == (1, 1, 0)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_named_in_the_error() {
+    let server = spawn_default_server().await;
+    let taken = listener_addr(&server, Protocol::H2);
+    let config = ServerConfig {
+        listeners: vec![(Protocol::H2, taken)],
+        ..ServerConfig::default()
+    };
+    let err = sse_server::start(config)
+        .await
+        .expect_err("the port is taken");
+    assert!(matches!(err, ServerError::Bind { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!("cannot listen on {taken} for h2: address in use")
+    );
+    assert!(err.source().is_some());
+}
+
+#[tokio::test]
+async fn serves_a_certificate_and_key_from_files() {
+    let dir = std::env::temp_dir().join(format!("sse-server-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+
+    let mut config = test_config();
+    config.tls = TlsSource::Files {
+        cert: cert.clone(),
+        key: dir.join("missing.pem"),
+    };
+    let err = sse_server::start(config.clone())
+        .await
+        .expect_err("no key file");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+
+    config.tls = TlsSource::Files { cert, key };
+    let server = spawn_server(config).await;
+    assert_eq!(server.cert_der(), *certified.cert.der());
+    assert_eq!(server.cert_pem(), certified.cert.pem());
+    for p in [Protocol::H1Tls, Protocol::H2] {
+        let mut client = connect(&server, p).await;
+        assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
