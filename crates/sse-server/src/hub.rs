@@ -105,7 +105,10 @@ impl Hub {
     /// Runs `f` on the named channel, creating it if needed, with the channel locked.
     fn with_channel<R>(&self, name: &str, f: impl FnOnce(&mut Channel) -> R) -> R {
         let mut map = lock(&self.channels);
-        let channel = Arc::clone(map.entry(name.to_owned()).or_default());
+        let channel = match map.get(name) {
+            Some(channel) => Arc::clone(channel),
+            None => Arc::clone(map.entry(name.to_owned()).or_default()),
+        };
         let mut guard = lock(&channel);
         drop(map);
         f(&mut guard)

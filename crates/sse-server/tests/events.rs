@@ -18,6 +18,7 @@ protocol_tests!(
     heartbeats_are_comments,
     resumed_ticks_continue_after_the_last_seq,
     shutdown_ends_streams_cleanly,
+    shutdown_does_not_wait_for_idle_connections,
 );
 
 async fn ticks_carry_ids_and_send_times_then_count_ends_cleanly(p: Protocol) {
@@ -101,4 +102,23 @@ async fn shutdown_ends_streams_cleanly(p: Protocol) {
         .closed()
         .await
         .expect("the connection closes cleanly");
+}
+
+async fn shutdown_does_not_wait_for_idle_connections(p: Protocol) {
+    let server = spawn_default_server().await;
+    let mut idle = connect(&server, p).await;
+    assert_eq!(idle.get_text("/health").await.0, http::StatusCode::OK);
+    let _silent = tokio::net::TcpStream::connect(server.addr(p).unwrap())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    within(WAIT, "shutdown", server.shutdown()).await;
+    let took = started.elapsed();
+    assert!(
+        took < sse_server::SHUTDOWN_GRACE / 2,
+        "shutdown took {took:?}"
+    );
+    idle.closed()
+        .await
+        .expect("the idle connection is closed cleanly");
 }

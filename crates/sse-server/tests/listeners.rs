@@ -10,15 +10,17 @@ use http::StatusCode;
 use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
 use test_support::client::{h2_reason, listener_addr};
 use test_support::{
-    connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config,
-    ClientSpec, TestClient,
+    connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config, within,
+    ClientSpec, TestClient, WAIT,
 };
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 protocol_tests!(
     refuses_a_client_of_the_other_protocol,
     counts_connections_that_carry_requests_apart_from_idle_ones,
     over_max_connections_is_accepted_closed_and_counted,
+    a_silent_connection_is_closed_at_the_header_timeout,
 );
 
 /// The client each listener must refuse, and how its failure shows at the client.
@@ -138,6 +140,26 @@ async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
         StatusCode::OK,
         "the first one still works"
     );
+}
+
+async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
+    let mut config = test_config();
+    config.header_read_timeout = std::time::Duration::from_millis(100);
+    let server = spawn_server(config).await;
+    let mut silent = TcpStream::connect(listener_addr(&server, p)).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = within(
+        WAIT,
+        "the server closes a silent connection",
+        silent.read(&mut buf),
+    )
+    .await;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    eventually("the timeout is counted and the connection gone", || {
+        let l = server.stats().listener(p).unwrap().clone();
+        (l.timeouts, l.connections_refused, l.connections_open) == (1, 0, 0)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -87,7 +87,16 @@ pub struct TestClient {
     addr: SocketAddr,
     spec: ClientSpec,
     sender: Sender,
-    connection: JoinHandle<Result<(), hyper::Error>>,
+    /// The task driving the connection; aborted (closing the socket) when the client is dropped.
+    connection: Option<JoinHandle<Result<(), hyper::Error>>>,
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        if let Some(task) = &self.connection {
+            task.abort();
+        }
+    }
 }
 
 /// Connects the right client to `server`'s `protocol` listener, panicking on failure.
@@ -187,7 +196,7 @@ impl TestClient {
             addr,
             spec: spec.clone(),
             sender,
-            connection,
+            connection: Some(connection),
         })
     }
 
@@ -259,12 +268,16 @@ impl TestClient {
 
     /// Whether the connection task has ended (the server closed the connection, or it failed).
     pub fn is_finished(&self) -> bool {
-        self.connection.is_finished()
+        self.connection.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Waits for the connection to end and returns how it ended.
-    pub async fn closed(self) -> Result<(), hyper::Error> {
-        let joined = within(WAIT, "connection end", self.connection).await;
+    pub async fn closed(mut self) -> Result<(), hyper::Error> {
+        let task = self
+            .connection
+            .take()
+            .expect("the connection task is there until drop");
+        let joined = within(WAIT, "connection end", task).await;
         joined.expect("the connection task does not panic")
     }
 }
