@@ -19,6 +19,7 @@
 //! The stream ends cleanly after `count` ticks, at server shutdown, or when its subscriber queue
 //! overflowed (see `hub.rs`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
     /// Frames to send before anything else: the `retry:` line and the replay.
-    pending: std::collections::VecDeque<(Bytes, Kind)>,
+    pending: VecDeque<(Bytes, Kind)>,
     position: u64,
     next_tick: u64,
     ticks_left: Option<u64>,
@@ -92,16 +93,15 @@ pub(crate) fn open(
     counters: Arc<ListenerCounters>,
     shutdown: CancellationToken,
 ) -> Body {
-    let subscription = hub.subscribe(
+    let (subscription, replay) = hub.subscribe(
         &query.channel,
         resume.map(|r| r.message),
         Arc::clone(&counters),
     );
-    let replay = &subscription.replay;
     let next_tick = resume
         .and_then(|r| r.tick)
         .map_or(1, |t| t.saturating_add(1));
-    let mut pending = std::collections::VecDeque::with_capacity(replay.messages.len() + 2);
+    let mut pending = VecDeque::with_capacity(replay.messages.len() + 2);
     let mut retry = Vec::new();
     sse_wire::encode::encode_retry(query.retry_ms, &mut retry);
     pending.push_back((Bytes::from(retry), Kind::Control));
@@ -116,8 +116,8 @@ pub(crate) fn open(
         };
         pending.push_back((Bytes::from(event.to_vec()), Kind::Event));
     }
-    for m in &replay.messages {
-        pending.push_back((m.event.clone(), Kind::Message));
+    for m in replay.messages {
+        pending.push_back((m.event, Kind::Message));
     }
     let now = Instant::now();
     let stream = EventStream {

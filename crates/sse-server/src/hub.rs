@@ -49,7 +49,6 @@ pub(crate) struct Subscription {
     pub(crate) queue: mpsc::Receiver<Message>,
     /// Cancelled when the queue overflowed: the stream must end.
     pub(crate) overflowed: CancellationToken,
-    pub(crate) replay: Replay,
     _registration: Registration,
 }
 
@@ -161,15 +160,16 @@ impl Hub {
         (id, delivered)
     }
 
-    /// Registers a subscriber. `last_seen` is the message id from the client's `Last-Event-ID`:
-    /// every later message still in the ring is replayed, and a gap is reported for the ones the
-    /// ring lost. Without it the stream starts at the channel's current position.
+    /// Registers a subscriber and returns what it must be sent first. `last_seen` is the message
+    /// id from the client's `Last-Event-ID`: every later message still in the ring is replayed,
+    /// and a gap is reported for the ones the ring lost. Without it the stream starts at the
+    /// channel's current position.
     pub(crate) fn subscribe(
         self: &Arc<Self>,
         name: &str,
         last_seen: Option<u64>,
         counters: Arc<ListenerCounters>,
-    ) -> Subscription {
+    ) -> (Subscription, Replay) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let overflowed = CancellationToken::new();
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
@@ -183,16 +183,16 @@ impl Hub {
             self.subscribers.fetch_add(1, Ordering::Relaxed);
             replay_from(ch, last_seen)
         });
-        Subscription {
+        let subscription = Subscription {
             queue: rx,
             overflowed,
-            replay,
             _registration: Registration {
                 hub: Arc::clone(self),
                 name: name.to_owned(),
                 key,
             },
-        }
+        };
+        (subscription, replay)
     }
 
     /// Channels, messages since start, current subscribers.
@@ -273,17 +273,14 @@ mod tests {
         for i in 0..5 {
             hub.publish("c", &format!("m{i}"));
         }
-        let fresh = hub.subscribe("c", None, counters());
-        assert_eq!((ids(&fresh.replay), fresh.replay.position), (vec![], 5));
-        let sub = hub.subscribe("c", Some(3), counters());
-        assert_eq!((ids(&sub.replay), sub.replay.gap), (vec![4, 5], None));
-        let sub = hub.subscribe("c", Some(0), counters());
-        assert_eq!(
-            (ids(&sub.replay), sub.replay.gap),
-            (vec![3, 4, 5], Some((1, 2)))
-        );
-        let ahead = hub.subscribe("c", Some(99), counters());
-        assert_eq!((ids(&ahead.replay), ahead.replay.position), (vec![], 5));
+        let (_fresh, replay) = hub.subscribe("c", None, counters());
+        assert_eq!((ids(&replay), replay.position), (vec![], 5));
+        let (_sub, replay) = hub.subscribe("c", Some(3), counters());
+        assert_eq!((ids(&replay), replay.gap), (vec![4, 5], None));
+        let (_sub, replay) = hub.subscribe("c", Some(0), counters());
+        assert_eq!((ids(&replay), replay.gap), (vec![3, 4, 5], Some((1, 2))));
+        let (_ahead, replay) = hub.subscribe("c", Some(99), counters());
+        assert_eq!((ids(&replay), replay.position), (vec![], 5));
         assert_eq!(hub.counts(), (1, 5, 4));
     }
 
@@ -291,7 +288,7 @@ mod tests {
     fn full_queue_closes_the_subscriber_and_drop_unregisters() {
         let hub = Arc::new(Hub::new(8, 1));
         let c = counters();
-        let mut sub = hub.subscribe("c", None, Arc::clone(&c));
+        let (mut sub, _) = hub.subscribe("c", None, Arc::clone(&c));
         assert_eq!(hub.publish("c", "a"), (1, 1));
         assert_eq!(hub.publish("c", "b"), (2, 0));
         assert!(sub.overflowed.is_cancelled());
@@ -299,7 +296,7 @@ mod tests {
         let first = sub.queue.try_recv().unwrap();
         assert_eq!(first.event, "id: 1\nevent: message\ndata: a\n\n");
         drop(sub);
-        let other = hub.subscribe("d", None, c);
+        let (other, _) = hub.subscribe("d", None, c);
         assert_eq!(hub.counts(), (2, 2, 1));
         drop(other);
         assert_eq!(hub.counts(), (1, 2, 0));
