@@ -1,11 +1,12 @@
 //! The state shared by every connection of one server: the hub, the per-request settings, the
-//! listeners' counters and the shutdown signal.
+//! faults, the listeners' counters and the shutdown signal.
 
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::EventDefaults;
+use crate::faults::Faults;
 use crate::hub::Hub;
 use crate::stats::{ListenerCounters, Stats};
 
@@ -14,6 +15,7 @@ pub(crate) struct App {
     pub(crate) hub: Arc<Hub>,
     pub(crate) events: EventDefaults,
     pub(crate) max_body_bytes: usize,
+    pub(crate) faults: Faults,
     pub(crate) listeners: Vec<Arc<ListenerCounters>>,
     /// Cancelled when graceful shutdown begins: event streams end, listeners stop accepting.
     pub(crate) shutdown: CancellationToken,

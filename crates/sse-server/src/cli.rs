@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sse_server::{Protocol, RunningServer, ServerConfig, TlsSource};
+use sse_server::{CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource};
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
@@ -83,6 +83,60 @@ pub(crate) struct Args {
     /// Connections open at once, all listeners together; more are accepted and closed at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// Fault injection (all off by default); each injected fault is counted in /stats.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Fault injection")]
+struct FaultArgs {
+    /// End each event stream this long after it opened (and again after every reconnect).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_close_streams_every: Option<Duration>,
+    /// How --fault-close-streams-every ends a stream: clean (end of body) or reset (HTTP/2
+    /// RST_STREAM, HTTP/1.1 connection aborted).
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "clean",
+        requires = "fault_close_streams_every"
+    )]
+    fault_close_mode: CloseMode,
+    /// Abort every connection (TCP reset) this long after it was accepted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_reset_connections_every: Option<Duration>,
+    /// HTTP/2 listeners: send each connection a GOAWAY this long after it was accepted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_goaway_every: Option<Duration>,
+    /// Stop writing each event stream for --fault-stall-for, every this long.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_for")]
+    fault_stall_every: Option<Duration>,
+    /// How long each stall lasts.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_every")]
+    fault_stall_for: Option<Duration>,
+    /// Answer every Nth POST /messages (counted per server) with 503, without broadcasting it.
+    #[arg(long, value_name = "N")]
+    fault_post_error_every_nth: Option<u32>,
+    /// Answer every Nth GET /events (counted per server) with 503.
+    #[arg(long, value_name = "N")]
+    fault_stream_error_every_nth: Option<u32>,
+}
+
+impl FaultArgs {
+    fn config(&self) -> FaultConfig {
+        FaultConfig {
+            close_streams_every: self.fault_close_streams_every,
+            close_mode: self.fault_close_mode,
+            reset_connections_every: self.fault_reset_connections_every,
+            goaway_every: self.fault_goaway_every,
+            stall_every: self.fault_stall_every,
+            stall_for: self.fault_stall_for.unwrap_or_default(),
+            post_error_every_nth: self.fault_post_error_every_nth,
+            stream_error_every_nth: self.fault_stream_error_every_nth,
+        }
+    }
 }
 
 impl Args {
@@ -129,6 +183,7 @@ impl Args {
             subscriber_queue: self.subscriber_queue,
             header_read_timeout: self.header_read_timeout,
             max_connections: self.max_connections,
+            faults: self.faults.config(),
         };
         config.validate().context("invalid flags")?;
         Ok(config)
@@ -198,5 +253,28 @@ mod tests {
             .config()
             .unwrap();
         assert_eq!(config.listeners.len(), 1);
+        assert_eq!(config.faults, FaultConfig::default());
+        let config = Args::parse_from([
+            "server",
+            "--fault-close-streams-every=2s",
+            "--fault-close-mode=reset",
+            "--fault-stall-every=1s",
+            "--fault-stall-for=300ms",
+            "--fault-post-error-every-nth=5",
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(
+            config.faults,
+            FaultConfig {
+                close_streams_every: Some(Duration::from_secs(2)),
+                close_mode: CloseMode::Reset,
+                stall_every: Some(Duration::from_secs(1)),
+                stall_for: Duration::from_millis(300),
+                post_error_every_nth: Some(5),
+                ..FaultConfig::default()
+            }
+        );
+        assert!(Args::try_parse_from(["server", "--fault-stall-every=1s"]).is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::ServerError;
+use crate::faults::FaultConfig;
 use crate::protocol::Protocol;
 
 /// HTTP/2's smallest legal window (RFC 9113 §6.9.2) and the largest one (2^31 - 1).
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     /// Connections open at once across all listeners (default 10 000). A connection over the
     /// limit is accepted, closed at once and counted as refused.
     pub max_connections: usize,
+    /// Faults to inject (default: none). See [`FaultConfig`].
+    pub faults: FaultConfig,
 }
 
 /// Where the certificate served by the TLS listeners comes from.
@@ -115,6 +118,7 @@ impl Default for ServerConfig {
             subscriber_queue: 1024,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -172,7 +176,7 @@ impl ServerConfig {
                 return Err(invalid(key, 0, "must be at least 1"));
             }
         }
-        Ok(())
+        self.faults.validate()
     }
 }
 

@@ -51,6 +51,10 @@ impl Server {
         let mut h1 = http1::Builder::new();
         h1.timer(TokioTimer::new())
             .keep_alive(true)
+            // Coalesce the flushes of pipelined responses into one write (h2load -m10 pipelines
+            // ten requests per connection). Streaming SSE bodies still flush per event: hyper only
+            // defers a flush while more pipelined requests are already buffered.
+            .pipeline_flush(true)
             .header_read_timeout(config.header_read_timeout);
         let mut h2 = http2::Builder::new(TrackedExecutor(tracker));
         h2.timer(TokioTimer::new())

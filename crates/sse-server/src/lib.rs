@@ -5,7 +5,8 @@
 //! is a thin command line around the same call. Modules, one concept each:
 //!
 //! - [`protocol`]: the four listener kinds; [`config`]: what a server starts with;
-//!   [`error`]: why starting failed; [`stats`]: the counters behind `GET /stats`;
+//!   [`faults`]: the faults it can inject on a schedule; [`error`]: why starting failed;
+//!   [`stats`]: the counters behind `GET /stats`;
 //! - `server`: start and shutdown; `listener`: accept, TLS and ALPN, refusals;
 //!   `sniff`: the HTTP/2 preface on cleartext sockets; `connection`: hyper per protocol;
 //!   `tls`: the certificate and per-listener rustls configurations;
@@ -14,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod protocol;
 pub mod stats;
 
@@ -31,6 +33,7 @@ mod tls;
 
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
 pub use error::ServerError;
+pub use faults::{CloseMode, FaultConfig};
 pub use protocol::{Protocol, UnknownProtocol};
 pub use server::{start, RunningServer, SHUTDOWN_GRACE};
 pub use stats::{ListenerStats, Stats};

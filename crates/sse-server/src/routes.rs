@@ -8,7 +8,8 @@
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
 //!
-//! Anything else is 404; a known path with another method is 405 with `Allow`.
+//! Anything else is 404; a known path with another method is 405 with `Allow`. The every-Nth
+//! faults (`crate::faults`) answer 503 before the route runs.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,14 +18,14 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::events::{self, Resume};
 use crate::messages;
 use crate::query;
-use crate::stats::ListenerCounters;
+use crate::stats::{incr, ListenerCounters};
 
 /// Every response body: a complete buffer or an event stream.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -53,7 +54,19 @@ pub(crate) async fn handle(
         return resp;
     }
     match path {
+        "/events" if app.faults.stream_fails() => {
+            incr(&counters.faults_errors);
+            fault_error("every Nth GET /events fails")
+        }
         "/events" => events(&app, counters, &req),
+        "/messages" if app.faults.post_fails() => {
+            incr(&counters.faults_errors);
+            // Read the body anyway (within the limit), so an HTTP/1.1 connection stays usable.
+            let _ = Limited::new(req.into_body(), app.max_body_bytes)
+                .collect()
+                .await;
+            fault_error("every Nth POST /messages fails")
+        }
         "/messages" => messages::post(&app, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
@@ -85,6 +98,14 @@ fn events(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The 503 of an injected fault.
+fn fault_error(what: &str) -> Response<Body> {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("fault injected: {what}\n"),
+    )
 }
 
 /// A plain-text response.

@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::config::ServerConfig;
 use crate::connection::Server;
 use crate::error::ServerError;
+use crate::faults::Faults;
 use crate::hub::Hub;
 use crate::listener::{Limits, Listener};
 use crate::protocol::Protocol;
@@ -67,6 +68,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         hub: Arc::new(Hub::new(config.replay_ring, config.subscriber_queue)),
         events: config.events,
         max_body_bytes: config.max_body_bytes,
+        faults: Faults::new(config.faults.clone()),
         listeners: bound.iter().map(|(_, c, _)| Arc::clone(c)).collect(),
         shutdown: CancellationToken::new(),
     });

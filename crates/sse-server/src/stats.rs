@@ -57,6 +57,17 @@ pub struct ListenerStats {
     pub messages_sent: u64,
     /// Streams closed because their subscriber queue was full.
     pub overflows: u64,
+    /// Injected faults (see [`crate::FaultConfig`]): event streams ended by
+    /// `close_streams_every`.
+    pub faults_streams_closed: u64,
+    /// Connections aborted by `reset_connections_every`.
+    pub faults_connections_reset: u64,
+    /// HTTP/2 connections sent a GOAWAY by `goaway_every`.
+    pub faults_goaways: u64,
+    /// Stalls of an event stream by `stall_every`.
+    pub faults_stalls: u64,
+    /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
+    pub faults_errors: u64,
 }
 
 /// The live counters of one listener.
@@ -76,6 +87,11 @@ pub(crate) struct ListenerCounters {
     pub(crate) events_sent: AtomicU64,
     pub(crate) messages_sent: AtomicU64,
     pub(crate) overflows: AtomicU64,
+    pub(crate) faults_streams_closed: AtomicU64,
+    pub(crate) faults_connections_reset: AtomicU64,
+    pub(crate) faults_goaways: AtomicU64,
+    pub(crate) faults_stalls: AtomicU64,
+    pub(crate) faults_errors: AtomicU64,
 }
 
 /// Adds one.
@@ -106,6 +122,11 @@ impl ListenerCounters {
             events_sent: zero(),
             messages_sent: zero(),
             overflows: zero(),
+            faults_streams_closed: zero(),
+            faults_connections_reset: zero(),
+            faults_goaways: zero(),
+            faults_stalls: zero(),
+            faults_errors: zero(),
         }
     }
 
@@ -126,6 +147,11 @@ impl ListenerCounters {
             events_sent: get(&self.events_sent),
             messages_sent: get(&self.messages_sent),
             overflows: get(&self.overflows),
+            faults_streams_closed: get(&self.faults_streams_closed),
+            faults_connections_reset: get(&self.faults_connections_reset),
+            faults_goaways: get(&self.faults_goaways),
+            faults_stalls: get(&self.faults_stalls),
+            faults_errors: get(&self.faults_errors),
         }
     }
 }

@@ -1,0 +1,225 @@
+//! Fault injection: the failures a benchmark client must survive, on a schedule, so that a run
+//! can show how each protocol arm recovers (reconnects, replays, errors by class).
+//!
+//! [`FaultConfig`] says which faults run and how often; [`Faults`] is the per-server state that
+//! counts requests for the every-Nth faults. Where each fault acts:
+//!
+//! | fault | where | per protocol |
+//! |---|---|---|
+//! | `close_streams_every` | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 and aborts the connection on h1 |
+//! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | the connection is dropped with `SO_LINGER` 0: the peer gets a TCP RST, whatever it carried (TLS or not, any stream) |
+//! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY and the connection's event streams end cleanly, as in a server shutdown; other requests finish; the connection closes once they have. h1: nothing |
+//! | `stall_every`, `stall_for` | the event body | the stream writes nothing for `stall_for`; messages published meanwhile wait in the subscriber queue |
+//! | `post_error_every_nth` | `POST /messages` | 503, the body is read and dropped, nothing is broadcast |
+//! | `stream_error_every_nth` | `GET /events` | 503 before subscribing |
+//!
+//! None of them can lose a message that is still in the replay ring: a message is in the ring
+//! before it is queued to any subscriber, and event ids tell a reconnecting client's
+//! `Last-Event-ID` exactly which messages it has (see `events.rs`).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::ServerError;
+
+/// Which faults the server injects, and how often. The default injects none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultConfig {
+    /// Each event stream is ended this long after it opened (and again on every reconnect).
+    pub close_streams_every: Option<Duration>,
+    /// How such a stream ends.
+    pub close_mode: CloseMode,
+    /// Every connection is aborted (TCP closed/reset under whatever it carries) this long after it
+    /// was accepted.
+    pub reset_connections_every: Option<Duration>,
+    /// HTTP/2 only: each connection gets a graceful GOAWAY this long after it was accepted
+    /// (streams in flight finish or are cut when the connection closes; new requests must use a
+    /// new connection).
+    pub goaway_every: Option<Duration>,
+    /// Each event stream stops writing for `stall_for` every `stall_every` (events produced
+    /// meanwhile are queued, not lost).
+    pub stall_every: Option<Duration>,
+    pub stall_for: Duration,
+    /// Every Nth `POST /messages` (counted per server) is answered 503 without broadcasting.
+    pub post_error_every_nth: Option<u32>,
+    /// Every Nth `GET /events` is answered 503 (an EventSource then fails for good, per the
+    /// spec).
+    pub stream_error_every_nth: Option<u32>,
+}
+
+/// How a stream closed by `close_streams_every` ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CloseMode {
+    /// The body ends normally: the client sees a clean end of stream and reconnects.
+    #[default]
+    Clean,
+    /// The body fails: RST_STREAM(INTERNAL_ERROR) on HTTP/2, the connection aborted on HTTP/1.1.
+    Reset,
+}
+
+impl CloseMode {
+    /// The name used on the command line: `clean` or `reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseMode::Clean => "clean",
+            CloseMode::Reset => "reset",
+        }
+    }
+}
+
+impl fmt::Display for CloseMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A close mode that is neither `clean` nor `reset`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown close mode {0:?} (expected clean or reset)")]
+pub struct UnknownCloseMode(pub String);
+
+impl FromStr for CloseMode {
+    type Err = UnknownCloseMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "clean" => Ok(CloseMode::Clean),
+            "reset" => Ok(CloseMode::Reset),
+            _ => Err(UnknownCloseMode(s.to_owned())),
+        }
+    }
+}
+
+impl FaultConfig {
+    /// True when no fault is configured.
+    pub fn is_none(&self) -> bool {
+        self.close_streams_every.is_none()
+            && self.reset_connections_every.is_none()
+            && self.goaway_every.is_none()
+            && self.stall_every.is_none()
+            && self.post_error_every_nth.is_none()
+            && self.stream_error_every_nth.is_none()
+    }
+
+    /// Checks the values, naming the first bad one.
+    pub(crate) fn validate(&self) -> Result<(), ServerError> {
+        for (key, value) in [
+            ("fault close_streams_every", self.close_streams_every),
+            (
+                "fault reset_connections_every",
+                self.reset_connections_every,
+            ),
+            ("fault goaway_every", self.goaway_every),
+            ("fault stall_every", self.stall_every),
+        ] {
+            if value.is_some_and(|d| d.is_zero()) {
+                return Err(invalid(key, "0s", "must be longer than zero"));
+            }
+        }
+        if self.stall_every.is_some() && self.stall_for.is_zero() {
+            return Err(invalid(
+                "fault stall_for",
+                "0s",
+                "must be longer than zero when stall_every is set",
+            ));
+        }
+        for (key, value) in [
+            ("fault post_error_every_nth", self.post_error_every_nth),
+            ("fault stream_error_every_nth", self.stream_error_every_nth),
+        ] {
+            if value == Some(0) {
+                return Err(invalid(key, 0, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &'static str, value: impl ToString, reason: &'static str) -> ServerError {
+    ServerError::InvalidConfig {
+        key,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+/// The faults of one running server, with its request counts for the every-Nth faults.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pub(crate) config: FaultConfig,
+    posts: AtomicU64,
+    streams: AtomicU64,
+}
+
+impl Faults {
+    pub(crate) fn new(config: FaultConfig) -> Faults {
+        Faults {
+            config,
+            ..Faults::default()
+        }
+    }
+
+    /// Counts a `POST /messages`; true if this one must fail.
+    pub(crate) fn post_fails(&self) -> bool {
+        nth(&self.posts, self.config.post_error_every_nth)
+    }
+
+    /// Counts a `GET /events`; true if this one must fail.
+    pub(crate) fn stream_fails(&self) -> bool {
+        nth(&self.streams, self.config.stream_error_every_nth)
+    }
+}
+
+fn nth(count: &AtomicU64, every: Option<u32>) -> bool {
+    let Some(every) = every else {
+        return false;
+    };
+    let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+    n % u64::from(every) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nth_counts_each_kind_apart() {
+        let faults = Faults::new(FaultConfig {
+            post_error_every_nth: Some(3),
+            ..FaultConfig::default()
+        });
+        let posts: Vec<bool> = (0..6).map(|_| faults.post_fails()).collect();
+        assert_eq!(posts, [false, false, true, false, false, true]);
+        assert!((0..10).all(|_| !faults.stream_fails()));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        assert!(FaultConfig::default().validate().is_ok());
+        assert!(FaultConfig::default().is_none());
+        let c = FaultConfig {
+            stall_every: Some(Duration::from_secs(1)),
+            ..FaultConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("stall_for"));
+        let c = FaultConfig {
+            goaway_every: Some(Duration::ZERO),
+            ..FaultConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("goaway_every"));
+        let c = FaultConfig {
+            post_error_every_nth: Some(0),
+            ..FaultConfig::default()
+        };
+        assert!(c.validate().is_err());
+        assert_eq!("reset".parse(), Ok(CloseMode::Reset));
+        assert_eq!(CloseMode::default().to_string(), "clean");
+        assert!("rst".parse::<CloseMode>().is_err());
+    }
+}
