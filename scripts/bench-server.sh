@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The test server against a reference, measured in the same run: h2load POSTs to ssebench's
+# `POST /messages` (no subscribers) and to nginx's `return 202`, each server pinned to CPU 1 with
+# one worker, h2load pinned to CPU 0, over HTTP/2 with TLS and over cleartext HTTP/1.1.
+# Runs alternate between the two servers; the table gives the median req/s of RUNS runs and the
+# ratio ours / nginx.
+#
+#   scripts/bench-server.sh                 # RUNS=3 REQUESTS=100000 by default
+#
+# Needs: nginx-light, nghttp2-client (h2load), openssl (apt-get install -y nginx-light nghttp2-client openssl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-3}
+requests=${REQUESTS:-100000}
+for tool in nginx h2load openssl taskset python3; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing: apt-get install -y nginx-light nghttp2-client openssl" >&2; exit 2; }
+done
+[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin server >&2
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+head -c 128 /dev/zero | tr '\0' 'x' > "$work/body"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ssebench's server: one listener per protocol.
+taskset -c 1 target/release/server --h1 127.0.0.1:0 --h2 127.0.0.1:0 \
+  --cert "$work/cert.pem" --key "$work/key.pem" > "$work/server.out" 2>"$work/server.err" &
+pids+=($!)
+for _ in $(seq 100); do [ "$(grep -c '^listening' "$work/server.out" 2>/dev/null)" = 2 ] && break; sleep 0.1; done
+ours_h1=$(awk '$2 == "h1" { print $3 }' "$work/server.out")
+ours_h2=$(awk '$2 == "h2" { print $3 }' "$work/server.out")
+[ -n "$ours_h1" ] && [ -n "$ours_h2" ] || { echo "error: server did not start: $(cat "$work/server.err")" >&2; exit 1; }
+
+# nginx: one worker, same certificate, `return 202` for every request.
+p1=$(free_port); p2=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+user root;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$p1; location / { return 202 '{"id":0}'; } }
+  server {
+    listen 127.0.0.1:$p2 ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    http2_max_concurrent_streams 100;
+    location / { return 202 '{"id":0}'; }
+  }
+}
+CONF
+taskset -c 1 nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+pids+=($!)
+sleep 0.5
+nginx_h1="http://127.0.0.1:$p1"
+nginx_h2="https://127.0.0.1:$p2"
+
+# One h2load run; prints req/s, fails unless every request got a 2xx.
+load() { # $1 = h1|h2, $2 = origin
+  local proto=() out
+  [ "$1" = h1 ] && proto=(--h1)
+  out=$(taskset -c 0 h2load "${proto[@]}" -n "$requests" -c10 -m10 -d "$work/body" \
+        -H 'content-type: application/json' "$2/messages?channel=bench" 2>&1)
+  local ok
+  ok=$(awk '/^status codes:/ { gsub(",", ""); print $3 }' <<<"$out")
+  if [ "$ok" != "$requests" ]; then
+    echo "error: h2load $1 $2: $ok of $requests got 2xx" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" "(median of $runs runs x $requests requests, h2load -c10 -m10)"
+for proto in h2 h1; do
+  ours_url=ours_$proto; nginx_url=nginx_$proto
+  : > "$work/ours.txt"; : > "$work/nginx.txt"
+  for _ in $(seq "$runs"); do
+    load "$proto" "${!ours_url}" >> "$work/ours.txt"
+    load "$proto" "${!nginx_url}" >> "$work/nginx.txt"
+  done
+  o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
+  label=$([ "$proto" = h2 ] && echo "h2 (TLS, ALPN h2)" || echo "h1 (cleartext)")
+  printf '%-24s %12.0f %12.0f %7.2fx   runs: ours %s / nginx %s\n' "$label" "$o" "$n" "$(echo "$o / $n" | bc -l)" \
+    "$(paste -sd' ' "$work/ours.txt")" "$(paste -sd' ' "$work/nginx.txt")"
+done
