@@ -4,25 +4,45 @@
 //! Shutdown: when the server's shutdown token fires, the connection is told to shut down
 //! gracefully (HTTP/1.1: no keep-alive after the current response; HTTP/2: GOAWAY) while event
 //! streams end on their own. The listener drops a connection still open when the force token
-//! fires.
+//! fires. The `goaway_every` fault does the same to one HTTP/2 connection: GOAWAY, its event
+//! streams end cleanly, and what is still open after [`SHUTDOWN_GRACE`] is cut.
+//!
+//! Rapid reset (CVE-2023-44487: a client opens streams and resets them at once, so each costs the
+//! server work but never counts against `SETTINGS_MAX_CONCURRENT_STREAMS`): the limits that h2
+//! applies are set explicitly, see [`MAX_PENDING_ACCEPT_RESET_STREAMS`] and
+//! [`MAX_LOCAL_ERROR_RESET_STREAMS`].
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 use crate::config::ServerConfig;
 use crate::routes;
+use crate::server::SHUTDOWN_GRACE;
 use crate::stats::{incr, ListenerCounters};
+
+/// Streams a client resets before the server has accepted them, per connection, before h2 answers
+/// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.
+/// Streams are accepted as fast as they arrive, so a reset stream rarely waits here; the
+/// concurrency limit then bounds the work: a reset frees its slot only once the stream's task has
+/// seen the reset and dropped the request.
+pub(crate) const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+/// Streams the server itself resets because the client broke the protocol, per connection, before
+/// GOAWAY(ENHANCE_YOUR_CALM): hyper's default (1024, RUSTSEC-2024-0003). Resets the server sends
+/// on purpose (`CloseMode::Reset`) do not count.
+pub(crate) const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
 
 /// Which hyper connection to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +59,8 @@ pub(crate) struct Server {
     pub(crate) app: Arc<App>,
     /// Cancelled when the graceful shutdown's wait is over: connections still open are dropped.
     pub(crate) force: CancellationToken,
+    /// `goaway_every`: how long after its accept an HTTP/2 connection gets a GOAWAY.
+    goaway_every: Option<Duration>,
 }
 
 impl Server {
@@ -51,73 +73,127 @@ impl Server {
         let mut h1 = http1::Builder::new();
         h1.timer(TokioTimer::new())
             .keep_alive(true)
-            // Coalesce the flushes of pipelined responses into one write (h2load -m10 pipelines
-            // ten requests per connection). Streaming SSE bodies still flush per event: hyper only
-            // defers a flush while more pipelined requests are already buffered.
-            .pipeline_flush(true)
+            // Not `pipeline_flush(true)`, though it coalesces pipelined responses (h2load -m10):
+            // in hyper 1.x it also makes the write buffer accept data without limit, so an event
+            // stream whose client stops reading is polled forever, its subscriber queue never
+            // overflows and the buffer grows without bound (tests/messages.rs
+            // `a_slow_subscriber_is_closed_and_counted` and tests/abuse.rs catch it).
             .header_read_timeout(config.header_read_timeout);
         let mut h2 = http2::Builder::new(TrackedExecutor(tracker));
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(config.http2.max_concurrent_streams)
             .initial_stream_window_size(config.http2.initial_stream_window)
-            .initial_connection_window_size(config.http2.initial_connection_window);
+            .initial_connection_window_size(config.http2.initial_connection_window)
+            .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
         Server {
             http1: h1,
             http2: h2,
             app,
             force,
+            goaway_every: config.faults.goaway_every,
         }
     }
 
-    /// Serves requests on `io` until the client leaves or the server shuts down.
-    pub(crate) async fn serve<IO>(&self, io: IO, http: Http, counters: Arc<ListenerCounters>)
-    where
+    /// Serves requests on `io`, accepted at `accepted`, until the client leaves or the server shuts
+    /// down.
+    pub(crate) async fn serve<IO>(
+        &self,
+        io: IO,
+        http: Http,
+        counters: Arc<ListenerCounters>,
+        accepted: Instant,
+    ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let carried = Arc::new(AtomicBool::new(false));
         let app = Arc::clone(&self.app);
         let svc_counters = Arc::clone(&counters);
+        // Ends this connection's event streams: at server shutdown, or at its GOAWAY fault.
+        let streams = self.app.shutdown.child_token();
+        let svc_streams = streams.clone();
         let service = service_fn(move |req| {
             let (app, counters) = (Arc::clone(&app), Arc::clone(&svc_counters));
+            let streams = svc_streams.clone();
             incr(&counters.requests);
             if !carried.swap(true, Ordering::Relaxed) {
                 incr(&counters.connections_carrying_requests);
             }
-            async move { Ok::<_, Infallible>(routes::handle(app, counters, req).await) }
+            async move { Ok::<_, Infallible>(routes::handle(app, counters, streams, req).await) }
         });
         let io = TokioIo::new(io);
-        let shutdown = &self.app.shutdown;
+        let mut ending = Ending {
+            shutdown: &self.app.shutdown,
+            streams: &streams,
+            goaway_at: None,
+            counters: &counters,
+        };
         let result = match http {
             Http::V1 => {
                 let conn = self.http1.serve_connection(io, service);
-                drive(conn, |c| c.graceful_shutdown(), shutdown).await
+                ending.drive(conn, |c| c.graceful_shutdown()).await
             }
             Http::V2 => {
+                ending.goaway_at = self.goaway_every.map(|every| accepted + every);
                 let conn = self.http2.serve_connection(io, service);
-                drive(conn, |c| c.graceful_shutdown(), shutdown).await
+                ending.drive(conn, |c| c.graceful_shutdown()).await
             }
         };
-        if let Err(e) = result {
-            tracing::debug!(protocol = %counters.protocol, "connection ended with an error: {e}");
+        match result {
+            Some(Err(e)) if e.is_timeout() => {
+                incr(&counters.timeouts);
+                tracing::debug!(protocol = %counters.protocol, "connection timed out: {e}");
+            }
+            Some(Err(e)) => {
+                tracing::debug!(protocol = %counters.protocol, "connection ended with an error: {e}");
+            }
+            Some(Ok(())) => {}
+            None => tracing::debug!(
+                protocol = %counters.protocol,
+                "connection cut {SHUTDOWN_GRACE:?} after its GOAWAY"
+            ),
         }
     }
 }
 
-/// Runs a hyper connection to its end, asking it to finish gracefully once `shutdown` fires.
-async fn drive<C>(
-    conn: C,
-    graceful: impl FnOnce(Pin<&mut C>),
-    shutdown: &CancellationToken,
-) -> C::Output
-where
-    C: Future,
-{
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        out = conn.as_mut() => return out,
-        () = shutdown.cancelled() => graceful(conn.as_mut()),
+/// What ends a connection gracefully: the server's shutdown or, on HTTP/2, the GOAWAY fault.
+#[derive(Debug)]
+struct Ending<'a> {
+    shutdown: &'a CancellationToken,
+    /// The connection's own child of `shutdown`, handed to its event streams.
+    streams: &'a CancellationToken,
+    goaway_at: Option<Instant>,
+    counters: &'a ListenerCounters,
+}
+
+impl Ending<'_> {
+    /// Runs a hyper connection to its end, asking it to finish gracefully once the server shuts
+    /// down or its GOAWAY is due. `None`: cut, still open [`SHUTDOWN_GRACE`] after its GOAWAY.
+    async fn drive<C>(&self, conn: C, graceful: impl FnOnce(Pin<&mut C>)) -> Option<C::Output>
+    where
+        C: Future,
+    {
+        let mut conn = std::pin::pin!(conn);
+        let goaway = async {
+            match self.goaway_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            out = conn.as_mut() => Some(out),
+            () = self.shutdown.cancelled() => {
+                graceful(conn.as_mut());
+                Some(conn.await)
+            }
+            () = goaway => {
+                incr(&self.counters.faults_goaways);
+                graceful(conn.as_mut());
+                self.streams.cancel();
+                tokio::time::timeout(SHUTDOWN_GRACE, conn).await.ok()
+            }
+        }
     }
-    conn.await
 }
 
 /// Spawns hyper's HTTP/2 stream tasks on the server's task tracker, so that shutdown waits for

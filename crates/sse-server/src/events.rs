@@ -16,10 +16,21 @@
 //! it subscribed (0 on a new channel): the client has accounted for everything up to it. A
 //! `Last-Event-ID` we cannot parse is treated as absent.
 //!
-//! The stream ends cleanly after `count` ticks, at server shutdown, or when its subscriber queue
-//! overflowed (see `hub.rs`).
+//! The stream ends cleanly after `count` ticks, at server shutdown (or its connection's GOAWAY
+//! fault), or when its subscriber queue overflowed (see `hub.rs`).
+//!
+//! Faults (`crate::faults`): `close_streams_every` ends the stream that long after it opened,
+//! cleanly or with a body error (which hyper turns into RST_STREAM on HTTP/2 and a dropped
+//! connection on HTTP/1.1); `stall_every` pauses all writing for `stall_for`, while published
+//! messages wait in the subscriber queue. Ticks are made when written, so a stall delays the next
+//! tick rather than queueing missed ones.
+//!
+//! No fault can lose a message still in the ring: the client's `Last-Event-ID` is the id of the
+//! last event it parsed, which names the last message it has, and a resumed stream replays every
+//! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,12 +38,13 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use crate::faults::{CloseMode, FaultConfig};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
-use crate::routes::Body;
+use crate::routes::{Body, BodyError};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
@@ -73,6 +85,21 @@ struct EventStream {
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
     scratch: String,
+    /// `close_streams_every`: when and how this stream ends.
+    close: Option<(Pin<Box<Sleep>>, CloseMode)>,
+    /// `stall_every`: when the next stall begins.
+    stall: Option<Stall>,
+    /// Set once the stream has ended, so it is not polled into a second end.
+    ended: bool,
+}
+
+/// The stall schedule of one stream: the first stall begins `every` after the stream opened, each
+/// next one `every` after the previous one ended.
+#[derive(Debug)]
+struct Stall {
+    every: Duration,
+    length: Duration,
+    next: Pin<Box<Sleep>>,
 }
 
 /// How a frame counts in the stats.
@@ -92,6 +119,7 @@ pub(crate) fn open(
     resume: Option<Resume>,
     counters: Arc<ListenerCounters>,
     shutdown: CancellationToken,
+    faults: &FaultConfig,
 ) -> Body {
     let (subscription, replay) = hub.subscribe(
         &query.channel,
@@ -132,14 +160,31 @@ pub(crate) fn open(
         shutdown,
         counters,
         scratch: String::new(),
+        close: faults
+            .close_streams_every
+            .map(|after| (Box::pin(sleep_until(now + after)), faults.close_mode)),
+        stall: faults.stall_every.map(|every| Stall {
+            every,
+            length: faults.stall_for,
+            next: Box::pin(sleep_until(now + every)),
+        }),
+        ended: false,
     };
     incr(&stream.counters.streams_open);
     let frames = futures_util::stream::unfold(stream, |mut s| async move {
         let frame = s.next_frame().await?;
         Some((frame, s))
     })
-    .map(|bytes| Ok(Frame::data(bytes)));
+    .map(|frame| frame.map(Frame::data));
     StreamBody::new(frames).boxed_unsync()
+}
+
+/// Waits for an optional deadline; never resolves without one.
+async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
+    match at {
+        Some(at) => at.as_mut().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
@@ -149,26 +194,75 @@ fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
 }
 
 impl EventStream {
-    /// The next bytes to write, or `None` to end the body cleanly.
-    async fn next_frame(&mut self) -> Option<Bytes> {
-        if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
+    /// The next bytes to write, `None` to end the body cleanly, or an error to reset it.
+    async fn next_frame(&mut self) -> Option<Result<Bytes, BodyError>> {
+        if self.ended {
             return None;
         }
-        if let Some((bytes, kind)) = self.pending.pop_front() {
-            self.count(kind);
-            return Some(bytes);
+        let frame = self.produce().await;
+        if !matches!(frame, Some(Ok(_))) {
+            self.ended = true;
         }
-        if self.ticks_left == Some(0) {
-            return None;
+        frame
+    }
+
+    async fn produce(&mut self) -> Option<Result<Bytes, BodyError>> {
+        loop {
+            if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
+                return None;
+            }
+            if self.close.as_ref().is_some_and(|(at, _)| at.is_elapsed()) {
+                return self.fault_close();
+            }
+            if self.stall.as_ref().is_some_and(|s| s.next.is_elapsed()) {
+                self.stall().await;
+                continue;
+            }
+            if let Some((bytes, kind)) = self.pending.pop_front() {
+                self.count(kind);
+                return Some(Ok(bytes));
+            }
+            if self.ticks_left == Some(0) {
+                return None;
+            }
+            return tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => None,
+                () = self.subscription.overflowed.cancelled() => None,
+                () = deadline(self.close.as_mut().map(|(at, _)| at)) => continue,
+                () = deadline(self.stall.as_mut().map(|s| &mut s.next)) => continue,
+                message = self.subscription.queue.recv() => message.map(|m| Ok(self.message(m))),
+                _ = self.ticks.tick() => Some(Ok(self.tick())),
+                _ = self.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
+            };
         }
+    }
+
+    /// Ends the stream for `close_streams_every`.
+    fn fault_close(&mut self) -> Option<Result<Bytes, BodyError>> {
+        let (_, mode) = self.close.take()?;
+        incr(&self.counters.faults_streams_closed);
+        match mode {
+            CloseMode::Clean => None,
+            CloseMode::Reset => Some(Err(BodyError::FaultReset)),
+        }
+    }
+
+    /// Writes nothing for the stall's length (or until the stream must end), then schedules the
+    /// next stall.
+    async fn stall(&mut self) {
+        let Some(stall) = &mut self.stall else {
+            return;
+        };
+        incr(&self.counters.faults_stalls);
         tokio::select! {
-            biased;
-            () = self.shutdown.cancelled() => None,
-            () = self.subscription.overflowed.cancelled() => None,
-            message = self.subscription.queue.recv() => message.map(|m| self.message(m)),
-            _ = self.ticks.tick() => Some(self.tick()),
-            _ = self.heartbeats.tick() => Some(Bytes::from_static(HEARTBEAT)),
+            () = sleep(stall.length) => {}
+            () = self.shutdown.cancelled() => {}
+            () = self.subscription.overflowed.cancelled() => {}
+            () = deadline(self.close.as_mut().map(|(at, _)| at)) => {}
         }
+        let next = Instant::now() + stall.every;
+        stall.next.as_mut().reset(next);
     }
 
     fn message(&mut self, m: Message) -> Bytes {

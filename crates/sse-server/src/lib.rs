@@ -8,7 +8,8 @@
 //!   [`faults`]: the faults it can inject on a schedule; [`error`]: why starting failed;
 //!   [`stats`]: the counters behind `GET /stats`;
 //! - `server`: start and shutdown; `listener`: accept, TLS and ALPN, refusals;
-//!   `sniff`: the HTTP/2 preface on cleartext sockets; `connection`: hyper per protocol;
+//!   `sniff`: the HTTP/2 preface on cleartext sockets; `socket`: the accepted socket, which a
+//!   fault can reset; `connection`: hyper per protocol;
 //!   `tls`: the certificate and per-listener rustls configurations;
 //! - `routes`: the HTTP routes; `events`: the event stream; `messages`: `POST /messages`;
 //!   `query`: strict query strings; `hub`: channels, replay ring, slow-subscriber policy.
@@ -29,6 +30,7 @@ mod query;
 mod routes;
 mod server;
 mod sniff;
+mod socket;
 mod tls;
 
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};

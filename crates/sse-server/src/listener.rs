@@ -13,7 +13,9 @@
 //!
 //! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
 //! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
-//! must arrive within `header_read_timeout`.
+//! must arrive within `header_read_timeout`. With the `reset_connections_every` fault, a connection
+//! still open that long after its accept is dropped with a TCP reset (`socket.rs`), whatever
+//! stage it is in.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,12 +24,14 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{Http, Server};
 use crate::protocol::Protocol;
 use crate::sniff::{self, Opening};
+use crate::socket::{ResetSwitch, Socket};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
@@ -77,6 +81,7 @@ impl Listener {
                 () = shutdown.cancelled() => break,
                 accepted = this.socket.accept() => accepted,
             };
+            let accepted_at = Instant::now();
             let stream = match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
@@ -104,29 +109,41 @@ impl Listener {
             let _ = stream.set_nodelay(true);
             let listener = Arc::clone(&this);
             tracker.spawn(async move {
-                listener.connection(stream).await;
+                listener.connection(stream, accepted_at).await;
                 drop(guard);
             });
         }
     }
 
-    async fn connection(&self, stream: TcpStream) {
+    async fn connection(&self, stream: TcpStream, accepted: Instant) {
         let protocol = self.counters.protocol;
+        let reset = ResetSwitch::default();
+        let stream = Socket::new(stream, reset.clone());
         let connection = async {
             match protocol {
-                Protocol::H1 | Protocol::H2c => self.cleartext(stream).await,
-                Protocol::H1Tls | Protocol::H2 => self.tls(stream).await,
+                Protocol::H1 | Protocol::H2c => self.cleartext(stream, accepted).await,
+                Protocol::H1Tls | Protocol::H2 => self.tls(stream, accepted).await,
             }
+        };
+        let reset_every = self.server.app.faults.config.reset_connections_every;
+        let reset_due = async {
+            match reset_every {
+                Some(every) => tokio::time::sleep_until(accepted + every).await,
+                None => std::future::pending().await,
+            }
+            // Set before `select!` drops the connection future, and the socket inside it.
+            reset.set();
         };
         tokio::select! {
             () = connection => {}
             () = self.server.force.cancelled() => {}
+            () = reset_due => incr(&self.counters.faults_connections_reset),
         }
     }
 
-    async fn cleartext(&self, stream: TcpStream) {
+    async fn cleartext(&self, stream: Socket, accepted: Instant) {
         let protocol = self.counters.protocol;
-        let sniffing = sniff::opening(&stream, self.limits.header_read_timeout);
+        let sniffing = sniff::opening(stream.tcp(), self.limits.header_read_timeout);
         let opening = match self.unless_shutdown(sniffing).await {
             None => return,
             Some(Ok(opening)) => opening,
@@ -138,7 +155,7 @@ impl Listener {
         match (protocol, opening) {
             (_, Opening::Closed) => {}
             (_, Opening::TimedOut) => incr(&self.counters.timeouts),
-            (Protocol::H2c, Opening::Http2) => self.serve(stream, Http::V2).await,
+            (Protocol::H2c, Opening::Http2) => self.serve(stream, Http::V2, accepted).await,
             (Protocol::H2c, Opening::Other) => {
                 self.refused("an HTTP/1.1 request (h2c takes prior knowledge only)");
                 sniff::refuse(stream, &sniff::http2_required_response()).await;
@@ -147,11 +164,11 @@ impl Listener {
                 self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
                 sniff::refuse(stream, &sniff::http1_required_goaway()).await;
             }
-            (_, Opening::Other) => self.serve(stream, Http::V1).await,
+            (_, Opening::Other) => self.serve(stream, Http::V1, accepted).await,
         }
     }
 
-    async fn tls(&self, stream: TcpStream) {
+    async fn tls(&self, stream: Socket, accepted: Instant) {
         let Some(config) = &self.tls else {
             return;
         };
@@ -166,11 +183,11 @@ impl Listener {
         };
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         match (self.counters.protocol, alpn.as_deref()) {
-            (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2).await,
-            (Protocol::H1Tls, Some(b"http/1.1")) => self.serve(tls, Http::V1).await,
+            (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2, accepted).await,
+            (Protocol::H1Tls, Some(b"http/1.1")) => self.serve(tls, Http::V1, accepted).await,
             (Protocol::H1Tls, None) => {
                 incr(&self.counters.alpn_none);
-                self.serve(tls, Http::V1).await;
+                self.serve(tls, Http::V1, accepted).await;
             }
             (_, alpn) => {
                 if alpn.is_none() {
@@ -208,12 +225,12 @@ impl Listener {
         tracing::warn!(protocol = %self.counters.protocol, "refused {what}");
     }
 
-    async fn serve<IO>(&self, io: IO, http: Http)
+    async fn serve<IO>(&self, io: IO, http: Http, accepted: Instant)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         self.server
-            .serve(io, http, Arc::clone(&self.counters))
+            .serve(io, http, Arc::clone(&self.counters), accepted)
             .await;
     }
 }

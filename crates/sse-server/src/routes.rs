@@ -20,6 +20,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::events::{self, Resume};
@@ -28,14 +29,25 @@ use crate::query;
 use crate::stats::{incr, ListenerCounters};
 
 /// Every response body: a complete buffer or an event stream.
-pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, BodyError>;
+
+/// Why a response body failed. hyper answers a body error with RST_STREAM(INTERNAL_ERROR) on
+/// HTTP/2 and by dropping the connection on HTTP/1.1.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// `close_streams_every` with `CloseMode::Reset`.
+    #[error("event stream reset by fault injection")]
+    FaultReset,
+}
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
-/// Answers one request.
+/// Answers one request. `shutdown` is the connection's: cancelled at server shutdown and at the
+/// connection's GOAWAY fault, it ends the connection's event streams.
 pub(crate) async fn handle(
     app: Arc<App>,
     counters: Arc<ListenerCounters>,
+    shutdown: CancellationToken,
     req: Request<Incoming>,
 ) -> Response<Body> {
     let path = req.uri().path();
@@ -58,7 +70,7 @@ pub(crate) async fn handle(
             incr(&counters.faults_errors);
             fault_error("every Nth GET /events fails")
         }
-        "/events" => events(&app, counters, &req),
+        "/events" => events(&app, counters, shutdown, &req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limit), so an HTTP/1.1 connection stays usable.
@@ -81,6 +93,7 @@ pub(crate) async fn handle(
 fn events(
     app: &Arc<App>,
     counters: Arc<ListenerCounters>,
+    shutdown: CancellationToken,
     req: &Request<Incoming>,
 ) -> Response<Body> {
     let query = match query::events_query(req.uri().query(), &app.events) {
@@ -92,7 +105,14 @@ fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(Resume::parse);
-    let body = events::open(&app.hub, query, resume, counters, app.shutdown.clone());
+    let body = events::open(
+        &app.hub,
+        query,
+        resume,
+        counters,
+        shutdown,
+        &app.faults.config,
+    );
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -122,7 +142,8 @@ pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Respons
 }
 
 fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body).boxed_unsync());
+    let body = Full::new(body).map_err(|never: Infallible| match never {});
+    let mut resp = Response::new(body.boxed_unsync());
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -5,7 +5,7 @@
 //!   connection), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
 //! - [`protocol_tests!`]: write a test once as `async fn name(p: Protocol)` and get one
-//!   `#[tokio::test]` per protocol.
+//!   `#[tokio::test]` per protocol; [`http2_tests!`] does the same for `h2` and `h2c` only.
 //!
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
@@ -56,6 +56,23 @@ macro_rules! protocol_tests {
             async fn h1_tls() {
                 super::$test($crate::Protocol::H1Tls).await
             }
+            #[tokio::test]
+            async fn h2() {
+                super::$test($crate::Protocol::H2).await
+            }
+            #[tokio::test]
+            async fn h2c() {
+                super::$test($crate::Protocol::H2c).await
+            }
+        }
+    )+};
+}
+
+/// Like [`protocol_tests!`], for the HTTP/2 listeners only: `name::h2` and `name::h2c`.
+#[macro_export]
+macro_rules! http2_tests {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
             #[tokio::test]
             async fn h2() {
                 super::$test($crate::Protocol::H2).await
