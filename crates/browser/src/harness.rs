@@ -1,0 +1,152 @@
+//! The page harness (`harness.js`): what it is told, and what it reports back.
+//!
+//! The POST schedule is computed here exactly as the emulation computes it (`loadgen`'s
+//! `Schedule::instant`): `floor(rate * duration)` POSTs per client, the k-th at
+//! `warmup + (k + phase) / rate`, where client `i` of `n` has `phase = i / n`. Each body is
+//! `sse_wire::stamp::write_post_body`'s JSON carrying token k, padded to the scenario's size.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The script, a function expression taking [`HarnessConfig`].
+pub const HARNESS_JS: &str = include_str!("harness.js");
+
+/// What one page runs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HarnessConfig {
+    pub streams: u32,
+    pub events_path: String,
+    pub messages_path: String,
+    pub warmup_ms: f64,
+    pub duration_ms: f64,
+    pub posts: Vec<ScheduledPost>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledPost {
+    /// The scheduled instant, milliseconds after the harness starts.
+    pub at_ms: f64,
+    pub body: String,
+}
+
+/// The open-loop POST schedule of client `index` of `clients`.
+pub fn post_schedule(
+    rate_per_client: f64,
+    warmup: Duration,
+    duration: Duration,
+    index: u32,
+    clients: u32,
+    body_bytes: usize,
+) -> Vec<ScheduledPost> {
+    if rate_per_client <= 0.0 {
+        return Vec::new();
+    }
+    let count = (rate_per_client * duration.as_secs_f64()).floor() as u64;
+    let phase = f64::from(index) / f64::from(clients.max(1));
+    (0..count)
+        .map(|k| {
+            let mut body = String::new();
+            sse_wire::stamp::write_post_body(k, body_bytes, &mut body);
+            ScheduledPost {
+                at_ms: (warmup.as_secs_f64() + (k as f64 + phase) / rate_per_client) * 1000.0,
+                body,
+            }
+        })
+        .collect()
+}
+
+impl HarnessConfig {
+    /// The expression that starts the harness in a page.
+    pub fn expression(&self) -> String {
+        let config = serde_json::to_string(self).expect("a harness config serializes");
+        format!("({})({config})", HARNESS_JS.trim_end())
+    }
+}
+
+/// The frozen state of one page at the end of the point (times in ms since the harness started).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageResult {
+    pub ended_at: f64,
+    pub visibility: String,
+    pub streams: Vec<PageStream>,
+    pub posts: Vec<PagePost>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageStream {
+    pub created: f64,
+    /// First `open` event.
+    pub opened: Option<f64>,
+    /// First `tick` or `message` event.
+    pub first_event: Option<f64>,
+    pub opens: u64,
+    pub events: u64,
+    pub errors: u64,
+    /// `EventSource.readyState` at the end: 0 connecting, 1 open, 2 closed.
+    pub ready_state: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagePost {
+    /// The scheduled instant.
+    pub at: f64,
+    /// When its timer fired and `fetch` was called (`None`: its instant had not come).
+    pub fired: Option<f64>,
+    /// When its response was read to the end.
+    pub done: Option<f64>,
+    pub status: Option<u16>,
+    /// Why `fetch` rejected.
+    pub failed: Option<String>,
+}
+
+/// `EventSource.CONNECTING`.
+pub const CONNECTING: u8 = 0;
+/// `EventSource.OPEN`.
+pub const OPEN: u8 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_matches_the_emulation() {
+        let s = post_schedule(
+            2.0,
+            Duration::from_secs(1),
+            Duration::from_millis(1500),
+            1,
+            2,
+            64,
+        );
+        // floor(2.0 * 1.5) = 3 POSTs, at 1 s + (k + 0.5) / 2 s.
+        let at: Vec<f64> = s.iter().map(|p| p.at_ms).collect();
+        assert_eq!(at, vec![1250.0, 1750.0, 2250.0]);
+        assert!(s.iter().all(|p| p.body.len() == 64), "{:?}", s[0].body);
+        assert!(s[2].body.contains("\"ssebench_token\":2"), "{}", s[2].body);
+        assert!(post_schedule(0.0, Duration::ZERO, Duration::from_secs(9), 0, 1, 8).is_empty());
+    }
+
+    #[test]
+    fn expression_embeds_the_config() {
+        let c = HarnessConfig {
+            streams: 3,
+            events_path: "/events?channel=x".into(),
+            messages_path: "/messages?channel=x".into(),
+            warmup_ms: 10.0,
+            duration_ms: 20.0,
+            posts: Vec::new(),
+        };
+        let e = c.expression();
+        assert!(
+            e.starts_with("((cfg) =>") || e.starts_with("(// "),
+            "{e:.40}"
+        );
+        assert!(e.ends_with(r#"({"streams":3,"eventsPath":"/events?channel=x","messagesPath":"/messages?channel=x","warmupMs":10.0,"durationMs":20.0,"posts":[]})"#), "{e}");
+    }
+}

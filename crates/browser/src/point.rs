@@ -1,0 +1,424 @@
+//! One sweep point in real Chromium, against a fresh embedded server that listens for the arm
+//! only.
+//!
+//! Per point: start the server; launch Chromium trusting the server's key alone; per virtual
+//! client one isolated browser context (its own connection pools, like one browser profile of the
+//! emulation) with one tab; enable `Network`; load the same-origin page; run the harness; at
+//! `warmup + duration` freeze the page's state, read the Network events and the server's counters;
+//! then close the browser and stop the server.
+//!
+//! # The page's own connection
+//!
+//! The tab loads `GET /health` (a tiny same-origin text document) rather than the server's demo
+//! page at `/`: the demo opens its own EventSource, which would hold one of the six HTTP/1.1 slots
+//! for the whole point. Loading the page makes two requests the emulation never makes, the
+//! document and Chromium's `/favicon.ico` (a 404), both on one connection. The harness starts only
+//! after the load event plus [`SETTLE`], so that connection is idle by then: over HTTP/1.1 it
+//! stays in the pool and the first EventSource reuses it, over HTTP/2 it is the one connection.
+//! So the page load adds requests but no connection, and the EventSource/POST behaviour is that
+//! of a fresh emulated client. [`Connections`] keeps both views: connections that carried the
+//! EventSources and POSTs (what the emulation is compared with) and those that carried anything;
+//! [`Connections::page_only`] is 0 when the document's connection was reused.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sse_server::{Protocol, RunningServer, ServerConfig};
+
+use crate::cdp::Cdp;
+use crate::chromium::Chromium;
+use crate::error::BrowserError;
+use crate::harness::{post_schedule, HarnessConfig, PageResult, CONNECTING, OPEN};
+use crate::network::{PageNetwork, RequestKind, KEPT_EVENTS};
+
+/// The same-origin document each tab loads before the harness runs.
+pub const PAGE_PATH: &str = "/health";
+/// Idle time between the page's load event and the harness, so the document's connection is
+/// back in the pool (and a favicon request, if any, is done).
+pub const SETTLE: Duration = Duration::from_millis(300);
+/// Bound on a page load.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
+/// Slack on top of `warmup + duration` for the page's end-of-point snapshot.
+const RESULT_SLACK: Duration = Duration::from_secs(15);
+
+/// What one browser point runs.
+#[derive(Debug, Clone)]
+pub struct PointSpec {
+    pub protocol: Protocol,
+    /// Virtual clients: one isolated browser context (own connection pools) each.
+    pub clients: u32,
+    pub streams_per_client: u32,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// POSTs per second per client, on the emulation's open-loop schedule; 0 sends none.
+    pub post_rate_per_client: f64,
+    pub post_body_bytes: usize,
+    /// Path and query of the event stream, e.g. `/events?channel=bench`.
+    pub events_path: String,
+    /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
+    pub messages_path: String,
+}
+
+/// Which arms a browser can run; `Err` says why not.
+pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
+    match protocol {
+        Protocol::H1 | Protocol::H1Tls | Protocol::H2 => Ok(()),
+        Protocol::H2c => Err(BrowserError::UnsupportedArm {
+            protocol,
+            reason: "browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c",
+        }),
+    }
+}
+
+/// The `response.protocol` Chromium must report on the arm.
+pub fn expected_protocol(protocol: Protocol) -> &'static str {
+    if protocol.is_http2() {
+        "h2"
+    } else {
+        "http/1.1"
+    }
+}
+
+/// Connections as Chromium reported them (distinct `connectionId`s among responses).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Carried at least one EventSource or POST response: what the emulation counts.
+    pub streams_and_posts: u64,
+    /// Carried at least one response of any kind, the document included.
+    pub any: u64,
+    /// Connections whose only responses were the page's own (document): 0 when the document's
+    /// connection was reused by the EventSources.
+    pub page_only: u64,
+}
+
+/// The embedded server's counts for the point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerCounts {
+    pub connections_accepted: u64,
+    pub connections_carrying_requests: u64,
+    /// `connections_carrying_requests` after the page load, before the harness started.
+    pub connections_carrying_after_page_load: u64,
+    pub requests: u64,
+    pub connections_refused: u64,
+    pub overflows: u64,
+}
+
+/// What a browser point measured. Counters are summed over clients.
+#[derive(Debug, Clone, Default)]
+pub struct PointOutcome {
+    pub streams_requested: u64,
+    /// EventSources that fired `open` at least once.
+    pub streams_opened: u64,
+    /// EventSources whose `readyState` was OPEN at the end.
+    pub streams_open_at_end: u64,
+    /// EventSources whose `readyState` was CONNECTING at the end: over HTTP/1.1, waiting for a
+    /// connection slot (or, after an error, reconnecting).
+    pub streams_queued_at_end: u64,
+    /// `tick` and `message` events dispatched.
+    pub events_received: u64,
+    /// EventSource `error` events.
+    pub stream_errors: u64,
+    /// POSTs whose instant came during the point.
+    pub posts_scheduled: u64,
+    /// POSTs answered with a 2xx, read to the end.
+    pub posts_completed: u64,
+    /// POSTs that failed (fetch rejected, or a non-2xx status).
+    pub posts_failed: u64,
+    /// Of those, POSTs answered with a non-2xx status.
+    pub posts_bad_status: u64,
+    /// POSTs scheduled that had neither completed nor failed at the end.
+    pub posts_stalled_at_end: u64,
+    /// EventSource created -> first `tick`/`message` event, one per stream that got one.
+    pub time_to_first_event: Vec<Duration>,
+    /// POST's scheduled instant -> its response read to the end.
+    pub post_rtt: Vec<Duration>,
+    pub connections: Connections,
+    /// Requests Chromium reported, by kind: (streams, posts, page).
+    pub requests_sent: (u64, u64, u64),
+    /// Requests that failed at the network level (`Network.loadingFailed`).
+    pub requests_failed: u64,
+    /// The protocol Chromium negotiated (checked on every response).
+    pub negotiated: String,
+    pub server: ServerCounts,
+    /// `document.visibilityState` of the tabs at the end (timers are not throttled if `visible`).
+    pub visibility: String,
+    /// From the harness start to the end of the point, as the pages measured it (longest).
+    pub measured: Duration,
+    /// The whole point, browser launch and teardown included.
+    pub elapsed: Duration,
+}
+
+/// Runs one point in a fresh Chromium at `chromium`, against a server started from `server`
+/// (its listeners are replaced by the arm's one, on 127.0.0.1 port 0).
+pub async fn run_point(
+    chromium: &Path,
+    spec: &PointSpec,
+    mut server: ServerConfig,
+) -> Result<PointOutcome, BrowserError> {
+    let started = Instant::now();
+    browser_supports(spec.protocol)?;
+    server.listeners = vec![(spec.protocol, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    let server = sse_server::start(server)
+        .await
+        .map_err(BrowserError::Server)?;
+    let result = with_server(chromium, spec, &server).await;
+    server.shutdown().await;
+    let mut outcome = result?;
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+async fn with_server(
+    chromium: &Path,
+    spec: &PointSpec,
+    server: &RunningServer,
+) -> Result<PointOutcome, BrowserError> {
+    let spki = if spec.protocol.is_tls() {
+        Some(
+            crate::spki::spki_sha256_base64(&server.cert_der())
+                .map_err(BrowserError::Certificate)?,
+        )
+    } else {
+        None
+    };
+    let browser = Chromium::launch(chromium, spki.as_deref()).await?;
+    let cdp = Cdp::connect(browser.ws_url(), KEPT_EVENTS).await?;
+    let result = measure(&cdp, spec, server).await;
+    browser.close(&cdp).await;
+    result
+}
+
+/// One client's tab.
+struct Tab {
+    session: String,
+}
+
+async fn measure(
+    cdp: &Cdp,
+    spec: &PointSpec,
+    server: &RunningServer,
+) -> Result<PointOutcome, BrowserError> {
+    let origin = server
+        .url(spec.protocol)
+        .expect("the server listens for the arm");
+    let page_url = format!("{origin}{PAGE_PATH}");
+    let mut tabs = Vec::with_capacity(spec.clients as usize);
+    for _ in 0..spec.clients {
+        tabs.push(open_tab(cdp, &page_url).await?);
+    }
+    tokio::time::sleep(SETTLE).await;
+    let after_load = listener_counts(server, spec.protocol);
+
+    for (index, tab) in tabs.iter().enumerate() {
+        let config = HarnessConfig {
+            streams: spec.streams_per_client,
+            events_path: spec.events_path.clone(),
+            messages_path: spec.messages_path.clone(),
+            warmup_ms: spec.warmup.as_secs_f64() * 1000.0,
+            duration_ms: spec.duration.as_secs_f64() * 1000.0,
+            posts: post_schedule(
+                spec.post_rate_per_client,
+                spec.warmup,
+                spec.duration,
+                index as u32,
+                spec.clients,
+                spec.post_body_bytes,
+            ),
+        };
+        evaluate(cdp, &tab.session, &config.expression(), "start", None).await?;
+    }
+    let wait = spec.warmup + spec.duration + RESULT_SLACK;
+    let results = futures_util::future::join_all(tabs.iter().map(|tab| {
+        evaluate(
+            cdp,
+            &tab.session,
+            "window.__ssebench.done",
+            "end-of-point snapshot",
+            Some(wait),
+        )
+    }))
+    .await;
+    let end = listener_counts(server, spec.protocol);
+
+    let mut out = PointOutcome {
+        server: ServerCounts {
+            connections_carrying_after_page_load: after_load.connections_carrying_requests,
+            ..end
+        },
+        negotiated: expected_protocol(spec.protocol).to_owned(),
+        ..PointOutcome::default()
+    };
+    for (tab, result) in tabs.iter().zip(results) {
+        let page: PageResult =
+            serde_json::from_value(result?).map_err(|e| BrowserError::Script {
+                what: "end-of-point snapshot",
+                detail: e.to_string(),
+            })?;
+        add_page(&mut out, &page);
+        let network = PageNetwork::from_events(&cdp.events(&tab.session, 0));
+        check_protocol(spec.protocol, &network)?;
+        add_network(&mut out, &network);
+    }
+    Ok(out)
+}
+
+/// A new isolated browser context with one tab, attached, Network on, the page loaded.
+async fn open_tab(cdp: &Cdp, page_url: &str) -> Result<Tab, BrowserError> {
+    let context = cdp
+        .call(
+            "Target.createBrowserContext",
+            json!({ "disposeOnDetach": true }),
+            None,
+        )
+        .await?;
+    let target = cdp
+        .call(
+            "Target.createTarget",
+            json!({ "url": "about:blank", "browserContextId": context["browserContextId"] }),
+            None,
+        )
+        .await?;
+    let attached = cdp
+        .call(
+            "Target.attachToTarget",
+            json!({ "targetId": target["targetId"], "flatten": true }),
+            None,
+        )
+        .await?;
+    let session = attached["sessionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let s = Some(session.as_str());
+    cdp.call("Page.enable", json!({}), s).await?;
+    cdp.call("Network.enable", json!({}), s).await?;
+    let from = cdp.event_count();
+    let nav = cdp
+        .call("Page.navigate", json!({ "url": page_url }), s)
+        .await?;
+    if let Some(error) = nav.get("errorText").and_then(Value::as_str) {
+        return Err(BrowserError::Navigation {
+            url: page_url.to_owned(),
+            error: error.to_owned(),
+        });
+    }
+    cdp.wait_event(&session, "Page.loadEventFired", from, LOAD_TIMEOUT)
+        .await?;
+    Ok(Tab { session })
+}
+
+/// `Runtime.evaluate` returning the value; a thrown exception is a [`BrowserError::Script`].
+async fn evaluate(
+    cdp: &Cdp,
+    session: &str,
+    expression: &str,
+    what: &'static str,
+    timeout: Option<Duration>,
+) -> Result<Value, BrowserError> {
+    let params = json!({
+        "expression": expression,
+        "returnByValue": true,
+        "awaitPromise": timeout.is_some(),
+    });
+    let mut reply = match timeout {
+        Some(t) => {
+            cdp.call_within("Runtime.evaluate", params, Some(session), t)
+                .await?
+        }
+        None => cdp.call("Runtime.evaluate", params, Some(session)).await?,
+    };
+    if let Some(ex) = reply.get("exceptionDetails") {
+        let detail = ex
+            .pointer("/exception/description")
+            .or_else(|| ex.get("text"))
+            .and_then(Value::as_str)
+            .unwrap_or("exception")
+            .to_owned();
+        return Err(BrowserError::Script { what, detail });
+    }
+    Ok(reply
+        .pointer_mut("/result/value")
+        .map(Value::take)
+        .unwrap_or_default())
+}
+
+fn listener_counts(server: &RunningServer, protocol: Protocol) -> ServerCounts {
+    let stats = server.stats();
+    let Some(l) = stats.listener(protocol) else {
+        return ServerCounts::default();
+    };
+    ServerCounts {
+        connections_accepted: l.connections_accepted,
+        connections_carrying_requests: l.connections_carrying_requests,
+        connections_carrying_after_page_load: 0,
+        requests: l.requests,
+        connections_refused: l.connections_refused,
+        overflows: l.overflows,
+    }
+}
+
+/// Every response must have come over the arm's protocol: a fallback fails the point.
+fn check_protocol(protocol: Protocol, network: &PageNetwork) -> Result<(), BrowserError> {
+    let expected = expected_protocol(protocol);
+    match network.responses.iter().find(|r| r.protocol != expected) {
+        Some(r) => Err(BrowserError::ProtocolMismatch {
+            arm: protocol,
+            expected,
+            got: r.protocol.clone(),
+            url: r.url.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn ms(t: f64) -> Duration {
+    Duration::from_secs_f64(t.max(0.0) / 1000.0)
+}
+
+fn add_page(out: &mut PointOutcome, page: &PageResult) {
+    out.visibility.clone_from(&page.visibility);
+    out.measured = out.measured.max(ms(page.ended_at));
+    for s in &page.streams {
+        out.streams_requested += 1;
+        out.streams_opened += u64::from(s.opened.is_some());
+        out.streams_open_at_end += u64::from(s.ready_state == OPEN);
+        out.streams_queued_at_end += u64::from(s.ready_state == CONNECTING);
+        out.events_received += s.events;
+        out.stream_errors += s.errors;
+        if let Some(first) = s.first_event {
+            out.time_to_first_event.push(ms(first - s.created));
+        }
+    }
+    for p in page.posts.iter().filter(|p| p.fired.is_some()) {
+        out.posts_scheduled += 1;
+        match (p.done, p.status, &p.failed) {
+            (Some(done), Some(status), _) if (200..300).contains(&status) => {
+                out.posts_completed += 1;
+                out.post_rtt.push(ms(done - p.at));
+            }
+            (Some(_), Some(_), _) => {
+                out.posts_failed += 1;
+                out.posts_bad_status += 1;
+            }
+            (_, _, Some(_)) => out.posts_failed += 1,
+            _ => out.posts_stalled_at_end += 1,
+        }
+    }
+}
+
+fn add_network(out: &mut PointOutcome, network: &PageNetwork) {
+    let work = [RequestKind::Stream, RequestKind::Post];
+    let all = [RequestKind::Stream, RequestKind::Post, RequestKind::Page];
+    let carrying_work = network.connections(&work);
+    let carrying_any = network.connections(&all);
+    out.connections.streams_and_posts += carrying_work.len() as u64;
+    out.connections.any += carrying_any.len() as u64;
+    out.connections.page_only += carrying_any.difference(&carrying_work).count() as u64;
+    let count = |k| network.requested.get(&k).copied().unwrap_or(0);
+    out.requests_sent.0 += count(RequestKind::Stream);
+    out.requests_sent.1 += count(RequestKind::Post);
+    out.requests_sent.2 += count(RequestKind::Page);
+    out.requests_failed += network.failed.len() as u64;
+}

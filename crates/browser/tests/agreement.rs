@@ -1,0 +1,290 @@
+//! The emulation agrees with real Chromium.
+//!
+//! For each arm a browser can run (h1, h1-tls, h2) and 5, 6 and 10 EventSources with one POST
+//! issued after the streams are created, the same point runs twice against a fresh embedded
+//! server: once emulated (`loadgen::run_point`, six connections per origin) and once in headless
+//! Chromium (`browser::run_point`). Both must agree on streams opened, streams still queued at the
+//! end, whether the POST completed or stalled, and the connections that carried the EventSources
+//! and the POST. Both must also match what Chromium is known to do: over HTTP/1.1 at most six
+//! streams open and a POST behind six open streams stalls; over HTTP/2 everything opens and
+//! completes on one connection.
+//!
+//! Connection accounting: the Chromium tab first loads a same-origin document (`/health`), whose
+//! request needs a connection the emulation never makes. The harness starts once that connection
+//! is idle, so over HTTP/1.1 the first EventSource reuses it and over HTTP/2 it is the one
+//! connection: the page load adds a request, not a connection. The comparison uses the
+//! connections that carried EventSource or POST responses (Chromium's `connectionId`s), and
+//! additionally checks that no connection carried only the document and that the server counted
+//! the same number of request-carrying connections for both clients.
+//!
+//! Chromium must be installed (`apt-get install chromium`, or `SSEBENCH_CHROMIUM=PATH`): without
+//! it these tests fail, they never skip. `cargo test -p browser --test agreement -- --nocapture`
+//! prints the agreement table.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use loadgen::{Counter, Latency, Metrics, PointConfig, Target, Trust};
+use sse_server::{Protocol, ServerConfig};
+use tokio_util::sync::CancellationToken;
+
+const WARMUP: Duration = Duration::from_millis(1000);
+const DURATION: Duration = Duration::from_millis(1500);
+/// One POST per 1.5 s of measured time: floor(1.0 * 1.5) = 1, at the end of warm-up.
+const POST_RATE: f64 = 1.0;
+const CHANNEL_EVENTS: &str = "/events?channel=agree";
+const CHANNEL_MESSAGES: &str = "/messages?channel=agree";
+
+/// The numbers compared, from either client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Agreement {
+    opened: u64,
+    queued_at_end: u64,
+    posts_scheduled: u64,
+    posts_completed: u64,
+    posts_stalled_at_end: u64,
+    /// Connections that carried EventSource or POST requests.
+    connections: u64,
+    /// The server's count of connections that carried requests.
+    server_connections: u64,
+}
+
+/// Latencies shown beside the table (not compared: they depend on the machine).
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// Median time to first event, milliseconds.
+    first_event_p50_ms: Option<f64>,
+    /// The POST's round trip from its scheduled instant, milliseconds.
+    post_rtt_ms: Option<f64>,
+}
+
+fn median_ms(samples: &[Duration]) -> Option<f64> {
+    let mut v: Vec<Duration> = samples.to_vec();
+    v.sort();
+    v.get(v.len().saturating_sub(1) / 2)
+        .map(|d| d.as_secs_f64() * 1e3)
+}
+
+fn server_config() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.events.interval = Duration::from_millis(100);
+    config
+}
+
+fn chromium() -> PathBuf {
+    match browser::find_chromium(None) {
+        Ok(path) => path,
+        Err(e) => panic!("the agreement tests need a real Chromium and never skip: {e}"),
+    }
+}
+
+async fn emulated(protocol: Protocol, streams: u32) -> (Agreement, Timing) {
+    let mut config = server_config();
+    config.listeners = vec![(protocol, "127.0.0.1:0".parse().unwrap())];
+    let server = sse_server::start(config).await.unwrap();
+    let arm: loadgen::Arm = protocol.as_str().parse().unwrap();
+    let url = server.url(protocol).unwrap();
+    let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
+    let point = PointConfig {
+        target: Arc::new(target),
+        clients: 1,
+        streams_per_client: streams,
+        max_connections_per_origin: 6,
+        events_path: CHANNEL_EVENTS.into(),
+        messages_path: CHANNEL_MESSAGES.into(),
+        post_rate_per_client: POST_RATE,
+        post_body_bytes: 128,
+        warmup: WARMUP,
+        duration: DURATION,
+        reconnect_delay: Duration::from_secs(3),
+        connect_timeout: Duration::from_secs(5),
+        drain_timeout: Duration::from_secs(5),
+        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
+        parser_limits: sse_wire::Limits::default(),
+    };
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        loadgen::run_point(&point, Arc::new(Metrics::new()), &CancellationToken::new()),
+    )
+    .await
+    .expect("an emulated point stops by itself");
+    let server_connections = server
+        .stats()
+        .listener(protocol)
+        .unwrap()
+        .connections_carrying_requests;
+    server.shutdown().await;
+    assert!(out.fatal.is_none(), "emulated {protocol}: {:?}", out.fatal);
+    let m = &out.metrics;
+    assert_eq!(m.total_errors(), 0, "emulated {protocol} {streams}: errors");
+    assert_eq!(
+        m.latency(Latency::TimeToFirstEvent).count,
+        m.get(Counter::StreamsOpened)
+    );
+    let ms = |l: Latency| {
+        let s = m.latency(l);
+        (s.count > 0).then_some(s.p50 as f64 / 1e3)
+    };
+    let agreement = Agreement {
+        opened: m.get(Counter::StreamsOpened),
+        queued_at_end: out.streams_queued_at_end,
+        posts_scheduled: m.get(Counter::PostsScheduled),
+        posts_completed: m.get(Counter::PostsCompleted),
+        posts_stalled_at_end: out.posts_stalled_at_end,
+        connections: m.get(Counter::ConnectionsCarryingRequests),
+        server_connections,
+    };
+    let timing = Timing {
+        first_event_p50_ms: ms(Latency::TimeToFirstEvent),
+        post_rtt_ms: ms(Latency::PostRtt),
+    };
+    (agreement, timing)
+}
+
+async fn real(chromium: &std::path::Path, protocol: Protocol, streams: u32) -> (Agreement, Timing) {
+    let spec = browser::PointSpec {
+        protocol,
+        clients: 1,
+        streams_per_client: streams,
+        warmup: WARMUP,
+        duration: DURATION,
+        post_rate_per_client: POST_RATE,
+        post_body_bytes: 128,
+        events_path: CHANNEL_EVENTS.into(),
+        messages_path: CHANNEL_MESSAGES.into(),
+    };
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        browser::run_point(chromium, &spec, server_config()),
+    )
+    .await
+    .expect("a browser point stops by itself")
+    .unwrap_or_else(|e| panic!("chromium {protocol} {streams}: {e}"));
+    let context = format!("chromium {protocol} {streams}: {out:#?}");
+    assert_eq!(out.visibility, "visible", "{context}");
+    assert_eq!(out.requests_failed, 0, "{context}");
+    assert_eq!(out.stream_errors, 0, "{context}");
+    assert_eq!(out.streams_requested, u64::from(streams), "{context}");
+    assert_eq!(
+        out.time_to_first_event.len() as u64,
+        out.streams_opened,
+        "{context}"
+    );
+    // The document's connection is reused: no connection carried only the page load, and the
+    // server saw exactly the connections Chromium reported.
+    assert_eq!(out.connections.page_only, 0, "{context}");
+    assert_eq!(
+        out.server.connections_carrying_requests, out.connections.any,
+        "{context}"
+    );
+    let agreement = Agreement {
+        opened: out.streams_opened,
+        queued_at_end: out.streams_queued_at_end,
+        posts_scheduled: out.posts_scheduled,
+        posts_completed: out.posts_completed,
+        posts_stalled_at_end: out.posts_stalled_at_end,
+        connections: out.connections.streams_and_posts,
+        server_connections: out.server.connections_carrying_requests,
+    };
+    let timing = Timing {
+        first_event_p50_ms: median_ms(&out.time_to_first_event),
+        post_rtt_ms: median_ms(&out.post_rtt),
+    };
+    (agreement, timing)
+}
+
+/// What Chromium is known to do (ARCHITECTURE.md), independent of either measurement.
+fn truth(protocol: Protocol, streams: u64) -> Agreement {
+    if protocol.is_http2() {
+        Agreement {
+            opened: streams,
+            queued_at_end: 0,
+            posts_scheduled: 1,
+            posts_completed: 1,
+            posts_stalled_at_end: 0,
+            connections: 1,
+            server_connections: 1,
+        }
+    } else {
+        let opened = streams.min(6);
+        let post_gets_a_slot = streams < 6;
+        Agreement {
+            opened,
+            queued_at_end: streams - opened,
+            posts_scheduled: 1,
+            posts_completed: u64::from(post_gets_a_slot),
+            posts_stalled_at_end: u64::from(!post_gets_a_slot),
+            connections: (streams + u64::from(post_gets_a_slot)).min(6),
+            server_connections: (streams + u64::from(post_gets_a_slot)).min(6),
+        }
+    }
+}
+
+fn row(protocol: Protocol, streams: u32, client: &str, (a, t): &(Agreement, Timing)) -> String {
+    let post = match (a.posts_completed, a.posts_stalled_at_end) {
+        (1, 0) => "completed",
+        (0, 1) => "stalled",
+        _ => "?",
+    };
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    format!(
+        "| {protocol} | {streams} | {client} | {}/{streams} | {} | {post} | {} | {} | {} | {} |",
+        a.opened,
+        a.queued_at_end,
+        a.connections,
+        a.server_connections,
+        ms(t.first_event_p50_ms),
+        ms(t.post_rtt_ms)
+    )
+}
+
+async fn agree(protocol: Protocol) {
+    let chromium = chromium();
+    let mut table = Vec::new();
+    for streams in [5, 6, 10] {
+        let e = emulated(protocol, streams).await;
+        let c = real(&chromium, protocol, streams).await;
+        table.push(row(protocol, streams, "emulated", &e));
+        table.push(row(protocol, streams, "chromium", &c));
+        println!("{}\n{}", table[table.len() - 2], table[table.len() - 1]);
+        assert_eq!(
+            c.0, e.0,
+            "{protocol} with {streams} streams: chromium vs emulated"
+        );
+        assert_eq!(
+            e.0,
+            truth(protocol, u64::from(streams)),
+            "{protocol} with {streams} streams: both disagree with the known behaviour"
+        );
+    }
+    println!(
+        "\n| arm | streams | client | opened | queued at end | POST | conns (ES+POST) | server conns \
+         | first event p50 ms | POST rtt ms |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}",
+        table.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h1_agrees_with_chromium() {
+    agree(Protocol::H1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h1_tls_agrees_with_chromium() {
+    agree(Protocol::H1Tls).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_agrees_with_chromium() {
+    agree(Protocol::H2).await;
+}
+
+/// h2c is refused with a reason, before anything is started.
+#[tokio::test]
+async fn h2c_is_refused_with_a_reason() {
+    let err = browser::browser_supports(Protocol::H2c).unwrap_err();
+    assert!(err.to_string().contains("h2c"), "{err}");
+}
