@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cmd_browser::BrowserArgs;
 use crate::cmd_compare::CompareArgs;
 use crate::cmd_plot::PlotArgs;
 
@@ -18,7 +19,7 @@ use crate::cmd_plot::PlotArgs;
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  bench scenarios/six-connection-ceiling.toml\n  bench scenarios/chat.toml --target https://127.0.0.1:8443 --cacert cert.pem\n  bench compare results/baseline/ci-smoke.csv results/ci-smoke-*.csv\n  bench plot results/six-connection-ceiling-*.csv"
+    after_help = "Examples:\n  bench scenarios/six-connection-ceiling.toml\n  bench scenarios/chat.toml --target https://127.0.0.1:8443 --cacert cert.pem\n  bench compare results/baseline/ci-smoke.csv results/ci-smoke-*.csv\n  bench plot results/six-connection-ceiling-*.csv\n  bench browser scenarios/ci-smoke.toml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,6 +36,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw a report's sweep as an SVG chart.
     Plot(PlotArgs),
+    /// Run a scenario's points in real headless Chromium (the emulation's ground truth).
+    Browser(BrowserArgs),
 }
 
 #[derive(Debug, Args)]

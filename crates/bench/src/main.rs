@@ -5,6 +5,7 @@
 //! reports); 130 interrupted by Ctrl-C (results so far are written).
 
 mod cli;
+mod cmd_browser;
 mod cmd_compare;
 mod cmd_plot;
 mod meta;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(cli::Command::Compare(args)) => cmd_compare::run(args),
         Some(cli::Command::Plot(args)) => cmd_plot::run(args),
+        Some(cli::Command::Browser(args)) => cmd_browser::run(args),
         Some(cli::Command::Run(args)) => run_cmd::run(args),
         None => run_cmd::run(cli.run),
     };
