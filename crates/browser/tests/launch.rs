@@ -81,8 +81,10 @@ async fn load_with_key(server_url: &str, spki: &str) -> Option<String> {
 
 #[tokio::test]
 async fn the_servers_key_and_only_it_is_trusted() {
-    let mut config = ServerConfig::default();
-    config.listeners = vec![(Protocol::H2, SocketAddr::from(([127, 0, 0, 1], 0)))];
+    let config = ServerConfig {
+        listeners: vec![(Protocol::H2, SocketAddr::from(([127, 0, 0, 1], 0)))],
+        ..ServerConfig::default()
+    };
     let server = sse_server::start(config).await.unwrap();
     let url = server.url(Protocol::H2).unwrap();
     let right = browser::spki::spki_sha256_base64(&server.cert_der()).unwrap();
