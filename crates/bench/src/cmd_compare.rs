@@ -78,6 +78,11 @@ pub struct CompareArgs {
     /// input unusable (exit 2).
     #[arg(long)]
     pub allow_missing: bool,
+    /// Join rows whatever their client column says (e.g. an emulated report against a
+    /// `bench browser` Chromium report of the same scenario); implies --allow-missing, since the
+    /// two clients do not record the same metrics
+    #[arg(long)]
+    pub across_clients: bool,
 }
 
 fn after_long_help() -> String {
@@ -143,6 +148,7 @@ fn options(args: &CompareArgs) -> Result<CompareOptions, ThresholdError> {
         thresholds,
         floor_us: args.floor_us,
         allow_missing: args.allow_missing,
+        across_clients: args.across_clients,
     })
 }
 

@@ -32,6 +32,10 @@ pub struct CompareOptions {
     pub floor_us: u64,
     /// Rows present on one side only are listed but do not make the input unusable.
     pub allow_missing: bool,
+    /// Join rows whatever their `client` column says, so that an emulated report and a Chromium
+    /// report of the same scenario sit side by side. Every row takes the client kind of the first
+    /// base row; since the two clients do not record the same metrics, it implies `allow_missing`.
+    pub across_clients: bool,
 }
 
 impl Default for CompareOptions {
@@ -40,6 +44,7 @@ impl Default for CompareOptions {
             thresholds: Thresholds::default(),
             floor_us: DEFAULT_FLOOR_US,
             allow_missing: false,
+            across_clients: false,
         }
     }
 }
@@ -288,6 +293,33 @@ pub fn compare(
     new: &[Report],
     options: &CompareOptions,
 ) -> Result<Comparison, CompareError> {
+    if options.across_clients {
+        let client = base
+            .iter()
+            .flat_map(|r| r.rows.first())
+            .map(|row| row.key.client)
+            .next();
+        if let Some(client) = client {
+            let relabel = |reports: &[Report]| -> Vec<Report> {
+                reports
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        for row in &mut r.rows {
+                            row.key.client = client;
+                        }
+                        r
+                    })
+                    .collect()
+            };
+            let options = CompareOptions {
+                across_clients: false,
+                allow_missing: true,
+                ..options.clone()
+            };
+            return compare(&relabel(base), &relabel(new), &options);
+        }
+    }
     let base_side = SideMedians::new(Side::Base, base)?;
     let new_side = SideMedians::new(Side::New, new)?;
     let (base_scenarios, new_scenarios) = (base_side.scenarios(), new_side.scenarios());

@@ -456,3 +456,69 @@ fn meta_is_not_part_of_the_key() {
         Verdict::NoRegression
     );
 }
+
+#[test]
+fn across_clients_joins_emulated_and_chromium_rows() {
+    let base = sweep("a", "ceiling");
+    // The Chromium side: same keys relabelled, one metric fewer, streams_opened off by one.
+    let mut chromium: Vec<Row> = sweep("b", "ceiling")
+        .into_iter()
+        .map(|mut row| {
+            row.key.client = report::ClientKind::Chromium;
+            row
+        })
+        .collect();
+    let dropped = chromium.pop().unwrap().key.metric;
+
+    // Joined on the client column, nothing lines up: unusable input.
+    let strict = compare(
+        &[report("emulated.csv", base.clone())],
+        &[report("chromium.csv", chromium.clone())],
+        &CompareOptions::default(),
+    )
+    .unwrap();
+    assert!(strict.verdict().is_err());
+
+    let options = CompareOptions {
+        across_clients: true,
+        ..CompareOptions::default()
+    };
+    let joined = compare(
+        &[report("emulated.csv", base.clone())],
+        &[report("chromium.csv", chromium.clone())],
+        &options,
+    )
+    .unwrap();
+    assert_eq!(joined.verdict().unwrap(), Verdict::NoRegression);
+    assert_eq!(
+        joined.count(LineVerdict::BaseOnly),
+        1,
+        "{dropped} is emulated-only"
+    );
+    assert_eq!(joined.count(LineVerdict::NewOnly), 0);
+
+    // A real disagreement still shows.
+    let streams = value_of(&base, Protocol::H1, 8, "streams_opened");
+    let Value::Counter(n) = streams else {
+        panic!("counter")
+    };
+    let chromium = chromium
+        .into_iter()
+        .map(|mut row| {
+            if row.key.metric == "streams_opened"
+                && row.key.protocol == Protocol::H1
+                && row.key.streams_per_client == 8
+            {
+                row.value = Value::Counter(n + 1);
+            }
+            row
+        })
+        .collect();
+    let disagree = compare(
+        &[report("emulated.csv", base)],
+        &[report("chromium.csv", chromium)],
+        &options,
+    )
+    .unwrap();
+    assert_eq!(disagree.verdict().unwrap(), Verdict::Regression);
+}
