@@ -1,15 +1,20 @@
 //! Test helpers shared by the workspace's tests (not published).
 //!
-//! - [`server`]: start the test server in-process on port 0;
+//! - [`server`]: start the test server in-process on port 0, on the test's runtime or on its own
+//!   ([`ServerThread`]);
 //! - [`client`]: one real client per [`Protocol`] (TCP, TLS with ALPN, hyper's HTTP/1.1 or HTTP/2
 //!   connection), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
+//! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
+//!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
 //! - [`protocol_tests!`]: write a test once as `async fn name(p: Protocol)` and get one
 //!   `#[tokio::test]` per protocol; [`http2_tests!`] does the same for `h2` and `h2c` only.
 //!
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
+pub mod abuse;
 pub mod client;
+pub mod probe;
 pub mod server;
 pub mod sse;
 
@@ -17,7 +22,8 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use client::{connect, ClientSpec, ConnectError, TestClient};
-pub use server::{spawn_default_server, spawn_server, test_config};
+pub use probe::{DeliveryProbe, Latencies};
+pub use server::{spawn_default_server, spawn_server, test_config, ServerThread};
 pub use sse::{SseEvent, SseItem, SseReader};
 pub use sse_server::Protocol;
 
