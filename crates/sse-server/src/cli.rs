@@ -77,9 +77,13 @@ pub(crate) struct Args {
     /// Events queued per subscriber; a subscriber whose queue is full has its stream closed.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     subscriber_queue: usize,
-    /// Time allowed for a TLS handshake, the first bytes of a connection and a request head.
+    /// Time allowed for a TLS handshake, the first bytes of a connection, an HTTP/1.1 request head
+    /// and an HTTP/2 connection's first request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     header_read_timeout: Duration,
+    /// How long a write may wait for a client that stopped reading before its connection is reset.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    write_stall_timeout: Duration,
     /// Connections open at once, all listeners together; more are accepted and closed at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
@@ -182,6 +186,7 @@ impl Args {
             replay_ring: self.replay_ring,
             subscriber_queue: self.subscriber_queue,
             header_read_timeout: self.header_read_timeout,
+            write_stall_timeout: self.write_stall_timeout,
             max_connections: self.max_connections,
             faults: self.faults.config(),
         };

@@ -32,9 +32,14 @@ pub struct ServerConfig {
     /// Events queued per subscriber before it counts as too slow and its stream is closed
     /// (default 1024).
     pub subscriber_queue: usize,
-    /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection and for an
-    /// HTTP/1.1 request head (default 10 s).
+    /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
+    /// HTTP/1.1 request head and, on HTTP/2, from the accept to the first request (default 10 s).
+    /// A connection over it is closed and counted in `timeouts`.
     pub header_read_timeout: Duration,
+    /// How long a write to a connection may wait for the client to read (default 30 s). A
+    /// connection over it is reset and counted in `write_timeouts`: a client that stopped reading
+    /// would otherwise hold its buffers forever.
+    pub write_stall_timeout: Duration,
     /// Connections open at once across all listeners (default 10 000). A connection over the
     /// limit is accepted, closed at once and counted as refused.
     pub max_connections: usize,
@@ -117,6 +122,7 @@ impl Default for ServerConfig {
             replay_ring: 1024,
             subscriber_queue: 1024,
             header_read_timeout: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             faults: FaultConfig::default(),
         }
@@ -159,6 +165,7 @@ impl ServerConfig {
             ("event interval", ev.interval),
             ("heartbeat", ev.heartbeat),
             ("header_read_timeout", self.header_read_timeout),
+            ("write_stall_timeout", self.write_stall_timeout),
         ] {
             if value.is_zero() {
                 return Err(invalid(key, "0s", "must be longer than zero"));

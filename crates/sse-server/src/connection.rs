@@ -61,6 +61,8 @@ pub(crate) struct Server {
     pub(crate) force: CancellationToken,
     /// `goaway_every`: how long after its accept an HTTP/2 connection gets a GOAWAY.
     goaway_every: Option<Duration>,
+    /// How long after its accept an HTTP/2 connection must have carried its first request.
+    header_read_timeout: Duration,
 }
 
 impl Server {
@@ -92,6 +94,7 @@ impl Server {
             app,
             force,
             goaway_every: config.faults.goaway_every,
+            header_read_timeout: config.header_read_timeout,
         }
     }
 
@@ -107,17 +110,19 @@ impl Server {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let carried = Arc::new(AtomicBool::new(false));
+        let first_request = CancellationToken::new();
         let app = Arc::clone(&self.app);
         let svc_counters = Arc::clone(&counters);
         // Ends this connection's event streams: at server shutdown, or at its GOAWAY fault.
         let streams = self.app.shutdown.child_token();
-        let svc_streams = streams.clone();
+        let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let service = service_fn(move |req| {
             let (app, counters) = (Arc::clone(&app), Arc::clone(&svc_counters));
             let streams = svc_streams.clone();
             incr(&counters.requests);
             if !carried.swap(true, Ordering::Relaxed) {
                 incr(&counters.connections_carrying_requests);
+                svc_first_request.cancel();
             }
             async move { Ok::<_, Infallible>(routes::handle(app, counters, streams, req).await) }
         });
@@ -126,52 +131,74 @@ impl Server {
             shutdown: &self.app.shutdown,
             streams: &streams,
             goaway_at: None,
+            first_request: None,
             counters: &counters,
         };
-        let result = match http {
+        let ended = match http {
             Http::V1 => {
                 let conn = self.http1.serve_connection(io, service);
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
             Http::V2 => {
                 ending.goaway_at = self.goaway_every.map(|every| accepted + every);
+                ending.first_request = Some((accepted + self.header_read_timeout, &first_request));
                 let conn = self.http2.serve_connection(io, service);
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
         };
-        match result {
-            Some(Err(e)) if e.is_timeout() => {
+        let protocol = counters.protocol;
+        match ended {
+            Ended::Done(Ok(())) => {}
+            Ended::Done(Err(e)) if e.is_timeout() => {
                 incr(&counters.timeouts);
-                tracing::debug!(protocol = %counters.protocol, "connection timed out: {e}");
+                tracing::debug!(%protocol, "connection timed out: {e}");
             }
-            Some(Err(e)) => {
-                tracing::debug!(protocol = %counters.protocol, "connection ended with an error: {e}");
+            Ended::Done(Err(e)) => {
+                tracing::debug!(%protocol, "connection ended with an error: {e}");
             }
-            Some(Ok(())) => {}
-            None => tracing::debug!(
-                protocol = %counters.protocol,
-                "connection cut {SHUTDOWN_GRACE:?} after its GOAWAY"
-            ),
+            Ended::NoRequest => {
+                incr(&counters.timeouts);
+                tracing::debug!(%protocol, "no request within the header timeout");
+            }
+            Ended::Cut => {
+                tracing::debug!(%protocol, "connection cut {SHUTDOWN_GRACE:?} after its GOAWAY");
+            }
         }
     }
 }
 
-/// What ends a connection gracefully: the server's shutdown or, on HTTP/2, the GOAWAY fault.
+/// What ends a connection, other than the client: the server's shutdown and, on HTTP/2, the
+/// GOAWAY fault and the first request's deadline.
 #[derive(Debug)]
 struct Ending<'a> {
     shutdown: &'a CancellationToken,
     /// The connection's own child of `shutdown`, handed to its event streams.
     streams: &'a CancellationToken,
     goaway_at: Option<Instant>,
+    /// HTTP/2: when the first request must have arrived, and the token its arrival cancels.
+    /// (hyper's HTTP/1.1 connection has its own header timeout; its HTTP/2 connection has none,
+    /// so a client could otherwise hold a connection by sending its preface a byte at a time.)
+    first_request: Option<(Instant, &'a CancellationToken)>,
     counters: &'a ListenerCounters,
+}
+
+/// How a connection ended.
+#[derive(Debug)]
+enum Ended {
+    /// hyper's connection finished, with its result.
+    Done(Result<(), hyper::Error>),
+    /// Dropped: no request arrived within the header timeout.
+    NoRequest,
+    /// Dropped: still open [`SHUTDOWN_GRACE`] after its GOAWAY.
+    Cut,
 }
 
 impl Ending<'_> {
     /// Runs a hyper connection to its end, asking it to finish gracefully once the server shuts
-    /// down or its GOAWAY is due. `None`: cut, still open [`SHUTDOWN_GRACE`] after its GOAWAY.
-    async fn drive<C>(&self, conn: C, graceful: impl FnOnce(Pin<&mut C>)) -> Option<C::Output>
+    /// down or its GOAWAY is due.
+    async fn drive<C>(&self, conn: C, graceful: impl FnOnce(Pin<&mut C>)) -> Ended
     where
-        C: Future,
+        C: Future<Output = Result<(), hyper::Error>>,
     {
         let mut conn = std::pin::pin!(conn);
         let goaway = async {
@@ -180,18 +207,31 @@ impl Ending<'_> {
                 None => std::future::pending().await,
             }
         };
+        let no_request = async {
+            let Some((deadline, arrived)) = self.first_request else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = arrived.cancelled() => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            out = conn.as_mut() => Some(out),
+            out = conn.as_mut() => Ended::Done(out),
             () = self.shutdown.cancelled() => {
                 graceful(conn.as_mut());
-                Some(conn.await)
+                Ended::Done(conn.await)
             }
             () = goaway => {
                 incr(&self.counters.faults_goaways);
                 graceful(conn.as_mut());
                 self.streams.cancel();
-                tokio::time::timeout(SHUTDOWN_GRACE, conn).await.ok()
+                match tokio::time::timeout(SHUTDOWN_GRACE, conn).await {
+                    Ok(out) => Ended::Done(out),
+                    Err(_) => Ended::Cut,
+                }
             }
+            () = no_request => Ended::NoRequest,
         }
     }
 }

@@ -13,9 +13,10 @@
 //!
 //! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
 //! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
-//! must arrive within `header_read_timeout`. With the `reset_connections_every` fault, a connection
-//! still open that long after its accept is dropped with a TCP reset (`socket.rs`), whatever
-//! stage it is in.
+//! must arrive within `header_read_timeout`. A connection whose writes wait longer than
+//! `write_stall_timeout` for the client to read is reset (`socket.rs`). With the
+//! `reset_connections_every` fault, a connection still open that long after its accept is dropped
+//! with a TCP reset, whatever stage it is in.
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +32,7 @@ use tokio_util::task::TaskTracker;
 use crate::connection::{Http, Server};
 use crate::protocol::Protocol;
 use crate::sniff::{self, Opening};
-use crate::socket::{ResetSwitch, Socket};
+use crate::socket::{Socket, SocketState};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
@@ -52,6 +53,7 @@ pub(crate) struct Listener {
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
+    pub(crate) write_stall_timeout: Duration,
     pub(crate) max_connections: usize,
     /// Connections open across all listeners.
     pub(crate) open: Arc<AtomicUsize>,
@@ -117,8 +119,8 @@ impl Listener {
 
     async fn connection(&self, stream: TcpStream, accepted: Instant) {
         let protocol = self.counters.protocol;
-        let reset = ResetSwitch::default();
-        let stream = Socket::new(stream, reset.clone());
+        let state = SocketState::new();
+        let stream = Socket::new(stream, state.clone());
         let connection = async {
             match protocol {
                 Protocol::H1 | Protocol::H2c => self.cleartext(stream, accepted).await,
@@ -132,12 +134,20 @@ impl Listener {
                 None => std::future::pending().await,
             }
             // Set before `select!` drops the connection future, and the socket inside it.
-            reset.set();
+            state.reset_on_drop();
+        };
+        let write_stall = async {
+            state.write_stall(self.limits.write_stall_timeout).await;
+            state.reset_on_drop();
         };
         tokio::select! {
             () = connection => {}
             () = self.server.force.cancelled() => {}
             () = reset_due => incr(&self.counters.faults_connections_reset),
+            () = write_stall => {
+                incr(&self.counters.write_timeouts);
+                tracing::debug!(%protocol, "reset a connection whose client stopped reading");
+            }
         }
     }
 

@@ -82,6 +82,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     ));
     let limits = Limits {
         header_read_timeout: config.header_read_timeout,
+        write_stall_timeout: config.write_stall_timeout,
         max_connections: config.max_connections,
         open: Arc::new(AtomicUsize::new(0)),
     };

@@ -1,50 +1,130 @@
-//! The accepted TCP socket as a connection uses it: a `TcpStream` that can be told, while a
-//! connection owns it deep inside TLS and hyper, to end with a TCP reset rather than a FIN.
+//! The accepted TCP socket as a connection uses it, deep inside TLS and hyper: a `TcpStream` that
+//! gives up on a peer that stopped reading, and that can end with a TCP reset.
 //!
-//! The `reset_connections_every` fault sets the [`ResetSwitch`] and drops the connection: on drop
-//! the socket gets `SO_LINGER` 0, so closing it sends RST and discards unsent data, as when a
-//! middlebox or a crashed peer kills a connection.
+//! - Write stall: the socket records since when a write has been waiting for room (the peer's
+//!   receive window and our send buffer are full); [`SocketState::write_stall`] resolves when that
+//!   has lasted `write_stall_timeout`, and the listener then drops the connection, freeing its
+//!   buffers. Without it, a client that stops reading holds its connection and everything buffered
+//!   for it forever: its event stream ends when its subscriber queue overflows, but the end can
+//!   never be written.
+//! - Reset: a stalled socket, and one whose connection the `reset_connections_every` fault drops,
+//!   is closed with `SO_LINGER` 0, so the peer gets RST and unsent data is discarded at once.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::{sleep_until, Instant};
 
 /// An accepted socket; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct Socket {
     tcp: TcpStream,
-    reset: ResetSwitch,
+    state: SocketState,
+    /// A write is waiting for the socket to take data.
+    write_blocked: bool,
 }
 
-/// Makes its [`Socket`] close with a TCP reset once set.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ResetSwitch(Arc<AtomicBool>);
+/// What the listener and the socket tell each other, shared.
+#[derive(Debug, Clone)]
+pub(crate) struct SocketState(Arc<Shared>);
 
-impl ResetSwitch {
+#[derive(Debug)]
+struct Shared {
+    reset: AtomicBool,
+    /// Since when a write has been waiting, in nanoseconds after `epoch`, plus one; 0 if none is.
+    blocked_since: AtomicU64,
+    epoch: Instant,
+    /// Notified when a write starts waiting.
+    blocked: Notify,
+}
+
+impl SocketState {
+    pub(crate) fn new() -> SocketState {
+        SocketState(Arc::new(Shared {
+            reset: AtomicBool::new(false),
+            blocked_since: AtomicU64::new(0),
+            epoch: Instant::now(),
+            blocked: Notify::new(),
+        }))
+    }
+
     /// From now on, dropping the socket resets the connection.
-    pub(crate) fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    pub(crate) fn reset_on_drop(&self) {
+        self.0.reset.store(true, Ordering::Relaxed);
+    }
+
+    /// Resolves once a write has waited `timeout` without any progress. The connection's task
+    /// runs this beside the connection: a timer inside the socket would only be noticed the next
+    /// time the connection tried to write, and HTTP/2 does not always try again.
+    pub(crate) async fn write_stall(&self, timeout: Duration) {
+        loop {
+            self.0.blocked.notified().await;
+            while let Some(since) = self.blocked_since() {
+                let deadline = since + timeout;
+                if Instant::now() >= deadline {
+                    return;
+                }
+                sleep_until(deadline).await;
+            }
+        }
+    }
+
+    fn blocked_since(&self) -> Option<Instant> {
+        match self.0.blocked_since.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(self.0.epoch + Duration::from_nanos(ns - 1)),
+        }
+    }
+
+    fn set_blocked(&self, blocked: bool) {
+        let value = if blocked {
+            let ns = self.0.epoch.elapsed().as_nanos();
+            u64::try_from(ns).unwrap_or(u64::MAX - 1) + 1
+        } else {
+            0
+        };
+        self.0.blocked_since.store(value, Ordering::Relaxed);
+        if blocked {
+            self.0.blocked.notify_one();
+        }
     }
 }
 
 impl Socket {
-    pub(crate) fn new(tcp: TcpStream, reset: ResetSwitch) -> Socket {
-        Socket { tcp, reset }
+    pub(crate) fn new(tcp: TcpStream, state: SocketState) -> Socket {
+        Socket {
+            tcp,
+            state,
+            write_blocked: false,
+        }
     }
 
     pub(crate) fn tcp(&self) -> &TcpStream {
         &self.tcp
     }
+
+    /// Passes on a write's result, telling the state when writes start and stop waiting: a write
+    /// that is pending has to be tried again, and only a write that succeeds ends the wait.
+    fn watch<T>(&mut self, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        let blocked = polled.is_pending();
+        if blocked != self.write_blocked {
+            self.write_blocked = blocked;
+            self.state.set_blocked(blocked);
+        }
+        polled
+    }
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        if self.reset.0.load(Ordering::Relaxed) {
+        if self.state.0.reset.load(Ordering::Relaxed) {
             if let Err(e) = self.tcp.set_zero_linger() {
                 tracing::debug!("cannot set SO_LINGER 0 for a reset: {e}");
             }
@@ -68,7 +148,8 @@ impl AsyncWrite for Socket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.watch(polled)
     }
 
     fn poll_write_vectored(
@@ -76,13 +157,15 @@ impl AsyncWrite for Socket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.watch(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
         self.tcp.is_write_vectored()
     }
 
+    // Not watched: a TCP flush is a no-op that always succeeds, and would hide a blocked write.
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_flush(cx)
     }

@@ -42,8 +42,12 @@ pub struct ListenerStats {
     pub connections_refused: u64,
     /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`).
     pub alpn_none: u64,
-    /// Connections closed because no request (or TLS handshake) arrived within the header timeout.
+    /// Connections closed because the TLS handshake, the first bytes, an HTTP/1.1 request head or
+    /// an HTTP/2 connection's first request did not arrive within the header timeout.
     pub timeouts: u64,
+    /// Connections reset because a write waited longer than the write stall timeout (the client
+    /// stopped reading).
+    pub write_timeouts: u64,
     /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...).
     pub tls_errors: u64,
     /// Requests received.
@@ -81,6 +85,7 @@ pub(crate) struct ListenerCounters {
     pub(crate) connections_refused: AtomicU64,
     pub(crate) alpn_none: AtomicU64,
     pub(crate) timeouts: AtomicU64,
+    pub(crate) write_timeouts: AtomicU64,
     pub(crate) tls_errors: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) streams_open: AtomicU64,
@@ -116,6 +121,7 @@ impl ListenerCounters {
             connections_refused: zero(),
             alpn_none: zero(),
             timeouts: zero(),
+            write_timeouts: zero(),
             tls_errors: zero(),
             requests: zero(),
             streams_open: zero(),
@@ -141,6 +147,7 @@ impl ListenerCounters {
             connections_refused: get(&self.connections_refused),
             alpn_none: get(&self.alpn_none),
             timeouts: get(&self.timeouts),
+            write_timeouts: get(&self.write_timeouts),
             tls_errors: get(&self.tls_errors),
             requests: get(&self.requests),
             streams_open: get(&self.streams_open),

@@ -8,6 +8,7 @@ use std::error::Error as _;
 
 use http::StatusCode;
 use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
+use test_support::abuse::slow_reader;
 use test_support::client::{h2_reason, listener_addr};
 use test_support::{
     connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config, within,
@@ -21,6 +22,7 @@ protocol_tests!(
     counts_connections_that_carry_requests_apart_from_idle_ones,
     over_max_connections_is_accepted_closed_and_counted,
     a_silent_connection_is_closed_at_the_header_timeout,
+    a_client_that_stops_reading_is_reset_at_the_write_stall_timeout,
 );
 
 /// The client each listener must refuse, and how its failure shows at the client.
@@ -160,6 +162,35 @@ async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
         (l.timeouts, l.connections_refused, l.connections_open) == (1, 0, 0)
     })
     .await;
+}
+
+async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Protocol) {
+    let mut config = test_config();
+    config.write_stall_timeout = std::time::Duration::from_millis(500);
+    let server = spawn_server(config).await;
+    // 64 KiB ticks every millisecond, never read: the socket's buffers fill and stay full.
+    let mut reader = slow_reader(&server, p, "/events?interval_ms=1&size=65536").await;
+    eventually("the stalled connection is reset and counted", || {
+        let l = server.stats().listener(p).unwrap().clone();
+        (l.write_timeouts, l.connections_open, l.streams_open) == (1, 0, 0)
+    })
+    .await;
+    let mut buf = vec![0u8; 1 << 16];
+    let end = within(WAIT, "the client sees the reset", async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        end.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionReset),
+        "a TCP reset, not a clean close"
+    );
 }
 
 #[tokio::test]
