@@ -1,0 +1,50 @@
+//! What the abuse tests share: the server on its own runtime, the well-behaved client's latency
+//! check, and small helpers.
+
+// Each test binary uses some of these.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use http::StatusCode;
+use sse_server::{ListenerStats, Protocol, ServerConfig, Stats};
+use test_support::{connect, DeliveryProbe, Latencies, ServerThread};
+
+/// Worker threads of the server's runtime (the machines these run on have two cores).
+pub const SERVER_WORKERS: usize = 2;
+/// What a well-behaved client's POST-to-event p99 must stay under while the abuse runs. Loopback
+/// delivery takes well under a millisecond when idle; the bound is generous for a debug build on
+/// a busy two-core machine, yet fails if the abuse starves the server for long.
+pub const PROBE_P99: Duration = Duration::from_millis(100);
+pub const PROBE_SAMPLES: usize = 50;
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(20);
+/// Bound on each test.
+pub const TEST: Duration = Duration::from_secs(20);
+
+pub fn start(config: ServerConfig) -> ServerThread {
+    ServerThread::start(config, SERVER_WORKERS)
+}
+
+pub fn total(stats: &Stats, field: fn(&ListenerStats) -> u64) -> u64 {
+    stats.listeners.iter().map(field).sum()
+}
+
+/// Probes delivery `PROBE_SAMPLES` times.
+pub async fn probe_latency(probe: &mut DeliveryProbe) -> Latencies {
+    probe.run(PROBE_SAMPLES, PROBE_INTERVAL).await
+}
+
+/// Prints the probe's latencies and checks their p99.
+pub fn check_latency(latencies: &Latencies, during: &str) {
+    eprintln!("probe latency during {during}: {latencies}");
+    assert!(
+        latencies.p99() < PROBE_P99,
+        "a well-behaved client's delivery p99 during {during}: {latencies}"
+    );
+}
+
+pub async fn health(server: &ServerThread, p: Protocol) {
+    let mut client = connect(server, p).await;
+    let (status, _, body) = client.get_text("/health").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+}
