@@ -1,17 +1,20 @@
 //! Fault injection: the failures a benchmark client must survive, on a schedule, so that a run
 //! can show how each protocol arm recovers (reconnects, replays, errors by class).
 //!
-//! [`FaultConfig`] says which faults run and how often; [`Faults`] is the per-server state that
+//! [`FaultConfig`] says which faults run and how often; `Faults` is the per-server state that
 //! counts requests for the every-Nth faults. Where each fault acts:
 //!
-//! | fault | where | per protocol |
-//! |---|---|---|
-//! | `close_streams_every` | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 and aborts the connection on h1 |
-//! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | the connection is dropped with `SO_LINGER` 0: the peer gets a TCP RST, whatever it carried (TLS or not, any stream) |
-//! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY and the connection's event streams end cleanly, as in a server shutdown; other requests finish; the connection closes once they have. h1: nothing |
-//! | `stall_every`, `stall_for` | the event body | the stream writes nothing for `stall_for`; messages published meanwhile wait in the subscriber queue |
-//! | `post_error_every_nth` | `POST /messages` | 503, the body is read and dropped, nothing is broadcast |
-//! | `stream_error_every_nth` | `GET /events` | 503 before subscribing |
+//! | fault | where | what happens, per protocol | counted in |
+//! |---|---|---|---|
+//! | `close_streams_every` | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
+//! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
+//! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. h1, h1-tls: nothing | `faults_goaways` |
+//! | `stall_every`, `stall_for` | the event body | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
+//! | `post_error_every_nth` | `POST /messages` | 503; the body is read (up to the limit) and dropped, nothing is broadcast | `faults_errors` |
+//! | `stream_error_every_nth` | `GET /events` | 503 before subscribing | `faults_errors` |
+//!
+//! The every-Nth faults count requests per server, across listeners; the counters are per
+//! listener.
 //!
 //! None of them can lose a message that is still in the replay ring: a message is in the ring
 //! before it is queued to any subscriber, and event ids tell a reconnecting client's

@@ -1,6 +1,6 @@
 //! Counters, and the snapshot served as `GET /stats`.
 //!
-//! Each listener owns a [`ListenerCounters`] of relaxed atomics, updated on the hot path without a
+//! Each listener owns a `ListenerCounters` of relaxed atomics, updated on the hot path without a
 //! lock. A [`Stats`] snapshot reads them one by one, so it is not an atomic picture of the whole
 //! server, only of each counter.
 //!

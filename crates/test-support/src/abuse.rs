@@ -25,7 +25,12 @@ pub type RawStream = Box<dyn RawIo>;
 /// TCP (with `TCP_NODELAY`) to `server`'s `protocol` listener, plus the TLS handshake with the
 /// listener's ALPN on the TLS listeners. Nothing of HTTP is sent.
 pub async fn raw_connect(server: &RunningServer, protocol: Protocol) -> std::io::Result<RawStream> {
-    raw_connect_to(listener_addr(server, protocol), protocol, &server.cert_der()).await
+    raw_connect_to(
+        listener_addr(server, protocol),
+        protocol,
+        &server.cert_der(),
+    )
+    .await
 }
 
 /// [`raw_connect`] by address.
@@ -58,7 +63,13 @@ pub fn get_request(protocol: Protocol, addr: SocketAddr, path: &str, h2_window: 
     settings.extend_from_slice(&h2_window.to_be_bytes());
     frame(&mut out, 0x4, 0, 0, &settings);
     if h2_window > DEFAULT_WINDOW {
-        frame(&mut out, 0x8, 0, 0, &(h2_window - DEFAULT_WINDOW).to_be_bytes());
+        frame(
+            &mut out,
+            0x8,
+            0,
+            0,
+            &(h2_window - DEFAULT_WINDOW).to_be_bytes(),
+        );
     }
     // HPACK: `:method GET` and `:scheme` are in the static table (2, 6 http, 7 https); `:path`
     // (4) and `:authority` (1) are literals without indexing, without Huffman coding.
@@ -125,12 +136,15 @@ pub async fn dribble(mut stream: RawStream, bytes: &[u8], every: Duration) -> Op
 /// What a rapid-reset flood did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RapidResetReport {
-    /// Streams opened and reset at once.
+    /// Streams opened and reset at once, as the client counts them (the last ones on each
+    /// connection may never reach the server).
     pub streams_reset: u64,
     /// Connections used (a new one after the server closed the last).
     pub connections: u64,
     /// How the server ended each connection it closed (such as a GOAWAY's error code).
     pub connection_ends: Vec<String>,
+    /// Connections the server closed with GOAWAY(ENHANCE_YOUR_CALM): its rapid-reset defence.
+    pub enhance_your_calm: u64,
 }
 
 /// Opens `GET path` streams on one HTTP/2 connection and resets each at once (RST_STREAM
@@ -166,9 +180,7 @@ pub async fn rapid_reset(
                     break;
                 }
             };
-            let request = http::Request::get(&uri)
-                .body(())
-                .expect("a valid request");
+            let request = http::Request::get(&uri).body(()).expect("a valid request");
             match client.send_request(request, true) {
                 Ok((response, mut stream)) => {
                     stream.send_reset(h2::Reason::CANCEL);
@@ -185,7 +197,12 @@ pub async fn rapid_reset(
             connection.abort();
         }
         match within(WAIT, "the flood's connection end", &mut connection).await {
-            Ok(Err(e)) => report.connection_ends.push(e.to_string()),
+            Ok(Err(e)) => {
+                if e.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
+                    report.enhance_your_calm += 1;
+                }
+                report.connection_ends.push(e.to_string());
+            }
             Ok(Ok(())) => report.connection_ends.push("closed".into()),
             Err(_) => {} // aborted by us at the deadline
         }

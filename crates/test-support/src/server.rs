@@ -84,7 +84,9 @@ impl std::ops::Deref for ServerThread {
     type Target = RunningServer;
 
     fn deref(&self) -> &RunningServer {
-        self.server.as_ref().expect("the server is there until drop")
+        self.server
+            .as_ref()
+            .expect("the server is there until drop")
     }
 }
 
