@@ -3,8 +3,14 @@
 //! Like Chromium, the client assumes 100 concurrent streams until the server's SETTINGS arrive
 //! (h2's `initial_max_send_streams`) and never uses more than 256 at once whatever the server
 //! allows. Past the server's `SETTINGS_MAX_CONCURRENT_STREAMS`, h2 keeps new streams pending on the
-//! same connection; no second connection is ever opened while the first one lives. A stream's slot
-//! is granted when h2 moves it out of its pending queue, which `SendRequest::poll_ready` reports.
+//! same connection; no second connection is ever opened while the first one lives.
+//!
+//! A stream's slot is granted when one of the connection's `min(server limit, 256)` slots is free
+//! (a FIFO semaphore per connection, its permit held by the response body). h2 keeps its own
+//! pending-open queue, but `SendRequest::poll_ready` only reports a stream as pending when h2
+//! thought the limit full at `send_request` time, which it judges from streams its connection task
+//! has already scheduled: several requests sent at once all look granted while h2 still queues
+//! them. Counting the slots ourselves makes `queue_wait` and the queued gauge exact.
 //!
 //! One deliberate difference: before its first request on a new connection the client waits for
 //! the server's SETTINGS (a PING round trip; the server's SETTINGS frame precedes its PONG). Chromium
@@ -36,13 +42,14 @@ pub(crate) struct H2Origin {
     target: Arc<Target>,
     ctx: Arc<Ctx>,
     conn: Mutex<Option<H2Conn>>,
-    cap: Arc<Semaphore>,
 }
 
 #[derive(Debug, Clone)]
 struct H2Conn {
     send: SendRequest<Bytes>,
     carried: Arc<AtomicBool>,
+    /// One permit per concurrent stream the connection may carry; closed when it ends.
+    slots: Arc<Semaphore>,
     task: Arc<tokio::task::JoinHandle<()>>,
 }
 
@@ -59,7 +66,6 @@ impl H2Origin {
             target,
             ctx,
             conn: Mutex::new(None),
-            cap: Arc::new(Semaphore::new(BROWSER_STREAM_CAP)),
         }
     }
 
@@ -70,13 +76,14 @@ impl H2Origin {
         end_of_stream: bool,
         on_granted: impl FnOnce(),
     ) -> Result<OpenStream, LoadError> {
-        let conn = self.connection().await?;
-        let permit = self
-            .cap
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the stream cap semaphore is never closed");
+        let (conn, permit) = loop {
+            let conn = self.connection().await?;
+            match conn.slots.clone().acquire_owned().await {
+                Ok(permit) => break (conn, permit),
+                // The connection ended while this request waited: wait on the next one.
+                Err(_closed) => continue,
+            }
+        };
         let send = conn.send.clone().ready().await.map_err(LoadError::Http2)?;
         let mut send = send;
         let (response, body) = send
@@ -99,7 +106,7 @@ impl H2Origin {
     async fn connection(&self) -> Result<H2Conn, LoadError> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = slot.as_ref() {
-            if !conn.task.is_finished() {
+            if !conn.slots.is_closed() {
                 return Ok(conn.clone());
             }
         }
@@ -116,10 +123,13 @@ impl H2Origin {
         self.ctx.metrics.record(Latency::Connect, started.elapsed());
         self.ctx.metrics.incr(Counter::ConnectionsOpened);
         let ping_pong = connection.ping_pong();
+        let slots = Arc::new(Semaphore::new(0));
+        let ended = slots.clone();
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("http/2 connection ended: {e}");
             }
+            ended.close();
         });
         if let Some(mut ping_pong) = ping_pong {
             let settled =
@@ -137,9 +147,12 @@ impl H2Origin {
                 }
             }
         }
+        // The server's SETTINGS have arrived (or it sent none): its limit, capped as Chromium does.
+        slots.add_permits(send.current_max_send_streams().min(BROWSER_STREAM_CAP));
         let conn = H2Conn {
             send,
             carried: Arc::new(AtomicBool::new(false)),
+            slots,
             task: Arc::new(task),
         };
         *slot = Some(conn.clone());
@@ -149,6 +162,7 @@ impl H2Origin {
     /// Ends the connection (at the end of a point).
     pub async fn close(&self) {
         if let Some(conn) = self.conn.lock().await.take() {
+            conn.slots.close();
             conn.task.abort();
         }
     }
