@@ -20,6 +20,23 @@ pub enum FatalKind {
     TargetDown,
 }
 
+impl FatalKind {
+    /// The failure class, as reports and messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FatalKind::ProtocolMismatch => "protocol mismatch",
+            FatalKind::BadTarget => "bad target",
+            FatalKind::TargetDown => "target down",
+        }
+    }
+}
+
+impl std::fmt::Display for FatalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A reason that makes the rest of a point meaningless. The point stops and says why; what was
 /// measured before it stays in the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +45,10 @@ pub struct Fatal {
     pub message: String,
 }
 
+/// `class: message`, e.g. `target down: every connect failed for 5.0 s (last: ...)`.
 impl std::fmt::Display for Fatal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        write!(f, "{}: {}", self.kind, self.message)
     }
 }
 
@@ -54,7 +72,8 @@ pub(crate) struct Ctx {
     /// How long connects may fail without a success before the target counts as down.
     pub down_after: Duration,
     fatal: Mutex<Option<Fatal>>,
-    failing_since: Mutex<Option<Instant>>,
+    /// Since when every connect has failed, and the last failure.
+    failing: Mutex<Option<(Instant, String)>>,
 }
 
 impl Ctx {
@@ -65,7 +84,7 @@ impl Ctx {
             connect_timeout,
             down_after: Duration::from_secs(5),
             fatal: Mutex::new(None),
-            failing_since: Mutex::new(None),
+            failing: Mutex::new(None),
         }
     }
 
@@ -83,11 +102,11 @@ impl Ctx {
     }
 
     pub fn connect_succeeded(&self) {
-        *self.failing_since.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.failing.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Notes a failed connect: a fatal error stops the point, and so do failures that have lasted
-    /// `down_after` with no success in between.
+    /// `down_after` with no success in between (checked here and by [`Ctx::check_down`]).
     pub fn connect_failed(&self, err: &LoadError) {
         if let Some(kind) = err.fatal_kind() {
             self.fail(Fatal {
@@ -96,21 +115,34 @@ impl Ctx {
             });
             return;
         }
-        let now = Instant::now();
-        let since = *self
-            .failing_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(now);
-        let failing_for = now.duration_since(since);
-        if failing_for >= self.down_after {
+        {
+            let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            let since = failing
+                .as_ref()
+                .map_or_else(Instant::now, |(since, _)| *since);
+            *failing = Some((since, error_chain(err)));
+        }
+        self.check_down();
+    }
+
+    /// Stops the point when connects have failed for `down_after` with no success in between.
+    /// Called on every failed connect and periodically, so that streams waiting out their
+    /// reconnection delay do not postpone the verdict.
+    pub fn check_down(&self) {
+        let verdict = {
+            let failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            match &*failing {
+                Some((since, last)) if since.elapsed() >= self.down_after => Some(format!(
+                    "every connect failed for {:.1} s (last: {last})",
+                    since.elapsed().as_secs_f64(),
+                )),
+                _ => None,
+            }
+        };
+        if let Some(message) = verdict {
             self.fail(Fatal {
                 kind: FatalKind::TargetDown,
-                message: format!(
-                    "target unreachable: every connect failed for {:.1} s (last: {})",
-                    failing_for.as_secs_f64(),
-                    error_chain(err)
-                ),
+                message,
             });
         }
     }

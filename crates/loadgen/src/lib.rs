@@ -14,6 +14,7 @@ mod client;
 mod conn_h2;
 mod connect;
 pub mod context;
+mod delivery;
 pub mod error;
 pub mod metrics;
 mod origin;
@@ -25,7 +26,9 @@ pub mod target;
 
 pub use arm::Arm;
 pub use conn_h2::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
+pub use connect::probe;
 pub use context::{Fatal, FatalKind};
+pub use delivery::{DeliveryTally, MAX_PAIRS};
 pub use error::{ErrorClass, LoadError};
 pub use metrics::{Counter, Latency, LatencySummary, Metrics};
 pub use origin::Priority;

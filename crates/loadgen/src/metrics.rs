@@ -64,12 +64,16 @@ pub enum Counter {
     PostsCompleted,
     EventsReceived,
     Reconnects,
+    /// Events carrying a POST token, received on a connection opened with `Last-Event-ID`, whose
+    /// POST had completed before that connection's request was sent: the server published them
+    /// before it could subscribe the connection, so they came from its replay.
+    ReplayedEvents,
     Gaps,
     Duplicates,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 10] = [
+    pub const ALL: [Counter; 11] = [
         Counter::StreamsRequested,
         Counter::StreamsOpened,
         Counter::ConnectionsOpened,
@@ -78,6 +82,7 @@ impl Counter {
         Counter::PostsCompleted,
         Counter::EventsReceived,
         Counter::Reconnects,
+        Counter::ReplayedEvents,
         Counter::Gaps,
         Counter::Duplicates,
     ];
@@ -92,6 +97,7 @@ impl Counter {
             Counter::PostsCompleted => "posts_completed",
             Counter::EventsReceived => "events_received",
             Counter::Reconnects => "reconnects",
+            Counter::ReplayedEvents => "replayed_events",
             Counter::Gaps => "gaps",
             Counter::Duplicates => "duplicates",
         }
@@ -113,7 +119,7 @@ pub enum Gauge {
 #[derive(Debug)]
 pub struct Metrics {
     histograms: [Mutex<Histogram<u64>>; 6],
-    counters: [AtomicU64; 10],
+    counters: [AtomicU64; Counter::ALL.len()],
     gauges: [AtomicU64; 3],
     errors: [AtomicU64; ErrorClass::ALL.len()],
 }

@@ -91,7 +91,9 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
     .await;
     match result {
         Ok(()) => {
-            metrics.record(Latency::PostRtt, scheduled.elapsed());
+            let now = Instant::now();
+            shared.tokens.mark_completed(token, now);
+            metrics.record(Latency::PostRtt, now.duration_since(scheduled));
             metrics.incr(Counter::PostsCompleted);
         }
         Err(e) => {

@@ -1,6 +1,7 @@
 //! One sweep point: N virtual clients, each with its streams and its POST schedule, for a bounded
 //! time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
-//! caller's stop token fires (Ctrl-C); in every case what was measured is returned.
+//! caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the loss
+//! proof ([`DeliveryTally`]) computed at the instant the point ended.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +9,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::{Client, PointShared, TokenTable};
+use crate::client::{Client, PointShared};
 use crate::context::{Ctx, Fatal};
+use crate::delivery::{Delivery, DeliveryTally, TokenTable};
 use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
@@ -39,6 +41,12 @@ pub struct PointConfig {
     pub connect_timeout: Duration,
     /// How long to wait for tasks to stop at the end before abandoning them.
     pub drain_timeout: Duration,
+    /// The loss proof ignores POSTs that completed less than this before the end of a stream's
+    /// coverage: their events may still be on the way (see [`DeliveryTally`]).
+    pub loss_grace: Duration,
+    /// Caps on each event stream's lines and events; over them the connection counts as
+    /// `errors_parse` and the stream reconnects.
+    pub parser_limits: sse_wire::Limits,
 }
 
 /// What a point measured, and why it ended.
@@ -57,9 +65,14 @@ pub struct PointOutcome {
     pub interrupted: bool,
     /// From the start to the end of the point.
     pub elapsed: Duration,
+    /// The loss proof; `None` when the point had too many (stream, POST) pairs to track.
+    pub delivery: Option<DeliveryTally>,
 }
 
 impl PointConfig {
+    /// The default [`PointConfig::loss_grace`].
+    pub const DEFAULT_LOSS_GRACE: Duration = Duration::from_millis(500);
+
     /// POSTs each client sends during the measured time.
     pub fn posts_per_client(&self) -> usize {
         (self.post_rate_per_client * self.duration.as_secs_f64()).floor() as usize
@@ -95,6 +108,12 @@ pub async fn run_point(
         post_body_bytes: config.post_body_bytes,
         measure_from,
         tokens: TokenTable::new(nonce, posts_per_client * config.clients as usize, started),
+        delivery: Delivery::new(
+            started,
+            posts_per_client * config.clients as usize,
+            u64::from(config.clients) * u64::from(config.streams_per_client),
+        ),
+        parser_limits: config.parser_limits,
     });
     let tasks = TaskTracker::new();
     let mut clients = Vec::with_capacity(config.clients as usize);
@@ -123,11 +142,16 @@ pub async fn run_point(
         clients.push(client);
     }
     let end = measure_from + config.duration;
-    tokio::select! {
-        _ = tokio::time::sleep_until(end.into()) => {}
-        _ = point_stop.cancelled() => {}
+    let mut watchdog = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end.into()) => break,
+            _ = point_stop.cancelled() => break,
+            _ = watchdog.tick() => ctx.check_down(),
+        }
     }
     // Read the end state before anything is torn down.
+    let ended = Instant::now();
     let streams_queued_at_end = metrics.gauge(Gauge::StreamsQueued);
     let streams_open_at_end = metrics.gauge(Gauge::StreamsOpen);
     let posts_stalled_at_end = metrics.gauge(Gauge::PostsPending);
@@ -146,6 +170,9 @@ pub async fn run_point(
     for client in &clients {
         client.origin.close().await;
     }
+    let delivery = shared
+        .delivery
+        .tally(&shared.tokens, ended, config.loss_grace);
     PointOutcome {
         metrics,
         streams_queued_at_end,
@@ -153,7 +180,8 @@ pub async fn run_point(
         posts_stalled_at_end,
         fatal: ctx.take_fatal(),
         interrupted: stop.is_cancelled(),
-        elapsed: started.elapsed(),
+        elapsed: ended.duration_since(started),
+        delivery,
     }
 }
 

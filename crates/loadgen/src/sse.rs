@@ -6,6 +6,11 @@
 //!   the server, else the configured default, 3 s as in Blink) and reconnect.
 //! - A status other than 200, or a content type other than `text/event-stream`, fails the stream
 //!   for good: no reconnect, as the specification says.
+//! - A line or an event over the parser's [`Limits`](sse_wire::Limits) is an error
+//!   (`errors_parse`): the connection is dropped and the stream reconnects, so memory stays bounded
+//!   whatever the server sends.
+//! - Every event carrying a POST token is recorded in the stream's
+//!   [`StreamLedger`](crate::delivery::StreamLedger) for the loss proof.
 //!
 //! Ending the stream (the task is dropped) drops the response body, which on HTTP/1.1 closes the
 //! connection and hands the slot to the next queued request.
@@ -17,7 +22,8 @@ use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderName, Method, StatusCode};
 use sse_wire::{Item, Parser};
 
-use crate::client::Client;
+use crate::client::{Client, PointShared};
+use crate::delivery::StreamLedger;
 use crate::error::LoadError;
 use crate::metrics::{Counter, Gauge, Latency, Metrics};
 use crate::origin::{Priority, RequestSpec};
@@ -31,10 +37,11 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
     metrics.incr(Counter::StreamsRequested);
     let created = Instant::now();
     let mut state = StreamState {
-        parser: Parser::new(),
+        parser: Parser::with_limits(shared.parser_limits),
         delay: shared.reconnect_delay,
         first_event: false,
         last_message_id: None,
+        ledger: shared.delivery.register(),
     };
     let mut opened_before = false;
     loop {
@@ -46,6 +53,9 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
                 }
             }
             Ended::Failed(err) => {
+                if let Some(ledger) = &state.ledger {
+                    ledger.failed();
+                }
                 metrics.error(err.class());
                 tracing::debug!("stream failed: {}", crate::context::error_chain(&err));
                 return;
@@ -61,6 +71,15 @@ struct StreamState {
     delay: Duration,
     first_event: bool,
     last_message_id: Option<u64>,
+    ledger: Option<Arc<StreamLedger>>,
+}
+
+/// What the event handler needs to know about the connection the event came on.
+struct Connection {
+    /// The request carried `Last-Event-ID`.
+    resumed: bool,
+    /// The request was granted its slot (and sent).
+    sent: Instant,
 }
 
 enum Ended {
@@ -91,6 +110,17 @@ impl Drop for GaugeGuard<'_> {
     }
 }
 
+/// Tells the ledger when the open connection ends, however it ends (cancellation included).
+struct LedgerGuard(Option<Arc<StreamLedger>>);
+
+impl Drop for LedgerGuard {
+    fn drop(&mut self) {
+        if let Some(ledger) = &self.0 {
+            ledger.closed(Instant::now());
+        }
+    }
+}
+
 async fn connect_once(
     client: &Client,
     state: &mut StreamState,
@@ -103,9 +133,11 @@ async fn connect_once(
         (ACCEPT, HeaderValue::from_static("text/event-stream")),
         (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ];
+    let mut resumed = false;
     if !state.parser.last_event_id().is_empty() {
         if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
             headers.push((LAST_EVENT_ID, v));
+            resumed = true;
         }
     }
     let spec = RequestSpec {
@@ -116,12 +148,14 @@ async fn connect_once(
         priority: Priority::Default,
     };
     let wanted = Instant::now();
+    let mut granted = wanted;
     let mut queued = GaugeGuard::up(metrics, Gauge::StreamsQueued);
     let sent = client
         .origin
         .send(&shared.target, &spec, || {
             queued.release();
-            metrics.record(Latency::QueueWait, wanted.elapsed());
+            granted = Instant::now();
+            metrics.record(Latency::QueueWait, granted.duration_since(wanted));
         })
         .await;
     drop(queued);
@@ -150,6 +184,14 @@ async fn connect_once(
         metrics.incr(Counter::StreamsOpened);
     }
     let _open = GaugeGuard::up(metrics, Gauge::StreamsOpen);
+    if let Some(ledger) = &state.ledger {
+        ledger.opened(Instant::now(), resumed);
+    }
+    let _ledger = LedgerGuard(state.ledger.clone());
+    let connection = Connection {
+        resumed,
+        sent: granted,
+    };
     state.parser.reset_stream();
     while let Some(chunk) = response.body.next_chunk().await {
         let chunk = match chunk {
@@ -162,6 +204,7 @@ async fn connect_once(
             delay,
             first_event,
             last_message_id,
+            ledger,
         } = state;
         let fed = parser.feed(&chunk, |item| match item {
             Item::Event(ev) => {
@@ -170,7 +213,14 @@ async fn connect_once(
                     *first_event = true;
                     metrics.record(Latency::TimeToFirstEvent, now.duration_since(created));
                 }
-                on_event(shared, metrics, now, ev, last_message_id);
+                on_event(
+                    shared,
+                    now,
+                    ev,
+                    &connection,
+                    last_message_id,
+                    ledger.as_deref(),
+                );
             }
             Item::Retry(ms) => *delay = Duration::from_millis(ms),
             Item::Comment(_) => {}
@@ -184,15 +234,28 @@ async fn connect_once(
 }
 
 fn on_event(
-    shared: &crate::client::PointShared,
-    metrics: &Metrics,
+    shared: &PointShared,
     now: Instant,
     ev: sse_wire::EventRef<'_>,
+    connection: &Connection,
     last_message_id: &mut Option<u64>,
+    ledger: Option<&StreamLedger>,
 ) {
+    let metrics = &*shared.ctx.metrics;
+    let tokens = &shared.tokens;
     if let Some(token) = sse_wire::stamp::find_token(ev.data) {
-        if let Some(sent) = shared.tokens.sent_at(token) {
+        if let Some(sent) = tokens.sent_at(token) {
             metrics.record(Latency::Fanout, now.saturating_duration_since(sent));
+        }
+        if let (Some(ledger), Some(index)) = (ledger, tokens.index(token)) {
+            ledger.saw(index);
+        }
+        if connection.resumed
+            && tokens
+                .completed_at(token)
+                .is_some_and(|done| done < connection.sent)
+        {
+            metrics.incr(Counter::ReplayedEvents);
         }
     }
     if now >= shared.measure_from {

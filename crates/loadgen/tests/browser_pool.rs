@@ -3,6 +3,9 @@
 //! Each test is written once and run for both arms by `for_arms!`; the expectations that differ
 //! (the six-connection ceiling) are computed from the arm, never copied.
 
+// Test helpers outside `#[test]` functions may panic on setup failures.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,8 +57,10 @@ impl Default for Run {
 
 async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
     let protocol: sse_server::Protocol = arm.name().parse().unwrap();
-    let mut config = ServerConfig::default();
-    config.listeners = vec![(protocol, "127.0.0.1:0".parse().unwrap())];
+    let mut config = ServerConfig {
+        listeners: vec![(protocol, "127.0.0.1:0".parse().unwrap())],
+        ..ServerConfig::default()
+    };
     config.events.interval = Duration::from_millis(50);
     (spec.tweak)(&mut config);
     let server = sse_server::start(config).await.unwrap();
@@ -75,6 +80,8 @@ async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
         reconnect_delay: spec.reconnect_delay,
         connect_timeout: Duration::from_secs(5),
         drain_timeout: Duration::from_secs(5),
+        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
+        parser_limits: sse_wire::Limits::default(),
     };
     let outcome = tokio::time::timeout(
         Duration::from_secs(30),
@@ -141,13 +148,22 @@ async fn max_concurrent_streams_queues_on_one_connection(arm: Arm) {
     .await;
     let m = &out.metrics;
     let (opened, queued, conns) = if arm.is_http2() { (3, 5, 1) } else { (6, 2, 6) };
-    assert_eq!(m.get(Counter::StreamsOpened), opened);
-    assert_eq!(out.streams_queued_at_end, queued);
     let errors: Vec<_> = loadgen::ErrorClass::ALL
         .iter()
         .map(|&c| (c.name(), m.errors(c)))
         .filter(|(_, n)| *n > 0)
         .collect();
+    assert_eq!(m.get(Counter::StreamsOpened), opened, "errors {errors:?}");
+    assert_eq!(
+        out.streams_queued_at_end,
+        queued,
+        "errors {errors:?}, reconnects {}, open {}, requested {}, elapsed {:?}, server {:?}",
+        m.get(Counter::Reconnects),
+        out.streams_open_at_end,
+        m.get(Counter::StreamsRequested),
+        out.elapsed,
+        stats.listeners[0],
+    );
     assert_eq!(
         m.get(Counter::ConnectionsOpened),
         conns,
@@ -186,8 +202,10 @@ for_arms!(slots_free_up, super::ended_streams_let_queued_ones_through);
 #[tokio::test]
 async fn protocol_mismatch_is_fatal() {
     // An h1-tls listener answering the h2 arm: its ALPN offers only http/1.1.
-    let mut config = ServerConfig::default();
-    config.listeners = vec![(sse_server::Protocol::H1Tls, "127.0.0.1:0".parse().unwrap())];
+    let config = ServerConfig {
+        listeners: vec![(sse_server::Protocol::H1Tls, "127.0.0.1:0".parse().unwrap())],
+        ..ServerConfig::default()
+    };
     let server = sse_server::start(config).await.unwrap();
     let url = server.url(sse_server::Protocol::H1Tls).unwrap();
     let target = Target::new(Arm::H2, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
@@ -205,6 +223,8 @@ async fn protocol_mismatch_is_fatal() {
         reconnect_delay: Duration::from_millis(100),
         connect_timeout: Duration::from_secs(5),
         drain_timeout: Duration::from_secs(5),
+        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
+        parser_limits: sse_wire::Limits::default(),
     };
     let out = run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()).await;
     server.shutdown().await;

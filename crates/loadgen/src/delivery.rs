@@ -1,0 +1,416 @@
+//! The loss proof: which POSTed tokens each stream saw, and how many times.
+//!
+//! Every POST of a point carries a token with an index ([`TokenTable`]). Each stream has a
+//! [`StreamLedger`]: one bit per token for "seen", one for "seen again", and the instants that
+//! say when the stream could receive what. The ledgers are registered in the point's shared state,
+//! so they outlive the stream tasks that are cancelled when the point ends. At the end,
+//! [`Delivery::tally`] compares what was owed with what arrived:
+//!
+//! - a stream is *anchored* when it receives a `200 text/event-stream` without having sent
+//!   `Last-Event-ID` (its first connection, or a reconnect before it ever saw an id): from then on
+//!   a resume with `Last-Event-ID` can replay whatever it misses, so no server could owe it
+//!   anything sent earlier;
+//! - a (POST, stream) pair is *expected* when the POST completed with a 2xx, was sent (granted its
+//!   slot) after the stream's anchor, completed at least `grace` before the stream's coverage
+//!   ended, and the stream never failed for good (bad status or content type). Coverage ends at
+//!   the end of the point if the stream's connection was then open for at least `grace`, else at
+//!   the end of its last connection that was: messages published while it is disconnected only
+//!   arrive through the replay after the next reconnect;
+//! - *lost*: expected and never seen; *duplicated*: seen more than once on one stream (counted
+//!   once per pair, expected or not).
+//!
+//! Memory: two bits per (stream, token) pair. Past [`MAX_PAIRS`] pairs the point runs without
+//! the loss proof rather than allocate without bound.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most (stream, token) pairs tracked: 2^28 pairs are 64 MiB of bits.
+pub const MAX_PAIRS: u64 = 1 << 28;
+
+/// The loss proof of one point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryTally {
+    /// (POST, stream) pairs owed: see the module documentation.
+    pub expected: u64,
+    /// Expected pairs whose token never arrived on that stream.
+    pub lost: u64,
+    /// Pairs whose token arrived more than once on that stream.
+    pub duplicated: u64,
+}
+
+/// Instants as nanoseconds since a base, plus one, so that zero means "never".
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    base: Instant,
+}
+
+impl Clock {
+    pub fn new(base: Instant) -> Self {
+        Clock { base }
+    }
+
+    pub fn stamp(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
+
+    pub fn instant(&self, stamp: u64) -> Option<Instant> {
+        (stamp != 0).then(|| self.base + Duration::from_nanos(stamp - 1))
+    }
+}
+
+/// The POSTs of a point, by token index: when each was sent (granted its slot), for `fanout`,
+/// and when it completed with a 2xx. Lock-free: one slot per scheduled POST.
+#[derive(Debug)]
+pub(crate) struct TokenTable {
+    /// High 32 bits of every token of this point, so tokens of other points or runs (replayed by
+    /// an external server's ring) are never matched.
+    nonce: u64,
+    clock: Clock,
+    sent: Box<[AtomicU64]>,
+    completed: Box<[AtomicU64]>,
+}
+
+impl TokenTable {
+    pub fn new(nonce: u32, capacity: usize, base: Instant) -> Self {
+        let slots = || (0..capacity).map(|_| AtomicU64::new(0)).collect();
+        TokenTable {
+            nonce: u64::from(nonce) << 32,
+            clock: Clock::new(base),
+            sent: slots(),
+            completed: slots(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sent.len()
+    }
+
+    pub fn token(&self, index: usize) -> u64 {
+        self.nonce | index as u64
+    }
+
+    /// The index of one of this point's tokens.
+    pub fn index(&self, token: u64) -> Option<usize> {
+        if token & !0xFFFF_FFFF != self.nonce {
+            return None;
+        }
+        let index = usize::try_from(token & 0xFFFF_FFFF).ok()?;
+        (index < self.sent.len()).then_some(index)
+    }
+
+    pub fn mark_sent(&self, token: u64, at: Instant) {
+        if let Some(i) = self.index(token) {
+            self.sent[i].store(self.clock.stamp(at), Ordering::Relaxed);
+        }
+    }
+
+    pub fn mark_completed(&self, token: u64, at: Instant) {
+        if let Some(i) = self.index(token) {
+            self.completed[i].store(self.clock.stamp(at), Ordering::Relaxed);
+        }
+    }
+
+    /// When the POST carrying `token` was sent, if it is one of this point's and was sent.
+    pub fn sent_at(&self, token: u64) -> Option<Instant> {
+        self.clock
+            .instant(self.sent[self.index(token)?].load(Ordering::Relaxed))
+    }
+
+    /// When the POST carrying `token` completed with a 2xx, if it did.
+    pub fn completed_at(&self, token: u64) -> Option<Instant> {
+        self.clock
+            .instant(self.completed[self.index(token)?].load(Ordering::Relaxed))
+    }
+}
+
+/// What one stream saw and when it could see it. Written by its stream task only.
+#[derive(Debug)]
+pub(crate) struct StreamLedger {
+    clock: Clock,
+    seen: Box<[AtomicU64]>,
+    seen_again: Box<[AtomicU64]>,
+    /// The 200 after which nothing sent can be missed for good (see the module documentation).
+    anchor: AtomicU64,
+    /// The 200 of the current (or last) connection.
+    up: AtomicU64,
+    /// The end of the current connection, zero while it is open.
+    down: AtomicU64,
+    /// The end of the connection before the current one.
+    previous_down: AtomicU64,
+    failed: AtomicBool,
+}
+
+impl StreamLedger {
+    fn new(clock: Clock, tokens: usize) -> Self {
+        let words = || {
+            (0..tokens.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect()
+        };
+        StreamLedger {
+            clock,
+            seen: words(),
+            seen_again: words(),
+            anchor: AtomicU64::new(0),
+            up: AtomicU64::new(0),
+            down: AtomicU64::new(0),
+            previous_down: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// The stream got its `200 text/event-stream`; `resumed` if it sent `Last-Event-ID`.
+    pub fn opened(&self, at: Instant, resumed: bool) {
+        let stamp = self.clock.stamp(at);
+        if !resumed {
+            self.anchor.store(stamp, Ordering::Relaxed);
+        }
+        self.previous_down
+            .store(self.down.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.down.store(0, Ordering::Relaxed);
+        self.up.store(stamp, Ordering::Relaxed);
+    }
+
+    /// The connection opened last ended (cleanly, with an error, or cancelled).
+    pub fn closed(&self, at: Instant) {
+        self.down.store(self.clock.stamp(at), Ordering::Relaxed);
+    }
+
+    /// The stream failed for good: nothing is owed to it.
+    pub fn failed(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// The event carrying the token with this index arrived.
+    pub fn saw(&self, index: usize) {
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        let Some(seen) = self.seen.get(word) else {
+            return;
+        };
+        if seen.fetch_or(bit, Ordering::Relaxed) & bit != 0 {
+            self.seen_again[word].fetch_or(bit, Ordering::Relaxed);
+        }
+    }
+
+    fn bit(words: &[AtomicU64], index: usize) -> bool {
+        words[index / 64].load(Ordering::Relaxed) & (1 << (index % 64)) != 0
+    }
+
+    /// The last instant a POST may have completed at and still be owed to this stream, as a
+    /// stamp; zero when nothing is owed.
+    fn covered_until(&self, end: u64, grace: u64) -> u64 {
+        let up = self.up.load(Ordering::Relaxed);
+        if up == 0 || self.failed.load(Ordering::Relaxed) {
+            return 0;
+        }
+        let down = self.down.load(Ordering::Relaxed);
+        let previous_down = self.previous_down.load(Ordering::Relaxed);
+        let open_at_end = up <= end && (down == 0 || down >= end);
+        let until = if open_at_end && up.saturating_add(grace) <= end {
+            end
+        } else if up <= end && down != 0 && down < end {
+            down
+        } else {
+            // Opened within the grace period (or after the end): what it missed before is still
+            // being replayed.
+            previous_down
+        };
+        until.saturating_sub(grace)
+    }
+}
+
+/// The ledgers of one point.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    clock: Clock,
+    tokens: usize,
+    /// False when the point has too many (stream, token) pairs to track.
+    enabled: bool,
+    ledgers: Mutex<Vec<Arc<StreamLedger>>>,
+}
+
+impl Delivery {
+    pub fn new(base: Instant, tokens: usize, streams: u64) -> Self {
+        let enabled = streams.saturating_mul(tokens as u64) <= MAX_PAIRS;
+        if !enabled {
+            tracing::warn!(
+                "{streams} streams x {tokens} POSTs is over {MAX_PAIRS} pairs: this point runs without the loss proof"
+            );
+        }
+        Delivery {
+            clock: Clock::new(base),
+            tokens,
+            enabled,
+            ledgers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new stream's ledger, or `None` when the point is too large to track.
+    pub fn register(&self) -> Option<Arc<StreamLedger>> {
+        if !self.enabled {
+            return None;
+        }
+        let ledger = Arc::new(StreamLedger::new(self.clock, self.tokens));
+        self.ledgers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ledger.clone());
+        Some(ledger)
+    }
+
+    /// The loss proof at `end`, or `None` when the point was too large to track.
+    pub fn tally(
+        &self,
+        table: &TokenTable,
+        end: Instant,
+        grace: Duration,
+    ) -> Option<DeliveryTally> {
+        if !self.enabled {
+            return None;
+        }
+        let end = self.clock.stamp(end);
+        let grace = u64::try_from(grace.as_nanos()).unwrap_or(u64::MAX);
+        // (index, sent, completed) of every POST that completed with a 2xx.
+        let completed: Vec<(usize, u64, u64)> = (0..table.len())
+            .filter_map(|i| {
+                let sent = table.sent[i].load(Ordering::Relaxed);
+                let completed = table.completed[i].load(Ordering::Relaxed);
+                (sent != 0 && completed != 0).then_some((i, sent, completed))
+            })
+            .collect();
+        let mut tally = DeliveryTally::default();
+        let ledgers = self.ledgers.lock().unwrap_or_else(|e| e.into_inner());
+        for ledger in ledgers.iter() {
+            tally.duplicated += ledger
+                .seen_again
+                .iter()
+                .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+                .sum::<u64>();
+            let until = ledger.covered_until(end, grace);
+            let anchor = ledger.anchor.load(Ordering::Relaxed);
+            if until == 0 || anchor == 0 {
+                continue;
+            }
+            for &(i, sent, completed) in &completed {
+                if sent > anchor && completed <= until {
+                    tally.expected += 1;
+                    if !StreamLedger::bit(&ledger.seen, i) {
+                        tally.lost += 1;
+                    }
+                }
+            }
+        }
+        Some(tally)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn tokens_match_only_their_point() {
+        let base = Instant::now();
+        let t = TokenTable::new(7, 4, base);
+        let tok = t.token(2);
+        assert_eq!(t.sent_at(tok), None);
+        t.mark_sent(tok, base + 5 * MS);
+        assert_eq!(t.sent_at(tok), Some(base + 5 * MS));
+        assert_eq!(t.index(tok), Some(2));
+        let other = TokenTable::new(8, 4, base);
+        assert_eq!(other.sent_at(tok), None);
+        assert_eq!(t.sent_at(t.token(9)), None);
+        assert_eq!(t.index(t.token(4)), None);
+    }
+
+    /// Four POSTs: sent at 10, 20, 30, 40 ms, completed 1 ms later; the point ends at 1000 ms.
+    fn table(base: Instant) -> TokenTable {
+        let t = TokenTable::new(1, 4, base);
+        for i in 0..4 {
+            let at = base + (10 * (i as u32 + 1)) * MS;
+            t.mark_sent(t.token(i), at);
+            t.mark_completed(t.token(i), at + MS);
+        }
+        t
+    }
+
+    #[test]
+    fn tally_counts_expected_lost_and_duplicated() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 3);
+        // Open from 5 ms to the end: sees 0, 1 twice, 3; misses 2.
+        let a = d.register().unwrap();
+        a.opened(base + 5 * MS, false);
+        for i in [0, 1, 1, 3] {
+            a.saw(i);
+        }
+        // Anchored at 25 ms: only POSTs 2 and 3 are owed; it saw both.
+        let b = d.register().unwrap();
+        b.opened(base + 25 * MS, false);
+        b.saw(2);
+        b.saw(3);
+        // Failed for good: owed nothing.
+        let c = d.register().unwrap();
+        c.opened(base + 5 * MS, false);
+        c.failed();
+        let tally = d.tally(&t, base + 1000 * MS, 100 * MS).unwrap();
+        assert_eq!(
+            tally,
+            DeliveryTally {
+                expected: 6,
+                lost: 1,
+                duplicated: 1
+            }
+        );
+    }
+
+    #[test]
+    fn coverage_ends_with_the_last_connection_and_the_grace() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 3);
+        // Disconnected at 25 ms and never back: owed what completed by 25 - 5 ms (POST 0).
+        let down = d.register().unwrap();
+        down.opened(base + 5 * MS, false);
+        down.closed(base + 25 * MS);
+        // Resumed at 996 ms, within the grace: still covered only up to its previous connection.
+        let late = d.register().unwrap();
+        late.opened(base + 5 * MS, false);
+        late.closed(base + 25 * MS);
+        late.opened(base + 996 * MS, true);
+        // Resumed at 500 ms: covered to the end; a resume keeps the anchor.
+        let back = d.register().unwrap();
+        back.opened(base + 5 * MS, false);
+        back.closed(base + 25 * MS);
+        back.opened(base + 500 * MS, true);
+        let tally = d.tally(&t, base + 1000 * MS, 5 * MS).unwrap();
+        assert_eq!(tally.expected, 1 + 1 + 4);
+        assert_eq!(tally.lost, 6);
+    }
+
+    #[test]
+    fn grace_excludes_posts_completed_just_before_the_end() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 1);
+        let s = d.register().unwrap();
+        s.opened(base + 5 * MS, false);
+        // The end at 45 ms with 10 ms of grace: POSTs completed by 35 ms (0, 1, 2) are owed.
+        assert_eq!(d.tally(&t, base + 45 * MS, 10 * MS).unwrap().expected, 3);
+    }
+
+    #[test]
+    fn too_many_pairs_disable_the_proof() {
+        let base = Instant::now();
+        let d = Delivery::new(base, 1 << 20, 1 << 10);
+        assert!(d.register().is_none());
+        assert!(d.tally(&table(base), base, MS).is_none());
+    }
+}

@@ -1,0 +1,331 @@
+//! A scripted server for hostile and broken event streams: it answers each `GET` with a status,
+//! a content type and a body written exactly as the script says (byte by byte if asked, with
+//! `TCP_NODELAY` and sleeps in between, so every split reaches the client as its own read).
+//!
+//! HTTP/1.1 arms get a close-delimited body written straight onto the socket (no chunking, so the
+//! bytes on the wire are the script's). HTTP/2 arms get one DATA frame per write, from `h2`'s
+//! server. TLS arms use a self-signed certificate and the arm's ALPN.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use loadgen::{Arm, Target, Trust};
+use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One write of the body, or a pause.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Write(Vec<u8>),
+    Sleep(Duration),
+    /// Writes `chunk` again and again until the client goes away or `max_bytes` were written.
+    Flood {
+        chunk: Vec<u8>,
+        max_bytes: u64,
+    },
+}
+
+/// What happens after the last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// End the body (HTTP/1.1: close the connection; HTTP/2: END_STREAM).
+    End,
+    /// Keep the response open, writing nothing, until the client leaves.
+    Hold,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub steps: Vec<Step>,
+    pub then: Then,
+}
+
+impl Reply {
+    /// `200 text/event-stream` with `steps`, then held open.
+    pub fn events(steps: Vec<Step>) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/event-stream",
+            steps,
+            then: Then::Hold,
+        }
+    }
+
+    /// The whole body in one write, one write per byte with `pause` between, held open.
+    pub fn bytewise(body: &[u8], pause: Duration) -> Reply {
+        let mut steps = Vec::new();
+        for &b in body {
+            steps.push(Step::Write(vec![b]));
+            steps.push(Step::Sleep(pause));
+        }
+        Reply::events(steps)
+    }
+}
+
+/// What the server saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Requests answered, in order.
+    pub requests: AtomicUsize,
+    /// The `Last-Event-ID` of each request (empty when absent).
+    pub last_event_ids: Mutex<Vec<String>>,
+    /// Body bytes written, all requests together.
+    pub body_bytes: AtomicU64,
+}
+
+impl Seen {
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+    pub fn last_event_ids(&self) -> Vec<String> {
+        self.last_event_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+type Script = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
+
+/// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
+/// The server lives until the test's runtime ends.
+pub async fn serve(
+    arm: Arm,
+    script: impl Fn(usize) -> Reply + Send + Sync + 'static,
+) -> (Target, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let seen = Arc::new(Seen::default());
+    let script: Script = Arc::new(script);
+    let (tls, cert) = if arm.is_tls() {
+        let (config, cert) = tls_config(arm);
+        (Some(tokio_rustls::TlsAcceptor::from(config)), Some(cert))
+    } else {
+        (None, None)
+    };
+    let accept_seen = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = tcp.set_nodelay(true);
+            let (seen, script, tls) = (accept_seen.clone(), script.clone(), tls.clone());
+            tokio::spawn(async move {
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(io) = acceptor.accept(tcp).await {
+                            connection(arm, io, seen, script).await;
+                        }
+                    }
+                    None => connection(arm, tcp, seen, script).await,
+                }
+            });
+        }
+    });
+    let url = format!("{}://{addr}", arm.scheme());
+    let trust = Trust::Certificates(cert.into_iter().collect());
+    (Target::new(arm, &url, &trust).expect("target"), seen)
+}
+
+/// The self-signed certificate's server configuration with the arm's ALPN, and the certificate.
+fn tls_config(arm: Arm) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let cert = certified.cert.der().clone();
+    let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.clone()], key.into())
+    .expect("server config");
+    config.alpn_protocols = vec![arm.alpn().expect("a TLS arm").to_vec()];
+    (Arc::new(config), cert)
+}
+
+async fn connection<IO>(arm: Arm, io: IO, seen: Arc<Seen>, script: Script)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if arm.is_http2() {
+        h2_connection(io, seen, script).await;
+    } else {
+        h1_connection(io, seen, script).await;
+    }
+}
+
+/// Reads one request head, answers it with a close-delimited body, and closes.
+async fn h1_connection<IO>(mut io: IO, seen: Arc<Seen>, script: Script)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let last_event_id = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("last-event-id")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let reply = answer(&seen, &script, last_event_id);
+    let status_head = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
+        reply.status,
+        reply.content_type,
+        if reply.status == 200 { "" } else { "content-length: 0\r\n" },
+    );
+    if io.write_all(status_head.as_bytes()).await.is_err() || reply.status != 200 {
+        let _ = io.shutdown().await;
+        return;
+    }
+    for step in &reply.steps {
+        let ok = match step {
+            Step::Write(bytes) => write_h1(&mut io, bytes, &seen).await,
+            Step::Sleep(d) => {
+                tokio::time::sleep(*d).await;
+                true
+            }
+            Step::Flood { chunk, max_bytes } => {
+                let mut written = 0;
+                while written < *max_bytes && write_h1(&mut io, chunk, &seen).await {
+                    written += chunk.len() as u64;
+                }
+                written < *max_bytes
+            }
+        };
+        if !ok {
+            return;
+        }
+    }
+    match reply.then {
+        Then::End => {
+            let _ = io.shutdown().await;
+        }
+        Then::Hold => {
+            // Until the client closes its side.
+            while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
+        }
+    }
+}
+
+async fn write_h1<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8], seen: &Seen) -> bool {
+    let ok = io.write_all(bytes).await.is_ok() && io.flush().await.is_ok();
+    if ok {
+        seen.body_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    }
+    ok
+}
+
+fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
+    let n = seen.requests.fetch_add(1, Ordering::Relaxed);
+    seen.last_event_ids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(last_event_id);
+    script(n)
+}
+
+/// Serves every request of one HTTP/2 connection, each on its own task.
+async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Ok(mut conn) = h2::server::handshake(io).await else {
+        return;
+    };
+    while let Some(Ok((request, respond))) = conn.accept().await {
+        let last_event_id = request
+            .headers()
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let reply = answer(&seen, &script, last_event_id);
+        tokio::spawn(h2_stream(respond, reply, seen.clone()));
+    }
+}
+
+async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, seen: Arc<Seen>) {
+    let response = http::Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type)
+        .body(())
+        .expect("response head");
+    let Ok(mut body) = respond.send_response(response, reply.status != 200) else {
+        return;
+    };
+    if reply.status != 200 {
+        return;
+    }
+    for step in &reply.steps {
+        let ok = match step {
+            Step::Write(bytes) => write_h2(&mut body, bytes, &seen).await,
+            Step::Sleep(d) => {
+                tokio::time::sleep(*d).await;
+                true
+            }
+            Step::Flood { chunk, max_bytes } => {
+                let mut written = 0;
+                while written < *max_bytes && write_h2(&mut body, chunk, &seen).await {
+                    written += chunk.len() as u64;
+                }
+                written < *max_bytes
+            }
+        };
+        if !ok {
+            return;
+        }
+    }
+    match reply.then {
+        Then::End => {
+            let _ = body.send_data(Bytes::new(), true);
+        }
+        Then::Hold => {
+            // Until the client resets the stream or the connection ends.
+            let _ = std::future::poll_fn(|cx| body.poll_reset(cx)).await;
+        }
+    }
+}
+
+/// Sends `bytes` as one DATA frame when the client's window allows, else in as few frames as its
+/// window updates allow.
+async fn write_h2(body: &mut h2::SendStream<Bytes>, bytes: &[u8], seen: &Seen) -> bool {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        body.reserve_capacity(rest.len());
+        let capacity = match std::future::poll_fn(|cx| body.poll_capacity(cx)).await {
+            Some(Ok(n)) if n > 0 => n,
+            Some(Ok(_)) => continue,
+            _ => return false,
+        };
+        let (now, later) = rest.split_at(capacity.min(rest.len()));
+        if body.send_data(Bytes::copy_from_slice(now), false).is_err() {
+            return false;
+        }
+        seen.body_bytes
+            .fetch_add(now.len() as u64, Ordering::Relaxed);
+        rest = later;
+    }
+    // Let the connection task write the frame before the next one is queued.
+    tokio::task::yield_now().await;
+    true
+}

@@ -1,0 +1,37 @@
+//! A server that goes away mid-point: the point stops by itself about `down_after` (5 s) after the
+//! first failed connect, says why (`target down`), and returns what it measured until then.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use loadgen::{Arm, Counter, FatalKind};
+
+async fn server_gone_mid_point(arm: Arm) {
+    let (server, target) = common::embedded(arm, |c| c.events.retry_ms = 200).await;
+    let mut config = common::point(target);
+    config.clients = 2;
+    config.streams_per_client = 2;
+    config.post_rate_per_client = 5.0;
+    config.duration = Duration::from_secs(60);
+    let started = Instant::now();
+    let point = tokio::spawn(async move { common::run(&config).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.shutdown().await;
+    let gone = Instant::now();
+    let out = point.await.expect("the point task");
+    let fatal = out.fatal.as_ref().expect("a dead server stops the point");
+    assert_eq!(fatal.kind, FatalKind::TargetDown, "{fatal}");
+    assert!(fatal.to_string().starts_with("target down: "), "{fatal}");
+    let after = gone.elapsed();
+    assert!(
+        after < Duration::from_secs(8),
+        "stopped {after:?} after the server went away"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(6));
+    let m = &out.metrics;
+    assert!(m.get(Counter::EventsReceived) > 0);
+    assert!(m.get(Counter::PostsCompleted) > 0);
+    assert!(out.delivery.is_some_and(|d| d.expected > 0));
+}
+for_all_arms!(gone, super::server_gone_mid_point);
