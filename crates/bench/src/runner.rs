@@ -179,6 +179,9 @@ fn point_config(
         reconnect_delay: scenario.reconnect_delay,
         connect_timeout: scenario.connect_timeout,
         drain_timeout: Duration::from_secs(5),
+        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
+        // 1 MiB per line, 4 MiB per event.
+        parser_limits: loadgen::ParserLimits::default(),
     }
 }
 

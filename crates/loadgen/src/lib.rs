@@ -33,4 +33,6 @@ pub use error::{ErrorClass, LoadError};
 pub use metrics::{Counter, Latency, LatencySummary, Metrics};
 pub use origin::Priority;
 pub use run::{run_point, PointConfig, PointOutcome};
+/// The event-stream parser's caps ([`PointConfig::parser_limits`]).
+pub use sse_wire::Limits as ParserLimits;
 pub use target::{Target, Trust};
