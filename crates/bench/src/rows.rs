@@ -48,10 +48,17 @@ pub fn point_rows(
     for c in [
         Counter::EventsReceived,
         Counter::Reconnects,
+        Counter::ReplayedEvents,
         Counter::Gaps,
         Counter::Duplicates,
     ] {
         counter(c.name(), m.get(c));
+    }
+    // The loss proof; absent when the point had too many (stream, POST) pairs to track.
+    if let Some(d) = outcome.delivery {
+        counter("messages_expected", d.expected);
+        counter("messages_lost", d.lost);
+        counter("messages_duplicated", d.duplicated);
     }
     counter("errors", m.total_errors());
     for class in ErrorClass::ALL {

@@ -61,6 +61,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     print!("{}", crate::summary::render(&scenario.name, &result));
+    if let Some(Stopped::Fatal(_, reason)) = &result.stopped {
+        eprintln!(
+            "error: run stopped: {reason}; the rows measured so far are in {}",
+            result.csv.display()
+        );
+    }
     if !args.no_plot && !result.points.is_empty() {
         let svg = result.csv.with_extension("svg");
         match crate::cmd_plot::plot_file(&result.csv, &svg) {
@@ -89,26 +95,36 @@ fn target_override(args: &RunArgs, scenario: &Scenario) -> anyhow::Result<Option
         }
         return Ok(None);
     }
-    let mut per_arm: Vec<(Option<Arm>, String)> = Vec::new();
+    if !scenario.faults.is_none() {
+        anyhow::bail!(
+            "--target replaces the embedded server, which is what injects the scenario's [faults]: drop --target or the [faults] table"
+        );
+    }
+    // (arm, URL, the flag as written)
+    let mut per_arm: Vec<(Option<Arm>, String, &str)> = Vec::new();
     for t in &args.target {
         match t.split_once('=') {
             Some((arm, url)) if !arm.contains(':') => {
                 let arm: Arm = arm
                     .parse()
                     .with_context(|| format!("--target {t}: bad protocol before '='"))?;
-                per_arm.push((Some(arm), url.to_owned()));
+                per_arm.push((Some(arm), url.to_owned(), t));
             }
-            _ => per_arm.push((None, t.clone())),
+            _ => per_arm.push((None, t.clone(), t)),
         }
     }
     let mut urls = Vec::new();
+    let mut url_from = Vec::new();
     for &arm in &scenario.protocols {
-        let specific = per_arm.iter().find(|(a, _)| *a == Some(arm));
+        let specific = per_arm.iter().find(|(a, _, _)| *a == Some(arm));
         let general = per_arm
             .iter()
-            .find(|(a, u)| a.is_none() && u.starts_with(&format!("{}://", arm.scheme())));
+            .find(|(a, u, _)| a.is_none() && u.starts_with(&format!("{}://", arm.scheme())));
         match specific.or(general) {
-            Some((_, url)) => urls.push((arm, url.clone())),
+            Some((_, url, flag)) => {
+                urls.push((arm, url.clone()));
+                url_from.push((arm, format!("--target {flag}")));
+            }
             None => anyhow::bail!(
                 "the scenario runs {arm}, which needs an {}:// URL: add --target {arm}=URL or drop {arm} from `protocols`",
                 arm.scheme()
@@ -123,6 +139,7 @@ fn target_override(args: &RunArgs, scenario: &Scenario) -> anyhow::Result<Option
     let channel = &scenario.channel;
     Ok(Some(TargetSpec {
         urls,
+        url_from,
         events_path: args
             .events_path
             .clone()

@@ -1,6 +1,10 @@
 //! Runs a scenario: every sweep point, against a fresh embedded server or an external target,
 //! writing each point's rows to the CSV report as soon as the point ends.
 //!
+//! Before the first point, each external target URL is probed once (TCP, TLS with its certificate
+//! check and ALPN, the HTTP/2 handshake): an unreachable server or a certificate that does not
+//! verify is unusable input, reported with where the URL came from, before any report is written.
+//!
 //! A point that stops early (Ctrl-C, a dead server, a protocol mismatch) still has its rows
 //! written; the run then stops and says why.
 
@@ -49,6 +53,8 @@ pub struct RunResult {
     pub points: Vec<PointResult>,
     pub stopped: Option<Stopped>,
     pub points_planned: usize,
+    /// The embedded server injected faults: the summary shows reconnects and losses.
+    pub faults: bool,
 }
 
 pub async fn run(
@@ -57,8 +63,8 @@ pub async fn run(
     stop: CancellationToken,
 ) -> anyhow::Result<RunResult> {
     let target = opts.target.as_ref().or(scenario.target.as_ref());
-    let trust = match target {
-        Some(t) => Some(resolve_trust(t, scenario)?),
+    let targets = match target {
+        Some(t) => Some(preflight(scenario, t).await?),
         None => None,
     };
     let started = SystemTime::now();
@@ -84,16 +90,13 @@ pub async fn run(
         };
         let metrics = Arc::new(Metrics::new());
         let ticker = progress.start_point(i, id, metrics.clone());
-        let (outcome, server) = match (target, &trust) {
-            (Some(t), Some(trust)) => {
-                let url = &t
-                    .urls
+        let (outcome, server) = match (target, &targets) {
+            (Some(t), Some(targets)) => {
+                let target = targets
                     .iter()
-                    .find(|(a, _)| *a == arm)
+                    .find(|tg| tg.arm == arm)
                     .context("no target URL for this protocol")?
-                    .1;
-                let target = Target::new(arm, url, trust)
-                    .with_context(|| format!("unusable target for {arm}"))?;
+                    .clone();
                 let config = point_config(scenario, id, target, &t.events_path, &t.messages_path);
                 (loadgen::run_point(&config, metrics, &stop).await, None)
             }
@@ -114,7 +117,7 @@ pub async fn run(
             server,
         });
         if let Some(f) = fatal {
-            stopped = Some(Stopped::Fatal(f.kind, f.message));
+            stopped = Some(Stopped::Fatal(f.kind, f.to_string()));
             break;
         }
         if interrupted {
@@ -131,7 +134,29 @@ pub async fn run(
         points: results,
         stopped,
         points_planned: points.len(),
+        faults: target.is_none() && !scenario.faults.is_none(),
     })
+}
+
+/// Resolves and probes every target URL of the scenario's arms. An error names where the URL
+/// came from (the scenario's line and key, or the `--target` flag) and the cause, on one line.
+async fn preflight(scenario: &Scenario, t: &TargetSpec) -> anyhow::Result<Vec<Target>> {
+    let trust = resolve_trust(t, scenario)?;
+    let mut targets = Vec::new();
+    for (arm, url) in &t.urls {
+        let from = t.url_from(*arm);
+        let target = Target::new(*arm, url, &trust)
+            .map_err(|e| anyhow::anyhow!("{from}: {}", error_chain(&e)))?;
+        if let Err(e) = loadgen::probe(&target, scenario.connect_timeout).await {
+            bail!("{from}: {arm}: {}", error_chain(&e));
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    loadgen::context::error_chain(e)
 }
 
 fn resolve_trust(t: &TargetSpec, scenario: &Scenario) -> anyhow::Result<Trust> {
@@ -194,17 +219,20 @@ async fn run_embedded(
 ) -> anyhow::Result<(PointOutcome, Option<ServerCounts>)> {
     let protocol = server_protocol(id.arm);
     let s = &scenario.server;
-    let mut config = sse_server::ServerConfig::default();
-    config.listeners = vec![(protocol, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))];
+    let mut config = sse_server::ServerConfig {
+        listeners: vec![(protocol, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))],
+        replay_ring: s.replay_ring,
+        subscriber_queue: s.subscriber_queue,
+        faults: scenario.faults.clone(),
+        max_connections: 1_000_000,
+        ..sse_server::ServerConfig::default()
+    };
     config.http2.max_concurrent_streams = s.max_concurrent_streams;
     config.events.interval = s.event_interval;
     config.events.size = s.event_bytes;
     config.events.heartbeat = s.heartbeat;
     config.events.retry_ms =
         u64::try_from(scenario.reconnect_delay.as_millis()).unwrap_or(u64::MAX);
-    config.replay_ring = s.replay_ring;
-    config.subscriber_queue = s.subscriber_queue;
-    config.max_connections = 1_000_000;
     let server = sse_server::start(config)
         .await
         .context("cannot start the embedded server")?;

@@ -1,5 +1,6 @@
 //! The table printed at the end of a run, arms side by side within each sweep point, so the
-//! six-connection ceiling is plain to see.
+//! six-connection ceiling is plain to see. With faults on, two more columns show how the run
+//! recovered: reconnects, and the loss proof (messages lost of those owed).
 
 use std::fmt::Write;
 
@@ -15,7 +16,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         result.points.len(),
         result.points_planned
     );
-    let header = [
+    let mut header = vec![
         "clients",
         "streams",
         "arm",
@@ -30,7 +31,10 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         "delivery",
         "errors",
     ];
-    let mut rows: Vec<[String; 13]> = Vec::new();
+    if result.faults {
+        header.extend(["reconnects", "lost"]);
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for p in &result.points {
         let m = &p.outcome.metrics;
         let conns = match p.server {
@@ -41,7 +45,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
             ),
             None => m.get(Counter::ConnectionsCarryingRequests).to_string(),
         };
-        rows.push([
+        let mut row = vec![
             p.id.clients.to_string(),
             p.id.streams_per_client.to_string(),
             p.id.arm.to_string(),
@@ -63,7 +67,12 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
             pair(m.latency(Latency::Fanout)),
             pair(m.latency(Latency::EventDelivery)),
             m.total_errors().to_string(),
-        ]);
+        ];
+        if result.faults {
+            row.push(m.get(Counter::Reconnects).to_string());
+            row.push(lost(p.outcome.delivery));
+        }
+        rows.push(row);
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -93,6 +102,13 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\
          POSTs = completed of scheduled; conns = connections that carried requests (client, and server's count)."
     );
+    if result.faults {
+        let _ = writeln!(
+            out,
+            "lost = POSTed messages never seen by a stream that was owed them, of those owed (streams x completed POSTs);\n\
+             `dup` = messages seen twice on one stream. See messages_* in scenarios/README.md."
+        );
+    }
     match &result.stopped {
         None => {}
         Some(Stopped::Interrupted) => {
@@ -107,6 +123,15 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     }
     let _ = writeln!(out, "report: {}", result.csv.display());
     out
+}
+
+/// `lost/expected`, plus duplicates when there are any; `-` when the point was too large to track.
+fn lost(delivery: Option<loadgen::DeliveryTally>) -> String {
+    match delivery {
+        None => "-".to_owned(),
+        Some(d) if d.duplicated > 0 => format!("{}/{} ({} dup)", d.lost, d.expected, d.duplicated),
+        Some(d) => format!("{}/{}", d.lost, d.expected),
+    }
 }
 
 fn pair(s: LatencySummary) -> String {

@@ -1,6 +1,9 @@
 //! The `bench` binary end to end: a real (tiny) run against the embedded server, the CSV contract,
 //! and exit code 2 with a one-line message for a bad scenario.
 
+// Test helpers outside `#[test]` functions may panic on setup failures.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub server: ServerSettings,
     /// An external server instead of the embedded one.
     pub target: Option<TargetSpec>,
+    /// Faults the embedded server injects (`[faults]`); none by default.
+    pub faults: sse_server::FaultConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,9 +60,22 @@ pub struct ServerSettings {
 pub struct TargetSpec {
     /// One origin URL per arm of the scenario.
     pub urls: Vec<(Arm, String)>,
+    /// Where each arm's URL was given, for messages: `FILE:LINE: target.url = "URL"` or
+    /// `--target [ARM=]URL`.
+    pub url_from: Vec<(Arm, String)>,
     pub events_path: String,
     pub messages_path: String,
     pub trust: TrustSpec,
+}
+
+impl TargetSpec {
+    /// Where the URL of `arm` was given.
+    pub fn url_from(&self, arm: Arm) -> &str {
+        self.url_from
+            .iter()
+            .find(|(a, _)| *a == arm)
+            .map_or("the target", |(_, from)| from.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,8 @@ pub(crate) struct RawScenario {
     pub channel: Option<Spanned<String>>,
     pub posts: Option<RawPosts>,
     pub server: Option<RawServer>,
-    pub target: Option<RawTarget>,
+    pub target: Option<Spanned<RawTarget>>,
+    pub faults: Option<Spanned<RawFaults>>,
 }
 
 /// A number, or a list of numbers (a sweep).
@@ -72,4 +73,17 @@ pub(crate) struct RawTarget {
     pub messages_path: Option<Spanned<String>>,
     pub cacert: Option<Spanned<String>>,
     pub insecure: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaults {
+    pub close_streams_every: Option<Spanned<String>>,
+    pub close_mode: Option<Spanned<String>>,
+    pub reset_connections_every: Option<Spanned<String>>,
+    pub goaway_every: Option<Spanned<String>>,
+    pub stall_every: Option<Spanned<String>>,
+    pub stall_for: Option<Spanned<String>>,
+    pub post_error_every_nth: Option<Spanned<i64>>,
+    pub stream_error_every_nth: Option<Spanned<i64>>,
 }

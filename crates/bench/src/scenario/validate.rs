@@ -7,7 +7,9 @@ use std::time::Duration;
 use loadgen::Arm;
 use toml::Spanned;
 
-use super::raw::{OneOrMany, RawScenario, RawServer, RawTarget};
+use sse_server::{CloseMode, FaultConfig};
+
+use super::raw::{OneOrMany, RawFaults, RawScenario, RawServer, RawTarget};
 use super::{Posts, Scenario, ScenarioError, ServerSettings, TargetSpec, TrustSpec};
 
 struct Ctx<'a> {
@@ -71,6 +73,34 @@ impl Ctx<'_> {
             ));
         }
         Ok(d)
+    }
+
+    /// An error at `offset` for a key whose value is not a single spanned value.
+    fn at(
+        &self,
+        offset: usize,
+        key: &str,
+        value: &str,
+        reason: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_owned(),
+            line: self.line(offset),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An optional duration that must lie in `range` when given.
+    fn optional_duration(
+        &self,
+        key: &str,
+        v: Option<&Spanned<String>>,
+        range: RangeInclusive<Duration>,
+    ) -> Result<Option<Duration>, ScenarioError> {
+        v.map(|v| self.duration_in(key, Some(v), Duration::ZERO, range.clone()))
+            .transpose()
     }
 
     fn int_in(
@@ -252,6 +282,20 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         None => None,
         Some(t) => Some(target(&cx, t, &protocols, &channel)?),
     };
+    let faults = match &raw.faults {
+        None => FaultConfig::default(),
+        Some(f) => {
+            if raw.target.is_some() {
+                return Err(cx.at(
+                    f.span().start,
+                    "faults",
+                    "[faults]",
+                    "faults are injected by the embedded server, and [target] replaces it: remove one of the two tables",
+                ));
+            }
+            faults(&cx, f.get_ref(), &protocols)?
+        }
+    };
     Ok(Scenario {
         name,
         description: raw.description.map(|d| d.into_inner()).unwrap_or_default(),
@@ -267,6 +311,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         posts,
         server,
         target,
+        faults,
     })
 }
 
@@ -386,29 +431,54 @@ fn server_settings(cx: &Ctx<'_>, raw: Option<&RawServer>) -> Result<ServerSettin
 
 fn target(
     cx: &Ctx<'_>,
-    t: &RawTarget,
+    spanned: &Spanned<RawTarget>,
     protocols: &[Arm],
     channel: &str,
 ) -> Result<TargetSpec, ScenarioError> {
+    let t = spanned.get_ref();
+    if let Some(url) = &t.url {
+        if !["http://", "https://"]
+            .iter()
+            .any(|s| url.get_ref().starts_with(s))
+        {
+            return Err(cx.invalid(
+                "target.url",
+                url,
+                "must be an http:// or https:// origin URL",
+            ));
+        }
+    }
     let mut urls = Vec::new();
-    for &arm in protocols {
+    let mut url_from = Vec::new();
+    for arm in Arm::ALL {
         let specific = match arm {
             Arm::H1 => &t.h1,
             Arm::H1Tls => &t.h1_tls,
             Arm::H2 => &t.h2,
             Arm::H2c => &t.h2c,
         };
+        if !protocols.contains(&arm) {
+            if let Some(v) = specific {
+                return Err(cx.invalid(
+                    &format!("target.{arm}"),
+                    v,
+                    format!(
+                        "the scenario does not run {arm}: add it to `protocols` or remove this key"
+                    ),
+                ));
+            }
+            continue;
+        }
         let (key, v) = match (specific, &t.url) {
             (Some(v), _) => (format!("target.{arm}"), v),
             (None, Some(v)) => ("target.url".to_owned(), v),
             (None, None) => {
-                return Err(ScenarioError::Invalid {
-                    path: cx.path.to_owned(),
-                    line: 1,
-                    key: format!("target.{arm}"),
-                    value: "(missing)".into(),
-                    reason: format!("protocol {arm} needs a URL: set target.url or target.{arm}"),
-                })
+                return Err(cx.at(
+                    spanned.span().start,
+                    &format!("target.{arm}"),
+                    "(missing)",
+                    format!("protocol {arm} needs a URL: set target.url or target.{arm}"),
+                ))
             }
         };
         let scheme_ok = v.get_ref().starts_with(&format!("{}://", arm.scheme()));
@@ -420,7 +490,18 @@ fn target(
             ));
         }
         urls.push((arm, v.get_ref().clone()));
+        url_from.push((
+            arm,
+            format!(
+                "{}:{}: {key} = {:?}",
+                cx.path.display(),
+                cx.line(v.span().start),
+                v.get_ref()
+            ),
+        ));
     }
+    // The arms in the scenario's order.
+    urls.sort_by_key(|(arm, _)| protocols.iter().position(|p| p == arm));
     let path = |key: &str,
                 v: &Option<Spanned<String>>,
                 default: String|
@@ -442,12 +523,16 @@ fn target(
                 ),
             ))
         }
+        (Some(c), _) if c.get_ref().trim().is_empty() => {
+            return Err(cx.invalid("target.cacert", c, "must be a path to a PEM file"))
+        }
         (Some(c), _) => TrustSpec::CaFile(PathBuf::from(c.get_ref())),
         (None, Some(i)) if *i.get_ref() => TrustSpec::Insecure,
         _ => TrustSpec::None,
     };
     Ok(TargetSpec {
         urls,
+        url_from,
         events_path: path(
             "target.events_path",
             &t.events_path,
@@ -459,5 +544,107 @@ fn target(
             format!("/messages?channel={channel}"),
         )?,
         trust,
+    })
+}
+
+/// `[faults]`: what the embedded server injects. Each key that needs another says so; none falls
+/// back silently.
+fn faults(cx: &Ctx<'_>, f: &RawFaults, protocols: &[Arm]) -> Result<FaultConfig, ScenarioError> {
+    let hour = Duration::from_secs(3600);
+    let every = Duration::from_millis(10)..=hour;
+    let close_streams_every = cx.optional_duration(
+        "faults.close_streams_every",
+        f.close_streams_every.as_ref(),
+        every.clone(),
+    )?;
+    let close_mode = match &f.close_mode {
+        None => CloseMode::Clean,
+        Some(m) => {
+            let mode: CloseMode = m.get_ref().parse().map_err(|_| {
+                cx.invalid("faults.close_mode", m, "expected \"clean\" or \"reset\"")
+            })?;
+            if close_streams_every.is_none() {
+                return Err(cx.invalid(
+                    "faults.close_mode",
+                    m,
+                    "says how streams closed by close_streams_every end: set close_streams_every too",
+                ));
+            }
+            mode
+        }
+    };
+    let reset_connections_every = cx.optional_duration(
+        "faults.reset_connections_every",
+        f.reset_connections_every.as_ref(),
+        every.clone(),
+    )?;
+    let goaway_every = cx.optional_duration(
+        "faults.goaway_every",
+        f.goaway_every.as_ref(),
+        every.clone(),
+    )?;
+    if let Some(g) = &f.goaway_every {
+        if !protocols.iter().any(|a| a.is_http2()) {
+            return Err(cx.invalid(
+                "faults.goaway_every",
+                g,
+                "GOAWAY is HTTP/2 only and the scenario runs no h2 or h2c arm",
+            ));
+        }
+    }
+    let stall_every = cx.optional_duration("faults.stall_every", f.stall_every.as_ref(), every)?;
+    let stall_for = cx.optional_duration(
+        "faults.stall_for",
+        f.stall_for.as_ref(),
+        Duration::from_millis(1)..=hour,
+    )?;
+    let stall_for = match (stall_every, stall_for, &f.stall_every, &f.stall_for) {
+        (None, None, _, _) => Duration::ZERO,
+        (Some(e), Some(d), _, Some(v)) if d >= e => {
+            return Err(cx.invalid(
+                "faults.stall_for",
+                v,
+                format!(
+                    "must be shorter than stall_every ({}): a stall that long never ends",
+                    humantime::format_duration(e)
+                ),
+            ))
+        }
+        (Some(_), Some(d), _, _) => d,
+        (Some(_), None, Some(v), _) => {
+            return Err(cx.invalid(
+                "faults.stall_every",
+                v,
+                "needs stall_for, how long each stall lasts",
+            ))
+        }
+        (None, Some(_), _, Some(v)) => {
+            return Err(cx.invalid(
+                "faults.stall_for",
+                v,
+                "needs stall_every, how often a stream stalls",
+            ))
+        }
+        _ => unreachable!("a parsed duration has its raw value"),
+    };
+    let nth = |key: &str, v: Option<&Spanned<i64>>| -> Result<Option<u32>, ScenarioError> {
+        v.map(|v| cx.int_in(key, Some(v), 1, 1..=1_000_000).map(|n| n as u32))
+            .transpose()
+    };
+    Ok(FaultConfig {
+        close_streams_every,
+        close_mode,
+        reset_connections_every,
+        goaway_every,
+        stall_every,
+        stall_for,
+        post_error_every_nth: nth(
+            "faults.post_error_every_nth",
+            f.post_error_every_nth.as_ref(),
+        )?,
+        stream_error_every_nth: nth(
+            "faults.stream_error_every_nth",
+            f.stream_error_every_nth.as_ref(),
+        )?,
     })
 }
