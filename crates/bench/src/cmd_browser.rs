@@ -13,7 +13,6 @@
 //! Exit codes as `bench SCENARIO.toml`: 0 success; 1 a point failed (Chromium missing, a protocol
 //! mismatch, a page error); 2 unusable input; 130 Ctrl-C. Rows of the points run are kept.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -127,7 +126,7 @@ pub fn run(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             let label = format!("{arm} clients={clients} streams={streams}");
             eprintln!("[{}/{}] {label}", i + 1, points.len());
             let spec = point_spec(&scenario, clients, streams, arm);
-            let run = browser::run_point(&chromium, &spec, server_config(&scenario));
+            let run = browser::run_point(&chromium, &spec, crate::embedded::server_config(&scenario));
             let result = tokio::select! {
                 r = run => r,
                 _ = stop.cancelled() => {
@@ -212,42 +211,13 @@ fn point_spec(scenario: &Scenario, clients: u32, streams: u32, arm: loadgen::Arm
     }
 }
 
-/// The embedded server's settings, as the emulated runner sets them (listeners are set per point
-/// by the browser crate).
-fn server_config(scenario: &Scenario) -> sse_server::ServerConfig {
-    let s = &scenario.server;
-    let mut config = sse_server::ServerConfig::default();
-    config.http2.max_concurrent_streams = s.max_concurrent_streams;
-    config.events.interval = s.event_interval;
-    config.events.size = s.event_bytes;
-    config.events.heartbeat = s.heartbeat;
-    config.events.retry_ms =
-        u64::try_from(scenario.reconnect_delay.as_millis()).unwrap_or(u64::MAX);
-    config.replay_ring = s.replay_ring;
-    config.subscriber_queue = s.subscriber_queue;
-    config.max_connections = 1_000_000;
-    config
-}
-
 /// A latency's samples summarized with the emulation's histogram (microseconds, 3 digits).
 fn summarize(latency: Latency, samples: &[Duration]) -> LatencySummary {
     let m = Metrics::new();
     for &d in samples {
         m.record(latency, d);
     }
-    let s = m.latency(latency);
-    if s.count == 0 {
-        return LatencySummary::EMPTY;
-    }
-    LatencySummary {
-        count: s.count,
-        mean: Some(s.mean),
-        p50: Some(s.p50),
-        p90: Some(s.p90),
-        p99: Some(s.p99),
-        p999: Some(s.p999),
-        max: Some(s.max),
-    }
+    crate::rows::latency_summary(m.latency(latency))
 }
 
 /// A browser point's rows: the emulation's metric names where the quantity is the same.
@@ -326,12 +296,7 @@ fn summary(scenario: &str, measured: &[Measured], planned: usize) -> String {
     ];
     let pair = |l: Latency, s: &[Duration]| {
         let s = summarize(l, s);
-        match (s.p50, s.p99) {
-            (Some(p50), Some(p99)) => {
-                format!("{:.1}/{:.1}", p50 as f64 / 1e3, p99 as f64 / 1e3)
-            }
-            _ => "-".to_owned(),
-        }
+        crate::summary::pair_us(s.p50, s.p99)
     };
     let rows: Vec<[String; 10]> = measured
         .iter()
@@ -354,28 +319,11 @@ fn summary(scenario: &str, measured: &[Measured], planned: usize) -> String {
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.len());
-        }
-    }
     let mut out = format!(
         "\n{scenario} in Chromium: {} of {planned} points run. Latencies are p50/p99 in milliseconds.\n",
         measured.len()
     );
-    let mut line = |cells: Vec<&str>| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for r in &rows {
-        line(r.iter().map(String::as_str).collect());
-    }
+    out.push_str(&crate::summary::table(&header, &rows, |_, _| false));
     out
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod cmd_browser;
 mod cmd_compare;
 mod cmd_plot;
+mod embedded;
 mod meta;
 mod progress;
 mod rows;

@@ -74,20 +74,7 @@ pub fn point_rows(
         counter("server_overflows", s.overflows);
     }
     for latency in Latency::ALL {
-        let s = m.latency(latency);
-        let summary = if s.count == 0 {
-            LatencySummary::EMPTY
-        } else {
-            LatencySummary {
-                count: s.count,
-                mean: Some(s.mean),
-                p50: Some(s.p50),
-                p90: Some(s.p90),
-                p99: Some(s.p99),
-                p999: Some(s.p999),
-                max: Some(s.max),
-            }
-        };
+        let summary = latency_summary(m.latency(latency));
         values.push((latency.name().to_owned(), Value::Latency(summary)));
     }
     let protocol = id
@@ -110,4 +97,20 @@ pub fn point_rows(
             value,
         })
         .collect()
+}
+
+/// A histogram summary as a report's latency cells (empty cells when there is no sample).
+pub fn latency_summary(s: loadgen::LatencySummary) -> LatencySummary {
+    if s.count == 0 {
+        return LatencySummary::EMPTY;
+    }
+    LatencySummary {
+        count: s.count,
+        mean: Some(s.mean),
+        p50: Some(s.p50),
+        p90: Some(s.p90),
+        p99: Some(s.p99),
+        p999: Some(s.p999),
+        max: Some(s.max),
+    }
 }

@@ -218,21 +218,8 @@ async fn run_embedded(
     stop: &CancellationToken,
 ) -> anyhow::Result<(PointOutcome, Option<ServerCounts>)> {
     let protocol = server_protocol(id.arm);
-    let s = &scenario.server;
-    let mut config = sse_server::ServerConfig {
-        listeners: vec![(protocol, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))],
-        replay_ring: s.replay_ring,
-        subscriber_queue: s.subscriber_queue,
-        faults: scenario.faults.clone(),
-        max_connections: 1_000_000,
-        ..sse_server::ServerConfig::default()
-    };
-    config.http2.max_concurrent_streams = s.max_concurrent_streams;
-    config.events.interval = s.event_interval;
-    config.events.size = s.event_bytes;
-    config.events.heartbeat = s.heartbeat;
-    config.events.retry_ms =
-        u64::try_from(scenario.reconnect_delay.as_millis()).unwrap_or(u64::MAX);
+    let mut config = crate::embedded::server_config(scenario);
+    config.listeners = vec![(protocol, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))];
     let server = sse_server::start(config)
         .await
         .context("cannot start the embedded server")?;

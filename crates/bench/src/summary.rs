@@ -74,29 +74,8 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         }
         rows.push(row);
     }
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
-        let parts: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
-    };
-    line(&mut header.iter().copied(), &mut out);
-    let mut previous: Option<(String, String)> = None;
-    for r in &rows {
-        let point = (r[0].clone(), r[1].clone());
-        if previous.as_ref().is_some_and(|p| *p != point) && result.points.len() > 2 {
-            out.push('\n');
-        }
-        previous = Some(point);
-        line(&mut r.iter().map(String::as_str), &mut out);
-    }
+    let many = result.points.len() > 2;
+    out.push_str(&table(&header, &rows, |a, b| many && a[..2] != b[..2]));
     let _ = writeln!(
         out,
         "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\
@@ -138,7 +117,49 @@ fn pair(s: LatencySummary) -> String {
     if s.count == 0 {
         return "-".to_owned();
     }
-    format!("{}/{}", ms(s.p50), ms(s.p99))
+    pair_us(Some(s.p50), Some(s.p99))
+}
+
+/// `p50/p99` in milliseconds from microseconds, `-` without samples.
+pub fn pair_us(p50: Option<u64>, p99: Option<u64>) -> String {
+    match (p50, p99) {
+        (Some(p50), Some(p99)) => format!("{}/{}", ms(p50), ms(p99)),
+        _ => "-".to_owned(),
+    }
+}
+
+/// Left-aligned columns two spaces apart; a blank line between consecutive rows where
+/// `separate(previous, row)` says so.
+pub fn table<R: AsRef<[String]>>(
+    header: &[&str],
+    rows: &[R],
+    separate: impl Fn(&[String], &[String]) -> bool,
+) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r.as_ref()) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(&mut header.iter().copied());
+    let mut previous: Option<&[String]> = None;
+    for r in rows {
+        let r = r.as_ref();
+        if previous.is_some_and(|p| separate(p, r)) {
+            line(&mut std::iter::empty());
+        }
+        previous = Some(r);
+        line(&mut r.iter().map(String::as_str));
+    }
+    out
 }
 
 fn ms(us: u64) -> String {
