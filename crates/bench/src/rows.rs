@@ -114,3 +114,22 @@ pub fn latency_summary(s: loadgen::LatencySummary) -> LatencySummary {
         max: Some(s.max),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use loadgen::Arm;
+
+    /// The arms, the server's listeners and the report's protocol column name the same four
+    /// protocols; the runner converts between them by name.
+    #[test]
+    fn every_arm_is_a_server_protocol_and_a_report_protocol() {
+        for arm in Arm::ALL {
+            let server: sse_server::Protocol = arm.name().parse().unwrap();
+            let column: report::Protocol = arm.name().parse().unwrap();
+            assert_eq!(server.as_str(), arm.name());
+            assert_eq!(column.as_str(), arm.name());
+            assert_eq!(server.is_tls(), arm.is_tls());
+            assert_eq!(server.is_http2(), arm.is_http2());
+        }
+    }
+}
