@@ -84,8 +84,8 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     if result.faults {
         let _ = writeln!(
             out,
-            "lost = POSTed messages never seen by a stream that was owed them, of those owed (streams x completed POSTs);\n\
-             `dup` = messages seen twice on one stream. See messages_* in scenarios/README.md."
+            "lost = (POST, stream) pairs owed but never seen, of those owed (completed POSTs x streams subscribed and\n\
+             not failed, minus the last 500 ms); `dup` = seen twice on one stream. See \"The loss proof\" in scenarios/README.md."
         );
     }
     match &result.stopped {
