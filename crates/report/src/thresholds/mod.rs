@@ -66,6 +66,9 @@ posts_completed=-0
 posts_stalled_at_end=+0
 errors=+0
 errors_*=+0
+# The loss proof: a message a subscriber was owed and never saw, or saw twice, is a bug.
+messages_lost=+0
+messages_duplicated=+0
 ";
 
 /// Where a threshold came from.
