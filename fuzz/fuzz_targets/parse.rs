@@ -17,7 +17,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use libfuzzer_sys::fuzz_target;
-use sse_wire::{Item, Limits, ParseError, Parser};
+use sse_wire::{Item, Limits, Parser};
 
 /// The system allocator, counting live bytes and their peak.
 struct Counting;
@@ -55,71 +55,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Owned {
-    Event { event_type: String, data: String, id: String },
-    Retry(u64),
-    Comment(String),
-}
-
-impl From<Item<'_>> for Owned {
-    fn from(item: Item<'_>) -> Self {
-        match item {
-            Item::Event(e) => Owned::Event {
-                event_type: e.event_type.to_owned(),
-                data: e.data.to_owned(),
-                id: e.last_event_id.to_owned(),
-            },
-            Item::Retry(ms) => Owned::Retry(ms),
-            Item::Comment(c) => Owned::Comment(c.to_owned()),
-        }
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct Run {
-    items: Vec<Owned>,
-    error: Option<ParseError>,
-    last_event_id: String,
-    reconnection_time: Option<u64>,
-    discarded_at_finish: bool,
-}
-
-/// Feeds `chunks` in order, stopping at the first error, then finishes the stream.
-fn run<'a>(limits: Limits, chunks: impl IntoIterator<Item = &'a [u8]>) -> Run {
-    let mut parser = Parser::with_limits(limits);
-    let mut items = Vec::new();
-    let mut error = None;
-    for chunk in chunks {
-        if let Err(e) = parser.feed(chunk, |item| items.push(Owned::from(item))) {
-            // Fed again, a failed parser returns the same error and reports nothing.
-            let again = parser.feed(b"data: x\n\n", |_| panic!("an item after an error"));
-            assert_eq!(again, Err(e.clone()));
-            error = Some(e);
-            break;
-        }
-    }
-    let last_event_id = parser.last_event_id().to_owned();
-    let reconnection_time = parser.reconnection_time();
-    let discarded_at_finish = parser.finish();
-    Run {
-        items,
-        error,
-        last_event_id,
-        reconnection_time,
-        discarded_at_finish,
-    }
-}
-
-fn limits(selector: u8) -> Limits {
-    match selector % 4 {
-        // Small caps, so that inputs of a few KiB cross them.
-        0 => Limits { max_line_bytes: 16, max_event_bytes: 32 },
-        1 => Limits { max_line_bytes: 1 + usize::from(selector / 4), max_event_bytes: 4 * usize::from(selector) },
-        2 => Limits { max_line_bytes: 256, max_event_bytes: 1024 },
-        _ => Limits::default(),
-    }
-}
+#[path = "../check.rs"]
+mod check;
 
 /// What the parser may hold live while it is fed, whatever the stream: the partial line; the data,
 /// event type, id buffer and last event id (lossy decoding can triple invalid bytes, and `Vec`
@@ -131,49 +68,11 @@ fn memory_bound(limits: Limits) -> isize {
 }
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&selector, rest)) = input.split_first() else {
+    let Some(decoded) = check::decode(input) else {
         return;
     };
-    let Some((&ncuts, rest)) = rest.split_first() else {
-        return;
-    };
-    let ncuts = usize::from(ncuts % 16);
-    if rest.len() < 2 * ncuts {
-        return;
-    }
-    let (cut_bytes, stream) = rest.split_at(2 * ncuts);
-    let limits = limits(selector);
-
-    let mut cuts: Vec<usize> = cut_bytes
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::with_capacity(cuts.len() + 1);
-    let mut from = 0;
-    for &cut in &cuts {
-        chunks.push(&stream[from..cut]);
-        from = cut;
-    }
-    chunks.push(&stream[from..]);
-
-    let whole = run(limits, [stream]);
-    let split = run(limits, chunks.iter().copied());
-    assert_eq!(whole.items, split.items, "items differ with cuts {cuts:?}");
-    assert_eq!(whole.error, split.error, "errors differ with cuts {cuts:?}");
-    // After an error, what `finish` discards depends on where the failing chunk ended: the whole
-    // run is compared only for streams without one.
-    if whole.error.is_none() {
-        assert_eq!(whole, split, "cuts {cuts:?}");
-    }
-    if stream.len() <= 512 {
-        let bytewise = run(limits, stream.chunks(1));
-        assert_eq!(whole.items, bytewise.items, "items differ byte by byte");
-        assert_eq!(whole.error, bytewise.error, "errors differ byte by byte");
-        if whole.error.is_none() {
-            assert_eq!(whole, bytewise);
-        }
-    }
+    check::split_invariance(&decoded, 512);
+    let check::Decoded { limits, stream, chunks, .. } = decoded;
 
     // Memory: feed the split stream again to a callback that allocates nothing.
     let mut parser = Parser::with_limits(limits);
