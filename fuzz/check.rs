@@ -5,32 +5,9 @@
 //! Input layout: byte 0 picks the limits, byte 1 the number of cuts (0..=15), then two bytes
 //! (little endian) per cut, a position modulo the stream's length, then the stream.
 
-use sse_wire::{Item, Limits, ParseError, Parser};
+use sse_wire::{Limits, ParseError, Parser};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owned {
-    Event {
-        event_type: String,
-        data: String,
-        id: String,
-    },
-    Retry(u64),
-    Comment(String),
-}
-
-impl From<Item<'_>> for Owned {
-    fn from(item: Item<'_>) -> Self {
-        match item {
-            Item::Event(e) => Owned::Event {
-                event_type: e.event_type.to_owned(),
-                data: e.data.to_owned(),
-                id: e.last_event_id.to_owned(),
-            },
-            Item::Retry(ms) => Owned::Retry(ms),
-            Item::Comment(c) => Owned::Comment(c.to_owned()),
-        }
-    }
-}
+pub use sse_wire::OwnedItem as Owned;
 
 /// Everything a parser reported for one way of feeding a stream.
 #[derive(Debug, PartialEq, Eq)]

@@ -30,7 +30,8 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+            let live =
+                LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         p
@@ -72,7 +73,12 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     check::split_invariance(&decoded, 512);
-    let check::Decoded { limits, stream, chunks, .. } = decoded;
+    let check::Decoded {
+        limits,
+        stream,
+        chunks,
+        ..
+    } = decoded;
 
     // Memory: feed the split stream again to a callback that allocates nothing.
     let mut parser = Parser::with_limits(limits);

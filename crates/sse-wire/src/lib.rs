@@ -8,8 +8,10 @@
 //!   (the server's send timestamp, the POST token), so both sides agree on one definition.
 
 pub mod encode;
+pub mod owned;
 pub mod parse;
 pub mod stamp;
 
 pub use encode::Event;
+pub use owned::{OwnedEvent, OwnedItem};
 pub use parse::{EventRef, Item, Limits, ParseError, Parser};

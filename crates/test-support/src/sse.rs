@@ -5,28 +5,15 @@ use std::collections::VecDeque;
 use http::Response;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use sse_wire::{Item, Parser};
+use sse_wire::Parser;
 
 use crate::server::error_chain;
 use crate::{within, WAIT};
 
-/// A dispatched event, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
-    pub event_type: String,
-    pub data: String,
-    /// The last event id in force when it fired.
-    pub id: String,
-}
-
-/// Anything the parser reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SseItem {
-    Event(SseEvent),
-    Retry(u64),
-    /// A comment, without its leading colon and one space (so `: hb` is `"hb"`).
-    Comment(String),
-}
+/// A dispatched event, owned (the parser's own owned copy).
+pub use sse_wire::OwnedEvent as SseEvent;
+/// Anything the parser reports, owned.
+pub use sse_wire::OwnedItem as SseItem;
 
 /// An open event stream.
 #[derive(Debug)]
@@ -76,7 +63,7 @@ impl SseReader {
             };
             let ready = &mut self.ready;
             self.parser
-                .feed(&data, |item| ready.push_back(owned(item)))
+                .feed(&data, |item| ready.push_back(SseItem::from(item)))
                 .unwrap_or_else(|e| panic!("bad event stream: {e}"));
         }
     }
@@ -113,17 +100,5 @@ impl SseReader {
     pub async fn until_end(&mut self) -> Result<(), hyper::Error> {
         while self.next().await?.is_some() {}
         Ok(())
-    }
-}
-
-fn owned(item: Item<'_>) -> SseItem {
-    match item {
-        Item::Event(e) => SseItem::Event(SseEvent {
-            event_type: e.event_type.to_owned(),
-            data: e.data.to_owned(),
-            id: e.last_event_id.to_owned(),
-        }),
-        Item::Retry(ms) => SseItem::Retry(ms),
-        Item::Comment(text) => SseItem::Comment(text.to_owned()),
     }
 }

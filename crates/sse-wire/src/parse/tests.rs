@@ -7,38 +7,14 @@ use super::*;
 use crate::encode;
 use proptest::prelude::*;
 
-/// An owned copy of an [`Item`], to compare runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Owned {
-    Event {
-        event_type: String,
-        data: String,
-        id: String,
-    },
-    Retry(u64),
-    Comment(String),
-}
-
-impl From<Item<'_>> for Owned {
-    fn from(item: Item<'_>) -> Self {
-        match item {
-            Item::Event(e) => Owned::Event {
-                event_type: e.event_type.to_owned(),
-                data: e.data.to_owned(),
-                id: e.last_event_id.to_owned(),
-            },
-            Item::Retry(ms) => Owned::Retry(ms),
-            Item::Comment(text) => Owned::Comment(text.to_owned()),
-        }
-    }
-}
+use crate::owned::{OwnedEvent, OwnedItem as Owned};
 
 fn ev(event_type: &str, data: &str, id: &str) -> Owned {
-    Owned::Event {
+    Owned::Event(OwnedEvent {
         event_type: event_type.to_owned(),
         data: data.to_owned(),
         id: id.to_owned(),
-    }
+    })
 }
 
 fn comment(text: &str) -> Owned {
