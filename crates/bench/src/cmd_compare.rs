@@ -153,15 +153,8 @@ fn options(args: &CompareArgs) -> Result<CompareOptions, ThresholdError> {
 }
 
 /// Prints `error: ...` with the whole cause chain, and returns exit status 2.
-fn unusable(error: &dyn Error, hint: Option<&str>) -> ExitCode {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    eprintln!("error: {message}");
+fn unusable(error: &(dyn Error + 'static), hint: Option<&str>) -> ExitCode {
+    eprintln!("error: {}", loadgen::context::error_chain(error));
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
     }

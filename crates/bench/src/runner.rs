@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _};
+use loadgen::context::error_chain;
 use loadgen::{Arm, FatalKind, Metrics, PointConfig, PointOutcome, Target, Trust};
 use report::ReportWriter;
 use tokio_util::sync::CancellationToken;
@@ -153,10 +154,6 @@ async fn preflight(scenario: &Scenario, t: &TargetSpec) -> anyhow::Result<Vec<Ta
         targets.push(target);
     }
     Ok(targets)
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    loadgen::context::error_chain(e)
 }
 
 fn resolve_trust(t: &TargetSpec, scenario: &Scenario) -> anyhow::Result<Trust> {

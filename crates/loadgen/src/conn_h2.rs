@@ -84,8 +84,7 @@ impl H2Origin {
                 Err(_closed) => continue,
             }
         };
-        let send = conn.send.clone().ready().await.map_err(LoadError::Http2)?;
-        let mut send = send;
+        let mut send = conn.send.clone().ready().await.map_err(LoadError::Http2)?;
         let (response, body) = send
             .send_request(request, end_of_stream)
             .map_err(LoadError::Http2)?;
@@ -135,16 +134,19 @@ impl H2Origin {
             let settled =
                 tokio::time::timeout(self.ctx.connect_timeout, ping_pong.ping(h2::Ping::opaque()))
                     .await;
-            match settled {
-                Ok(Ok(_pong)) => {}
-                Ok(Err(e)) => return Err(LoadError::Http2(e)),
-                Err(_) => {
-                    return Err(LoadError::Timeout {
-                        what: "HTTP/2 SETTINGS",
-                        addr: self.target.addr,
-                        after: self.ctx.connect_timeout,
-                    })
-                }
+            let failed = match settled {
+                Ok(Ok(_pong)) => None,
+                Ok(Err(e)) => Some(LoadError::Http2(e)),
+                Err(_) => Some(LoadError::Timeout {
+                    what: "HTTP/2 SETTINGS",
+                    addr: self.target.addr,
+                    after: self.ctx.connect_timeout,
+                }),
+            };
+            if let Some(e) = failed {
+                // Dropping a JoinHandle does not stop the task: close the connection here.
+                task.abort();
+                return Err(e);
             }
         }
         // The server's SETTINGS have arrived (or it sent none): its limit, capped as Chromium does.
