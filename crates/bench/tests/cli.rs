@@ -4,25 +4,9 @@
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn bench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bench"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ssebench-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::{bench, report_csv, temp_dir, write};
 
 #[test]
 fn tiny_run_writes_the_report_contract() {
@@ -52,20 +36,15 @@ event_interval = "50ms"
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.contains("report: "), "{stdout}");
-    let csv: Vec<PathBuf> = std::fs::read_dir(dir.join("results"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    assert_eq!(csv.len(), 1);
-    let text = std::fs::read_to_string(&csv[0]).unwrap();
+    let csv = report_csv(&dir.join("results"));
+    let text = std::fs::read_to_string(&csv).unwrap();
     let header = text.lines().next().unwrap();
     assert_eq!(
         header,
         "run_id,started_utc,git_rev,bench_version,host,scenario,client,protocol,clients,\
          streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max"
     );
-    let rows = report::read_report(&csv[0]).unwrap();
+    let rows = report::read_report(&csv).unwrap();
     let value = |protocol: &str, metric: &str| {
         rows.iter()
             .find(|r| r.key.protocol.as_str() == protocol && r.key.metric == metric)

@@ -6,39 +6,15 @@
 //! binary (`cargo build --bin server` puts it there; CI builds it before the tests).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use report::Value;
 
-fn bench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bench"))
-}
+mod common;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ssebench-failures-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write");
-    p
-}
-
-/// The one CSV report written under `dir`.
-fn report_rows(dir: &Path) -> Vec<report::Row> {
-    let csv: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("results dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    assert_eq!(csv.len(), 1, "{csv:?}");
-    report::read_report(&csv[0]).expect("a readable report")
-}
+use common::{bench, report_rows, temp_dir, write};
 
 fn counter(rows: &[report::Row], protocol: &str, metric: &str) -> Option<u64> {
     rows.iter()

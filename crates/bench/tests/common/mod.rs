@@ -1,0 +1,42 @@
+//! Helpers shared by the `bench` binary's integration tests.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `bench` binary under test.
+pub fn bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bench"))
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ssebench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The one CSV report written under `dir`.
+pub fn report_csv(dir: &Path) -> PathBuf {
+    let csv: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    assert_eq!(csv.len(), 1, "{csv:?}");
+    csv.into_iter().next().unwrap()
+}
+
+/// The rows of the one CSV report written under `dir`.
+pub fn report_rows(dir: &Path) -> Vec<report::Row> {
+    report::read_report(&report_csv(dir)).expect("a readable report")
+}
