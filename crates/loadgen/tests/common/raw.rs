@@ -196,24 +196,8 @@ where
         let _ = io.shutdown().await;
         return;
     }
-    for step in &reply.steps {
-        let ok = match step {
-            Step::Write(bytes) => write_h1(&mut io, bytes, &seen).await,
-            Step::Sleep(d) => {
-                tokio::time::sleep(*d).await;
-                true
-            }
-            Step::Flood { chunk, max_bytes } => {
-                let mut written = 0;
-                while written < *max_bytes && write_h1(&mut io, chunk, &seen).await {
-                    written += chunk.len() as u64;
-                }
-                written < *max_bytes
-            }
-        };
-        if !ok {
-            return;
-        }
+    if !play(&reply.steps, &mut H1Body(&mut io), &seen).await {
+        return;
     }
     match reply.then {
         Then::End => {
@@ -224,6 +208,51 @@ where
             while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
         }
     }
+}
+
+/// Where a script's body bytes go: an HTTP/1.1 connection or an HTTP/2 stream.
+trait BodySink {
+    /// Writes `bytes` and counts them in `seen`; false once the peer is gone.
+    async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool;
+}
+
+struct H1Body<'a, IO>(&'a mut IO);
+struct H2Body<'a>(&'a mut h2::SendStream<Bytes>);
+
+impl<IO: AsyncWrite + Unpin> BodySink for H1Body<'_, IO> {
+    async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool {
+        write_h1(self.0, bytes, seen).await
+    }
+}
+
+impl BodySink for H2Body<'_> {
+    async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool {
+        write_h2(self.0, bytes, seen).await
+    }
+}
+
+/// Plays a reply's steps into `sink`; false if the peer went away before the last one.
+async fn play(steps: &[Step], sink: &mut impl BodySink, seen: &Seen) -> bool {
+    for step in steps {
+        let ok = match step {
+            Step::Write(bytes) => sink.write(bytes, seen).await,
+            Step::Sleep(d) => {
+                tokio::time::sleep(*d).await;
+                true
+            }
+            Step::Flood { chunk, max_bytes } => {
+                let mut written = 0;
+                while written < *max_bytes && sink.write(chunk, seen).await {
+                    written += chunk.len() as u64;
+                }
+                written < *max_bytes
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 async fn write_h1<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8], seen: &Seen) -> bool {
@@ -276,24 +305,8 @@ async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, s
     if reply.status != 200 {
         return;
     }
-    for step in &reply.steps {
-        let ok = match step {
-            Step::Write(bytes) => write_h2(&mut body, bytes, &seen).await,
-            Step::Sleep(d) => {
-                tokio::time::sleep(*d).await;
-                true
-            }
-            Step::Flood { chunk, max_bytes } => {
-                let mut written = 0;
-                while written < *max_bytes && write_h2(&mut body, chunk, &seen).await {
-                    written += chunk.len() as u64;
-                }
-                written < *max_bytes
-            }
-        };
-        if !ok {
-            return;
-        }
+    if !play(&reply.steps, &mut H2Body(&mut body), &seen).await {
+        return;
     }
     match reply.then {
         Then::End => {
