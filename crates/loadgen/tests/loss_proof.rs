@@ -7,10 +7,11 @@
 
 mod common;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use loadgen::{Arm, Counter, DeliveryTally, ErrorClass, PointOutcome};
-use sse_server::{CloseMode, FaultConfig, ServerConfig};
+use sse_server::{CloseMode, CloseStreams, FaultConfig, ServerConfig, Stall};
 
 const CLIENTS: u32 = 3;
 const STREAMS_PER_CLIENT: u32 = 2;
@@ -69,8 +70,10 @@ for_all_arms!(ending_by_count, super::streams_ending_by_count);
 
 fn closing(mode: CloseMode) -> FaultConfig {
     FaultConfig {
-        close_streams_every: Some(Duration::from_millis(300)),
-        close_mode: mode,
+        close_streams: Some(CloseStreams {
+            every: Duration::from_millis(300),
+            mode,
+        }),
         ..FaultConfig::default()
     }
 }
@@ -136,10 +139,15 @@ for_all_arms!(goaway, super::goaways);
 /// out a stall still arrives exactly once.
 async fn stalls_and_failed_posts(arm: Arm) {
     let faults = FaultConfig {
-        close_streams_every: Some(Duration::from_millis(700)),
-        stall_every: Some(Duration::from_millis(400)),
-        stall_for: Duration::from_millis(150),
-        post_error_every_nth: Some(5),
+        close_streams: Some(CloseStreams {
+            every: Duration::from_millis(700),
+            mode: CloseMode::Clean,
+        }),
+        stall: Some(Stall {
+            every: Duration::from_millis(400),
+            length: Duration::from_millis(150),
+        }),
+        post_error_every_nth: NonZeroU32::new(5),
         ..FaultConfig::default()
     };
     let (out, tally) = chat(arm, faults, "").await;

@@ -4,11 +4,13 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use sse_server::faults::{CloseStreams, Stall};
 use sse_server::{CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource};
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
@@ -122,23 +124,36 @@ struct FaultArgs {
     fault_stall_for: Option<Duration>,
     /// Answer every Nth POST /messages (counted per server) with 503, without broadcasting it.
     #[arg(long, value_name = "N")]
-    fault_post_error_every_nth: Option<u32>,
+    fault_post_error_every_nth: Option<NonZeroU32>,
     /// Answer every Nth GET /events (counted per server) with 503.
     #[arg(long, value_name = "N")]
-    fault_stream_error_every_nth: Option<u32>,
+    fault_stream_error_every_nth: Option<NonZeroU32>,
+    /// Write every event frame this long after it was made (and stamped): a slower server.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_delay_events: Option<Duration>,
+    /// Broadcast and answer every POST /messages this long after its body was read.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_delay_posts: Option<Duration>,
 }
 
 impl FaultArgs {
     fn config(&self) -> FaultConfig {
         FaultConfig {
-            close_streams_every: self.fault_close_streams_every,
-            close_mode: self.fault_close_mode,
+            close_streams: self.fault_close_streams_every.map(|every| CloseStreams {
+                every,
+                mode: self.fault_close_mode,
+            }),
             reset_connections_every: self.fault_reset_connections_every,
             goaway_every: self.fault_goaway_every,
-            stall_every: self.fault_stall_every,
-            stall_for: self.fault_stall_for.unwrap_or_default(),
+            // clap's `requires` makes the two flags come together.
+            stall: self
+                .fault_stall_every
+                .zip(self.fault_stall_for)
+                .map(|(every, length)| Stall { every, length }),
             post_error_every_nth: self.fault_post_error_every_nth,
             stream_error_every_nth: self.fault_stream_error_every_nth,
+            delay_events: self.fault_delay_events,
+            delay_posts: self.fault_delay_posts,
         }
     }
 }

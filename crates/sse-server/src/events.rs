@@ -19,10 +19,11 @@
 //! The stream ends cleanly after `count` ticks, at server shutdown (or its connection's GOAWAY
 //! fault), or when its subscriber queue overflowed (see `hub.rs`).
 //!
-//! Faults (`crate::faults`): `close_streams_every` ends the stream that long after it opened,
+//! Faults (`crate::faults`): `close_streams` ends the stream that long after it opened,
 //! cleanly or with a body error (which hyper turns into RST_STREAM on HTTP/2 and a dropped
-//! connection on HTTP/1.1); `stall_every` pauses all writing for `stall_for`, while published
-//! messages wait in the subscriber queue. Ticks are made when written, so a stall delays the next
+//! connection on HTTP/1.1); `stall` pauses all writing for its length, while published
+//! messages wait in the subscriber queue; `delay_events` writes each frame that long after it was
+//! made. Ticks are made when written, so a stall delays the next
 //! tick rather than queueing missed ones.
 //!
 //! No fault can lose a message still in the ring: the client's `Last-Event-ID` is the id of the
@@ -41,7 +42,7 @@ use hyper::body::Frame;
 use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 
-use crate::faults::{CloseMode, FaultConfig};
+use crate::faults::{CloseMode, FaultConfig, Stall};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
 use crate::routes::{Body, BodyError};
@@ -85,10 +86,12 @@ struct EventStream {
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
     scratch: String,
-    /// `close_streams_every`: when and how this stream ends.
+    /// `close_streams`: when and how this stream ends.
     close: Option<(Pin<Box<Sleep>>, CloseMode)>,
-    /// `stall_every`: when the next stall begins.
-    stall: Option<Stall>,
+    /// `stall`: when the next stall begins.
+    stall: Option<StallSchedule>,
+    /// `delay_events`: how long each frame waits between produced and written.
+    delay: Option<Duration>,
     /// Set once the stream has ended, so it is not polled into a second end.
     ended: bool,
 }
@@ -96,9 +99,8 @@ struct EventStream {
 /// The stall schedule of one stream: the first stall begins `every` after the stream opened, each
 /// next one `every` after the previous one ended.
 #[derive(Debug)]
-struct Stall {
-    every: Duration,
-    length: Duration,
+struct StallSchedule {
+    stall: Stall,
     next: Pin<Box<Sleep>>,
 }
 
@@ -161,13 +163,13 @@ pub(crate) fn open(
         counters,
         scratch: String::new(),
         close: faults
-            .close_streams_every
-            .map(|after| (Box::pin(sleep_until(now + after)), faults.close_mode)),
-        stall: faults.stall_every.map(|every| Stall {
-            every,
-            length: faults.stall_for,
-            next: Box::pin(sleep_until(now + every)),
+            .close_streams
+            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode)),
+        stall: faults.stall.map(|stall| StallSchedule {
+            stall,
+            next: Box::pin(sleep_until(now + stall.every)),
         }),
+        delay: faults.delay_events,
         ended: false,
     };
     incr(&stream.counters.streams_open);
@@ -202,6 +204,13 @@ impl EventStream {
         let frame = self.produce().await;
         if !matches!(frame, Some(Ok(_))) {
             self.ended = true;
+        } else if let Some(delay) = self.delay {
+            // The `delay_events` fault: the frame is made (a tick stamped) now, written later.
+            incr(&self.counters.faults_delayed);
+            tokio::select! {
+                () = sleep(delay) => {}
+                () = self.shutdown.cancelled() => {}
+            }
         }
         frame
     }
@@ -238,7 +247,7 @@ impl EventStream {
         }
     }
 
-    /// Ends the stream for `close_streams_every`.
+    /// Ends the stream for the `close_streams` fault.
     fn fault_close(&mut self) -> Option<Result<Bytes, BodyError>> {
         let (_, mode) = self.close.take()?;
         incr(&self.counters.faults_streams_closed);
@@ -256,12 +265,12 @@ impl EventStream {
         };
         incr(&self.counters.faults_stalls);
         tokio::select! {
-            () = sleep(stall.length) => {}
+            () = sleep(stall.stall.length) => {}
             () = self.shutdown.cancelled() => {}
             () = self.subscription.overflowed.cancelled() => {}
             () = deadline(self.close.as_mut().map(|(at, _)| at)) => {}
         }
-        let next = Instant::now() + stall.every;
+        let next = Instant::now() + stall.stall.every;
         stall.next.as_mut().reset(next);
     }
 

@@ -6,12 +6,14 @@
 //!
 //! | fault | where | what happens, per protocol | counted in |
 //! |---|---|---|---|
-//! | `close_streams_every` | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
+//! | `close_streams` (every, mode) | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
 //! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
 //! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. h1, h1-tls: nothing | `faults_goaways` |
-//! | `stall_every`, `stall_for` | the event body | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
+//! | `stall` (every, length) | the event body | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
 //! | `post_error_every_nth` | `POST /messages` | 503; the body is read (up to the limit) and dropped, nothing is broadcast | `faults_errors` |
 //! | `stream_error_every_nth` | `GET /events` | 503 before subscribing | `faults_errors` |
+//! | `delay_events` | the event body | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap | `faults_delayed` |
+//! | `delay_posts` | `POST /messages` | any protocol: the server waits this long after reading the body, then broadcasts and answers, so `post_rtt` and `fanout` grow by it | `faults_delayed` |
 //!
 //! The every-Nth faults count requests per server, across listeners; the counters are per
 //! listener.
@@ -21,6 +23,7 @@
 //! `Last-Event-ID` exactly which messages it has (see `events.rs`).
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,12 +31,13 @@ use std::time::Duration;
 use crate::error::ServerError;
 
 /// Which faults the server injects, and how often. The default injects none.
+///
+/// Each fault is an `Option`: `None` is off, and a fault that needs several values carries them
+/// together ([`CloseStreams`], [`Stall`]), so no half-configured fault can be written.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultConfig {
     /// Each event stream is ended this long after it opened (and again on every reconnect).
-    pub close_streams_every: Option<Duration>,
-    /// How such a stream ends.
-    pub close_mode: CloseMode,
+    pub close_streams: Option<CloseStreams>,
     /// Every connection is aborted (TCP closed/reset under whatever it carries) this long after it
     /// was accepted.
     pub reset_connections_every: Option<Duration>,
@@ -41,18 +45,43 @@ pub struct FaultConfig {
     /// (streams in flight finish or are cut when the connection closes; new requests must use a
     /// new connection).
     pub goaway_every: Option<Duration>,
-    /// Each event stream stops writing for `stall_for` every `stall_every` (events produced
-    /// meanwhile are queued, not lost).
-    pub stall_every: Option<Duration>,
-    pub stall_for: Duration,
+    /// Each event stream stops writing for a while, periodically (events produced meanwhile are
+    /// queued, not lost).
+    pub stall: Option<Stall>,
     /// Every Nth `POST /messages` (counted per server) is answered 503 without broadcasting.
-    pub post_error_every_nth: Option<u32>,
+    pub post_error_every_nth: Option<NonZeroU32>,
     /// Every Nth `GET /events` is answered 503 (an EventSource then fails for good, per the
     /// spec).
-    pub stream_error_every_nth: Option<u32>,
+    pub stream_error_every_nth: Option<NonZeroU32>,
+    /// Every event frame is written this long after it was produced (and stamped): a server that
+    /// is slower to deliver.
+    pub delay_events: Option<Duration>,
+    /// Every `POST /messages` is broadcast and answered this long after its body was read: a
+    /// server that is slower to accept messages.
+    pub delay_posts: Option<Duration>,
 }
 
-/// How a stream closed by `close_streams_every` ends.
+/// The `close_streams` fault: each event stream ends `every` after it opened, as `mode` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseStreams {
+    /// How long after it opened a stream is ended.
+    pub every: Duration,
+    /// How it ends.
+    pub mode: CloseMode,
+}
+
+/// The `stall` fault: the first stall begins `every` after a stream opened, each next one `every`
+/// after the previous one ended; each lasts `length` (which may exceed `every`: the stream still
+/// writes between stalls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    /// Time between stalls.
+    pub every: Duration,
+    /// How long each stall lasts.
+    pub length: Duration,
+}
+
+/// How a stream closed by the `close_streams` fault ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CloseMode {
     /// The body ends normally: the client sees a clean end of stream and reconnects.
@@ -98,42 +127,28 @@ impl FromStr for CloseMode {
 impl FaultConfig {
     /// True when no fault is configured.
     pub fn is_none(&self) -> bool {
-        self.close_streams_every.is_none()
-            && self.reset_connections_every.is_none()
-            && self.goaway_every.is_none()
-            && self.stall_every.is_none()
-            && self.post_error_every_nth.is_none()
-            && self.stream_error_every_nth.is_none()
+        *self == FaultConfig::default()
     }
 
     /// Checks the values, naming the first bad one.
     pub(crate) fn validate(&self) -> Result<(), ServerError> {
         for (key, value) in [
-            ("fault close_streams_every", self.close_streams_every),
+            (
+                "fault close_streams_every",
+                self.close_streams.map(|c| c.every),
+            ),
             (
                 "fault reset_connections_every",
                 self.reset_connections_every,
             ),
             ("fault goaway_every", self.goaway_every),
-            ("fault stall_every", self.stall_every),
+            ("fault stall_every", self.stall.map(|s| s.every)),
+            ("fault stall_for", self.stall.map(|s| s.length)),
+            ("fault delay_events", self.delay_events),
+            ("fault delay_posts", self.delay_posts),
         ] {
             if value.is_some_and(|d| d.is_zero()) {
                 return Err(invalid(key, "0s", "must be longer than zero"));
-            }
-        }
-        if self.stall_every.is_some() && self.stall_for.is_zero() {
-            return Err(invalid(
-                "fault stall_for",
-                "0s",
-                "must be longer than zero when stall_every is set",
-            ));
-        }
-        for (key, value) in [
-            ("fault post_error_every_nth", self.post_error_every_nth),
-            ("fault stream_error_every_nth", self.stream_error_every_nth),
-        ] {
-            if value == Some(0) {
-                return Err(invalid(key, 0, "must be at least 1"));
             }
         }
         Ok(())
@@ -175,12 +190,12 @@ impl Faults {
     }
 }
 
-fn nth(count: &AtomicU64, every: Option<u32>) -> bool {
+fn nth(count: &AtomicU64, every: Option<NonZeroU32>) -> bool {
     let Some(every) = every else {
         return false;
     };
     let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-    n % u64::from(every) == 0
+    n % u64::from(every.get()) == 0
 }
 
 #[cfg(test)]
@@ -190,7 +205,7 @@ mod tests {
     #[test]
     fn every_nth_counts_each_kind_apart() {
         let faults = Faults::new(FaultConfig {
-            post_error_every_nth: Some(3),
+            post_error_every_nth: NonZeroU32::new(3),
             ..FaultConfig::default()
         });
         let posts: Vec<bool> = (0..6).map(|_| faults.post_fails()).collect();
@@ -203,9 +218,13 @@ mod tests {
         assert!(FaultConfig::default().validate().is_ok());
         assert!(FaultConfig::default().is_none());
         let c = FaultConfig {
-            stall_every: Some(Duration::from_secs(1)),
+            stall: Some(Stall {
+                every: Duration::from_secs(1),
+                length: Duration::ZERO,
+            }),
             ..FaultConfig::default()
         };
+        assert!(!c.is_none());
         assert!(c.validate().unwrap_err().to_string().contains("stall_for"));
         let c = FaultConfig {
             goaway_every: Some(Duration::ZERO),
@@ -217,10 +236,14 @@ mod tests {
             .to_string()
             .contains("goaway_every"));
         let c = FaultConfig {
-            post_error_every_nth: Some(0),
+            delay_posts: Some(Duration::ZERO),
             ..FaultConfig::default()
         };
-        assert!(c.validate().is_err());
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("delay_posts"));
         assert_eq!("reset".parse(), Ok(CloseMode::Reset));
         assert_eq!(CloseMode::default().to_string(), "clean");
         assert!("rst".parse::<CloseMode>().is_err());

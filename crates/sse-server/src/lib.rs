@@ -35,7 +35,7 @@ mod tls;
 
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
 pub use error::ServerError;
-pub use faults::{CloseMode, FaultConfig};
+pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
 pub use protocol::{Protocol, UnknownProtocol};
 pub use server::{start, RunningServer, SHUTDOWN_GRACE};
 pub use stats::{ListenerStats, Stats};

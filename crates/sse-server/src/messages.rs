@@ -1,6 +1,7 @@
 //! `POST /messages?channel=NAME`: the chat pattern. The body (UTF-8, at most `max_body_bytes`) is
 //! broadcast verbatim as a `message` event and answered with `202 {"id":N,"subscribers":K}`, where
-//! K is the number of subscribers it was queued for.
+//! K is the number of subscribers it was queued for. The `delay_posts` fault waits between reading
+//! the body and publishing it.
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -11,6 +12,7 @@ use hyper::body::Incoming;
 use crate::app::App;
 use crate::query;
 use crate::routes::{json, text, Body};
+use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]
 struct Accepted {
@@ -18,7 +20,11 @@ struct Accepted {
     subscribers: usize,
 }
 
-pub(crate) async fn post(app: &App, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(
+    app: &App,
+    counters: &ListenerCounters,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let channel = match query::messages_query(req.uri().query()) {
         Ok(c) => c,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -51,6 +57,11 @@ pub(crate) async fn post(app: &App, req: Request<Incoming>) -> Response<Body> {
     let Ok(data) = std::str::from_utf8(&body) else {
         return text(StatusCode::BAD_REQUEST, "message body is not UTF-8\n");
     };
+    if let Some(delay) = app.faults.config.delay_posts {
+        // The `delay_posts` fault: a server slower to accept messages.
+        incr(&counters.faults_delayed);
+        tokio::time::sleep(delay).await;
+    }
     let (id, subscribers) = app.hub.publish(&channel, data);
     json(StatusCode::ACCEPTED, &Accepted { id, subscribers })
 }

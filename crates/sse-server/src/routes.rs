@@ -79,7 +79,7 @@ pub(crate) async fn handle(
                 .await;
             fault_error("every Nth POST /messages fails")
         }
-        "/messages" => messages::post(&app, req).await,
+        "/messages" => messages::post(&app, &counters, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(

@@ -62,16 +62,18 @@ pub struct ListenerStats {
     /// Streams closed because their subscriber queue was full.
     pub overflows: u64,
     /// Injected faults (see [`crate::FaultConfig`]): event streams ended by
-    /// `close_streams_every`.
+    /// the `close_streams` fault.
     pub faults_streams_closed: u64,
     /// Connections aborted by `reset_connections_every`.
     pub faults_connections_reset: u64,
     /// HTTP/2 connections sent a GOAWAY by `goaway_every`.
     pub faults_goaways: u64,
-    /// Stalls of an event stream by `stall_every`.
+    /// Stalls of an event stream by the `stall` fault.
     pub faults_stalls: u64,
     /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
     pub faults_errors: u64,
+    /// Frames and POSTs held back by the `delay_events` and `delay_posts` faults.
+    pub faults_delayed: u64,
 }
 
 /// The live counters of one listener.
@@ -97,6 +99,7 @@ pub(crate) struct ListenerCounters {
     pub(crate) faults_goaways: AtomicU64,
     pub(crate) faults_stalls: AtomicU64,
     pub(crate) faults_errors: AtomicU64,
+    pub(crate) faults_delayed: AtomicU64,
 }
 
 /// Adds one.
@@ -133,6 +136,7 @@ impl ListenerCounters {
             faults_goaways: zero(),
             faults_stalls: zero(),
             faults_errors: zero(),
+            faults_delayed: zero(),
         }
     }
 
@@ -159,6 +163,7 @@ impl ListenerCounters {
             faults_goaways: get(&self.faults_goaways),
             faults_stalls: get(&self.faults_stalls),
             faults_errors: get(&self.faults_errors),
+            faults_delayed: get(&self.faults_delayed),
         }
     }
 }

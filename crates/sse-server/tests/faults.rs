@@ -6,12 +6,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use rustls_pki_types::CertificateDer;
-use sse_server::{CloseMode, FaultConfig, ListenerStats, Protocol, RunningServer};
+use sse_server::{
+    CloseMode, CloseStreams, FaultConfig, ListenerStats, Protocol, RunningServer, Stall,
+};
 use test_support::client::{h2_reason, listener_addr};
 use test_support::server::error_chain;
 use test_support::{
@@ -25,6 +28,7 @@ protocol_tests!(
     connection_resets_lose_no_message,
     a_stall_delays_events_but_loses_none,
     every_nth_post_and_stream_fail_with_503,
+    delays_hold_events_and_posts_back,
 );
 http2_tests!(goaways_lose_no_message);
 
@@ -216,8 +220,10 @@ async fn messages_survive(server: &RunningServer, p: Protocol, min_streams: usiz
 
 async fn clean_closes_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
-        close_streams_every: Some(EVERY),
-        close_mode: CloseMode::Clean,
+        close_streams: Some(CloseStreams {
+            every: EVERY,
+            mode: CloseMode::Clean,
+        }),
         ..FaultConfig::default()
     })
     .await;
@@ -237,8 +243,10 @@ async fn clean_closes_lose_no_message(p: Protocol) {
 
 async fn reset_closes_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
-        close_streams_every: Some(EVERY),
-        close_mode: CloseMode::Reset,
+        close_streams: Some(CloseStreams {
+            every: EVERY,
+            mode: CloseMode::Reset,
+        }),
         ..FaultConfig::default()
     })
     .await;
@@ -305,8 +313,10 @@ async fn a_stall_delays_events_but_loses_none(p: Protocol) {
     const STALL: Duration = Duration::from_millis(400);
     const MESSAGES: u64 = 40;
     let server = server_with(FaultConfig {
-        stall_every: Some(EVERY),
-        stall_for: STALL,
+        stall: Some(Stall {
+            every: EVERY,
+            length: STALL,
+        }),
         ..FaultConfig::default()
     })
     .await;
@@ -353,8 +363,8 @@ async fn a_stall_delays_events_but_loses_none(p: Protocol) {
 
 async fn every_nth_post_and_stream_fail_with_503(p: Protocol) {
     let server = server_with(FaultConfig {
-        post_error_every_nth: Some(3),
-        stream_error_every_nth: Some(2),
+        post_error_every_nth: NonZeroU32::new(3),
+        stream_error_every_nth: NonZeroU32::new(2),
         ..FaultConfig::default()
     })
     .await;
@@ -386,4 +396,44 @@ async fn every_nth_post_and_stream_fail_with_503(p: Protocol) {
     let third = second.get("/events?channel=n&count=1", &[]).await;
     SseReader::new(third).until_end().await.unwrap();
     assert_eq!(listener(&server, p).faults_errors, 3);
+}
+
+async fn delays_hold_events_and_posts_back(p: Protocol) {
+    const EVENT_DELAY: Duration = Duration::from_millis(150);
+    const POST_DELAY: Duration = Duration::from_millis(250);
+    let server = server_with(FaultConfig {
+        delay_events: Some(EVENT_DELAY),
+        delay_posts: Some(POST_DELAY),
+        ..FaultConfig::default()
+    })
+    .await;
+    let mut subscriber = connect(&server, p).await;
+    let mut stream = SseReader::new(
+        subscriber
+            .get("/events?channel=d&interval_ms=50", &[])
+            .await,
+    );
+    within(SCENARIO, "delayed ticks", async {
+        for _ in 0..3 {
+            let tick = stream.event_of("tick").await;
+            let sent_ns = sse_wire::stamp::find_sent_ns(&tick.data).expect("a tick is stamped");
+            let late = sse_wire::stamp::now_unix_ns().saturating_sub(sent_ns);
+            assert!(
+                late >= EVENT_DELAY.as_nanos() as u64,
+                "a tick arrived {late} ns after its stamp, under the {EVENT_DELAY:?} delay"
+            );
+        }
+    })
+    .await;
+    let mut poster = connect(&server, p).await;
+    let started = Instant::now();
+    let (status, _) = poster.post("/messages?channel=d", "m".to_owned()).await;
+    let rtt = started.elapsed();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(
+        rtt >= POST_DELAY,
+        "the POST took {rtt:?}, under the {POST_DELAY:?} delay"
+    );
+    let l = listener(&server, p);
+    assert!(l.faults_delayed >= 4, "3 ticks and a POST delayed: {l:?}");
 }

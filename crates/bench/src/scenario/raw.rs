@@ -86,4 +86,6 @@ pub(crate) struct RawFaults {
     pub stall_for: Option<Spanned<String>>,
     pub post_error_every_nth: Option<Spanned<i64>>,
     pub stream_error_every_nth: Option<Spanned<i64>>,
+    pub delay_events: Option<Spanned<String>>,
+    pub delay_posts: Option<Spanned<String>>,
 }

@@ -138,6 +138,8 @@ stall_every = "4s"
 stall_for = "100ms"
 post_error_every_nth = 10
 stream_error_every_nth = 100
+delay_events = "2ms"
+delay_posts = "3ms"
 "#;
 
 /// Every key of the `[target]` form, on every arm.
@@ -164,14 +166,26 @@ fn every_key_parses() {
     assert_eq!(s.channel, "c");
     assert_eq!(s.server.subscriber_queue, 1024);
     let f = &s.faults;
-    assert_eq!(f.close_streams_every, Some(Duration::from_secs(1)));
-    assert_eq!(f.close_mode, sse_server::CloseMode::Reset);
+    assert_eq!(
+        f.close_streams,
+        Some(sse_server::CloseStreams {
+            every: Duration::from_secs(1),
+            mode: sse_server::CloseMode::Reset
+        })
+    );
     assert_eq!(f.reset_connections_every, Some(Duration::from_secs(2)));
     assert_eq!(f.goaway_every, Some(Duration::from_secs(3)));
-    assert_eq!(f.stall_every, Some(Duration::from_secs(4)));
-    assert_eq!(f.stall_for, Duration::from_millis(100));
-    assert_eq!(f.post_error_every_nth, Some(10));
-    assert_eq!(f.stream_error_every_nth, Some(100));
+    assert_eq!(
+        f.stall,
+        Some(sse_server::Stall {
+            every: Duration::from_secs(4),
+            length: Duration::from_millis(100)
+        })
+    );
+    assert_eq!(f.post_error_every_nth.map(|n| n.get()), Some(10));
+    assert_eq!(f.stream_error_every_nth.map(|n| n.get()), Some(100));
+    assert_eq!(f.delay_events, Some(Duration::from_millis(2)));
+    assert_eq!(f.delay_posts, Some(Duration::from_millis(3)));
     let t = parse(EVERY_TARGET_KEY).unwrap().target.unwrap();
     assert_eq!(t.urls.len(), 4);
     assert_eq!(t.urls[1], (Arm::H1Tls, "https://127.0.0.1:8444".to_owned()));
@@ -317,6 +331,9 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "-3",
         "from 1 to 1000000",
     ),
+    ("faults", "delay_events", "2", "invalid type"),
+    ("faults", "delay_events", "\"0s\"", "from 1us to 1m"),
+    ("faults", "delay_posts", "\"2m\"", "from 1us to 1m"),
 ];
 
 const BAD_TARGET_VALUES: &[(&str, &str, &str, &str)] = &[
@@ -370,7 +387,7 @@ fn unknown_keys_are_named_in_every_table() {
         ("", "channel = \"c\""),
         ("posts", "body_size = 128"),
         ("server", "subscriber_queue = 1024"),
-        ("faults", "stream_error_every_nth = 100"),
+        ("faults", "delay_posts = \"3ms\""),
     ] {
         let text = EVERY_KEY.replacen(after, &format!("{after}\nbogus_key = 1"), 1);
         let line = text

@@ -1,5 +1,6 @@
 //! Stage two: raw values to a validated [`Scenario`], every range checked.
 
+use std::num::NonZeroU32;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use loadgen::Arm;
 use toml::Spanned;
 
-use sse_server::{CloseMode, FaultConfig};
+use sse_server::{CloseMode, CloseStreams, FaultConfig, Stall};
 
 use super::raw::{OneOrMany, RawFaults, RawScenario, RawServer, RawTarget};
 use super::{Posts, Scenario, ScenarioError, ServerSettings, TargetSpec, TrustSpec};
@@ -598,8 +599,8 @@ fn faults(cx: &Ctx<'_>, f: &RawFaults, protocols: &[Arm]) -> Result<FaultConfig,
         f.stall_for.as_ref(),
         Duration::from_millis(1)..=hour,
     )?;
-    let stall_for = match (stall_every, stall_for, &f.stall_every, &f.stall_for) {
-        (None, None, _, _) => Duration::ZERO,
+    let stall = match (stall_every, stall_for, &f.stall_every, &f.stall_for) {
+        (None, None, _, _) => None,
         (Some(e), Some(d), _, Some(v)) if d >= e => {
             return Err(cx.invalid(
                 "faults.stall_for",
@@ -610,7 +611,7 @@ fn faults(cx: &Ctx<'_>, f: &RawFaults, protocols: &[Arm]) -> Result<FaultConfig,
                 ),
             ))
         }
-        (Some(_), Some(d), _, _) => d,
+        (Some(every), Some(length), _, _) => Some(Stall { every, length }),
         (Some(_), None, Some(v), _) => {
             return Err(cx.invalid(
                 "faults.stall_every",
@@ -627,17 +628,28 @@ fn faults(cx: &Ctx<'_>, f: &RawFaults, protocols: &[Arm]) -> Result<FaultConfig,
         }
         _ => unreachable!("a parsed duration has its raw value"),
     };
-    let nth = |key: &str, v: Option<&Spanned<i64>>| -> Result<Option<u32>, ScenarioError> {
-        v.map(|v| cx.int_in(key, Some(v), 1, 1..=1_000_000).map(|n| n as u32))
-            .transpose()
+    let nth = |key: &str, v: Option<&Spanned<i64>>| -> Result<Option<NonZeroU32>, ScenarioError> {
+        v.map(|v| {
+            cx.int_in(key, Some(v), 1, 1..=1_000_000)
+                .map(|n| NonZeroU32::new(n as u32).expect("at least 1"))
+        })
+        .transpose()
     };
+    let delay = Duration::from_micros(1)..=Duration::from_secs(60);
+    let delay_events = cx.optional_duration(
+        "faults.delay_events",
+        f.delay_events.as_ref(),
+        delay.clone(),
+    )?;
+    let delay_posts = cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay)?;
     Ok(FaultConfig {
-        close_streams_every,
-        close_mode,
+        close_streams: close_streams_every.map(|every| CloseStreams {
+            every,
+            mode: close_mode,
+        }),
         reset_connections_every,
         goaway_every,
-        stall_every,
-        stall_for,
+        stall,
         post_error_every_nth: nth(
             "faults.post_error_every_nth",
             f.post_error_every_nth.as_ref(),
@@ -646,5 +658,7 @@ fn faults(cx: &Ctx<'_>, f: &RawFaults, protocols: &[Arm]) -> Result<FaultConfig,
             "faults.stream_error_every_nth",
             f.stream_error_every_nth.as_ref(),
         )?,
+        delay_events,
+        delay_posts,
     })
 }
