@@ -281,17 +281,23 @@ mod tests {
             "--fault-stall-every=1s",
             "--fault-stall-for=300ms",
             "--fault-post-error-every-nth=5",
+            "--fault-delay-events=2ms",
         ])
         .config()
         .unwrap();
         assert_eq!(
             config.faults,
             FaultConfig {
-                close_streams_every: Some(Duration::from_secs(2)),
-                close_mode: CloseMode::Reset,
-                stall_every: Some(Duration::from_secs(1)),
-                stall_for: Duration::from_millis(300),
-                post_error_every_nth: Some(5),
+                close_streams: Some(CloseStreams {
+                    every: Duration::from_secs(2),
+                    mode: CloseMode::Reset,
+                }),
+                stall: Some(Stall {
+                    every: Duration::from_secs(1),
+                    length: Duration::from_millis(300),
+                }),
+                post_error_every_nth: NonZeroU32::new(5),
+                delay_events: Some(Duration::from_millis(2)),
                 ..FaultConfig::default()
             }
         );
