@@ -6,7 +6,10 @@
 #   scripts/ci-regression.sh                 # compare against results/baseline/
 #   scripts/ci-regression.sh --refresh       # replace the baseline with fresh runs (then commit it)
 #
-# SSEBENCH_CI_RUNS sets the runs per side (default 3). Extra arguments go to `bench compare`.
+# SSEBENCH_CI_RUNS sets the runs per side (default 3). SSEBENCH_CI_SET holds scenario overrides for
+# the new runs, space-separated KEY=VALUE (each becomes `bench --set KEY=VALUE`; e.g.
+# "faults.delay_events=2ms" slows the embedded server, which scripts/gate-reliability.sh uses to
+# measure the gate's power). Extra arguments go to `bench compare`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +25,11 @@ bench=target/release/bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+set_args=()
+for kv in ${SSEBENCH_CI_SET:-}; do set_args+=(--set "$kv"); done
 for i in $(seq 1 "$runs"); do
-  echo "ci-smoke run $i of $runs" >&2
-  "$bench" scenarios/ci-smoke.toml --out "$out/run$i" --no-plot --no-progress >/dev/null
+  echo "ci-smoke run $i of $runs ${SSEBENCH_CI_SET:+(--set ${SSEBENCH_CI_SET})}" >&2
+  "$bench" scenarios/ci-smoke.toml "${set_args[@]}" --out "$out/run$i" --no-plot --no-progress >/dev/null
 done
 new=()
 for i in $(seq 1 "$runs"); do

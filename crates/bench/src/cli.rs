@@ -62,6 +62,11 @@ pub struct RunArgs {
     /// With --target: path and query POSTs go to [default: /messages?channel=CHANNEL].
     #[arg(long, value_name = "PATH")]
     pub messages_path: Option<String>,
+    /// Change one scenario key, validated as if written in the file: KEY=VALUE, a dotted KEY for
+    /// a table (e.g. --set clients=100 --set posts.rate_per_client=5 --set duration=30s).
+    /// Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<crate::scenario::Override>,
     /// Directory for the CSV report and its plot.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,

@@ -50,6 +50,9 @@ pub struct BrowserArgs {
     /// The Chromium binary [default: $SSEBENCH_CHROMIUM, else chromium on PATH].
     #[arg(long, value_name = "PATH")]
     pub chromium: Option<PathBuf>,
+    /// Change one scenario key, as for `bench run` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<crate::scenario::Override>,
 }
 
 /// One point and what it measured.
@@ -61,7 +64,7 @@ struct Measured {
 }
 
 pub fn run(args: BrowserArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match Scenario::load(&args.scenario) {
+    let scenario = match Scenario::load_with(&args.scenario, &args.set) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {}", crate::scenario::one_line(&e));
@@ -417,6 +420,7 @@ duration = "1s"
             scenario: path,
             out: dir.join("results"),
             chromium: Some(PathBuf::from("/nonexistent/chromium")),
+            set: Vec::new(),
         })
         .expect("a handled failure");
         assert_eq!(code, ExitCode::FAILURE);
@@ -455,6 +459,7 @@ event_interval = "50ms"
             scenario: path,
             out: dir.join("results"),
             chromium: Some(chromium),
+            set: Vec::new(),
         })
         .expect("a run");
         assert_eq!(code, ExitCode::SUCCESS);

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use report::{
     compare_files, CompareOptions, TableFormat, ThresholdError, ThresholdSpec, Thresholds, Verdict,
-    DEFAULT_FLOOR_US,
+    DEFAULT_FLOOR_US, DEFAULT_MIN_TAIL_SAMPLES,
 };
 
 const THRESHOLD_HELP: &str = "\
@@ -73,6 +73,13 @@ pub struct CompareArgs {
     /// A latency that moves by at most this many microseconds is never a regression (0: no floor).
     #[arg(long, value_name = "MICROSECONDS", default_value_t = DEFAULT_FLOOR_US)]
     pub floor_us: u64,
+
+    /// Judge a percentile only when every run on both sides has at least this many samples at or
+    /// beyond it (p50 needs 2x as many samples in all, p99 100x); others show `few-samples`
+    /// (0: judge whatever the count). A latency change within the spread between the baseline's
+    /// runs never counts either.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_TAIL_SAMPLES)]
+    pub min_tail_samples: u64,
 
     /// Rows present in one report only are listed (base-only, new-only) instead of making the
     /// input unusable (exit 2).
@@ -147,6 +154,7 @@ fn options(args: &CompareArgs) -> Result<CompareOptions, ThresholdError> {
     Ok(CompareOptions {
         thresholds,
         floor_us: args.floor_us,
+        min_tail_samples: args.min_tail_samples,
         allow_missing: args.allow_missing,
         across_clients: args.across_clients,
     })

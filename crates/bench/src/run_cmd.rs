@@ -17,7 +17,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let path = args.scenario.clone().context("no scenario file given")?;
-    let scenario = match Scenario::load(&path) {
+    let scenario = match Scenario::load_with(&path, &args.set) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {}", crate::scenario::one_line(&e));

@@ -36,6 +36,29 @@ pub struct CompareOptions {
     /// report of the same scenario sit side by side. Every row takes the client kind of the first
     /// base row; since the two clients do not record the same metrics, it implies `allow_missing`.
     pub across_clients: bool,
+    /// A percentile is compared only when every run on both sides has at least this many samples
+    /// at or beyond it (see [`samples_needed`]); 0 compares whatever the sample count.
+    pub min_tail_samples: u64,
+}
+
+/// The default [`CompareOptions::min_tail_samples`]: a percentile read from fewer than five
+/// samples beyond it is one or two unlucky samples, not a distribution (the p99 of 8 samples is
+/// their maximum).
+pub const DEFAULT_MIN_TAIL_SAMPLES: u64 = 5;
+
+/// The fewest samples each run needs for `field` to be compared: `min_tail` samples at or beyond
+/// the percentile (p50: 2 x min_tail, p90: 10 x, p99: 100 x, p999: 1000 x; the mean as the p50).
+/// `None` for `max`, which is always one sample; `Some(0)` for `count`.
+pub fn samples_needed(field: LatencyField, min_tail: u64) -> Option<u64> {
+    let per_tail_sample = match field {
+        LatencyField::Count => return Some(0),
+        LatencyField::Max => return if min_tail == 0 { Some(0) } else { None },
+        LatencyField::Mean | LatencyField::P50 => 2,
+        LatencyField::P90 => 10,
+        LatencyField::P99 => 100,
+        LatencyField::P999 => 1000,
+    };
+    Some(min_tail.saturating_mul(per_tail_sample))
 }
 
 impl Default for CompareOptions {
@@ -45,6 +68,7 @@ impl Default for CompareOptions {
             floor_us: DEFAULT_FLOOR_US,
             allow_missing: false,
             across_clients: false,
+            min_tail_samples: DEFAULT_MIN_TAIL_SAMPLES,
         }
     }
 }
@@ -69,6 +93,8 @@ pub enum LineVerdict {
     Regression,
     /// Beyond an either-way (`=`) threshold: a behaviour change, counted as a regression.
     Changed,
+    /// Too few samples for this percentile on one side: shown, not judged.
+    FewSamples,
     /// The key is in BASE only.
     BaseOnly,
     /// The key is in NEW only.
@@ -83,6 +109,7 @@ impl LineVerdict {
             Self::Improved => "improved",
             Self::Regression => "REGRESSION",
             Self::Changed => "CHANGED",
+            Self::FewSamples => "few-samples",
             Self::BaseOnly => "base-only",
             Self::NewOnly => "new-only",
         }
@@ -101,8 +128,18 @@ pub enum Criterion {
     None,
     /// A counter's (or a latency `count`'s) rule.
     Rule(Rule),
-    /// A latency field's rule, with the floor below which nothing counts.
-    RuleAboveFloor(Rule, u64),
+    /// A latency field's rule, above the noise: a change of at most `noise` microseconds (the
+    /// larger of the floor and the spread between BASE's runs) never counts.
+    RuleAboveNoise {
+        /// The rule.
+        rule: Rule,
+        /// The absolute floor, microseconds.
+        floor: u64,
+        /// The spread of BASE's runs for this field (largest minus smallest), microseconds.
+        spread: f64,
+    },
+    /// Too few samples: each run needs this many for the field.
+    SamplesNeeded(Option<u64>),
     /// NEW must have samples where BASE had some.
     HasSamples,
 }
@@ -135,6 +172,8 @@ pub struct Comparison {
     pub new_runs: Vec<PathBuf>,
     /// The latency floor used, microseconds.
     pub floor_us: u64,
+    /// The samples beyond a percentile each run needed for it to be judged.
+    pub min_tail_samples: u64,
     /// Every line, ordered by key and field.
     pub lines: Vec<Line>,
     /// Thresholds given by the user (not defaults) that match no metric of either side: most
@@ -381,6 +420,7 @@ pub fn compare(
         base_runs: base_side.paths,
         new_runs: new_side.paths,
         floor_us: options.floor_us,
+        min_tail_samples: options.min_tail_samples,
         lines,
         unmatched_thresholds,
         allow_missing: options.allow_missing,
@@ -427,21 +467,38 @@ fn compare_key(
                 ));
                 return;
             }
+            let (Median::Latency(base_latency), Median::Latency(new_latency)) = (base, new) else {
+                return;
+            };
+            let fewest = base_latency.fewest_samples.min(new_latency.fewest_samples);
             for (field, spec) in options.thresholds.latency_rules(&key.metric) {
+                let spread = base_latency.spread[field as usize].unwrap_or(0.0);
                 let (base, new) = (base.field(field), new.field(field));
                 let (criterion, verdict) = if field == LatencyField::Count {
                     let verdict = both(base, new, |b, n| judge(&spec.rule, b, n));
                     (Criterion::Rule(spec.rule), verdict)
                 } else {
-                    let floor = options.floor_us;
-                    let verdict = both(base, new, |b, n| {
-                        if (n - b).abs() <= floor as f64 {
-                            LineVerdict::Ok
-                        } else {
-                            judge(&spec.rule, b, n)
-                        }
-                    });
-                    (Criterion::RuleAboveFloor(spec.rule, floor), verdict)
+                    let needed = samples_needed(field, options.min_tail_samples);
+                    let judged = base.is_some() && new.is_some();
+                    if judged && !needed.is_some_and(|needed| fewest >= needed) {
+                        (Criterion::SamplesNeeded(needed), LineVerdict::FewSamples)
+                    } else {
+                        let floor = options.floor_us;
+                        let noise = spread.max(floor as f64);
+                        let verdict = both(base, new, |b, n| {
+                            if (n - b).abs() <= noise {
+                                LineVerdict::Ok
+                            } else {
+                                judge(&spec.rule, b, n)
+                            }
+                        });
+                        let criterion = Criterion::RuleAboveNoise {
+                            rule: spec.rule,
+                            floor,
+                            spread,
+                        };
+                        (criterion, verdict)
+                    }
                 };
                 lines.push(line(Some(field), base, new, criterion, verdict));
             }

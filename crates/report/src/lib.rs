@@ -18,8 +18,8 @@ pub mod thresholds;
 mod write;
 
 pub use compare::{
-    compare, compare_files, CompareError, CompareOptions, Comparison, Criterion, Line, LineVerdict,
-    Verdict,
+    compare, compare_files, samples_needed, CompareError, CompareOptions, Comparison, Criterion,
+    Line, LineVerdict, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
 };
 pub use error::{FieldError, ReportError};
 pub use plot::plot_report;

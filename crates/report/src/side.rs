@@ -32,9 +32,19 @@ impl fmt::Display for Side {
 pub(crate) enum Median {
     /// The median of a counter.
     Counter(f64),
-    /// The median of each latency field, indexed like [`LatencyField::ALL`]; all but `count` are
-    /// `None` when the median run had no samples.
-    Latency([Option<f64>; 7]),
+    /// The median of each latency field, and how much it varied between the runs.
+    Latency(LatencyMedian),
+}
+
+/// A latency row over a side's runs. Arrays are indexed like [`LatencyField::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LatencyMedian {
+    /// The median of each field; all but `count` are `None` when the median run had no samples.
+    pub(crate) fields: [Option<f64>; 7],
+    /// Each field's spread between the runs (largest minus smallest); 0 with one run.
+    pub(crate) spread: [Option<f64>; 7],
+    /// The fewest samples any run of the side had.
+    pub(crate) fewest_samples: u64,
 }
 
 impl Median {
@@ -49,7 +59,7 @@ impl Median {
     pub(crate) fn field(&self, field: LatencyField) -> Option<f64> {
         match self {
             Median::Counter(_) => None,
-            Median::Latency(fields) => fields[field as usize],
+            Median::Latency(latency) => latency.fields[field as usize],
         }
     }
 }
@@ -143,16 +153,31 @@ fn median_of(key: &RowKey, values: &[(Value, &Path)]) -> Result<Median, CompareE
         })
         .collect();
     let mut fields = [None; 7];
+    let mut spread = [None; 7];
     fields[LatencyField::Count as usize] = median(summaries.iter().map(|s| s.count as f64));
+    spread[LatencyField::Count as usize] = range(summaries.iter().map(|s| s.count as f64));
     let has_samples = fields[LatencyField::Count as usize].is_some_and(|count| count > 0.0);
     if has_samples {
         for field in LatencyField::ALL {
             if field != LatencyField::Count {
                 fields[field as usize] = median(summaries.iter().filter_map(|s| s.get(field)));
+                spread[field as usize] = range(summaries.iter().filter_map(|s| s.get(field)));
             }
         }
     }
-    Ok(Median::Latency(fields))
+    Ok(Median::Latency(LatencyMedian {
+        fields,
+        spread,
+        fewest_samples: summaries.iter().map(|s| s.count).min().unwrap_or(0),
+    }))
+}
+
+/// Largest minus smallest; `None` if empty.
+fn range(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
+        (low.min(v), high.max(v))
+    });
+    (low <= high).then(|| high - low)
 }
 
 /// The median; of an even number of values, the mean of the middle two. `None` if empty.
@@ -177,5 +202,8 @@ mod tests {
         assert_eq!(median([3.0].into_iter()), Some(3.0));
         assert_eq!(median([9.0, 1.0, 3.0].into_iter()), Some(3.0));
         assert_eq!(median([4.0, 1.0, 3.0, 100.0].into_iter()), Some(3.5));
+        assert_eq!(range([].into_iter()), None);
+        assert_eq!(range([3.0].into_iter()), Some(0.0));
+        assert_eq!(range([9.0, 1.0, 3.0].into_iter()), Some(8.0));
     }
 }

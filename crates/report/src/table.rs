@@ -51,8 +51,10 @@ impl Comparison {
             runs("new", &self.new_runs),
             format!(
                 "values are medians over each side's runs; latencies in microseconds; \
-                 a latency change of at most {} us never counts",
-                self.floor_us
+                 a latency change of at most {} us, or of at most the spread between base's \
+                 runs, never counts; a percentile is judged only with at least {} samples \
+                 beyond it in every run (few-samples otherwise)",
+                self.floor_us, self.min_tail_samples
             ),
         ];
         let all: Vec<[String; 12]> = self.lines.iter().map(cells).collect();
@@ -94,6 +96,7 @@ impl Comparison {
             LineVerdict::Improved,
             LineVerdict::Regression,
             LineVerdict::Changed,
+            LineVerdict::FewSamples,
             LineVerdict::BaseOnly,
             LineVerdict::NewOnly,
         ];
@@ -129,8 +132,15 @@ fn cells(line: &Line) -> [String; 12] {
     };
     let threshold = match line.criterion {
         Criterion::None => String::new(),
-        Criterion::Rule(rule) | Criterion::RuleAboveFloor(rule, _) => rule.to_string(),
+        Criterion::Rule(rule) => rule.to_string(),
+        Criterion::RuleAboveNoise {
+            rule,
+            floor,
+            spread,
+        } => format!("{rule} >{}", number(spread.max(floor as f64).round())),
         Criterion::HasSamples => "samples".to_owned(),
+        Criterion::SamplesNeeded(Some(needed)) => format!("n>={needed}"),
+        Criterion::SamplesNeeded(None) => "never".to_owned(),
     };
     let optional = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), number);
     [

@@ -58,7 +58,7 @@ fn cells_are_written_as_documented() {
     );
     assert_eq!(
         lines[3],
-        format!("{prefix},h2c,1,8,fanout,latency,us,,100,1100,1000,2000,3000,3300,6000")
+        format!("{prefix},h2c,1,8,fanout,latency,us,,1000,1100,1000,2000,3000,3300,6000")
     );
 }
 

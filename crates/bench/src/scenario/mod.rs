@@ -5,8 +5,11 @@
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.
 
+mod overrides;
 mod raw;
 mod validate;
+
+pub use overrides::Override;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -111,6 +114,9 @@ pub enum ScenarioError {
         value: String,
         reason: String,
     },
+    /// A `--set` flag that cannot be used.
+    #[error("{flag}: {message}")]
+    Flag { flag: String, message: String },
 }
 
 impl Scenario {
@@ -121,6 +127,11 @@ impl Scenario {
             source,
         })?;
         Scenario::parse(path, &text)
+    }
+
+    /// Reads a scenario file, applies `--set` overrides, and validates the result.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        overrides::load(path, overrides)
     }
 
     /// Validates scenario text; `path` is only used in messages.

@@ -65,7 +65,7 @@ pub fn key(scenario: &str, protocol: Protocol, streams: u32, metric: &str) -> Ro
 /// A latency summary around `p50_us` with the tail at `p99_us`.
 pub fn latency(p50_us: u64, p99_us: u64) -> Value {
     Value::Latency(LatencySummary {
-        count: 100,
+        count: 1000,
         mean: Some(p50_us as f64 * 1.1),
         p50: Some(p50_us),
         p90: Some((p50_us + p99_us) / 2),
