@@ -3,7 +3,7 @@
 //! A sweep point runs N virtual clients. Each is one browser profile with its own pool for the
 //! origin: on HTTP/1.1 at most six connections, requests queueing FIFO for a slot as in Chromium
 //! ([`pool_h1`](crate::pool_h1)); on HTTP/2 one connection whose streams are capped by the server's
-//! `SETTINGS_MAX_CONCURRENT_STREAMS` ([`conn_h2`](crate::conn_h2)). Each client opens its
+//! `SETTINGS_MAX_CONCURRENT_STREAMS` ([`http2`](crate::http2)). Each client opens its
 //! EventSources ([`sse`](crate::sse)) and POSTs on an open-loop schedule ([`post`](crate::post));
 //! every sample lands in shared HDR histograms ([`metrics`]).
 //!
@@ -11,25 +11,27 @@
 
 pub mod arm;
 mod client;
-mod conn_h2;
 mod connect;
 pub mod context;
 mod delivery;
 pub mod error;
+mod http2;
 pub mod metrics;
 mod origin;
 mod pool_h1;
 mod post;
+mod queue;
+mod queue_timer;
 mod run;
 mod sse;
 pub mod target;
 
 pub use arm::Arm;
-pub use conn_h2::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
 pub use connect::probe;
 pub use context::{Fatal, FatalKind};
 pub use delivery::{DeliveryTally, MAX_PAIRS};
 pub use error::{ErrorClass, LoadError};
+pub use http2::chromium::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
 pub use metrics::{Counter, Latency, LatencySummary, Metrics};
 pub use origin::Priority;
 pub use run::{run_point, PointConfig, PointOutcome};

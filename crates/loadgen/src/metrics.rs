@@ -2,7 +2,9 @@
 //! of a sweep point.
 //!
 //! Each latency is named by its two instants (see `scenarios/README.md`):
-//! - `queue_wait`: request wanted -> connection slot (h1) or stream slot (h2) granted;
+//! - `queue_wait`: an EventSource's request wanted -> connection slot (h1) or stream slot (h2)
+//!   granted, before any connection setup;
+//! - `post_queue_wait`: the same for a POST, from its scheduled instant;
 //! - `connect`: TCP connect started -> TLS handshake done and ALPN checked;
 //! - `time_to_first_event`: EventSource created (first request wanted) -> first event parsed;
 //! - `event_delivery`: server send stamp in the event -> event parsed here (same host clock);
@@ -24,6 +26,7 @@ use crate::error::ErrorClass;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Latency {
     QueueWait,
+    PostQueueWait,
     Connect,
     TimeToFirstEvent,
     EventDelivery,
@@ -32,8 +35,9 @@ pub enum Latency {
 }
 
 impl Latency {
-    pub const ALL: [Latency; 6] = [
+    pub const ALL: [Latency; 7] = [
         Latency::QueueWait,
+        Latency::PostQueueWait,
         Latency::Connect,
         Latency::TimeToFirstEvent,
         Latency::EventDelivery,
@@ -44,6 +48,7 @@ impl Latency {
     pub fn name(self) -> &'static str {
         match self {
             Latency::QueueWait => "queue_wait",
+            Latency::PostQueueWait => "post_queue_wait",
             Latency::Connect => "connect",
             Latency::TimeToFirstEvent => "time_to_first_event",
             Latency::EventDelivery => "event_delivery",
@@ -64,6 +69,9 @@ pub enum Counter {
     PostsCompleted,
     EventsReceived,
     Reconnects,
+    /// HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's last stream
+    /// id) and that were sent again, as Chromium does, instead of failing.
+    RequestsRetried,
     /// Events carrying a POST token, received on a connection opened with `Last-Event-ID`, whose
     /// POST had completed before that connection's request was sent: the server published them
     /// before it could subscribe the connection, so they came from its replay.
@@ -73,7 +81,7 @@ pub enum Counter {
 }
 
 impl Counter {
-    pub const ALL: [Counter; 11] = [
+    pub const ALL: [Counter; 12] = [
         Counter::StreamsRequested,
         Counter::StreamsOpened,
         Counter::ConnectionsOpened,
@@ -82,6 +90,7 @@ impl Counter {
         Counter::PostsCompleted,
         Counter::EventsReceived,
         Counter::Reconnects,
+        Counter::RequestsRetried,
         Counter::ReplayedEvents,
         Counter::Gaps,
         Counter::Duplicates,
@@ -97,6 +106,7 @@ impl Counter {
             Counter::PostsCompleted => "posts_completed",
             Counter::EventsReceived => "events_received",
             Counter::Reconnects => "reconnects",
+            Counter::RequestsRetried => "requests_retried",
             Counter::ReplayedEvents => "replayed_events",
             Counter::Gaps => "gaps",
             Counter::Duplicates => "duplicates",
@@ -113,14 +123,16 @@ pub enum Gauge {
     StreamsOpen,
     /// POSTs whose scheduled instant has passed and that have not completed.
     PostsPending,
+    /// POSTs waiting for a connection or stream slot.
+    PostsQueued,
 }
 
 /// The shared measurements of one sweep point.
 #[derive(Debug)]
 pub struct Metrics {
-    histograms: [Mutex<Histogram<u64>>; 6],
+    histograms: [Mutex<Histogram<u64>>; Latency::ALL.len()],
     counters: [AtomicU64; Counter::ALL.len()],
-    gauges: [AtomicU64; 3],
+    gauges: [AtomicU64; 4],
     errors: [AtomicU64; ErrorClass::ALL.len()],
 }
 

@@ -3,17 +3,15 @@
 
 use std::sync::Arc;
 
+use crate::context::Ctx;
+use crate::error::LoadError;
+use crate::http2::{H2Origin, Permit, SlotEvent};
+use crate::pool_h1::{H1Pool, Lease};
+use crate::target::Target;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use tokio::sync::OwnedSemaphorePermit;
-
-use crate::conn_h2::H2Origin;
-use crate::context::Ctx;
-use crate::error::LoadError;
-use crate::pool_h1::{H1Pool, Lease};
-use crate::target::Target;
 
 /// Request priority in the HTTP/1.1 queue. EventSource and fetch share the default priority in
 /// Chromium, so they wait FIFO behind each other.
@@ -53,7 +51,7 @@ enum BodyInner {
     },
     H2 {
         body: h2::RecvStream,
-        _permit: OwnedSemaphorePermit,
+        _permit: Permit,
     },
 }
 
@@ -118,17 +116,18 @@ impl Origin {
     }
 
     /// Sends `spec` once a slot is granted and returns when the response head arrives.
-    /// `on_granted` runs at the instant the slot is granted (the end of `queue_wait`).
+    /// `on_slot` hears the instant the request is granted its slot (the end of `queue_wait`), and,
+    /// on HTTP/2, when a refusal sends it back to the queue.
     pub async fn send(
         &self,
         target: &Target,
         spec: &RequestSpec,
-        on_granted: impl FnOnce(),
+        mut on_slot: impl FnMut(SlotEvent),
     ) -> Result<Response, LoadError> {
         match self {
             Origin::H1(pool) => {
                 let mut lease = pool.acquire(spec.priority).await;
-                on_granted();
+                on_slot(SlotEvent::Granted);
                 let send = lease.connection().await?;
                 let mut builder = Request::builder()
                     .method(spec.method.clone())
@@ -155,24 +154,16 @@ impl Origin {
                     builder = builder.header(k, v);
                 }
                 let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
-                let end_of_stream = spec.body.is_empty();
-                let mut stream = origin
-                    .open_stream(request, end_of_stream, on_granted)
+                let (response, permit) = origin
+                    .send(request, spec.body.clone(), spec.priority, on_slot)
                     .await?;
-                if !end_of_stream {
-                    stream
-                        .body
-                        .send_data(spec.body.clone(), true)
-                        .map_err(LoadError::Http2)?;
-                }
-                let response = stream.response.await.map_err(LoadError::Http2)?;
                 let (head, body) = response.into_parts();
                 Ok(Response {
                     status: head.status,
                     headers: head.headers,
                     body: Body(BodyInner::H2 {
                         body,
-                        _permit: stream.permit,
+                        _permit: permit,
                     }),
                 })
             }
@@ -180,9 +171,9 @@ impl Origin {
     }
 
     /// Closes what the origin holds open.
-    pub async fn close(&self) {
+    pub fn close(&self) {
         if let Origin::H2(origin) = self {
-            origin.close().await;
+            origin.close();
         }
     }
 }

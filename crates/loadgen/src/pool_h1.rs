@@ -1,7 +1,8 @@
 //! The HTTP/1.1 pool of one virtual client for one origin, as Chromium keeps it.
 //!
 //! - At most `max` connections per origin (6 in every browser); idle keep-alive connections count.
-//! - A request waiting for a slot sits in a priority queue, FIFO within a priority.
+//! - A request waiting for a slot sits in a priority queue, FIFO within a priority
+//!   ([`WaitQueue`]).
 //! - A request holds its connection until its response body is done. An SSE stream therefore holds
 //!   one slot for as long as it is open; closing it closes the connection and the next waiter gets
 //!   a new one. A POST whose response was read to the end gives its connection back for reuse.
@@ -9,8 +10,6 @@
 //! A [`Lease`] is one slot. Dropping it closes its connection (if any) and frees the slot; a waiter
 //! that gave up (its task ended) is skipped, so slots never leak.
 
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,13 +17,13 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::sync::oneshot;
 
 use crate::connect::connect;
 use crate::context::Ctx;
 use crate::error::LoadError;
 use crate::metrics::{Counter, Latency};
 use crate::origin::Priority;
+use crate::queue::WaitQueue;
 use crate::target::Target;
 
 pub(crate) type H1Send = http1::SendRequest<Full<Bytes>>;
@@ -47,35 +46,7 @@ struct State {
     /// Slots in use: connections open or being opened, idle ones included.
     open: usize,
     idle: Vec<Conn>,
-    waiters: BinaryHeap<Waiter>,
-    next_seq: u64,
-}
-
-#[derive(Debug)]
-struct Waiter {
-    priority: Priority,
-    seq: u64,
-    tx: oneshot::Sender<Lease>,
-}
-
-impl PartialEq for Waiter {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == CmpOrdering::Equal
-    }
-}
-impl Eq for Waiter {}
-impl PartialOrd for Waiter {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Waiter {
-    /// Highest priority first, then the oldest (smallest seq) first.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        self.priority
-            .cmp(&other.priority)
-            .then_with(|| other.seq.cmp(&self.seq))
-    }
+    waiters: WaitQueue<Lease>,
 }
 
 /// One open HTTP/1.1 connection.
@@ -160,11 +131,7 @@ impl H1Pool {
                 st.open += 1;
                 return self.lease(None);
             }
-            let (tx, rx) = oneshot::channel();
-            let seq = st.next_seq;
-            st.next_seq += 1;
-            st.waiters.push(Waiter { priority, seq, tx });
-            rx
+            st.waiters.push(priority)
         };
         // The pool outlives its waiters, so the sender is never dropped without sending.
         rx.await.expect("pool dropped while a request waited")
@@ -199,23 +166,17 @@ fn release(shared: &Arc<Shared>, mut conn: Option<Conn>) {
         conn = None;
     }
     let mut st = lock(&shared.state);
-    while let Some(waiter) = st.waiters.pop() {
-        let lease = Lease {
-            shared: Some(shared.clone()),
-            conn: conn.take(),
-        };
-        match waiter.tx.send(lease) {
-            Ok(()) => return,
-            Err(mut refused) => {
-                // That waiter gave up: take the lease back without running its Drop.
-                conn = refused.conn.take();
-                refused.shared = None;
-            }
+    let lease = Lease {
+        shared: Some(shared.clone()),
+        conn,
+    };
+    if let Err(mut unwanted) = st.waiters.grant(lease) {
+        // Nobody waits: take the lease back without running its Drop.
+        unwanted.shared = None;
+        match unwanted.conn.take() {
+            Some(c) => st.idle.push(c),
+            None => st.open -= 1,
         }
-    }
-    match conn {
-        Some(c) => st.idle.push(c),
-        None => st.open -= 1,
     }
 }
 
@@ -241,28 +202,4 @@ async fn open(target: &Target, ctx: &Ctx) -> Result<Conn, LoadError> {
         send,
         _task: AbortOnDrop(task),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waiters_leave_by_priority_then_fifo() {
-        let mut heap = BinaryHeap::new();
-        let mut receivers = Vec::new();
-        for (seq, priority) in [
-            (0, Priority::Default),
-            (1, Priority::Low),
-            (2, Priority::Default),
-            (3, Priority::High),
-            (4, Priority::Default),
-        ] {
-            let (tx, rx) = oneshot::channel();
-            receivers.push(rx);
-            heap.push(Waiter { priority, seq, tx });
-        }
-        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|w| w.seq)).collect();
-        assert_eq!(order, [3, 0, 2, 4, 1]);
-    }
 }

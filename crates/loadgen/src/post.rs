@@ -15,8 +15,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
 use crate::error::LoadError;
+use crate::http2::SlotEvent;
 use crate::metrics::{Counter, Gauge, Latency};
 use crate::origin::{Priority, RequestSpec};
+use crate::queue_timer::QueueTimer;
 
 /// The schedule of one client.
 #[derive(Debug, Clone, Copy)]
@@ -71,13 +73,21 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
         body: Bytes::from(body),
         priority: Priority::Default,
     };
+    let mut queue = QueueTimer::start(metrics, Gauge::PostsQueued, Latency::PostQueueWait);
+    // The POST was wanted at its scheduled instant, however late its task ran.
+    queue.wanted_at(scheduled);
     let result = async {
         let response = client
             .origin
-            .send(&shared.target, &spec, || {
-                shared.tokens.mark_sent(token, Instant::now());
+            .send(&shared.target, &spec, |event| {
+                queue.on_slot(event);
+                if event == SlotEvent::Granted {
+                    shared.tokens.mark_sent(token, Instant::now());
+                }
             })
-            .await?;
+            .await;
+        drop(queue);
+        let response = response?;
         let status = response.status;
         response.body.finish().await?;
         if !status.is_success() {

@@ -168,7 +168,7 @@ pub async fn run_point(
         );
     }
     for client in &clients {
-        client.origin.close().await;
+        client.origin.close();
     }
     let delivery = shared
         .delivery

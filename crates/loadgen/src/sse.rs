@@ -27,6 +27,7 @@ use crate::delivery::StreamLedger;
 use crate::error::LoadError;
 use crate::metrics::{Counter, Gauge, Latency, Metrics};
 use crate::origin::{Priority, RequestSpec};
+use crate::queue_timer::QueueTimer;
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
@@ -147,18 +148,13 @@ async fn connect_once(
         body: bytes::Bytes::new(),
         priority: Priority::Default,
     };
-    let wanted = Instant::now();
-    let mut granted = wanted;
-    let mut queued = GaugeGuard::up(metrics, Gauge::StreamsQueued);
+    let mut queue = QueueTimer::start(metrics, Gauge::StreamsQueued, Latency::QueueWait);
     let sent = client
         .origin
-        .send(&shared.target, &spec, || {
-            queued.release();
-            granted = Instant::now();
-            metrics.record(Latency::QueueWait, granted.duration_since(wanted));
-        })
+        .send(&shared.target, &spec, |event| queue.on_slot(event))
         .await;
-    drop(queued);
+    let granted = queue.granted().unwrap_or_else(Instant::now);
+    drop(queue);
     let mut response = match sent {
         Ok(r) => r,
         Err(e) => return Ended::Reconnect(Some(e)),

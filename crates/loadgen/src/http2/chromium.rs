@@ -1,0 +1,40 @@
+//! What Chromium's HTTP/2 client announces and assumes, as measured on this project's machine.
+//!
+//! Source: `scripts/chromium-h2-capture/` (a hyper-h2 capture server that logs every frame headless
+//! Chromium 156.0.8078 sends; findings in `ARCHITECTURE.md`, "HTTP/2 as Chromium speaks it").
+//! The same constants are in Chromium's `net/spdy/spdy_session_pool.cc` and
+//! `net/http/http_network_session.cc` (`kSpdySessionMaxRecvWindowSize`,
+//! `kSpdyStreamMaxRecvWindowSize`, `kInitialMaxConcurrentStreams`, `kMaxConcurrentStreamLimit`).
+
+/// `SETTINGS_HEADER_TABLE_SIZE` Chromium sends: 64 KiB (captured).
+pub(crate) const HEADER_TABLE_SIZE: u32 = 65_536;
+/// `SETTINGS_INITIAL_WINDOW_SIZE` Chromium sends: each stream's receive window, 6 MiB (captured).
+pub(crate) const STREAM_WINDOW: u32 = 6 * 1024 * 1024;
+/// The connection's receive window: Chromium's first WINDOW_UPDATE on stream 0 adds 15,663,105 to
+/// the protocol's 65,535, making 15 MiB (captured).
+pub(crate) const CONNECTION_WINDOW: u32 = 15 * 1024 * 1024;
+/// `SETTINGS_MAX_HEADER_LIST_SIZE` Chromium sends: 256 KiB (captured).
+pub(crate) const MAX_HEADER_LIST_SIZE: u32 = 256 * 1024;
+/// Chromium sends `SETTINGS_ENABLE_PUSH = 0` (captured).
+pub(crate) const ENABLE_PUSH: bool = false;
+
+/// Chromium's cap on concurrent streams per HTTP/2 connection, whatever the server allows
+/// (`kMaxConcurrentStreamLimit`; a server allowing 1000 got 256 open, captured).
+pub const BROWSER_STREAM_CAP: usize = 256;
+/// Chromium's assumption before the server's SETTINGS arrive, kept when they carry no
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` (`kInitialMaxConcurrentStreams`; captured with 150
+/// EventSources against SETTINGS without the limit: 100 open).
+pub const BROWSER_INITIAL_STREAMS: usize = 100;
+
+/// How often a stream refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id) is
+/// sent again before the refusal counts as an error. Chromium retries such streams
+/// transparently; the bound keeps a server that refuses everything from looping forever.
+pub(crate) const MAX_UNPROCESSED_RETRIES: u32 = 3;
+
+/// h2's budget for small DATA frames buffered before the application reads them (h2 0.4.20
+/// answers an exhausted budget with GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames"; Chromium has
+/// no such limit). Each buffered frame of `n` < 256 bytes spends `256 - n`. Flow control bounds
+/// what a server may have in flight to [`CONNECTION_WINDOW`] bytes, so at most that many frames of
+/// one byte: this budget covers them all, and only a server that breaks flow control can exhaust
+/// it. (h2's default, half the connection window, fires at about 30,000 buffered SSE events.)
+pub(crate) const DATA_FRAME_BUDGET: usize = CONNECTION_WINDOW as usize * 255;

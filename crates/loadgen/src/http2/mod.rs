@@ -1,0 +1,262 @@
+//! The HTTP/2 side of a virtual client: one connection per origin, every stream multiplexed on it,
+//! as Chromium keeps it.
+//!
+//! - Stream slots: a connection carries at most `min(SETTINGS_MAX_CONCURRENT_STREAMS, 256)`
+//!   streams; before the server's SETTINGS arrive, and when they carry no limit, 100
+//!   ([`chromium`]). The first requests of a new connection are granted at once and sent without
+//!   waiting for SETTINGS, as Chromium does; a later SETTINGS change raises or lowers the limit.
+//! - Past the limit, requests wait in the origin's queue (priority, then request order:
+//!   [`WaitQueue`]) on the same connection: no second connection is opened while the first one
+//!   lives. `queue_wait` ends when a request is granted its slot, before any connection setup.
+//! - GOAWAY: the connection takes no new streams; the next request opens a new connection (a new
+//!   [`Session`]). Streams the server never processed (above the GOAWAY's last stream id, or
+//!   refused with REFUSED_STREAM) are sent again, on the new connection, without counting as
+//!   errors (counted in `requests_retried`), up to [`chromium::MAX_UNPROCESSED_RETRIES`] times;
+//!   streams below the last stream id run to their end on the old connection.
+//! - Chromium's SETTINGS and windows (6 MiB per stream, 15 MiB per connection), so that a client
+//!   with hundreds of ticking streams never exhausts h2's small-DATA-frame budget.
+
+pub(crate) mod chromium;
+mod session;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use h2::{Reason, RecvStream};
+use http::Response;
+
+use crate::context::Ctx;
+use crate::error::LoadError;
+use crate::metrics::Counter;
+use crate::origin::Priority;
+use crate::queue::WaitQueue;
+use crate::target::Target;
+use session::Session;
+
+/// What happens to a request on its way to a stream slot, for the caller's `queue_wait` and queued
+/// gauge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotEvent {
+    /// The request was granted a slot.
+    Granted,
+    /// The server refused it unprocessed: it waits for a slot again.
+    Requeued,
+}
+
+#[derive(Debug)]
+pub(crate) struct H2Origin {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(super) struct Shared {
+    target: Arc<Target>,
+    ctx: Arc<Ctx>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The session new requests are granted slots on.
+    current: Arc<Session>,
+    waiters: WaitQueue<Permit>,
+    /// Sessions retired while streams still ran on them, closed at the end of the point.
+    retired: Vec<std::sync::Weak<Session>>,
+}
+
+/// A granted stream slot; frees it when dropped (held by the response body).
+#[derive(Debug)]
+pub(crate) struct Permit {
+    shared: Arc<Shared>,
+    session: Option<Arc<Session>>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let mut st = self.shared.lock();
+            session.active.fetch_sub(1, Ordering::Relaxed);
+            self.shared.grant(&mut st);
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Grants free slots of the current session to waiters, in queue order.
+    fn grant(self: &Arc<Self>, st: &mut State) {
+        while st.current.has_free_slot() && !st.waiters.is_empty() {
+            let session = st.current.clone();
+            session.active.fetch_add(1, Ordering::Relaxed);
+            let permit = Permit {
+                shared: self.clone(),
+                session: Some(session),
+            };
+            if let Err(mut unwanted) = st.waiters.grant(permit) {
+                // Only waiters that gave up were left: take the slot back without Drop.
+                if let Some(session) = unwanted.session.take() {
+                    session.active.fetch_sub(1, Ordering::Relaxed);
+                }
+                break;
+            }
+        }
+    }
+
+    /// The server's stream limit for `session` changed (SETTINGS).
+    pub(super) fn set_limit(self: &Arc<Self>, session: &Arc<Session>, limit: usize) {
+        let mut st = self.lock();
+        session.limit.store(limit, Ordering::Relaxed);
+        if Arc::ptr_eq(&st.current, session) {
+            self.grant(&mut st);
+        }
+    }
+
+    /// `session` takes no new streams (GOAWAY, or its connection ended): new requests get a new
+    /// session, and a new connection.
+    pub(super) fn retire(self: &Arc<Self>, session: &Arc<Session>) {
+        let mut st = self.lock();
+        if Arc::ptr_eq(&st.current, session) {
+            st.retired.push(Arc::downgrade(session));
+            st.current = Arc::new(Session::new());
+            self.grant(&mut st);
+        }
+    }
+}
+
+impl H2Origin {
+    pub fn new(target: Arc<Target>, ctx: Arc<Ctx>) -> Self {
+        H2Origin {
+            shared: Arc::new(Shared {
+                target,
+                ctx,
+                state: Mutex::new(State {
+                    current: Arc::new(Session::new()),
+                    waiters: WaitQueue::default(),
+                    retired: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Waits for a stream slot on the current session.
+    async fn acquire(&self, priority: Priority) -> Permit {
+        let rx = {
+            let mut st = self.shared.lock();
+            // Queued requests first (this also drops waiters that gave up).
+            self.shared.grant(&mut st);
+            if st.waiters.is_empty() && st.current.has_free_slot() {
+                let session = st.current.clone();
+                session.active.fetch_add(1, Ordering::Relaxed);
+                return Permit {
+                    shared: self.shared.clone(),
+                    session: Some(session),
+                };
+            }
+            st.waiters.push(priority)
+        };
+        // The origin outlives its waiters' grants: a sender is never dropped unsent.
+        rx.await.expect("an h2 origin dropped a waiting request")
+    }
+
+    /// Sends a request once it has a stream slot and returns the response head, with the slot.
+    /// `on_slot` hears when the request is granted a slot (and when a refusal requeues it).
+    pub async fn send(
+        &self,
+        request: http::Request<()>,
+        body: Bytes,
+        priority: Priority,
+        mut on_slot: impl FnMut(SlotEvent),
+    ) -> Result<(Response<RecvStream>, Permit), LoadError> {
+        let mut retries = 0;
+        loop {
+            let permit = self.acquire(priority).await;
+            on_slot(SlotEvent::Granted);
+            let session = permit
+                .session
+                .clone()
+                .expect("a live permit has its session");
+            let attempt = self.try_send(&session, &request, &body).await;
+            match attempt {
+                Ok(response) => return Ok((response, permit)),
+                Err(Attempt::Unprocessed(e)) if retries < chromium::MAX_UNPROCESSED_RETRIES => {
+                    retries += 1;
+                    if e.is_go_away() {
+                        self.shared.retire(&session);
+                    }
+                    self.shared.ctx.metrics.incr(Counter::RequestsRetried);
+                    tracing::debug!("http/2 request refused unprocessed, sent again: {e}");
+                    drop(permit);
+                    on_slot(SlotEvent::Requeued);
+                }
+                Err(Attempt::Unprocessed(e)) => return Err(LoadError::Http2(e)),
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn try_send(
+        &self,
+        session: &Arc<Session>,
+        request: &http::Request<()>,
+        body: &Bytes,
+    ) -> Result<Response<RecvStream>, Attempt> {
+        let send = session
+            .connection(&self.shared)
+            .await
+            .map_err(Attempt::Failed)?;
+        let mut send = send.ready().await.map_err(Attempt::classify)?;
+        let end_of_stream = body.is_empty();
+        let (response, mut stream) = send
+            .send_request(clone_request(request), end_of_stream)
+            .map_err(Attempt::classify)?;
+        session.carried(&self.shared);
+        if !end_of_stream {
+            stream
+                .send_data(body.clone(), true)
+                .map_err(Attempt::classify)?;
+        }
+        response.await.map_err(Attempt::classify)
+    }
+
+    /// Ends every connection of the origin (at the end of a point).
+    pub fn close(&self) {
+        let mut st = self.shared.lock();
+        st.current.abort();
+        for session in st.retired.drain(..).filter_map(|s| s.upgrade()) {
+            session.abort();
+        }
+        st.current = Arc::new(Session::new());
+    }
+}
+
+/// Why one attempt to send a request failed.
+enum Attempt {
+    /// The server did not process it (GOAWAY above the last stream id, REFUSED_STREAM): safe to
+    /// send again (RFC 9113, section 8.7).
+    Unprocessed(h2::Error),
+    Failed(LoadError),
+}
+
+impl Attempt {
+    fn classify(e: h2::Error) -> Attempt {
+        let refused = e.is_reset() && e.reason() == Some(Reason::REFUSED_STREAM);
+        if (e.is_go_away() && e.is_remote()) || refused {
+            Attempt::Unprocessed(e)
+        } else {
+            Attempt::Failed(LoadError::Http2(e))
+        }
+    }
+}
+
+fn clone_request(request: &http::Request<()>) -> http::Request<()> {
+    let mut copy = http::Request::new(());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    copy
+}

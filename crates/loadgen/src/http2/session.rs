@@ -1,0 +1,158 @@
+//! One HTTP/2 connection of a virtual client (Chromium's `SpdySession`): its stream slots, and the
+//! connection itself, opened by the first request granted a slot on it.
+//!
+//! A session exists before its connection: Chromium grants the first 100 streams of a new session
+//! at once (its assumption until SETTINGS arrive), and those requests then wait for the
+//! connection, which the `connect` metric times. The connection's driver task watches the server's
+//! `SETTINGS_MAX_CONCURRENT_STREAMS` (initial SETTINGS and later changes) and reports it to the
+//! origin, which grants queued requests when the limit rises. When the connection ends, the driver
+//! retires the session; after a GOAWAY the origin retires it as soon as a request meets it.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use tokio::sync::OnceCell;
+
+use super::chromium;
+use super::Shared;
+use crate::connect::connect;
+use crate::error::LoadError;
+use crate::metrics::{Counter, Latency};
+
+/// One connection's worth of stream slots, and the connection once opened.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// Streams granted a slot on this session and not yet ended. Changed under the origin's lock.
+    pub(super) active: AtomicUsize,
+    /// `min(server's SETTINGS_MAX_CONCURRENT_STREAMS, 256)`; 100 until the server says otherwise.
+    pub(super) limit: AtomicUsize,
+    conn: OnceCell<Conn>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    send: SendRequest<Bytes>,
+    carried: AtomicBool,
+    _driver: AbortOnDrop,
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Session {
+    pub(super) fn new() -> Session {
+        Session {
+            active: AtomicUsize::new(0),
+            limit: AtomicUsize::new(chromium::BROWSER_INITIAL_STREAMS),
+            conn: OnceCell::new(),
+        }
+    }
+
+    pub(super) fn has_free_slot(&self) -> bool {
+        self.active.load(Ordering::Relaxed) < self.limit.load(Ordering::Relaxed)
+    }
+
+    /// The connection, opened by the first caller (later callers wait for it). A failed connect
+    /// leaves the session without one: the next caller tries again.
+    pub(super) async fn connection(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+    ) -> Result<SendRequest<Bytes>, LoadError> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| open(shared, Arc::downgrade(self)))
+            .await?;
+        Ok(conn.send.clone())
+    }
+
+    /// Ends the connection, if there is one (at the end of a point).
+    pub(super) fn abort(&self) {
+        if let Some(conn) = self.conn.get() {
+            conn._driver.0.abort();
+        }
+    }
+
+    /// Notes that a request went out on the connection (the first one counts it as carrying
+    /// requests).
+    pub(super) fn carried(&self, shared: &Shared) {
+        if let Some(conn) = self.conn.get() {
+            if !conn.carried.swap(true, Ordering::Relaxed) {
+                shared
+                    .ctx
+                    .metrics
+                    .incr(Counter::ConnectionsCarryingRequests);
+            }
+        }
+    }
+}
+
+/// Opens the session's connection with Chromium's SETTINGS and windows, and starts its driver.
+async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, LoadError> {
+    let ctx = &shared.ctx;
+    let started = Instant::now();
+    let (io, _) = connect(&shared.target, ctx.connect_timeout)
+        .await
+        .inspect_err(|e| ctx.connect_failed(e))?;
+    let handshake = h2::client::Builder::new()
+        .initial_max_send_streams(chromium::BROWSER_INITIAL_STREAMS)
+        .header_table_size(chromium::HEADER_TABLE_SIZE)
+        .enable_push(chromium::ENABLE_PUSH)
+        .initial_window_size(chromium::STREAM_WINDOW)
+        .initial_connection_window_size(chromium::CONNECTION_WINDOW)
+        .max_header_list_size(chromium::MAX_HEADER_LIST_SIZE)
+        .data_frame_budget(chromium::DATA_FRAME_BUDGET)
+        .handshake::<_, Bytes>(io);
+    let left = ctx.connect_timeout.saturating_sub(started.elapsed());
+    let (send, mut connection) = tokio::time::timeout(left, handshake)
+        .await
+        .map_err(|_| LoadError::Timeout {
+            what: "HTTP/2 handshake",
+            addr: shared.target.addr,
+            after: ctx.connect_timeout,
+        })?
+        .map_err(LoadError::Http2)?;
+    ctx.connect_succeeded();
+    ctx.metrics.record(Latency::Connect, started.elapsed());
+    ctx.metrics.incr(Counter::ConnectionsOpened);
+    let origin = Arc::downgrade(shared);
+    let driver = tokio::spawn(async move {
+        let mut reported = chromium::BROWSER_INITIAL_STREAMS;
+        let ended = poll_fn(|cx| {
+            let polled = Pin::new(&mut connection).poll(cx);
+            // h2 keeps its initial 100 until SETTINGS carry a limit, then follows every SETTINGS.
+            let limit = connection
+                .max_concurrent_send_streams()
+                .min(chromium::BROWSER_STREAM_CAP);
+            if limit != reported {
+                reported = limit;
+                if let (Some(origin), Some(session)) = (origin.upgrade(), session.upgrade()) {
+                    origin.set_limit(&session, limit);
+                }
+            }
+            polled
+        })
+        .await;
+        if let Err(e) = ended {
+            tracing::debug!("http/2 connection ended: {e}");
+        }
+        if let (Some(origin), Some(session)) = (origin.upgrade(), session.upgrade()) {
+            origin.retire(&session);
+        }
+    });
+    Ok(Conn {
+        send,
+        carried: AtomicBool::new(false),
+        _driver: AbortOnDrop(driver),
+    })
+}
