@@ -1,7 +1,7 @@
 //! What Chromium's HTTP/2 client announces and assumes, as measured on this project's machine.
 //!
-//! Source: `scripts/chromium-h2-capture/` (a hyper-h2 capture server that logs every frame headless
-//! Chromium 156.0.8078 sends; findings in `ARCHITECTURE.md`, "HTTP/2 as Chromium speaks it").
+//! Source: `scripts/chromium-h2-capture/` (a capture server that logs every frame headless
+//! Chromium 156.0.8078.114 sends on this machine; the evidence is in its `FINDINGS.md`).
 //! The same constants are in Chromium's `net/spdy/spdy_session_pool.cc` and
 //! `net/http/http_network_session.cc` (`kSpdySessionMaxRecvWindowSize`,
 //! `kSpdyStreamMaxRecvWindowSize`, `kInitialMaxConcurrentStreams`, `kMaxConcurrentStreamLimit`).
