@@ -9,6 +9,7 @@ mod cmd_browser;
 mod cmd_compare;
 mod cmd_plot;
 mod embedded;
+mod limits;
 mod meta;
 mod progress;
 mod rows;

@@ -18,6 +18,8 @@ pub struct ServerCounts {
     pub connections_carrying_requests: u64,
     pub connections_refused: u64,
     pub overflows: u64,
+    /// Worker threads of the embedded server's runtime.
+    pub threads: u64,
 }
 
 /// Every metric of a point, counters first, in a fixed order.
@@ -27,6 +29,7 @@ pub fn point_rows(
     id: PointId,
     outcome: &PointOutcome,
     server: Option<ServerCounts>,
+    client_threads: usize,
 ) -> Vec<Row> {
     let m = &outcome.metrics;
     let mut values: Vec<(String, Value)> = Vec::new();
@@ -72,6 +75,10 @@ pub fn point_rows(
         );
         counter("server_connections_refused", s.connections_refused);
         counter("server_overflows", s.overflows);
+    }
+    counter("client_threads", client_threads as u64);
+    if let Some(s) = server {
+        counter("server_threads", s.threads);
     }
     for latency in Latency::ALL {
         let summary = latency_summary(m.latency(latency));

@@ -31,12 +31,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let embedded = target.is_none() && scenario.target.is_none();
+    let limit = crate::limits::raise_nofile();
+    if let Err(e) = crate::limits::check(&scenario, embedded, limit) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target,
         progress_bar: !args.no_progress,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(scenario.client_threads)
+        .thread_name("bench-client")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

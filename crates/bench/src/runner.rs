@@ -56,6 +56,8 @@ pub struct RunResult {
     pub points_planned: usize,
     /// The embedded server injected faults: the summary shows reconnects and losses.
     pub faults: bool,
+    /// Worker threads of the load generator, and of the embedded server (none with a target).
+    pub threads: (usize, Option<usize>),
 }
 
 pub async fn run(
@@ -104,7 +106,14 @@ pub async fn run(
             _ => run_embedded(scenario, id, metrics, &stop).await?,
         };
         drop(ticker);
-        let rows = point_rows(&meta, &scenario.name, id, &outcome, server);
+        let rows = point_rows(
+            &meta,
+            &scenario.name,
+            id,
+            &outcome,
+            server,
+            scenario.client_threads,
+        );
         writer
             .write_rows(&rows)
             .and_then(|()| writer.flush())
@@ -136,6 +145,10 @@ pub async fn run(
         stopped,
         points_planned: points.len(),
         faults: target.is_none() && !scenario.faults.is_none(),
+        threads: (
+            scenario.client_threads,
+            target.is_none().then_some(scenario.server.threads),
+        ),
     })
 }
 
@@ -217,9 +230,13 @@ async fn run_embedded(
     let protocol = server_protocol(id.arm);
     let mut config = crate::embedded::server_config(scenario);
     config.listeners = vec![(protocol, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))];
-    let server = sse_server::start(config)
-        .await
-        .context("cannot start the embedded server")?;
+    // The server runs on its own runtime and threads, as another process would.
+    let threads = scenario.server.threads;
+    let server =
+        tokio::task::spawn_blocking(move || sse_server::DedicatedServer::start(config, threads))
+            .await
+            .context("cannot start the embedded server")?
+            .context("cannot start the embedded server")?;
     let url = server
         .url(protocol)
         .context("the embedded server has no listener for the arm")?;
@@ -238,6 +255,7 @@ async fn run_embedded(
         connections_carrying_requests: l.connections_carrying_requests,
         connections_refused: l.connections_refused,
         overflows: l.overflows,
+        threads: server.workers() as u64,
     });
     server.shutdown().await;
     Ok((outcome, counts))

@@ -88,6 +88,13 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
              not failed, minus the last 500 ms); `dup` = seen twice on one stream. See \"The loss proof\" in scenarios/README.md."
         );
     }
+    let _ = match result.threads {
+        (client, Some(server)) => writeln!(
+            out,
+            "threads: load generator {client}, embedded server {server} (each on its own runtime)."
+        ),
+        (client, None) => writeln!(out, "threads: load generator {client}."),
+    };
     match &result.stopped {
         None => {}
         Some(Stopped::Interrupted) => {

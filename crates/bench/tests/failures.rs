@@ -301,3 +301,38 @@ post_error_every_nth = 7
         assert!(get("errors_status") > 0, "{arm}: every 7th POST got 503");
     }
 }
+
+/// A point that cannot fit the process's descriptor limit stops the run before it starts, naming
+/// the limit, the need and the largest point that fits; nothing is measured or written.
+#[test]
+fn a_point_over_the_descriptor_limit_exits_2() {
+    let dir = temp_dir("descriptors");
+    let scenario = write(
+        &dir,
+        "big.toml",
+        "name = \"big\"\nprotocols = [\"h1\"]\nclients = [1, 100000]\nstreams_per_client = 6\nduration = \"1s\"\n",
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args(["--no-progress", "--no-plot", "--out"])
+        .arg(dir.join("results"))
+        .output()
+        .expect("bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the point h1 clients=100000 streams_per_client=6 needs about 1200064 file descriptors"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the largest point that fits has clients="),
+        "{stderr}"
+    );
+    assert!(
+        !dir.join("results").exists(),
+        "nothing written before the check"
+    );
+}

@@ -1,11 +1,19 @@
 //! Opening one connection: TCP (with `TCP_NODELAY`), then TLS with the arm's single ALPN
 //! protocol, then the check that the negotiated protocol is the one the arm pins.
 //!
+//! Source addresses: one source address reaches about 28,000 connections to one target before
+//! the ephemeral ports run out (and closed connections keep theirs in TIME_WAIT for a minute). To
+//! an IPv4 loopback target, connections therefore rotate over [`LOOPBACK_SOURCES`] source
+//! addresses (127.0.0.1 to 127.0.0.16, all local on Linux), so that descriptors, not ports, are
+//! what limits a run. IPv6 has one loopback address: there the kernel picks the source.
+//!
 //! A benchmark must never fall back silently: a server that negotiates anything else fails the run.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::either::Either;
 
 use crate::arm::Arm;
@@ -22,7 +30,7 @@ pub(crate) async fn connect(
 ) -> Result<(Io, Duration), LoadError> {
     let start = Instant::now();
     let addr = target.addr;
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
+    let tcp = tokio::time::timeout(timeout, tcp_connect(addr))
         .await
         .map_err(|_| LoadError::Timeout {
             what: "TCP connect",
@@ -47,6 +55,31 @@ pub(crate) async fn connect(
         .map_err(|source| LoadError::Tls { addr, source })?;
     check_alpn(target.arm, stream.get_ref().1.alpn_protocol())?;
     Ok((Either::Right(stream), start.elapsed()))
+}
+
+/// Loopback source addresses an IPv4 loopback target's connections rotate over.
+pub const LOOPBACK_SOURCES: u32 = 16;
+
+/// The source address of the next connection to `addr`, if the client picks one.
+fn source_for(addr: SocketAddr) -> Option<SocketAddr> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed) % LOOPBACK_SOURCES;
+            let source = Ipv4Addr::new(127, 0, 0, 1 + n as u8);
+            Some(SocketAddr::new(IpAddr::V4(source), 0))
+        }
+        _ => None,
+    }
+}
+
+async fn tcp_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let Some(source) = source_for(addr) else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(source)?;
+    socket.connect(addr).await
 }
 
 /// Connects once to check that a run can start: TCP, TLS with the certificate check and the
@@ -112,5 +145,17 @@ mod tests {
         assert!(check_alpn(Arm::H1Tls, Some(b"http/1.1")).is_ok());
         assert!(check_alpn(Arm::H1Tls, None).is_ok());
         assert!(check_alpn(Arm::H1Tls, Some(b"h2")).is_err());
+    }
+
+    #[test]
+    fn loopback_connections_rotate_over_sources() {
+        let target: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let sources: std::collections::BTreeSet<IpAddr> = (0..LOOPBACK_SOURCES * 2)
+            .filter_map(|_| source_for(target))
+            .map(|s| s.ip())
+            .collect();
+        assert_eq!(sources.len(), LOOPBACK_SOURCES as usize);
+        assert!(sources.iter().all(|ip| ip.is_loopback()));
+        assert_eq!(source_for("[::1]:80".parse().unwrap()), None);
     }
 }

@@ -480,7 +480,7 @@ fn compare_key(
                 } else {
                     let needed = samples_needed(field, options.min_tail_samples);
                     let judged = base.is_some() && new.is_some();
-                    if judged && !needed.is_some_and(|needed| fewest >= needed) {
+                    if judged && needed.is_none_or(|needed| fewest < needed) {
                         (Criterion::SamplesNeeded(needed), LineVerdict::FewSamples)
                     } else {
                         let floor = options.floor_us;

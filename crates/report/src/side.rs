@@ -28,12 +28,12 @@ impl fmt::Display for Side {
 }
 
 /// The median over a side's runs of one row's value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Median {
     /// The median of a counter.
     Counter(f64),
     /// The median of each latency field, and how much it varied between the runs.
-    Latency(LatencyMedian),
+    Latency(Box<LatencyMedian>),
 }
 
 /// A latency row over a side's runs. Arrays are indexed like [`LatencyField::ALL`].
@@ -165,11 +165,11 @@ fn median_of(key: &RowKey, values: &[(Value, &Path)]) -> Result<Median, CompareE
             }
         }
     }
-    Ok(Median::Latency(LatencyMedian {
+    Ok(Median::Latency(Box::new(LatencyMedian {
         fields,
         spread,
         fewest_samples: summaries.iter().map(|s| s.count).min().unwrap_or(0),
-    }))
+    })))
 }
 
 /// Largest minus smallest; `None` if empty.
@@ -177,7 +177,7 @@ fn range(values: impl Iterator<Item = f64>) -> Option<f64> {
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
         (low.min(v), high.max(v))
     });
-    (low <= high).then(|| high - low)
+    (low <= high).then_some(high - low)
 }
 
 /// The median; of an even number of values, the mean of the middle two. `None` if empty.

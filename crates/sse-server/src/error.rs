@@ -40,6 +40,9 @@ pub enum ServerError {
     /// rustls rejected the certificate and key (for example a key that does not match).
     #[error("invalid tls certificate or key")]
     Tls { source: rustls::Error },
+    /// The runtime or thread of a [`crate::DedicatedServer`] could not be created.
+    #[error("cannot start the server's runtime")]
+    Runtime(#[source] io::Error),
 }
 
 fn bind_reason(e: &io::Error) -> &'static str {

@@ -7,7 +7,7 @@
 //! - [`protocol`]: the four listener kinds; [`config`]: what a server starts with;
 //!   [`faults`]: the faults it can inject on a schedule; [`error`]: why starting failed;
 //!   [`stats`]: the counters behind `GET /stats`;
-//! - `server`: start and shutdown; `listener`: accept, TLS and ALPN, refusals;
+//! - `server`: start and shutdown; `dedicated`: a server on its own runtime and threads; `listener`: accept, TLS and ALPN, refusals;
 //!   `sniff`: the HTTP/2 preface on cleartext sockets; `socket`: the accepted socket, which a
 //!   fault can reset; `connection`: hyper per protocol;
 //!   `tls`: the certificate and per-listener rustls configurations;
@@ -22,6 +22,7 @@ pub mod stats;
 
 mod app;
 mod connection;
+mod dedicated;
 mod events;
 mod hub;
 mod listener;
@@ -34,6 +35,7 @@ mod socket;
 mod tls;
 
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
+pub use dedicated::DedicatedServer;
 pub use error::ServerError;
 pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
 pub use protocol::{Protocol, UnknownProtocol};

@@ -155,7 +155,7 @@ impl RunningServer {
 
     /// Stops gracefully: event streams end cleanly, listeners close, connections finish; after
     /// [`SHUTDOWN_GRACE`] whatever is left is dropped.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(&self) {
         self.app.shutdown.cancel();
         self.tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())

@@ -93,7 +93,7 @@ async fn shutdown_ends_streams_cleanly(p: Protocol) {
     let mut client = connect(&server, p).await;
     let mut stream = SseReader::new(client.get("/events", &[]).await);
     assert_eq!(stream.event().await.event_type, "tick");
-    let stopping = tokio::spawn(server.shutdown());
+    let stopping = tokio::spawn(async move { server.shutdown().await });
     within(WAIT, "stream end at shutdown", stream.until_end())
         .await
         .expect("the stream ends cleanly at shutdown");

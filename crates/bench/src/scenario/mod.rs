@@ -32,6 +32,8 @@ pub struct Scenario {
     pub reconnect_delay: Duration,
     pub connect_timeout: Duration,
     pub channel: String,
+    /// Worker threads of the load generator's runtime.
+    pub client_threads: usize,
     pub posts: Posts,
     pub server: ServerSettings,
     /// An external server instead of the embedded one.
@@ -56,6 +58,8 @@ pub struct ServerSettings {
     pub max_concurrent_streams: u32,
     pub replay_ring: usize,
     pub subscriber_queue: usize,
+    /// Worker threads of the embedded server's own runtime.
+    pub threads: usize,
 }
 
 /// An external server: a URL per protocol arm, paths, and how to trust its certificate.
@@ -91,6 +95,18 @@ pub enum TrustSpec {
     None,
 }
 
+/// How the machine's cores are shared by default: the embedded server gets half (at least one),
+/// the load generator the rest (at least one), so that a run measures a client against a server
+/// rather than two halves of one scheduler. With an external target the client gets them all.
+pub fn default_threads(external_target: bool) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if external_target {
+        return (cores, 0);
+    }
+    let server = (cores / 2).max(1);
+    (cores.saturating_sub(server).max(1), server)
+}
+
 /// A scenario that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -120,15 +136,6 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Scenario::parse(path, &text)
-    }
-
     /// Reads a scenario file, applies `--set` overrides, and validates the result.
     pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
         overrides::load(path, overrides)

@@ -18,6 +18,7 @@ pub(crate) struct RawScenario {
     pub reconnect_delay: Option<Spanned<String>>,
     pub connect_timeout: Option<Spanned<String>>,
     pub channel: Option<Spanned<String>>,
+    pub client_threads: Option<Spanned<i64>>,
     pub posts: Option<RawPosts>,
     pub server: Option<RawServer>,
     pub target: Option<Spanned<RawTarget>>,
@@ -58,6 +59,7 @@ pub(crate) struct RawServer {
     pub max_concurrent_streams: Option<Spanned<i64>>,
     pub replay_ring: Option<Spanned<i64>>,
     pub subscriber_queue: Option<Spanned<i64>>,
+    pub threads: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

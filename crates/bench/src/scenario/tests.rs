@@ -54,7 +54,7 @@ fn shipped_scenarios_are_valid() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
-            Scenario::load(&path).unwrap_or_else(|e| panic!("{}", super::one_line(&e)));
+            Scenario::load_with(&path, &[]).unwrap_or_else(|e| panic!("{}", super::one_line(&e)));
             n += 1;
         }
     }
@@ -96,7 +96,7 @@ fn each_bad_value_names_line_key_and_rule() {
 
 #[test]
 fn unreadable_file_is_named() {
-    let e = Scenario::load(Path::new("/nonexistent/s.toml")).unwrap_err();
+    let e = Scenario::load_with(Path::new("/nonexistent/s.toml"), &[]).unwrap_err();
     let msg = super::one_line(&e);
     assert!(
         msg.contains("/nonexistent/s.toml") && msg.contains("No such file"),

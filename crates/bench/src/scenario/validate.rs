@@ -278,11 +278,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
             }
         }
     };
-    let server = server_settings(&cx, raw.server.as_ref())?;
     let target = match &raw.target {
         None => None,
         Some(t) => Some(target(&cx, t, &protocols, &channel)?),
     };
+    let (default_client_threads, default_server_threads) = super::default_threads(target.is_some());
+    let server = server_settings(&cx, raw.server.as_ref(), default_server_threads)?;
+    let client_threads = cx.int_in(
+        "client_threads",
+        raw.client_threads.as_ref(),
+        default_client_threads as i64,
+        1..=1024,
+    )? as usize;
     let faults = match &raw.faults {
         None => FaultConfig::default(),
         Some(f) => {
@@ -309,6 +316,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         reconnect_delay,
         connect_timeout,
         channel,
+        client_threads,
         posts,
         server,
         target,
@@ -379,7 +387,11 @@ fn protocols(cx: &Ctx<'_>, raw: &RawScenario) -> Result<Vec<Arm>, ScenarioError>
     Ok(out)
 }
 
-fn server_settings(cx: &Ctx<'_>, raw: Option<&RawServer>) -> Result<ServerSettings, ScenarioError> {
+fn server_settings(
+    cx: &Ctx<'_>,
+    raw: Option<&RawServer>,
+    default_threads: usize,
+) -> Result<ServerSettings, ScenarioError> {
     let none = RawServer {
         event_interval: None,
         event_size: None,
@@ -387,6 +399,7 @@ fn server_settings(cx: &Ctx<'_>, raw: Option<&RawServer>) -> Result<ServerSettin
         max_concurrent_streams: None,
         replay_ring: None,
         subscriber_queue: None,
+        threads: None,
     };
     let s = raw.unwrap_or(&none);
     let hour = Duration::from_secs(3600);
@@ -426,6 +439,12 @@ fn server_settings(cx: &Ctx<'_>, raw: Option<&RawServer>) -> Result<ServerSettin
             s.subscriber_queue.as_ref(),
             1024,
             1..=1_000_000,
+        )? as usize,
+        threads: cx.int_in(
+            "server.threads",
+            s.threads.as_ref(),
+            default_threads.max(1) as i64,
+            1..=1024,
         )? as usize,
     })
 }

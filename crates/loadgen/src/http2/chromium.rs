@@ -26,6 +26,18 @@ pub const BROWSER_STREAM_CAP: usize = 256;
 /// EventSources against SETTINGS without the limit: 100 open).
 pub const BROWSER_INITIAL_STREAMS: usize = 100;
 
+/// The streams Chromium opens at once on a connection whose h2 state allows `h2_limit`: h2 keeps
+/// its initial value (100) until the server's first SETTINGS, then reads an absent
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` as unlimited (`usize::MAX`, RFC 9113), where Chromium keeps
+/// its 100; any value the server sends is followed, capped at 256.
+pub(crate) fn stream_limit(h2_limit: usize) -> usize {
+    if h2_limit == usize::MAX {
+        BROWSER_INITIAL_STREAMS
+    } else {
+        h2_limit.min(BROWSER_STREAM_CAP)
+    }
+}
+
 /// How often a stream refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id) is
 /// sent again before the refusal counts as an error. Chromium retries such streams
 /// transparently; the bound keeps a server that refuses everything from looping forever.
@@ -38,3 +50,17 @@ pub(crate) const MAX_UNPROCESSED_RETRIES: u32 = 3;
 /// one byte: this budget covers them all, and only a server that breaks flow control can exhaust
 /// it. (h2's default, half the connection window, fires at about 30,000 buffered SSE events.)
 pub(crate) const DATA_FRAME_BUDGET: usize = CONNECTION_WINDOW as usize * 255;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_limits_as_chromium_keeps_them() {
+        assert_eq!(stream_limit(usize::MAX), 100, "SETTINGS without a limit");
+        assert_eq!(stream_limit(3), 3);
+        assert_eq!(stream_limit(256), 256);
+        assert_eq!(stream_limit(1000), 256);
+        assert_eq!(stream_limit(u32::MAX as usize), 256);
+    }
+}

@@ -130,10 +130,7 @@ async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, Load
         let mut reported = chromium::BROWSER_INITIAL_STREAMS;
         let ended = poll_fn(|cx| {
             let polled = Pin::new(&mut connection).poll(cx);
-            // h2 keeps its initial 100 until SETTINGS carry a limit, then follows every SETTINGS.
-            let limit = connection
-                .max_concurrent_send_streams()
-                .min(chromium::BROWSER_STREAM_CAP);
+            let limit = chromium::stream_limit(connection.max_concurrent_send_streams());
             if limit != reported {
                 reported = limit;
                 if let (Some(origin), Some(session)) = (origin.upgrade(), session.upgrade()) {

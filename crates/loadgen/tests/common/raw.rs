@@ -93,10 +93,33 @@ impl Seen {
 
 type Script = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
 
+/// How the scripted HTTP/2 server runs its connections (HTTP/1.1 arms ignore it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct H2Options {
+    /// Wait this long after accepting (and TLS) before the HTTP/2 handshake, so the server's
+    /// SETTINGS reach the client late.
+    pub handshake_delay: Duration,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its assumption).
+    pub max_concurrent_streams: Option<u32>,
+    /// On the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
+    /// `keepalive_requests`) once this many requests arrived; the open streams keep running.
+    pub goaway_after: Option<usize>,
+}
+
 /// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
 /// The server lives until the test's runtime ends.
 pub async fn serve(
     arm: Arm,
+    script: impl Fn(usize) -> Reply + Send + Sync + 'static,
+) -> (Target, Arc<Seen>) {
+    serve_with(arm, H2Options::default(), script).await
+}
+
+/// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests on HTTP/2 are
+/// answered `202` with an empty body, outside the script (and not counted in `Seen::requests`).
+pub async fn serve_with(
+    arm: Arm,
+    options: H2Options,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -111,20 +134,24 @@ pub async fn serve(
     };
     let accept_seen = seen.clone();
     tokio::spawn(async move {
-        loop {
+        for index in 0.. {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
             let _ = tcp.set_nodelay(true);
             let (seen, script, tls) = (accept_seen.clone(), script.clone(), tls.clone());
+            let options = H2Options {
+                goaway_after: options.goaway_after.filter(|_| index == 0),
+                ..options
+            };
             tokio::spawn(async move {
                 match tls {
                     Some(acceptor) => {
                         if let Ok(io) = acceptor.accept(tcp).await {
-                            connection(arm, io, seen, script).await;
+                            connection(arm, io, seen, script, options).await;
                         }
                     }
-                    None => connection(arm, tcp, seen, script).await,
+                    None => connection(arm, tcp, seen, script, options).await,
                 }
             });
         }
@@ -152,12 +179,12 @@ fn tls_config(arm: Arm) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) 
     (Arc::new(config), cert)
 }
 
-async fn connection<IO>(arm: Arm, io: IO, seen: Arc<Seen>, script: Script)
+async fn connection<IO>(arm: Arm, io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if arm.is_http2() {
-        h2_connection(io, seen, script).await;
+        h2_connection(io, seen, script, options).await;
     } else {
         h1_connection(io, seen, script).await;
     }
@@ -274,14 +301,33 @@ fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
 }
 
 /// Serves every request of one HTTP/2 connection, each on its own task.
-async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script)
+async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let Ok(mut conn) = h2::server::handshake(io).await else {
+    tokio::time::sleep(options.handshake_delay).await;
+    let mut builder = h2::server::Builder::new();
+    if let Some(max) = options.max_concurrent_streams {
+        builder.max_concurrent_streams(max);
+    }
+    let Ok(mut conn) = builder.handshake(io).await else {
         return;
     };
-    while let Some(Ok((request, respond))) = conn.accept().await {
+    let mut requests = 0;
+    while let Some(Ok((request, mut respond))) = conn.accept().await {
+        if request.method() == http::Method::POST {
+            let accepted = http::Response::builder()
+                .status(202)
+                .body(())
+                .expect("response head");
+            let _ = respond.send_response(accepted, true);
+            continue;
+        }
+        requests += 1;
+        if options.goaway_after == Some(requests) {
+            // GOAWAY; the streams open so far run on, later requests must go elsewhere.
+            conn.graceful_shutdown();
+        }
         let last_event_id = request
             .headers()
             .get("last-event-id")

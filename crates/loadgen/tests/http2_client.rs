@@ -1,0 +1,182 @@
+//! The HTTP/2 client as Chromium behaves, each expectation from a capture of Chromium 156 on this
+//! machine (`scripts/chromium-h2-capture/FINDINGS.md`), run on both HTTP/2 arms:
+//!
+//! - SETTINGS without `SETTINGS_MAX_CONCURRENT_STREAMS`: 100 streams open, the rest queued on the
+//!   same connection;
+//! - a server whose SETTINGS arrive late: requests go out at once (no round trip first), the
+//!   streams over its limit are refused and sent again, never counted as errors;
+//! - GOAWAY from a server that keeps its open streams (nginx at `keepalive_requests`): the old
+//!   streams run on, new requests open a second connection;
+//! - 250 streams that all receive an event at the same instant, again and again: no error (h2's
+//!   own small-DATA-frame defence must never fire against a well-behaved server).
+
+mod common;
+
+use std::time::Duration;
+
+use common::raw::{self, H2Options, Reply, Step};
+use loadgen::{Arm, Counter, PointOutcome, BROWSER_INITIAL_STREAMS};
+
+/// Generates one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
+macro_rules! for_http2_arms {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2() {
+                $body(loadgen::Arm::H2).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2c() {
+                $body(loadgen::Arm::H2c).await
+            }
+        }
+    };
+}
+
+/// A stream that sends an event every 50 ms for a long while.
+fn ticking() -> Reply {
+    let mut steps = Vec::new();
+    for n in 0..200 {
+        steps.push(Step::Write(format!("data: {n}\n\n").into_bytes()));
+        steps.push(Step::Sleep(Duration::from_millis(50)));
+    }
+    Reply::events(steps)
+}
+
+async fn run_streams(target: loadgen::Target, streams: u32, post_rate: f64) -> PointOutcome {
+    let mut config = common::point(target);
+    config.streams_per_client = streams;
+    config.post_rate_per_client = post_rate;
+    config.warmup = Duration::from_millis(500);
+    config.duration = Duration::from_millis(1500);
+    config.reconnect_delay = Duration::from_secs(30);
+    let out = common::run(&config).await;
+    assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
+    out
+}
+
+async fn no_limit_in_settings_opens_100(arm: Arm) {
+    let (target, seen) = raw::serve(arm, |_| ticking()).await;
+    let out = run_streams(target, 150, 0.0).await;
+    let m = &out.metrics;
+    assert_eq!(BROWSER_INITIAL_STREAMS, 100);
+    assert_eq!(
+        m.get(Counter::StreamsOpened),
+        100,
+        "{:?}",
+        common::errors(&out)
+    );
+    assert_eq!(out.streams_open_at_end, 100);
+    assert_eq!(
+        out.streams_queued_at_end, 50,
+        "the rest wait on the same connection"
+    );
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(seen.requests(), 100);
+}
+for_http2_arms!(
+    settings_without_a_limit,
+    super::no_limit_in_settings_opens_100
+);
+
+async fn late_settings_refusals_are_retried(arm: Arm) {
+    let options = H2Options {
+        handshake_delay: Duration::from_millis(300),
+        max_concurrent_streams: Some(3),
+        goaway_after: None,
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let out = run_streams(target, 10, 0.0).await;
+    let m = &out.metrics;
+    assert_eq!(
+        m.get(Counter::StreamsOpened),
+        3,
+        "{:?}",
+        common::errors(&out)
+    );
+    assert_eq!(out.streams_queued_at_end, 7);
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
+    assert_eq!(
+        m.total_errors(),
+        0,
+        "refusals are not errors: {:?}",
+        common::errors(&out)
+    );
+    // Sent before the server's SETTINGS (100 assumed), so the 7 over its limit were refused
+    // (REFUSED_STREAM) and sent again: a client that waited for SETTINGS would retry none.
+    assert!(
+        m.get(Counter::RequestsRetried) >= 7,
+        "{} retried",
+        m.get(Counter::RequestsRetried)
+    );
+    assert_eq!(
+        seen.requests(),
+        3,
+        "the server answered only the 3 it allows"
+    );
+}
+for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
+
+async fn goaway_moves_new_requests_to_a_new_connection(arm: Arm) {
+    let options = H2Options {
+        goaway_after: Some(5),
+        ..H2Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let out = run_streams(target, 5, 5.0).await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 5);
+    assert_eq!(
+        out.streams_open_at_end, 5,
+        "the streams before the GOAWAY run on"
+    );
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(
+        m.get(Counter::ConnectionsCarryingRequests),
+        2,
+        "the POSTs after the GOAWAY went on a second connection"
+    );
+    let (scheduled, completed) = (
+        m.get(Counter::PostsScheduled),
+        m.get(Counter::PostsCompleted),
+    );
+    assert!(scheduled >= 7, "{scheduled} POSTs scheduled");
+    assert!(
+        completed + out.posts_stalled_at_end >= scheduled,
+        "{completed} of {scheduled} POSTs completed, {} pending",
+        out.posts_stalled_at_end
+    );
+    // Five streams, 50 ms apart, over two seconds: the old connection kept delivering.
+    assert!(m.get(Counter::EventsReceived) >= 5 * 30, "{m:?}");
+    assert_eq!(seen.requests(), 5);
+}
+for_http2_arms!(goaway, super::goaway_moves_new_requests_to_a_new_connection);
+
+async fn simultaneous_events_on_250_streams(arm: Arm) {
+    let (server, target) = common::embedded(arm, |c| {
+        c.http2.max_concurrent_streams = 256;
+        c.events.interval = Duration::from_millis(20);
+    })
+    .await;
+    let mut config = common::point(target);
+    config.streams_per_client = 250;
+    // Every POST is one event on all 250 streams at the same instant.
+    config.post_rate_per_client = 50.0;
+    config.post_body_bytes = 16;
+    config.warmup = Duration::from_millis(500);
+    config.duration = Duration::from_secs(3);
+    let out = common::run(&config).await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 250);
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
+    assert_eq!(m.get(Counter::Reconnects), 0);
+    assert!(m.get(Counter::PostsCompleted) >= 100, "{m:?}");
+    assert!(m.get(Counter::EventsReceived) >= 250 * 100, "{m:?}");
+    server.shutdown().await;
+}
+for_http2_arms!(
+    simultaneous_events,
+    super::simultaneous_events_on_250_streams
+);
