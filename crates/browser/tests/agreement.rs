@@ -68,9 +68,13 @@ fn median_ms(samples: &[Duration]) -> Option<f64> {
         .map(|d| d.as_secs_f64() * 1e3)
 }
 
-fn server_config() -> ServerConfig {
+/// The embedded server of every point; `max_streams` sets its `SETTINGS_MAX_CONCURRENT_STREAMS`.
+fn server_config(max_streams: Option<u32>) -> ServerConfig {
     let mut config = ServerConfig::default();
     config.events.interval = Duration::from_millis(100);
+    if let Some(max) = max_streams {
+        config.http2.max_concurrent_streams = max;
+    }
     config
 }
 
@@ -81,8 +85,12 @@ fn chromium() -> PathBuf {
     }
 }
 
-async fn emulated(protocol: Protocol, streams: u32) -> (Agreement, Timing) {
-    let mut config = server_config();
+async fn emulated(
+    protocol: Protocol,
+    streams: u32,
+    max_streams: Option<u32>,
+) -> (Agreement, Timing) {
+    let mut config = server_config(max_streams);
     config.listeners = vec![(protocol, "127.0.0.1:0".parse().unwrap())];
     let server = sse_server::start(config).await.unwrap();
     let arm: loadgen::Arm = protocol.as_str().parse().unwrap();
@@ -144,7 +152,12 @@ async fn emulated(protocol: Protocol, streams: u32) -> (Agreement, Timing) {
     (agreement, timing)
 }
 
-async fn real(chromium: &std::path::Path, protocol: Protocol, streams: u32) -> (Agreement, Timing) {
+async fn real(
+    chromium: &std::path::Path,
+    protocol: Protocol,
+    streams: u32,
+    max_streams: Option<u32>,
+) -> (Agreement, Timing) {
     let spec = browser::PointSpec {
         protocol,
         clients: 1,
@@ -158,7 +171,7 @@ async fn real(chromium: &std::path::Path, protocol: Protocol, streams: u32) -> (
     };
     let out = tokio::time::timeout(
         Duration::from_secs(60),
-        browser::run_point(chromium, &spec, server_config()),
+        browser::run_point(chromium, &spec, server_config(max_streams)),
     )
     .await
     .expect("a browser point stops by itself")
@@ -245,8 +258,8 @@ async fn agree(protocol: Protocol) {
     let chromium = chromium();
     let mut table = Vec::new();
     for streams in [5, 6, 10] {
-        let e = emulated(protocol, streams).await;
-        let c = real(&chromium, protocol, streams).await;
+        let e = emulated(protocol, streams, None).await;
+        let c = real(&chromium, protocol, streams, None).await;
         table.push(row(protocol, streams, "emulated", &e));
         table.push(row(protocol, streams, "chromium", &c));
         println!("{}\n{}", table[table.len() - 2], table[table.len() - 1]);
@@ -280,6 +293,31 @@ async fn h1_tls_agrees_with_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_agrees_with_chromium() {
     agree(Protocol::H2).await;
+}
+
+/// A server that allows 3 concurrent streams: Chromium opens 3 on its one connection and queues
+/// the other 7 EventSources there; the POST, made after them with the same priority (`u=1, i`,
+/// captured), waits behind them (scripts/chromium-h2-capture/FINDINGS.md, Q2). No stream ends, so
+/// nothing leaves the queue: 3 open, 7 queued, the POST stalled, one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_server_limit_of_3_agrees_with_chromium() {
+    let chromium = chromium();
+    let limit = Some(3);
+    let e = emulated(Protocol::H2, 10, limit).await;
+    let c = real(&chromium, Protocol::H2, 10, limit).await;
+    println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
+    println!("{}", row(Protocol::H2, 10, "chromium, limit 3", &c));
+    assert_eq!(c.0, e.0, "h2 limit 3, 10 streams: chromium vs emulated");
+    let known = Agreement {
+        opened: 3,
+        queued_at_end: 7,
+        posts_scheduled: 1,
+        posts_completed: 0,
+        posts_stalled_at_end: 1,
+        connections: 1,
+        server_connections: 1,
+    };
+    assert_eq!(e.0, known, "h2 limit 3: both disagree with the capture");
 }
 
 /// h2c is refused with a reason, before anything is started.

@@ -21,6 +21,7 @@ mod session;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 
 use bytes::Bytes;
 use h2::{Reason, RecvStream};
@@ -179,7 +180,7 @@ impl H2Origin {
                 .session
                 .clone()
                 .expect("a live permit has its session");
-            let attempt = self.try_send(&session, &request, &body).await;
+            let attempt = self.try_send(&session, &request, &body, &mut on_slot).await;
             match attempt {
                 Ok(response) => return Ok((response, permit)),
                 Err(Attempt::Unprocessed(e)) if retries < chromium::MAX_UNPROCESSED_RETRIES => {
@@ -203,6 +204,7 @@ impl H2Origin {
         session: &Arc<Session>,
         request: &http::Request<()>,
         body: &Bytes,
+        on_slot: &mut impl FnMut(SlotEvent),
     ) -> Result<Response<RecvStream>, Attempt> {
         let send = session
             .connection(&self.shared)
@@ -214,6 +216,19 @@ impl H2Origin {
             .send_request(clone_request(request), end_of_stream)
             .map_err(Attempt::classify)?;
         session.carried(&self.shared);
+        // A server limit learned after this request was granted (its SETTINGS were read while the
+        // connection opened) makes h2 hold the stream in its own queue until a stream ends: it is
+        // queued, as in Chromium, until h2 opens it.
+        let pending = send
+            .poll_ready(&mut Context::from_waker(Waker::noop()))
+            .is_pending();
+        if pending {
+            on_slot(SlotEvent::Requeued);
+            std::future::poll_fn(|cx| send.poll_ready(cx))
+                .await
+                .map_err(Attempt::classify)?;
+            on_slot(SlotEvent::Granted);
+        }
         if !end_of_stream {
             stream
                 .send_data(body.clone(), true)
