@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# HTTP/2 at scale, and the load generator's cost per event against h2load (issue #9). Three parts:
+#
+#   scale       100,000 concurrent h2 streams: 400 clients x 250 streams, one tick per second per
+#               stream, the embedded server (on its own threads). RUNS runs; per run: streams
+#               opened, errors, connections, event_delivery p50/p99, the process's max RSS per
+#               stream (client and embedded server together), and the harness-health line. Then
+#               one run against the `server` binary in its own process for the client's memory
+#               alone.
+#   efficiency  CPU-seconds per million events, bench / h2load, same URLs, same `server` binary
+#               pinned to CPU 1, the clients pinned to CPU 0, in the same run, RUNS pairs:
+#               h2: 1 client x 100 streams on one connection, 1,000 events/s each;
+#               h1: 102 connections (17 clients x 6 streams), 1,000 events/s each.
+#   h1-18k      18,000 concurrent HTTP/1.1 connections (3,000 clients x 6 streams) against the
+#               `server` binary: all open, 0 errors.
+#
+#   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k ...]    # default: all three; RUNS=3
+#
+# Needs h2load (apt-get install -y nghttp2-client) for `efficiency`, and taskset (util-linux).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-3}
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(scale efficiency h1-18k)
+
+[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin bench --bin server >&2
+bench=target/release/bench
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# field METRIC COLUMN < report.csv: one column (14 value, 15 count, 17 p50, 19 p99) of a metric's row.
+field() { awk -F, -v m="$1" -v c="$2" '$11 == m { print $c; exit }'; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+start_server() { # $1 = listener flag (--h2, --h1); prints the URL
+  taskset -c 1 target/release/server "$1" 127.0.0.1:0 --write-cert "$work/cert.pem" \
+    --max-connections 19000 --max-concurrent-streams 1000 \
+    > "$work/server.out" 2> "$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q '^listening' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+  awk '/^listening/ { print $3; exit }' "$work/server.out"
+}
+stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
+
+scale() {
+  cat > "$work/scale.toml" <<'EOF'
+name = "h2-100k"
+description = "100,000 concurrent h2 streams: 400 clients x 250 streams, one tick per second each"
+protocols = ["h2"]
+clients = 400
+streams_per_client = 250
+warmup = "15s"
+duration = "20s"
+connect_timeout = "30s"
+[server]
+event_interval = "1s"
+max_concurrent_streams = 256
+EOF
+  echo "== scale: 400 clients x 250 h2 streams, embedded server, $runs runs"
+  printf '%-4s %15s %7s %6s %17s %15s %14s\n' run opened errors conns delivery_p50/p99 queue_wait_p99 rss_per_stream
+  for i in $(seq 1 "$runs"); do
+    /usr/bin/time -f '%M' -o "$work/rss" "$bench" "$work/scale.toml" --out "$work/scale$i" --no-plot --no-progress \
+      > "$work/scale$i.out" 2>&1 || { tail -5 "$work/scale$i.out" >&2; exit 1; }
+    csv=$(ls "$work/scale$i"/*.csv)
+    rss_kb=$(cat "$work/rss")
+    printf '%-4s %15s %7s %6s %17s %15s %12s B\n' "$i" \
+      "$(field streams_opened 14 < "$csv")/$(field streams_requested 14 < "$csv")" \
+      "$(field errors 14 < "$csv")" "$(field connections_carrying_requests 14 < "$csv")" \
+      "$(ms "$(field event_delivery 17 < "$csv")")/$(ms "$(field event_delivery 19 < "$csv")") ms" \
+      "$(ms "$(field queue_wait 19 < "$csv")") ms" "$((rss_kb * 1024 / 100000))"
+    grep -E '^(threads|warning)' "$work/scale$i.out" | sed 's/^/     /' || true
+  done
+  echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
+  url=$(start_server --h2)
+  sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$work/scale.toml"
+  /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
+    --cacert "$work/cert.pem" --out "$work/scale-ext" --no-plot --no-progress > "$work/scale-ext.out" 2>&1 \
+    || { tail -5 "$work/scale-ext.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/scale-ext"/*.csv)
+  echo "   opened $(field streams_opened 14 < "$csv"), errors $(field errors 14 < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
+}
+
+# One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
+efficiency_pair() {
+  local arm=$1 clients=$2 streams=$3 h2load_flags=$4 i=$5
+  local path='/events?channel=eff&interval_ms=1&size=100'
+  cat > "$work/eff.toml" <<EOF
+name = "eff-$arm"
+protocols = ["$arm"]
+clients = $clients
+streams_per_client = $streams
+warmup = "0s"
+duration = "5s"
+EOF
+  /usr/bin/time -f '%U %S' -o "$work/bench-cpu" taskset -c 0 "$bench" "$work/eff.toml" --target "$arm=$url" \
+    --cacert "$work/cert.pem" --events-path "$path" --out "$work/eff-$arm-$i" --no-plot --no-progress \
+    > "$work/eff.out" 2>&1 || { tail -5 "$work/eff.out" >&2; exit 1; }
+  csv=$(ls "$work/eff-$arm-$i"/*.csv)
+  local events errors
+  events=$(field events_received 14 < "$csv")
+  errors=$(field errors 14 < "$csv")
+  local total=$((clients * streams))
+  # h2load: the same streams, each ending after 5,000 ticks (5 s at 1,000/s).
+  /usr/bin/time -f '%U %S' -o "$work/h2load-cpu" taskset -c 0 h2load $h2load_flags -n "$total" \
+    "$url$path&count=5000" > "$work/h2load.out" 2>&1 || { tail -5 "$work/h2load.out" >&2; exit 1; }
+  local ok h2load_events
+  ok=$(awk '/^requests:/ { print $8 }' "$work/h2load.out")
+  h2load_events=$((ok * 5000))
+  read -r bu bs < "$work/bench-cpu"
+  read -r hu hs < "$work/h2load-cpu"
+  awk -v arm="$arm" -v i="$i" -v be="$events" -v err="$errors" -v bc="$(echo "$bu + $bs" | bc)" \
+      -v he="$h2load_events" -v hc="$(echo "$hu + $hs" | bc)" 'BEGIN {
+    bpm = bc / (be / 1e6); hpm = hc / (he / 1e6)
+    printf "%-3s %-3s %10d %6d %9.2f %10.2f %10d %9.2f %10.2f %6.2fx\n", arm, i, be, err, bc, bpm, he, hc, hpm, bpm / hpm
+  }' | tee -a "$work/ratios-$arm"
+}
+
+efficiency() {
+  command -v h2load >/dev/null || { echo "error: h2load is missing: apt-get install -y nghttp2-client" >&2; exit 2; }
+  echo "== efficiency: CPU-seconds per million events, bench / h2load, $runs pairs per arm"
+  printf '%-3s %-3s %10s %6s %9s %10s %10s %9s %10s %7s\n' arm run bench_ev errors bench_cpu bench_s/M h2load_ev h2load_cpu h2load_s/M ratio
+  url=$(start_server --h2)
+  for i in $(seq 1 "$runs"); do efficiency_pair h2 1 100 "-c1 -m100" "$i"; done
+  stop_server
+  url=$(start_server --h1)
+  for i in $(seq 1 "$runs"); do efficiency_pair h1 17 6 "--h1 -c102 -m1" "$i"; done
+  stop_server
+  for arm in h2 h1; do
+    echo "   $arm: median ratio $(awk '{ print $NF }' "$work/ratios-$arm" | tr -d x | median)x (goal <= 1.25x)"
+  done
+}
+
+h1_18k() {
+  cat > "$work/h1.toml" <<'EOF'
+name = "h1-18k"
+description = "18,000 concurrent HTTP/1.1 connections: 3,000 clients x 6 streams"
+protocols = ["h1"]
+clients = 3000
+streams_per_client = 6
+warmup = "20s"
+duration = "10s"
+connect_timeout = "30s"
+EOF
+  echo "== h1-18k: 3,000 clients x 6 h1 streams against the server binary"
+  url=$(start_server --h1)
+  taskset -c 0 "$bench" "$work/h1.toml" --target "h1=$url" --out "$work/h1" --no-plot --no-progress \
+    > "$work/h1.out" 2>&1 || { tail -5 "$work/h1.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/h1"/*.csv)
+  echo "   opened $(field streams_opened 14 < "$csv")/$(field streams_requested 14 < "$csv"), errors $(field errors 14 < "$csv"), connections $(field connections_carrying_requests 14 < "$csv"), first event p99 $(ms "$(field time_to_first_event 19 < "$csv")") ms"
+}
+
+for part in "${parts[@]}"; do
+  case "$part" in
+    scale) scale ;;
+    efficiency) efficiency ;;
+    h1-18k) h1_18k ;;
+    *) echo "error: unknown part $part (scale, efficiency, h1-18k)" >&2; exit 2 ;;
+  esac
+done
