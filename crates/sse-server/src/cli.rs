@@ -173,7 +173,7 @@ impl Args {
         .collect();
         if listeners.is_empty() {
             let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            listeners = Protocol::all().map(|p| (p, any_port)).to_vec();
+            listeners = Protocol::ALL.map(|p| (p, any_port)).to_vec();
         }
         let tls = match (&self.cert, &self.key) {
             (Some(cert), Some(key)) => TlsSource::Files {

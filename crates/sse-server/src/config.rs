@@ -114,7 +114,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         ServerConfig {
-            listeners: Protocol::all().map(|p| (p, loopback)).to_vec(),
+            listeners: Protocol::ALL.map(|p| (p, loopback)).to_vec(),
             tls: TlsSource::default(),
             http2: Http2Settings::default(),
             events: EventDefaults::default(),

@@ -222,7 +222,7 @@ impl Listener {
         let protocol = self.counters.protocol;
         let rustls_error = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
         if matches!(rustls_error, Some(rustls::Error::NoApplicationProtocol)) {
-            let wanted = crate::tls::alpn_id(protocol).escape_ascii();
+            let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
             self.refused(&format!("a TLS client whose ALPN lacks {wanted}"));
         } else {
             incr(&self.counters.tls_errors);

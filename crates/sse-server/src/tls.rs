@@ -91,17 +91,8 @@ impl Certificate {
             .with_no_client_auth()
             .with_single_cert(self.chain.clone(), self.key.clone_key())
             .map_err(tls_error)?;
-        config.alpn_protocols = vec![alpn_id(protocol).to_vec()];
+        config.alpn_protocols = protocol.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default();
         Ok(Arc::new(config))
-    }
-}
-
-/// The ALPN protocol id a listener accepts.
-pub(crate) fn alpn_id(protocol: Protocol) -> &'static [u8] {
-    if protocol.is_http2() {
-        b"h2"
-    } else {
-        b"http/1.1"
     }
 }
 

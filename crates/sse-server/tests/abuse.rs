@@ -40,7 +40,7 @@ async fn slowloris_connections_are_closed_at_the_header_timeout() {
     within(TEST, "the slowloris scenario", async {
         let mut probe = DeliveryProbe::open(&server, Protocol::H2, "probe").await;
         let mut dribblers = Vec::new();
-        for p in Protocol::all() {
+        for p in Protocol::ALL {
             let request = get_request(p, listener_addr(&server, p), "/events?channel=x", 65_535);
             assert!(
                 BYTE_EVERY * request.len() as u32 > HEADER_TIMEOUT * 2,
@@ -73,7 +73,7 @@ async fn slowloris_connections_are_closed_at_the_header_timeout() {
         );
         check_latency(&latencies, "200 slowloris connections");
         let stats = server.stats();
-        for p in Protocol::all() {
+        for p in Protocol::ALL {
             let l = stats.listener(p).unwrap();
             let probe_connections = if p == Protocol::H2 { 2 } else { 0 };
             assert_eq!(
@@ -96,7 +96,7 @@ async fn oversized_bodies_get_413_without_being_read() {
     config.max_body_bytes = LIMIT;
     let server = start(config);
     within(TEST, "the oversized-body scenario", async {
-        for p in Protocol::all() {
+        for p in Protocol::ALL {
             let started = Instant::now();
             if p.is_http2() {
                 // A declared length over the limit is answered from the headers; only the stream
@@ -221,7 +221,7 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
         let started = Instant::now();
         let mut idle = Vec::with_capacity(IDLE);
         for i in 0..IDLE {
-            let p = Protocol::all()[i % 4];
+            let p = Protocol::ALL[i % 4];
             idle.push(TcpStream::connect(listener_addr(&server, p)).await.unwrap());
         }
         eventually("every idle connection accepted", || {

@@ -35,7 +35,7 @@ async fn slow_readers_are_closed_and_memory_stays_bounded() {
     let server = start(config.clone());
     within(TEST, "the slow-reader scenario", async {
         let mut readers = Vec::new();
-        for p in Protocol::all() {
+        for p in Protocol::ALL {
             for _ in 0..READERS_PER_LISTENER {
                 readers.push(
                     slow_reader(
@@ -95,7 +95,7 @@ async fn slow_readers_are_closed_and_memory_stays_bounded() {
             total(&server.stats(), |l| l.overflows) == slow
         })
         .await;
-        for p in Protocol::all() {
+        for p in Protocol::ALL {
             let l = server.stats().listener(p).unwrap().clone();
             assert_eq!(l.overflows, READERS_PER_LISTENER as u64, "{p}: {l:?}");
         }

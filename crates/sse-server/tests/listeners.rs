@@ -103,7 +103,7 @@ async fn counts_connections_that_carry_requests_apart_from_idle_ones(p: Protocol
         (2, 2, 1)
     );
     assert_eq!((l.requests, l.connections_refused), (4, 0));
-    for other in Protocol::all().into_iter().filter(|&o| o != p) {
+    for other in Protocol::ALL.into_iter().filter(|&o| o != p) {
         assert_eq!(stats.listener(other).unwrap().connections_accepted, 0);
     }
     drop(client);

@@ -38,18 +38,9 @@ pub struct ClientSpec {
 impl ClientSpec {
     /// The client a listener of `protocol` expects.
     pub fn for_protocol(protocol: Protocol) -> ClientSpec {
-        let alpn: &[u8] = if protocol.is_http2() {
-            b"h2"
-        } else {
-            b"http/1.1"
-        };
         ClientSpec {
             tls: protocol.is_tls(),
-            alpn: if protocol.is_tls() {
-                vec![alpn.to_vec()]
-            } else {
-                vec![]
-            },
+            alpn: protocol.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default(),
             http2: protocol.is_http2(),
         }
     }

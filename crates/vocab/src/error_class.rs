@@ -1,0 +1,83 @@
+//! The classes failures are counted under (h2's `Error::reason()` is the model): a refused TCP
+//! connect is not a stream reset, a GOAWAY is not a timeout. Reports count each class in its own
+//! row (`errors_<class>`), so a run never hides errors inside an average.
+
+/// An error class; [`ErrorClass::metric_name`] is its report row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    /// TCP connect refused or unreachable.
+    Refused,
+    /// The connection was reset or closed under a request or stream.
+    Reset,
+    /// HTTP/2 stream reset by the peer (RST_STREAM).
+    RstStream,
+    /// HTTP/2 connection ended by GOAWAY.
+    GoAway,
+    /// A connect, handshake or request took too long.
+    Timeout,
+    /// The response status or content type was not what the request needs.
+    Status,
+    /// The event stream broke a parser limit.
+    Parse,
+    /// The TLS handshake failed (certificate, alert).
+    Tls,
+    /// The wrong protocol was negotiated (fatal for the run).
+    Protocol,
+}
+
+impl ErrorClass {
+    /// Every class, in report order.
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::Refused,
+        ErrorClass::Reset,
+        ErrorClass::RstStream,
+        ErrorClass::GoAway,
+        ErrorClass::Timeout,
+        ErrorClass::Status,
+        ErrorClass::Parse,
+        ErrorClass::Tls,
+        ErrorClass::Protocol,
+    ];
+
+    /// The class's short name.
+    pub fn name(self) -> &'static str {
+        self.names().0
+    }
+
+    /// The report row counting this class: `errors_<name>`.
+    pub fn metric_name(self) -> &'static str {
+        self.names().1
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            ErrorClass::Refused => ("refused", "errors_refused"),
+            ErrorClass::Reset => ("reset", "errors_reset"),
+            ErrorClass::RstStream => ("rst_stream", "errors_rst_stream"),
+            ErrorClass::GoAway => ("goaway", "errors_goaway"),
+            ErrorClass::Timeout => ("timeout", "errors_timeout"),
+            ErrorClass::Status => ("status", "errors_status"),
+            ErrorClass::Parse => ("parse", "errors_parse"),
+            ErrorClass::Tls => ("tls", "errors_tls"),
+            ErrorClass::Protocol => ("protocol", "errors_protocol"),
+        }
+    }
+
+    /// The class's index in [`ErrorClass::ALL`], for arrays of counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_errors_and_the_name() {
+        for (i, class) in ErrorClass::ALL.into_iter().enumerate() {
+            assert_eq!(class.index(), i);
+            assert_eq!(class.metric_name(), format!("errors_{}", class.name()));
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The words every ssebench crate shares, each defined once.
+//!
+//! The server, the load generator, the browser runner, the reports and the command line all speak
+//! of the same protocol arms, client kinds, error classes and metrics. Each is one type here, as
+//! hyper and h2 share one `http::Version`: a rename is one edit, and a mismatch cannot compile.
+//!
+//! - [`Protocol`]: how a point's requests travel (`h1`, `h1-tls`, `h2`, `h2c`);
+//! - [`ClientKind`]: what drove them (the emulation, Chromium, Firefox);
+//! - [`ErrorClass`]: the classes failures are counted under;
+//! - [`Metric`]: every metric a report row can carry, with its [`MetricInfo`] (name, kind, unit,
+//!   what it measures from which instant to which, and how `compare` treats it by default). The
+//!   live [`Counter`]s and [`Latency`]s the load generator records are metrics too.
+
+mod client;
+mod error_class;
+mod metric;
+mod protocol;
+
+pub use client::{ClientKind, UnknownClientKind};
+pub use error_class::ErrorClass;
+pub use metric::{Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind};
+pub use protocol::{Protocol, UnknownProtocol};

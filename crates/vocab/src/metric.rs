@@ -1,0 +1,526 @@
+//! The catalog of metrics: every number a report row can carry, each described once.
+//!
+//! A metric's [`MetricInfo`] says its row name, whether it is a counter or a latency, what it
+//! measures (for a latency, from which instant to which) and how `bench compare` treats a change
+//! by default. The CSV writer, the summary table, the plot, the threshold defaults and
+//! `scenarios/README.md` all read this one list: adding a metric is adding a variant and its one
+//! match arm.
+//!
+//! The load generator records the live [`Counter`]s and [`Latency`]s while a point runs; the other
+//! metrics are read once at the end of a point (what was still queued, the loss proof, the
+//! embedded server's counts, the harness's own health).
+
+use std::fmt;
+
+use crate::error_class::ErrorClass;
+
+/// Whether a row is a count or a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MetricKind {
+    /// A count of events, in `value`.
+    Counter,
+    /// A latency distribution in microseconds: `count`, `mean` and percentiles.
+    Latency,
+}
+
+impl MetricKind {
+    /// The `kind` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Latency => "latency",
+            MetricKind::Counter => "counter",
+        }
+    }
+
+    /// The `unit` cell.
+    pub fn unit(self) -> &'static str {
+        match self {
+            MetricKind::Latency => "us",
+            MetricKind::Counter => "count",
+        }
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How `bench compare` treats a change of a metric unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultRule {
+    /// Shown, never a regression.
+    Shown,
+    /// Behaviour, not noise: any change either way is `CHANGED` (`=0`).
+    Exact,
+    /// Work stuck or failed: must not grow (`+0`).
+    NoIncrease,
+    /// Work done: must not shrink (`-0`).
+    NoDecrease,
+    /// A latency: its p50 and p99 are held against the relative latency thresholds.
+    Latency,
+}
+
+impl DefaultRule {
+    /// The rule in the thresholds syntax (`=0`, `+0`, `-0`), if the metric has one of its own.
+    pub fn as_threshold(self) -> Option<&'static str> {
+        match self {
+            DefaultRule::Exact => Some("=0"),
+            DefaultRule::NoIncrease => Some("+0"),
+            DefaultRule::NoDecrease => Some("-0"),
+            DefaultRule::Shown | DefaultRule::Latency => None,
+        }
+    }
+}
+
+/// Everything said about one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricInfo {
+    /// The row's `metric` cell.
+    pub name: &'static str,
+    pub kind: MetricKind,
+    /// What it measures; for a latency, its two instants ("from -> to").
+    pub measures: &'static str,
+    pub rule: DefaultRule,
+}
+
+/// Counters the load generator keeps while a point runs; they only go up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counter {
+    StreamsRequested,
+    StreamsOpened,
+    ConnectionsOpened,
+    ConnectionsCarryingRequests,
+    PostsScheduled,
+    PostsCompleted,
+    EventsReceived,
+    Reconnects,
+    RequestsRetried,
+    ReplayedEvents,
+    Gaps,
+    Duplicates,
+}
+
+impl Counter {
+    /// Every live counter, in report order.
+    pub const ALL: [Counter; 12] = [
+        Counter::StreamsRequested,
+        Counter::StreamsOpened,
+        Counter::ConnectionsOpened,
+        Counter::ConnectionsCarryingRequests,
+        Counter::PostsScheduled,
+        Counter::PostsCompleted,
+        Counter::EventsReceived,
+        Counter::Reconnects,
+        Counter::RequestsRetried,
+        Counter::ReplayedEvents,
+        Counter::Gaps,
+        Counter::Duplicates,
+    ];
+
+    /// The row name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The counter's catalog entry.
+    pub fn info(self) -> MetricInfo {
+        use DefaultRule::*;
+        let (name, rule, measures) = match self {
+            Counter::StreamsRequested => ("streams_requested", Shown, "EventSources created"),
+            Counter::StreamsOpened => (
+                "streams_opened",
+                Exact,
+                "EventSources that got a `200 text/event-stream` response at least once",
+            ),
+            Counter::ConnectionsOpened => (
+                "connections_opened",
+                Shown,
+                "connections the client established (TCP + TLS + HTTP handshake)",
+            ),
+            Counter::ConnectionsCarryingRequests => (
+                "connections_carrying_requests",
+                Exact,
+                "of those, connections that carried at least one request",
+            ),
+            Counter::PostsScheduled => (
+                "posts_scheduled",
+                Shown,
+                "POSTs whose scheduled instant came during the point",
+            ),
+            Counter::PostsCompleted => (
+                "posts_completed",
+                NoDecrease,
+                "POSTs answered with a 2xx and read to the end",
+            ),
+            Counter::EventsReceived => (
+                "events_received",
+                Shown,
+                "events parsed (ticks, messages, anything dispatched)",
+            ),
+            Counter::Reconnects => (
+                "reconnects",
+                Shown,
+                "EventSource reconnections (after a clean end or an error)",
+            ),
+            Counter::RequestsRetried => (
+                "requests_retried",
+                Shown,
+                "HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's \
+                 last stream id) and that were sent again, as Chromium does, instead of failing",
+            ),
+            Counter::ReplayedEvents => (
+                "replayed_events",
+                Shown,
+                "events carrying a POST token, received on a connection opened with \
+                 `Last-Event-ID`, whose POST had completed before that connection's request was \
+                 sent: they can only have come from the server's replay (a lower bound)",
+            ),
+            Counter::Gaps => (
+                "gaps",
+                Shown,
+                "`message` events missing, by their integer ids",
+            ),
+            Counter::Duplicates => (
+                "duplicates",
+                Shown,
+                "`message` events repeated, by their integer ids",
+            ),
+        };
+        MetricInfo {
+            name,
+            kind: MetricKind::Counter,
+            measures,
+            rule,
+        }
+    }
+
+    /// The counter's index in [`Counter::ALL`], for arrays of counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Latencies the load generator records, each an HDR histogram in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Latency {
+    QueueWait,
+    PostQueueWait,
+    Connect,
+    TimeToFirstEvent,
+    EventDelivery,
+    PostRtt,
+    Fanout,
+}
+
+impl Latency {
+    /// Every latency, in report order.
+    pub const ALL: [Latency; 7] = [
+        Latency::QueueWait,
+        Latency::PostQueueWait,
+        Latency::Connect,
+        Latency::TimeToFirstEvent,
+        Latency::EventDelivery,
+        Latency::PostRtt,
+        Latency::Fanout,
+    ];
+
+    /// The row name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The latency's catalog entry.
+    pub fn info(self) -> MetricInfo {
+        let (name, measures) = match self {
+            Latency::QueueWait => (
+                "queue_wait",
+                "an EventSource's request is wanted (created, or reconnecting) -> it is granted its \
+                 slot: on HTTP/1.1 a pool connection slot (an idle connection, or room to open one \
+                 under the cap), on HTTP/2 one of the connection's stream slots; before any \
+                 connection setup",
+            ),
+            Latency::PostQueueWait => (
+                "post_queue_wait",
+                "a POST's scheduled instant -> it is granted its slot (as `queue_wait`): where the \
+                 six-connection ceiling hurts a chat",
+            ),
+            Latency::Connect => (
+                "connect",
+                "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
+                 (cleartext: TCP connected); one sample per connection",
+            ),
+            Latency::TimeToFirstEvent => (
+                "time_to_first_event",
+                "the EventSource is created (its first request wanted) -> its first event is parsed",
+            ),
+            Latency::EventDelivery => (
+                "event_delivery",
+                "the server's send stamp in the event's data -> the event is parsed at the client \
+                 (same host clock); after warm-up only",
+            ),
+            Latency::PostRtt => (
+                "post_rtt",
+                "the POST's scheduled instant (coordinated omission corrected) -> its response read \
+                 to the end",
+            ),
+            Latency::Fanout => (
+                "fanout",
+                "the POST is granted its slot and sent -> the event carrying its token is parsed, \
+                 one sample per subscriber stream",
+            ),
+        };
+        MetricInfo {
+            name,
+            kind: MetricKind::Latency,
+            measures,
+            rule: DefaultRule::Latency,
+        }
+    }
+
+    /// The latency's index in [`Latency::ALL`], for arrays of histograms.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Every metric a report row can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// A live counter of the load generator.
+    Counter(Counter),
+    StreamsQueuedAtEnd,
+    StreamsOpenAtEnd,
+    PostsStalledAtEnd,
+    MessagesExpected,
+    MessagesLost,
+    MessagesDuplicated,
+    /// Every error, whatever its class.
+    Errors,
+    /// The errors of one class.
+    Error(ErrorClass),
+    ServerConnectionsAccepted,
+    ServerConnectionsCarryingRequests,
+    ServerConnectionsRefused,
+    ServerOverflows,
+    ClientThreads,
+    ServerThreads,
+    /// A real browser's connections that carried any request, the page's own included.
+    ConnectionsCarryingAnyRequest,
+    /// A real browser's requests for the page itself (the document, a favicon).
+    PageRequests,
+    /// A latency of the load generator.
+    Latency(Latency),
+}
+
+impl From<Counter> for Metric {
+    fn from(c: Counter) -> Metric {
+        Metric::Counter(c)
+    }
+}
+
+impl From<Latency> for Metric {
+    fn from(l: Latency) -> Metric {
+        Metric::Latency(l)
+    }
+}
+
+impl From<ErrorClass> for Metric {
+    fn from(class: ErrorClass) -> Metric {
+        Metric::Error(class)
+    }
+}
+
+impl Metric {
+    /// Every metric, in report order: counters first, then latencies.
+    pub fn all() -> Vec<Metric> {
+        let mut all: Vec<Metric> = Vec::new();
+        let counters = |from: usize, to: usize| Counter::ALL[from..to].iter().map(|&c| Metric::Counter(c));
+        all.extend(counters(0, 2));
+        all.extend([Metric::StreamsQueuedAtEnd, Metric::StreamsOpenAtEnd]);
+        all.extend(counters(2, 6));
+        all.push(Metric::PostsStalledAtEnd);
+        all.extend(counters(6, Counter::ALL.len()));
+        all.extend([
+            Metric::MessagesExpected,
+            Metric::MessagesLost,
+            Metric::MessagesDuplicated,
+            Metric::Errors,
+        ]);
+        all.extend(ErrorClass::ALL.map(Metric::Error));
+        all.extend([
+            Metric::ServerConnectionsAccepted,
+            Metric::ServerConnectionsCarryingRequests,
+            Metric::ServerConnectionsRefused,
+            Metric::ServerOverflows,
+            Metric::ClientThreads,
+            Metric::ServerThreads,
+            Metric::ConnectionsCarryingAnyRequest,
+            Metric::PageRequests,
+        ]);
+        all.extend(Latency::ALL.map(Metric::Latency));
+        all
+    }
+
+    /// The row name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Counter or latency.
+    pub fn kind(self) -> MetricKind {
+        self.info().kind
+    }
+
+    /// The metric named `name`, if it is in the catalog.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::all().into_iter().find(|m| m.name() == name)
+    }
+
+    /// The metric's catalog entry.
+    pub fn info(self) -> MetricInfo {
+        use DefaultRule::*;
+        let (name, rule, measures) = match self {
+            Metric::Counter(c) => return c.info(),
+            Metric::Latency(l) => return l.info(),
+            Metric::StreamsQueuedAtEnd => (
+                "streams_queued_at_end",
+                Exact,
+                "EventSources still waiting for a slot when the point ended",
+            ),
+            Metric::StreamsOpenAtEnd => (
+                "streams_open_at_end",
+                Shown,
+                "EventSources whose response was open when the point ended",
+            ),
+            Metric::PostsStalledAtEnd => (
+                "posts_stalled_at_end",
+                NoIncrease,
+                "POSTs scheduled that had neither completed nor failed when the point ended",
+            ),
+            Metric::MessagesExpected => (
+                "messages_expected",
+                Shown,
+                "the loss proof: (POST, stream) pairs owed (see scenarios/README.md)",
+            ),
+            Metric::MessagesLost => (
+                "messages_lost",
+                NoIncrease,
+                "the loss proof: pairs owed and never seen",
+            ),
+            Metric::MessagesDuplicated => (
+                "messages_duplicated",
+                NoIncrease,
+                "the loss proof: pairs seen more than once on one stream",
+            ),
+            Metric::Errors => ("errors", NoIncrease, "all errors, every class together"),
+            Metric::Error(class) => {
+                let measures = match class {
+                    ErrorClass::Refused => "TCP connects refused or unreachable",
+                    ErrorClass::Reset => "connections reset or closed under a request or stream",
+                    ErrorClass::RstStream => "HTTP/2 streams reset by the peer (RST_STREAM)",
+                    ErrorClass::GoAway => "HTTP/2 requests failed by a GOAWAY",
+                    ErrorClass::Timeout => "connects, handshakes or requests that took too long",
+                    ErrorClass::Status => "responses with a bad status or content type",
+                    ErrorClass::Parse => "event streams over a parser limit",
+                    ErrorClass::Tls => "TLS handshakes that failed",
+                    ErrorClass::Protocol => "connections that negotiated the wrong protocol",
+                };
+                (class.metric_name(), NoIncrease, measures)
+            }
+            Metric::ServerConnectionsAccepted => (
+                "server_connections_accepted",
+                Shown,
+                "the embedded server's sockets accepted for the point",
+            ),
+            Metric::ServerConnectionsCarryingRequests => (
+                "server_connections_carrying_requests",
+                Exact,
+                "the embedded server's connections that carried at least one request",
+            ),
+            Metric::ServerConnectionsRefused => (
+                "server_connections_refused",
+                Shown,
+                "connections the embedded server refused (wrong ALPN or preface, over its limit)",
+            ),
+            Metric::ServerOverflows => (
+                "server_overflows",
+                Shown,
+                "event streams the embedded server closed because their subscriber queue was full",
+            ),
+            Metric::ClientThreads => (
+                "client_threads",
+                Shown,
+                "worker threads of the load generator's runtime",
+            ),
+            Metric::ServerThreads => (
+                "server_threads",
+                Shown,
+                "worker threads of the embedded server's own runtime",
+            ),
+            Metric::ConnectionsCarryingAnyRequest => (
+                "connections_carrying_any_request",
+                Shown,
+                "a browser's connections that carried any request, the page's own included",
+            ),
+            Metric::PageRequests => (
+                "page_requests",
+                Shown,
+                "a browser's requests for the page itself (the document, a favicon)",
+            ),
+        };
+        MetricInfo {
+            name,
+            kind: MetricKind::Counter,
+            measures,
+            rule,
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let all = Metric::all();
+        let names: HashSet<&str> = all.iter().map(|m| m.name()).collect();
+        assert_eq!(names.len(), all.len(), "a name used twice");
+        for m in &all {
+            assert_eq!(Metric::from_name(m.name()), Some(*m));
+            assert!(!m.info().measures.is_empty());
+            let latency = matches!(m, Metric::Latency(_));
+            assert_eq!(m.kind() == MetricKind::Latency, latency, "{m}");
+            assert_eq!(m.info().rule == DefaultRule::Latency, latency, "{m}");
+        }
+        assert_eq!(Metric::from_name("bogus"), None);
+        for (i, c) in Counter::ALL.into_iter().enumerate() {
+            assert_eq!(c.index(), i);
+            assert!(all.contains(&c.into()));
+        }
+        for (i, l) in Latency::ALL.into_iter().enumerate() {
+            assert_eq!(l.index(), i);
+        }
+    }
+
+    #[test]
+    fn the_ceiling_is_exact_and_failures_must_not_grow() {
+        let rule = |name| Metric::from_name(name).map(|m| m.info().rule.as_threshold());
+        assert_eq!(rule("streams_opened"), Some(Some("=0")));
+        assert_eq!(rule("streams_queued_at_end"), Some(Some("=0")));
+        assert_eq!(rule("errors_goaway"), Some(Some("+0")));
+        assert_eq!(rule("posts_completed"), Some(Some("-0")));
+        assert_eq!(rule("events_received"), Some(None));
+        assert_eq!(rule("fanout"), Some(None));
+    }
+}

@@ -1,0 +1,116 @@
+//! The protocol arms a run compares.
+//!
+//! An arm pins how a client talks to the origin and how a server listener answers: which
+//! transport, which ALPN is offered and which HTTP version both must end up with. A listener
+//! speaks exactly one arm and refuses the others, and a client checks what was negotiated, so a
+//! row labelled `h2` can never have been served over HTTP/1.1 by a silent fallback. `h2c` is for
+//! lab runs only: no browser speaks it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A protocol arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Protocol {
+    /// HTTP/1.1 over cleartext TCP.
+    #[serde(rename = "h1")]
+    H1,
+    /// HTTP/1.1 over TLS, ALPN `http/1.1` only (TLS without ALPN also means HTTP/1.1).
+    #[serde(rename = "h1-tls")]
+    H1Tls,
+    /// HTTP/2 over TLS, ALPN `h2` only: what browsers use.
+    #[serde(rename = "h2")]
+    H2,
+    /// HTTP/2 over cleartext TCP with prior knowledge (no `Upgrade: h2c`).
+    #[serde(rename = "h2c")]
+    H2c,
+}
+
+impl Protocol {
+    /// Every arm, in a fixed order.
+    pub const ALL: [Protocol; 4] = [Protocol::H1, Protocol::H1Tls, Protocol::H2, Protocol::H2c];
+
+    /// The name used in scenario files, on the command line, in reports, stats and
+    /// `listening` lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::H1 => "h1",
+            Protocol::H1Tls => "h1-tls",
+            Protocol::H2 => "h2",
+            Protocol::H2c => "h2c",
+        }
+    }
+
+    /// True for the arms that run TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Protocol::H1Tls | Protocol::H2)
+    }
+
+    /// True for the multiplexed arms (one connection per origin).
+    pub fn is_http2(self) -> bool {
+        matches!(self, Protocol::H2 | Protocol::H2c)
+    }
+
+    /// The only ALPN protocol the arm offers and accepts, for the TLS arms.
+    pub fn alpn(self) -> Option<&'static [u8]> {
+        match self {
+            Protocol::H1Tls => Some(b"http/1.1"),
+            Protocol::H2 => Some(b"h2"),
+            Protocol::H1 | Protocol::H2c => None,
+        }
+    }
+
+    /// The URL scheme: `https` for the TLS arms, `http` otherwise.
+    pub fn scheme(self) -> &'static str {
+        if self.is_tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol name that is none of `h1`, `h1-tls`, `h2`, `h2c`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol {0:?} (expected one of: h1, h1-tls, h2, h2c)")]
+pub struct UnknownProtocol(pub String);
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownProtocol(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in Protocol::ALL {
+            assert_eq!(p.to_string().parse::<Protocol>(), Ok(p));
+            assert_eq!(
+                serde_json::to_string(&p).expect("serializes"),
+                format!("\"{p}\"")
+            );
+            assert_eq!(p.alpn().is_some(), p.is_tls());
+        }
+        assert!("h3".parse::<Protocol>().is_err());
+        assert_eq!(Protocol::H2.scheme(), "https");
+        assert_eq!(Protocol::H2c.scheme(), "http");
+        assert_eq!(Protocol::H2.alpn(), Some(&b"h2"[..]));
+    }
+}
