@@ -1,12 +1,12 @@
-//! The command line: `bench SCENARIO.toml`, `bench compare`, `bench plot`.
+//! The command line: `bench SCENARIO.toml`, `bench browser`, `bench compare`, `bench plot`. Parsed
+//! here, run by [`crate::commands`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cmd_browser::BrowserArgs;
-use crate::cmd_compare::CompareArgs;
-use crate::cmd_plot::PlotArgs;
+use crate::commands::compare::CompareArgs;
+use crate::commands::plot::PlotArgs;
 
 /// Measure what the browser's six-connections-per-host limit does to Server-Sent Events over
 /// HTTP/1.1, and what HTTP/2 multiplexing does instead.
@@ -19,7 +19,7 @@ use crate::cmd_plot::PlotArgs;
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  bench scenarios/six-connection-ceiling.toml\n  bench scenarios/chat.toml --target https://127.0.0.1:8443 --cacert cert.pem\n  bench compare results/baseline/ci-smoke.csv results/ci-smoke-*.csv\n  bench plot results/six-connection-ceiling-*.csv\n  bench browser scenarios/ci-smoke.toml"
+    after_help = "Examples:\n  bench scenarios/six-connection-ceiling.toml\n  bench scenarios/chat.toml --target https://127.0.0.1:8443 --cacert cert.pem\n  bench compare results/baseline/ci-smoke-1.csv results/ci-smoke-*.csv --base results/baseline/ci-smoke-2.csv --base results/baseline/ci-smoke-3.csv\n  bench plot results/six-connection-ceiling-*.csv\n  bench browser scenarios/ci-smoke.toml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,6 +67,34 @@ pub struct RunArgs {
     /// Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<crate::scenario::Override>,
+    /// Directory for the CSV report and its plot.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Do not draw the SVG plot next to the report.
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Never draw a progress bar (one line per point is printed instead).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Run a scenario's points in a real headless browser (the emulation's ground truth).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Chromium is found via --chromium, then $SSEBENCH_CHROMIUM, then `chromium` on PATH \
+                  (Debian: apt-get install chromium). h2c points are skipped: browsers never speak \
+                  cleartext HTTP/2; points of more than 20 clients are skipped too.\n\nExample:\n  \
+                  bench browser scenarios/ci-smoke.toml"
+)]
+pub struct BrowserArgs {
+    /// The scenario file (TOML; every key is described in scenarios/README.md).
+    pub scenario: PathBuf,
+    /// Change one scenario key, as for `bench run` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<crate::scenario::Override>,
+    /// The Chromium binary [default: $SSEBENCH_CHROMIUM, else chromium on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub chromium: Option<PathBuf>,
     /// Directory for the CSV report and its plot.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,

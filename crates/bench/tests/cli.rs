@@ -86,3 +86,83 @@ fn missing_file_and_bad_flags_exit_2() {
     let out = bench().args(["--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `bench browser` without the browser fails (exit 1), naming what to install.
+#[test]
+fn a_missing_chromium_fails_naming_the_package() {
+    let dir = temp_dir("browser-missing");
+    let scenario = write(
+        &dir,
+        "t.toml",
+        "name = \"t\"\nprotocols = [\"h1\"]\nduration = \"1s\"\n",
+    );
+    let out = bench()
+        .args(["browser", "--chromium", "/nonexistent/chromium", "--out"])
+        .arg(dir.join("results"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("apt-get install chromium"), "{stderr}");
+}
+
+/// End to end in real Chromium (which must be installed: this fails without it), through the one
+/// run loop: one h1 point past the ceiling and one h2 point, written as chromium rows the reader
+/// accepts; the h2c arm is skipped with a reason.
+#[test]
+fn a_browser_run_writes_chromium_rows() {
+    let dir = temp_dir("browser-run");
+    let scenario = write(
+        &dir,
+        "tiny.toml",
+        r#"
+name = "tiny"
+protocols = ["h1", "h2", "h2c"]
+streams_per_client = 7
+warmup = "500ms"
+duration = "1s"
+[posts]
+rate_per_client = 2.0
+[server]
+event_interval = "50ms"
+"#,
+    );
+    let out = bench()
+        .args(["browser", "--no-plot", "--no-progress", "--out"])
+        .arg(dir.join("results"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("skipping h2c"), "{stderr}");
+    assert!(
+        stdout.contains("tiny in chromium: 2 of 2 points run"),
+        "{stdout}"
+    );
+    let csv = report_csv(&dir.join("results"));
+    let name = csv.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("tiny-chromium-"), "{name}");
+    let rows = report::read_report(&csv).expect("a readable report");
+    let value = |protocol: &str, metric: &str| {
+        rows.iter()
+            .find(|r| r.key.protocol.as_str() == protocol && r.key.metric == metric)
+            .map(|r| r.value)
+            .unwrap_or_else(|| panic!("no {protocol} {metric} row"))
+    };
+    use report::Value;
+    assert!(rows
+        .iter()
+        .all(|r| r.key.client == report::ClientKind::Chromium));
+    assert_eq!(value("h1", "streams_opened"), Value::Counter(6));
+    assert_eq!(value("h1", "streams_queued_at_end"), Value::Counter(1));
+    assert_eq!(value("h1", "posts_completed"), Value::Counter(0));
+    assert_eq!(value("h2", "streams_opened"), Value::Counter(7));
+    assert_eq!(value("h2", "posts_completed"), Value::Counter(2));
+    assert_eq!(
+        value("h2", "connections_carrying_requests"),
+        Value::Counter(1)
+    );
+}

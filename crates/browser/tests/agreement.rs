@@ -93,25 +93,17 @@ async fn emulated(
     let mut config = server_config(max_streams);
     config.listeners = vec![(protocol, "127.0.0.1:0".parse().unwrap())];
     let server = sse_server::start(config).await.unwrap();
-    let arm: loadgen::Arm = protocol.as_str().parse().unwrap();
+    let arm = protocol;
     let url = server.url(protocol).unwrap();
     let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
     let point = PointConfig {
-        target: Arc::new(target),
-        clients: 1,
         streams_per_client: streams,
-        max_connections_per_origin: 6,
         events_path: CHANNEL_EVENTS.into(),
         messages_path: CHANNEL_MESSAGES.into(),
         post_rate_per_client: POST_RATE,
-        post_body_bytes: 128,
         warmup: WARMUP,
         duration: DURATION,
-        reconnect_delay: Duration::from_secs(3),
-        connect_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(5),
-        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
-        parser_limits: sse_wire::Limits::default(),
+        ..PointConfig::new(target)
     };
     let out = tokio::time::timeout(
         Duration::from_secs(30),

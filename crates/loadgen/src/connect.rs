@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::either::Either;
 
-use crate::arm::Arm;
 use crate::error::LoadError;
 use crate::target::Target;
+use vocab::Protocol;
 
 /// A connected transport, plain or TLS.
 pub(crate) type Io = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
@@ -115,17 +115,21 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> 
 
 /// `h2` must negotiate `h2`. `h1-tls` must negotiate `http/1.1` or nothing: TLS without ALPN means
 /// HTTP/1.1, so a server that ignores ALPN still speaks the arm's protocol.
-fn check_alpn(arm: Arm, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
+fn check_alpn(arm: Protocol, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
     let ok = matches!(
         (arm, negotiated),
-        (Arm::H2, Some(b"h2")) | (Arm::H1Tls, Some(b"http/1.1") | None)
+        (Protocol::H2, Some(b"h2")) | (Protocol::H1Tls, Some(b"http/1.1") | None)
     );
     if ok {
         return Ok(());
     }
     Err(LoadError::AlpnMismatch {
         arm,
-        expected: if arm == Arm::H2 { "h2" } else { "http/1.1" },
+        expected: if arm == Protocol::H2 {
+            "h2"
+        } else {
+            "http/1.1"
+        },
         negotiated: negotiated.map_or_else(
             || "no ALPN".to_owned(),
             |p| format!("{:?}", String::from_utf8_lossy(p)),
@@ -139,12 +143,12 @@ mod tests {
 
     #[test]
     fn alpn_rules() {
-        assert!(check_alpn(Arm::H2, Some(b"h2")).is_ok());
-        assert!(check_alpn(Arm::H2, None).is_err());
-        assert!(check_alpn(Arm::H2, Some(b"http/1.1")).is_err());
-        assert!(check_alpn(Arm::H1Tls, Some(b"http/1.1")).is_ok());
-        assert!(check_alpn(Arm::H1Tls, None).is_ok());
-        assert!(check_alpn(Arm::H1Tls, Some(b"h2")).is_err());
+        assert!(check_alpn(Protocol::H2, Some(b"h2")).is_ok());
+        assert!(check_alpn(Protocol::H2, None).is_err());
+        assert!(check_alpn(Protocol::H2, Some(b"http/1.1")).is_err());
+        assert!(check_alpn(Protocol::H1Tls, Some(b"http/1.1")).is_ok());
+        assert!(check_alpn(Protocol::H1Tls, None).is_ok());
+        assert!(check_alpn(Protocol::H1Tls, Some(b"h2")).is_err());
     }
 
     #[test]

@@ -1,68 +1,16 @@
 //! State shared by every task of one sweep point: the metrics, the stop signal, the first fatal
-//! error, and the target's health (a server that stays unreachable ends the run).
+//! error ([`Fatal`]), and the target's health (a server that stays unreachable ends the run).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use vocab::error_chain;
+
 use crate::error::LoadError;
+use crate::fatal::{Fatal, FatalKind};
 use crate::metrics::Metrics;
-
-/// What stopped a point early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FatalKind {
-    /// The server negotiated another protocol than the arm pins.
-    ProtocolMismatch,
-    /// The target or its TLS trust cannot work (bad URL, certificate that does not verify).
-    BadTarget,
-    /// Every connect failed for `down_after`: the server is gone or was never there.
-    TargetDown,
-}
-
-impl FatalKind {
-    /// The failure class, as reports and messages name it.
-    pub fn name(self) -> &'static str {
-        match self {
-            FatalKind::ProtocolMismatch => "protocol mismatch",
-            FatalKind::BadTarget => "bad target",
-            FatalKind::TargetDown => "target down",
-        }
-    }
-}
-
-impl std::fmt::Display for FatalKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A reason that makes the rest of a point meaningless. The point stops and says why; what was
-/// measured before it stays in the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fatal {
-    pub kind: FatalKind,
-    pub message: String,
-}
-
-/// `class: message`, e.g. `target down: every connect failed for 5.0 s (last: ...)`.
-impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
-
-/// `error: cause: cause`, for one-line messages.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
 
 #[derive(Debug)]
 pub(crate) struct Ctx {

@@ -1,69 +1,14 @@
-//! What can go wrong while a virtual client works, and the classes reports count separately.
-//!
-//! Every failure is classified (h2's `Error::reason()` is the model): a refused TCP connect is not
-//! a stream reset, a GOAWAY is not a timeout. A run never hides errors inside an average.
+//! What can go wrong while a virtual client works, and which [`ErrorClass`] each failure is
+//! counted under (h2's `Error::reason()` is the model): a refused TCP connect is not a stream
+//! reset, a GOAWAY is not a timeout. A run never hides errors inside an average.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::arm::Arm;
-use crate::context::FatalKind;
+use vocab::{ErrorClass, Protocol};
 
-/// The classes of error counted in reports, one counter each (`errors_<name>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// TCP connect refused or unreachable.
-    Refused,
-    /// The connection was reset or closed under a request or stream.
-    Reset,
-    /// HTTP/2 stream reset by the peer (RST_STREAM).
-    RstStream,
-    /// HTTP/2 connection ended by GOAWAY.
-    GoAway,
-    /// A connect, handshake or request took too long.
-    Timeout,
-    /// The response status or content type was not what the request needs.
-    Status,
-    /// The event stream broke a parser limit.
-    Parse,
-    /// The TLS handshake failed (certificate, alert).
-    Tls,
-    /// The wrong protocol was negotiated (fatal for the run).
-    Protocol,
-}
-
-impl ErrorClass {
-    pub const ALL: [ErrorClass; 9] = [
-        ErrorClass::Refused,
-        ErrorClass::Reset,
-        ErrorClass::RstStream,
-        ErrorClass::GoAway,
-        ErrorClass::Timeout,
-        ErrorClass::Status,
-        ErrorClass::Parse,
-        ErrorClass::Tls,
-        ErrorClass::Protocol,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorClass::Refused => "refused",
-            ErrorClass::Reset => "reset",
-            ErrorClass::RstStream => "rst_stream",
-            ErrorClass::GoAway => "goaway",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Status => "status",
-            ErrorClass::Parse => "parse",
-            ErrorClass::Tls => "tls",
-            ErrorClass::Protocol => "protocol",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
+use crate::fatal::FatalKind;
 
 /// An error of the load generator.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +41,7 @@ pub enum LoadError {
         "protocol mismatch on {arm}: expected ALPN {expected:?}, the server negotiated {negotiated}"
     )]
     AlpnMismatch {
-        arm: Arm,
+        arm: Protocol,
         expected: &'static str,
         negotiated: String,
     },

@@ -9,12 +9,13 @@
 //!
 //! Data flows one way: [`PointConfig`] -> [`run_point`] -> [`PointOutcome`].
 
-pub mod arm;
 mod client;
 mod connect;
-pub mod context;
+mod context;
+pub mod defaults;
 mod delivery;
 pub mod error;
+mod fatal;
 mod http2;
 pub mod metrics;
 mod origin;
@@ -26,15 +27,15 @@ mod run;
 mod sse;
 pub mod target;
 
-pub use arm::Arm;
 pub use connect::probe;
-pub use context::{Fatal, FatalKind};
 pub use delivery::{DeliveryTally, MAX_PAIRS};
-pub use error::{ErrorClass, LoadError};
+pub use error::LoadError;
+pub use fatal::{Fatal, FatalKind};
 pub use http2::chromium::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
-pub use metrics::{Counter, Latency, LatencySummary, Metrics};
-pub use origin::Priority;
+pub use metrics::{LatencySummary, Metrics};
+pub use queue::Priority;
 pub use run::{run_point, PointConfig, PointOutcome};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Target, Trust};
+pub use vocab::{error_chain, Counter, ErrorClass, Latency, Protocol};

@@ -1,15 +1,8 @@
 //! What a run measures: one HDR histogram per latency and a set of counters, shared by every task
 //! of a sweep point.
 //!
-//! Each latency is named by its two instants (see `scenarios/README.md`):
-//! - `queue_wait`: an EventSource's request wanted -> connection slot (h1) or stream slot (h2)
-//!   granted, before any connection setup;
-//! - `post_queue_wait`: the same for a POST, from its scheduled instant;
-//! - `connect`: TCP connect started -> TLS handshake done and ALPN checked;
-//! - `time_to_first_event`: EventSource created (first request wanted) -> first event parsed;
-//! - `event_delivery`: server send stamp in the event -> event parsed here (same host clock);
-//! - `post_rtt`: POST's scheduled instant -> response fully read (corrects coordinated omission);
-//! - `fanout`: POST handed to its connection -> the event carrying its token parsed, per subscriber.
+//! The counters and latencies are the catalog's ([`vocab::Counter`], [`vocab::Latency`]), each named
+//! there by what it counts or by its two instants.
 //!
 //! Samples are recorded as they happen, so a run that is cut short (Ctrl-C, a dead server) loses
 //! nothing already measured. Nothing process-wide is locked per sample: each thread records into
@@ -22,99 +15,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::error::ErrorClass;
-
-/// Latency metrics, each an HDR histogram in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Latency {
-    QueueWait,
-    PostQueueWait,
-    Connect,
-    TimeToFirstEvent,
-    EventDelivery,
-    PostRtt,
-    Fanout,
-}
-
-impl Latency {
-    pub const ALL: [Latency; 7] = [
-        Latency::QueueWait,
-        Latency::PostQueueWait,
-        Latency::Connect,
-        Latency::TimeToFirstEvent,
-        Latency::EventDelivery,
-        Latency::PostRtt,
-        Latency::Fanout,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Latency::QueueWait => "queue_wait",
-            Latency::PostQueueWait => "post_queue_wait",
-            Latency::Connect => "connect",
-            Latency::TimeToFirstEvent => "time_to_first_event",
-            Latency::EventDelivery => "event_delivery",
-            Latency::PostRtt => "post_rtt",
-            Latency::Fanout => "fanout",
-        }
-    }
-}
-
-/// Counters that only go up during a point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Counter {
-    StreamsRequested,
-    StreamsOpened,
-    ConnectionsOpened,
-    ConnectionsCarryingRequests,
-    PostsScheduled,
-    PostsCompleted,
-    EventsReceived,
-    Reconnects,
-    /// HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's last stream
-    /// id) and that were sent again, as Chromium does, instead of failing.
-    RequestsRetried,
-    /// Events carrying a POST token, received on a connection opened with `Last-Event-ID`, whose
-    /// POST had completed before that connection's request was sent: the server published them
-    /// before it could subscribe the connection, so they came from its replay.
-    ReplayedEvents,
-    Gaps,
-    Duplicates,
-}
-
-impl Counter {
-    pub const ALL: [Counter; 12] = [
-        Counter::StreamsRequested,
-        Counter::StreamsOpened,
-        Counter::ConnectionsOpened,
-        Counter::ConnectionsCarryingRequests,
-        Counter::PostsScheduled,
-        Counter::PostsCompleted,
-        Counter::EventsReceived,
-        Counter::Reconnects,
-        Counter::RequestsRetried,
-        Counter::ReplayedEvents,
-        Counter::Gaps,
-        Counter::Duplicates,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Counter::StreamsRequested => "streams_requested",
-            Counter::StreamsOpened => "streams_opened",
-            Counter::ConnectionsOpened => "connections_opened",
-            Counter::ConnectionsCarryingRequests => "connections_carrying_requests",
-            Counter::PostsScheduled => "posts_scheduled",
-            Counter::PostsCompleted => "posts_completed",
-            Counter::EventsReceived => "events_received",
-            Counter::Reconnects => "reconnects",
-            Counter::RequestsRetried => "requests_retried",
-            Counter::ReplayedEvents => "replayed_events",
-            Counter::Gaps => "gaps",
-            Counter::Duplicates => "duplicates",
-        }
-    }
-}
+use vocab::{Counter, ErrorClass, Latency};
 
 /// Values that go up and down; read once at the end of a point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,13 +90,13 @@ impl Metrics {
         let mut shard = self.shards[shard_index()]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        shard.histograms[latency as usize]
+        shard.histograms[latency.index()]
             .get_or_insert_with(new_histogram)
             .saturating_record(us);
     }
 
     pub fn add(&self, counter: Counter, n: u64) {
-        self.counters[counter as usize].fetch_add(n, Ordering::Relaxed);
+        self.counters[counter.index()].fetch_add(n, Ordering::Relaxed);
     }
 
     pub fn incr(&self, counter: Counter) {
@@ -203,7 +104,7 @@ impl Metrics {
     }
 
     pub fn get(&self, counter: Counter) -> u64 {
-        self.counters[counter as usize].load(Ordering::Relaxed)
+        self.counters[counter.index()].load(Ordering::Relaxed)
     }
 
     pub fn gauge_up(&self, gauge: Gauge) {
@@ -243,7 +144,7 @@ impl Metrics {
         let mut merged = new_histogram();
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(h) = &shard.histograms[latency as usize] {
+            if let Some(h) = &shard.histograms[latency.index()] {
                 merged.add(h).expect("histograms of the same bounds merge");
             }
         }

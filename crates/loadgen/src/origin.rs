@@ -7,21 +7,12 @@ use crate::context::Ctx;
 use crate::error::LoadError;
 use crate::http2::{H2Origin, Permit, SlotEvent};
 use crate::pool_h1::{H1Pool, Lease};
+use crate::queue::Priority;
 use crate::target::Target;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-
-/// Request priority in the HTTP/1.1 queue. EventSource and fetch share the default priority in
-/// Chromium, so they wait FIFO behind each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum Priority {
-    Low,
-    #[default]
-    Default,
-    High,
-}
 
 /// A request to send: method, path (with query), headers, body.
 #[derive(Debug, Clone)]

@@ -21,10 +21,9 @@ use hyper_util::rt::TokioIo;
 use crate::connect::connect;
 use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::metrics::{Counter, Latency};
-use crate::origin::Priority;
-use crate::queue::WaitQueue;
+use crate::queue::{Priority, WaitQueue};
 use crate::target::Target;
+use vocab::{Counter, Latency};
 
 pub(crate) type H1Send = http1::SendRequest<Full<Bytes>>;
 

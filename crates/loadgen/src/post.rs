@@ -16,9 +16,11 @@ use tokio_util::task::TaskTracker;
 use crate::client::Client;
 use crate::error::LoadError;
 use crate::http2::SlotEvent;
-use crate::metrics::{Counter, Gauge, Latency};
-use crate::origin::{Priority, RequestSpec};
+use crate::metrics::Gauge;
+use crate::origin::RequestSpec;
+use crate::queue::Priority;
 use crate::queue_timer::QueueTimer;
+use vocab::{Counter, Latency};
 
 /// The schedule of one client.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +109,7 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
             metrics.incr(Counter::PostsCompleted);
         }
         Err(e) => {
-            tracing::debug!("POST failed: {}", crate::context::error_chain(&e));
+            tracing::debug!("POST failed: {}", vocab::error_chain(&e));
             metrics.error(e.class());
         }
     }

@@ -11,7 +11,16 @@ use std::collections::BinaryHeap;
 
 use tokio::sync::oneshot;
 
-use crate::origin::Priority;
+/// Request priority in the queues. EventSource and fetch share the default priority in Chromium
+/// (HTTP/2: both send `priority: u=1, i`, captured), so they wait in request order behind each
+/// other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Priority {
+    Low,
+    #[default]
+    Default,
+    High,
+}
 
 /// Waiters for a `T` (a lease, a permit), highest priority first, then oldest first.
 #[derive(Debug)]

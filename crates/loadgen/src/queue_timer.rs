@@ -10,7 +10,8 @@
 use std::time::Instant;
 
 use crate::http2::SlotEvent;
-use crate::metrics::{Gauge, Latency, Metrics};
+use crate::metrics::{Gauge, Metrics};
+use vocab::Latency;
 
 /// Times one request's wait for a slot; see the module documentation.
 #[derive(Debug)]

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::{Client, PointShared};
-use crate::context::{Ctx, Fatal};
+use crate::context::Ctx;
 use crate::delivery::{Delivery, DeliveryTally, TokenTable};
+use crate::fatal::Fatal;
 use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
@@ -70,8 +71,28 @@ pub struct PointOutcome {
 }
 
 impl PointConfig {
-    /// The default [`PointConfig::loss_grace`].
-    pub const DEFAULT_LOSS_GRACE: Duration = Duration::from_millis(500);
+    /// One client with one stream against `target`, no POSTs, every other setting from
+    /// [`defaults`](crate::defaults); set the fields a point needs on top.
+    pub fn new(target: Target) -> PointConfig {
+        use crate::defaults as d;
+        PointConfig {
+            target: Arc::new(target),
+            clients: 1,
+            streams_per_client: 1,
+            max_connections_per_origin: d::CONNECTIONS_PER_ORIGIN,
+            events_path: format!("/events?channel={}", d::CHANNEL),
+            messages_path: format!("/messages?channel={}", d::CHANNEL),
+            post_rate_per_client: 0.0,
+            post_body_bytes: d::POST_BODY_BYTES,
+            warmup: d::WARMUP,
+            duration: d::DURATION,
+            reconnect_delay: d::RECONNECT_DELAY,
+            connect_timeout: d::CONNECT_TIMEOUT,
+            drain_timeout: d::DRAIN_TIMEOUT,
+            loss_grace: d::LOSS_GRACE,
+            parser_limits: sse_wire::Limits::default(),
+        }
+    }
 
     /// POSTs each client sends during the measured time.
     pub fn posts_per_client(&self) -> usize {

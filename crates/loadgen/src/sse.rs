@@ -25,9 +25,11 @@ use sse_wire::{Item, Parser};
 use crate::client::{Client, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
-use crate::metrics::{Counter, Gauge, Latency, Metrics};
-use crate::origin::{Priority, RequestSpec};
+use crate::metrics::{Gauge, Metrics};
+use crate::origin::RequestSpec;
+use crate::queue::Priority;
 use crate::queue_timer::QueueTimer;
+use vocab::{Counter, Latency};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
@@ -50,7 +52,7 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
             Ended::Reconnect(err) => {
                 if let Some(err) = err {
                     metrics.error(err.class());
-                    tracing::debug!("stream error: {}", crate::context::error_chain(&err));
+                    tracing::debug!("stream error: {}", vocab::error_chain(&err));
                 }
             }
             Ended::Failed(err) => {
@@ -58,7 +60,7 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
                     ledger.failed();
                 }
                 metrics.error(err.class());
-                tracing::debug!("stream failed: {}", crate::context::error_chain(&err));
+                tracing::debug!("stream failed: {}", vocab::error_chain(&err));
                 return;
             }
         }

@@ -11,8 +11,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
-use crate::arm::Arm;
 use crate::error::LoadError;
+use vocab::Protocol;
 
 /// How the client decides to trust the server's certificate.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub enum Trust {
 /// One origin, resolved and ready to connect to.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub arm: Arm,
+    pub arm: Protocol,
     /// The host as written in the URL (no brackets).
     pub host: String,
     pub addr: SocketAddr,
@@ -44,7 +44,7 @@ pub(crate) struct TlsTarget {
 
 impl Target {
     /// Builds a target from an origin URL such as `https://127.0.0.1:8443` (a path is ignored).
-    pub fn new(arm: Arm, url: &str, trust: &Trust) -> Result<Target, LoadError> {
+    pub fn new(arm: Protocol, url: &str, trust: &Trust) -> Result<Target, LoadError> {
         let invalid = |reason: &str| LoadError::InvalidTarget {
             url: url.to_owned(),
             reason: reason.to_owned(),
@@ -116,7 +116,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn client_config(arm: Arm, trust: &Trust) -> Result<Arc<ClientConfig>, LoadError> {
+fn client_config(arm: Protocol, trust: &Trust) -> Result<Arc<ClientConfig>, LoadError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| LoadError::Trust(e.to_string()))?;
@@ -202,14 +202,14 @@ mod tests {
     fn refuses_scheme_mismatch_and_non_loopback() {
         let trust = Trust::Insecure;
         assert!(matches!(
-            Target::new(Arm::H2, "http://127.0.0.1:1", &trust),
+            Target::new(Protocol::H2, "http://127.0.0.1:1", &trust),
             Err(LoadError::InvalidTarget { .. })
         ));
         assert!(matches!(
-            Target::new(Arm::H1, "http://10.1.2.3:80", &trust),
+            Target::new(Protocol::H1, "http://10.1.2.3:80", &trust),
             Err(LoadError::NotLoopback { .. })
         ));
-        let t = Target::new(Arm::H1, "http://[::1]:8080/x", &trust).unwrap();
+        let t = Target::new(Protocol::H1, "http://[::1]:8080/x", &trust).unwrap();
         assert_eq!(t.authority, "[::1]:8080");
         assert_eq!(t.origin(), "http://[::1]:8080");
     }

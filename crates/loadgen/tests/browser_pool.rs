@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loadgen::{
-    run_point, Arm, Counter, Latency, Metrics, PointConfig, PointOutcome, Target, Trust,
+    run_point, Counter, Latency, Metrics, PointConfig, PointOutcome, Protocol, Target, Trust,
 };
 use sse_server::{ServerConfig, Stats};
 use tokio_util::sync::CancellationToken;
@@ -21,11 +21,11 @@ macro_rules! for_arms {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h1_tls() {
-                $body(loadgen::Arm::H1Tls).await
+                $body(loadgen::Protocol::H1Tls).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2() {
-                $body(loadgen::Arm::H2).await
+                $body(loadgen::Protocol::H2).await
             }
         }
     };
@@ -55,8 +55,8 @@ impl Default for Run {
     }
 }
 
-async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
-    let protocol: sse_server::Protocol = arm.name().parse().unwrap();
+async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
+    let protocol = arm;
     let mut config = ServerConfig {
         listeners: vec![(protocol, "127.0.0.1:0".parse().unwrap())],
         ..ServerConfig::default()
@@ -67,10 +67,7 @@ async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
     let url = server.url(protocol).unwrap();
     let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
     let config = PointConfig {
-        target: Arc::new(target),
-        clients: 1,
         streams_per_client: spec.streams_per_client,
-        max_connections_per_origin: 6,
         events_path: format!("/events?channel=t{}", spec.events_query),
         messages_path: "/messages?channel=t".into(),
         post_rate_per_client: spec.post_rate,
@@ -78,10 +75,7 @@ async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
         warmup: spec.warmup,
         duration: spec.duration,
         reconnect_delay: spec.reconnect_delay,
-        connect_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(5),
-        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
-        parser_limits: sse_wire::Limits::default(),
+        ..PointConfig::new(target)
     };
     let outcome = tokio::time::timeout(
         Duration::from_secs(30),
@@ -97,7 +91,7 @@ async fn run(arm: Arm, spec: Run) -> (PointOutcome, Stats) {
 
 /// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
 /// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
-async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Arm) {
+async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -137,7 +131,7 @@ for_arms!(ceiling, super::eight_streams_hit_the_ceiling_only_on_http1);
 
 /// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
 /// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.
-async fn max_concurrent_streams_queues_on_one_connection(arm: Arm) {
+async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -179,7 +173,7 @@ for_arms!(
 
 /// Streams that end (the server ends each after 5 events) free their slots: on HTTP/1.1 the
 /// queued requests then get new connections; every stream opens on both arms.
-async fn ended_streams_let_queued_ones_through(arm: Arm) {
+async fn ended_streams_let_queued_ones_through(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -208,23 +202,16 @@ async fn protocol_mismatch_is_fatal() {
     };
     let server = sse_server::start(config).await.unwrap();
     let url = server.url(sse_server::Protocol::H1Tls).unwrap();
-    let target = Target::new(Arm::H2, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
+    let target = Target::new(
+        Protocol::H2,
+        &url,
+        &Trust::Certificates(vec![server.cert_der()]),
+    )
+    .unwrap();
     let config = PointConfig {
-        target: Arc::new(target),
-        clients: 1,
-        streams_per_client: 1,
-        max_connections_per_origin: 6,
-        events_path: "/events".into(),
-        messages_path: "/messages".into(),
-        post_rate_per_client: 0.0,
-        post_body_bytes: 0,
         warmup: Duration::ZERO,
-        duration: Duration::from_secs(10),
         reconnect_delay: Duration::from_millis(100),
-        connect_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(5),
-        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
-        parser_limits: sse_wire::Limits::default(),
+        ..PointConfig::new(target)
     };
     let out = run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()).await;
     server.shutdown().await;

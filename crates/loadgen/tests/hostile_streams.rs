@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::raw::{self, Reply, Step, Then};
-use loadgen::{Arm, Counter, ErrorClass, PointOutcome};
+use loadgen::{Counter, ErrorClass, PointOutcome, Protocol};
 
 /// Runs one client with one stream for `duration` against `target`.
 async fn run_one(
@@ -33,7 +33,7 @@ fn events(out: &PointOutcome) -> u64 {
 const LINE_ENDINGS: &[u8] =
     b"data: cr\r\rdata: lf\n\ndata: crlf\r\n\r\nevent: mixed\rdata: a\ndata: b\r\n\n";
 
-async fn every_line_ending(arm: Arm) {
+async fn every_line_ending(arm: Protocol) {
     let (target, seen) = raw::serve(arm, |_| {
         Reply::events(vec![Step::Write(LINE_ENDINGS.to_vec())])
     })
@@ -48,7 +48,7 @@ for_all_arms!(line_endings, super::every_line_ending);
 
 /// The same events and more, one byte per TCP write (or DATA frame): every split point, CR and LF
 /// of one line ending in different reads included.
-async fn split_at_every_byte(arm: Arm) {
+async fn split_at_every_byte(arm: Protocol) {
     let mut body = b"\xEF\xBB\xBF: comment\r\nid: 1\r\ndata: {\"x\":1}\r\n\r\n".to_vec();
     body.extend_from_slice(LINE_ENDINGS);
     body.extend_from_slice("data: caf\u{e9} \u{1F600}\r\n\r\n".as_bytes());
@@ -64,7 +64,7 @@ for_all_arms!(split_every_byte, super::split_at_every_byte);
 
 /// A 768 KiB data line (under the 1 MiB line cap) is one event; one of 2 MiB is not, and counts
 /// as a parse error: the stream reconnects.
-async fn huge_lines(arm: Arm) {
+async fn huge_lines(arm: Protocol) {
     let line = |n: usize| {
         let mut v = b"data: ".to_vec();
         v.extend(std::iter::repeat_n(b'x', n));
@@ -103,7 +103,7 @@ for_all_arms!(huge, super::huge_lines);
 /// A BOM at the start is skipped; binary garbage (bytes that are not UTF-8, NULs, control bytes)
 /// in field names and values neither fires events nor breaks the stream; invalid UTF-8 in data is
 /// decoded lossily.
-async fn bom_and_binary_garbage(arm: Arm) {
+async fn bom_and_binary_garbage(arm: Protocol) {
     let mut body = b"\xEF\xBB\xBFdata: after bom\n\n".to_vec();
     // Deterministic garbage: every byte value but CR and LF, lines of 61 bytes, none starting
     // with a field name.
@@ -128,7 +128,7 @@ for_all_arms!(bom_and_garbage, super::bom_and_binary_garbage);
 /// A stream that never sends a line ending: the client gives up at the line cap (here 64 KiB),
 /// counts `errors_parse`, drops the connection and reconnects; it never buffers more than the cap,
 /// and the server could write only a bounded amount (the cap plus socket and window buffers).
-async fn line_that_never_ends(arm: Arm) {
+async fn line_that_never_ends(arm: Protocol) {
     let (target, seen) = raw::serve(arm, |_| {
         Reply::events(vec![Step::Flood {
             chunk: vec![b'x'; 16 << 10],
@@ -158,7 +158,7 @@ for_all_arms!(never_ends, super::line_that_never_ends);
 
 /// A stream cut in the middle of an event: the partial event is discarded, the stream reconnects
 /// with the id of the last complete event, and a clean end is not an error.
-async fn cut_mid_event(arm: Arm) {
+async fn cut_mid_event(arm: Protocol) {
     let (target, seen) = raw::serve(arm, |n| {
         if n == 0 {
             Reply {
@@ -182,7 +182,7 @@ for_all_arms!(cut, super::cut_mid_event);
 
 /// `200` with another content type, and a `500`: the EventSource fails for good, counted as
 /// `errors_status`, and never reconnects.
-async fn wrong_content_type_and_error_status(arm: Arm) {
+async fn wrong_content_type_and_error_status(arm: Protocol) {
     for (status, content_type) in [(200, "text/plain"), (500, "text/event-stream")] {
         let (target, seen) = raw::serve(arm, move |_| Reply {
             status,

@@ -15,7 +15,7 @@ mod common;
 use std::time::Duration;
 
 use common::raw::{self, H2Options, Reply, Step};
-use loadgen::{Arm, Counter, PointOutcome, BROWSER_INITIAL_STREAMS};
+use loadgen::{Counter, PointOutcome, Protocol, BROWSER_INITIAL_STREAMS};
 
 /// Generates one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
 macro_rules! for_http2_arms {
@@ -23,11 +23,11 @@ macro_rules! for_http2_arms {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2() {
-                $body(loadgen::Arm::H2).await
+                $body(loadgen::Protocol::H2).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2c() {
-                $body(loadgen::Arm::H2c).await
+                $body(loadgen::Protocol::H2c).await
             }
         }
     };
@@ -55,7 +55,7 @@ async fn run_streams(target: loadgen::Target, streams: u32, post_rate: f64) -> P
     out
 }
 
-async fn no_limit_in_settings_opens_100(arm: Arm) {
+async fn no_limit_in_settings_opens_100(arm: Protocol) {
     let (target, seen) = raw::serve(arm, |_| ticking()).await;
     let out = run_streams(target, 150, 0.0).await;
     let m = &out.metrics;
@@ -80,7 +80,7 @@ for_http2_arms!(
     super::no_limit_in_settings_opens_100
 );
 
-async fn late_settings_refusals_are_retried(arm: Arm) {
+async fn late_settings_refusals_are_retried(arm: Protocol) {
     let options = H2Options {
         handshake_delay: Duration::from_millis(300),
         max_concurrent_streams: Some(3),
@@ -118,7 +118,7 @@ async fn late_settings_refusals_are_retried(arm: Arm) {
 }
 for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
 
-async fn goaway_moves_new_requests_to_a_new_connection(arm: Arm) {
+async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
     let options = H2Options {
         goaway_after: Some(5),
         ..H2Options::default()
@@ -153,7 +153,7 @@ async fn goaway_moves_new_requests_to_a_new_connection(arm: Arm) {
 }
 for_http2_arms!(goaway, super::goaway_moves_new_requests_to_a_new_connection);
 
-async fn simultaneous_events_on_250_streams(arm: Arm) {
+async fn simultaneous_events_on_250_streams(arm: Protocol) {
     let (server, target) = common::embedded(arm, |c| {
         c.http2.max_concurrent_streams = 256;
         c.events.interval = Duration::from_millis(20);

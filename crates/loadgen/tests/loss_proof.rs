@@ -10,14 +10,18 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use loadgen::{Arm, Counter, DeliveryTally, ErrorClass, PointOutcome};
+use loadgen::{Counter, DeliveryTally, ErrorClass, PointOutcome, Protocol};
 use sse_server::{CloseMode, CloseStreams, FaultConfig, ServerConfig, Stall};
 
 const CLIENTS: u32 = 3;
 const STREAMS_PER_CLIENT: u32 = 2;
 
 /// Runs the chat with `faults` on the server and `events_query` appended to the events path.
-async fn chat(arm: Arm, faults: FaultConfig, events_query: &str) -> (PointOutcome, DeliveryTally) {
+async fn chat(
+    arm: Protocol,
+    faults: FaultConfig,
+    events_query: &str,
+) -> (PointOutcome, DeliveryTally) {
     let (server, target) = common::embedded(arm, |c: &mut ServerConfig| {
         c.events.retry_ms = 50;
         c.replay_ring = 4096;
@@ -39,7 +43,7 @@ async fn chat(arm: Arm, faults: FaultConfig, events_query: &str) -> (PointOutcom
 
 /// What every faulty run must show: reconnects happened, POSTs got through, and none of their
 /// messages was lost or delivered twice on any stream.
-fn assert_no_loss(arm: Arm, out: &PointOutcome, tally: DeliveryTally) {
+fn assert_no_loss(arm: Protocol, out: &PointOutcome, tally: DeliveryTally) {
     let m = &out.metrics;
     let context = format!(
         "{arm}: {tally:?}, reconnects {}, replayed {}, posts {}/{}, gaps {}, duplicates {}, errors {:?}",
@@ -61,7 +65,7 @@ fn assert_no_loss(arm: Arm, out: &PointOutcome, tally: DeliveryTally) {
 
 /// Streams that end by themselves after six ticks (300 ms): clean ends, resumed with
 /// `Last-Event-ID`.
-async fn streams_ending_by_count(arm: Arm) {
+async fn streams_ending_by_count(arm: Protocol) {
     let (out, tally) = chat(arm, FaultConfig::default(), "&count=6").await;
     assert_no_loss(arm, &out, tally);
     assert_eq!(out.metrics.total_errors(), 0, "clean ends are not errors");
@@ -79,7 +83,7 @@ fn closing(mode: CloseMode) -> FaultConfig {
 }
 
 /// Every stream closed cleanly 300 ms after it opened: a clean end, not an error.
-async fn clean_closes(arm: Arm) {
+async fn clean_closes(arm: Protocol) {
     let (out, tally) = chat(arm, closing(CloseMode::Clean), "").await;
     assert_no_loss(arm, &out, tally);
     assert_eq!(out.metrics.total_errors(), 0, "{:?}", common::errors(&out));
@@ -88,7 +92,7 @@ for_all_arms!(closed_clean, super::clean_closes);
 
 /// Every stream reset 300 ms after it opened: RST_STREAM on HTTP/2, the connection aborted on
 /// HTTP/1.1.
-async fn reset_closes(arm: Arm) {
+async fn reset_closes(arm: Protocol) {
     let (out, tally) = chat(arm, closing(CloseMode::Reset), "").await;
     assert_no_loss(arm, &out, tally);
     let class = if arm.is_http2() {
@@ -101,7 +105,7 @@ async fn reset_closes(arm: Arm) {
 for_all_arms!(closed_reset, super::reset_closes);
 
 /// Every connection reset (TCP RST) 300 ms after it was accepted, whatever it carries.
-async fn connection_resets(arm: Arm) {
+async fn connection_resets(arm: Protocol) {
     let faults = FaultConfig {
         reset_connections_every: Some(Duration::from_millis(300)),
         ..FaultConfig::default()
@@ -118,7 +122,7 @@ for_all_arms!(connections_reset, super::connection_resets);
 
 /// A GOAWAY 300 ms after each HTTP/2 connection was accepted: its streams end and resume on a new
 /// connection. HTTP/1.1 has no GOAWAY: nothing happens there, and nothing is lost either.
-async fn goaways(arm: Arm) {
+async fn goaways(arm: Protocol) {
     let faults = FaultConfig {
         goaway_every: Some(Duration::from_millis(300)),
         ..FaultConfig::default()
@@ -137,7 +141,7 @@ for_all_arms!(goaway, super::goaways);
 
 /// Stalled streams and POSTs answered 503: a failed POST is not owed to anyone, and what waited
 /// out a stall still arrives exactly once.
-async fn stalls_and_failed_posts(arm: Arm) {
+async fn stalls_and_failed_posts(arm: Protocol) {
     let faults = FaultConfig {
         close_streams: Some(CloseStreams {
             every: Duration::from_millis(700),
@@ -160,7 +164,7 @@ for_all_arms!(stalls, super::stalls_and_failed_posts);
 
 /// The proof is not vacuous: with a replay ring of one message, streams closed every 300 ms miss
 /// what was posted while they reconnected, and the run says so (`messages_lost` and `gaps`).
-async fn a_tiny_replay_ring_loses_messages(arm: Arm) {
+async fn a_tiny_replay_ring_loses_messages(arm: Protocol) {
     let (server, target) = common::embedded(arm, |c: &mut ServerConfig| {
         c.events.retry_ms = 150;
         c.replay_ring = 1;

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use loadgen::{Arm, Counter, FatalKind};
+use loadgen::{Counter, FatalKind, Protocol};
 
-async fn server_gone_mid_point(arm: Arm) {
+async fn server_gone_mid_point(arm: Protocol) {
     let (server, target) = common::embedded(arm, |c| c.events.retry_ms = 200).await;
     let mut config = common::point(target);
     config.clients = 2;

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{FieldError, ReportError};
+use crate::error::ReportError;
+use crate::schema::FieldError;
 use crate::schema::{Row, RowKey, RunMeta};
 
 /// Tracks the rows seen so far in one file.
@@ -86,7 +87,7 @@ fn first_difference(first: &RunMeta, row: &RunMeta) -> Option<(&'static str, Str
 
 /// The text of `column` in `row` as the writer would write it.
 fn cell_text(row: &Row, column: &str) -> String {
-    let record = crate::write::to_record(row);
+    let record = row.to_record();
     crate::schema::HEADER
         .iter()
         .position(|name| *name == column)

@@ -12,14 +12,13 @@ mod error;
 pub mod plot;
 mod read;
 pub mod schema;
-mod side;
 mod table;
 pub mod thresholds;
 mod write;
 
 pub use compare::{
     compare, compare_files, samples_needed, CompareError, CompareOptions, Comparison, Criterion,
-    Line, LineVerdict, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
+    Line, LineVerdict, Side, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
 };
 pub use error::{FieldError, ReportError};
 pub use plot::plot_report;
@@ -28,9 +27,8 @@ pub use schema::{
     ClientKind, LatencyField, LatencySummary, MetricKind, Protocol, Row, RowKey, RunMeta,
     UtcTimestamp, Value, HEADER,
 };
-pub use side::Side;
 pub use table::TableFormat;
 pub use thresholds::{
-    Rule, ThresholdError, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US, DEFAULT_THRESHOLDS,
+    default_thresholds, Rule, ThresholdError, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US,
 };
 pub use write::{write_report, ReportWriter};

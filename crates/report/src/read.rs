@@ -9,7 +9,7 @@ use csv::StringRecord;
 
 use crate::check::FileCheck;
 use crate::error::{FieldError, ReportError};
-use crate::schema::{LatencySummary, MetricKind, Row, RowKey, RunMeta, Value, HEADER};
+use crate::schema::{LatencySummary, MetricKind, Row, RowKey, RunMeta, Value, Word, HEADER};
 
 /// A report file read into memory, with its path kept for messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,13 +108,13 @@ impl Cells<'_> {
         };
         let key = RowKey {
             scenario: self.text("scenario").to_owned(),
-            client: self.parse("client")?,
-            protocol: self.parse("protocol")?,
+            client: self.word("client")?,
+            protocol: self.word("protocol")?,
             clients: self.unsigned("clients")?,
             streams_per_client: self.unsigned("streams_per_client")?,
             metric: self.text("metric").to_owned(),
         };
-        let kind: MetricKind = self.parse("kind")?;
+        let kind: MetricKind = self.word("kind")?;
         if self.text("unit") != kind.unit() {
             let expected = match kind {
                 MetricKind::Latency => "`us` (latencies are in microseconds)",
@@ -168,6 +168,10 @@ impl Cells<'_> {
         self.text(column)
             .parse()
             .map_err(|source| self.error(column, source))
+    }
+
+    fn word<T: Word>(&self, column: &'static str) -> Result<T, ReportError> {
+        T::parse_cell(self.text(column)).map_err(|source| self.error(column, source))
     }
 
     fn unsigned<T: FromStr>(&self, column: &'static str) -> Result<T, ReportError> {

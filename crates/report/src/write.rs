@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::FileCheck;
 use crate::error::ReportError;
-use crate::schema::{Row, Value, HEADER};
+use crate::schema::{Row, HEADER};
 
 /// Writes a whole report: the header, then `rows` in the given order.
 ///
@@ -60,7 +60,7 @@ impl ReportWriter {
     /// Checks and buffers one row. Call [`flush`](Self::flush) at the end of a sweep point.
     pub fn write_row(&mut self, row: &Row) -> Result<(), ReportError> {
         self.check.admit(self.next_line, row)?;
-        self.write_record(to_record(row))
+        self.write_record(row.to_record())
     }
 
     /// Writes the rows of one sweep point and flushes them to the file.
@@ -101,57 +101,4 @@ impl ReportWriter {
         self.next_line += 1;
         Ok(())
     }
-}
-
-/// The cells of `row`, in [`HEADER`] order.
-pub(crate) fn to_record(row: &Row) -> [String; 21] {
-    fn opt<T: ToString>(value: Option<T>) -> String {
-        value.map(|v| v.to_string()).unwrap_or_default()
-    }
-    let (value, count, mean, p50, p90, p99, p999, max) = match &row.value {
-        Value::Counter(value) => (
-            value.to_string(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ),
-        Value::Latency(s) => (
-            String::new(),
-            s.count.to_string(),
-            opt(s.mean),
-            opt(s.p50),
-            opt(s.p90),
-            opt(s.p99),
-            opt(s.p999),
-            opt(s.max),
-        ),
-    };
-    let kind = row.value.kind();
-    [
-        row.meta.run_id.clone(),
-        row.meta.started_utc.to_string(),
-        row.meta.git_rev.clone(),
-        row.meta.bench_version.clone(),
-        row.meta.host.clone(),
-        row.key.scenario.clone(),
-        row.key.client.to_string(),
-        row.key.protocol.to_string(),
-        row.key.clients.to_string(),
-        row.key.streams_per_client.to_string(),
-        row.key.metric.clone(),
-        kind.as_str().to_owned(),
-        kind.unit().to_owned(),
-        value,
-        count,
-        mean,
-        p50,
-        p90,
-        p99,
-        p999,
-        max,
-    ]
 }

@@ -150,7 +150,7 @@ fn bad_cell_names_file_line_column_and_value() {
 #[test]
 fn each_cell_is_checked() {
     let cases = [
-        (",emulated,", ",firefox,", "client", "expected one of"),
+        (",emulated,", ",safari,", "client", "expected one of"),
         (",h1,", ",h3,", "protocol", "expected one of"),
         (
             "2026-11-23T20:13:00Z",

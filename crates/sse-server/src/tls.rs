@@ -91,7 +91,10 @@ impl Certificate {
             .with_no_client_auth()
             .with_single_cert(self.chain.clone(), self.key.clone_key())
             .map_err(tls_error)?;
-        config.alpn_protocols = protocol.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default();
+        config.alpn_protocols = protocol
+            .alpn()
+            .map(|p| vec![p.to_vec()])
+            .unwrap_or_default();
         Ok(Arc::new(config))
     }
 }

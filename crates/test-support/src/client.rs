@@ -40,7 +40,10 @@ impl ClientSpec {
     pub fn for_protocol(protocol: Protocol) -> ClientSpec {
         ClientSpec {
             tls: protocol.is_tls(),
-            alpn: protocol.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default(),
+            alpn: protocol
+                .alpn()
+                .map(|p| vec![p.to_vec()])
+                .unwrap_or_default(),
             http2: protocol.is_http2(),
         }
     }

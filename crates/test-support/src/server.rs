@@ -24,17 +24,7 @@ pub async fn spawn_default_server() -> RunningServer {
     spawn_server(test_config()).await
 }
 
-/// An error and its sources, joined by `: `.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
+pub use vocab::error_chain;
 
 /// A server on its own multi-thread runtime in its own thread, as if it were another process: a
 /// test that floods the server from its own runtime does not starve the server's tasks of a

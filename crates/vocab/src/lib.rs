@@ -9,14 +9,19 @@
 //! - [`ErrorClass`]: the classes failures are counted under;
 //! - [`Metric`]: every metric a report row can carry, with its [`MetricInfo`] (name, kind, unit,
 //!   what it measures from which instant to which, and how `compare` treats it by default). The
-//!   live [`Counter`]s and [`Latency`]s the load generator records are metrics too.
+//!   live [`Counter`]s and [`Latency`]s the load generator records are metrics too;
+//! - [`error_chain`]: how an error and its causes read on one line.
 
 mod client;
+mod error_chain;
 mod error_class;
 mod metric;
 mod protocol;
 
 pub use client::{ClientKind, UnknownClientKind};
+pub use error_chain::error_chain;
 pub use error_class::ErrorClass;
-pub use metric::{Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind};
+pub use metric::{
+    Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind, UnknownMetricKind,
+};
 pub use protocol::{Protocol, UnknownProtocol};

@@ -5,23 +5,30 @@
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.
 
+mod checks;
+mod faults;
 mod overrides;
 mod raw;
+mod server;
+mod target;
 mod validate;
 
 pub use overrides::Override;
+pub use target::{
+    resolve as resolve_target, FileTarget, TargetError, TargetFlags, TargetSpec, TrustSpec,
+};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use loadgen::Arm;
+use vocab::Protocol;
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
     pub description: String,
-    pub protocols: Vec<Arm>,
+    pub protocols: Vec<Protocol>,
     /// Sweep over the number of virtual clients.
     pub clients: Vec<u32>,
     /// Sweep over the number of SSE streams each client opens.
@@ -36,8 +43,9 @@ pub struct Scenario {
     pub client_threads: usize,
     pub posts: Posts,
     pub server: ServerSettings,
-    /// An external server instead of the embedded one.
-    pub target: Option<TargetSpec>,
+    /// The `[target]` table: an external server instead of the embedded one (completed and
+    /// overridden by the command line in [`resolve_target`]).
+    pub target: Option<FileTarget>,
     /// Faults the embedded server injects (`[faults]`); none by default.
     pub faults: sse_server::FaultConfig,
 }
@@ -60,39 +68,6 @@ pub struct ServerSettings {
     pub subscriber_queue: usize,
     /// Worker threads of the embedded server's own runtime.
     pub threads: usize,
-}
-
-/// An external server: a URL per protocol arm, paths, and how to trust its certificate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetSpec {
-    /// One origin URL per arm of the scenario.
-    pub urls: Vec<(Arm, String)>,
-    /// Where each arm's URL was given, for messages: `FILE:LINE: target.url = "URL"` or
-    /// `--target [ARM=]URL`.
-    pub url_from: Vec<(Arm, String)>,
-    pub events_path: String,
-    pub messages_path: String,
-    pub trust: TrustSpec,
-}
-
-impl TargetSpec {
-    /// Where the URL of `arm` was given.
-    pub fn url_from(&self, arm: Arm) -> &str {
-        self.url_from
-            .iter()
-            .find(|(a, _)| *a == arm)
-            .map_or("the target", |(_, from)| from.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrustSpec {
-    /// Trust the CA certificate(s) in this PEM file.
-    CaFile(PathBuf),
-    /// Accept any certificate.
-    Insecure,
-    /// Cleartext arms only: no TLS.
-    None,
 }
 
 /// How the machine's cores are shared by default: the embedded server gets half (at least one),
@@ -148,7 +123,7 @@ impl Scenario {
 
     /// The sweep points in run order: each (clients, streams) point runs every arm back to back,
     /// so arms are compared under the same machine conditions.
-    pub fn points(&self) -> Vec<(u32, u32, Arm)> {
+    pub fn points(&self) -> Vec<(u32, u32, Protocol)> {
         let mut out = Vec::new();
         for &clients in &self.clients {
             for &streams in &self.streams_per_client {

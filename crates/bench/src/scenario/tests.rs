@@ -1,7 +1,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use loadgen::Arm;
+use vocab::Protocol;
 
 use super::{Scenario, ScenarioError};
 
@@ -32,7 +32,7 @@ fn error(text: &str) -> String {
 #[test]
 fn good_scenario_and_defaults() {
     let s = parse(GOOD).unwrap();
-    assert_eq!(s.protocols, [Arm::H1Tls, Arm::H2]);
+    assert_eq!(s.protocols, [Protocol::H1Tls, Protocol::H2]);
     assert_eq!(s.clients, [1, 2]);
     assert_eq!(s.streams_per_client, [8]);
     assert_eq!(s.duration, Duration::from_secs(2));
@@ -43,8 +43,8 @@ fn good_scenario_and_defaults() {
     assert_eq!(s.server.max_concurrent_streams, 100);
     assert!(s.target.is_none());
     assert_eq!(s.points().len(), 4);
-    assert_eq!(s.points()[0], (1, 8, Arm::H1Tls));
-    assert_eq!(s.points()[1], (1, 8, Arm::H2));
+    assert_eq!(s.points()[0], (1, 8, Protocol::H1Tls));
+    assert_eq!(s.points()[1], (1, 8, Protocol::H2));
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn each_bad_value_names_line_key_and_rule() {
         ("streams_per_client = 8", "streams_per_client = 8\nmax_connections_per_origin = 0", &[":6:", "max_connections_per_origin"]),
         ("streams_per_client = 8", "streams_per_client = 8\nwarmup = \"2h\"", &["warmup", "from 0s to 1h"]),
         ("rate_per_client = 2.5", "rate_per_client = 2.5\n[server]\nmax_concurrent_streams = 0", &["server.max_concurrent_streams"]),
-        ("rate_per_client = 2.5", "rate_per_client = 2.5\n[target]\nurl = \"http://127.0.0.1:1\"", &["target.url", "https://"]),
+        ("rate_per_client = 2.5", "rate_per_client = 2.5\n[target]\nurl = \"ftp://127.0.0.1:1\"", &["target.url", "https://"]),
         ("rate_per_client = 2.5", "rate_per_client = 2.5\n[target]\nurl = \"https://127.0.0.1:1\"\ninsecure = true\ncacert = \"c.pem\"", &["target.insecure", "choose one"]),
         ("[posts]", "[posts", &["x.toml:"]),
     ];
@@ -186,11 +186,17 @@ fn every_key_parses() {
     assert_eq!(f.stream_error_every_nth.map(|n| n.get()), Some(100));
     assert_eq!(f.delay_events, Some(Duration::from_millis(2)));
     assert_eq!(f.delay_posts, Some(Duration::from_millis(3)));
-    let t = parse(EVERY_TARGET_KEY).unwrap().target.unwrap();
+    let s = parse(EVERY_TARGET_KEY).unwrap();
+    let t = super::resolve_target(&s, &super::TargetFlags::default())
+        .unwrap()
+        .unwrap();
     assert_eq!(t.urls.len(), 4);
-    assert_eq!(t.urls[1], (Arm::H1Tls, "https://127.0.0.1:8444".to_owned()));
     assert_eq!(
-        t.url_from(Arm::H2),
+        t.urls[1],
+        (Protocol::H1Tls, "https://127.0.0.1:8444".to_owned())
+    );
+    assert_eq!(
+        t.url_from(Protocol::H2),
         "x.toml:9: target.h2 = \"https://127.0.0.1:8445\""
     );
     assert_eq!(t.events_path, "/sse");
@@ -449,12 +455,6 @@ fn keys_that_need_or_contradict_others() {
             "[target]\nh1 = \"http://127.0.0.1:1\"\nh2 = \"https://127.0.0.1:1\"\n[faults]",
             "faults",
             "remove one",
-        ),
-        (
-            "[posts]",
-            "[target]\nh1 = \"http://127.0.0.1:1\"\n[posts]",
-            "target.h2",
-            "needs a URL",
         ),
     ];
     for (from, to, key, reason) in cases {

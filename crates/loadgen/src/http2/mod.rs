@@ -29,11 +29,10 @@ use http::Response;
 
 use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::metrics::Counter;
-use crate::origin::Priority;
-use crate::queue::WaitQueue;
+use crate::queue::{Priority, WaitQueue};
 use crate::target::Target;
 use session::Session;
+use vocab::Counter;
 
 /// What happens to a request on its way to a stream slot, for the caller's `queue_wait` and queued
 /// gauge.

@@ -22,7 +22,7 @@ use super::chromium;
 use super::Shared;
 use crate::connect::connect;
 use crate::error::LoadError;
-use crate::metrics::{Counter, Latency};
+use vocab::{Counter, Latency};
 
 /// One connection's worth of stream slots, and the connection once opened.
 #[derive(Debug)]

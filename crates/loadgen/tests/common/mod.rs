@@ -8,7 +8,7 @@ pub mod raw;
 use std::sync::Arc;
 use std::time::Duration;
 
-use loadgen::{run_point, Arm, Metrics, PointConfig, PointOutcome, Target, Trust};
+use loadgen::{run_point, Metrics, PointConfig, PointOutcome, Protocol, Target, Trust};
 use sse_server::{RunningServer, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -19,19 +19,19 @@ macro_rules! for_all_arms {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h1() {
-                $body(loadgen::Arm::H1).await
+                $body(loadgen::Protocol::H1).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h1_tls() {
-                $body(loadgen::Arm::H1Tls).await
+                $body(loadgen::Protocol::H1Tls).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2() {
-                $body(loadgen::Arm::H2).await
+                $body(loadgen::Protocol::H2).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2c() {
-                $body(loadgen::Arm::H2c).await
+                $body(loadgen::Protocol::H2c).await
             }
         }
     };
@@ -40,27 +40,22 @@ macro_rules! for_all_arms {
 /// A point of one client with one stream, no POSTs, short and with a short reconnection delay.
 pub fn point(target: Target) -> PointConfig {
     PointConfig {
-        target: Arc::new(target),
-        clients: 1,
-        streams_per_client: 1,
-        max_connections_per_origin: 6,
         events_path: "/events?channel=t".into(),
         messages_path: "/messages?channel=t".into(),
-        post_rate_per_client: 0.0,
         post_body_bytes: 64,
         warmup: Duration::from_millis(200),
         duration: Duration::from_millis(1500),
         reconnect_delay: Duration::from_millis(100),
-        connect_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(5),
-        loss_grace: PointConfig::DEFAULT_LOSS_GRACE,
-        parser_limits: sse_wire::Limits::default(),
+        ..PointConfig::new(target)
     }
 }
 
 /// The embedded server listening for `arm` only, with `tweak` applied to its configuration.
-pub async fn embedded(arm: Arm, tweak: impl FnOnce(&mut ServerConfig)) -> (RunningServer, Target) {
-    let protocol: sse_server::Protocol = arm.name().parse().expect("arm names are protocols");
+pub async fn embedded(
+    arm: Protocol,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> (RunningServer, Target) {
+    let protocol = arm;
     let mut config = ServerConfig {
         listeners: vec![(protocol, "127.0.0.1:0".parse().expect("address"))],
         ..ServerConfig::default()

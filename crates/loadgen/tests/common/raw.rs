@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use loadgen::{Arm, Target, Trust};
+use loadgen::{Protocol, Target, Trust};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -109,7 +109,7 @@ pub struct H2Options {
 /// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
 /// The server lives until the test's runtime ends.
 pub async fn serve(
-    arm: Arm,
+    arm: Protocol,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
     serve_with(arm, H2Options::default(), script).await
@@ -118,7 +118,7 @@ pub async fn serve(
 /// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests on HTTP/2 are
 /// answered `202` with an empty body, outside the script (and not counted in `Seen::requests`).
 pub async fn serve_with(
-    arm: Arm,
+    arm: Protocol,
     options: H2Options,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
@@ -162,7 +162,7 @@ pub async fn serve_with(
 }
 
 /// The self-signed certificate's server configuration with the arm's ALPN, and the certificate.
-fn tls_config(arm: Arm) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
+fn tls_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
     let cert = certified.cert.der().clone();
@@ -179,7 +179,7 @@ fn tls_config(arm: Arm) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) 
     (Arc::new(config), cert)
 }
 
-async fn connection<IO>(arm: Arm, io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
+async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

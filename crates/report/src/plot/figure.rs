@@ -4,20 +4,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::ReportError;
+use vocab::{Counter, Latency, Metric};
+
 use crate::schema::{ClientKind, LatencyField, Protocol, Row, RowKey, Value};
 
 use super::axis::Axis;
 
-/// Latency metrics in the order a request lives through them; others follow alphabetically.
-const LATENCY_ORDER: [&str; 7] = [
-    "queue_wait",
-    "connect",
-    "time_to_headers",
-    "time_to_first_event",
-    "event_delivery",
-    "post_rtt",
-    "fanout",
-];
+/// Latency metrics in the catalog's order (the order a request lives through them); others (from
+/// other versions of ssebench) follow alphabetically.
+fn latency_rank(metric: &str) -> usize {
+    Latency::ALL
+        .iter()
+        .position(|l| l.name() == metric)
+        .unwrap_or(Latency::ALL.len())
+}
 
 /// The whole figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +116,10 @@ impl Arm {
             (ClientKind::Chromium, Protocol::H1Tls) => (230, 159, 0),
             (ClientKind::Chromium, Protocol::H2) => (86, 180, 233),
             (ClientKind::Chromium, Protocol::H2c) => (17, 119, 51),
+            (ClientKind::Firefox, Protocol::H1) => (102, 37, 6),
+            (ClientKind::Firefox, Protocol::H1Tls) => (153, 153, 51),
+            (ClientKind::Firefox, Protocol::H2) => (51, 34, 136),
+            (ClientKind::Firefox, Protocol::H2c) => (68, 170, 153),
         }
     }
 }
@@ -199,10 +203,7 @@ pub(crate) fn figure(rows: &[Row]) -> Result<Figure, ReportError> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    latency_metrics.sort_by_key(|m| {
-        let known = LATENCY_ORDER.iter().position(|o| o == m);
-        (known.unwrap_or(usize::MAX), *m)
-    });
+    latency_metrics.sort_by_key(|m| (latency_rank(m), *m));
     let mut without_samples = Vec::new();
     for metric in latency_metrics {
         match latency_panel(&sweep, &x, metric) {
@@ -228,8 +229,9 @@ pub(crate) fn figure(rows: &[Row]) -> Result<Figure, ReportError> {
             .collect();
         (!counts.is_empty()).then(|| counts.iter().sum())
     };
-    let errors = error_counts(&|m| m == "errors")
-        .or_else(|| error_counts(&|m| m.starts_with("errors_")))
+    let is_class = |m: &str| Metric::from_name(m).is_some_and(|m| matches!(m, Metric::Error(_)));
+    let errors = error_counts(&|m| m == Metric::Errors.name())
+        .or_else(|| error_counts(&is_class))
         .unwrap_or(0);
     let meta = &first.meta;
     let mut subtitle = format!(
@@ -362,12 +364,13 @@ impl RawSeries {
 /// completed (against scheduled), in a panel of their own since their scale is another.
 fn ceiling_panels(sweep: &Sweep<'_>, x: &Axis) -> Vec<Panel> {
     // References last: drawn on top, a thin dashed line stays visible over the bands.
-    let mut streams = counter_series(sweep, "streams_opened", Marker::Circle);
-    let connections = "connections_carrying_requests";
+    let name = Counter::name;
+    let mut streams = counter_series(sweep, name(Counter::StreamsOpened), Marker::Circle);
+    let connections = name(Counter::ConnectionsCarryingRequests);
     streams.extend(counter_series(sweep, connections, Marker::Square));
-    streams.extend(reference_series(sweep, "streams_requested"));
-    let mut posts = counter_series(sweep, "posts_completed", Marker::Triangle);
-    posts.extend(reference_series(sweep, "posts_scheduled"));
+    streams.extend(reference_series(sweep, name(Counter::StreamsRequested)));
+    let mut posts = counter_series(sweep, name(Counter::PostsCompleted), Marker::Triangle);
+    posts.extend(reference_series(sweep, name(Counter::PostsScheduled)));
     let groups = [
         (
             "ceiling: SSE streams opened, connections used",

@@ -1,7 +1,7 @@
 //! A latency distribution as one row carries it, with the invariants that make its cells
 //! consistent.
 
-use crate::error::FieldError;
+use super::FieldError;
 
 use super::LatencyField;
 

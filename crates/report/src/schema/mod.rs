@@ -9,6 +9,7 @@
 //! [`read_report`](crate::read_report) and [`write_report`](crate::write_report) both enforce
 //! [`Row::validate`], so every file the writer produces is one the reader accepts.
 
+mod field_error;
 mod latency;
 mod names;
 
@@ -16,9 +17,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use crate::error::FieldError;
-
+pub use field_error::FieldError;
 pub use latency::LatencySummary;
+pub(crate) use names::Word;
 pub use names::{ClientKind, LatencyField, MetricKind, Protocol};
 
 /// The exact header of a report, in column order.
@@ -163,6 +164,60 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row's cells, in [`HEADER`] order.
+    pub fn to_record(&self) -> [String; 21] {
+        let row = self;
+        fn opt<T: ToString>(value: Option<T>) -> String {
+            value.map(|v| v.to_string()).unwrap_or_default()
+        }
+        let (value, count, mean, p50, p90, p99, p999, max) = match &row.value {
+            Value::Counter(value) => (
+                value.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+            Value::Latency(s) => (
+                String::new(),
+                s.count.to_string(),
+                opt(s.mean),
+                opt(s.p50),
+                opt(s.p90),
+                opt(s.p99),
+                opt(s.p999),
+                opt(s.max),
+            ),
+        };
+        let kind = row.value.kind();
+        [
+            row.meta.run_id.clone(),
+            row.meta.started_utc.to_string(),
+            row.meta.git_rev.clone(),
+            row.meta.bench_version.clone(),
+            row.meta.host.clone(),
+            row.key.scenario.clone(),
+            row.key.client.to_string(),
+            row.key.protocol.to_string(),
+            row.key.clients.to_string(),
+            row.key.streams_per_client.to_string(),
+            row.key.metric.clone(),
+            kind.as_str().to_owned(),
+            kind.unit().to_owned(),
+            value,
+            count,
+            mean,
+            p50,
+            p90,
+            p99,
+            p999,
+            max,
+        ]
+    }
+
     /// Checks what the types alone do not: non-empty names, metric name characters and the
     /// latency invariants. The error names the offending column.
     pub fn validate(&self) -> Result<(), (&'static str, FieldError)> {

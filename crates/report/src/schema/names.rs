@@ -1,142 +1,35 @@
-//! The fixed vocabularies of a report: client kinds, protocol arms, metric kinds and latency
-//! fields, each with the exact word used in its column.
+//! The fixed vocabularies of a report: client kinds, protocol arms and metric kinds (the shared
+//! [`vocab`] words) and latency fields, each with the exact word used in its column.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::FieldError;
+use super::FieldError;
 
-/// What drove the requests of an arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ClientKind {
-    /// ssebench's own browser-faithful connection pools.
-    Emulated,
-    /// A real headless Chromium.
-    Chromium,
-}
+pub use vocab::{ClientKind, MetricKind, Protocol};
 
-impl ClientKind {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Emulated => "emulated",
-            Self::Chromium => "chromium",
-        }
+/// A word of the shared vocabulary as a report cell: parsed, or refused naming the words allowed.
+pub(crate) trait Word: FromStr {
+    /// The accepted words, e.g. "`emulated`, `chromium`, `firefox`".
+    const EXPECTED: &'static str;
+
+    fn parse_cell(text: &str) -> Result<Self, FieldError> {
+        text.parse().map_err(|_| FieldError::NotOneOf {
+            expected: Self::EXPECTED,
+        })
     }
 }
 
-impl FromStr for ClientKind {
-    type Err = FieldError;
-
-    fn from_str(text: &str) -> Result<Self, FieldError> {
-        match text {
-            "emulated" => Ok(Self::Emulated),
-            "chromium" => Ok(Self::Chromium),
-            _ => Err(FieldError::NotOneOf {
-                expected: "`emulated`, `chromium`",
-            }),
-        }
-    }
+impl Word for ClientKind {
+    const EXPECTED: &'static str = "`emulated`, `chromium`, `firefox`";
 }
 
-impl fmt::Display for ClientKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl Word for Protocol {
+    const EXPECTED: &'static str = "`h1`, `h1-tls`, `h2`, `h2c`";
 }
 
-/// The protocol arm: how the requests of a sweep point travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// HTTP/1.1 over cleartext TCP.
-    H1,
-    /// HTTP/1.1 over TLS.
-    H1Tls,
-    /// HTTP/2 over TLS with ALPN `h2`, as browsers use it.
-    H2,
-    /// HTTP/2 over cleartext TCP with prior knowledge.
-    H2c,
-}
-
-impl Protocol {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::H1 => "h1",
-            Self::H1Tls => "h1-tls",
-            Self::H2 => "h2",
-            Self::H2c => "h2c",
-        }
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = FieldError;
-
-    fn from_str(text: &str) -> Result<Self, FieldError> {
-        match text {
-            "h1" => Ok(Self::H1),
-            "h1-tls" => Ok(Self::H1Tls),
-            "h2" => Ok(Self::H2),
-            "h2c" => Ok(Self::H2c),
-            _ => Err(FieldError::NotOneOf {
-                expected: "`h1`, `h1-tls`, `h2`, `h2c`",
-            }),
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether a row is a latency summary or a counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MetricKind {
-    /// A latency summary in microseconds.
-    Latency,
-    /// A count of events.
-    Counter,
-}
-
-impl MetricKind {
-    /// The `kind` cell.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Latency => "latency",
-            Self::Counter => "counter",
-        }
-    }
-
-    /// The `unit` cell that goes with this kind.
-    pub fn unit(self) -> &'static str {
-        match self {
-            Self::Latency => "us",
-            Self::Counter => "count",
-        }
-    }
-}
-
-impl fmt::Display for MetricKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MetricKind {
-    type Err = FieldError;
-
-    fn from_str(text: &str) -> Result<Self, FieldError> {
-        match text {
-            "latency" => Ok(Self::Latency),
-            "counter" => Ok(Self::Counter),
-            _ => Err(FieldError::NotOneOf {
-                expected: "`latency`, `counter`",
-            }),
-        }
-    }
+impl Word for MetricKind {
+    const EXPECTED: &'static str = "`latency`, `counter`";
 }
 
 /// One statistic of a latency summary: a column of the report.
@@ -209,15 +102,23 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for protocol in [Protocol::H1, Protocol::H1Tls, Protocol::H2, Protocol::H2c] {
-            assert_eq!(protocol.as_str().parse::<Protocol>(), Ok(protocol));
+        for protocol in Protocol::ALL {
+            assert_eq!(Protocol::parse_cell(protocol.as_str()), Ok(protocol));
         }
-        for client in [ClientKind::Emulated, ClientKind::Chromium] {
-            assert_eq!(client.as_str().parse::<ClientKind>(), Ok(client));
+        for client in ClientKind::ALL {
+            assert_eq!(ClientKind::parse_cell(client.as_str()), Ok(client));
+        }
+        for kind in [MetricKind::Counter, MetricKind::Latency] {
+            assert_eq!(MetricKind::parse_cell(kind.as_str()), Ok(kind));
         }
         for field in LatencyField::ALL {
             assert_eq!(field.as_str().parse::<LatencyField>(), Ok(field));
         }
-        assert!("H2".parse::<Protocol>().is_err());
+        assert_eq!(
+            Protocol::parse_cell("H2"),
+            Err(FieldError::NotOneOf {
+                expected: Protocol::EXPECTED
+            })
+        );
     }
 }

@@ -24,7 +24,7 @@
 //! A move beyond the same amount in the good direction is shown as `improved`. The most specific
 //! key wins (`metric.field` over `metric` over `field`; an exact name over a `*` pattern, a longer
 //! pattern over a shorter); among equals the one given last wins, so `--threshold` overrides
-//! `--thresholds FILE`, which overrides [`DEFAULT_THRESHOLDS`]. Latency fields are compared only if
+//! `--thresholds FILE`, which overrides [`default_thresholds`]. Latency fields are compared only if
 //! some key names them (by default `p50` and `p99`). A latency change of at most the floor
 //! (`--floor-us`, [`DEFAULT_FLOOR_US`]) is never a regression nor an improvement.
 
@@ -47,34 +47,46 @@ pub use selector::{MetricPattern, Selector};
 /// shared two-core machine (one scheduler tick of a busy neighbour), never a regression.
 pub const DEFAULT_FLOOR_US: u64 = 1_000;
 
-/// The thresholds used unless overridden, in the `--thresholds FILE` syntax.
-///
-/// Latencies: measured on a shared 2-core machine, repeated runs of one scenario move p50 by up to
-/// about a third and p99 by up to about a half, so `+50%` and `+75%` stay quiet on noise while a
-/// doubling (+100%) of either is caught. The connection ceiling is behaviour, not noise: the
-/// counters that show the six-connection limit must not move at all, in either direction.
-pub const DEFAULT_THRESHOLDS: &str = "\
-# Latencies: median and tail, relative to base, above the absolute floor (--floor-us).
+/// The latency rules used unless overridden: measured on a shared 2-core machine, repeated runs of
+/// one scenario move p50 by up to about a third and p99 by up to about a half, so `+50%` and `+75%`
+/// stay quiet on noise while a doubling (+100%) of either is caught.
+const LATENCY_DEFAULTS: &str = "\
+# Latencies: median and tail, relative to base, above the noise (the floor, --floor-us, or the
+# spread between base's runs, whichever is larger), for percentiles with enough samples.
 p50=+50%
 p99=+75%
-# The ceiling: how many streams and connections the arm got is behaviour, not noise.
-streams_opened==0
-connections_carrying_requests==0
-streams_queued_at_end==0
-# Work done must not shrink; work stuck and failures must not grow.
-posts_completed=-0
-posts_stalled_at_end=+0
-errors=+0
-errors_*=+0
-# The loss proof: a message a subscriber was owed and never saw, or saw twice, is a bug.
-messages_lost=+0
-messages_duplicated=+0
 ";
+
+/// The thresholds used unless overridden, in the `--thresholds FILE` syntax: the latency rules,
+/// then each metric's own rule from the catalog ([`vocab::Metric`]): the connection ceiling is
+/// behaviour, not noise (`=0`); work done must not shrink (`-0`); work stuck, failures and the loss
+/// proof's losses must not grow (`+0`).
+pub fn default_thresholds() -> String {
+    let mut text = LATENCY_DEFAULTS.to_owned();
+    text.push_str("# Counters, each by its rule in the metric catalog.\n");
+    let mut classes_done = false;
+    for metric in vocab::Metric::all() {
+        let Some(rule) = metric.info().rule.as_threshold() else {
+            continue;
+        };
+        // The error classes share one rule: one pattern, which a user's `errors_*` overrides.
+        let key = match metric {
+            vocab::Metric::Error(_) if classes_done => continue,
+            vocab::Metric::Error(_) => {
+                classes_done = true;
+                "errors_*"
+            }
+            _ => metric.name(),
+        };
+        text.push_str(&format!("{key}={rule}\n"));
+    }
+    text
+}
 
 /// Where a threshold came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// [`DEFAULT_THRESHOLDS`].
+    /// [`default_thresholds`].
     Default,
     /// A `--threshold` flag.
     Flag,
@@ -186,11 +198,11 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
-    /// [`DEFAULT_THRESHOLDS`].
+    /// [`default_thresholds`].
     fn default() -> Self {
         let mut thresholds = Self::empty();
         thresholds
-            .extend_from_text(DEFAULT_THRESHOLDS, None)
+            .extend_from_text(&default_thresholds(), None)
             .expect("the default thresholds parse");
         thresholds
     }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use loadgen::{Counter, Metrics, PointOutcome};
+use loadgen::Metrics;
+use vocab::{Counter, Metric};
 
-use crate::rows::PointId;
+use super::measurement::{Measurement, PointId};
 
 #[derive(Debug)]
 pub struct Progress {
@@ -49,12 +50,18 @@ impl Progress {
         Progress { bar, total }
     }
 
-    pub fn start_point(&self, index: usize, id: PointId, metrics: Arc<Metrics>) -> Ticker {
+    /// Shows the point running; with `metrics` (the emulation's live counters) refreshed every
+    /// 250 ms until the returned ticker is dropped.
+    pub fn start_point(&self, index: usize, id: PointId, metrics: Option<Arc<Metrics>>) -> Ticker {
         let Some(bar) = self.bar.clone() else {
             return Ticker(None);
         };
-        let label = label(id);
+        let label = id.to_string();
         bar.set_position(index as u64);
+        bar.set_message(format!("{label}: running"));
+        let Some(metrics) = metrics else {
+            return Ticker(None);
+        };
         Ticker(Some(tokio::spawn(async move {
             loop {
                 bar.set_message(format!(
@@ -70,18 +77,18 @@ impl Progress {
         })))
     }
 
-    pub fn finish_point(&self, index: usize, id: PointId, outcome: &PointOutcome) {
-        let m = &outcome.metrics;
+    pub fn finish_point(&self, index: usize, m: &Measurement) {
+        let n = |metric: Metric| m.counter(metric).unwrap_or(0);
         let line = format!(
             "[{}/{}] {}: streams opened {}/{}, POSTs {}/{}, errors {}",
             index + 1,
             self.total,
-            label(id),
-            m.get(Counter::StreamsOpened),
-            m.get(Counter::StreamsRequested),
-            m.get(Counter::PostsCompleted),
-            m.get(Counter::PostsScheduled),
-            m.total_errors(),
+            m.id,
+            n(Counter::StreamsOpened.into()),
+            n(Counter::StreamsRequested.into()),
+            n(Counter::PostsCompleted.into()),
+            n(Counter::PostsScheduled.into()),
+            n(Metric::Errors),
         );
         match &self.bar {
             Some(bar) => {
@@ -97,11 +104,4 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
-}
-
-fn label(id: PointId) -> String {
-    format!(
-        "{} clients={} streams/client={}",
-        id.arm, id.clients, id.streams_per_client
-    )
 }

@@ -8,8 +8,8 @@ use std::error::Error;
 use std::io::{self, Write as _};
 use std::iter;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use crate::exit::ExitStatus;
 use report::{
     compare_files, CompareOptions, TableFormat, ThresholdError, ThresholdSpec, Thresholds, Verdict,
     DEFAULT_FLOOR_US, DEFAULT_MIN_TAIL_SAMPLES,
@@ -93,20 +93,20 @@ pub struct CompareArgs {
 }
 
 fn after_long_help() -> String {
-    format!("{THRESHOLD_HELP}\n{}", report::DEFAULT_THRESHOLDS)
+    format!("{THRESHOLD_HELP}\n{}", report::default_thresholds())
 }
 
 /// Runs `bench compare`: prints the table on stdout; returns exit status 0, 1 or 2.
-pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CompareArgs) -> ExitStatus {
     let options = match options(&args) {
         Ok(options) => options,
-        Err(error) => return Ok(unusable(&error, None)),
+        Err(error) => return unusable(&error, None),
     };
     let base: Vec<PathBuf> = iter::once(args.base).chain(args.more_base).collect();
     let new: Vec<PathBuf> = args.new.into_iter().chain(args.more_new).collect();
     let comparison = match compare_files(&base, &new, &options) {
         Ok(comparison) => comparison,
-        Err(error) => return Ok(unusable(&error, None)),
+        Err(error) => return unusable(&error, None),
     };
     for spec in &comparison.unmatched_thresholds {
         eprintln!(
@@ -126,14 +126,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     match printed {
         // `bench compare ... | head`: the reader has seen enough; the verdict still counts.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        other => other?,
+        Err(error) => {
+            eprintln!("error: cannot print the comparison: {error}");
+            return ExitStatus::Failure;
+        }
+        Ok(()) => {}
     }
     match comparison.verdict() {
-        Ok(Verdict::NoRegression) => Ok(ExitCode::SUCCESS),
-        Ok(Verdict::Regression) => Ok(ExitCode::from(1)),
+        Ok(Verdict::NoRegression) => ExitStatus::Success,
+        Ok(Verdict::Regression) => ExitStatus::Failure,
         Err(error) => {
             let hint = "pass --allow-missing to compare the rows both reports have";
-            Ok(unusable(&error, Some(hint)))
+            unusable(&error, Some(hint))
         }
     }
 }
@@ -161,10 +165,10 @@ fn options(args: &CompareArgs) -> Result<CompareOptions, ThresholdError> {
 }
 
 /// Prints `error: ...` with the whole cause chain, and returns exit status 2.
-fn unusable(error: &(dyn Error + 'static), hint: Option<&str>) -> ExitCode {
-    eprintln!("error: {}", loadgen::context::error_chain(error));
+fn unusable(error: &(dyn Error + 'static), hint: Option<&str>) -> ExitStatus {
+    eprintln!("error: {}", vocab::error_chain(error));
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
     }
-    ExitCode::from(2)
+    ExitStatus::Usage
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 use report::Row;
+
+use crate::exit::ExitStatus;
 
 /// Draw a report's sweep as SVG: the connection ceiling and p50/p99 of every latency metric
 /// against streams per client (or clients), one line per protocol arm.
@@ -24,34 +25,57 @@ pub struct PlotArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Runs `bench plot`: writes the SVG file(s) and prints their paths.
-pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+/// Runs `bench plot`: writes the SVG file(s) and prints their paths. An unreadable or empty
+/// report is unusable input (2); a plot that cannot be drawn or written is a failure (1).
+pub fn run(args: PlotArgs) -> ExitStatus {
     if args.out.is_some() && args.reports.len() > 1 {
-        anyhow::bail!(
-            "--out goes with a single report; without it each REPORT.csv gives REPORT.svg"
+        eprintln!(
+            "error: --out goes with a single report; without it each REPORT.csv gives REPORT.svg"
         );
+        return ExitStatus::Usage;
     }
     for report in &args.reports {
         let out = args
             .out
             .clone()
             .unwrap_or_else(|| report.with_extension("svg"));
-        for path in plot_to(report, &out)? {
-            println!("wrote {}", path.display());
+        match plot_to(report, &out) {
+            Ok(paths) => {
+                for path in paths {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Err(PlotError::Input(e)) => {
+                eprintln!("error: {e:#}");
+                return ExitStatus::Usage;
+            }
+            Err(PlotError::Output(e)) => {
+                eprintln!("error: {e:#}");
+                return ExitStatus::Failure;
+            }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    ExitStatus::Success
+}
+
+/// Why a report could not be plotted.
+#[derive(Debug)]
+pub enum PlotError {
+    /// The report cannot be read, or holds nothing to plot.
+    Input(anyhow::Error),
+    /// The plot cannot be drawn or written.
+    Output(anyhow::Error),
 }
 
 /// Plots the report at `report` into `out` (one file per scenario if it holds several, see
 /// [`PlotArgs::out`]). Used by `bench run` to draw the plot next to its report.
-pub fn plot_file(report: &Path, out: &Path) -> anyhow::Result<()> {
+pub fn plot_file(report: &Path, out: &Path) -> Result<(), PlotError> {
     plot_to(report, out).map(drop)
 }
 
 /// Like [`plot_file`], returning the files written.
-fn plot_to(report: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let rows = report::read_report(report)?;
+fn plot_to(report: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let rows = report::read_report(report).map_err(|e| PlotError::Input(e.into()))?;
     let mut by_scenario: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
     for row in &rows {
         by_scenario
@@ -60,7 +84,10 @@ fn plot_to(report: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
             .push(row.clone());
     }
     if by_scenario.is_empty() {
-        anyhow::bail!("{}: the report has no rows to plot", report.display());
+        return Err(PlotError::Input(anyhow::anyhow!(
+            "{}: the report has no rows to plot",
+            report.display()
+        )));
     }
     let several = by_scenario.len() > 1;
     let mut written = Vec::new();
@@ -70,12 +97,20 @@ fn plot_to(report: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
         } else {
             out.to_owned()
         };
-        report::plot_report(rows, &path).with_context(|| {
-            format!("cannot plot scenario {scenario:?} of {}", report.display())
-        })?;
+        report::plot_report(rows, &path)
+            .with_context(|| format!("cannot plot scenario {scenario:?} of {}", report.display()))
+            .map_err(PlotError::Output)?;
         written.push(path);
     }
     Ok(written)
+}
+
+impl std::fmt::Display for PlotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlotError::Input(e) | PlotError::Output(e) => write!(f, "{e:#}"),
+        }
+    }
 }
 
 /// `dir/stem.svg` and scenario `a b` give `dir/stem.a_b.svg`.

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use loadgen::Arm;
+use vocab::Protocol;
 
 use crate::scenario::Scenario;
 
@@ -50,7 +50,7 @@ pub fn raise_nofile() -> NofileLimit {
 /// A point that does not fit the descriptor limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooManyDescriptors {
-    pub arm: Arm,
+    pub arm: Protocol,
     pub clients: u32,
     pub streams_per_client: u32,
     pub need: u64,
@@ -89,7 +89,7 @@ impl fmt::Display for TooManyDescriptors {
 }
 
 /// Connections one client holds at most on `arm`.
-pub fn connections_per_client(scenario: &Scenario, arm: Arm, streams: u32) -> u64 {
+pub fn connections_per_client(scenario: &Scenario, arm: Protocol, streams: u32) -> u64 {
     if arm.is_http2() {
         return 2;
     }
@@ -100,7 +100,7 @@ pub fn connections_per_client(scenario: &Scenario, arm: Arm, streams: u32) -> u6
 /// Descriptors a point needs at most (see the module documentation).
 pub fn descriptors_needed(
     scenario: &Scenario,
-    arm: Arm,
+    arm: Protocol,
     clients: u32,
     streams: u32,
     embedded: bool,
@@ -152,21 +152,27 @@ mod tests {
         );
         // h1: 8 streams + POSTs, capped at 6 connections; both sides in this process.
         assert_eq!(
-            descriptors_needed(&s, Arm::H1, 100, 8, true),
+            descriptors_needed(&s, Protocol::H1, 100, 8, true),
             100 * 6 * 2 + 64
         );
-        assert_eq!(descriptors_needed(&s, Arm::H1, 100, 8, false), 100 * 6 + 64);
         assert_eq!(
-            descriptors_needed(&s, Arm::H2, 100, 8, true),
+            descriptors_needed(&s, Protocol::H1, 100, 8, false),
+            100 * 6 + 64
+        );
+        assert_eq!(
+            descriptors_needed(&s, Protocol::H2, 100, 8, true),
             100 * 2 * 2 + 64
         );
-        assert_eq!(descriptors_needed(&s, Arm::H1, 100, 2, false), 100 * 3 + 64);
+        assert_eq!(
+            descriptors_needed(&s, Protocol::H1, 100, 2, false),
+            100 * 3 + 64
+        );
         let limit = NofileLimit {
             soft: 20_000,
             hard: Some(20_000),
         };
         let e = check(&s, true, limit).unwrap_err();
-        assert_eq!((e.arm, e.clients), (Arm::H1, 3000));
+        assert_eq!((e.arm, e.clients), (Protocol::H1, 3000));
         assert_eq!(e.need, 3000 * 12 + 64);
         assert_eq!(e.largest_clients, (20_000 - 64) / 12);
         let text = e.to_string();

@@ -1,18 +1,24 @@
 //! The table printed at the end of a run, arms side by side within each sweep point, so the
-//! six-connection ceiling is plain to see. With faults on, two more columns show how the run
-//! recovered: reconnects, and the loss proof (messages lost of those owed).
+//! six-connection ceiling is plain to see. The same table for every client kind: a metric the
+//! client does not measure shows `-`. With faults on, two more columns show how the run recovered:
+//! reconnects, and the loss proof (messages lost of those owed).
 
 use std::fmt::Write;
 
-use loadgen::{Counter, Latency, LatencySummary};
+use vocab::{Counter, Latency, Metric};
 
-use crate::runner::{RunResult, Stopped};
+use super::measurement::Measurement;
+use super::{RunResult, Stopped};
 
 pub fn render(scenario: &str, result: &RunResult) -> String {
     let mut out = String::new();
+    let client = match result.client {
+        vocab::ClientKind::Emulated => String::new(),
+        kind => format!(" in {kind}"),
+    };
     let _ = writeln!(
         out,
-        "\n{scenario}: {} of {} points run. Latencies are p50/p99 in milliseconds.",
+        "\n{scenario}{client}: {} of {} points run. Latencies are p50/p99 in milliseconds.",
         result.points.len(),
         result.points_planned
     );
@@ -34,52 +40,18 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     if result.faults {
         header.extend(["reconnects", "lost"]);
     }
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for p in &result.points {
-        let m = &p.outcome.metrics;
-        let conns = match p.server {
-            Some(s) => format!(
-                "{} ({} srv)",
-                m.get(Counter::ConnectionsCarryingRequests),
-                s.connections_carrying_requests
-            ),
-            None => m.get(Counter::ConnectionsCarryingRequests).to_string(),
-        };
-        let mut row = vec![
-            p.id.clients.to_string(),
-            p.id.streams_per_client.to_string(),
-            p.id.arm.to_string(),
-            format!(
-                "{}/{}",
-                m.get(Counter::StreamsOpened),
-                m.get(Counter::StreamsRequested)
-            ),
-            p.outcome.streams_queued_at_end.to_string(),
-            format!(
-                "{}/{}",
-                m.get(Counter::PostsCompleted),
-                m.get(Counter::PostsScheduled)
-            ),
-            conns,
-            pair(m.latency(Latency::QueueWait)),
-            pair(m.latency(Latency::TimeToFirstEvent)),
-            pair(m.latency(Latency::PostRtt)),
-            pair(m.latency(Latency::Fanout)),
-            pair(m.latency(Latency::EventDelivery)),
-            m.total_errors().to_string(),
-        ];
-        if result.faults {
-            row.push(m.get(Counter::Reconnects).to_string());
-            row.push(lost(p.outcome.delivery));
-        }
-        rows.push(row);
-    }
+    let rows: Vec<Vec<String>> = result
+        .points
+        .iter()
+        .map(|m| row(m, result.faults))
+        .collect();
     let many = result.points.len() > 2;
     out.push_str(&table(&header, &rows, |a, b| many && a[..2] != b[..2]));
     let _ = writeln!(
         out,
         "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\
-         POSTs = completed of scheduled; conns = connections that carried requests (client, and server's count)."
+         POSTs = completed of scheduled; conns = connections that carried requests (client, and server's count);\n\
+         `-` = not measured by this client, or no sample."
     );
     if result.faults {
         let _ = writeln!(
@@ -103,12 +75,48 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
                 "run interrupted: the points above were measured and written."
             );
         }
-        Some(Stopped::Fatal(_, msg)) => {
+        Some(Stopped::Failed(msg)) => {
             let _ = writeln!(out, "run stopped: {msg}");
         }
     }
     let _ = writeln!(out, "report: {}", result.csv.display());
     out
+}
+
+fn row(m: &Measurement, faults: bool) -> Vec<String> {
+    let count = |metric: Metric| m.counter(metric).map_or("-".to_owned(), |v| v.to_string());
+    let of = |done: Counter, all: Counter| match (m.counter(done), m.counter(all)) {
+        (Some(done), Some(all)) => format!("{done}/{all}"),
+        _ => "-".to_owned(),
+    };
+    let conns = match (
+        m.counter(Counter::ConnectionsCarryingRequests),
+        m.counter(Metric::ServerConnectionsCarryingRequests),
+    ) {
+        (Some(client), Some(server)) => format!("{client} ({server} srv)"),
+        (Some(client), None) => client.to_string(),
+        (None, _) => "-".to_owned(),
+    };
+    let mut row = vec![
+        m.id.clients.to_string(),
+        m.id.streams_per_client.to_string(),
+        m.id.arm.to_string(),
+        of(Counter::StreamsOpened, Counter::StreamsRequested),
+        count(Metric::StreamsQueuedAtEnd),
+        of(Counter::PostsCompleted, Counter::PostsScheduled),
+        conns,
+        pair(m, Latency::QueueWait),
+        pair(m, Latency::TimeToFirstEvent),
+        pair(m, Latency::PostRtt),
+        pair(m, Latency::Fanout),
+        pair(m, Latency::EventDelivery),
+        count(Metric::Errors),
+    ];
+    if faults {
+        row.push(count(Counter::Reconnects.into()));
+        row.push(lost(m.delivery));
+    }
+    row
 }
 
 /// `lost/expected`, plus duplicates when there are any; `-` when the point was too large to track.
@@ -120,17 +128,13 @@ fn lost(delivery: Option<loadgen::DeliveryTally>) -> String {
     }
 }
 
-fn pair(s: LatencySummary) -> String {
-    if s.count == 0 {
-        return "-".to_owned();
-    }
-    pair_us(Some(s.p50), Some(s.p99))
-}
-
-/// `p50/p99` in milliseconds from microseconds, `-` without samples.
-pub fn pair_us(p50: Option<u64>, p99: Option<u64>) -> String {
-    match (p50, p99) {
-        (Some(p50), Some(p99)) => format!("{}/{}", ms(p50), ms(p99)),
+/// `p50/p99` of a latency in milliseconds; `-` when not measured or without samples.
+fn pair(m: &Measurement, latency: Latency) -> String {
+    match m.latency(latency) {
+        Some(s) if s.count > 0 => match (s.p50, s.p99) {
+            (Some(p50), Some(p99)) => format!("{}/{}", ms(p50), ms(p99)),
+            _ => "-".to_owned(),
+        },
         _ => "-".to_owned(),
     }
 }

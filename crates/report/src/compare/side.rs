@@ -2,30 +2,12 @@
 //! median of each value, so that one noisy run out of three cannot flip a verdict.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::compare::CompareError;
+use super::error::CompareError;
+use super::line::Side;
 use crate::read::Report;
 use crate::schema::{LatencyField, MetricKind, RowKey, Value};
-
-/// Which side of a comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The reference runs.
-    Base,
-    /// The runs under test.
-    New,
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Base => "base",
-            Side::New => "new",
-        })
-    }
-}
 
 /// The median over a side's runs of one row's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +172,13 @@ pub(crate) fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
         n if n % 2 == 1 => Some(values[mid]),
         _ => Some((values[mid - 1] + values[mid]) / 2.0),
     }
+}
+
+/// True when the median run of a latency row had samples.
+pub(crate) fn has_samples(median: &Median) -> bool {
+    median
+        .field(LatencyField::Count)
+        .is_some_and(|count| count > 0.0)
 }
 
 #[cfg(test)]

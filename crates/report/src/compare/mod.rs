@@ -12,15 +12,20 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use thiserror::Error;
+mod error;
+mod line;
+mod side;
+
+pub use error::CompareError;
+pub use line::{Criterion, Line, LineVerdict, Side, Verdict};
 
 use crate::error::ReportError;
 use crate::read::Report;
 use crate::schema::{LatencyField, MetricKind, RowKey};
-use crate::side::{Median, Side, SideMedians};
 use crate::thresholds::{
     Direction, Judgement, Origin, Rule, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US,
 };
+use side::{has_samples, Median, SideMedians};
 
 /// How to compare.
 #[derive(Debug, Clone)]
@@ -71,96 +76,6 @@ impl Default for CompareOptions {
             min_tail_samples: DEFAULT_MIN_TAIL_SAMPLES,
         }
     }
-}
-
-/// The outcome of a usable comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every line is `ok`, `improved` or (with `allow_missing`) one-sided.
-    NoRegression,
-    /// At least one line is `REGRESSION` or `CHANGED`.
-    Regression,
-}
-
-/// The verdict of one line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LineVerdict {
-    /// Within the threshold, or no threshold applies.
-    Ok,
-    /// Beyond the threshold in the good direction.
-    Improved,
-    /// Beyond the threshold in the bad direction, or NEW has no samples where BASE had some.
-    Regression,
-    /// Beyond an either-way (`=`) threshold: a behaviour change, counted as a regression.
-    Changed,
-    /// Too few samples for this percentile on one side: shown, not judged.
-    FewSamples,
-    /// The key is in BASE only.
-    BaseOnly,
-    /// The key is in NEW only.
-    NewOnly,
-}
-
-impl LineVerdict {
-    /// The word shown in the table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Improved => "improved",
-            Self::Regression => "REGRESSION",
-            Self::Changed => "CHANGED",
-            Self::FewSamples => "few-samples",
-            Self::BaseOnly => "base-only",
-            Self::NewOnly => "new-only",
-        }
-    }
-
-    /// Whether this line makes the comparison a regression.
-    pub fn is_regression(self) -> bool {
-        matches!(self, Self::Regression | Self::Changed)
-    }
-}
-
-/// What a line was held against.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Criterion {
-    /// No threshold applies: shown, never fails.
-    None,
-    /// A counter's (or a latency `count`'s) rule.
-    Rule(Rule),
-    /// A latency field's rule, above the noise: a change of at most `noise` microseconds (the
-    /// larger of the floor and the spread between BASE's runs) never counts.
-    RuleAboveNoise {
-        /// The rule.
-        rule: Rule,
-        /// The absolute floor, microseconds.
-        floor: u64,
-        /// The spread of BASE's runs for this field (largest minus smallest), microseconds.
-        spread: f64,
-    },
-    /// Too few samples: each run needs this many for the field.
-    SamplesNeeded(Option<u64>),
-    /// NEW must have samples where BASE had some.
-    HasSamples,
-}
-
-/// One compared value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Line {
-    /// The row.
-    pub key: RowKey,
-    /// Counter or latency.
-    pub kind: MetricKind,
-    /// The latency field compared; `None` for a counter.
-    pub field: Option<LatencyField>,
-    /// BASE's median; `None` if missing or without samples.
-    pub base: Option<f64>,
-    /// NEW's median; `None` if missing or without samples.
-    pub new: Option<f64>,
-    /// What it was held against.
-    pub criterion: Criterion,
-    /// The outcome.
-    pub verdict: LineVerdict,
 }
 
 /// The result of [`compare`]: every line, and what the summary needs.
@@ -216,102 +131,6 @@ impl Comparison {
             .filter(|line| line.verdict == verdict)
             .count()
     }
-}
-
-/// Why two sets of reports cannot be compared.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum CompareError {
-    /// A report could not be read.
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// A side has no reports.
-    #[error("no {side} report given")]
-    NoRuns {
-        /// The empty side.
-        side: Side,
-    },
-    /// A report has a header but no rows.
-    #[error("{}: the report has no rows", path.display())]
-    EmptyReport {
-        /// The report.
-        path: PathBuf,
-    },
-    /// The runs of one side do not cover the same rows, so their median is not defined.
-    #[error(
-        "{side} runs do not cover the same rows: {key} is in {} but not in {}",
-        present.display(),
-        absent.display()
-    )]
-    RunsDiffer {
-        /// The side.
-        side: Side,
-        /// A key missing from one run.
-        key: RowKey,
-        /// A report that has it.
-        present: PathBuf,
-        /// A report that does not.
-        absent: PathBuf,
-    },
-    /// A key is a counter in one report and a latency in another.
-    #[error(
-        "{key} is a {first} in {} but a {second} in {}",
-        first_path.display(),
-        second_path.display()
-    )]
-    KindDiffers {
-        /// The key.
-        key: RowKey,
-        /// Its kind in the first report.
-        first: MetricKind,
-        /// The first report.
-        first_path: PathBuf,
-        /// Its kind in the second report.
-        second: MetricKind,
-        /// The second report.
-        second_path: PathBuf,
-    },
-    /// The two sides have no scenario in common: most likely the wrong files.
-    #[error("base and new share no scenario: base has {base:?}, new has {new:?}")]
-    NoCommonScenario {
-        /// BASE's scenarios.
-        base: Vec<String>,
-        /// NEW's scenarios.
-        new: Vec<String>,
-    },
-    /// Some rows are on one side only.
-    #[error(
-        "reports do not cover the same rows: {}",
-        describe_missing(base_only, new_only)
-    )]
-    MissingRows {
-        /// Keys in BASE only.
-        base_only: Vec<RowKey>,
-        /// Keys in NEW only.
-        new_only: Vec<RowKey>,
-    },
-}
-
-fn describe_missing(base_only: &[RowKey], new_only: &[RowKey]) -> String {
-    const SHOWN: usize = 3;
-    let mut parts = Vec::new();
-    for (keys, side) in [(base_only, "base"), (new_only, "new")] {
-        if keys.is_empty() {
-            continue;
-        }
-        let shown: Vec<String> = keys.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
-        let more = match keys.len().saturating_sub(SHOWN) {
-            0 => String::new(),
-            n => format!(" and {n} more"),
-        };
-        let rows = if keys.len() == 1 { "row" } else { "rows" };
-        parts.push(format!(
-            "{} {rows} only in {side}: {}{more}",
-            keys.len(),
-            shown.join(", ")
-        ));
-    }
-    parts.join("; ")
 }
 
 /// Reads the reports and compares them; see [`compare`].
@@ -513,12 +332,6 @@ fn base_kind(field: Option<LatencyField>) -> MetricKind {
         None => MetricKind::Counter,
         Some(_) => MetricKind::Latency,
     }
-}
-
-fn has_samples(median: &Median) -> bool {
-    median
-        .field(LatencyField::Count)
-        .is_some_and(|count| count > 0.0)
 }
 
 /// Judges a pair only when both sides have the value; otherwise `ok`.

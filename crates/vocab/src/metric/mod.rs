@@ -10,7 +10,13 @@
 //! metrics are read once at the end of a point (what was still queued, the loss proof, the
 //! embedded server's counts, the harness's own health).
 
+mod counter;
+mod latency;
+
 use std::fmt;
+
+pub use counter::Counter;
+pub use latency::Latency;
 
 use crate::error_class::ErrorClass;
 
@@ -46,6 +52,23 @@ impl fmt::Display for MetricKind {
         f.write_str(self.as_str())
     }
 }
+
+impl std::str::FromStr for MetricKind {
+    type Err = UnknownMetricKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "counter" => Ok(MetricKind::Counter),
+            "latency" => Ok(MetricKind::Latency),
+            _ => Err(UnknownMetricKind(s.to_owned())),
+        }
+    }
+}
+
+/// A metric kind that is neither `counter` nor `latency`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown metric kind {0:?} (expected counter or latency)")]
+pub struct UnknownMetricKind(pub String);
 
 /// How `bench compare` treats a change of a metric unless told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,206 +106,6 @@ pub struct MetricInfo {
     /// What it measures; for a latency, its two instants ("from -> to").
     pub measures: &'static str,
     pub rule: DefaultRule,
-}
-
-/// Counters the load generator keeps while a point runs; they only go up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Counter {
-    StreamsRequested,
-    StreamsOpened,
-    ConnectionsOpened,
-    ConnectionsCarryingRequests,
-    PostsScheduled,
-    PostsCompleted,
-    EventsReceived,
-    Reconnects,
-    RequestsRetried,
-    ReplayedEvents,
-    Gaps,
-    Duplicates,
-}
-
-impl Counter {
-    /// Every live counter, in report order.
-    pub const ALL: [Counter; 12] = [
-        Counter::StreamsRequested,
-        Counter::StreamsOpened,
-        Counter::ConnectionsOpened,
-        Counter::ConnectionsCarryingRequests,
-        Counter::PostsScheduled,
-        Counter::PostsCompleted,
-        Counter::EventsReceived,
-        Counter::Reconnects,
-        Counter::RequestsRetried,
-        Counter::ReplayedEvents,
-        Counter::Gaps,
-        Counter::Duplicates,
-    ];
-
-    /// The row name.
-    pub fn name(self) -> &'static str {
-        self.info().name
-    }
-
-    /// The counter's catalog entry.
-    pub fn info(self) -> MetricInfo {
-        use DefaultRule::*;
-        let (name, rule, measures) = match self {
-            Counter::StreamsRequested => ("streams_requested", Shown, "EventSources created"),
-            Counter::StreamsOpened => (
-                "streams_opened",
-                Exact,
-                "EventSources that got a `200 text/event-stream` response at least once",
-            ),
-            Counter::ConnectionsOpened => (
-                "connections_opened",
-                Shown,
-                "connections the client established (TCP + TLS + HTTP handshake)",
-            ),
-            Counter::ConnectionsCarryingRequests => (
-                "connections_carrying_requests",
-                Exact,
-                "of those, connections that carried at least one request",
-            ),
-            Counter::PostsScheduled => (
-                "posts_scheduled",
-                Shown,
-                "POSTs whose scheduled instant came during the point",
-            ),
-            Counter::PostsCompleted => (
-                "posts_completed",
-                NoDecrease,
-                "POSTs answered with a 2xx and read to the end",
-            ),
-            Counter::EventsReceived => (
-                "events_received",
-                Shown,
-                "events parsed (ticks, messages, anything dispatched)",
-            ),
-            Counter::Reconnects => (
-                "reconnects",
-                Shown,
-                "EventSource reconnections (after a clean end or an error)",
-            ),
-            Counter::RequestsRetried => (
-                "requests_retried",
-                Shown,
-                "HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's \
-                 last stream id) and that were sent again, as Chromium does, instead of failing",
-            ),
-            Counter::ReplayedEvents => (
-                "replayed_events",
-                Shown,
-                "events carrying a POST token, received on a connection opened with \
-                 `Last-Event-ID`, whose POST had completed before that connection's request was \
-                 sent: they can only have come from the server's replay (a lower bound)",
-            ),
-            Counter::Gaps => (
-                "gaps",
-                Shown,
-                "`message` events missing, by their integer ids",
-            ),
-            Counter::Duplicates => (
-                "duplicates",
-                Shown,
-                "`message` events repeated, by their integer ids",
-            ),
-        };
-        MetricInfo {
-            name,
-            kind: MetricKind::Counter,
-            measures,
-            rule,
-        }
-    }
-
-    /// The counter's index in [`Counter::ALL`], for arrays of counters.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Latencies the load generator records, each an HDR histogram in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Latency {
-    QueueWait,
-    PostQueueWait,
-    Connect,
-    TimeToFirstEvent,
-    EventDelivery,
-    PostRtt,
-    Fanout,
-}
-
-impl Latency {
-    /// Every latency, in report order.
-    pub const ALL: [Latency; 7] = [
-        Latency::QueueWait,
-        Latency::PostQueueWait,
-        Latency::Connect,
-        Latency::TimeToFirstEvent,
-        Latency::EventDelivery,
-        Latency::PostRtt,
-        Latency::Fanout,
-    ];
-
-    /// The row name.
-    pub fn name(self) -> &'static str {
-        self.info().name
-    }
-
-    /// The latency's catalog entry.
-    pub fn info(self) -> MetricInfo {
-        let (name, measures) = match self {
-            Latency::QueueWait => (
-                "queue_wait",
-                "an EventSource's request is wanted (created, or reconnecting) -> it is granted its \
-                 slot: on HTTP/1.1 a pool connection slot (an idle connection, or room to open one \
-                 under the cap), on HTTP/2 one of the connection's stream slots; before any \
-                 connection setup",
-            ),
-            Latency::PostQueueWait => (
-                "post_queue_wait",
-                "a POST's scheduled instant -> it is granted its slot (as `queue_wait`): where the \
-                 six-connection ceiling hurts a chat",
-            ),
-            Latency::Connect => (
-                "connect",
-                "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
-                 (cleartext: TCP connected); one sample per connection",
-            ),
-            Latency::TimeToFirstEvent => (
-                "time_to_first_event",
-                "the EventSource is created (its first request wanted) -> its first event is parsed",
-            ),
-            Latency::EventDelivery => (
-                "event_delivery",
-                "the server's send stamp in the event's data -> the event is parsed at the client \
-                 (same host clock); after warm-up only",
-            ),
-            Latency::PostRtt => (
-                "post_rtt",
-                "the POST's scheduled instant (coordinated omission corrected) -> its response read \
-                 to the end",
-            ),
-            Latency::Fanout => (
-                "fanout",
-                "the POST is granted its slot and sent -> the event carrying its token is parsed, \
-                 one sample per subscriber stream",
-            ),
-        };
-        MetricInfo {
-            name,
-            kind: MetricKind::Latency,
-            measures,
-            rule: DefaultRule::Latency,
-        }
-    }
-
-    /// The latency's index in [`Latency::ALL`], for arrays of histograms.
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Every metric a report row can carry.
@@ -336,7 +159,8 @@ impl Metric {
     /// Every metric, in report order: counters first, then latencies.
     pub fn all() -> Vec<Metric> {
         let mut all: Vec<Metric> = Vec::new();
-        let counters = |from: usize, to: usize| Counter::ALL[from..to].iter().map(|&c| Metric::Counter(c));
+        let counters =
+            |from: usize, to: usize| Counter::ALL[from..to].iter().map(|&c| Metric::Counter(c));
         all.extend(counters(0, 2));
         all.extend([Metric::StreamsQueuedAtEnd, Metric::StreamsOpenAtEnd]);
         all.extend(counters(2, 6));

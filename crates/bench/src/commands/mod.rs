@@ -1,0 +1,19 @@
+//! The commands of `bench`, each a function from its parsed arguments to an [`ExitStatus`].
+
+pub mod compare;
+pub mod plot;
+pub mod run;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitStatus;
+
+/// Runs the command the command line names.
+pub fn dispatch(cli: Cli) -> ExitStatus {
+    match cli.command {
+        Some(Command::Compare(args)) => compare::run(args),
+        Some(Command::Plot(args)) => plot::run(args),
+        Some(Command::Browser(args)) => run::browser(args),
+        Some(Command::Run(args)) => run::emulated(args),
+        None => run::emulated(cli.run),
+    }
+}

@@ -1,0 +1,157 @@
+//! `bench SCENARIO.toml` (the emulation) and `bench browser SCENARIO.toml` (a real browser): load
+//! and validate the scenario, resolve the target, check the descriptor budget, run the points,
+//! print the summary, draw the plot. One path for every client kind; only picking the client
+//! differs.
+
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+use vocab::ClientKind;
+
+use crate::cli::{BrowserArgs, RunArgs};
+use crate::exit::ExitStatus;
+use crate::run::client::Client;
+use crate::run::{self, RunError, RunOptions, Stopped};
+use crate::scenario::{self, Override, Scenario, TargetFlags};
+
+/// `bench SCENARIO.toml`: the emulation against the embedded server or `--target`.
+pub fn emulated(args: RunArgs) -> ExitStatus {
+    let Some(path) = args.scenario.clone() else {
+        eprintln!("error: no scenario file given");
+        return ExitStatus::Usage;
+    };
+    let Some(scenario) = load(&path, &args.set) else {
+        return ExitStatus::Usage;
+    };
+    let flags = TargetFlags {
+        targets: args.target.clone(),
+        cacert: args.cacert.clone(),
+        insecure: args.insecure,
+        events_path: args.events_path.clone(),
+        messages_path: args.messages_path.clone(),
+    };
+    let target = match scenario::resolve_target(&scenario, &flags) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitStatus::Usage;
+        }
+    };
+    let limit = run::limits::raise_nofile();
+    if let Err(e) = run::limits::check(&scenario, target.is_none(), limit) {
+        eprintln!("error: {e}");
+        return ExitStatus::Usage;
+    }
+    let opts = RunOptions {
+        out_dir: args.out.clone(),
+        target,
+        client: Client::Emulated,
+        progress_bar: !args.no_progress,
+    };
+    execute(&scenario, &opts, !args.no_plot)
+}
+
+/// `bench browser SCENARIO.toml`: the same points in a real headless browser.
+pub fn browser(args: BrowserArgs) -> ExitStatus {
+    let Some(scenario) = load(&args.scenario, &args.set) else {
+        return ExitStatus::Usage;
+    };
+    let kind = ClientKind::Chromium;
+    let path = match browser::find_chromium(args.chromium.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitStatus::Failure;
+        }
+    };
+    if scenario.max_connections_per_origin != loadgen::defaults::CONNECTIONS_PER_ORIGIN {
+        eprintln!(
+            "note: max_connections_per_origin = {} does not apply: {kind} always uses {}",
+            scenario.max_connections_per_origin,
+            loadgen::defaults::CONNECTIONS_PER_ORIGIN
+        );
+    }
+    if scenario.target.is_some() {
+        eprintln!("note: the scenario's [target] does not apply: a browser point runs against the embedded server");
+    }
+    let opts = RunOptions {
+        out_dir: args.out.clone(),
+        target: None,
+        client: Client::Browser { kind, path },
+        progress_bar: !args.no_progress,
+    };
+    execute(&scenario, &opts, !args.no_plot)
+}
+
+fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
+    match Scenario::load_with(path, set) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("error: {}", scenario::one_line(&e));
+            None
+        }
+    }
+}
+
+/// Runs the points on a runtime of `client_threads` workers, with Ctrl-C finishing the current
+/// point; prints the summary and draws the plot; maps the end to an exit status.
+fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool) -> ExitStatus {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(scenario.client_threads)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitStatus::Failure;
+        }
+    };
+    let result = runtime.block_on(async {
+        let stop = CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\ninterrupted: finishing the current point and writing what was measured"
+                );
+                on_signal.cancel();
+            }
+        });
+        run::run(scenario, opts, stop).await
+    });
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}", vocab::error_chain(&e));
+            return match e {
+                RunError::Target(_) | RunError::NoPoints { .. } => ExitStatus::Usage,
+                RunError::CreateReport { .. } => ExitStatus::Failure,
+            };
+        }
+    };
+    print!("{}", run::summary::render(&scenario.name, &result));
+    if let Some(Stopped::Failed(reason)) = &result.stopped {
+        if result.report_failed {
+            eprintln!("error: run stopped: {reason}");
+        } else {
+            eprintln!(
+                "error: run stopped: {reason}; the rows measured so far are in {}",
+                result.csv.display()
+            );
+        }
+    }
+    if plot && !result.points.is_empty() && !result.report_failed {
+        let svg = result.csv.with_extension("svg");
+        match crate::commands::plot::plot_file(&result.csv, &svg) {
+            Ok(()) => println!("plot: {}", svg.display()),
+            Err(e) => eprintln!("warning: no plot drawn: {e}"),
+        }
+    }
+    match result.stopped {
+        None => ExitStatus::Success,
+        Some(Stopped::Interrupted) => ExitStatus::Interrupted,
+        Some(Stopped::Failed(_)) => ExitStatus::Failure,
+    }
+}

@@ -1,0 +1,258 @@
+//! Who runs a point: the emulation, or a real browser as its ground truth. One enum, so that the
+//! run loop, the rows, the summary, the progress, Ctrl-C and the exit codes are written once for
+//! every client kind; each kind only says which points it can run and how it runs one.
+//!
+//! - [`Client::Emulated`]: `loadgen` against the embedded server (started per point on its own
+//!   runtime and threads, as another process would be) or an external target.
+//! - [`Client::Browser`]: headless Chromium (one isolated browser context and tab per virtual
+//!   client) against the embedded server, which the browser runner starts per point.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use loadgen::{Metrics, PointConfig, Target, Trust};
+use tokio_util::sync::CancellationToken;
+use vocab::{ClientKind, Protocol};
+
+use super::embedded;
+use super::measurement::{Measurement, PointId, ServerCounts};
+use super::progress::Progress;
+use crate::scenario::Scenario;
+
+/// Clients (one isolated browser context and tab each) a browser point runs at most.
+pub const MAX_BROWSER_CLIENTS: u32 = 20;
+
+/// A client kind, ready to run points.
+#[derive(Debug, Clone)]
+pub enum Client {
+    /// ssebench's browser-faithful connection pools.
+    Emulated,
+    /// A real headless browser, at `path`.
+    Browser { kind: ClientKind, path: PathBuf },
+}
+
+/// How one point ended.
+#[derive(Debug)]
+pub enum PointRun {
+    Measured(Measurement),
+    /// Ctrl-C came before the browser point could be measured (a browser's page state is read
+    /// only at the end of the point).
+    Interrupted,
+}
+
+/// Where the emulated clients send their requests.
+#[derive(Debug, Clone)]
+pub enum Destination<'a> {
+    /// A fresh embedded server per point.
+    Embedded,
+    /// External targets, one per arm, and the paths to request.
+    External {
+        targets: &'a [Target],
+        events_path: &'a str,
+        messages_path: &'a str,
+    },
+}
+
+impl Client {
+    /// The `client` column of this client's rows.
+    pub fn kind(&self) -> ClientKind {
+        match self {
+            Client::Emulated => ClientKind::Emulated,
+            Client::Browser { kind, .. } => *kind,
+        }
+    }
+
+    /// The scenario's points this client can run, in run order; each point it cannot run is
+    /// named on stderr with the reason.
+    pub fn points(&self, scenario: &Scenario) -> Vec<PointId> {
+        let all = scenario
+            .points()
+            .into_iter()
+            .map(|(clients, streams, arm)| PointId {
+                arm,
+                clients,
+                streams_per_client: streams,
+            });
+        if matches!(self, Client::Emulated) {
+            return all.collect();
+        }
+        let mut skipped_arms: Vec<Protocol> = Vec::new();
+        let mut out = Vec::new();
+        for id in all {
+            if let Err(e) = browser::browser_supports(id.arm) {
+                if !skipped_arms.contains(&id.arm) {
+                    eprintln!("skipping {}: {e}", id.arm);
+                    skipped_arms.push(id.arm);
+                }
+                continue;
+            }
+            if id.clients > MAX_BROWSER_CLIENTS {
+                eprintln!(
+                    "skipping {id}: a browser point runs at most {MAX_BROWSER_CLIENTS} clients \
+                     (one browser context and tab each)"
+                );
+                continue;
+            }
+            out.push(id);
+        }
+        out
+    }
+
+    /// Runs one point. An error is what made the point impossible (the embedded server or the
+    /// browser could not start); a point that stopped early is a measurement with `fatal` set.
+    pub async fn run_point(
+        &self,
+        scenario: &Scenario,
+        index: usize,
+        id: PointId,
+        destination: &Destination<'_>,
+        progress: &Progress,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<PointRun> {
+        match self {
+            Client::Emulated => emulated(scenario, index, id, destination, progress, stop)
+                .await
+                .map(PointRun::Measured),
+            Client::Browser { kind, path } => {
+                let _ticker = progress.start_point(index, id, None);
+                let spec = browser::PointSpec {
+                    protocol: id.arm,
+                    clients: id.clients,
+                    streams_per_client: id.streams_per_client,
+                    warmup: scenario.warmup,
+                    duration: scenario.duration,
+                    post_rate_per_client: scenario.posts.rate_per_client,
+                    post_body_bytes: scenario.posts.body_bytes,
+                    events_path: format!("/events?channel={}", scenario.channel),
+                    messages_path: format!("/messages?channel={}", scenario.channel),
+                };
+                let started = Instant::now();
+                let run = browser::run_point(path, &spec, embedded::server_config(scenario));
+                tokio::select! {
+                    outcome = run => {
+                        let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
+                        let m = Measurement::browser(id, *kind, &outcome, started.elapsed());
+                        Ok(PointRun::Measured(m))
+                    }
+                    _ = stop.cancelled() => Ok(PointRun::Interrupted),
+                }
+            }
+        }
+    }
+}
+
+async fn emulated(
+    scenario: &Scenario,
+    index: usize,
+    id: PointId,
+    destination: &Destination<'_>,
+    progress: &Progress,
+    stop: &CancellationToken,
+) -> anyhow::Result<Measurement> {
+    let metrics = Arc::new(Metrics::new());
+    let _ticker = progress.start_point(index, id, Some(metrics.clone()));
+    match destination {
+        Destination::External {
+            targets,
+            events_path,
+            messages_path,
+        } => {
+            let target = targets
+                .iter()
+                .find(|t| t.arm == id.arm)
+                .context("no target URL for this protocol")?
+                .clone();
+            let config = point_config(scenario, id, target, events_path, messages_path);
+            let outcome = loadgen::run_point(&config, metrics, stop).await;
+            Ok(Measurement::emulated(
+                id,
+                &outcome,
+                None,
+                scenario.client_threads,
+            ))
+        }
+        Destination::Embedded => {
+            let server = embedded::start(scenario, id.arm).await?;
+            let url = server
+                .url(id.arm)
+                .context("the embedded server has no listener for the arm")?;
+            let target = Target::new(id.arm, &url, &Trust::Certificates(vec![server.cert_der()]))
+                .context("cannot target the embedded server")?;
+            let events = format!("/events?channel={}", scenario.channel);
+            let messages = format!("/messages?channel={}", scenario.channel);
+            let config = point_config(scenario, id, target, &events, &messages);
+            let outcome = loadgen::run_point(&config, metrics, stop).await;
+            let counts = server.stats().listener(id.arm).map(|l| ServerCounts {
+                connections_accepted: l.connections_accepted,
+                connections_carrying_requests: l.connections_carrying_requests,
+                connections_refused: l.connections_refused,
+                overflows: l.overflows,
+                threads: server.workers() as u64,
+            });
+            server.shutdown().await;
+            Ok(Measurement::emulated(
+                id,
+                &outcome,
+                counts,
+                scenario.client_threads,
+            ))
+        }
+    }
+}
+
+/// A point's settings: the scenario's, on top of [`PointConfig::new`]'s defaults.
+fn point_config(
+    scenario: &Scenario,
+    id: PointId,
+    target: Target,
+    events_path: &str,
+    messages_path: &str,
+) -> PointConfig {
+    PointConfig {
+        clients: id.clients,
+        streams_per_client: id.streams_per_client,
+        max_connections_per_origin: scenario.max_connections_per_origin,
+        events_path: events_path.to_owned(),
+        messages_path: messages_path.to_owned(),
+        post_rate_per_client: scenario.posts.rate_per_client,
+        post_body_bytes: scenario.posts.body_bytes,
+        warmup: scenario.warmup,
+        duration: scenario.duration,
+        reconnect_delay: scenario.reconnect_delay,
+        connect_timeout: scenario.connect_timeout,
+        ..PointConfig::new(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn a_browser_skips_h2c_and_too_many_clients() {
+        let s = Scenario::parse(
+            Path::new("t.toml"),
+            "name = \"t\"\nprotocols = [\"h1\", \"h2c\", \"h2\"]\nclients = [1, 50]\nstreams_per_client = 3\nduration = \"1s\"\n",
+        )
+        .expect("a valid scenario");
+        let browser = Client::Browser {
+            kind: ClientKind::Chromium,
+            path: PathBuf::from("chromium"),
+        };
+        let arms: Vec<(Protocol, u32)> = browser
+            .points(&s)
+            .iter()
+            .map(|p| (p.arm, p.clients))
+            .collect();
+        assert_eq!(arms, [(Protocol::H1, 1), (Protocol::H2, 1)]);
+        assert_eq!(
+            Client::Emulated.points(&s).len(),
+            6,
+            "the emulation runs them all"
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! What one point measured, whatever ran it: the emulation or a real browser. Both are reduced to
+//! the same typed measurement (counters and latency summaries keyed by the catalog's
+//! [`Metric`]), from which the report rows, the summary table and the progress line are written
+//! once for every client kind.
+
+use std::time::Duration;
+
+use loadgen::{DeliveryTally, Fatal, Metrics, PointOutcome};
+use report::LatencySummary;
+use vocab::{ClientKind, Counter, ErrorClass, Latency, Metric, Protocol};
+
+/// Where a point sits in the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointId {
+    pub arm: Protocol,
+    pub clients: u32,
+    pub streams_per_client: u32,
+}
+
+impl std::fmt::Display for PointId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} clients={} streams/client={}",
+            self.arm, self.clients, self.streams_per_client
+        )
+    }
+}
+
+/// The embedded server's own counts for a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerCounts {
+    pub connections_accepted: u64,
+    pub connections_carrying_requests: u64,
+    pub connections_refused: u64,
+    pub overflows: u64,
+    /// Worker threads of the embedded server's runtime (0 when the browser runner started it).
+    pub threads: u64,
+}
+
+impl ServerCounts {
+    fn counters(self) -> [(Metric, u64); 4] {
+        [
+            (Metric::ServerConnectionsAccepted, self.connections_accepted),
+            (
+                Metric::ServerConnectionsCarryingRequests,
+                self.connections_carrying_requests,
+            ),
+            (Metric::ServerConnectionsRefused, self.connections_refused),
+            (Metric::ServerOverflows, self.overflows),
+        ]
+    }
+}
+
+/// One point's measurement.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub id: PointId,
+    pub client: ClientKind,
+    /// Counters in the catalog's order; a metric the client does not measure is absent.
+    counters: Vec<(Metric, u64)>,
+    /// Latencies in the catalog's order; a latency the client does not measure is absent.
+    latencies: Vec<(Latency, LatencySummary)>,
+    /// The loss proof, when the point tracked it.
+    pub delivery: Option<DeliveryTally>,
+    /// Why the point stopped early, if it did.
+    pub fatal: Option<Fatal>,
+    /// The caller's stop (Ctrl-C) ended the point.
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+impl Measurement {
+    /// An emulated point: every live counter and latency of `outcome`, its end state and loss
+    /// proof, every error class, and the embedded server's counts when there was one.
+    pub fn emulated(
+        id: PointId,
+        outcome: &PointOutcome,
+        server: Option<ServerCounts>,
+        client_threads: usize,
+    ) -> Measurement {
+        let m = &outcome.metrics;
+        let mut counters: Vec<(Metric, u64)> = Counter::ALL
+            .iter()
+            .map(|&c| (Metric::Counter(c), m.get(c)))
+            .collect();
+        counters.extend([
+            (Metric::StreamsQueuedAtEnd, outcome.streams_queued_at_end),
+            (Metric::StreamsOpenAtEnd, outcome.streams_open_at_end),
+            (Metric::PostsStalledAtEnd, outcome.posts_stalled_at_end),
+        ]);
+        if let Some(d) = outcome.delivery {
+            counters.extend([
+                (Metric::MessagesExpected, d.expected),
+                (Metric::MessagesLost, d.lost),
+                (Metric::MessagesDuplicated, d.duplicated),
+            ]);
+        }
+        counters.push((Metric::Errors, m.total_errors()));
+        counters.extend(ErrorClass::ALL.map(|c| (Metric::Error(c), m.errors(c))));
+        counters.push((Metric::ClientThreads, client_threads as u64));
+        if let Some(s) = server {
+            counters.extend(s.counters());
+            counters.push((Metric::ServerThreads, s.threads));
+        }
+        Measurement {
+            id,
+            client: ClientKind::Emulated,
+            counters: in_catalog_order(counters),
+            latencies: Latency::ALL
+                .iter()
+                .map(|&l| (l, summary(m.latency(l))))
+                .collect(),
+            delivery: outcome.delivery,
+            fatal: outcome.fatal.clone(),
+            interrupted: outcome.interrupted,
+            elapsed: outcome.elapsed,
+        }
+    }
+
+    /// A real browser's point: the quantities it measures under the emulation's names.
+    pub fn browser(
+        id: PointId,
+        client: ClientKind,
+        o: &browser::PointOutcome,
+        elapsed: Duration,
+    ) -> Measurement {
+        let mut counters = vec![
+            (
+                Metric::Counter(Counter::StreamsRequested),
+                o.streams_requested,
+            ),
+            (Metric::Counter(Counter::StreamsOpened), o.streams_opened),
+            (Metric::StreamsQueuedAtEnd, o.streams_queued_at_end),
+            (Metric::StreamsOpenAtEnd, o.streams_open_at_end),
+            (
+                Metric::Counter(Counter::ConnectionsCarryingRequests),
+                o.connections.streams_and_posts,
+            ),
+            (Metric::ConnectionsCarryingAnyRequest, o.connections.any),
+            (Metric::PageRequests, o.requests_sent.2),
+            (Metric::Counter(Counter::PostsScheduled), o.posts_scheduled),
+            (Metric::Counter(Counter::PostsCompleted), o.posts_completed),
+            (Metric::PostsStalledAtEnd, o.posts_stalled_at_end),
+            (Metric::Counter(Counter::EventsReceived), o.events_received),
+            (Metric::Errors, o.requests_failed + o.posts_bad_status),
+        ];
+        counters.extend(
+            ServerCounts {
+                connections_accepted: o.server.connections_accepted,
+                connections_carrying_requests: o.server.connections_carrying_requests,
+                connections_refused: o.server.connections_refused,
+                overflows: o.server.overflows,
+                threads: 0,
+            }
+            .counters(),
+        );
+        let latencies = [
+            (Latency::TimeToFirstEvent, &o.time_to_first_event),
+            (Latency::PostRtt, &o.post_rtt),
+        ]
+        .map(|(l, samples)| (l, summarize(l, samples)))
+        .to_vec();
+        Measurement {
+            id,
+            client,
+            counters: in_catalog_order(counters),
+            latencies,
+            delivery: None,
+            fatal: None,
+            interrupted: false,
+            elapsed,
+        }
+    }
+
+    /// A counter's value, if the client measures it.
+    pub fn counter(&self, metric: impl Into<Metric>) -> Option<u64> {
+        let metric = metric.into();
+        self.counters
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map(|&(_, v)| v)
+    }
+
+    /// A latency's summary, if the client measures it (it may have no sample).
+    pub fn latency(&self, latency: Latency) -> Option<&LatencySummary> {
+        self.latencies
+            .iter()
+            .find(|(l, _)| *l == latency)
+            .map(|(_, s)| s)
+    }
+
+    /// Every counter measured, in the catalog's order.
+    pub fn counters(&self) -> &[(Metric, u64)] {
+        &self.counters
+    }
+
+    /// Every latency measured, in the catalog's order.
+    pub fn latencies(&self) -> &[(Latency, LatencySummary)] {
+        &self.latencies
+    }
+}
+
+fn in_catalog_order(mut counters: Vec<(Metric, u64)>) -> Vec<(Metric, u64)> {
+    let order = Metric::all();
+    counters.sort_by_key(|(m, _)| order.iter().position(|o| o == m));
+    counters
+}
+
+/// A histogram summary as a report's latency cells (empty cells when there is no sample).
+pub fn summary(s: loadgen::LatencySummary) -> LatencySummary {
+    if s.count == 0 {
+        return LatencySummary::EMPTY;
+    }
+    LatencySummary {
+        count: s.count,
+        mean: Some(s.mean),
+        p50: Some(s.p50),
+        p90: Some(s.p90),
+        p99: Some(s.p99),
+        p999: Some(s.p999),
+        max: Some(s.max),
+    }
+}
+
+/// A browser's latency samples summarized with the emulation's histogram (microseconds, three
+/// significant digits), so both clients' percentiles mean the same.
+fn summarize(latency: Latency, samples: &[Duration]) -> LatencySummary {
+    let m = Metrics::new();
+    for &d in samples {
+        m.record(latency, d);
+    }
+    summary(m.latency(latency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_point_keeps_the_emulated_names() {
+        let id = PointId {
+            arm: Protocol::H2,
+            clients: 1,
+            streams_per_client: 4,
+        };
+        let o = browser::PointOutcome {
+            streams_requested: 4,
+            streams_opened: 4,
+            time_to_first_event: vec![Duration::from_millis(12); 4],
+            ..browser::PointOutcome::default()
+        };
+        let m = Measurement::browser(id, ClientKind::Chromium, &o, Duration::from_secs(1));
+        assert_eq!(m.counter(Counter::StreamsOpened), Some(4));
+        assert_eq!(
+            m.counter(Metric::MessagesLost),
+            None,
+            "not measured, not zero"
+        );
+        let ttfe = m.latency(Latency::TimeToFirstEvent).expect("measured");
+        assert_eq!(ttfe.count, 4);
+        assert!(
+            (11_990..=12_010).contains(&ttfe.p50.unwrap_or(0)),
+            "{ttfe:?}"
+        );
+        assert!(m.latency(Latency::Fanout).is_none());
+        let order = Metric::all();
+        let positions: Vec<usize> = m
+            .counters()
+            .iter()
+            .map(|(c, _)| order.iter().position(|o| o == c).expect("in the catalog"))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    }
+}

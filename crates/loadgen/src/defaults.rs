@@ -1,0 +1,27 @@
+//! The defaults of a point, in one place: [`PointConfig::new`](crate::PointConfig::new) and the
+//! scenario file's keys read these, so a test, the library and the command line start from the
+//! same numbers.
+
+use std::time::Duration;
+
+/// HTTP/1.1 connections per origin: 6 in Chromium (measured: `ARCHITECTURE.md`, browser facts),
+/// in Firefox (`network.http.max-persistent-connections-per-server`) and in Safari.
+pub const CONNECTIONS_PER_ORIGIN: usize = 6;
+/// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink
+/// (`kDefaultReconnectDelay`; Gecko uses 5 s).
+pub const RECONNECT_DELAY: Duration = Duration::from_secs(3);
+/// How long a TCP connect plus TLS handshake may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Streams open and settle before POSTs and steady-state samples start.
+pub const WARMUP: Duration = Duration::from_secs(1);
+/// The measured time after warm-up.
+pub const DURATION: Duration = Duration::from_secs(10);
+/// How long tasks get to stop at the end of a point before they are abandoned.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// POSTs that completed this shortly before a stream's coverage ended are not owed to it by the
+/// loss proof: their events may still be on the way.
+pub const LOSS_GRACE: Duration = Duration::from_millis(500);
+/// Bytes of a chat POST's body.
+pub const POST_BODY_BYTES: usize = 128;
+/// The chat channel a scenario's streams subscribe to and its POSTs publish on.
+pub const CHANNEL: &str = "bench";

@@ -1,0 +1,120 @@
+//! The live counters of the load generator.
+
+use super::{DefaultRule, MetricInfo, MetricKind};
+
+/// Counters the load generator keeps while a point runs; they only go up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counter {
+    StreamsRequested,
+    StreamsOpened,
+    ConnectionsOpened,
+    ConnectionsCarryingRequests,
+    PostsScheduled,
+    PostsCompleted,
+    EventsReceived,
+    Reconnects,
+    RequestsRetried,
+    ReplayedEvents,
+    Gaps,
+    Duplicates,
+}
+
+impl Counter {
+    /// Every live counter, in report order.
+    pub const ALL: [Counter; 12] = [
+        Counter::StreamsRequested,
+        Counter::StreamsOpened,
+        Counter::ConnectionsOpened,
+        Counter::ConnectionsCarryingRequests,
+        Counter::PostsScheduled,
+        Counter::PostsCompleted,
+        Counter::EventsReceived,
+        Counter::Reconnects,
+        Counter::RequestsRetried,
+        Counter::ReplayedEvents,
+        Counter::Gaps,
+        Counter::Duplicates,
+    ];
+
+    /// The row name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The counter's catalog entry.
+    pub fn info(self) -> MetricInfo {
+        use DefaultRule::*;
+        let (name, rule, measures) = match self {
+            Counter::StreamsRequested => ("streams_requested", Shown, "EventSources created"),
+            Counter::StreamsOpened => (
+                "streams_opened",
+                Exact,
+                "EventSources that got a `200 text/event-stream` response at least once",
+            ),
+            Counter::ConnectionsOpened => (
+                "connections_opened",
+                Shown,
+                "connections the client established (TCP + TLS + HTTP handshake)",
+            ),
+            Counter::ConnectionsCarryingRequests => (
+                "connections_carrying_requests",
+                Exact,
+                "of those, connections that carried at least one request",
+            ),
+            Counter::PostsScheduled => (
+                "posts_scheduled",
+                Shown,
+                "POSTs whose scheduled instant came during the point",
+            ),
+            Counter::PostsCompleted => (
+                "posts_completed",
+                NoDecrease,
+                "POSTs answered with a 2xx and read to the end",
+            ),
+            Counter::EventsReceived => (
+                "events_received",
+                Shown,
+                "events parsed (ticks, messages, anything dispatched)",
+            ),
+            Counter::Reconnects => (
+                "reconnects",
+                Shown,
+                "EventSource reconnections (after a clean end or an error)",
+            ),
+            Counter::RequestsRetried => (
+                "requests_retried",
+                Shown,
+                "HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's \
+                 last stream id) and that were sent again, as Chromium does, instead of failing",
+            ),
+            Counter::ReplayedEvents => (
+                "replayed_events",
+                Shown,
+                "events carrying a POST token, received on a connection opened with \
+                 `Last-Event-ID`, whose POST had completed before that connection's request was \
+                 sent: they can only have come from the server's replay (a lower bound)",
+            ),
+            Counter::Gaps => (
+                "gaps",
+                Shown,
+                "`message` events missing, by their integer ids",
+            ),
+            Counter::Duplicates => (
+                "duplicates",
+                Shown,
+                "`message` events repeated, by their integer ids",
+            ),
+        };
+        MetricInfo {
+            name,
+            kind: MetricKind::Counter,
+            measures,
+            rule,
+        }
+    }
+
+    /// The counter's index in [`Counter::ALL`], for arrays of counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
