@@ -33,6 +33,8 @@ pub(crate) struct PointShared {
     pub delivery: Delivery,
     /// Caps on each event stream's lines and events.
     pub parser_limits: sse_wire::Limits,
+    /// Where events carry the server's send instant (`event_delivery`).
+    pub send_stamp: sse_wire::stamp::SendStamp,
 }
 
 impl Client {

@@ -1,7 +1,7 @@
 //! State shared by every task of one sweep point: the metrics, the stop signal, the first fatal
 //! error ([`Fatal`]), and the target's health (a server that stays unreachable ends the run).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -20,6 +20,9 @@ pub(crate) struct Ctx {
     /// How long connects may fail without a success before the target counts as down.
     pub down_after: Duration,
     fatal: Mutex<Option<Fatal>>,
+    /// The instant the point ended, set before its tasks are stopped: what is still waiting then
+    /// has waited at least until it (censored samples).
+    ended: OnceLock<Instant>,
     /// Since when every connect has failed, and the last failure.
     failing: Mutex<Option<(Instant, String)>>,
 }
@@ -33,6 +36,7 @@ impl Ctx {
             down_after: Duration::from_secs(5),
             fatal: Mutex::new(None),
             failing: Mutex::new(None),
+            ended: OnceLock::new(),
         }
     }
 
@@ -43,6 +47,25 @@ impl Ctx {
             *slot = Some(fatal);
         }
         self.stop.cancel();
+    }
+
+    /// Marks the end of the point (the first call wins).
+    pub fn end(&self, at: Instant) {
+        let _ = self.ended.set(at);
+    }
+
+    /// The end of the point, once it has ended.
+    pub fn ended(&self) -> Option<Instant> {
+        self.ended.get().copied()
+    }
+
+    /// Records a wait still running at the end of the point: `from` -> the end, as a censored
+    /// sample of `latency`. Does nothing while the point runs.
+    pub fn censor(&self, latency: vocab::Latency, from: Instant) {
+        if let Some(end) = self.ended() {
+            self.metrics
+                .record_censored(latency, end.saturating_duration_since(from));
+        }
     }
 
     pub fn take_fatal(&self) -> Option<Fatal> {

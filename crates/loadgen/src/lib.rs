@@ -16,6 +16,7 @@ pub mod defaults;
 mod delivery;
 pub mod error;
 mod fatal;
+pub mod health;
 mod http2;
 pub mod metrics;
 mod origin;

@@ -36,6 +36,8 @@ pub struct Metrics {
     /// One set of histograms per shard; a thread always records into the same shard.
     shards: Box<[Mutex<Shard>]>,
     counters: [AtomicU64; Counter::ALL.len()],
+    /// Per latency: the samples recorded at a lower bound (still waiting when the point ended).
+    censored: [AtomicU64; Latency::ALL.len()],
     gauges: [AtomicU64; 4],
     errors: [AtomicU64; ErrorClass::ALL.len()],
 }
@@ -78,6 +80,7 @@ impl Metrics {
         Metrics {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
+            censored: std::array::from_fn(|_| AtomicU64::new(0)),
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -93,6 +96,18 @@ impl Metrics {
         shard.histograms[latency.index()]
             .get_or_insert_with(new_histogram)
             .saturating_record(us);
+    }
+
+    /// Records a wait that had not ended when the point did, at its lower bound `value`, and
+    /// counts it as censored.
+    pub fn record_censored(&self, latency: Latency, value: Duration) {
+        self.record(latency, value);
+        self.censored[latency.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many samples of `latency` are censored.
+    pub fn censored(&self, latency: Latency) -> u64 {
+        self.censored[latency.index()].load(Ordering::Relaxed)
     }
 
     pub fn add(&self, counter: Counter, n: u64) {

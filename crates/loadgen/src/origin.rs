@@ -130,6 +130,7 @@ impl Origin {
                 let request = builder
                     .body(Full::new(spec.body.clone()))
                     .map_err(|e| invalid_request(target, e))?;
+                on_slot(SlotEvent::Sent);
                 let response = send.send_request(request).await.map_err(LoadError::Http1)?;
                 let (head, body) = response.into_parts();
                 Ok(Response {

@@ -75,7 +75,13 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
         body: Bytes::from(body),
         priority: Priority::Default,
     };
-    let mut queue = QueueTimer::start(metrics, Gauge::PostsQueued, Latency::PostQueueWait);
+    // A POST still pending when the point ends has taken at least until then.
+    let mut pending = PendingPost {
+        ctx: &shared.ctx,
+        scheduled,
+        done: false,
+    };
+    let mut queue = QueueTimer::start(&shared.ctx, Gauge::PostsQueued, Latency::PostQueueWait);
     // The POST was wanted at its scheduled instant, however late its task ran.
     queue.wanted_at(scheduled);
     let result = async {
@@ -83,7 +89,7 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
             .origin
             .send(&shared.target, &spec, |event| {
                 queue.on_slot(event);
-                if event == SlotEvent::Granted {
+                if event == SlotEvent::Sent {
                     shared.tokens.mark_sent(token, Instant::now());
                 }
             })
@@ -101,6 +107,7 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
         Ok(())
     }
     .await;
+    pending.done = true;
     match result {
         Ok(()) => {
             let now = Instant::now();
@@ -114,4 +121,20 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
         }
     }
     metrics.gauge_down(Gauge::PostsPending);
+}
+
+/// Records a censored `post_rtt` for a POST dropped at the end of the point before it completed
+/// or failed.
+struct PendingPost<'a> {
+    ctx: &'a crate::context::Ctx,
+    scheduled: Instant,
+    done: bool,
+}
+
+impl Drop for PendingPost<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.ctx.censor(Latency::PostRtt, self.scheduled);
+        }
+    }
 }

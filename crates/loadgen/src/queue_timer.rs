@@ -4,19 +4,21 @@
 //!
 //! A refused HTTP/2 stream goes back to the queue ([`SlotEvent::Requeued`]): its wait then runs
 //! on to the grant that finally carried it. The sample is recorded once, when the queue phase is
-//! over for good: when the request was sent (or failed), or when its task was dropped (the point
-//! ended).
+//! over for good: when the request was sent (or failed), or when its task was dropped. A request
+//! still queued when the point ended has waited at least until the end: it is recorded at that
+//! lower bound and counted as censored, so the ceiling shows in the latency.
 
 use std::time::Instant;
 
+use crate::context::Ctx;
 use crate::http2::SlotEvent;
-use crate::metrics::{Gauge, Metrics};
+use crate::metrics::Gauge;
 use vocab::Latency;
 
 /// Times one request's wait for a slot; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct QueueTimer<'a> {
-    metrics: &'a Metrics,
+    ctx: &'a Ctx,
     gauge: Gauge,
     latency: Latency,
     wanted: Instant,
@@ -28,10 +30,10 @@ pub(crate) struct QueueTimer<'a> {
 impl<'a> QueueTimer<'a> {
     /// The request is wanted now and waits for a slot, counted in `gauge`; its wait is a sample
     /// of `latency`.
-    pub fn start(metrics: &'a Metrics, gauge: Gauge, latency: Latency) -> Self {
-        metrics.gauge_up(gauge);
+    pub fn start(ctx: &'a Ctx, gauge: Gauge, latency: Latency) -> Self {
+        ctx.metrics.gauge_up(gauge);
         QueueTimer {
-            metrics,
+            ctx,
             gauge,
             latency,
             wanted: Instant::now(),
@@ -52,47 +54,59 @@ impl<'a> QueueTimer<'a> {
             SlotEvent::Granted => {
                 self.granted = Some(Instant::now());
                 if std::mem::take(&mut self.queued) {
-                    self.metrics.gauge_down(self.gauge);
+                    self.ctx.metrics.gauge_down(self.gauge);
                 }
             }
+            SlotEvent::Sent => {}
             SlotEvent::Requeued => {
                 self.granted = None;
                 if !std::mem::replace(&mut self.queued, true) {
-                    self.metrics.gauge_up(self.gauge);
+                    self.ctx.metrics.gauge_up(self.gauge);
                 }
             }
         }
-    }
-
-    /// When the request was granted its slot, if it was.
-    pub fn granted(&self) -> Option<Instant> {
-        self.granted
     }
 }
 
 impl Drop for QueueTimer<'_> {
     fn drop(&mut self) {
         if self.queued {
-            self.metrics.gauge_down(self.gauge);
+            self.ctx.metrics.gauge_down(self.gauge);
         }
-        if let Some(granted) = self.granted {
-            self.metrics
-                .record(self.latency, granted.duration_since(self.wanted));
+        match self.granted {
+            Some(granted) => self
+                .ctx
+                .metrics
+                .record(self.latency, granted.duration_since(self.wanted)),
+            None => self.ctx.censor(self.latency, self.wanted),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
+    use crate::metrics::Metrics;
+
+    fn ctx() -> Ctx {
+        Ctx::new(
+            Arc::new(Metrics::new()),
+            CancellationToken::new(),
+            Duration::from_secs(1),
+        )
+    }
 
     #[test]
     fn a_requeued_request_waits_until_its_last_grant() {
-        let metrics = Metrics::new();
+        let ctx = ctx();
+        let metrics = &ctx.metrics;
         {
-            let mut timer = QueueTimer::start(&metrics, Gauge::StreamsQueued, Latency::QueueWait);
+            let mut timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
             assert_eq!(metrics.gauge(Gauge::StreamsQueued), 1);
             timer.on_slot(SlotEvent::Granted);
             assert_eq!(metrics.gauge(Gauge::StreamsQueued), 0);
@@ -105,17 +119,35 @@ mod tests {
         let wait = metrics.latency(Latency::QueueWait);
         assert_eq!(wait.count, 1, "one sample per request, not per grant");
         assert!(wait.p50 >= 20_000, "{wait:?}");
+        assert_eq!(metrics.censored(Latency::QueueWait), 0);
     }
 
     #[test]
-    fn a_request_dropped_while_queued_leaves_the_gauge() {
-        let metrics = Metrics::new();
+    fn a_request_dropped_while_the_point_runs_leaves_no_sample() {
+        let ctx = ctx();
         drop(QueueTimer::start(
-            &metrics,
+            &ctx,
             Gauge::PostsQueued,
             Latency::PostQueueWait,
         ));
-        assert_eq!(metrics.gauge(Gauge::PostsQueued), 0);
-        assert_eq!(metrics.latency(Latency::PostQueueWait).count, 0);
+        assert_eq!(ctx.metrics.gauge(Gauge::PostsQueued), 0);
+        assert_eq!(ctx.metrics.latency(Latency::PostQueueWait).count, 0);
+    }
+
+    #[test]
+    fn a_request_still_queued_at_the_end_is_a_censored_sample_up_to_the_end() {
+        let ctx = ctx();
+        let timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
+        std::thread::sleep(Duration::from_millis(30));
+        ctx.end(std::time::Instant::now());
+        std::thread::sleep(Duration::from_millis(30));
+        drop(timer);
+        let wait = ctx.metrics.latency(Latency::QueueWait);
+        assert_eq!(wait.count, 1);
+        assert_eq!(ctx.metrics.censored(Latency::QueueWait), 1);
+        assert!(
+            (29_000..59_000).contains(&wait.p50),
+            "waited until the end (30 ms), not until the drop (60 ms): {wait:?}"
+        );
     }
 }

@@ -48,6 +48,9 @@ pub struct PointConfig {
     /// Caps on each event stream's lines and events; over them the connection counts as
     /// `errors_parse` and the stream reconnects.
     pub parser_limits: sse_wire::Limits,
+    /// Where events carry the server's send instant, for `event_delivery` (ssebench's server:
+    /// `"sent_ns"` in nanoseconds; another server may use another field and unit).
+    pub send_stamp: sse_wire::stamp::SendStamp,
 }
 
 /// What a point measured, and why it ended.
@@ -91,6 +94,7 @@ impl PointConfig {
             drain_timeout: d::DRAIN_TIMEOUT,
             loss_grace: d::LOSS_GRACE,
             parser_limits: sse_wire::Limits::default(),
+            send_stamp: sse_wire::stamp::SendStamp::default(),
         }
     }
 
@@ -135,8 +139,19 @@ pub async fn run_point(
             u64::from(config.clients) * u64::from(config.streams_per_client),
         ),
         parser_limits: config.parser_limits,
+        send_stamp: config.send_stamp.clone(),
     });
     let tasks = TaskTracker::new();
+    // The harness's own health: how late this runtime runs timers while the point runs.
+    spawn_stoppable(
+        &tasks,
+        &point_stop,
+        crate::health::lag_probe(
+            metrics.clone(),
+            vocab::Latency::ClientLag,
+            point_stop.clone(),
+        ),
+    );
     let mut clients = Vec::with_capacity(config.clients as usize);
     for index in 0..config.clients {
         let client = Arc::new(Client::new(
@@ -171,8 +186,10 @@ pub async fn run_point(
             _ = watchdog.tick() => ctx.check_down(),
         }
     }
-    // Read the end state before anything is torn down.
+    // Read the end state before anything is torn down; what still waits from here on is censored
+    // at this instant.
     let ended = Instant::now();
+    ctx.end(ended);
     let streams_queued_at_end = metrics.gauge(Gauge::StreamsQueued);
     let streams_open_at_end = metrics.gauge(Gauge::StreamsOpen);
     let posts_stalled_at_end = metrics.gauge(Gauge::PostsPending);

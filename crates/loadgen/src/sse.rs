@@ -15,6 +15,7 @@
 //! Ending the stream (the task is dropped) drops the response body, which on HTTP/1.1 closes the
 //! connection and hands the slot to the next queued request.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,8 +24,10 @@ use http::{HeaderName, Method, StatusCode};
 use sse_wire::{Item, Parser};
 
 use crate::client::{Client, PointShared};
+use crate::context::Ctx;
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
+use crate::http2::SlotEvent;
 use crate::metrics::{Gauge, Metrics};
 use crate::origin::RequestSpec;
 use crate::queue::Priority;
@@ -35,14 +38,21 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Runs one EventSource until the point stops (the caller drops this future).
 pub(crate) async fn run_stream(client: Arc<Client>) {
+    let first_event_seen = std::sync::atomic::AtomicBool::new(false);
     let shared = &client.shared;
     let metrics = &shared.ctx.metrics;
     metrics.incr(Counter::StreamsRequested);
     let created = Instant::now();
+    // A stream still without its first event when the point ends has waited at least until then.
+    let _first_event = FirstEventGuard {
+        ctx: &shared.ctx,
+        created,
+        seen: &first_event_seen,
+    };
     let mut state = StreamState {
         parser: Parser::with_limits(shared.parser_limits),
         delay: shared.reconnect_delay,
-        first_event: false,
+        first_event: &first_event_seen,
         last_message_id: None,
         ledger: shared.delivery.register(),
     };
@@ -69,10 +79,10 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
     }
 }
 
-struct StreamState {
+struct StreamState<'a> {
     parser: Parser,
     delay: Duration,
-    first_event: bool,
+    first_event: &'a AtomicBool,
     last_message_id: Option<u64>,
     ledger: Option<Arc<StreamLedger>>,
 }
@@ -83,6 +93,14 @@ struct Connection {
     resumed: bool,
     /// The request was granted its slot (and sent).
     sent: Instant,
+}
+
+/// When a chunk arrived, read once on the monotonic clock (for waits measured here) and on the
+/// wall clock (for the server's send stamps).
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    at: Instant,
+    unix_ns: u64,
 }
 
 enum Ended {
@@ -113,6 +131,22 @@ impl Drop for GaugeGuard<'_> {
     }
 }
 
+/// Records a censored `time_to_first_event` if the stream is dropped at the end of the point
+/// without having parsed an event.
+struct FirstEventGuard<'a> {
+    ctx: &'a Ctx,
+    created: Instant,
+    seen: &'a AtomicBool,
+}
+
+impl Drop for FirstEventGuard<'_> {
+    fn drop(&mut self) {
+        if !self.seen.load(Ordering::Relaxed) {
+            self.ctx.censor(Latency::TimeToFirstEvent, self.created);
+        }
+    }
+}
+
 /// Tells the ledger when the open connection ends, however it ends (cancellation included).
 struct LedgerGuard(Option<Arc<StreamLedger>>);
 
@@ -126,7 +160,7 @@ impl Drop for LedgerGuard {
 
 async fn connect_once(
     client: &Client,
-    state: &mut StreamState,
+    state: &mut StreamState<'_>,
     created: Instant,
     opened_before: &mut bool,
 ) -> Ended {
@@ -150,12 +184,18 @@ async fn connect_once(
         body: bytes::Bytes::new(),
         priority: Priority::Default,
     };
-    let mut queue = QueueTimer::start(metrics, Gauge::StreamsQueued, Latency::QueueWait);
+    let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
+    let mut written = None;
     let sent = client
         .origin
-        .send(&shared.target, &spec, |event| queue.on_slot(event))
+        .send(&shared.target, &spec, |event| {
+            queue.on_slot(event);
+            if event == SlotEvent::Sent {
+                written = Some(Instant::now());
+            }
+        })
         .await;
-    let granted = queue.granted().unwrap_or_else(Instant::now);
+    let written = written.unwrap_or_else(Instant::now);
     drop(queue);
     let mut response = match sent {
         Ok(r) => r,
@@ -188,7 +228,7 @@ async fn connect_once(
     let _ledger = LedgerGuard(state.ledger.clone());
     let connection = Connection {
         resumed,
-        sent: granted,
+        sent: written,
     };
     state.parser.reset_stream();
     while let Some(chunk) = response.body.next_chunk().await {
@@ -196,7 +236,11 @@ async fn connect_once(
             Ok(c) => c,
             Err(e) => return Ended::Reconnect(Some(e)),
         };
-        let now = Instant::now();
+        // One arrival instant per chunk, on both clocks, for every per-event metric.
+        let now = Arrival {
+            at: Instant::now(),
+            unix_ns: sse_wire::stamp::now_unix_ns(),
+        };
         let StreamState {
             parser,
             delay,
@@ -207,9 +251,8 @@ async fn connect_once(
         let fed = parser.feed(&chunk, |item| match item {
             Item::Event(ev) => {
                 metrics.incr(Counter::EventsReceived);
-                if !*first_event {
-                    *first_event = true;
-                    metrics.record(Latency::TimeToFirstEvent, now.duration_since(created));
+                if !first_event.swap(true, Ordering::Relaxed) {
+                    metrics.record(Latency::TimeToFirstEvent, now.at.duration_since(created));
                 }
                 on_event(
                     shared,
@@ -233,7 +276,7 @@ async fn connect_once(
 
 fn on_event(
     shared: &PointShared,
-    now: Instant,
+    now: Arrival,
     ev: sse_wire::EventRef<'_>,
     connection: &Connection,
     last_message_id: &mut Option<u64>,
@@ -242,26 +285,32 @@ fn on_event(
     let metrics = &*shared.ctx.metrics;
     let tokens = &shared.tokens;
     if let Some(token) = sse_wire::stamp::find_token(ev.data) {
+        // Replayed: on a resumed connection, from a POST that completed before the request was
+        // written, so the server published it before it could subscribe this connection.
+        let replayed = connection.resumed
+            && tokens
+                .completed_at(token)
+                .is_some_and(|done| done < connection.sent);
+        if replayed {
+            metrics.incr(Counter::ReplayedEvents);
+        }
         if let Some(sent) = tokens.sent_at(token) {
-            metrics.record(Latency::Fanout, now.saturating_duration_since(sent));
+            let latency = if replayed {
+                Latency::ReplayFanout
+            } else {
+                Latency::Fanout
+            };
+            metrics.record(latency, now.at.saturating_duration_since(sent));
         }
         if let (Some(ledger), Some(index)) = (ledger, tokens.index(token)) {
             ledger.saw(index);
         }
-        if connection.resumed
-            && tokens
-                .completed_at(token)
-                .is_some_and(|done| done < connection.sent)
-        {
-            metrics.incr(Counter::ReplayedEvents);
-        }
     }
-    if now >= shared.measure_from {
-        if let Some(sent_ns) = sse_wire::stamp::find_sent_ns(ev.data) {
-            let now_ns = sse_wire::stamp::now_unix_ns();
+    if now.at >= shared.measure_from {
+        if let Some(sent_ns) = shared.send_stamp.find_ns(ev.data) {
             metrics.record(
                 Latency::EventDelivery,
-                Duration::from_nanos(now_ns.saturating_sub(sent_ns)),
+                Duration::from_nanos(now.unix_ns.saturating_sub(sent_ns)),
             );
         }
     }

@@ -1,6 +1,6 @@
 //! End-to-end: the emulated browser against the embedded test server, on port 0.
 //!
-//! Each test is written once and run for both arms by `for_arms!`; the expectations that differ
+//! Each test is written once and run on all four arms by `for_arms!`; the expectations that differ
 //! (the six-connection ceiling) are computed from the arm, never copied.
 
 // Test helpers outside `#[test]` functions may panic on setup failures.
@@ -15,10 +15,14 @@ use loadgen::{
 use sse_server::{ServerConfig, Stats};
 use tokio_util::sync::CancellationToken;
 
-/// Generates one `#[tokio::test]` per arm calling `$body(arm)`.
+/// Generates one `#[tokio::test]` per arm, all four of them, calling `$body(arm)`.
 macro_rules! for_arms {
     ($name:ident, $body:path) => {
         mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h1() {
+                $body(loadgen::Protocol::H1).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h1_tls() {
                 $body(loadgen::Protocol::H1Tls).await
@@ -26,6 +30,10 @@ macro_rules! for_arms {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn h2() {
                 $body(loadgen::Protocol::H2).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2c() {
+                $body(loadgen::Protocol::H2c).await
             }
         }
     };
@@ -118,16 +126,60 @@ async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
             "each POST fans out to 8 streams"
         );
         assert!(m.latency(Latency::PostRtt).count >= 3);
+        assert!(m.censored(Latency::PostRtt) <= 1);
+        assert_eq!(m.censored(Latency::PostQueueWait), 0);
     } else {
         assert_eq!(m.get(Counter::PostsCompleted), 0);
         assert_eq!(out.posts_stalled_at_end, scheduled);
-        assert_eq!(m.latency(Latency::PostRtt).count, 0);
+        // Every POST waited behind the six streams until the end: a censored sample each, of
+        // its queue wait and of its round trip.
+        assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
+        assert_eq!(m.censored(Latency::PostRtt), scheduled);
+        assert_eq!(m.censored(Latency::PostQueueWait), scheduled);
     }
-    assert!(m.latency(Latency::TimeToFirstEvent).count == opened);
+    // The two streams still queued are censored samples of queue_wait and time_to_first_event.
+    assert_eq!(m.censored(Latency::QueueWait), queued);
+    assert_eq!(m.censored(Latency::TimeToFirstEvent), queued);
+    assert_eq!(m.latency(Latency::QueueWait).count, 8);
+    assert_eq!(m.latency(Latency::TimeToFirstEvent).count, 8);
     assert!(m.latency(Latency::EventDelivery).count > 0);
     assert_eq!(m.total_errors(), 0);
 }
 for_arms!(ceiling, super::eight_streams_hit_the_ceiling_only_on_http1);
+
+/// 16 streams on HTTP/1.1: ten wait for a slot the whole point, so queue_wait's p99 (and its p50,
+/// with 10 of 16 samples) is at least the length of the point. Over HTTP/2 nothing waits.
+async fn the_ceiling_shows_in_queue_wait(arm: Protocol) {
+    let (out, _) = run(
+        arm,
+        Run {
+            streams_per_client: 16,
+            ..Run::default()
+        },
+    )
+    .await;
+    let m = &out.metrics;
+    let wait = m.latency(Latency::QueueWait);
+    assert_eq!(wait.count, 16);
+    if arm.is_http2() {
+        assert_eq!(m.censored(Latency::QueueWait), 0);
+        assert!(wait.p99 < 1_000_000, "{wait:?}");
+    } else {
+        assert_eq!(m.censored(Latency::QueueWait), 10);
+        let point_us = (out.elapsed.as_micros() as u64).saturating_sub(100_000);
+        assert!(
+            wait.p99 >= point_us,
+            "{wait:?} for a point of {:?}",
+            out.elapsed
+        );
+        assert!(
+            wait.p50 >= point_us,
+            "{wait:?} for a point of {:?}",
+            out.elapsed
+        );
+    }
+}
+for_arms!(censored_queue_wait, super::the_ceiling_shows_in_queue_wait);
 
 /// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
 /// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.

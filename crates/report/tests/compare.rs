@@ -678,3 +678,39 @@ fn changes_within_the_baselines_spread_do_not_count() {
     assert_eq!(p50(6_000), [LineVerdict::Ok]);
     assert_eq!(p50(6_001), [LineVerdict::Regression]);
 }
+
+/// The loss proof must not go vacuous: `messages_expected` falling to 0 where the base owed
+/// messages means nothing was proven, whatever `messages_lost` says.
+#[test]
+fn a_loss_proof_owed_nothing_is_a_regression() {
+    let proof = |expected: u64| {
+        let mut rows = sweep("a", "ceiling");
+        for (metric, value) in [("messages_expected", expected), ("messages_lost", 0)] {
+            rows.push(Row {
+                meta: meta("a"),
+                key: key("ceiling", Protocol::H2, 1, metric),
+                value: Value::Counter(value),
+            });
+        }
+        rows
+    };
+    let verdict = |base: u64, new: u64| {
+        let comparison = run(proof(base), proof(new));
+        (
+            verdict_of(&comparison, "messages_expected", None),
+            comparison.verdict().unwrap(),
+        )
+    };
+    assert_eq!(
+        verdict(120, 0),
+        (vec![LineVerdict::Regression], Verdict::Regression)
+    );
+    assert_eq!(
+        verdict(120, 3),
+        (vec![LineVerdict::Ok], Verdict::NoRegression)
+    );
+    assert_eq!(
+        verdict(0, 0),
+        (vec![LineVerdict::Ok], Verdict::NoRegression)
+    );
+}

@@ -17,6 +17,7 @@ use crate::server::{start, RunningServer};
 #[derive(Debug)]
 pub struct DedicatedServer {
     server: Option<Arc<RunningServer>>,
+    runtime: tokio::runtime::Handle,
     stop: Option<oneshot::Sender<Stop>>,
     thread: Option<JoinHandle<()>>,
     workers: usize,
@@ -59,7 +60,8 @@ impl DedicatedServer {
                             return;
                         }
                     };
-                    if started_tx.send(Ok(Arc::clone(&server))).is_err() {
+                    let handle = tokio::runtime::Handle::current();
+                    if started_tx.send(Ok((Arc::clone(&server), handle))).is_err() {
                         return;
                     }
                     match stop_rx.await {
@@ -71,8 +73,9 @@ impl DedicatedServer {
             })
             .map_err(ServerError::Runtime)?;
         match started_rx.recv() {
-            Ok(Ok(server)) => Ok(DedicatedServer {
+            Ok(Ok((server, runtime))) => Ok(DedicatedServer {
                 server: Some(server),
+                runtime,
                 stop: Some(stop_tx),
                 thread: Some(thread),
                 workers,
@@ -88,6 +91,11 @@ impl DedicatedServer {
                 )))
             }
         }
+    }
+
+    /// The server's runtime, to run a probe on it (the harness watching the server's scheduler).
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     /// The worker threads of the server's runtime.

@@ -8,7 +8,8 @@
 //!   the POST and time the fan-out, even a server we did not write.
 //!
 //! Readers search for the key rather than parse JSON: that works whatever the surrounding text is
-//! and costs no allocation on the client's hot path.
+//! and costs no allocation on the client's hot path. A server we did not write may stamp its events
+//! under another field and unit (`"sent_us":...`, `"ts_ms":...`): [`SendStamp`] names them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,6 +52,69 @@ pub fn find_sent_ns(data: &str) -> Option<u64> {
     find_number_after(data, SENT_NS_KEY)
 }
 
+/// The unit of a send stamp, since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampUnit {
+    Ns,
+    Us,
+    Ms,
+    S,
+}
+
+impl StampUnit {
+    /// Nanoseconds in one unit.
+    fn ns(self) -> u64 {
+        match self {
+            StampUnit::Ns => 1,
+            StampUnit::Us => 1_000,
+            StampUnit::Ms => 1_000_000,
+            StampUnit::S => 1_000_000_000,
+        }
+    }
+
+    /// The unit named `ns`, `us`, `ms` or `s`.
+    pub fn parse(name: &str) -> Option<StampUnit> {
+        match name {
+            "ns" => Some(StampUnit::Ns),
+            "us" => Some(StampUnit::Us),
+            "ms" => Some(StampUnit::Ms),
+            "s" => Some(StampUnit::S),
+            _ => None,
+        }
+    }
+}
+
+/// Where a server writes the instant it sent an event: an integer field of the event's data and
+/// its unit since the Unix epoch. ssebench's server writes `"sent_ns"` in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendStamp {
+    /// `"FIELD":`, as searched for.
+    key: String,
+    unit: StampUnit,
+}
+
+impl Default for SendStamp {
+    /// ssebench's own: `"sent_ns"`, nanoseconds.
+    fn default() -> Self {
+        SendStamp::new("sent_ns", StampUnit::Ns)
+    }
+}
+
+impl SendStamp {
+    /// The stamp in field `field` (a JSON key, without quotes), in `unit`.
+    pub fn new(field: &str, unit: StampUnit) -> SendStamp {
+        SendStamp {
+            key: format!("\"{field}\":"),
+            unit,
+        }
+    }
+
+    /// The send instant in `data`, in nanoseconds since the Unix epoch, if the field is there.
+    pub fn find_ns(&self, data: &str) -> Option<u64> {
+        find_number_after(data, &self.key)?.checked_mul(self.unit.ns())
+    }
+}
+
 /// The POST token in an event's data, if present.
 pub fn find_token(data: &str) -> Option<u64> {
     find_number_after(data, TOKEN_KEY)
@@ -58,7 +122,10 @@ pub fn find_token(data: &str) -> Option<u64> {
 
 fn find_number_after(data: &str, key: &str) -> Option<u64> {
     let at = memchr::memmem::find(data.as_bytes(), key.as_bytes())? + key.len();
-    let digits = &data.as_bytes()[at..];
+    let after = &data.as_bytes()[at..];
+    // JSON allows whitespace after the colon.
+    let spaces = after.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let digits = &after[spaces..];
     let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
     std::str::from_utf8(&digits[..len]).ok()?.parse().ok()
 }
@@ -83,5 +150,28 @@ mod tests {
         assert_eq!(find_token(&s), Some(42));
         assert!(s.ends_with("\"}"));
         assert_eq!(find_token("{\"ssebench_token\":}"), None);
+        assert_eq!(find_token("{\"ssebench_token\": 7}"), Some(7));
+    }
+
+    #[test]
+    fn stamps_of_other_servers() {
+        let micros = SendStamp::new("sent_us", StampUnit::Us);
+        assert_eq!(
+            micros.find_ns("{\"id\":1, \"sent_us\": 1700000000000001}"),
+            Some(1_700_000_000_000_001_000)
+        );
+        assert_eq!(micros.find_ns("{\"sent_ns\":5}"), None);
+        let millis = SendStamp::new("ts", StampUnit::parse("ms").unwrap());
+        assert_eq!(
+            millis.find_ns("{\"ts\":1700000000000}"),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(SendStamp::default().find_ns("{\"sent_ns\":42}"), Some(42));
+        assert_eq!(
+            SendStamp::new("s", StampUnit::S).find_ns("{\"s\":99999999999999999}"),
+            None,
+            "overflow is no stamp, not a wrong one"
+        );
+        assert_eq!(StampUnit::parse("min"), None);
     }
 }

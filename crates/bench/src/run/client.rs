@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use vocab::{ClientKind, Protocol};
 
 use super::embedded;
-use super::measurement::{Measurement, PointId, ServerCounts};
+use super::health::CpuSample;
+use super::measurement::{Harness, Measurement, PointId, ServerCounts};
 use super::progress::Progress;
 use crate::scenario::Scenario;
 
@@ -52,6 +53,7 @@ pub enum Destination<'a> {
         targets: &'a [Target],
         events_path: &'a str,
         messages_path: &'a str,
+        send_stamp: &'a sse_wire::stamp::SendStamp,
     },
 }
 
@@ -153,24 +155,34 @@ async fn emulated(
 ) -> anyhow::Result<Measurement> {
     let metrics = Arc::new(Metrics::new());
     let _ticker = progress.start_point(index, id, Some(metrics.clone()));
+    let cpu = CpuSample::now();
     match destination {
         Destination::External {
             targets,
             events_path,
             messages_path,
+            send_stamp,
         } => {
             let target = targets
                 .iter()
                 .find(|t| t.arm == id.arm)
                 .context("no target URL for this protocol")?
                 .clone();
-            let config = point_config(scenario, id, target, events_path, messages_path);
+            let config = PointConfig {
+                send_stamp: (*send_stamp).clone(),
+                ..point_config(scenario, id, target, events_path, messages_path)
+            };
             let outcome = loadgen::run_point(&config, metrics, stop).await;
+            let (client_cpu_ms, _, _) = CpuSample::now().since(cpu);
             Ok(Measurement::emulated(
                 id,
                 &outcome,
                 None,
-                scenario.client_threads,
+                Harness {
+                    client_threads: scenario.client_threads,
+                    client_cpu_ms,
+                    server_cpu_ms: None,
+                },
             ))
         }
         Destination::Embedded => {
@@ -183,7 +195,16 @@ async fn emulated(
             let events = format!("/events?channel={}", scenario.channel);
             let messages = format!("/messages?channel={}", scenario.channel);
             let config = point_config(scenario, id, target, &events, &messages);
+            // The server's own scheduler lag, probed on its runtime while the point runs.
+            let probe_stop = CancellationToken::new();
+            server.runtime().spawn(loadgen::health::lag_probe(
+                metrics.clone(),
+                vocab::Latency::ServerLag,
+                probe_stop.clone(),
+            ));
             let outcome = loadgen::run_point(&config, metrics, stop).await;
+            probe_stop.cancel();
+            let (client_cpu_ms, server_cpu_ms, _) = CpuSample::now().since(cpu);
             let counts = server.stats().listener(id.arm).map(|l| ServerCounts {
                 connections_accepted: l.connections_accepted,
                 connections_carrying_requests: l.connections_carrying_requests,
@@ -196,7 +217,11 @@ async fn emulated(
                 id,
                 &outcome,
                 counts,
-                scenario.client_threads,
+                Harness {
+                    client_threads: scenario.client_threads,
+                    client_cpu_ms,
+                    server_cpu_ms: Some(server_cpu_ms),
+                },
             ))
         }
     }

@@ -52,6 +52,16 @@ impl ServerCounts {
     }
 }
 
+/// The harness's own figures for an emulated point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Harness {
+    pub client_threads: usize,
+    /// CPU the load generator's threads used during the point, ms.
+    pub client_cpu_ms: u64,
+    /// CPU the embedded server's threads used, ms (none with an external target).
+    pub server_cpu_ms: Option<u64>,
+}
+
 /// One point's measurement.
 #[derive(Debug, Clone)]
 pub struct Measurement {
@@ -77,7 +87,7 @@ impl Measurement {
         id: PointId,
         outcome: &PointOutcome,
         server: Option<ServerCounts>,
-        client_threads: usize,
+        harness: Harness,
     ) -> Measurement {
         let m = &outcome.metrics;
         let mut counters: Vec<(Metric, u64)> = Counter::ALL
@@ -96,12 +106,22 @@ impl Measurement {
                 (Metric::MessagesDuplicated, d.duplicated),
             ]);
         }
+        counters.extend(
+            Latency::ALL
+                .into_iter()
+                .filter(|l| l.can_be_censored())
+                .map(|l| (Metric::Censored(l), m.censored(l))),
+        );
         counters.push((Metric::Errors, m.total_errors()));
         counters.extend(ErrorClass::ALL.map(|c| (Metric::Error(c), m.errors(c))));
-        counters.push((Metric::ClientThreads, client_threads as u64));
+        counters.push((Metric::ClientThreads, harness.client_threads as u64));
+        counters.push((Metric::ClientCpuMs, harness.client_cpu_ms));
         if let Some(s) = server {
             counters.extend(s.counters());
             counters.push((Metric::ServerThreads, s.threads));
+        }
+        if let Some(ms) = harness.server_cpu_ms {
+            counters.push((Metric::ServerCpuMs, ms));
         }
         Measurement {
             id,
@@ -109,6 +129,8 @@ impl Measurement {
             counters: in_catalog_order(counters),
             latencies: Latency::ALL
                 .iter()
+                // The server's lag probe runs only with the embedded server.
+                .filter(|&&l| l != Latency::ServerLag || server.is_some())
                 .map(|&l| (l, summary(m.latency(l))))
                 .collect(),
             delivery: outcome.delivery,
@@ -188,6 +210,11 @@ impl Measurement {
             .iter()
             .find(|(l, _)| *l == latency)
             .map(|(_, s)| s)
+    }
+
+    /// How many of a latency's samples are censored (still waiting when the point ended).
+    pub fn censored(&self, latency: Latency) -> u64 {
+        self.counter(Metric::Censored(latency)).unwrap_or(0)
     }
 
     /// Every counter measured, in the catalog's order.

@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod embedded;
+pub mod health;
 pub mod limits;
 pub mod measurement;
 pub mod meta;
@@ -104,6 +105,7 @@ pub async fn run(
             targets,
             events_path: &t.events_path,
             messages_path: &t.messages_path,
+            send_stamp: &t.send_stamp,
         },
         _ => Destination::Embedded,
     };

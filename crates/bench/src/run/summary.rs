@@ -37,13 +37,17 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         "delivery",
         "errors",
     ];
+    let proof = result.client == vocab::ClientKind::Emulated;
     if result.faults {
-        header.extend(["reconnects", "lost"]);
+        header.push("reconnects");
+    }
+    if proof {
+        header.push("lost");
     }
     let rows: Vec<Vec<String>> = result
         .points
         .iter()
-        .map(|m| row(m, result.faults))
+        .map(|m| row(m, result.faults, proof))
         .collect();
     let many = result.points.len() > 2;
     out.push_str(&table(&header, &rows, |a, b| many && a[..2] != b[..2]));
@@ -51,14 +55,21 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         out,
         "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\
          POSTs = completed of scheduled; conns = connections that carried requests (client, and server's count);\n\
+         `>=` = at least: some samples are still waiting at the end of the point, counted at that lower bound;\n\
          `-` = not measured by this client, or no sample."
     );
-    if result.faults {
+    if proof {
         let _ = writeln!(
             out,
             "lost = (POST, stream) pairs owed but never seen, of those owed (completed POSTs x streams subscribed and\n\
-             not failed, minus the last 500 ms); `dup` = seen twice on one stream. See \"The loss proof\" in scenarios/README.md."
+             not failed, minus the last 500 ms); `dup` = seen twice on one stream; `no proof` = nothing was owed, so\n\
+             nothing was proven. See \"The loss proof\" in scenarios/README.md."
         );
+    }
+    for m in &result.points {
+        for warning in super::health::warnings(m) {
+            let _ = writeln!(out, "{warning}");
+        }
     }
     let _ = match result.threads {
         (client, Some(server)) => writeln!(
@@ -83,7 +94,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     out
 }
 
-fn row(m: &Measurement, faults: bool) -> Vec<String> {
+fn row(m: &Measurement, faults: bool, proof: bool) -> Vec<String> {
     let count = |metric: Metric| m.counter(metric).map_or("-".to_owned(), |v| v.to_string());
     let of = |done: Counter, all: Counter| match (m.counter(done), m.counter(all)) {
         (Some(done), Some(all)) => format!("{done}/{all}"),
@@ -114,27 +125,43 @@ fn row(m: &Measurement, faults: bool) -> Vec<String> {
     ];
     if faults {
         row.push(count(Counter::Reconnects.into()));
+    }
+    if proof {
         row.push(lost(m.delivery));
     }
     row
 }
 
-/// `lost/expected`, plus duplicates when there are any; `-` when the point was too large to track.
+/// `lost/expected`, plus duplicates when there are any; `no proof` when nothing was owed; `-` when
+/// the point was too large to track.
 fn lost(delivery: Option<loadgen::DeliveryTally>) -> String {
     match delivery {
         None => "-".to_owned(),
+        Some(d) if d.expected == 0 && d.duplicated == 0 => "no proof".to_owned(),
         Some(d) if d.duplicated > 0 => format!("{}/{} ({} dup)", d.lost, d.expected, d.duplicated),
         Some(d) => format!("{}/{}", d.lost, d.expected),
     }
 }
 
-/// `p50/p99` of a latency in milliseconds; `-` when not measured or without samples.
+/// `p50/p99` of a latency in milliseconds; `-` when not measured or without samples. A
+/// percentile that censored samples reach (more of them than the samples above it) is a lower
+/// bound: `>=`.
 fn pair(m: &Measurement, latency: Latency) -> String {
-    match m.latency(latency) {
-        Some(s) if s.count > 0 => match (s.p50, s.p99) {
-            (Some(p50), Some(p99)) => format!("{}/{}", ms(p50), ms(p99)),
-            _ => "-".to_owned(),
-        },
+    let Some(s) = m.latency(latency).filter(|s| s.count > 0) else {
+        return "-".to_owned();
+    };
+    let censored = m.censored(latency) as f64;
+    let at_least = |q: f64| {
+        if censored > s.count as f64 * (1.0 - q) {
+            ">="
+        } else {
+            ""
+        }
+    };
+    match (s.p50, s.p99) {
+        (Some(p50), Some(p99)) => {
+            format!("{}{}/{}{}", at_least(0.5), ms(p50), at_least(0.99), ms(p99))
+        }
         _ => "-".to_owned(),
     }
 }

@@ -75,6 +75,8 @@ pub(crate) struct RawTarget {
     pub messages_path: Option<Spanned<String>>,
     pub cacert: Option<Spanned<String>>,
     pub insecure: Option<Spanned<bool>>,
+    pub send_stamp: Option<Spanned<String>>,
+    pub send_stamp_unit: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use sse_wire::stamp::{SendStamp, StampUnit};
 use toml::Spanned;
 use vocab::Protocol;
 
@@ -28,6 +29,8 @@ pub struct TargetSpec {
     pub events_path: String,
     pub messages_path: String,
     pub trust: TrustSpec,
+    /// Where the server's events carry their send instant, for `event_delivery`.
+    pub send_stamp: SendStamp,
 }
 
 impl TargetSpec {
@@ -66,6 +69,7 @@ pub struct FileTarget {
     events_path: Option<String>,
     messages_path: Option<String>,
     trust: TrustSpec,
+    send_stamp: SendStamp,
 }
 
 /// The command line's target flags, as given.
@@ -185,12 +189,41 @@ pub(super) fn file_target(
         (None, Some(i)) if *i.get_ref() => TrustSpec::Insecure,
         _ => TrustSpec::None,
     };
+    let field = match &t.send_stamp {
+        None => "sent_ns".to_owned(),
+        Some(f)
+            if !f.get_ref().is_empty()
+                && f.get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            f.get_ref().clone()
+        }
+        Some(f) => {
+            return Err(cx.invalid(
+                "target.send_stamp",
+                f,
+                "must be a JSON field name (letters, digits, '_', '-')",
+            ))
+        }
+    };
+    let unit = match &t.send_stamp_unit {
+        None => StampUnit::Ns,
+        Some(u) => StampUnit::parse(u.get_ref()).ok_or_else(|| {
+            cx.invalid(
+                "target.send_stamp_unit",
+                u,
+                "expected \"ns\", \"us\", \"ms\" or \"s\" (since the Unix epoch)",
+            )
+        })?,
+    };
     Ok(FileTarget {
         url: t.url.as_ref().map(|v| sourced("target.url", v)),
         per_arm,
         events_path: path("target.events_path", &t.events_path)?,
         messages_path: path("target.messages_path", &t.messages_path)?,
         trust,
+        send_stamp: SendStamp::new(&field, unit),
     })
 }
 
@@ -297,6 +330,7 @@ pub fn resolve(
         events_path,
         messages_path,
         trust,
+        send_stamp: file.map_or_else(SendStamp::default, |f| f.send_stamp.clone()),
     }))
 }
 

@@ -157,6 +157,8 @@ events_path = "/sse"
 messages_path = "/chat"
 cacert = "ca.pem"
 insecure = false
+send_stamp = "sent_us"
+send_stamp_unit = "us"
 "#;
 
 #[test]
@@ -200,6 +202,10 @@ fn every_key_parses() {
         "x.toml:9: target.h2 = \"https://127.0.0.1:8445\""
     );
     assert_eq!(t.events_path, "/sse");
+    assert_eq!(
+        t.send_stamp,
+        sse_wire::stamp::SendStamp::new("sent_us", sse_wire::stamp::StampUnit::Us)
+    );
     assert!(parse(GOOD).unwrap().faults.is_none());
 }
 
@@ -343,6 +349,8 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
 ];
 
 const BAD_TARGET_VALUES: &[(&str, &str, &str, &str)] = &[
+    ("target", "send_stamp", "\"a b\"", "JSON field name"),
+    ("target", "send_stamp_unit", "\"min\"", "\"ns\", \"us\""),
     ("target", "url", "1", "invalid type"),
     ("target", "url", "\"ftp://127.0.0.1:1\"", "https://"),
     ("target", "h1", "8080", "invalid type"),

@@ -40,6 +40,8 @@ use vocab::Counter;
 pub(crate) enum SlotEvent {
     /// The request was granted a slot.
     Granted,
+    /// Its request is handed to the connection (written): where `fanout` starts.
+    Sent,
     /// The server refused it unprocessed: it waits for a slot again.
     Requeued,
 }
@@ -211,6 +213,7 @@ impl H2Origin {
             .map_err(Attempt::Failed)?;
         let mut send = send.ready().await.map_err(Attempt::classify)?;
         let end_of_stream = body.is_empty();
+        on_slot(SlotEvent::Sent);
         let (response, mut stream) = send
             .send_request(clone_request(request), end_of_stream)
             .map_err(Attempt::classify)?;

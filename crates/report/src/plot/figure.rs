@@ -397,15 +397,30 @@ fn ceiling_panels(sweep: &Sweep<'_>, x: &Axis) -> Vec<Panel> {
 /// p50 and p99 of one latency metric per arm; `None` if no arm has samples.
 fn latency_panel(sweep: &Sweep<'_>, x: &Axis, metric: &str) -> Option<Panel> {
     let mut series = Vec::new();
+    // Samples still waiting when a point ended are counted at that lower bound (the ceiling);
+    // the series that carry any say so.
+    let censored_rows = Latency::ALL
+        .iter()
+        .find(|l| l.name() == metric)
+        .map(|l| l.censored_name());
+    let mut any_censored = false;
     for arm in &sweep.arms {
+        let censored = censored_rows
+            .is_some_and(|name| sweep.counter(arm, name).iter().any(|&(_, n)| n > 0.0));
+        any_censored |= censored;
         for (field, stroke, width, marker) in [
             (LatencyField::P50, Stroke::Solid, 2, Marker::Circle),
             (LatencyField::P99, Stroke::Dashed, 1, Marker::Triangle),
         ] {
             let points = sweep.latency(arm, metric, field);
             if !points.is_empty() {
+                let what = if censored {
+                    format!("{field} (>=, censored)")
+                } else {
+                    field.to_string()
+                };
                 series.push(RawSeries {
-                    label: sweep.label(arm, field.as_str()),
+                    label: sweep.label(arm, &what),
                     color: arm.color(),
                     stroke,
                     width,
@@ -440,8 +455,13 @@ fn latency_panel(sweep: &Sweep<'_>, x: &Axis, metric: &str) -> Option<Panel> {
     } else {
         ""
     };
+    let note = if any_censored {
+        "; >= = some samples still waited at the end (lower bounds)"
+    } else {
+        ""
+    };
     Some(Panel {
-        caption: format!("{metric}: p50 solid, p99 dashed"),
+        caption: format!("{metric}: p50 solid, p99 dashed{note}"),
         y_desc: format!("{metric} ({unit}{log})"),
         series: series.into_iter().map(|s| s.place(x, &y, scale)).collect(),
         y,

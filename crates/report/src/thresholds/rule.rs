@@ -13,6 +13,9 @@ pub enum Rule {
         /// How far it may move.
         tolerance: Tolerance,
     },
+    /// `>0`: must not fall to zero where the base was above zero (a proof that became vacuous,
+    /// such as a loss proof owed nothing).
+    StaysPositive,
     /// Shown, never fails.
     Off,
 }
@@ -51,12 +54,13 @@ pub enum Judgement {
 impl Rule {
     /// Holds the move from `base` to `new` against this rule.
     pub fn judge(&self, base: f64, new: f64) -> Judgement {
-        let Rule::Limit {
-            direction,
-            tolerance,
-        } = *self
-        else {
-            return Judgement::Within;
+        let (direction, tolerance) = match *self {
+            Rule::Limit {
+                direction,
+                tolerance,
+            } => (direction, tolerance),
+            Rule::StaysPositive if base > 0.0 && new <= 0.0 => return Judgement::Beyond,
+            Rule::StaysPositive | Rule::Off => return Judgement::Within,
         };
         let allowed = match tolerance {
             Tolerance::Percent(percent) => base.abs() * percent / 100.0,
@@ -80,12 +84,13 @@ impl Rule {
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Rule::Limit {
-            direction,
-            tolerance,
-        } = self
-        else {
-            return f.write_str("off");
+        let (direction, tolerance) = match self {
+            Rule::Limit {
+                direction,
+                tolerance,
+            } => (direction, tolerance),
+            Rule::StaysPositive => return f.write_str(">0"),
+            Rule::Off => return f.write_str("off"),
         };
         let sign = match direction {
             Direction::Increase => '+',
@@ -103,15 +108,17 @@ impl FromStr for Rule {
     type Err = &'static str;
 
     fn from_str(text: &str) -> Result<Self, &'static str> {
-        if text == "off" {
-            return Ok(Rule::Off);
+        match text {
+            "off" => return Ok(Rule::Off),
+            ">0" => return Ok(Rule::StaysPositive),
+            _ => {}
         }
         let mut chars = text.chars();
         let direction = match chars.next() {
             Some('+') => Direction::Increase,
             Some('-') => Direction::Decrease,
             Some('=') => Direction::Either,
-            _ => return Err("a rule starts with +, - or = (or is `off`)"),
+            _ => return Err("a rule starts with +, - or = (or is `>0` or `off`)"),
         };
         let rest = chars.as_str();
         let (number, percent) = match rest.strip_suffix('%') {
@@ -141,7 +148,7 @@ mod tests {
 
     #[test]
     fn rules_parse_and_print() {
-        for text in ["+25%", "-0", "+0", "+10", "=0", "=5%", "off", "+2.5%"] {
+        for text in ["+25%", "-0", "+0", "+10", "=0", "=5%", "off", "+2.5%", ">0"] {
             assert_eq!(text.parse::<Rule>().unwrap().to_string(), text);
         }
         for bad in ["25%", "+", "+x", "+-5", "++5", "+inf", "-5%%", ""] {
@@ -163,5 +170,12 @@ mod tests {
         assert_eq!(p("=0").judge(6.0, 6.0), Judgement::Within);
         assert_eq!(p("+10").judge(100.0, 110.0), Judgement::Within);
         assert_eq!(p("off").judge(1.0, 1e9), Judgement::Within);
+        assert_eq!(p(">0").judge(120.0, 0.0), Judgement::Beyond);
+        assert_eq!(p(">0").judge(120.0, 3.0), Judgement::Within);
+        assert_eq!(
+            p(">0").judge(0.0, 0.0),
+            Judgement::Within,
+            "nothing owed in base either"
+        );
     }
 }

@@ -12,11 +12,14 @@ pub enum Latency {
     EventDelivery,
     PostRtt,
     Fanout,
+    ReplayFanout,
+    ClientLag,
+    ServerLag,
 }
 
 impl Latency {
     /// Every latency, in report order.
-    pub const ALL: [Latency; 7] = [
+    pub const ALL: [Latency; 10] = [
         Latency::QueueWait,
         Latency::PostQueueWait,
         Latency::Connect,
@@ -24,6 +27,9 @@ impl Latency {
         Latency::EventDelivery,
         Latency::PostRtt,
         Latency::Fanout,
+        Latency::ReplayFanout,
+        Latency::ClientLag,
+        Latency::ServerLag,
     ];
 
     /// The row name.
@@ -33,6 +39,11 @@ impl Latency {
 
     /// The latency's catalog entry.
     pub fn info(self) -> MetricInfo {
+        let rule = match self {
+            // The harness's own health: shown, and warned about, never a regression.
+            Latency::ClientLag | Latency::ServerLag => DefaultRule::Shown,
+            _ => DefaultRule::Latency,
+        };
         let (name, measures) = match self {
             Latency::QueueWait => (
                 "queue_wait",
@@ -67,16 +78,59 @@ impl Latency {
             ),
             Latency::Fanout => (
                 "fanout",
-                "the POST is granted its slot and sent -> the event carrying its token is parsed, \
-                 one sample per subscriber stream",
+                "the POST's request is handed to its connection (written) -> the event carrying its \
+                 token is parsed, one sample per subscriber stream; replays left out",
+            ),
+            Latency::ReplayFanout => (
+                "replay_fanout",
+                "as `fanout`, for the events that can only have come from the server's replay \
+                 (see `replayed_events`): how late a reconnecting subscriber caught up",
+            ),
+            Latency::ClientLag => (
+                "client_lag",
+                "the load generator's own health: a 10 ms timer's deadline -> the instant its task \
+                 ran on the client's runtime (how late timers and tasks run)",
+            ),
+            Latency::ServerLag => (
+                "server_lag",
+                "the embedded server's health: the same probe on the server's own runtime",
             ),
         };
         MetricInfo {
             name,
             kind: MetricKind::Latency,
             measures,
-            rule: DefaultRule::Latency,
+            rule,
         }
+    }
+
+    /// The row counting this latency's censored samples: those still waiting when the point
+    /// ended, recorded at that lower bound.
+    pub fn censored_name(self) -> &'static str {
+        match self {
+            Latency::QueueWait => "queue_wait_censored",
+            Latency::PostQueueWait => "post_queue_wait_censored",
+            Latency::Connect => "connect_censored",
+            Latency::TimeToFirstEvent => "time_to_first_event_censored",
+            Latency::EventDelivery => "event_delivery_censored",
+            Latency::PostRtt => "post_rtt_censored",
+            Latency::Fanout => "fanout_censored",
+            Latency::ReplayFanout => "replay_fanout_censored",
+            Latency::ClientLag => "client_lag_censored",
+            Latency::ServerLag => "server_lag_censored",
+        }
+    }
+
+    /// Whether a sample can be censored: the wait can still be running when the point ends
+    /// (a request queued, a POST pending, a stream without its first event).
+    pub fn can_be_censored(self) -> bool {
+        matches!(
+            self,
+            Latency::QueueWait
+                | Latency::PostQueueWait
+                | Latency::TimeToFirstEvent
+                | Latency::PostRtt
+        )
     }
 
     /// The latency's index in [`Latency::ALL`], for arrays of histograms.

@@ -81,6 +81,8 @@ pub enum DefaultRule {
     NoIncrease,
     /// Work done: must not shrink (`-0`).
     NoDecrease,
+    /// Must not fall to zero where the base had some (`>0`): a proof that became vacuous.
+    NotToZero,
     /// A latency: its p50 and p99 are held against the relative latency thresholds.
     Latency,
 }
@@ -92,6 +94,7 @@ impl DefaultRule {
             DefaultRule::Exact => Some("=0"),
             DefaultRule::NoIncrease => Some("+0"),
             DefaultRule::NoDecrease => Some("-0"),
+            DefaultRule::NotToZero => Some(">0"),
             DefaultRule::Shown | DefaultRule::Latency => None,
         }
     }
@@ -129,12 +132,19 @@ pub enum Metric {
     ServerOverflows,
     ClientThreads,
     ServerThreads,
+    /// CPU the load generator's threads used during the point, milliseconds.
+    ClientCpuMs,
+    /// CPU the embedded server's threads used during the point, milliseconds.
+    ServerCpuMs,
     /// A real browser's connections that carried any request, the page's own included.
     ConnectionsCarryingAnyRequest,
     /// A real browser's requests for the page itself (the document, a favicon).
     PageRequests,
     /// A latency of the load generator.
     Latency(Latency),
+    /// How many samples of a latency are censored: still waiting when the point ended, and
+    /// recorded at that lower bound.
+    Censored(Latency),
 }
 
 impl From<Counter> for Metric {
@@ -180,9 +190,17 @@ impl Metric {
             Metric::ServerOverflows,
             Metric::ClientThreads,
             Metric::ServerThreads,
+            Metric::ClientCpuMs,
+            Metric::ServerCpuMs,
             Metric::ConnectionsCarryingAnyRequest,
             Metric::PageRequests,
         ]);
+        all.extend(
+            Latency::ALL
+                .into_iter()
+                .filter(|l| l.can_be_censored())
+                .map(Metric::Censored),
+        );
         all.extend(Latency::ALL.map(Metric::Latency));
         all
     }
@@ -208,6 +226,12 @@ impl Metric {
         let (name, rule, measures) = match self {
             Metric::Counter(c) => return c.info(),
             Metric::Latency(l) => return l.info(),
+            Metric::Censored(l) => (
+                l.censored_name(),
+                Shown,
+                "samples of the latency still waiting when the point ended, counted in it at that \
+                 lower bound",
+            ),
             Metric::StreamsQueuedAtEnd => (
                 "streams_queued_at_end",
                 Exact,
@@ -225,7 +249,7 @@ impl Metric {
             ),
             Metric::MessagesExpected => (
                 "messages_expected",
-                Shown,
+                NotToZero,
                 "the loss proof: (POST, stream) pairs owed (see scenarios/README.md)",
             ),
             Metric::MessagesLost => (
@@ -283,6 +307,16 @@ impl Metric {
                 Shown,
                 "worker threads of the embedded server's own runtime",
             ),
+            Metric::ClientCpuMs => (
+                "client_cpu_ms",
+                Shown,
+                "CPU time (user + system) the load generator's threads used during the point, ms",
+            ),
+            Metric::ServerCpuMs => (
+                "server_cpu_ms",
+                Shown,
+                "CPU time (user + system) the embedded server's threads used during the point, ms",
+            ),
             Metric::ConnectionsCarryingAnyRequest => (
                 "connections_carrying_any_request",
                 Shown,
@@ -325,7 +359,9 @@ mod tests {
             assert!(!m.info().measures.is_empty());
             let latency = matches!(m, Metric::Latency(_));
             assert_eq!(m.kind() == MetricKind::Latency, latency, "{m}");
-            assert_eq!(m.info().rule == DefaultRule::Latency, latency, "{m}");
+            if m.info().rule == DefaultRule::Latency {
+                assert!(latency, "{m}: only latencies take the latency rules");
+            }
         }
         assert_eq!(Metric::from_name("bogus"), None);
         for (i, c) in Counter::ALL.into_iter().enumerate() {
