@@ -1,0 +1,471 @@
+//! The emulator measured against its config, through real sockets in the namespaces it creates.
+//!
+//! Needs root (CI runs as root). Without it every test here FAILS, with the message of
+//! [`netem::NetemError::MissingPrivileges`] naming the missing capabilities; it never skips.
+//!
+//! The measuring tests take a process-wide lock: they share two cores, and a bulk transfer
+//! running beside an RTT measurement would disturb both. Each prints a `netem-check:` line with the
+//! configured and the measured figure (`cargo test -p netem --test emulator -- --nocapture`, or
+//! `scripts/netem-check.sh`).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use netem::{Bandwidth, Emulator, NetworkConfig, Side};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Starts an emulator or fails the test with the reason (for a non-root run: the capabilities).
+fn start(config: NetworkConfig) -> Emulator {
+    Emulator::start(config)
+        .unwrap_or_else(|err| panic!("these tests need root (CI runs as root): {err}"))
+}
+
+fn within(measured: f64, configured: f64, tolerance: f64) -> bool {
+    (measured - configured).abs() <= configured * tolerance
+}
+
+fn listener(emu: &Emulator) -> (TcpListener, SocketAddr) {
+    let server = emu.addr(Side::Server);
+    let listener = emu
+        .run_in(Side::Server, || TcpListener::bind((server, 0)))
+        .expect("enter server namespace")
+        .expect("bind in server namespace");
+    let addr = listener.local_addr().expect("local_addr");
+    (listener, addr)
+}
+
+#[test]
+fn rtt_50ms_measured_as_tcp_connect_time() {
+    let _guard = exclusive();
+    let configured = Duration::from_millis(50);
+    let emu = start(NetworkConfig {
+        rtt: configured,
+        ..NetworkConfig::default()
+    });
+    let (_listener, target) = listener(&emu);
+    let mut samples = emu
+        .run_in(Side::Client, || {
+            (0..11)
+                .map(|_| {
+                    let started = Instant::now();
+                    let stream = TcpStream::connect_timeout(&target, Duration::from_secs(5))
+                        .expect("connect through the emulator");
+                    let elapsed = started.elapsed();
+                    drop(stream);
+                    elapsed
+                })
+                .collect::<Vec<_>>()
+        })
+        .expect("enter client namespace");
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let library = emu.measure_connect_rtt(5).expect("measure_connect_rtt");
+    println!(
+        "netem-check: rtt configured {:.1} ms, measured median {:.2} ms (min {:.2}, max {:.2}, {} TCP connects); measure_connect_rtt median {:.2} ms",
+        configured.as_secs_f64() * 1e3,
+        median.as_secs_f64() * 1e3,
+        samples[0].as_secs_f64() * 1e3,
+        samples[samples.len() - 1].as_secs_f64() * 1e3,
+        samples.len(),
+        library.median().as_secs_f64() * 1e3,
+    );
+    assert!(
+        within(median.as_secs_f64(), configured.as_secs_f64(), 0.10),
+        "median connect time {median:?} not within 10% of {configured:?}: {samples:?}"
+    );
+    assert!(
+        within(
+            library.median().as_secs_f64(),
+            configured.as_secs_f64(),
+            0.10
+        ),
+        "measure_connect_rtt {library:?} not within 10% of {configured:?}"
+    );
+    // Both packets of the handshake crossed the forwarder, one each way, per connect.
+    let stats = emu.stats();
+    assert!(stats.up.delivered_packets >= 16 && stats.down.delivered_packets >= 16);
+}
+
+/// Sends `bytes` from one side to the other over one TCP connection; returns the receiver's
+/// goodput in bit/s, timed from the connection's establishment to the last byte.
+fn bulk_transfer(emu: &Emulator, from: Side, bytes: usize) -> f64 {
+    let (listener, target) = listener(emu);
+    let payload: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8).collect();
+    let receive = |mut stream: TcpStream, started: Instant| -> f64 {
+        let mut received = Vec::with_capacity(bytes);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        stream.read_to_end(&mut received).expect("read to end");
+        let elapsed = started.elapsed();
+        assert!(received == payload, "the transfer was corrupted or cut");
+        (bytes * 8) as f64 / elapsed.as_secs_f64()
+    };
+    std::thread::scope(|scope| {
+        let accepted = scope.spawn(|| {
+            let (stream, _) = listener.accept().expect("accept");
+            stream
+        });
+        let client = emu
+            .run_in(Side::Client, || {
+                TcpStream::connect_timeout(&target, Duration::from_secs(5))
+            })
+            .expect("enter client namespace")
+            .expect("connect");
+        let started = Instant::now();
+        let server = accepted.join().expect("accept thread");
+        let (mut sender, receiver) = match from {
+            Side::Server => (server, client),
+            Side::Client => (client, server),
+        };
+        let payload = &payload;
+        let send = scope.spawn(move || {
+            sender.write_all(payload).expect("send");
+            // Dropping `sender` closes the connection: the receiver sees the end.
+        });
+        let goodput = receive(receiver, started);
+        send.join().expect("sender thread");
+        goodput
+    })
+}
+
+#[test]
+fn bandwidth_10mbit_down_and_2mbit_up_measured_by_bulk_transfer() {
+    let _guard = exclusive();
+    let down = Bandwidth::from_mbit_per_second(10);
+    let up = Bandwidth::from_mbit_per_second(2);
+    let emu = start(NetworkConfig {
+        rtt: Duration::from_millis(20),
+        bandwidth_down: Some(down),
+        bandwidth_up: Some(up),
+        ..NetworkConfig::default()
+    });
+    for (side, bandwidth, bytes) in [(Side::Server, down, 4_000_000), (Side::Client, up, 750_000)] {
+        let before = emu.stats();
+        let started = Instant::now();
+        let goodput = bulk_transfer(&emu, side, bytes);
+        let elapsed = started.elapsed();
+        let during = emu.stats().since(&before);
+        let wire = match side {
+            Side::Server => during.down.delivered_bytes,
+            Side::Client => during.up.delivered_bytes,
+        } as f64
+            * 8.0
+            / elapsed.as_secs_f64();
+        let configured = bandwidth.bits_per_second() as f64;
+        println!(
+            "netem-check: bandwidth {} configured {bandwidth}, measured goodput {:.3} Mbit/s ({:.1}%), IP rate {:.3} Mbit/s, {bytes} bytes in {:.2} s, queue drops {}",
+            match side {
+                Side::Server => "down",
+                Side::Client => "up",
+            },
+            goodput / 1e6,
+            goodput / configured * 100.0,
+            wire / 1e6,
+            elapsed.as_secs_f64(),
+            during.down.dropped_queue + during.up.dropped_queue,
+        );
+        assert!(
+            within(goodput, configured, 0.10),
+            "goodput {:.3} Mbit/s not within 10% of {bandwidth}",
+            goodput / 1e6
+        );
+    }
+}
+
+/// Loss: the forwarder's drop counter against the packets it saw, for 200,000 UDP datagrams
+/// each way at 2%. The count makes a false failure negligible: the loss fraction of
+/// Binomial(n = 200,000, p = 0.02) has a standard deviation of sqrt(p(1-p)/n) = 0.000313, so
+/// the 10% band (0.018..0.022, ±0.002) is 6.4 standard deviations wide each side (normal
+/// approximation: about 2e-10 per direction); the Chernoff bound
+/// P(|X - np| >= δnp) <= 2·exp(-δ²np/3), with δ = 0.1 and np = 4000, gives at most 3.2e-6.
+#[test]
+fn loss_2_percent_from_drop_counters() {
+    let _guard = exclusive();
+    const DATAGRAMS: u64 = 200_000;
+    // Small enough that a batch fits in the receiver's default socket buffer.
+    const BATCH: u64 = 64;
+    let loss = 0.02;
+    let emu = start(NetworkConfig {
+        loss_up: loss,
+        loss_down: loss,
+        ..NetworkConfig::default()
+    });
+    let started = Instant::now();
+    for (from, to) in [(Side::Client, Side::Server), (Side::Server, Side::Client)] {
+        let to_addr = emu.addr(to);
+        let from_addr = emu.addr(from);
+        let receiver = emu
+            .run_in(to, || UdpSocket::bind((to_addr, 0)))
+            .expect("enter namespace")
+            .expect("bind receiver");
+        receiver
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let target = receiver.local_addr().expect("local_addr");
+        let sender = emu
+            .run_in(from, || UdpSocket::bind((from_addr, 0)))
+            .expect("enter namespace")
+            .expect("bind sender");
+        let received = AtomicU64::new(0);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let before = emu.stats();
+        let direction = |stats: netem::Stats| match from {
+            Side::Client => stats.since(&before).up,
+            Side::Server => stats.since(&before).down,
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut buf = [0u8; 64];
+                while !done.load(Ordering::Relaxed) {
+                    if receiver.recv(&mut buf).is_ok() {
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            // Stops the receiver also when an assertion below panics (else the scope would wait
+            // for it forever).
+            let _stop_receiver = SetOnDrop(&done);
+            let mut sent = 0u64;
+            while sent < DATAGRAMS {
+                for _ in 0..BATCH {
+                    sender.send_to(&sent.to_be_bytes(), target).expect("send");
+                    sent += 1;
+                }
+                // Pace by the far end: wait until the forwarder has seen every datagram sent and
+                // dropped or delivered each, and the receiver has read every one delivered, so
+                // no queue on the way can overflow and every datagram is accounted for.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let stats = direction(emu.stats());
+                    if stats.packets == sent
+                        && stats.delivered_packets + stats.dropped_loss == sent
+                        && received.load(Ordering::Relaxed) == stats.delivered_packets
+                    {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "datagrams unaccounted for after 5 s: sent {sent}, {stats:?}, received {}",
+                        received.load(Ordering::Relaxed)
+                    );
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+            }
+        });
+        let stats = direction(emu.stats());
+        let fraction = stats.loss_fraction();
+        println!(
+            "netem-check: loss {} configured {:.1}%, measured {:.3}% ({} dropped of {} packets seen; {} received)",
+            if from == Side::Client { "up" } else { "down" },
+            loss * 100.0,
+            fraction * 100.0,
+            stats.dropped_loss,
+            stats.packets,
+            received.load(Ordering::Relaxed),
+        );
+        assert_eq!(stats.packets, DATAGRAMS, "{stats:?}");
+        assert_eq!(
+            stats.dropped_queue + stats.dropped_limit + stats.write_errors,
+            0
+        );
+        assert_eq!(stats.delivered_packets, DATAGRAMS - stats.dropped_loss);
+        assert_eq!(received.load(Ordering::Relaxed), stats.delivered_packets);
+        assert!(
+            within(fraction, loss, 0.10),
+            "loss {:.4}% not within 10% of {:.1}%",
+            fraction * 100.0,
+            loss * 100.0
+        );
+    }
+    println!(
+        "netem-check: loss test took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// TCP sees the loss and recovers: data packets of a transfer through 2% loss each way are lost
+/// in the forwarder, and the transfer still arrives intact, so TCP sent them again.
+#[test]
+fn tcp_retransmits_through_loss() {
+    let _guard = exclusive();
+    let emu = start(NetworkConfig {
+        rtt: Duration::from_millis(10),
+        loss_up: 0.02,
+        loss_down: 0.02,
+        ..NetworkConfig::default()
+    });
+    let bytes = 1_000_000;
+    let started = Instant::now();
+    let goodput = bulk_transfer(&emu, Side::Server, bytes);
+    let stats = emu.stats();
+    let lost_bytes = stats.down.bytes - stats.down.delivered_bytes;
+    println!(
+        "netem-check: tcp through 2% loss: {bytes} bytes intact in {:.2} s ({:.1} Mbit/s); data direction lost {} of {} packets ({lost_bytes} bytes), all resent",
+        started.elapsed().as_secs_f64(),
+        goodput / 1e6,
+        stats.down.dropped_loss,
+        stats.down.packets,
+    );
+    // `bulk_transfer` checked the bytes arrived intact; full-size data segments were among the
+    // losses, so their payload reached the receiver only by retransmission.
+    assert!(
+        lost_bytes >= 1500,
+        "no full data segment was lost: {stats:?}"
+    );
+}
+
+fn ip_netns_names() -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("run ip netns list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn namespaces_gone_after_drop() {
+    let emu = start(NetworkConfig::default());
+    let names = [
+        emu.namespace(Side::Client).to_owned(),
+        emu.namespace(Side::Server).to_owned(),
+    ];
+    let pid = std::process::id().to_string();
+    let listed = ip_netns_names();
+    for name in &names {
+        assert!(name.contains(&pid), "{name} does not carry the pid {pid}");
+        assert!(
+            listed.contains(name),
+            "{name} not in `ip netns list`: {listed:?}"
+        );
+        let device = Command::new("ip")
+            .args(["-n", name, "link", "show", "ssebench0"])
+            .output()
+            .expect("ip link show");
+        assert!(device.status.success(), "no TUN device in {name}");
+    }
+    drop(emu);
+    let listed = ip_netns_names();
+    for name in &names {
+        assert!(!listed.contains(name), "{name} still there: {listed:?}");
+        assert!(!netem::namespace_exists(name));
+    }
+}
+
+#[test]
+fn clean_leftovers_removes_dead_pids_only() {
+    // A pid that is certainly dead: a child that has exited and been reaped.
+    let mut child = Command::new("true").spawn().expect("spawn true");
+    let dead = child.id();
+    child.wait().expect("wait");
+    let leftovers = [
+        format!("ssebench-{dead}-0-c"),
+        format!("ssebench-{dead}-0-s"),
+    ];
+    for name in &leftovers {
+        let status = Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .expect("ip netns add");
+        assert!(
+            status.success(),
+            "ip netns add {name} failed (these tests need root)"
+        );
+    }
+    // A live emulator's namespaces must survive the cleaning.
+    let emu = start(NetworkConfig::default());
+    let removed = netem::clean_leftovers().expect("clean_leftovers");
+    for name in &leftovers {
+        assert!(removed.contains(name), "{name} not removed: {removed:?}");
+        assert!(!netem::namespace_exists(name), "{name} still there");
+    }
+    for side in [Side::Client, Side::Server] {
+        let name = emu.namespace(side);
+        assert!(!removed.iter().any(|r| r == name), "removed live {name}");
+        assert!(netem::namespace_exists(name), "live {name} gone");
+    }
+}
+
+#[test]
+fn invalid_config_is_refused_naming_the_field() {
+    let err = Emulator::start(NetworkConfig {
+        loss_down: 1.5,
+        ..NetworkConfig::default()
+    })
+    .expect_err("loss 1.5 accepted");
+    assert!(
+        matches!(&err, netem::NetemError::InvalidConfig(e) if e.field == "loss_down"),
+        "{err}"
+    );
+}
+
+/// Without root: the child re-runs this test binary as user `nobody` with no capabilities, where
+/// `Emulator::start` must fail and name the capabilities.
+#[test]
+fn without_privileges_the_error_names_them() {
+    if std::env::var_os("NETEM_UNPRIVILEGED_CHILD").is_some() {
+        let err = Emulator::start(NetworkConfig::default()).expect_err("started without root");
+        let message = err.to_string();
+        println!("unprivileged: {message}");
+        assert!(
+            matches!(err, netem::NetemError::MissingPrivileges { .. }),
+            "{message}"
+        );
+        assert!(
+            message.contains("CAP_NET_ADMIN") && message.contains("CAP_SYS_ADMIN"),
+            "{message}"
+        );
+        return;
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "without_privileges_the_error_names_them",
+            "--nocapture",
+        ])
+        .env("NETEM_UNPRIVILEGED_CHILD", "1")
+        .output()
+        .expect("run setpriv (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("unprivileged: network emulation needs"),
+        "unprivileged child failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A runtime's worker threads and the server's share one emulator: it must be `Send + Sync`.
+#[test]
+fn emulator_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Emulator>();
+}
