@@ -41,24 +41,31 @@ impl RttMeasurement {
 impl Emulator {
     /// Measures the round-trip time as the time `connect()` takes from the client namespace to a
     /// listener in the server namespace, `samples` times (clamped to 1..=100: the connections are
-    /// not accepted, so they must fit in the listen backlog) in a row. A SYN or SYN-ACK
-    /// lost to the loss draw costs a retransmission (1 s or more): measure under loss with that
-    /// in mind, or take the median.
+    /// not accepted, so they must fit in the listen backlog) one after the other.
+    ///
+    /// Each connection stays open until the end and the next starts only when the last packet of
+    /// the previous handshake has surely arrived (`rtt / 2 + jitter` later): a SYN queued behind
+    /// an earlier packet would wait for that packet's jitter draw too (packets are never
+    /// reordered), and the samples would lean high. A SYN or SYN-ACK lost to the loss draw costs
+    /// a retransmission (1 s or more): under loss, take the median.
     pub fn measure_connect_rtt(&self, samples: usize) -> io::Result<RttMeasurement> {
         let server = self.addr(Side::Server);
         let listener = self.run_in(Side::Server, || TcpListener::bind((server, 0)))??;
         let target: SocketAddr = listener.local_addr()?;
-        let timeout = self.config().rtt * 4 + Duration::from_secs(10);
+        let config = self.config();
+        let timeout = config.rtt * 4 + Duration::from_secs(10);
+        let settle = config.rtt / 2 + config.jitter + Duration::from_millis(1);
+        let count = samples.clamp(1, 100);
         let mut samples = self.run_in(Side::Client, || -> io::Result<Vec<Duration>> {
-            (0..samples.clamp(1, 100))
-                .map(|_| {
-                    let started = Instant::now();
-                    let stream = TcpStream::connect_timeout(&target, timeout)?;
-                    let elapsed = started.elapsed();
-                    drop(stream);
-                    Ok(elapsed)
-                })
-                .collect()
+            let mut open = Vec::new();
+            let mut samples = Vec::new();
+            for _ in 0..count {
+                let started = Instant::now();
+                open.push(TcpStream::connect_timeout(&target, timeout)?);
+                samples.push(started.elapsed());
+                std::thread::sleep(settle);
+            }
+            Ok(samples)
         })??;
         samples.sort();
         Ok(RttMeasurement { samples })

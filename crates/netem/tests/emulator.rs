@@ -469,3 +469,152 @@ fn emulator_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Emulator>();
 }
+
+/// Jitter spreads the round trip: with 40 ms ± 10 ms each way a connect takes 20..60 ms.
+/// Never less (an early packet would be a bug whatever the load); the upper end is checked on the
+/// 90th percentile, because a thread's wake-up on a busy machine can add milliseconds that are not
+/// the emulator's doing.
+#[test]
+fn jitter_spreads_connect_times_within_range() {
+    let _guard = exclusive();
+    let emu = start(NetworkConfig {
+        rtt: Duration::from_millis(40),
+        jitter: Duration::from_millis(10),
+        ..NetworkConfig::default()
+    });
+    let rtt = emu.measure_connect_rtt(21).expect("measure");
+    let samples = rtt.samples();
+    let (p10, p90) = (samples[2], samples[18]);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "netem-check: jitter configured 40 ms ± 10 ms each way, 21 connects: min {:.2}, p10 {:.2}, median {:.2}, p90 {:.2}, max {:.2} ms",
+        ms(rtt.min()),
+        ms(p10),
+        ms(rtt.median()),
+        ms(p90),
+        ms(rtt.max()),
+    );
+    assert!(rtt.min() >= Duration::from_millis(20), "{rtt:?}");
+    assert!(p90 <= Duration::from_millis(62), "{rtt:?}");
+    // Centred on the RTT: the median of 21 such sums has a standard deviation near 2.2 ms.
+    let centre = rtt.median().as_secs_f64() * 1e3;
+    assert!(
+        (30.0..=50.0).contains(&centre),
+        "median {centre:.2} ms: {rtt:?}"
+    );
+    // The sum of two uniform draws of ±10 ms has p10..p90 = ±11 ms; 16 of 21 samples inside an
+    // 8 ms window would mean the draws are not happening.
+    assert!(p90 - p10 >= Duration::from_millis(8), "no spread: {rtt:?}");
+}
+
+/// `reconfigure` changes the conditions in place (a sweep's next point) without new namespaces.
+#[test]
+fn reconfigure_changes_rtt_in_place() {
+    let _guard = exclusive();
+    let emu = start(NetworkConfig::default());
+    let before = emu.measure_connect_rtt(5).expect("measure").median();
+    emu.reconfigure(NetworkConfig {
+        rtt: Duration::from_millis(30),
+        ..NetworkConfig::default()
+    })
+    .expect("reconfigure");
+    let after = emu.measure_connect_rtt(5).expect("measure").median();
+    println!(
+        "netem-check: reconfigure rtt 0 -> 30 ms: measured {:.2} ms -> {:.2} ms",
+        before.as_secs_f64() * 1e3,
+        after.as_secs_f64() * 1e3
+    );
+    assert!(before < Duration::from_millis(5), "{before:?}");
+    assert!(within(after.as_secs_f64(), 0.030, 0.10), "{after:?}");
+    let err = emu
+        .reconfigure(NetworkConfig {
+            queue_packets: 0,
+            ..NetworkConfig::default()
+        })
+        .expect_err("queue 0 accepted");
+    assert_eq!(err.field, "queue_packets");
+    assert_eq!(emu.config().rtt, Duration::from_millis(30));
+}
+
+/// The client side may use any source address of 198.18.0.0/24 (more ephemeral ports), and a
+/// program started with `command` runs in the namespace.
+#[test]
+fn client_sources_and_commands_live_in_the_namespace() {
+    let emu = start(NetworkConfig::default());
+    let (listener, target) = listener(&emu);
+    let source = emu.extra_client_addrs().nth(40).expect("an extra address");
+    let stream = emu
+        .run_in(Side::Client, || -> std::io::Result<TcpStream> {
+            // Bind the source address, then connect: std has no bind-before-connect for TCP,
+            // so a UDP "connect" first checks the route and the source, then TCP connects.
+            let probe = UdpSocket::bind((source, 0))?;
+            probe.connect(target)?;
+            TcpStream::connect_timeout(&target, Duration::from_secs(5))
+        })
+        .expect("enter client namespace")
+        .expect("connect from an extra source address");
+    let (_, peer) = listener.accept().expect("accept");
+    assert_eq!(peer.ip(), emu.addr(Side::Client));
+    drop(stream);
+
+    let out = emu
+        .command(Side::Client, std::path::Path::new("ip"))
+        .args(["-4", "-o", "addr", "show", "dev", "ssebench0"])
+        .output()
+        .expect("ip netns exec");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("198.18.0.2"), "{text}");
+}
+
+/// The intended use: the server's tokio runtime with its workers in the server namespace, the
+/// load generator's in the client namespace (`on_thread_start`). Sockets must be created in
+/// spawned tasks: `block_on` runs its future on the calling thread, which did not enter.
+#[test]
+fn tokio_runtimes_with_workers_in_each_namespace() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let _guard = exclusive();
+    let emu = Arc::new(start(NetworkConfig {
+        rtt: Duration::from_millis(20),
+        ..NetworkConfig::default()
+    }));
+    let runtime = |side: Side| {
+        let emu = Arc::clone(&emu);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .on_thread_start(move || emu.enter(side).expect("enter namespace"))
+            .build()
+            .expect("runtime")
+    };
+    let server_rt = runtime(Side::Server);
+    let client_rt = runtime(Side::Client);
+    let server_addr = SocketAddr::new(emu.addr(Side::Server), 0);
+    let listener = server_rt
+        .block_on(server_rt.spawn(tokio::net::TcpListener::bind(server_addr)))
+        .expect("task")
+        .expect("bind in server namespace");
+    let target = listener.local_addr().expect("local_addr");
+    server_rt.spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        stream.write_all(b"pong").await.expect("write");
+    });
+    let (reply, elapsed) = client_rt
+        .block_on(client_rt.spawn(async move {
+            let started = Instant::now();
+            let mut stream = tokio::net::TcpStream::connect(target).await?;
+            let mut reply = Vec::new();
+            stream.read_to_end(&mut reply).await?;
+            std::io::Result::Ok((reply, started.elapsed()))
+        }))
+        .expect("task")
+        .expect("connect and read");
+    assert_eq!(reply, b"pong");
+    // SYN, SYN-ACK, then the reply: at least two round trips.
+    assert!(elapsed >= Duration::from_millis(40), "{elapsed:?}");
+    drop(client_rt);
+    drop(server_rt);
+    let emu = Arc::into_inner(emu).expect("runtimes dropped their handles");
+    emu.shutdown().expect("shutdown");
+}
