@@ -176,9 +176,10 @@ fn deliver_due<D: AsFd>(
     counters: &Counters,
 ) {
     while line.front().is_some_and(|(at, _)| *at <= now) {
-        let Some((_, packet)) = line.pop_front() else {
+        let Some((at, packet)) = line.pop_front() else {
             break;
         };
+        counters.record_lateness(now - at);
         let written = loop {
             match rustix::io::write(output, &packet) {
                 Err(Errno::INTR) => continue,

@@ -2,6 +2,7 @@
 //! reason or delivered, so `packets = dropped_* + delivered_packets + in_flight` at any instant.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// One direction's counters, a snapshot. Counts since [`crate::Emulator::start`]; subtract two
 /// snapshots ([`DirectionStats::since`]) for an interval.
@@ -24,6 +25,12 @@ pub struct DirectionStats {
     pub delivered_bytes: u64,
     /// Writes to the receiving side's TUN device that failed (packet lost; should stay 0).
     pub write_errors: u64,
+    /// Sum over delivered packets of how late the forwarder wrote each one after its computed
+    /// instant (thread wake-up latency): the emulator's own error, apart from the host's.
+    pub lateness_total: Duration,
+    /// The largest such lateness since start (not per interval: [`DirectionStats::since`] keeps
+    /// the later snapshot's value).
+    pub lateness_max: Duration,
 }
 
 impl DirectionStats {
@@ -40,6 +47,19 @@ impl DirectionStats {
                 .saturating_sub(earlier.delivered_packets),
             delivered_bytes: self.delivered_bytes.saturating_sub(earlier.delivered_bytes),
             write_errors: self.write_errors.saturating_sub(earlier.write_errors),
+            lateness_total: self.lateness_total.saturating_sub(earlier.lateness_total),
+            lateness_max: self.lateness_max,
+        }
+    }
+
+    /// Mean lateness of a delivered packet (zero when none was delivered).
+    pub fn lateness_mean(&self) -> Duration {
+        match u32::try_from(self.delivered_packets) {
+            Ok(0) => Duration::ZERO,
+            Ok(n) => self.lateness_total / n,
+            Err(_) => Duration::from_secs_f64(
+                self.lateness_total.as_secs_f64() / self.delivered_packets as f64,
+            ),
         }
     }
 
@@ -83,11 +103,20 @@ pub(crate) struct Counters {
     pub(crate) delivered_packets: AtomicU64,
     pub(crate) delivered_bytes: AtomicU64,
     pub(crate) write_errors: AtomicU64,
+    pub(crate) lateness_nanos_total: AtomicU64,
+    pub(crate) lateness_nanos_max: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_lateness(&self, late: Duration) {
+        let nanos = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+        self.lateness_nanos_total
+            .fetch_add(nanos, Ordering::Relaxed);
+        self.lateness_nanos_max.fetch_max(nanos, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> DirectionStats {
@@ -101,6 +130,8 @@ impl Counters {
             delivered_packets: get(&self.delivered_packets),
             delivered_bytes: get(&self.delivered_bytes),
             write_errors: get(&self.write_errors),
+            lateness_total: Duration::from_nanos(get(&self.lateness_nanos_total)),
+            lateness_max: Duration::from_nanos(get(&self.lateness_nanos_max)),
         }
     }
 }
