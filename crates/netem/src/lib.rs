@@ -57,12 +57,17 @@
 //!   (iproute2). Without them [`Emulator::start`] fails with [`NetemError`] naming what is missing.
 //! - IPv4 only. Loss is independent per packet (no bursts). Jitter never reorders, so with jitter
 //!   the mean one-way delay rises a little above `rtt / 2` for closely spaced packets.
-//! - The forwarder copies every packet through userspace with a few system calls, on two threads:
-//!   expect tens of thousands of packets per second (hundreds of Mbit/s with full-size packets),
-//!   not 10 Gbit/s. Each direction holds at most [`MAX_IN_FLIGHT_PACKETS`] packets in its delay
-//!   line; more are counted as `dropped_limit`, separate from the emulated drops.
-//! - Delay adds to the path's own: tens of microseconds for the two TUN hops and the thread's
-//!   wake-up.
+//! - The forwarder copies every packet through userspace with a few system calls, one thread per
+//!   direction. Measured on the 2-core development machine (one TCP bulk transfer, 2 ms RTT, no
+//!   rate limit): about 230,000 full-size packets/s, 2.7 Gbit/s of goodput, in a release build;
+//!   90,000 packets/s, 1 Gbit/s, in a debug build. Near that ceiling packets wait for the thread,
+//!   which shows as lateness in [`DirectionStats`] (`lateness_mean`, `lateness_max`): a figure to
+//!   record beside every measured point. Each direction holds at most [`MAX_IN_FLIGHT_PACKETS`]
+//!   packets in its delay line; more are counted as `dropped_limit`, apart from the emulated drops.
+//! - Delivery is as punctual as the forwarder thread's wake-ups (it runs at nice -10 when allowed):
+//!   on an idle machine well under a millisecond late; with both cores busy compiling, a few
+//!   milliseconds at times (the tests have seen a maximum of 7.6 ms, mean 0.5 ms).
+//! - Delay adds to the path's own: tens of microseconds for the two TUN hops.
 //!
 //! # Files
 //! [`config`] (what to emulate, validated), `shaper` (the per-direction model, pure),

@@ -3,8 +3,9 @@
 //! Needs root (CI runs as root). Without it every test here FAILS, with the message of
 //! [`netem::NetemError::MissingPrivileges`] naming the missing capabilities; it never skips.
 //!
-//! The measuring tests take a process-wide lock: they share two cores, and a bulk transfer
-//! running beside an RTT measurement would disturb both. Each prints a `netem-check:` line with the
+//! Every test that starts an emulator takes a process-wide lock: the measurements share two cores
+//! (a bulk transfer beside an RTT measurement would disturb both), and `start` here first runs
+//! `clean_leftovers`, which must not race the test that plants leftovers. Each prints a `netem-check:` line with the
 //! configured and the measured figure (`cargo test -p netem --test emulator -- --nocapture`, or
 //! `scripts/netem-check.sh`).
 
@@ -24,7 +25,11 @@ fn exclusive() -> MutexGuard<'static, ()> {
 }
 
 /// Starts an emulator or fails the test with the reason (for a non-root run: the capabilities).
+/// First removes what a killed earlier run left behind, as a binary would at start-up.
 fn start(config: NetworkConfig) -> Emulator {
+    if let Err(err) = netem::clean_leftovers() {
+        panic!("clean_leftovers failed (these tests need root): {err}");
+    }
     Emulator::start(config)
         .unwrap_or_else(|err| panic!("these tests need root (CI runs as root): {err}"))
 }
@@ -348,6 +353,8 @@ fn ip_netns_names() -> Vec<String> {
 
 #[test]
 fn namespaces_gone_after_drop() {
+    let _guard = exclusive();
+    let host_ipv6 = std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6").ok();
     let emu = start(NetworkConfig::default());
     let names = [
         emu.namespace(Side::Client).to_owned(),
@@ -366,7 +373,30 @@ fn namespaces_gone_after_drop() {
             .output()
             .expect("ip link show");
         assert!(device.status.success(), "no TUN device in {name}");
+        // IPv6 is off inside (so only the benchmark's packets cross), and only inside.
+        let inside = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                name,
+                "cat",
+                "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+            ])
+            .output()
+            .expect("ip netns exec cat");
+        if host_ipv6.is_some() {
+            assert_eq!(
+                String::from_utf8_lossy(&inside.stdout).trim(),
+                "1",
+                "{name}"
+            );
+        }
     }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6").ok(),
+        host_ipv6,
+        "the host's IPv6 setting changed"
+    );
     drop(emu);
     let listed = ip_netns_names();
     for name in &names {
@@ -377,6 +407,9 @@ fn namespaces_gone_after_drop() {
 
 #[test]
 fn clean_leftovers_removes_dead_pids_only() {
+    let _guard = exclusive();
+    // A live emulator's namespaces must survive the cleaning. (Started first: the helper cleans.)
+    let emu = start(NetworkConfig::default());
     // A pid that is certainly dead: a child that has exited and been reaped.
     let mut child = Command::new("true").spawn().expect("spawn true");
     let dead = child.id();
@@ -395,8 +428,6 @@ fn clean_leftovers_removes_dead_pids_only() {
             "ip netns add {name} failed (these tests need root)"
         );
     }
-    // A live emulator's namespaces must survive the cleaning.
-    let emu = start(NetworkConfig::default());
     let removed = netem::clean_leftovers().expect("clean_leftovers");
     for name in &leftovers {
         assert!(removed.contains(name), "{name} not removed: {removed:?}");
@@ -547,6 +578,7 @@ fn reconfigure_changes_rtt_in_place() {
 /// program started with `command` runs in the namespace.
 #[test]
 fn client_sources_and_commands_live_in_the_namespace() {
+    let _guard = exclusive();
     let emu = start(NetworkConfig::default());
     let (listener, target) = listener(&emu);
     let source = emu.extra_client_addrs().nth(40).expect("an extra address");
