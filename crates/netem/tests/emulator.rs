@@ -471,7 +471,12 @@ fn without_privileges_the_error_names_them() {
         );
         return;
     }
-    let exe = std::env::current_exe().expect("current_exe");
+    // A copy in the temporary directory: the build directory may sit where `nobody` cannot
+    // reach (a CI checkout under /root).
+    let exe = std::env::temp_dir().join(format!("netem-unprivileged-{}", std::process::id()));
+    std::fs::copy(std::env::current_exe().expect("current_exe"), &exe).expect("copy test binary");
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -486,8 +491,9 @@ fn without_privileges_the_error_names_them() {
             "--nocapture",
         ])
         .env("NETEM_UNPRIVILEGED_CHILD", "1")
-        .output()
-        .expect("run setpriv (util-linux)");
+        .output();
+    let _ = std::fs::remove_file(&exe);
+    let out = out.expect("run setpriv (util-linux)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("unprivileged: network emulation needs"),
