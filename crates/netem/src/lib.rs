@@ -65,8 +65,9 @@
 //!   record beside every measured point. Each direction holds at most [`MAX_IN_FLIGHT_PACKETS`]
 //!   packets in its delay line; more are counted as `dropped_limit`, apart from the emulated drops.
 //! - Delivery is as punctual as the forwarder thread's wake-ups (it runs at nice -10 when allowed):
-//!   on an idle machine well under a millisecond late; with both cores busy compiling, a few
-//!   milliseconds at times (the tests have seen a maximum of 7.6 ms, mean 0.5 ms).
+//!   on a quiet machine a mean of 0.1-0.15 ms and a maximum under 1 ms; with both cores busy
+//!   compiling, means of 0.5-1.8 ms and maxima of 7-23 ms were seen. Medians of several samples
+//!   stay within a millisecond of the configured RTT; single samples can be off by that much.
 //! - Delay adds to the path's own: tens of microseconds for the two TUN hops.
 //!
 //! # Files
