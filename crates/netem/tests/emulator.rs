@@ -103,6 +103,27 @@ fn rtt_50ms_measured_as_tcp_connect_time() {
     assert!(stats.up.delivered_packets >= 16 && stats.down.delivered_packets >= 16);
 }
 
+/// Accepts one connection, or panics after `limit` (so a failed connect cannot hang the test).
+fn accept_within(listener: &TcpListener, limit: Duration) -> TcpStream {
+    listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).expect("blocking stream");
+                return stream;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(Instant::now() < deadline, "no connection within {limit:?}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(err) => panic!("accept: {err}"),
+        }
+    }
+}
+
 /// Sends `bytes` from one side to the other over one TCP connection; returns the receiver's
 /// goodput in bit/s, timed from the connection's establishment to the last byte.
 fn bulk_transfer(emu: &Emulator, from: Side, bytes: usize) -> f64 {
@@ -119,10 +140,7 @@ fn bulk_transfer(emu: &Emulator, from: Side, bytes: usize) -> f64 {
         (bytes * 8) as f64 / elapsed.as_secs_f64()
     };
     std::thread::scope(|scope| {
-        let accepted = scope.spawn(|| {
-            let (stream, _) = listener.accept().expect("accept");
-            stream
-        });
+        let accepted = scope.spawn(|| accept_within(&listener, Duration::from_secs(10)));
         let client = emu
             .run_in(Side::Client, || {
                 TcpStream::connect_timeout(&target, Duration::from_secs(5))
@@ -602,7 +620,9 @@ fn client_sources_and_commands_live_in_the_namespace() {
         })
         .expect("enter client namespace")
         .expect("connect from an extra source address");
-    let (_, peer) = listener.accept().expect("accept");
+    let peer = accept_within(&listener, Duration::from_secs(5))
+        .peer_addr()
+        .expect("peer_addr");
     assert_eq!(peer.ip(), source);
     drop(stream);
 
