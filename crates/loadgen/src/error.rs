@@ -15,7 +15,10 @@ use crate::fatal::FatalKind;
 pub enum LoadError {
     #[error("invalid target {url:?}: {reason}")]
     InvalidTarget { url: String, reason: String },
-    #[error("target {host} is not on loopback: ssebench only sends traffic to 127.0.0.0/8 or ::1")]
+    #[error(
+        "target {host} is not on loopback: ssebench only sends traffic to 127.0.0.0/8 or ::1 \
+         unless --allow-remote is given"
+    )]
     NotLoopback { host: String },
     #[error("invalid TLS trust setting: {0}")]
     Trust(String),

@@ -38,5 +38,5 @@ pub use queue::Priority;
 pub use run::{run_point, PointConfig, PointOutcome};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
-pub use target::{Target, Trust};
+pub use target::{Reach, Target, Trust};
 pub use vocab::{error_chain, Counter, ErrorClass, Latency, Protocol};

@@ -1,8 +1,10 @@
 //! Where a run sends its requests: an origin (scheme, host, port), the arm that pins the protocol,
 //! and how TLS is trusted.
 //!
-//! ssebench only sends traffic to loopback (127.0.0.0/8, ::1): a target that resolves elsewhere is
-//! refused here, before any packet leaves.
+//! Where a target may be is the caller's [`Reach`]: loopback (127.0.0.0/8, ::1) by default; the
+//! benchmarking range 198.18.0.0/15 inside network namespaces the run itself created (an emulated
+//! network); anywhere only when the user asked for it (`--allow-remote`). A target outside its
+//! reach is refused here, before any packet leaves.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -24,6 +26,29 @@ pub enum Trust {
     Insecure,
 }
 
+/// Which addresses a target may resolve to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// 127.0.0.0/8 and ::1.
+    #[default]
+    Loopback,
+    /// Loopback, and the benchmarking range 198.18.0.0/15 (RFC 2544): the server's address in a
+    /// network namespace the run created to emulate a network.
+    EmulatedNetwork,
+    /// Any address: the user asked for a remote target (`--allow-remote`).
+    Anywhere,
+}
+
+impl Reach {
+    fn allows(self, ip: IpAddr) -> bool {
+        match self {
+            Reach::Loopback => is_loopback(ip),
+            Reach::EmulatedNetwork => is_loopback(ip) || is_benchmarking(ip),
+            Reach::Anywhere => true,
+        }
+    }
+}
+
 /// One origin, resolved and ready to connect to.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -43,8 +68,19 @@ pub(crate) struct TlsTarget {
 }
 
 impl Target {
-    /// Builds a target from an origin URL such as `https://127.0.0.1:8443` (a path is ignored).
+    /// Builds a target from an origin URL such as `https://127.0.0.1:8443` (a path is ignored);
+    /// loopback only.
     pub fn new(arm: Protocol, url: &str, trust: &Trust) -> Result<Target, LoadError> {
+        Target::within(arm, url, trust, Reach::Loopback)
+    }
+
+    /// [`Target::new`], for an address within `reach`.
+    pub fn within(
+        arm: Protocol,
+        url: &str,
+        trust: &Trust,
+        reach: Reach,
+    ) -> Result<Target, LoadError> {
         let invalid = |reason: &str| LoadError::InvalidTarget {
             url: url.to_owned(),
             reason: reason.to_owned(),
@@ -71,7 +107,7 @@ impl Target {
             .map_err(|e| invalid(&format!("cannot resolve host: {e}")))?
             .next()
             .ok_or_else(|| invalid("host resolves to no address"))?;
-        if !is_loopback(addr.ip()) {
+        if !reach.allows(addr.ip()) {
             return Err(LoadError::NotLoopback { host });
         }
         let authority = match host.parse::<IpAddr>() {
@@ -100,6 +136,17 @@ impl Target {
     /// The origin as a URL, e.g. `https://127.0.0.1:8443`.
     pub fn origin(&self) -> String {
         format!("{}://{}", self.arm.scheme(), self.authority)
+    }
+}
+
+/// 198.18.0.0/15, the benchmarking range (RFC 2544).
+fn is_benchmarking(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, _, _] = v4.octets();
+            a == 198 && (b == 18 || b == 19)
+        }
+        IpAddr::V6(_) => false,
     }
 }
 
@@ -209,6 +256,16 @@ mod tests {
             Target::new(Protocol::H1, "http://10.1.2.3:80", &trust),
             Err(LoadError::NotLoopback { .. })
         ));
+        assert!(matches!(
+            Target::new(Protocol::H1, "http://198.18.1.2:80", &trust),
+            Err(LoadError::NotLoopback { .. })
+        ));
+        let emulated = Reach::EmulatedNetwork;
+        assert!(Target::within(Protocol::H1, "http://198.18.1.2:80", &trust, emulated).is_ok());
+        assert!(Target::within(Protocol::H1, "http://198.20.0.1:80", &trust, emulated).is_err());
+        assert!(
+            Target::within(Protocol::H1, "http://10.1.2.3:80", &trust, Reach::Anywhere).is_ok()
+        );
         let t = Target::new(Protocol::H1, "http://[::1]:8080/x", &trust).unwrap();
         assert_eq!(t.authority, "[::1]:8080");
         assert_eq!(t.origin(), "http://[::1]:8080");

@@ -54,7 +54,7 @@ impl FileCheck {
                 path: self.path.clone(),
                 line,
                 first_line,
-                key: row.key.clone(),
+                key: Box::new(row.key.clone()),
             });
         }
         self.lines_by_key.insert(row.key.clone(), line);
@@ -78,6 +78,7 @@ fn first_difference(first: &RunMeta, row: &RunMeta) -> Option<(&'static str, Str
             row.bench_version.as_str(),
         ),
         ("host", first.host.as_str(), row.host.as_str()),
+        ("shard", first.shard.as_str(), row.shard.as_str()),
     ];
     pairs
         .into_iter()

@@ -87,7 +87,7 @@ pub enum ReportError {
         /// The line of the first occurrence.
         first_line: u64,
         /// The repeated key.
-        key: RowKey,
+        key: Box<RowKey>,
     },
     /// [`plot_report`](crate::plot_report) was given rows of several scenarios.
     #[error("cannot plot several scenarios in one figure: {scenarios:?}")]

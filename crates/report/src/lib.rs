@@ -9,6 +9,7 @@
 mod check;
 pub mod compare;
 mod error;
+pub mod histogram;
 pub mod plot;
 mod read;
 pub mod schema;
@@ -25,7 +26,7 @@ pub use plot::plot_report;
 pub use read::{read_report, Report};
 pub use schema::{
     ClientKind, LatencyField, LatencySummary, MetricKind, Protocol, Row, RowKey, RunMeta,
-    UtcTimestamp, Value, HEADER,
+    UtcTimestamp, Value, HEADER, LOOPBACK,
 };
 pub use table::TableFormat;
 pub use thresholds::{

@@ -105,11 +105,13 @@ impl Cells<'_> {
             git_rev: self.text("git_rev").to_owned(),
             bench_version: self.text("bench_version").to_owned(),
             host: self.text("host").to_owned(),
+            shard: self.text("shard").to_owned(),
         };
         let key = RowKey {
             scenario: self.text("scenario").to_owned(),
             client: self.word("client")?,
             protocol: self.word("protocol")?,
+            network: self.text("network").to_owned(),
             clients: self.unsigned("clients")?,
             streams_per_client: self.unsigned("streams_per_client")?,
             metric: self.text("metric").to_owned(),
@@ -143,7 +145,19 @@ impl Cells<'_> {
                 })
             }
         };
-        Ok(Row { meta, key, value })
+        let histogram = match self.text("histogram") {
+            "" => None,
+            cell => {
+                crate::histogram::decode(cell).map_err(|e| self.error("histogram", e))?;
+                Some(cell.to_owned())
+            }
+        };
+        Ok(Row {
+            meta,
+            key,
+            value,
+            histogram,
+        })
     }
 
     fn text(&self, column: &'static str) -> &str {

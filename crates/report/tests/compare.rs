@@ -282,11 +282,18 @@ fn unreadable_reports_name_file_and_line() {
     let base = dir.path("base.csv");
     write_rows(&base, &sweep("a", "ceiling"));
     let text = std::fs::read_to_string(&base).unwrap();
-    let broken = dir.write("new.csv", &text.replacen(",h2,1,1,", ",h2,1,x,", 1));
+    let broken = dir.write(
+        "new.csv",
+        &text.replacen(",h2,loopback,1,1,", ",h2,loopback,1,x,", 1),
+    );
     let options = CompareOptions::default();
     let err =
         compare_files(slice::from_ref(&base), slice::from_ref(&broken), &options).unwrap_err();
-    let line = text.lines().position(|l| l.contains(",h2,1,1,")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains(",h2,loopback,1,1,"))
+        .unwrap()
+        + 1;
     assert_eq!(
         chain(&err),
         format!(
@@ -690,6 +697,7 @@ fn a_loss_proof_owed_nothing_is_a_regression() {
                 meta: meta("a"),
                 key: key("ceiling", Protocol::H2, 1, metric),
                 value: Value::Counter(value),
+                histogram: None,
             });
         }
         rows

@@ -11,8 +11,9 @@ use report::{
     read_report, write_report, LatencySummary, Protocol, ReportError, ReportWriter, Row, Value,
 };
 
-const HEADER_LINE: &str = "run_id,started_utc,git_rev,bench_version,host,scenario,client,protocol,\
-clients,streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max";
+const HEADER_LINE: &str = "run_id,started_utc,git_rev,bench_version,host,shard,scenario,client,\
+protocol,network,clients,streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max,\
+histogram";
 
 #[test]
 fn written_header_is_the_contract() {
@@ -32,33 +33,37 @@ fn cells_are_written_as_documented() {
             meta: meta("run-1"),
             key: key("s", Protocol::H1Tls, 8, "streams_opened"),
             value: Value::Counter(6),
+            histogram: None,
         },
         Row {
             meta: meta("run-1"),
             key: key("s", Protocol::H2, 8, "post_rtt"),
             value: Value::Latency(LatencySummary::EMPTY),
+            histogram: None,
         },
         Row {
             meta: meta("run-1"),
             key: key("s", Protocol::H2c, 8, "fanout"),
             value: latency(1000, 3000),
+            histogram: None,
         },
     ];
     write_report(&path, &rows).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let prefix = "run-1,2026-11-23T20:13:00Z,unknown,0.1.0,ci-box,s,emulated";
+    // The shard cell is empty for a whole run; the network is `loopback` without emulation.
+    let prefix = "run-1,2026-11-23T20:13:00Z,unknown,0.1.0,ci-box,,s,emulated";
     assert_eq!(
         lines[1],
-        format!("{prefix},h1-tls,1,8,streams_opened,counter,count,6,,,,,,,")
+        format!("{prefix},h1-tls,loopback,1,8,streams_opened,counter,count,6,,,,,,,,")
     );
     assert_eq!(
         lines[2],
-        format!("{prefix},h2,1,8,post_rtt,latency,us,,0,,,,,,")
+        format!("{prefix},h2,loopback,1,8,post_rtt,latency,us,,0,,,,,,,")
     );
     assert_eq!(
         lines[3],
-        format!("{prefix},h2c,1,8,fanout,latency,us,,1000,1100,1000,2000,3000,3300,6000")
+        format!("{prefix},h2c,loopback,1,8,fanout,latency,us,,1000,1100,1000,2000,3000,3300,6000,")
     );
 }
 
@@ -79,6 +84,18 @@ fn round_trip() {
             p999: Some(u64::MAX - 1),
             max: Some(u64::MAX),
         }),
+        histogram: None,
+    });
+    // A latency row with its whole histogram.
+    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    for us in [120, 130, 4_000, 250_000] {
+        h.record(us).unwrap();
+    }
+    rows.push(Row {
+        meta: meta("run-1"),
+        key: key("ceiling", Protocol::H2, 8, "fanout"),
+        value: Value::Latency(report::histogram::summary(&h)),
+        histogram: Some(report::histogram::encode(&h)),
     });
     write_report(&path, &rows).unwrap();
     assert_eq!(read_report(&path).unwrap(), rows);
@@ -184,6 +201,8 @@ fn each_cell_is_checked() {
         ),
         (",streams_opened,", ",Streams-Opened,", "metric", "a-z"),
         ("run-1,", "run-2,", "run_id", "a report holds one run"),
+        ("ci-box,,", "ci-box,2/1,", "shard", "I/N"),
+        (",loopback,", ",,", "network", "must not be empty"),
     ];
     for (from, to, column, reason) in cases {
         let (_, err) = read_with_line_3_edited(from, to);
@@ -199,7 +218,7 @@ fn each_cell_is_checked() {
 fn latency_cells_are_checked() {
     let dir = Scratch::new();
     let row = |cells: &str| {
-        format!("{HEADER_LINE}\nr,2026-11-23T20:13:00Z,unknown,0.1.0,h,s,emulated,h2,1,1,post_rtt,latency,us,{cells}\n")
+        format!("{HEADER_LINE}\nr,2026-11-23T20:13:00Z,unknown,0.1.0,h,,s,emulated,h2,loopback,1,1,post_rtt,latency,us,{cells},\n")
     };
     let cases = [
         (
@@ -224,14 +243,20 @@ fn latency_cells_are_checked() {
     }
     let ok = dir.write("ok.csv", &row(",0,,,,,,"));
     assert_eq!(read_report(&ok).unwrap().len(), 1);
+    let bad_histogram = dir.write(
+        "h.csv",
+        &row(",0,,,,,,").replacen(",latency,us,,0,,,,,,,", ",latency,us,,0,,,,,,,!!!", 1),
+    );
+    let text = chain(&read_report(&bad_histogram).unwrap_err());
+    assert!(text.contains(":2: column `histogram`"), "{text}");
 }
 
 #[test]
 fn wrong_cell_count_names_the_line() {
-    let (path, err) = read_with_line_3_edited(",,,,,,,", ",,,,,,");
+    let (path, err) = read_with_line_3_edited(",,,,,,,,", ",,,,,,,");
     assert_eq!(
         err.to_string(),
-        format!("{}:3: row has 20 cells, the header has 21", path.display())
+        format!("{}:3: row has 23 cells, the header has 24", path.display())
     );
 }
 
@@ -273,6 +298,7 @@ fn writer_refuses_invalid_rows_before_writing_them() {
         meta: meta("run-1"),
         key: key("s", Protocol::H2, 1, "post rtt"),
         value: latency(1, 2),
+        histogram: None,
     };
     let err = writer.write_row(&bad).unwrap_err();
     assert!(

@@ -117,6 +117,7 @@ fn clients_sweep_puts_clients_on_the_x_axis() {
                 ..key("tabs", Protocol::H2, 8, "streams_opened")
             },
             value: Value::Counter(u64::from(8 * clients)),
+            histogram: None,
         })
         .collect();
     plot_report(&rows, &out).unwrap();
@@ -159,6 +160,7 @@ fn a_sweep_over_clients_and_streams_must_not_collide() {
             ..key("both", Protocol::H1, streams, "streams_opened")
         },
         value: Value::Counter(4),
+        histogram: None,
     };
     // 1 x 4 and 2 x 2 are both 4 streams in total: one x position, two values.
     let err = plot_report(&[point(1, 4), point(2, 2)], &dir.path("x.svg")).unwrap_err();

@@ -11,6 +11,9 @@ use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::server::{start, RunningServer};
 
+/// Run on each of the server's threads as it starts ([`DedicatedServer::start_with`]).
+pub type ThreadStart = Arc<dyn Fn() + Send + Sync>;
+
 /// A [`RunningServer`] on a runtime of its own. Derefs to the server; [`DedicatedServer::shutdown`]
 /// stops it gracefully, dropping it stops it at once. Either way the runtime's threads are joined.
 /// (The server is shared with its thread, which shuts it down; the last handle dropped stops it.)
@@ -34,18 +37,35 @@ impl DedicatedServer {
     /// Blocks until its listeners are bound (or it failed to start); call it from a blocking
     /// context (`tokio::task::spawn_blocking`) when inside a runtime.
     pub fn start(config: ServerConfig, workers: usize) -> Result<DedicatedServer, ServerError> {
+        Self::start_with(config, workers, None)
+    }
+
+    /// [`DedicatedServer::start`], with `on_thread_start` run first on every thread of the
+    /// server (its own, then each worker's as it starts): to move the server into a network
+    /// namespace, say, before it binds a listener.
+    pub fn start_with(
+        config: ServerConfig,
+        workers: usize,
+        on_thread_start: Option<ThreadStart>,
+    ) -> Result<DedicatedServer, ServerError> {
         let workers = workers.max(1);
         let (started_tx, started_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<Stop>();
         let thread = std::thread::Builder::new()
             .name("sse-server".into())
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                if let Some(hook) = &on_thread_start {
+                    hook();
+                }
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder
                     .worker_threads(workers)
                     .thread_name("sse-server-worker")
-                    .enable_all()
-                    .build()
-                {
+                    .enable_all();
+                if let Some(hook) = on_thread_start.clone() {
+                    builder.on_thread_start(move || hook());
+                }
+                let runtime = match builder.build() {
                     Ok(runtime) => runtime,
                     Err(e) => {
                         let _ = started_tx.send(Err(ServerError::Runtime(e)));

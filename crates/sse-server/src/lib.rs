@@ -35,7 +35,7 @@ mod socket;
 mod tls;
 
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
-pub use dedicated::DedicatedServer;
+pub use dedicated::{DedicatedServer, ThreadStart};
 pub use error::ServerError;
 pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
 pub use protocol::{Protocol, UnknownProtocol};

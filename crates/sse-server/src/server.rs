@@ -45,7 +45,8 @@ pub struct RunningServer {
 /// Binds every configured listener and starts serving. Must run inside a tokio runtime.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
-    let certificate = Certificate::load(&config.tls)?;
+    let listen_ips: Vec<IpAddr> = config.listeners.iter().map(|(_, a)| a.ip()).collect();
+    let certificate = Certificate::load(&config.tls, &listen_ips)?;
     let mut bound = Vec::with_capacity(config.listeners.len());
     for &(protocol, addr) in &config.listeners {
         let bind_error = |source| ServerError::Bind {

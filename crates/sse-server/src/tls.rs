@@ -17,8 +17,9 @@ use crate::config::TlsSource;
 use crate::error::ServerError;
 use crate::protocol::Protocol;
 
-/// The names the self-signed certificate is valid for. IP strings become IP SANs, so clients can
-/// connect to `https://127.0.0.1:PORT` and verify without SNI.
+/// The names the self-signed certificate is always valid for. IP strings become IP SANs, so
+/// clients can connect to `https://127.0.0.1:PORT` and verify without SNI; the addresses the
+/// listeners bind (an emulated network's server address, say) are added.
 const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// The certificate chain and key every TLS listener serves.
@@ -30,16 +31,25 @@ pub(crate) struct Certificate {
 }
 
 impl Certificate {
-    /// Generates or loads the certificate.
-    pub(crate) fn load(source: &TlsSource) -> Result<Certificate, ServerError> {
+    /// Generates or loads the certificate; a generated one is also valid for `listen_ips`.
+    pub(crate) fn load(
+        source: &TlsSource,
+        listen_ips: &[std::net::IpAddr],
+    ) -> Result<Certificate, ServerError> {
         match source {
-            TlsSource::SelfSigned => Self::self_signed(),
+            TlsSource::SelfSigned => Self::self_signed(listen_ips),
             TlsSource::Files { cert, key } => Self::from_files(cert, key),
         }
     }
 
-    fn self_signed() -> Result<Certificate, ServerError> {
-        let names = SELF_SIGNED_NAMES.map(String::from).to_vec();
+    fn self_signed(listen_ips: &[std::net::IpAddr]) -> Result<Certificate, ServerError> {
+        let mut names = SELF_SIGNED_NAMES.map(String::from).to_vec();
+        for ip in listen_ips {
+            let name = ip.to_string();
+            if !ip.is_unspecified() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
         let certified = rcgen::generate_simple_self_signed(names)
             .map_err(|source| ServerError::SelfSigned { source })?;
         let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
@@ -136,7 +146,9 @@ mod tests {
 
     #[test]
     fn self_signed_pem_round_trips_and_configs_pin_alpn() {
-        let cert = Certificate::load(&TlsSource::SelfSigned).unwrap();
+        use rustls::client::danger::ServerCertVerifier as _;
+        let cert =
+            Certificate::load(&TlsSource::SelfSigned, &["198.18.1.2".parse().unwrap()]).unwrap();
         assert_eq!(der_to_pem(cert.leaf()), cert.pem());
         let parsed = CertificateDer::from_pem_slice(cert.pem().as_bytes()).unwrap();
         assert_eq!(&parsed, cert.leaf());
@@ -144,6 +156,29 @@ mod tests {
         assert_eq!(h2.alpn_protocols, vec![b"h2".to_vec()]);
         let h1 = cert.server_config(Protocol::H1Tls).unwrap();
         assert_eq!(h1.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        // Valid for the listen address it was given (an emulated network's server), and not for
+        // others.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.leaf().clone()).unwrap();
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(default_provider()),
+        )
+        .build()
+        .unwrap();
+        let verify = |ip: &str| {
+            let name = rustls_pki_types::ServerName::try_from(ip.to_owned()).unwrap();
+            verifier.verify_server_cert(
+                cert.leaf(),
+                &[],
+                &name,
+                &[],
+                rustls_pki_types::UnixTime::now(),
+            )
+        };
+        assert!(verify("198.18.1.2").is_ok());
+        assert!(verify("127.0.0.1").is_ok());
+        assert!(verify("198.18.1.3").is_err());
     }
 
     #[test]
@@ -152,7 +187,7 @@ mod tests {
             cert: "/nonexistent/cert.pem".into(),
             key: "/nonexistent/key.pem".into(),
         };
-        let msg = Certificate::load(&source).unwrap_err().to_string();
+        let msg = Certificate::load(&source, &[]).unwrap_err().to_string();
         assert_eq!(msg, "cannot load certificate from /nonexistent/cert.pem");
     }
 }

@@ -42,11 +42,22 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         eprintln!("error: {e}");
         return ExitStatus::Usage;
     }
+    let network = match &scenario.network {
+        None => None,
+        Some(settings) => match run::network::start(settings) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitStatus::Usage;
+            }
+        },
+    };
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target,
         client: Client::Emulated,
         progress_bar: !args.no_progress,
+        network,
     };
     execute(&scenario, &opts, !args.no_plot)
 }
@@ -74,11 +85,15 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     if scenario.target.is_some() {
         eprintln!("note: the scenario's [target] does not apply: a browser point runs against the embedded server");
     }
+    if scenario.network.is_some() {
+        eprintln!("note: the scenario's [network] is not applied to browser runs yet: the browser runs over loopback");
+    }
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target: None,
         client: Client::Browser { kind, path },
         progress_bar: !args.no_progress,
+        network: None,
     };
     execute(&scenario, &opts, !args.no_plot)
 }
@@ -96,12 +111,26 @@ fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
 /// Runs the points on a runtime of `client_threads` workers, with Ctrl-C finishing the current
 /// point; prints the summary and draws the plot; maps the end to an exit status.
 fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool) -> ExitStatus {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(scenario.client_threads)
-        .thread_name("bench-client")
-        .enable_all()
-        .build()
-    {
+        .thread_name(run::health::CLIENT_THREADS)
+        .enable_all();
+    if let Some(network) = &opts.network {
+        // Every socket of the load generator lives in the emulated network's client namespace:
+        // its runtime's threads, and this thread (which runs the run loop), enter it.
+        if let Err(e) = network.enter(netem::Side::Client) {
+            eprintln!("error: cannot enter the client's network namespace: {e}");
+            return ExitStatus::Failure;
+        }
+        let network = std::sync::Arc::clone(network);
+        builder.on_thread_start(move || {
+            if let Err(e) = network.enter(netem::Side::Client) {
+                tracing::error!("cannot enter the client's network namespace: {e}");
+            }
+        });
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use loadgen::{Metrics, PointConfig, Target, Trust};
+use loadgen::{Metrics, PointConfig, Reach, Target, Trust};
 use tokio_util::sync::CancellationToken;
 use vocab::{ClientKind, Protocol};
 
@@ -46,8 +46,10 @@ pub enum PointRun {
 /// Where the emulated clients send their requests.
 #[derive(Debug, Clone)]
 pub enum Destination<'a> {
-    /// A fresh embedded server per point.
-    Embedded,
+    /// A fresh embedded server per point, across the emulated network when there is one.
+    Embedded {
+        network: Option<&'a Arc<netem::Emulator>>,
+    },
     /// External targets, one per arm, and the paths to request.
     External {
         targets: &'a [Target],
@@ -69,14 +71,7 @@ impl Client {
     /// The scenario's points this client can run, in run order; each point it cannot run is
     /// named on stderr with the reason.
     pub fn points(&self, scenario: &Scenario) -> Vec<PointId> {
-        let all = scenario
-            .points()
-            .into_iter()
-            .map(|(clients, streams, arm)| PointId {
-                arm,
-                clients,
-                streams_per_client: streams,
-            });
+        let all = scenario.points().into_iter();
         if matches!(self, Client::Emulated) {
             return all.collect();
         }
@@ -185,13 +180,19 @@ async fn emulated(
                 },
             ))
         }
-        Destination::Embedded => {
-            let server = embedded::start(scenario, id.arm).await?;
+        Destination::Embedded { network } => {
+            let server = embedded::start(scenario, id.arm, *network).await?;
             let url = server
                 .url(id.arm)
                 .context("the embedded server has no listener for the arm")?;
-            let target = Target::new(id.arm, &url, &Trust::Certificates(vec![server.cert_der()]))
+            let reach = match network {
+                Some(_) => Reach::EmulatedNetwork,
+                None => Reach::Loopback,
+            };
+            let trust = Trust::Certificates(vec![server.cert_der()]);
+            let target = Target::within(id.arm, &url, &trust, reach)
                 .context("cannot target the embedded server")?;
+            let net_before = network.map(|n| n.stats());
             let events = format!("/events?channel={}", scenario.channel);
             let messages = format!("/messages?channel={}", scenario.channel);
             let config = point_config(scenario, id, target, &events, &messages);
@@ -205,6 +206,9 @@ async fn emulated(
             let outcome = loadgen::run_point(&config, metrics, stop).await;
             probe_stop.cancel();
             let (client_cpu_ms, server_cpu_ms, _) = CpuSample::now().since(cpu);
+            let net = network
+                .zip(net_before)
+                .map(|(n, before)| n.stats().since(&before));
             let counts = server.stats().listener(id.arm).map(|l| ServerCounts {
                 connections_accepted: l.connections_accepted,
                 connections_carrying_requests: l.connections_carrying_requests,
@@ -213,7 +217,7 @@ async fn emulated(
                 threads: server.workers() as u64,
             });
             server.shutdown().await;
-            Ok(Measurement::emulated(
+            let mut m = Measurement::emulated(
                 id,
                 &outcome,
                 counts,
@@ -222,7 +226,11 @@ async fn emulated(
                     client_cpu_ms,
                     server_cpu_ms: Some(server_cpu_ms),
                 },
-            ))
+            );
+            if let Some(net) = net {
+                m.add_network(&net);
+            }
+            Ok(m)
         }
     }
 }

@@ -3,6 +3,8 @@
 //! server, not two halves of one scheduler). The browser runner starts its server from the same
 //! configuration, so both clients measure against the same server.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use sse_server::DedicatedServer;
 use vocab::Protocol;
@@ -31,13 +33,29 @@ pub fn server_config(scenario: &Scenario) -> sse_server::ServerConfig {
     config
 }
 
-/// Starts a fresh server listening for `arm` only, on 127.0.0.1 port 0, with
-/// `scenario.server.threads` worker threads.
-pub async fn start(scenario: &Scenario, arm: Protocol) -> anyhow::Result<DedicatedServer> {
+/// Starts a fresh server listening for `arm` only, on port 0, with `scenario.server.threads`
+/// worker threads: on 127.0.0.1, or with an emulated network inside its server namespace, on the
+/// server's address there.
+pub async fn start(
+    scenario: &Scenario,
+    arm: Protocol,
+    network: Option<&Arc<netem::Emulator>>,
+) -> anyhow::Result<DedicatedServer> {
     let mut config = server_config(scenario);
-    config.listeners = vec![(arm, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))];
+    let ip = network.map_or(std::net::IpAddr::from([127, 0, 0, 1]), |n| {
+        n.addr(netem::Side::Server)
+    });
+    config.listeners = vec![(arm, std::net::SocketAddr::new(ip, 0))];
     let threads = scenario.server.threads;
-    tokio::task::spawn_blocking(move || DedicatedServer::start(config, threads))
+    let hook: Option<sse_server::ThreadStart> = network.map(|n| {
+        let n = Arc::clone(n);
+        Arc::new(move || {
+            if let Err(e) = n.enter(netem::Side::Server) {
+                tracing::error!("cannot enter the server's network namespace: {e}");
+            }
+        }) as sse_server::ThreadStart
+    });
+    tokio::task::spawn_blocking(move || DedicatedServer::start_with(config, threads, hook))
         .await
         .context("cannot start the embedded server")?
         .context("cannot start the embedded server")

@@ -115,7 +115,8 @@ pub fn check(
     embedded: bool,
     limit: NofileLimit,
 ) -> Result<(), TooManyDescriptors> {
-    for (clients, streams, arm) in scenario.points() {
+    for point in scenario.points() {
+        let (clients, streams, arm) = (point.clients, point.streams_per_client, point.arm);
         let need = descriptors_needed(scenario, arm, clients, streams, embedded);
         if need <= limit.soft {
             continue;

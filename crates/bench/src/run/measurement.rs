@@ -5,27 +5,12 @@
 
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use loadgen::{DeliveryTally, Fatal, Metrics, PointOutcome};
 use report::LatencySummary;
-use vocab::{ClientKind, Counter, ErrorClass, Latency, Metric, Protocol};
+use vocab::{ClientKind, Counter, ErrorClass, Latency, Metric};
 
-/// Where a point sits in the sweep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PointId {
-    pub arm: Protocol,
-    pub clients: u32,
-    pub streams_per_client: u32,
-}
-
-impl std::fmt::Display for PointId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} clients={} streams/client={}",
-            self.arm, self.clients, self.streams_per_client
-        )
-    }
-}
+pub use crate::scenario::Point as PointId;
 
 /// The embedded server's own counts for a point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,8 +54,9 @@ pub struct Measurement {
     pub client: ClientKind,
     /// Counters in the catalog's order; a metric the client does not measure is absent.
     counters: Vec<(Metric, u64)>,
-    /// Latencies in the catalog's order; a latency the client does not measure is absent.
-    latencies: Vec<(Latency, LatencySummary)>,
+    /// Latencies in the catalog's order, each with its histogram; a latency the client does not
+    /// measure is absent.
+    latencies: Vec<(Latency, LatencySummary, Option<Histogram<u64>>)>,
     /// The loss proof, when the point tracked it.
     pub delivery: Option<DeliveryTally>,
     /// Why the point stopped early, if it did.
@@ -129,9 +115,14 @@ impl Measurement {
             counters: in_catalog_order(counters),
             latencies: Latency::ALL
                 .iter()
-                // The server's lag probe runs only with the embedded server.
+                // The server's lag probe runs only with the embedded server; the network's round
+                // trip only with an emulated network (`add_network_rtt`).
                 .filter(|&&l| l != Latency::ServerLag || server.is_some())
-                .map(|&l| (l, summary(m.latency(l))))
+                .filter(|&&l| l != Latency::NetworkRtt)
+                .map(|&l| {
+                    let h = m.histogram(l);
+                    (l, report::histogram::summary(&h), Some(h))
+                })
                 .collect(),
             delivery: outcome.delivery,
             fatal: outcome.fatal.clone(),
@@ -181,8 +172,12 @@ impl Measurement {
             (Latency::TimeToFirstEvent, &o.time_to_first_event),
             (Latency::PostRtt, &o.post_rtt),
         ]
-        .map(|(l, samples)| (l, summarize(l, samples)))
-        .to_vec();
+        .map(|(l, samples)| {
+            let h = histogram(l, samples);
+            (l, report::histogram::summary(&h), Some(h))
+        })
+        .into_iter()
+        .collect();
         Measurement {
             id,
             client,
@@ -208,8 +203,28 @@ impl Measurement {
     pub fn latency(&self, latency: Latency) -> Option<&LatencySummary> {
         self.latencies
             .iter()
-            .find(|(l, _)| *l == latency)
-            .map(|(_, s)| s)
+            .find(|(l, _, _)| *l == latency)
+            .map(|(_, s, _)| s)
+    }
+
+    /// Adds what the emulated network saw during the point.
+    pub fn add_network(&mut self, net: &netem::Stats) {
+        self.counters.extend([
+            (Metric::NetworkPacketsUp, net.up.packets),
+            (Metric::NetworkPacketsDown, net.down.packets),
+            (Metric::NetworkLossDropsUp, net.up.dropped_loss),
+            (Metric::NetworkLossDropsDown, net.down.dropped_loss),
+            (Metric::NetworkQueueDropsUp, net.up.dropped_queue),
+            (Metric::NetworkQueueDropsDown, net.down.dropped_queue),
+        ]);
+        self.counters = in_catalog_order(std::mem::take(&mut self.counters));
+    }
+
+    /// Adds the emulated network's round trip, measured before the point.
+    pub fn add_network_rtt(&mut self, samples: &[Duration]) {
+        let h = histogram(Latency::NetworkRtt, samples);
+        self.latencies
+            .push((Latency::NetworkRtt, report::histogram::summary(&h), Some(h)));
     }
 
     /// How many of a latency's samples are censored (still waiting when the point ended).
@@ -222,8 +237,8 @@ impl Measurement {
         &self.counters
     }
 
-    /// Every latency measured, in the catalog's order.
-    pub fn latencies(&self) -> &[(Latency, LatencySummary)] {
+    /// Every latency measured, in the catalog's order, with its histogram.
+    pub fn latencies(&self) -> &[(Latency, LatencySummary, Option<Histogram<u64>>)] {
         &self.latencies
     }
 }
@@ -234,30 +249,14 @@ fn in_catalog_order(mut counters: Vec<(Metric, u64)>) -> Vec<(Metric, u64)> {
     counters
 }
 
-/// A histogram summary as a report's latency cells (empty cells when there is no sample).
-pub fn summary(s: loadgen::LatencySummary) -> LatencySummary {
-    if s.count == 0 {
-        return LatencySummary::EMPTY;
-    }
-    LatencySummary {
-        count: s.count,
-        mean: Some(s.mean),
-        p50: Some(s.p50),
-        p90: Some(s.p90),
-        p99: Some(s.p99),
-        p999: Some(s.p999),
-        max: Some(s.max),
-    }
-}
-
-/// A browser's latency samples summarized with the emulation's histogram (microseconds, three
-/// significant digits), so both clients' percentiles mean the same.
-fn summarize(latency: Latency, samples: &[Duration]) -> LatencySummary {
+/// A browser's latency samples in the emulation's histogram (microseconds, three significant
+/// digits), so both clients' percentiles mean the same.
+fn histogram(latency: Latency, samples: &[Duration]) -> Histogram<u64> {
     let m = Metrics::new();
     for &d in samples {
         m.record(latency, d);
     }
-    summary(m.latency(latency))
+    m.histogram(latency)
 }
 
 #[cfg(test)]
@@ -267,9 +266,10 @@ mod tests {
     #[test]
     fn a_browser_point_keeps_the_emulated_names() {
         let id = PointId {
-            arm: Protocol::H2,
+            arm: vocab::Protocol::H2,
             clients: 1,
             streams_per_client: 4,
+            network: None,
         };
         let o = browser::PointOutcome {
             streams_requested: 4,

@@ -16,6 +16,7 @@ pub mod health;
 pub mod limits;
 pub mod measurement;
 pub mod meta;
+pub mod network;
 pub mod progress;
 pub mod rows;
 pub mod summary;
@@ -43,6 +44,9 @@ pub struct RunOptions {
     pub client: Client,
     /// Draw a progress bar (stderr is a terminal).
     pub progress_bar: bool,
+    /// The emulated network, when the scenario has a `[network]` table (the client runtime's
+    /// threads are already inside its client namespace).
+    pub network: Option<std::sync::Arc<netem::Emulator>>,
 }
 
 /// Why a run ended before its last point.
@@ -107,8 +111,12 @@ pub async fn run(
             messages_path: &t.messages_path,
             send_stamp: &t.send_stamp,
         },
-        _ => Destination::Embedded,
+        _ => Destination::Embedded {
+            network: opts.network.as_ref(),
+        },
     };
+    let mut condition = None;
+    let mut network_rtt: Vec<std::time::Duration> = Vec::new();
     let client = &opts.client;
     let points = client.points(scenario);
     if points.is_empty() {
@@ -121,7 +129,7 @@ pub async fn run(
         ClientKind::Emulated => scenario.name.clone(),
         kind => format!("{}-{kind}", scenario.name),
     };
-    let meta = meta::run_meta(&run_name, SystemTime::now());
+    let meta = meta::run_meta(&run_name, SystemTime::now(), "");
     let csv = opts.out_dir.join(format!("{}.csv", meta.run_id));
     let mut writer = create_report(&opts.out_dir, &csv)?;
     let progress = Progress::new(opts.progress_bar, points.len(), scenario.point_time());
@@ -133,11 +141,30 @@ pub async fn run(
             stopped = Some(Stopped::Interrupted);
             break;
         }
+        if let (Some(emulator), Some(settings), Some(c)) =
+            (&opts.network, &scenario.network, id.network)
+        {
+            if condition != Some(c) {
+                match network::apply(emulator, settings, c).await {
+                    Ok(rtt) => network_rtt = rtt,
+                    Err(e) => {
+                        stopped = Some(Stopped::Failed(format!("{e:#}")));
+                        break;
+                    }
+                }
+                condition = Some(c);
+            }
+        }
         let run = client
             .run_point(scenario, i, id, &destination, &progress, &stop)
             .await;
         let measured = match run {
-            Ok(PointRun::Measured(m)) => m,
+            Ok(PointRun::Measured(mut m)) => {
+                if id.network.is_some() {
+                    m.add_network_rtt(&network_rtt);
+                }
+                m
+            }
             Ok(PointRun::Interrupted) => {
                 stopped = Some(Stopped::Interrupted);
                 break;
@@ -147,7 +174,7 @@ pub async fn run(
                 break;
             }
         };
-        let rows = rows::point_rows(&meta, &scenario.name, &measured);
+        let rows = rows::point_rows(&meta, scenario, &measured);
         if let Err(e) = writer.write_rows(&rows).and_then(|()| writer.flush()) {
             stopped = Some(Stopped::Failed(format!(
                 "cannot write report {}: {}",

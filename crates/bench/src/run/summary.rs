@@ -38,6 +38,10 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         "errors",
     ];
     let proof = result.client == vocab::ClientKind::Emulated;
+    let network = result.points.iter().any(|m| m.id.network.is_some());
+    if network {
+        header.insert(3, "rtt/loss");
+    }
     if result.faults {
         header.push("reconnects");
     }
@@ -47,10 +51,22 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     let rows: Vec<Vec<String>> = result
         .points
         .iter()
-        .map(|m| row(m, result.faults, proof))
+        .map(|m| {
+            let mut r = row(m, result.faults, proof);
+            if network {
+                let cell = m.id.network.map_or("-".to_owned(), |n| {
+                    format!("{}/{}%", humantime::format_duration(n.rtt), n.loss * 100.0)
+                });
+                r.insert(3, cell);
+            }
+            r
+        })
         .collect();
     let many = result.points.len() > 2;
-    out.push_str(&table(&header, &rows, |a, b| many && a[..2] != b[..2]));
+    let group = if network { 4 } else { 2 };
+    out.push_str(&table(&header, &rows, |a, b| {
+        many && (a[..2] != b[..2] || a[3..group] != b[3..group])
+    }));
     let _ = writeln!(
         out,
         "\nopened = streams that got a 200 of those requested; queued = still waiting for a slot at the end;\n\

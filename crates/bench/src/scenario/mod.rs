@@ -7,12 +7,14 @@
 
 mod checks;
 mod faults;
+mod network;
 mod overrides;
 mod raw;
 mod server;
 mod target;
 mod validate;
 
+pub use network::{NetworkCondition, NetworkSettings};
 pub use overrides::Override;
 pub use target::{
     resolve as resolve_target, FileTarget, TargetError, TargetFlags, TargetSpec, TrustSpec,
@@ -48,6 +50,37 @@ pub struct Scenario {
     pub target: Option<FileTarget>,
     /// Faults the embedded server injects (`[faults]`); none by default.
     pub faults: sse_server::FaultConfig,
+    /// Emulated network conditions (`[network]`); `None` is loopback.
+    pub network: Option<NetworkSettings>,
+}
+
+/// Where a point sits in the sweep: the arm, the clients and streams, the network condition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub arm: Protocol,
+    pub clients: u32,
+    pub streams_per_client: u32,
+    /// `None` over loopback.
+    pub network: Option<NetworkCondition>,
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} clients={} streams/client={}",
+            self.arm, self.clients, self.streams_per_client
+        )?;
+        if let Some(n) = self.network {
+            write!(
+                f,
+                " rtt={} loss={}%",
+                humantime::format_duration(n.rtt),
+                n.loss * 100.0
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,18 +154,38 @@ impl Scenario {
         validate::parse(path, text)
     }
 
-    /// The sweep points in run order: each (clients, streams) point runs every arm back to back,
-    /// so arms are compared under the same machine conditions.
-    pub fn points(&self) -> Vec<(u32, u32, Protocol)> {
+    /// The sweep points in run order: network conditions outermost (the emulator is reconfigured
+    /// between them), then each (clients, streams) point runs every arm back to back, so arms are
+    /// compared under the same machine and network conditions.
+    pub fn points(&self) -> Vec<Point> {
+        let conditions: Vec<Option<NetworkCondition>> = match &self.network {
+            None => vec![None],
+            Some(n) => n.conditions().into_iter().map(Some).collect(),
+        };
         let mut out = Vec::new();
-        for &clients in &self.clients {
-            for &streams in &self.streams_per_client {
-                for &arm in &self.protocols {
-                    out.push((clients, streams, arm));
+        for &network in &conditions {
+            for &clients in &self.clients {
+                for &streams_per_client in &self.streams_per_client {
+                    for &arm in &self.protocols {
+                        out.push(Point {
+                            arm,
+                            clients,
+                            streams_per_client,
+                            network,
+                        });
+                    }
                 }
             }
         }
         out
+    }
+
+    /// The report's `network` cell of a point.
+    pub fn network_label(&self, point: &Point) -> String {
+        match (&self.network, point.network) {
+            (Some(settings), Some(c)) => settings.label(c),
+            _ => report::LOOPBACK.to_owned(),
+        }
     }
 
     /// Seconds one point takes at least (warm-up plus duration).

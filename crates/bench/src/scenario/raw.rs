@@ -23,6 +23,7 @@ pub(crate) struct RawScenario {
     pub server: Option<RawServer>,
     pub target: Option<Spanned<RawTarget>>,
     pub faults: Option<Spanned<RawFaults>>,
+    pub network: Option<Spanned<RawNetwork>>,
 }
 
 /// A number, or a list of numbers (a sweep).
@@ -92,4 +93,43 @@ pub(crate) struct RawFaults {
     pub stream_error_every_nth: Option<Spanned<i64>>,
     pub delay_events: Option<Spanned<String>>,
     pub delay_posts: Option<Spanned<String>>,
+}
+
+/// A value or a list of values (a sweep), each a string (durations) or a number (percentages).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Sweep<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> Sweep<T> {
+    pub fn values(&self) -> Vec<T> {
+        match self {
+            Sweep::One(v) => vec![v.clone()],
+            Sweep::Many(list) => list.clone(),
+        }
+    }
+}
+
+/// Shown as written in the file, since error messages quote it.
+impl<T: std::fmt::Debug> std::fmt::Debug for Sweep<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sweep::One(v) => write!(f, "{v:?}"),
+            Sweep::Many(list) => write!(f, "{list:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNetwork {
+    pub rtt: Option<Spanned<Sweep<String>>>,
+    pub jitter: Option<Spanned<String>>,
+    pub bandwidth: Option<Spanned<String>>,
+    pub bandwidth_up: Option<Spanned<String>>,
+    pub bandwidth_down: Option<Spanned<String>>,
+    pub loss: Option<Spanned<Sweep<f64>>>,
+    pub queue: Option<Spanned<i64>>,
 }

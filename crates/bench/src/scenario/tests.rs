@@ -43,8 +43,14 @@ fn good_scenario_and_defaults() {
     assert_eq!(s.server.max_concurrent_streams, 100);
     assert!(s.target.is_none());
     assert_eq!(s.points().len(), 4);
-    assert_eq!(s.points()[0], (1, 8, Protocol::H1Tls));
-    assert_eq!(s.points()[1], (1, 8, Protocol::H2));
+    let points: Vec<(u32, u32, Protocol)> = s
+        .points()
+        .iter()
+        .map(|p| (p.clients, p.streams_per_client, p.arm))
+        .collect();
+    assert_eq!(points[0], (1, 8, Protocol::H1Tls));
+    assert_eq!(points[1], (1, 8, Protocol::H2));
+    assert!(s.points().iter().all(|p| p.network.is_none()));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use vocab::Protocol;
 
 use super::checks::Ctx;
 use super::faults::faults;
+use super::network::network;
 use super::raw::RawScenario;
 use super::server::server_settings;
 use super::target::file_target;
@@ -136,6 +137,20 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         default_client_threads as i64,
         1..=1024,
     )? as usize;
+    let network = match &raw.network {
+        None => None,
+        Some(n) => {
+            if raw.target.is_some() {
+                return Err(cx.at(
+                    n.span().start,
+                    "network",
+                    "[network]",
+                    "the emulated network runs between the clients and the embedded server, and [target] replaces it: remove one of the two tables",
+                ));
+            }
+            Some(network(&cx, n.get_ref())?)
+        }
+    };
     let faults = match &raw.faults {
         None => FaultConfig::default(),
         Some(f) => {
@@ -167,6 +182,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         server,
         target,
         faults,
+        network,
     })
 }
 

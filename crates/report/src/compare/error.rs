@@ -37,7 +37,7 @@ pub enum CompareError {
         /// The side.
         side: Side,
         /// A key missing from one run.
-        key: RowKey,
+        key: Box<RowKey>,
         /// A report that has it.
         present: PathBuf,
         /// A report that does not.
@@ -51,7 +51,7 @@ pub enum CompareError {
     )]
     KindDiffers {
         /// The key.
-        key: RowKey,
+        key: Box<RowKey>,
         /// Its kind in the first report.
         first: MetricKind,
         /// The first report.

@@ -201,7 +201,7 @@ pub fn compare(
             (Some((base, base_path)), Some((new, new_path))) => {
                 if base.kind() != new.kind() {
                     return Err(CompareError::KindDiffers {
-                        key: key.clone(),
+                        key: Box::new(key.clone()),
                         first: base.kind(),
                         first_path: base_path.to_path_buf(),
                         second: new.kind(),

@@ -79,7 +79,7 @@ impl<'a> SideMedians<'a> {
                 let present = values[*key][0].1.to_owned();
                 return Err(CompareError::RunsDiffer {
                     side,
-                    key: (*key).clone(),
+                    key: Box::new((*key).clone()),
                     present,
                     absent: run.path.clone(),
                 });
@@ -113,7 +113,7 @@ fn median_of(key: &RowKey, values: &[(Value, &Path)]) -> Result<Median, CompareE
         .find(|(value, _)| value.kind() != first_value.kind())
     {
         return Err(CompareError::KindDiffers {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             first: first_value.kind(),
             first_path: first_path.to_owned(),
             second: value.kind(),

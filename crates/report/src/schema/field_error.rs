@@ -34,6 +34,12 @@ pub enum FieldError {
     /// A metric name uses characters outside `a-z`, `0-9` and `_`.
     #[error("metric names use only a-z, 0-9 and _")]
     BadMetricName,
+    /// A shard cell that is neither empty, `I/N` nor `all/N`.
+    #[error("expected empty, I/N (1 <= I <= N) or all/N")]
+    BadShard,
+    /// A histogram cell that does not decode.
+    #[error("not a base64 HdrHistogram (compressed V2)")]
+    BadHistogram,
     /// A percentile is smaller than a lower percentile of the same row.
     #[error("smaller than {lower}")]
     NotMonotone {

@@ -1,10 +1,12 @@
 //! The report contract: what one row of a report means, as Rust types.
 //!
-//! A report is long-form CSV: one row per scenario x client kind x protocol arm x sweep point x
-//! metric, with the run's metadata repeated on every row so that any row, copied anywhere, still
-//! says where it came from. [`HEADER`] is the exact first line. A row is either a counter (`value`
-//! set, the latency cells empty) or a latency summary in microseconds (`value` empty; `count`,
-//! `mean` and the percentiles set, or only `count` = 0 when there were no samples).
+//! A report is long-form CSV: one row per scenario x client kind x protocol arm x network
+//! condition x sweep point x metric, with the run's metadata repeated on every row so that any row,
+//! copied anywhere, still says where it came from. [`HEADER`] is the exact first line. A row is
+//! either a counter (`value` set, the latency cells empty) or a latency summary in microseconds
+//! (`value` empty; `count`, `mean` and the percentiles set, or only `count` = 0 when there were no
+//! samples), which may carry its whole HDR histogram (`histogram`: HdrHistogram's compressed V2
+//! encoding, base64) so that reports merge exactly and HdrHistogram's own tools read them.
 //!
 //! [`read_report`](crate::read_report) and [`write_report`](crate::write_report) both enforce
 //! [`Row::validate`], so every file the writer produces is one the reader accepts.
@@ -23,15 +25,17 @@ pub(crate) use names::Word;
 pub use names::{ClientKind, LatencyField, MetricKind, Protocol};
 
 /// The exact header of a report, in column order.
-pub const HEADER: [&str; 21] = [
+pub const HEADER: [&str; 24] = [
     "run_id",
     "started_utc",
     "git_rev",
     "bench_version",
     "host",
+    "shard",
     "scenario",
     "client",
     "protocol",
+    "network",
     "clients",
     "streams_per_client",
     "metric",
@@ -45,7 +49,11 @@ pub const HEADER: [&str; 21] = [
     "p99",
     "p999",
     "max",
+    "histogram",
 ];
+
+/// The `network` cell of a run over loopback, with no emulated network conditions.
+pub const LOOPBACK: &str = "loopback";
 
 /// An RFC 3339 timestamp in UTC (`2026-11-23T20:13:00Z`, optionally with a fraction of a second).
 ///
@@ -97,6 +105,9 @@ pub struct RunMeta {
     pub bench_version: String,
     /// The machine's host name.
     pub host: String,
+    /// Which part of a sharded run this report holds: empty for a whole run, `I/N` for shard I
+    /// of N (1-based), `all/N` for the merge of all N.
+    pub shard: String,
 }
 
 /// Identifies one row within a run; rows of two runs with equal keys measure the same thing.
@@ -110,6 +121,9 @@ pub struct RowKey {
     pub client: ClientKind,
     /// The protocol arm.
     pub protocol: Protocol,
+    /// The network conditions between clients and server: [`LOOPBACK`], or the emulated
+    /// conditions such as `rtt=100ms loss=2%`.
+    pub network: String,
     /// Number of virtual clients (browser tabs sharing one connection pool each) at this point.
     pub clients: u32,
     /// Number of SSE streams each client asks for at this point.
@@ -120,15 +134,14 @@ pub struct RowKey {
 
 impl fmt::Display for RowKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {} ", self.scenario, self.client, self.protocol)?;
+        if self.network != LOOPBACK {
+            write!(f, "[{}] ", self.network)?;
+        }
         write!(
             f,
-            "{} {} {} clients={} streams_per_client={} {}",
-            self.scenario,
-            self.client,
-            self.protocol,
-            self.clients,
-            self.streams_per_client,
-            self.metric
+            "clients={} streams_per_client={} {}",
+            self.clients, self.streams_per_client, self.metric
         )
     }
 }
@@ -161,11 +174,14 @@ pub struct Row {
     pub key: RowKey,
     /// The measurement.
     pub value: Value,
+    /// A latency row's whole histogram, HdrHistogram's compressed V2 encoding in base64
+    /// ([`crate::histogram`]); `None` for a counter, or a latency written without it.
+    pub histogram: Option<String>,
 }
 
 impl Row {
     /// The row's cells, in [`HEADER`] order.
-    pub fn to_record(&self) -> [String; 21] {
+    pub fn to_record(&self) -> [String; 24] {
         let row = self;
         fn opt<T: ToString>(value: Option<T>) -> String {
             value.map(|v| v.to_string()).unwrap_or_default()
@@ -199,9 +215,11 @@ impl Row {
             row.meta.git_rev.clone(),
             row.meta.bench_version.clone(),
             row.meta.host.clone(),
+            row.meta.shard.clone(),
             row.key.scenario.clone(),
             row.key.client.to_string(),
             row.key.protocol.to_string(),
+            row.key.network.clone(),
             row.key.clients.to_string(),
             row.key.streams_per_client.to_string(),
             row.key.metric.clone(),
@@ -215,6 +233,7 @@ impl Row {
             p99,
             p999,
             max,
+            row.histogram.clone().unwrap_or_default(),
         ]
     }
 
@@ -227,10 +246,22 @@ impl Row {
             ("bench_version", &self.meta.bench_version),
             ("host", &self.meta.host),
             ("scenario", &self.key.scenario),
+            ("network", &self.key.network),
             ("metric", &self.key.metric),
         ];
         if let Some((column, _)) = non_empty.iter().find(|(_, text)| text.is_empty()) {
             return Err((column, FieldError::Empty));
+        }
+        if !shard_ok(&self.meta.shard) {
+            return Err(("shard", FieldError::BadShard));
+        }
+        if self.histogram.is_some() && self.value.kind() == MetricKind::Counter {
+            return Err((
+                "histogram",
+                FieldError::MustBeEmpty {
+                    context: "for a counter row",
+                },
+            ));
         }
         let metric_chars_ok = self
             .key
@@ -247,6 +278,20 @@ impl Row {
     }
 }
 
+/// Empty, `I/N` with 1 <= I <= N, or `all/N`.
+fn shard_ok(shard: &str) -> bool {
+    if shard.is_empty() {
+        return true;
+    }
+    let Some((part, count)) = shard.split_once('/') else {
+        return false;
+    };
+    let Ok(count) = count.parse::<u32>() else {
+        return false;
+    };
+    count >= 1 && (part == "all" || part.parse::<u32>().is_ok_and(|i| (1..=count).contains(&i)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,8 +300,9 @@ mod tests {
     fn header_is_the_contract() {
         assert_eq!(
             HEADER.join(","),
-            "run_id,started_utc,git_rev,bench_version,host,scenario,client,protocol,clients,\
-             streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max"
+            "run_id,started_utc,git_rev,bench_version,host,shard,scenario,client,protocol,network,\
+             clients,streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max,\
+             histogram"
         );
     }
 

@@ -48,6 +48,7 @@ pub fn meta(run_id: &str) -> RunMeta {
         git_rev: "unknown".to_owned(),
         bench_version: "0.1.0".to_owned(),
         host: "ci-box".to_owned(),
+        shard: String::new(),
     }
 }
 
@@ -56,6 +57,7 @@ pub fn key(scenario: &str, protocol: Protocol, streams: u32, metric: &str) -> Ro
         scenario: scenario.to_owned(),
         client: ClientKind::Emulated,
         protocol,
+        network: report::LOOPBACK.to_owned(),
         clients: 1,
         streams_per_client: streams,
         metric: metric.to_owned(),
@@ -98,6 +100,7 @@ pub fn sweep(run_id: &str, scenario: &str) -> Vec<Row> {
                     meta: meta(run_id),
                     key: key(scenario, protocol, streams, metric),
                     value: Value::Counter(u64::from(value)),
+                    histogram: None,
                 });
             }
             let base = 400 + 30 * u64::from(streams);
@@ -122,6 +125,7 @@ pub fn sweep(run_id: &str, scenario: &str) -> Vec<Row> {
                     meta: meta(run_id),
                     key: key(scenario, protocol, streams, metric),
                     value,
+                    histogram: None,
                 });
             }
         }

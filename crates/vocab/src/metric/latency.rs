@@ -15,11 +15,12 @@ pub enum Latency {
     ReplayFanout,
     ClientLag,
     ServerLag,
+    NetworkRtt,
 }
 
 impl Latency {
     /// Every latency, in report order.
-    pub const ALL: [Latency; 10] = [
+    pub const ALL: [Latency; 11] = [
         Latency::QueueWait,
         Latency::PostQueueWait,
         Latency::Connect,
@@ -30,6 +31,7 @@ impl Latency {
         Latency::ReplayFanout,
         Latency::ClientLag,
         Latency::ServerLag,
+        Latency::NetworkRtt,
     ];
 
     /// The row name.
@@ -41,7 +43,7 @@ impl Latency {
     pub fn info(self) -> MetricInfo {
         let rule = match self {
             // The harness's own health: shown, and warned about, never a regression.
-            Latency::ClientLag | Latency::ServerLag => DefaultRule::Shown,
+            Latency::ClientLag | Latency::ServerLag | Latency::NetworkRtt => DefaultRule::Shown,
             _ => DefaultRule::Latency,
         };
         let (name, measures) = match self {
@@ -95,6 +97,11 @@ impl Latency {
                 "server_lag",
                 "the embedded server's health: the same probe on the server's own runtime",
             ),
+            Latency::NetworkRtt => (
+                "network_rtt",
+                "the emulated network checked before each condition: a TCP connect from the client \
+                 namespace starts -> the server namespace's SYN-ACK completes it (one round trip)",
+            ),
         };
         MetricInfo {
             name,
@@ -118,6 +125,7 @@ impl Latency {
             Latency::ReplayFanout => "replay_fanout_censored",
             Latency::ClientLag => "client_lag_censored",
             Latency::ServerLag => "server_lag_censored",
+            Latency::NetworkRtt => "network_rtt_censored",
         }
     }
 

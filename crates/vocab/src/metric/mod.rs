@@ -136,6 +136,15 @@ pub enum Metric {
     ClientCpuMs,
     /// CPU the embedded server's threads used during the point, milliseconds.
     ServerCpuMs,
+    /// The emulated network's packets, per direction (`up` = client to server).
+    NetworkPacketsUp,
+    NetworkPacketsDown,
+    /// Packets the emulated network dropped by its loss probability, per direction.
+    NetworkLossDropsUp,
+    NetworkLossDropsDown,
+    /// Packets the emulated network's bottleneck queue dropped (it was full), per direction.
+    NetworkQueueDropsUp,
+    NetworkQueueDropsDown,
     /// A real browser's connections that carried any request, the page's own included.
     ConnectionsCarryingAnyRequest,
     /// A real browser's requests for the page itself (the document, a favicon).
@@ -192,6 +201,12 @@ impl Metric {
             Metric::ServerThreads,
             Metric::ClientCpuMs,
             Metric::ServerCpuMs,
+            Metric::NetworkPacketsUp,
+            Metric::NetworkPacketsDown,
+            Metric::NetworkLossDropsUp,
+            Metric::NetworkLossDropsDown,
+            Metric::NetworkQueueDropsUp,
+            Metric::NetworkQueueDropsDown,
             Metric::ConnectionsCarryingAnyRequest,
             Metric::PageRequests,
         ]);
@@ -316,6 +331,36 @@ impl Metric {
                 "server_cpu_ms",
                 Shown,
                 "CPU time (user + system) the embedded server's threads used during the point, ms",
+            ),
+            Metric::NetworkPacketsUp => (
+                "network_packets_up",
+                Shown,
+                "packets the emulated network carried from the clients to the server",
+            ),
+            Metric::NetworkPacketsDown => (
+                "network_packets_down",
+                Shown,
+                "packets the emulated network carried from the server to the clients",
+            ),
+            Metric::NetworkLossDropsUp => (
+                "network_loss_drops_up",
+                Shown,
+                "client-to-server packets dropped by the configured loss",
+            ),
+            Metric::NetworkLossDropsDown => (
+                "network_loss_drops_down",
+                Shown,
+                "server-to-client packets dropped by the configured loss",
+            ),
+            Metric::NetworkQueueDropsUp => (
+                "network_queue_drops_up",
+                Shown,
+                "client-to-server packets dropped because the bottleneck queue was full",
+            ),
+            Metric::NetworkQueueDropsDown => (
+                "network_queue_drops_down",
+                Shown,
+                "server-to-client packets dropped because the bottleneck queue was full",
             ),
             Metric::ConnectionsCarryingAnyRequest => (
                 "connections_carrying_any_request",
