@@ -155,14 +155,21 @@ mod tests {
         std::thread::Builder::new()
             .name(format!("{CLIENT_THREADS}-t"))
             .spawn(|| {
+                // Spin until this thread's CPU shows in the sample (bounded: a busy machine may
+                // give it little of the wall time, but never none for 10 s).
                 let start = CpuSample::now();
-                let until = Instant::now() + Duration::from_millis(120);
+                let deadline = Instant::now() + Duration::from_secs(10);
                 let mut x = 0u64;
-                while Instant::now() < until {
-                    x = x.wrapping_mul(31).wrapping_add(7);
-                }
+                let (client_ms, server_ms, wall) = loop {
+                    for _ in 0..1_000_000 {
+                        x = x.wrapping_mul(31).wrapping_add(7);
+                    }
+                    let seen = CpuSample::now().since(start);
+                    if seen.0 >= 50 || Instant::now() > deadline {
+                        break seen;
+                    }
+                };
                 std::hint::black_box(x);
-                let (client_ms, server_ms, wall) = CpuSample::now().since(start);
                 assert!(
                     client_ms >= 50,
                     "{client_ms} ms of CPU in {wall:?} of spinning"
