@@ -1,11 +1,12 @@
-//! The command line: `bench SCENARIO.toml`, `bench browser`, `bench compare`, `bench plot`. Parsed
-//! here, run by [`crate::commands`].
+//! The command line: `bench SCENARIO.toml`, `bench browser`, `bench compare`, `bench plot`,
+//! `bench merge`. Parsed here, run by [`crate::commands`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::CompareArgs;
+use crate::commands::merge::MergeArgs;
 use crate::commands::plot::PlotArgs;
 
 /// Measure what the browser's six-connections-per-host limit does to Server-Sent Events over
@@ -36,6 +37,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Draw a report's sweep as an SVG chart.
     Plot(PlotArgs),
+    /// Merge the reports of a sharded run (`--shard I/N`) into one, exactly.
+    Merge(MergeArgs),
     /// Run a scenario's points in real headless Chromium (the emulation's ground truth).
     Browser(BrowserArgs),
 }
@@ -76,6 +79,47 @@ pub struct RunArgs {
     /// Never draw a progress bar (one line per point is printed instead).
     #[arg(long)]
     pub no_progress: bool,
+    /// Run one shard of every point: I of N (1-based), the clients whose index modulo N is I-1,
+    /// for several processes or machines sharing a load; `bench merge` joins their reports.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
+    /// Print the summary as JSON on stdout (one object: the run, its points and their metrics)
+    /// instead of the table.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `--shard I/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardArg {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for ShardArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+fn parse_shard(text: &str) -> Result<ShardArg, String> {
+    let bad = || format!("{text:?}: expected I/N with 1 <= I <= N, e.g. 2/3");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, count): (u32, u32) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if count == 0 || index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(ShardArg { index, count })
+}
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text for people.
+    Text,
+    /// JSON for programs.
+    Json,
 }
 
 /// Run a scenario's points in a real headless browser (the emulation's ground truth).

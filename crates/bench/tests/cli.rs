@@ -41,8 +41,8 @@ event_interval = "50ms"
     let header = text.lines().next().unwrap();
     assert_eq!(
         header,
-        "run_id,started_utc,git_rev,bench_version,host,scenario,client,protocol,clients,\
-         streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max"
+        "run_id,started_utc,git_rev,bench_version,host,shard,scenario,client,protocol,network,\
+         clients,streams_per_client,metric,kind,unit,value,count,mean,p50,p90,p99,p999,max,histogram"
     );
     let rows = report::read_report(&csv).unwrap();
     let value = |protocol: &str, metric: &str| {
@@ -61,6 +61,96 @@ event_interval = "50ms"
         Counter(1)
     );
     assert!(matches!(value("h2c", "fanout"), report::Value::Latency(l) if l.count > 0));
+}
+
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let dir = temp_dir("shards");
+    let scenario = write(
+        &dir,
+        "sharded.toml",
+        r#"
+name = "sharded"
+protocols = ["h2c"]
+clients = 3
+streams_per_client = 2
+warmup = "200ms"
+duration = "600ms"
+[server]
+event_interval = "50ms"
+"#,
+    );
+    let mut shards = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out_dir = dir.join(shard.replace('/', "of"));
+        let out = bench()
+            .arg(&scenario)
+            .args(["--no-plot", "--no-progress", "--shard", shard, "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        shards.push(report_csv(&out_dir));
+    }
+    let parts: Vec<Vec<report::Row>> = shards
+        .iter()
+        .map(|p| report::read_report(p).unwrap())
+        .collect();
+    let counter = |rows: &[report::Row], metric: &str| {
+        rows.iter()
+            .find(|r| r.key.metric == metric)
+            .map(|r| r.value)
+            .unwrap_or_else(|| panic!("no {metric} row"))
+    };
+    // Clients are dealt round robin: shard 1 holds two of the three, shard 2 one.
+    assert_eq!(
+        counter(&parts[0], "streams_opened"),
+        report::Value::Counter(4)
+    );
+    assert_eq!(
+        counter(&parts[1], "streams_opened"),
+        report::Value::Counter(2)
+    );
+
+    let merged = dir.join("merged.csv");
+    let out = bench()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = report::read_report(&merged).unwrap();
+    assert_eq!(counter(&rows, "streams_opened"), report::Value::Counter(6));
+    let count = |rows: &[report::Row], metric: &str| match counter(rows, metric) {
+        report::Value::Latency(l) => l.count,
+        other => panic!("{metric} is {other:?}"),
+    };
+    assert_eq!(
+        count(&rows, "fanout"),
+        count(&parts[0], "fanout") + count(&parts[1], "fanout")
+    );
+    assert!(rows.iter().all(|r| r.meta.shard == "all/2"));
+
+    // One shard alone is not the run.
+    let out = bench()
+        .arg("merge")
+        .arg(&shards[0])
+        .arg("--out")
+        .arg(dir.join("half.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2/2 of 2 missing"));
 }
 
 #[test]

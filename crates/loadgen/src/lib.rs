@@ -35,7 +35,7 @@ pub use fatal::{Fatal, FatalKind};
 pub use http2::chromium::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
 pub use metrics::{LatencySummary, Metrics};
 pub use queue::Priority;
-pub use run::{run_point, PointConfig, PointOutcome};
+pub use run::{run_point, PointConfig, PointOutcome, Shard};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Reach, Target, Trust};

@@ -22,7 +22,11 @@ use crate::target::Target;
 #[derive(Debug, Clone)]
 pub struct PointConfig {
     pub target: Arc<Target>,
+    /// The clients this process runs.
     pub clients: u32,
+    /// When the point's clients are split over several processes (shards): which part this
+    /// process runs. `None` runs them all.
+    pub shard: Option<Shard>,
     pub streams_per_client: u32,
     /// The HTTP/1.1 cap (6 in browsers). Ignored by the HTTP/2 arms.
     pub max_connections_per_origin: usize,
@@ -53,6 +57,29 @@ pub struct PointConfig {
     pub send_stamp: sse_wire::stamp::SendStamp,
 }
 
+/// One part of a point whose clients are split over N processes: shard `index` (0-based) runs the
+/// clients whose global index `i` has `i % count == index`, so POST phases stay spread as in one
+/// process and every client runs exactly once across the shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+    /// Clients of the whole point, all shards together.
+    pub total_clients: u32,
+}
+
+impl Shard {
+    /// How many of `total` clients shard `index` of `count` runs.
+    pub fn clients_of(index: u32, count: u32, total: u32) -> u32 {
+        total / count + u32::from(index < total % count)
+    }
+
+    /// The global index of this shard's `k`-th client.
+    fn global(self, k: u32) -> u32 {
+        self.index + k * self.count
+    }
+}
+
 /// What a point measured, and why it ended.
 #[derive(Debug)]
 pub struct PointOutcome {
@@ -81,6 +108,7 @@ impl PointConfig {
         PointConfig {
             target: Arc::new(target),
             clients: 1,
+            shard: None,
             streams_per_client: 1,
             max_connections_per_origin: d::CONNECTIONS_PER_ORIGIN,
             events_path: format!("/events?channel={}", d::CHANNEL),
@@ -166,7 +194,10 @@ pub async fn run_point(
                 start: measure_from,
                 rate: config.post_rate_per_client,
                 count: posts_per_client,
-                phase: f64::from(index) / f64::from(config.clients.max(1)),
+                phase: match config.shard {
+                    None => f64::from(index) / f64::from(config.clients.max(1)),
+                    Some(s) => f64::from(s.global(index)) / f64::from(s.total_clients.max(1)),
+                },
                 first_token: index as usize * posts_per_client,
             };
             spawn_stoppable(
@@ -245,4 +276,31 @@ fn point_nonce() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let clock = (sse_wire::stamp::now_unix_ns() >> 10) as u32;
     clock.wrapping_add(NEXT.fetch_add(0x9E37_79B9, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_every_client_exactly_once() {
+        for total in [1u32, 7, 100, 101] {
+            for count in 1u32..=4 {
+                let sum: u32 = (0..count).map(|i| Shard::clients_of(i, count, total)).sum();
+                assert_eq!(sum, total, "{total} clients in {count} shards");
+                let mut seen: Vec<u32> = (0..count)
+                    .flat_map(|index| {
+                        let s = Shard {
+                            index,
+                            count,
+                            total_clients: total,
+                        };
+                        (0..Shard::clients_of(index, count, total)).map(move |k| s.global(k))
+                    })
+                    .collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..total).collect::<Vec<_>>());
+            }
+        }
+    }
 }

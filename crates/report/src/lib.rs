@@ -10,6 +10,7 @@ mod check;
 pub mod compare;
 mod error;
 pub mod histogram;
+pub mod merge;
 pub mod plot;
 mod read;
 pub mod schema;
@@ -22,6 +23,7 @@ pub use compare::{
     Line, LineVerdict, Side, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
 };
 pub use error::{FieldError, ReportError};
+pub use merge::{merge, MergeError};
 pub use plot::plot_report;
 pub use read::{read_report, Report};
 pub use schema::{

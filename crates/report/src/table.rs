@@ -14,6 +14,9 @@ pub enum TableFormat {
     Text,
     /// A GitHub-flavoured Markdown table.
     Markdown,
+    /// One JSON object: the runs, every line with its key, values, threshold and verdict, the
+    /// tally and the verdict (for programs; the shape is a contract, tested).
+    Json,
 }
 
 const COLUMNS: [(&str, Align); 12] = [
@@ -41,6 +44,9 @@ impl Comparison {
     /// The summary, the table and the tally, then the failing lines again (so that they are
     /// found at the end of a long CI log), ending in a newline.
     pub fn render(&self, format: TableFormat) -> String {
+        if format == TableFormat::Json {
+            return self.render_json();
+        }
         let runs = |side: &str, paths: &[PathBuf]| {
             let plural = if paths.len() == 1 { "run" } else { "runs" };
             let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -66,13 +72,13 @@ impl Comparison {
             .collect();
         let mut out = String::new();
         let table = match format {
-            TableFormat::Text => text_table,
             TableFormat::Markdown => markdown_table,
+            TableFormat::Text | TableFormat::Json => text_table,
         };
         for note in &notes {
             let _ = match format {
-                TableFormat::Text => writeln!(out, "{note}"),
                 TableFormat::Markdown => writeln!(out, "- {}", escape(note)),
+                TableFormat::Text | TableFormat::Json => writeln!(out, "{note}"),
             };
         }
         out.push('\n');
@@ -81,12 +87,55 @@ impl Comparison {
         let _ = writeln!(out, "{}", self.tally());
         if !failing.is_empty() {
             let _ = match format {
-                TableFormat::Text => writeln!(out, "\nfailing lines:\n"),
                 TableFormat::Markdown => writeln!(out, "\n**Failing lines:**\n"),
+                TableFormat::Text | TableFormat::Json => writeln!(out, "\nfailing lines:\n"),
             };
             table(&mut out, &failing);
         }
         out
+    }
+
+    fn render_json(&self) -> String {
+        use serde_json::{json, Value};
+        let lines: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|line| {
+                let cells = cells(line);
+                json!({
+                    "scenario": line.key.scenario,
+                    "client": line.key.client.as_str(),
+                    "protocol": line.key.protocol.as_str(),
+                    "network": line.key.network,
+                    "clients": line.key.clients,
+                    "streams_per_client": line.key.streams_per_client,
+                    "metric": line.key.metric,
+                    "stat": cells[5],
+                    "base": line.base,
+                    "new": line.new,
+                    "threshold": cells[10],
+                    "verdict": line.verdict.as_str(),
+                })
+            })
+            .collect();
+        let verdict = match self.verdict() {
+            Ok(crate::Verdict::NoRegression) => "no-regression".to_owned(),
+            Ok(crate::Verdict::Regression) => "regression".to_owned(),
+            Err(e) => format!("unusable: {e}"),
+        };
+        let runs = |paths: &[PathBuf]| -> Vec<String> {
+            paths.iter().map(|p| p.display().to_string()).collect()
+        };
+        let out = json!({
+            "base_runs": runs(&self.base_runs),
+            "new_runs": runs(&self.new_runs),
+            "floor_us": self.floor_us,
+            "min_tail_samples": self.min_tail_samples,
+            "tally": self.tally(),
+            "verdict": verdict,
+            "lines": lines,
+        });
+        format!("{out:#}\n")
     }
 
     /// `12 lines: 10 ok, 1 improved, 1 REGRESSION`.

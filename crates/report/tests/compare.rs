@@ -722,3 +722,37 @@ fn a_loss_proof_owed_nothing_is_a_regression() {
         (vec![LineVerdict::Ok], Verdict::NoRegression)
     );
 }
+
+/// `--format json`: one object whose shape is a contract.
+#[test]
+fn json_output_has_every_line_and_the_verdict() {
+    let base = sweep("a", "ceiling");
+    let new = with(
+        sweep("b", "ceiling"),
+        Protocol::H1,
+        8,
+        "streams_opened",
+        Value::Counter(8),
+    );
+    let comparison = run(base, new);
+    let json: serde_json::Value =
+        serde_json::from_str(&comparison.render(TableFormat::Json)).expect("valid JSON");
+    assert_eq!(json["verdict"], "regression");
+    assert_eq!(json["floor_us"], 1000);
+    assert_eq!(json["base_runs"][0], "base.csv");
+    let lines = json["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), comparison.lines.len());
+    let changed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["verdict"] == "CHANGED").collect();
+    assert_eq!(changed.len(), 1);
+    let line = changed[0];
+    assert_eq!(line["metric"], "streams_opened");
+    assert_eq!(line["protocol"], "h1");
+    assert_eq!(line["network"], "loopback");
+    assert_eq!(line["streams_per_client"], 8);
+    assert_eq!(
+        (line["base"].as_f64(), line["new"].as_f64()),
+        (Some(6.0), Some(8.0))
+    );
+    assert_eq!(line["threshold"], "=0");
+}

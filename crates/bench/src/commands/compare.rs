@@ -26,6 +26,14 @@ defaults. Latency fields are compared only when some key names them.
 
 Defaults (a doubling of p50 or p99 is caught, run-to-run noise on a shared 2-core machine is not):";
 
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
 /// Compare a new report against a baseline and fail on regressions.
 ///
 /// Rows are joined on scenario, client, protocol, clients, streams per client and metric. With
@@ -52,9 +60,15 @@ pub struct CompareArgs {
     #[arg(long = "new", value_name = "CSV")]
     pub more_new: Vec<PathBuf>,
 
-    /// Print a Markdown table (for a pull-request comment) instead of aligned text.
-    #[arg(long)]
+    /// Print a Markdown table (for a pull-request comment) instead of aligned text; the same as
+    /// `--format markdown`.
+    #[arg(long, conflicts_with = "format")]
     pub markdown: bool,
+
+    /// How to print the comparison: aligned text, a Markdown table, or JSON (one object with
+    /// every line and the verdict, for programs).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// A threshold, KEY=RULE, e.g. `p99=+100%`, `fanout.p99=+50%`, `errors_*=+0`, `p50=off`
     /// (repeatable; overrides --thresholds and the defaults). See --help for the syntax.
@@ -114,10 +128,10 @@ pub fn run(args: CompareArgs) -> ExitStatus {
             spec.origin
         );
     }
-    let format = if args.markdown {
-        TableFormat::Markdown
-    } else {
-        TableFormat::Text
+    let format = match (args.format, args.markdown) {
+        (Some(Format::Json), _) => TableFormat::Json,
+        (Some(Format::Markdown), _) | (None, true) => TableFormat::Markdown,
+        (Some(Format::Text), _) | (None, false) => TableFormat::Text,
     };
     let mut stdout = std::io::stdout().lock();
     let printed = stdout

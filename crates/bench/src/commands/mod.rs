@@ -1,6 +1,7 @@
 //! The commands of `bench`, each a function from its parsed arguments to an [`ExitStatus`].
 
 pub mod compare;
+pub mod merge;
 pub mod plot;
 pub mod run;
 
@@ -12,6 +13,7 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
     match cli.command {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Plot(args)) => plot::run(args),
+        Some(Command::Merge(args)) => merge::run(args),
         Some(Command::Browser(args)) => run::browser(args),
         Some(Command::Run(args)) => run::emulated(args),
         None => run::emulated(cli.run),

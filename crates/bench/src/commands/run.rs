@@ -8,7 +8,7 @@ use std::path::Path;
 use tokio_util::sync::CancellationToken;
 use vocab::ClientKind;
 
-use crate::cli::{BrowserArgs, RunArgs};
+use crate::cli::{BrowserArgs, OutputFormat, RunArgs};
 use crate::exit::ExitStatus;
 use crate::run::client::Client;
 use crate::run::{self, RunError, RunOptions, Stopped};
@@ -38,7 +38,7 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         }
     };
     let limit = run::limits::raise_nofile();
-    if let Err(e) = run::limits::check(&scenario, target.is_none(), limit) {
+    if let Err(e) = run::limits::check(&scenario, target.is_none(), limit, args.shard) {
         eprintln!("error: {e}");
         return ExitStatus::Usage;
     }
@@ -55,11 +55,11 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target,
-        client: Client::Emulated,
+        client: Client::Emulated { shard: args.shard },
         progress_bar: !args.no_progress,
         network,
     };
-    execute(&scenario, &opts, !args.no_plot)
+    execute(&scenario, &opts, !args.no_plot, args.format)
 }
 
 /// `bench browser SCENARIO.toml`: the same points in a real headless browser.
@@ -95,7 +95,7 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
         progress_bar: !args.no_progress,
         network: None,
     };
-    execute(&scenario, &opts, !args.no_plot)
+    execute(&scenario, &opts, !args.no_plot, OutputFormat::Text)
 }
 
 fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
@@ -110,7 +110,7 @@ fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
 
 /// Runs the points on a runtime of `client_threads` workers, with Ctrl-C finishing the current
 /// point; prints the summary and draws the plot; maps the end to an exit status.
-fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool) -> ExitStatus {
+fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool, format: OutputFormat) -> ExitStatus {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder
         .worker_threads(scenario.client_threads)
@@ -160,7 +160,10 @@ fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool) -> ExitStatus {
             };
         }
     };
-    print!("{}", run::summary::render(&scenario.name, &result));
+    match format {
+        OutputFormat::Text => print!("{}", run::summary::render(&scenario.name, &result)),
+        OutputFormat::Json => print!("{}", run::summary::render_json(scenario, &result)),
+    }
     if let Some(Stopped::Failed(reason)) = &result.stopped {
         if result.report_failed {
             eprintln!("error: run stopped: {reason}");
@@ -174,7 +177,8 @@ fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool) -> ExitStatus {
     if plot && !result.points.is_empty() && !result.report_failed {
         let svg = result.csv.with_extension("svg");
         match crate::commands::plot::plot_file(&result.csv, &svg) {
-            Ok(()) => println!("plot: {}", svg.display()),
+            Ok(()) if format == OutputFormat::Text => println!("plot: {}", svg.display()),
+            Ok(()) => eprintln!("plot: {}", svg.display()),
             Err(e) => eprintln!("warning: no plot drawn: {e}"),
         }
     }

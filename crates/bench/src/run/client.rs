@@ -20,6 +20,7 @@ use super::embedded;
 use super::health::CpuSample;
 use super::measurement::{Harness, Measurement, PointId, ServerCounts};
 use super::progress::Progress;
+use crate::cli::ShardArg;
 use crate::scenario::Scenario;
 
 /// Clients (one isolated browser context and tab each) a browser point runs at most.
@@ -28,8 +29,9 @@ pub const MAX_BROWSER_CLIENTS: u32 = 20;
 /// A client kind, ready to run points.
 #[derive(Debug, Clone)]
 pub enum Client {
-    /// ssebench's browser-faithful connection pools.
-    Emulated,
+    /// ssebench's browser-faithful connection pools; with a shard, this process runs its share of
+    /// every point's clients (`--shard I/N`).
+    Emulated { shard: Option<ShardArg> },
     /// A real headless browser, at `path`.
     Browser { kind: ClientKind, path: PathBuf },
 }
@@ -63,8 +65,16 @@ impl Client {
     /// The `client` column of this client's rows.
     pub fn kind(&self) -> ClientKind {
         match self {
-            Client::Emulated => ClientKind::Emulated,
+            Client::Emulated { .. } => ClientKind::Emulated,
             Client::Browser { kind, .. } => *kind,
+        }
+    }
+
+    /// The shard of every point this process runs, if it runs one.
+    pub fn shard(&self) -> Option<ShardArg> {
+        match self {
+            Client::Emulated { shard } => *shard,
+            Client::Browser { .. } => None,
         }
     }
 
@@ -72,7 +82,7 @@ impl Client {
     /// named on stderr with the reason.
     pub fn points(&self, scenario: &Scenario) -> Vec<PointId> {
         let all = scenario.points().into_iter();
-        if matches!(self, Client::Emulated) {
+        if matches!(self, Client::Emulated { .. }) {
             return all.collect();
         }
         let mut skipped_arms: Vec<Protocol> = Vec::new();
@@ -109,9 +119,11 @@ impl Client {
         stop: &CancellationToken,
     ) -> anyhow::Result<PointRun> {
         match self {
-            Client::Emulated => emulated(scenario, index, id, destination, progress, stop)
-                .await
-                .map(PointRun::Measured),
+            Client::Emulated { shard } => {
+                emulated(scenario, index, id, destination, *shard, progress, stop)
+                    .await
+                    .map(PointRun::Measured)
+            }
             Client::Browser { kind, path } => {
                 let _ticker = progress.start_point(index, id, None);
                 let spec = browser::PointSpec {
@@ -145,6 +157,7 @@ async fn emulated(
     index: usize,
     id: PointId,
     destination: &Destination<'_>,
+    shard: Option<ShardArg>,
     progress: &Progress,
     stop: &CancellationToken,
 ) -> anyhow::Result<Measurement> {
@@ -165,7 +178,7 @@ async fn emulated(
                 .clone();
             let config = PointConfig {
                 send_stamp: (*send_stamp).clone(),
-                ..point_config(scenario, id, target, events_path, messages_path)
+                ..point_config(scenario, id, target, events_path, messages_path, shard)
             };
             let outcome = loadgen::run_point(&config, metrics, stop).await;
             let (client_cpu_ms, _, _) = CpuSample::now().since(cpu);
@@ -195,7 +208,7 @@ async fn emulated(
             let net_before = network.map(|n| n.stats());
             let events = format!("/events?channel={}", scenario.channel);
             let messages = format!("/messages?channel={}", scenario.channel);
-            let config = point_config(scenario, id, target, &events, &messages);
+            let config = point_config(scenario, id, target, &events, &messages, shard);
             // The server's own scheduler lag, probed on its runtime while the point runs.
             let probe_stop = CancellationToken::new();
             server.runtime().spawn(loadgen::health::lag_probe(
@@ -235,16 +248,26 @@ async fn emulated(
     }
 }
 
-/// A point's settings: the scenario's, on top of [`PointConfig::new`]'s defaults.
+/// A point's settings: the scenario's, on top of [`PointConfig::new`]'s defaults; with a shard,
+/// its part of the point's clients.
 fn point_config(
     scenario: &Scenario,
     id: PointId,
     target: Target,
     events_path: &str,
     messages_path: &str,
+    shard: Option<ShardArg>,
 ) -> PointConfig {
+    let shard = shard.map(|s| loadgen::Shard {
+        index: s.index - 1,
+        count: s.count,
+        total_clients: id.clients,
+    });
     PointConfig {
-        clients: id.clients,
+        clients: shard.map_or(id.clients, |s| {
+            loadgen::Shard::clients_of(s.index, s.count, id.clients)
+        }),
+        shard,
         streams_per_client: id.streams_per_client,
         max_connections_per_origin: scenario.max_connections_per_origin,
         events_path: events_path.to_owned(),
@@ -283,7 +306,7 @@ mod tests {
             .collect();
         assert_eq!(arms, [(Protocol::H1, 1), (Protocol::H2, 1)]);
         assert_eq!(
-            Client::Emulated.points(&s).len(),
+            Client::Emulated { shard: None }.points(&s).len(),
             6,
             "the emulation runs them all"
         );

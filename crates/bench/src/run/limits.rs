@@ -114,9 +114,14 @@ pub fn check(
     scenario: &Scenario,
     embedded: bool,
     limit: NofileLimit,
+    shard: Option<crate::cli::ShardArg>,
 ) -> Result<(), TooManyDescriptors> {
     for point in scenario.points() {
-        let (clients, streams, arm) = (point.clients, point.streams_per_client, point.arm);
+        let (streams, arm) = (point.streams_per_client, point.arm);
+        // With a shard, this process holds its part of the clients only.
+        let clients = shard.map_or(point.clients, |s| {
+            loadgen::Shard::clients_of(s.index - 1, s.count, point.clients)
+        });
         let need = descriptors_needed(scenario, arm, clients, streams, embedded);
         if need <= limit.soft {
             continue;
@@ -172,7 +177,7 @@ mod tests {
             soft: 20_000,
             hard: Some(20_000),
         };
-        let e = check(&s, true, limit).unwrap_err();
+        let e = check(&s, true, limit, None).unwrap_err();
         assert_eq!((e.arm, e.clients), (Protocol::H1, 3000));
         assert_eq!(e.need, 3000 * 12 + 64);
         assert_eq!(e.largest_clients, (20_000 - 64) / 12);
@@ -187,8 +192,13 @@ mod tests {
             "{text}"
         );
         assert!(
-            check(&s, false, limit).is_ok(),
+            check(&s, false, limit, None).is_ok(),
             "18,064 fit without the server's half"
+        );
+        let half = crate::cli::ShardArg { index: 1, count: 2 };
+        assert!(
+            check(&s, true, limit, Some(half)).is_ok(),
+            "1,500 clients per shard fit"
         );
     }
 

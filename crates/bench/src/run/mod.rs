@@ -129,7 +129,8 @@ pub async fn run(
         ClientKind::Emulated => scenario.name.clone(),
         kind => format!("{}-{kind}", scenario.name),
     };
-    let meta = meta::run_meta(&run_name, SystemTime::now(), "");
+    let shard = opts.client.shard().map_or(String::new(), |s| s.to_string());
+    let meta = meta::run_meta(&run_name, SystemTime::now(), &shard);
     let csv = opts.out_dir.join(format!("{}.csv", meta.run_id));
     let mut writer = create_report(&opts.out_dir, &csv)?;
     let progress = Progress::new(opts.progress_bar, points.len(), scenario.point_time());

@@ -63,9 +63,9 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         })
         .collect();
     let many = result.points.len() > 2;
-    let group = if network { 4 } else { 2 };
+    // A rule between arms, and between network conditions (column 3 when there is one).
     out.push_str(&table(&header, &rows, |a, b| {
-        many && (a[..2] != b[..2] || a[3..group] != b[3..group])
+        many && (a[..2] != b[..2] || (network && a[3] != b[3]))
     }));
     let _ = writeln!(
         out,
@@ -225,4 +225,66 @@ fn ms(us: u64) -> String {
     } else {
         format!("{v:.2}")
     }
+}
+
+/// The summary as one JSON object, for programs: the run, then each point with every counter
+/// and latency it measured (microseconds), its censored counts and its warnings.
+pub fn render_json(scenario: &crate::scenario::Scenario, result: &RunResult) -> String {
+    use serde_json::{json, Map, Value};
+    let points: Vec<Value> = result
+        .points
+        .iter()
+        .map(|m| {
+            let counters: Map<String, Value> = m
+                .counters()
+                .iter()
+                .map(|(metric, v)| (metric.name().to_owned(), json!(v)))
+                .collect();
+            let latencies: Map<String, Value> = m
+                .latencies()
+                .iter()
+                .map(|(l, s, _)| {
+                    (
+                        l.name().to_owned(),
+                        json!({
+                            "count": s.count,
+                            "mean": s.mean,
+                            "p50": s.p50,
+                            "p90": s.p90,
+                            "p99": s.p99,
+                            "p999": s.p999,
+                            "max": s.max,
+                            "censored": m.censored(*l),
+                        }),
+                    )
+                })
+                .collect();
+            json!({
+                "protocol": m.id.arm.as_str(),
+                "network": scenario.network_label(&m.id),
+                "clients": m.id.clients,
+                "streams_per_client": m.id.streams_per_client,
+                "elapsed_s": m.elapsed.as_secs_f64(),
+                "counters": counters,
+                "latencies_us": latencies,
+                "warnings": super::health::warnings(m),
+            })
+        })
+        .collect();
+    let stopped = match &result.stopped {
+        None => Value::Null,
+        Some(Stopped::Interrupted) => json!("interrupted"),
+        Some(Stopped::Failed(reason)) => json!({ "failed": reason }),
+    };
+    let out = json!({
+        "scenario": scenario.name,
+        "client": result.client.as_str(),
+        "report": result.csv.display().to_string(),
+        "points_run": result.points.len(),
+        "points_planned": result.points_planned,
+        "stopped": stopped,
+        "threads": { "client": result.threads.0, "server": result.threads.1 },
+        "points": points,
+    });
+    format!("{out:#}\n")
 }
