@@ -25,6 +25,7 @@ mod post;
 mod queue;
 mod queue_timer;
 mod run;
+pub mod series;
 mod sse;
 pub mod target;
 

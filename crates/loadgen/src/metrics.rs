@@ -49,10 +49,12 @@ const MAX_US: u64 = 3_600_000_000;
 /// threads rarely share one (a shared shard is still correct, only contended).
 const SHARDS: usize = 16;
 
-/// One thread's histograms, allocated on its first sample (each is about 190 KB).
+/// One thread's histograms, allocated on its first sample (each is about 190 KB): the point's, and
+/// the current interval's (the samples since the last [`Metrics::take_interval`]).
 #[derive(Debug, Default)]
 struct Shard {
     histograms: [Option<Histogram<u64>>; Latency::ALL.len()],
+    interval: [Option<Histogram<u64>>; Latency::ALL.len()],
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -87,21 +89,32 @@ impl Metrics {
     }
 
     pub fn record(&self, latency: Latency, value: Duration) {
+        self.record_in(latency, value, true);
+    }
+
+    fn record_in(&self, latency: Latency, value: Duration, in_interval: bool) {
         let us = u64::try_from(value.as_micros())
             .unwrap_or(MAX_US)
             .clamp(1, MAX_US);
         let mut shard = self.shards[shard_index()]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        shard.histograms[latency.index()]
+        let i = latency.index();
+        shard.histograms[i]
             .get_or_insert_with(new_histogram)
             .saturating_record(us);
+        if in_interval {
+            shard.interval[i]
+                .get_or_insert_with(new_histogram)
+                .saturating_record(us);
+        }
     }
 
     /// Records a wait that had not ended when the point did, at its lower bound `value`, and
-    /// counts it as censored.
+    /// counts it as censored. It goes into the point's histogram only: an interval holds what was
+    /// measured during it, and the point is over.
     pub fn record_censored(&self, latency: Latency, value: Duration) {
-        self.record(latency, value);
+        self.record_in(latency, value, false);
         self.censored[latency.index()].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -152,6 +165,26 @@ impl Metrics {
     /// Summary of one latency histogram (its shards merged).
     pub fn latency(&self, latency: Latency) -> LatencySummary {
         LatencySummary::of(&self.histogram(latency))
+    }
+
+    /// The samples of `latency` recorded since the last call (or the start), its shards merged;
+    /// the interval starts anew; `None` without samples. For time series and interval logs
+    /// ([`crate::series`]).
+    pub fn take_interval(&self, latency: Latency) -> Option<Histogram<u64>> {
+        let mut merged: Option<Histogram<u64>> = None;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(h) = &mut shard.interval[latency.index()] {
+                if !h.is_empty() {
+                    merged
+                        .get_or_insert_with(new_histogram)
+                        .add(&*h)
+                        .expect("histograms of the same bounds merge");
+                    h.reset();
+                }
+            }
+        }
+        merged
     }
 
     /// One latency's histogram, its shards merged (for summaries, interval logs or merging).

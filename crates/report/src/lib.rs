@@ -14,6 +14,7 @@ pub mod merge;
 pub mod plot;
 mod read;
 pub mod schema;
+pub mod series;
 mod table;
 pub mod thresholds;
 mod write;
@@ -24,7 +25,7 @@ pub use compare::{
 };
 pub use error::{FieldError, ReportError};
 pub use merge::{merge, MergeError};
-pub use plot::plot_report;
+pub use plot::{plot_report, plot_report_with_series};
 pub use read::{read_report, Report};
 pub use schema::{
     ClientKind, LatencyField, LatencySummary, MetricKind, Protocol, Row, RowKey, RunMeta,

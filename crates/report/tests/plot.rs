@@ -176,3 +176,79 @@ fn a_sweep_over_clients_and_streams_must_not_collide() {
         .iter()
         .any(|t| t.starts_with("SSE streams in total")));
 }
+
+#[test]
+fn time_series_panels_show_the_last_point_over_time() {
+    use report::series::{Phase, SeriesRow};
+    use std::time::Duration;
+    let dir = Scratch::new();
+    let out = dir.path("series.svg");
+    let rows = sweep("run-7", "six-connection-ceiling");
+    let interval = |protocol, streams_per_client, second: u64, errors, p99| SeriesRow {
+        run_id: "run-7".into(),
+        shard: String::new(),
+        scenario: "six-connection-ceiling".into(),
+        client: report::ClientKind::Emulated,
+        protocol,
+        network: report::LOOPBACK.into(),
+        clients: 1,
+        streams_per_client,
+        start: Duration::from_secs(second),
+        length: Duration::from_secs(1),
+        phase: if second == 0 {
+            Phase::Warmup
+        } else {
+            Phase::Measured
+        },
+        events: 100,
+        streams_open: 6,
+        streams_queued: 2,
+        errors,
+        delivery_count: 90,
+        delivery_p50_us: Some(900),
+        delivery_p99_us: Some(p99),
+    };
+    let series: Vec<SeriesRow> = (0..5)
+        .flat_map(|s| {
+            [
+                interval(Protocol::H1, 8, s, u64::from(s == 3), 4_000),
+                interval(Protocol::H2, 8, s, 0, 2_000),
+                // An earlier point of the sweep: not drawn.
+                interval(Protocol::H2, 1, s, 7, 1_000_000),
+            ]
+        })
+        .collect();
+    let mut ordered: Vec<SeriesRow> = series
+        .iter()
+        .filter(|r| r.streams_per_client == 1)
+        .cloned()
+        .collect();
+    ordered.extend(series.iter().filter(|r| r.streams_per_client == 8).cloned());
+    report::plot_report_with_series(&rows, &ordered, &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert_well_formed(&svg);
+    let found = texts(&svg);
+    let has = |wanted: &str| found.iter().any(|t| t == wanted);
+    for caption in [
+        "over time: events received per second",
+        "over time: streams open (solid) and queued (dashed)",
+        "over time: errors per interval",
+        "over time: event_delivery per interval, p50 solid, p99 dashed",
+    ] {
+        assert!(has(caption), "no panel {caption:?} in {found:?}");
+    }
+    for legend in ["h1 events/s", "h2 queued", "h1 errors", "h2 p99"] {
+        assert!(has(legend), "no legend entry {legend:?} in {found:?}");
+    }
+    assert!(
+        has("seconds from the start of the point (clients=1 streams/client=8, warm-up until 1s)"),
+        "{found:?}"
+    );
+    // The earlier point's 1 s p99 is not drawn: the delivery axis stays in microseconds.
+    assert!(has("event_delivery (us)"), "{found:?}");
+    // Without series, no time panel.
+    let plain = dir.path("plain.svg");
+    plot_report(&rows, &plain).unwrap();
+    let plain = std::fs::read_to_string(&plain).unwrap();
+    assert!(!texts(&plain).iter().any(|t| t.starts_with("over time")));
+}

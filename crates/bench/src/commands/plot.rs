@@ -11,7 +11,8 @@ use report::Row;
 use crate::exit::ExitStatus;
 
 /// Draw a report's sweep as SVG: the connection ceiling and p50/p99 of every latency metric
-/// against streams per client (or clients), one line per protocol arm.
+/// against streams per client (or clients), one line per protocol arm; under them, when the
+/// run's `REPORT.series.csv` is beside it, the last point of each arm over time.
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
     /// The report(s) to plot (CSV written by `bench run`); each gets its own SVG.
@@ -89,6 +90,14 @@ fn plot_to(report: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
             report.display()
         )));
     }
+    // The run's time series, when its file is beside the report (a report from an older version,
+    // a browser run or a merge has none: the figure then has no time panels).
+    let series_file = report::series::series_path(report);
+    let series = if series_file.exists() {
+        report::series::read_series(&series_file).map_err(|e| PlotError::Input(e.into()))?
+    } else {
+        Vec::new()
+    };
     let several = by_scenario.len() > 1;
     let mut written = Vec::new();
     for (scenario, rows) in &by_scenario {
@@ -97,7 +106,12 @@ fn plot_to(report: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
         } else {
             out.to_owned()
         };
-        report::plot_report(rows, &path)
+        let scenario_series: Vec<report::series::SeriesRow> = series
+            .iter()
+            .filter(|r| r.scenario == *scenario)
+            .cloned()
+            .collect();
+        report::plot_report_with_series(rows, &scenario_series, &path)
             .with_context(|| format!("cannot plot scenario {scenario:?} of {}", report.display()))
             .map_err(PlotError::Output)?;
         written.push(path);

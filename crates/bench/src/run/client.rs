@@ -20,6 +20,7 @@ use super::embedded;
 use super::health::CpuSample;
 use super::measurement::{Harness, Measurement, PointId, ServerCounts};
 use super::progress::Progress;
+use super::series::Recorder;
 use crate::cli::ShardArg;
 use crate::scenario::Scenario;
 
@@ -39,7 +40,7 @@ pub enum Client {
 /// How one point ended.
 #[derive(Debug)]
 pub enum PointRun {
-    Measured(Measurement),
+    Measured(Box<Measurement>),
     /// Ctrl-C came before the browser point could be measured (a browser's page state is read
     /// only at the end of the point).
     Interrupted,
@@ -122,7 +123,7 @@ impl Client {
             Client::Emulated { shard } => {
                 emulated(scenario, index, id, destination, *shard, progress, stop)
                     .await
-                    .map(PointRun::Measured)
+                    .map(|m| PointRun::Measured(Box::new(m)))
             }
             Client::Browser { kind, path } => {
                 let _ticker = progress.start_point(index, id, None);
@@ -143,7 +144,7 @@ impl Client {
                     outcome = run => {
                         let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
                         let m = Measurement::browser(id, *kind, &outcome, started.elapsed());
-                        Ok(PointRun::Measured(m))
+                        Ok(PointRun::Measured(Box::new(m)))
                     }
                     _ = stop.cancelled() => Ok(PointRun::Interrupted),
                 }
@@ -180,9 +181,11 @@ async fn emulated(
                 send_stamp: (*send_stamp).clone(),
                 ..point_config(scenario, id, target, events_path, messages_path, shard)
             };
+            let recorder = Recorder::start(metrics.clone());
             let outcome = loadgen::run_point(&config, metrics, stop).await;
+            let series = recorder.finish(outcome.elapsed).await;
             let (client_cpu_ms, _, _) = CpuSample::now().since(cpu);
-            Ok(Measurement::emulated(
+            let mut m = Measurement::emulated(
                 id,
                 &outcome,
                 None,
@@ -191,7 +194,9 @@ async fn emulated(
                     client_cpu_ms,
                     server_cpu_ms: None,
                 },
-            ))
+            );
+            m.series = Some(series);
+            Ok(m)
         }
         Destination::Embedded { network } => {
             let server = embedded::start(scenario, id.arm, *network).await?;
@@ -216,7 +221,9 @@ async fn emulated(
                 vocab::Latency::ServerLag,
                 probe_stop.clone(),
             ));
+            let recorder = Recorder::start(metrics.clone());
             let outcome = loadgen::run_point(&config, metrics, stop).await;
+            let series = recorder.finish(outcome.elapsed).await;
             probe_stop.cancel();
             let (client_cpu_ms, server_cpu_ms, _) = CpuSample::now().since(cpu);
             let net = network
@@ -243,6 +250,7 @@ async fn emulated(
             if let Some(net) = net {
                 m.add_network(&net);
             }
+            m.series = Some(series);
             Ok(m)
         }
     }

@@ -64,6 +64,8 @@ pub struct Measurement {
     /// The caller's stop (Ctrl-C) ended the point.
     pub interrupted: bool,
     pub elapsed: Duration,
+    /// The point over time (emulated points; a browser's state is read at the end only).
+    pub series: Option<super::series::PointSeries>,
 }
 
 impl Measurement {
@@ -128,6 +130,7 @@ impl Measurement {
             fatal: outcome.fatal.clone(),
             interrupted: outcome.interrupted,
             elapsed: outcome.elapsed,
+            series: None,
         }
     }
 
@@ -187,6 +190,7 @@ impl Measurement {
             fatal: None,
             interrupted: false,
             elapsed,
+            series: None,
         }
     }
 

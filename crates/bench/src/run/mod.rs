@@ -19,6 +19,7 @@ pub mod meta;
 pub mod network;
 pub mod progress;
 pub mod rows;
+pub mod series;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -133,6 +134,24 @@ pub async fn run(
     let meta = meta::run_meta(&run_name, SystemTime::now(), &shard);
     let csv = opts.out_dir.join(format!("{}.csv", meta.run_id));
     let mut writer = create_report(&opts.out_dir, &csv)?;
+    // The time series and interval logs go beside the report; failing to write them costs them
+    // only (a warning), never the report.
+    let series_csv = report::series::series_path(&csv);
+    let created = std::fs::create_dir_all(report::series::series_dir(&csv)).map_err(|source| {
+        report::ReportError::Io {
+            path: report::series::series_dir(&csv),
+            action: "create",
+            source,
+        }
+    });
+    let mut series_writer =
+        match created.and_then(|()| report::series::SeriesWriter::create(&series_csv)) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("warning: no time series: {}", error_chain(&e));
+                None
+            }
+        };
     let progress = Progress::new(opts.progress_bar, points.len(), scenario.point_time());
     let mut results = Vec::new();
     let mut stopped = None;
@@ -164,7 +183,7 @@ pub async fn run(
                 if id.network.is_some() {
                     m.add_network_rtt(&network_rtt);
                 }
-                m
+                *m
             }
             Ok(PointRun::Interrupted) => {
                 stopped = Some(Stopped::Interrupted);
@@ -184,6 +203,29 @@ pub async fn run(
             )));
             report_failed = true;
             break;
+        }
+        if let (Some(w), Some(series)) = (series_writer.as_mut(), &measured.series) {
+            let written = w
+                .write_rows(&series::series_rows(
+                    &meta,
+                    scenario,
+                    &id,
+                    client.kind(),
+                    series,
+                ))
+                .and_then(|()| {
+                    let label = format!(
+                        "ssebench {} point {}: {id}, network {}",
+                        meta.run_id,
+                        i + 1,
+                        scenario.network_label(&id)
+                    );
+                    series::write_hlog(&series::hlog_path(&csv, i), &label, series)
+                });
+            if let Err(e) = written {
+                eprintln!("warning: time series stopped: {}", error_chain(&e));
+                series_writer = None;
+            }
         }
         progress.finish_point(i, &measured);
         let fatal = measured.fatal.clone();

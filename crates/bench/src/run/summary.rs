@@ -107,6 +107,13 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         }
     }
     let _ = writeln!(out, "report: {}", result.csv.display());
+    if result.points.iter().any(|m| m.series.is_some()) {
+        let _ = writeln!(
+            out,
+            "time series: {} (series.csv per second; pointNN.hlog HdrHistogram interval logs)",
+            report::series::series_dir(&result.csv).display()
+        );
+    }
     out
 }
 

@@ -57,17 +57,21 @@ fn draw_panel(
     panel: &Panel,
 ) -> DrawResult<()> {
     let (chart_area, legend_area) = area.split_horizontally(PANEL_WIDTH - LEGEND_WIDTH);
+    let (x_axis, x_desc) = match &panel.x {
+        Some(own) => (&own.axis, own.desc.as_str()),
+        None => (&figure.x, figure.x_desc),
+    };
     let mut chart = ChartBuilder::on(&chart_area)
         .caption(&panel.caption, (FONT, 19))
         .margin(12)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d(figure.x.clone(), panel.y.clone())?;
-    let x_label = |x: &f64| figure.x.label(*x);
+        .build_cartesian_2d(x_axis.clone(), panel.y.clone())?;
+    let x_label = |x: &f64| x_axis.label(*x);
     let y_label = |y: &f64| panel.y.label(*y);
     chart
         .configure_mesh()
-        .x_desc(figure.x_desc)
+        .x_desc(x_desc)
         .y_desc(&panel.y_desc)
         .x_label_formatter(&x_label)
         .y_label_formatter(&y_label)

@@ -36,6 +36,15 @@ pub(crate) struct Panel {
     pub(crate) y_desc: String,
     pub(crate) y: Axis,
     pub(crate) series: Vec<Series>,
+    /// The panel's own x axis (time-series panels); `None` shares the figure's sweep axis.
+    pub(crate) x: Option<XAxis>,
+}
+
+/// An x axis of a panel's own, with its description.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct XAxis {
+    pub(crate) axis: Axis,
+    pub(crate) desc: String,
 }
 
 /// One line with its legend entry; points are in plotted coordinates.
@@ -106,8 +115,15 @@ struct Arm {
 
 impl Arm {
     fn color(&self) -> (u8, u8, u8) {
+        arm_color(self.client, self.protocol)
+    }
+}
+
+/// Each arm's colour, the same in every panel and every plot.
+pub(crate) fn arm_color(client: ClientKind, protocol: Protocol) -> (u8, u8, u8) {
+    {
         // Okabe-Ito and Tol palettes: distinguishable with the common colour-vision deficiencies.
-        match (self.client, self.protocol) {
+        match (client, protocol) {
             (ClientKind::Emulated, Protocol::H1) => (213, 94, 0),
             (ClientKind::Emulated, Protocol::H1Tls) => (204, 121, 167),
             (ClientKind::Emulated, Protocol::H2) => (0, 114, 178),
@@ -389,6 +405,7 @@ fn ceiling_panels(sweep: &Sweep<'_>, x: &Axis) -> Vec<Panel> {
                 y_desc: y_desc.to_owned(),
                 series: series.into_iter().map(|s| s.place(x, &y, 1.0)).collect(),
                 y,
+                x: None,
             }
         })
         .collect()
@@ -465,5 +482,6 @@ fn latency_panel(sweep: &Sweep<'_>, x: &Axis, metric: &str) -> Option<Panel> {
         y_desc: format!("{metric} ({unit}{log})"),
         series: series.into_iter().map(|s| s.place(x, &y, scale)).collect(),
         y,
+        x: None,
     })
 }

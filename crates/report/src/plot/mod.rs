@@ -15,6 +15,11 @@
 //! purple, h2 blue, h2c green (Chromium arms in other shades). Every panel has its
 //! legend beside it, with names such as `h2 streams_opened` or `h1-tls p99`.
 //!
+//! Under them, when the run's time series is given ([`plot_report_with_series`]), the sweep's last
+//! point per arm over time: events per second, streams open and queued, errors, and
+//! `event_delivery` p50/p99 per interval, against seconds from the start of the point (see
+//! `timeline.rs`).
+//!
 //! One figure holds one scenario: [`plot_report`] refuses rows of several scenarios (the CLI writes
 //! one file per scenario instead). Metrics without any sample are listed in the subtitle rather
 //! than drawn as empty panels; so is the sum of all `errors*` counters, so that a plot of a failing
@@ -23,16 +28,28 @@
 mod axis;
 mod draw;
 mod figure;
+mod timeline;
 
 use std::fs;
 use std::path::Path;
 
 use crate::error::ReportError;
 use crate::schema::Row;
+use crate::series::SeriesRow;
 
 /// Draws the rows of one scenario as an SVG file at `out`.
 pub fn plot_report(rows: &[Row], out: &Path) -> Result<(), ReportError> {
-    let svg = render_svg(rows, out)?;
+    plot_report_with_series(rows, &[], out)
+}
+
+/// Draws the rows of one scenario and, under them, its time series (the rows of the run's
+/// `.series.csv` for that scenario; none draws no time panel).
+pub fn plot_report_with_series(
+    rows: &[Row],
+    series: &[SeriesRow],
+    out: &Path,
+) -> Result<(), ReportError> {
+    let svg = render_svg(rows, series, out)?;
     fs::write(out, svg).map_err(|source| ReportError::Io {
         path: out.to_owned(),
         action: "write",
@@ -41,8 +58,11 @@ pub fn plot_report(rows: &[Row], out: &Path) -> Result<(), ReportError> {
 }
 
 /// The SVG document for the rows of one scenario; `out` only names the file in errors.
-fn render_svg(rows: &[Row], out: &Path) -> Result<String, ReportError> {
-    let figure = figure::figure(rows)?;
+fn render_svg(rows: &[Row], series: &[SeriesRow], out: &Path) -> Result<String, ReportError> {
+    let mut figure = figure::figure(rows)?;
+    figure
+        .panels
+        .extend(timeline::panels(series, figure::arm_color));
     draw::render(&figure).map_err(|source| ReportError::Draw {
         path: out.to_owned(),
         source: Box::new(source),

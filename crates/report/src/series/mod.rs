@@ -1,0 +1,377 @@
+//! A run's time series: per sweep point, what happened in each interval (one second by default)
+//! while it ran, so that a fault and the recovery from it show. Written beside the report
+//! `<run>.csv` as `<run>.series/series.csv`, one row per (point, interval), and drawn under the
+//! sweep's charts by `bench plot`; each point's interval histograms also go to an HdrHistogram
+//! interval log, `<run>.series/pointNN.hlog` ([`hlog`]).
+//!
+//! Columns ([`SERIES_HEADER`]): the run and the point as in the report (`run_id`, `shard`,
+//! `scenario`, `client`, `protocol`, `network`, `clients`, `streams_per_client`); then
+//! `start_ms` and `length_ms` (the interval, from the start of the point, warm-up included);
+//! `phase` (`warmup` for an interval that ended within the warm-up, else `measured`); `events`
+//! (events received in the interval, every type) and `events_per_s` (the same per second of the
+//! interval); `streams_open` and `streams_queued` (at the end of the interval); `errors` (counted
+//! in the interval, every class); `event_delivery_count`, `event_delivery_p50_us`,
+//! `event_delivery_p99_us` (the `event_delivery` samples of the interval; empty percentiles
+//! without samples). A shard's series is its own clients' only; series are not merged.
+
+pub mod hlog;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use csv::StringRecord;
+
+use crate::error::ReportError;
+use crate::schema::{ClientKind, FieldError, Protocol};
+
+/// The series file's columns, in order.
+pub const SERIES_HEADER: [&str; 19] = [
+    "run_id",
+    "shard",
+    "scenario",
+    "client",
+    "protocol",
+    "network",
+    "clients",
+    "streams_per_client",
+    "start_ms",
+    "length_ms",
+    "phase",
+    "events",
+    "events_per_s",
+    "streams_open",
+    "streams_queued",
+    "errors",
+    "event_delivery_count",
+    "event_delivery_p50_us",
+    "event_delivery_p99_us",
+];
+
+/// Whether an interval belongs to the warm-up or to the measured time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Warmup,
+    Measured,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Warmup => "warmup",
+            Phase::Measured => "measured",
+        }
+    }
+}
+
+/// One interval of one point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub run_id: String,
+    pub shard: String,
+    pub scenario: String,
+    pub client: ClientKind,
+    pub protocol: Protocol,
+    pub network: String,
+    pub clients: u32,
+    pub streams_per_client: u32,
+    /// From the start of the point to the start of the interval.
+    pub start: Duration,
+    pub length: Duration,
+    pub phase: Phase,
+    pub events: u64,
+    pub streams_open: u64,
+    pub streams_queued: u64,
+    pub errors: u64,
+    pub delivery_count: u64,
+    pub delivery_p50_us: Option<u64>,
+    pub delivery_p99_us: Option<u64>,
+}
+
+impl SeriesRow {
+    /// Events per second of the interval (0 for an empty interval).
+    pub fn events_per_s(&self) -> f64 {
+        let s = self.length.as_secs_f64();
+        if s > 0.0 {
+            self.events as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    fn to_record(&self) -> Vec<String> {
+        let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+        vec![
+            self.run_id.clone(),
+            self.shard.clone(),
+            self.scenario.clone(),
+            self.client.to_string(),
+            self.protocol.to_string(),
+            self.network.clone(),
+            self.clients.to_string(),
+            self.streams_per_client.to_string(),
+            self.start.as_millis().to_string(),
+            self.length.as_millis().to_string(),
+            self.phase.as_str().to_owned(),
+            self.events.to_string(),
+            format!("{:.1}", self.events_per_s()),
+            self.streams_open.to_string(),
+            self.streams_queued.to_string(),
+            self.errors.to_string(),
+            self.delivery_count.to_string(),
+            opt(self.delivery_p50_us),
+            opt(self.delivery_p99_us),
+        ]
+    }
+}
+
+/// The directory beside `report.csv` that holds its time series and interval logs:
+/// `report.series/` (a directory, so that `results/*.csv` still matches reports only).
+pub fn series_dir(report: &Path) -> PathBuf {
+    report.with_extension("series")
+}
+
+/// The series file that goes with `report.csv`: `report.series/series.csv`.
+pub fn series_path(report: &Path) -> PathBuf {
+    series_dir(report).join("series.csv")
+}
+
+/// Writes a series file point by point, flushing after each (a run cut short keeps its series).
+#[derive(Debug)]
+pub struct SeriesWriter {
+    path: PathBuf,
+    csv: csv::Writer<File>,
+}
+
+impl SeriesWriter {
+    /// Creates (or truncates) the file and writes the header.
+    pub fn create(path: &Path) -> Result<Self, ReportError> {
+        let file = File::create(path).map_err(|source| ReportError::Io {
+            path: path.to_owned(),
+            action: "create",
+            source,
+        })?;
+        let mut w = SeriesWriter {
+            path: path.to_owned(),
+            csv: csv::Writer::from_writer(file),
+        };
+        w.write(SERIES_HEADER)?;
+        w.flush()?;
+        Ok(w)
+    }
+
+    /// Writes the intervals of one point and flushes them.
+    pub fn write_rows(&mut self, rows: &[SeriesRow]) -> Result<(), ReportError> {
+        for row in rows {
+            self.write(row.to_record())?;
+        }
+        self.flush()
+    }
+
+    fn write<I>(&mut self, record: I) -> Result<(), ReportError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        self.csv
+            .write_record(record)
+            .map_err(|source| ReportError::Csv {
+                path: self.path.clone(),
+                line: 0,
+                source,
+            })
+    }
+
+    fn flush(&mut self) -> Result<(), ReportError> {
+        self.csv.flush().map_err(|source| ReportError::Io {
+            path: self.path.clone(),
+            action: "flush",
+            source,
+        })
+    }
+}
+
+/// Reads a whole series file.
+pub fn read_series(path: &Path) -> Result<Vec<SeriesRow>, ReportError> {
+    let file = File::open(path).map_err(|source| ReportError::Io {
+        path: path.to_owned(),
+        action: "open",
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut records = reader.records();
+    let csv_error = |source: csv::Error| ReportError::Csv {
+        path: path.to_owned(),
+        line: source.position().map_or(0, |p| p.line()),
+        source,
+    };
+    let header = records.next().transpose().map_err(csv_error)?;
+    if !header
+        .as_ref()
+        .is_some_and(|h| h.iter().eq(SERIES_HEADER.iter().copied()))
+    {
+        return Err(ReportError::Header {
+            path: path.to_owned(),
+            expected: SERIES_HEADER.join(","),
+            found: header
+                .map(|h| h.iter().collect::<Vec<_>>().join(","))
+                .unwrap_or_default(),
+        });
+    }
+    let mut rows = Vec::new();
+    for record in records {
+        let record = record.map_err(csv_error)?;
+        let cells = Cells {
+            path,
+            line: record.position().map_or(0, |p| p.line()),
+            record: &record,
+        };
+        rows.push(cells.row()?);
+    }
+    Ok(rows)
+}
+
+struct Cells<'a> {
+    path: &'a Path,
+    line: u64,
+    record: &'a StringRecord,
+}
+
+impl Cells<'_> {
+    fn row(&self) -> Result<SeriesRow, ReportError> {
+        if self.record.len() != SERIES_HEADER.len() {
+            return Err(ReportError::CellCount {
+                path: self.path.to_owned(),
+                line: self.line,
+                found: self.record.len(),
+                expected: SERIES_HEADER.len(),
+            });
+        }
+        let phase = match self.text("phase") {
+            "warmup" => Phase::Warmup,
+            "measured" => Phase::Measured,
+            _ => {
+                return Err(self.error(
+                    "phase",
+                    FieldError::NotOneOf {
+                        expected: "`warmup`, `measured`",
+                    },
+                ))
+            }
+        };
+        let optional = |column| match self.text(column) {
+            "" => Ok(None),
+            _ => self.number(column).map(Some),
+        };
+        Ok(SeriesRow {
+            run_id: self.text("run_id").to_owned(),
+            shard: self.text("shard").to_owned(),
+            scenario: self.text("scenario").to_owned(),
+            client: self.word("client", "`emulated`, `chromium`, `firefox`")?,
+            protocol: self.word("protocol", "`h1`, `h1-tls`, `h2`, `h2c`")?,
+            network: self.text("network").to_owned(),
+            clients: self.number("clients")?,
+            streams_per_client: self.number("streams_per_client")?,
+            start: Duration::from_millis(self.number("start_ms")?),
+            length: Duration::from_millis(self.number("length_ms")?),
+            phase,
+            events: self.number("events")?,
+            streams_open: self.number("streams_open")?,
+            streams_queued: self.number("streams_queued")?,
+            errors: self.number("errors")?,
+            delivery_count: self.number("event_delivery_count")?,
+            delivery_p50_us: optional("event_delivery_p50_us")?,
+            delivery_p99_us: optional("event_delivery_p99_us")?,
+        })
+    }
+
+    fn text(&self, column: &'static str) -> &str {
+        SERIES_HEADER
+            .iter()
+            .position(|name| *name == column)
+            .and_then(|i| self.record.get(i))
+            .unwrap_or_default()
+    }
+
+    fn error(&self, column: &'static str, source: FieldError) -> ReportError {
+        ReportError::Cell {
+            path: self.path.to_owned(),
+            line: self.line,
+            column,
+            value: self.text(column).to_owned(),
+            source,
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, column: &'static str) -> Result<T, ReportError> {
+        self.text(column)
+            .parse()
+            .map_err(|_| self.error(column, FieldError::NotUnsigned))
+    }
+
+    fn word<T: std::str::FromStr>(
+        &self,
+        column: &'static str,
+        expected: &'static str,
+    ) -> Result<T, ReportError> {
+        self.text(column)
+            .parse()
+            .map_err(|_| self.error(column, FieldError::NotOneOf { expected }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(start_ms: u64) -> SeriesRow {
+        SeriesRow {
+            run_id: "r".into(),
+            shard: String::new(),
+            scenario: "s".into(),
+            client: ClientKind::Emulated,
+            protocol: Protocol::H2,
+            network: crate::LOOPBACK.into(),
+            clients: 2,
+            streams_per_client: 3,
+            start: Duration::from_millis(start_ms),
+            length: Duration::from_millis(500),
+            phase: Phase::Measured,
+            events: 40,
+            streams_open: 6,
+            streams_queued: 0,
+            errors: 1,
+            delivery_count: 38,
+            delivery_p50_us: Some(900),
+            delivery_p99_us: None,
+        }
+    }
+
+    #[test]
+    fn series_round_trip_and_bad_cells_are_named() {
+        let dir = std::env::temp_dir().join(format!("ssebench-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = series_path(&dir.join("run.csv"));
+        assert_eq!(path, dir.join("run.series").join("series.csv"));
+        std::fs::create_dir_all(series_dir(&dir.join("run.csv"))).expect("series dir");
+        let rows = vec![row(0), row(500)];
+        let mut w = SeriesWriter::create(&path).expect("create");
+        w.write_rows(&rows).expect("write");
+        drop(w);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text
+            .lines()
+            .nth(1)
+            .expect("a row")
+            .contains(",measured,40,80.0,6,0,1,38,900,"));
+        assert_eq!(read_series(&path).expect("reads"), rows);
+
+        std::fs::write(&path, text.replace(",measured,", ",later,")).expect("write");
+        let e = read_series(&path).unwrap_err().to_string();
+        assert!(e.contains(":2: column `phase`"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
