@@ -61,6 +61,25 @@ event_interval = "50ms"
         Counter(1)
     );
     assert!(matches!(value("h2c", "fanout"), report::Value::Latency(l) if l.count > 0));
+
+    // The time series: each point's intervals cover it, one interval log per point.
+    let series = report::series::read_series(&report::series::series_path(&csv)).unwrap();
+    for protocol in [report::Protocol::H1, report::Protocol::H2c] {
+        let intervals: Vec<_> = series.iter().filter(|r| r.protocol == protocol).collect();
+        assert!(!intervals.is_empty(), "no {protocol} intervals");
+        let covered: std::time::Duration = intervals.iter().map(|r| r.length).sum();
+        assert!(
+            covered >= std::time::Duration::from_millis(950),
+            "{protocol}: {covered:?}"
+        );
+        let events: u64 = intervals.iter().map(|r| r.events).sum();
+        assert!(events > 0, "{protocol}");
+    }
+    let dir_of_series = report::series::series_dir(&csv);
+    for point in ["point01.hlog", "point02.hlog"] {
+        let log = std::fs::read_to_string(dir_of_series.join(point)).unwrap();
+        assert!(log.contains("Tag=event_delivery,"), "{point}: {log}");
+    }
 }
 
 #[test]
