@@ -41,6 +41,7 @@ use hyper::body::Frame;
 use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use crate::bounds;
 use crate::faults::{CloseMode, FaultConfig};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
@@ -57,15 +58,17 @@ pub(crate) struct Resume {
 }
 
 impl Resume {
-    /// Parses `17` or `17.5`; `None` for anything else.
+    /// Parses `17` or `17.5`; `None` for anything else. A tick seq over
+    /// [`bounds::MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
+    /// it can never wrap; the message id is still resumed.
     pub(crate) fn parse(last_event_id: &str) -> Option<Resume> {
         let (message, tick) = match last_event_id.split_once('.') {
-            Some((m, t)) => (m, Some(t.parse().ok()?)),
+            Some((m, t)) => (m, Some(t.parse::<u64>().ok()?)),
             None => (last_event_id, None),
         };
         Some(Resume {
             message: message.parse().ok()?,
-            tick,
+            tick: tick.filter(|&t| t <= bounds::MAX_RESUME_SEQ),
         })
     }
 }
@@ -273,9 +276,9 @@ impl EventStream {
 
     fn tick(&mut self) -> Bytes {
         let seq = self.next_tick;
-        self.next_tick += 1;
+        self.next_tick = seq.saturating_add(1);
         if let Some(left) = &mut self.ticks_left {
-            *left -= 1;
+            *left = left.saturating_sub(1);
         }
         self.scratch.clear();
         sse_wire::stamp::write_tick_data(
@@ -328,5 +331,13 @@ mod tests {
         assert_eq!(Resume::parse(""), None);
         assert_eq!(Resume::parse("x.1"), None);
         assert_eq!(Resume::parse("1.x"), None);
+        // A huge tick seq is not resumed (ticks restart), the message id still is.
+        assert_eq!(Resume::parse("3.18446744073709551615"), r(3, None));
+        assert_eq!(
+            Resume::parse("3.9007199254740991"),
+            r(3, Some((1 << 53) - 1))
+        );
+        assert_eq!(Resume::parse("3.9007199254740992"), r(3, None));
+        assert_eq!(Resume::parse("18446744073709551616"), None);
     }
 }

@@ -4,7 +4,8 @@
 //! The load generator and the bench CLI embed it in-process with [`start`]; the `server` binary
 //! is a thin command line around the same call. Modules, one concept each:
 //!
-//! - [`protocol`]: the four listener kinds; [`config`]: what a server starts with;
+//! - [`protocol`]: the four listener kinds; [`config`]: what a server starts with, and the
+//!   memory it may keep; [`bounds`]: the ranges a query string may ask for;
 //!   [`faults`]: the faults it can inject on a schedule; [`error`]: why starting failed;
 //!   [`stats`]: the counters behind `GET /stats`;
 //! - `server`: start and shutdown; `listener`: accept, TLS and ALPN, refusals;
@@ -14,6 +15,7 @@
 //! - `routes`: the HTTP routes; `events`: the event stream; `messages`: `POST /messages`;
 //!   `query`: strict query strings; `hub`: channels, replay ring, slow-subscriber policy.
 
+pub mod bounds;
 pub mod config;
 pub mod error;
 pub mod faults;
