@@ -80,14 +80,19 @@ impl Server {
             // stream whose client stops reading is polled forever, its subscriber queue never
             // overflows and the buffer grows without bound (tests/messages.rs
             // `a_slow_subscriber_is_closed_and_counted` and tests/abuse.rs catch it).
-            .header_read_timeout(config.header_read_timeout);
+            .header_read_timeout(config.header_read_timeout)
+            // Bounds what a client that stops reading costs: hyper stops polling the body once
+            // this much is queued (its default is about 400 KiB).
+            .max_buf_size(config.send_buffer_bytes);
         let mut h2 = http2::Builder::new(TrackedExecutor(tracker));
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(config.http2.max_concurrent_streams)
             .initial_stream_window_size(config.http2.initial_stream_window)
             .initial_connection_window_size(config.http2.initial_connection_window)
             .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
-            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
+            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS)
+            // Per stream; h2's default is about 400 KiB.
+            .max_send_buf_size(config.send_buffer_bytes);
         Server {
             http1: h1,
             http2: h2,

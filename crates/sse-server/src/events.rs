@@ -2,7 +2,10 @@
 //!
 //! The body is a stream that hyper polls when it can write (HTTP/1.1: the write buffer has room;
 //! HTTP/2: the stream has flow-control capacity), so a tick is stamped (`sent_ns`) at the instant
-//! it is written into the body, not when a timer fired into some buffer. Order on the wire:
+//! it is written into the body, not when a timer fired into some buffer. Events are handed over in
+//! frames of at most 16 KiB, and a large tick's padding is never allocated (`frames.rs`), so a
+//! client that stops reading holds a bounded amount of memory whatever the tick size. Order on
+//! the wire:
 //!
 //! 1. `retry: <ms>`;
 //! 2. after a reconnect with `Last-Event-ID`: a `replay-gap` event if the ring lost some of the
@@ -29,7 +32,6 @@
 //! last event it parsed, which names the last message it has, and a resumed stream replays every
 //! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bounds;
 use crate::faults::{CloseMode, FaultConfig};
+use crate::frames::{Frames, Kind};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
 use crate::routes::{Body, BodyError};
@@ -78,8 +81,9 @@ impl Resume {
 struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
-    /// Frames to send before anything else: the `retry:` line and the replay.
-    pending: VecDeque<(Bytes, Kind)>,
+    /// Frames to send before anything else: the `retry:` line and the replay at first, then the
+    /// rest of an event cut into frames (`frames.rs`).
+    pending: Frames,
     position: u64,
     next_tick: u64,
     ticks_left: Option<u64>,
@@ -105,14 +109,6 @@ struct Stall {
     next: Pin<Box<Sleep>>,
 }
 
-/// How a frame counts in the stats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Control,
-    Event,
-    Message,
-}
-
 const HEARTBEAT: &[u8] = b": hb\n";
 
 /// Subscribes and builds the streaming body.
@@ -132,10 +128,10 @@ pub(crate) fn open(
     let next_tick = resume
         .and_then(|r| r.tick)
         .map_or(1, |t| t.saturating_add(1));
-    let mut pending = VecDeque::with_capacity(replay.messages.len() + 2);
+    let mut pending = Frames::default();
     let mut retry = Vec::new();
     sse_wire::encode::encode_retry(query.retry_ms, &mut retry);
-    pending.push_back((Bytes::from(retry), Kind::Control));
+    pending.push(Bytes::from(retry), Kind::Control);
     if let Some((from, to)) = replay.gap {
         let id = format!("{to}.{}", next_tick - 1);
         let data = format!("{{\"missed_from\":{from},\"missed_to\":{to}}}");
@@ -145,10 +141,10 @@ pub(crate) fn open(
             data: &data,
             retry: None,
         };
-        pending.push_back((Bytes::from(event.to_vec()), Kind::Event));
+        pending.push(Bytes::from(event.to_vec()), Kind::Event);
     }
     for m in replay.messages {
-        pending.push_back((m.event, Kind::Message));
+        pending.push(m.event, Kind::Message);
     }
     let now = Instant::now();
     let stream = EventStream {
@@ -221,7 +217,7 @@ impl EventStream {
                 self.stall().await;
                 continue;
             }
-            if let Some((bytes, kind)) = self.pending.pop_front() {
+            if let Some((bytes, kind)) = self.pending.pop() {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
@@ -234,8 +230,17 @@ impl EventStream {
                 () = self.subscription.overflowed.cancelled() => None,
                 () = deadline(self.close.as_mut().map(|(at, _)| at)) => continue,
                 () = deadline(self.stall.as_mut().map(|s| &mut s.next)) => continue,
-                message = self.subscription.queue.recv() => message.map(|m| Ok(self.message(m))),
-                _ = self.ticks.tick() => Some(Ok(self.tick())),
+                message = self.subscription.queue.recv() => match message {
+                    Some(m) => {
+                        self.message(m);
+                        continue;
+                    }
+                    None => None,
+                },
+                _ = self.ticks.tick() => {
+                    self.tick();
+                    continue;
+                }
                 _ = self.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
         }
@@ -268,36 +273,23 @@ impl EventStream {
         stall.next.as_mut().reset(next);
     }
 
-    fn message(&mut self, m: Message) -> Bytes {
+    /// Queues a live message.
+    fn message(&mut self, m: Message) {
         self.position = m.id;
-        self.count(Kind::Message);
-        m.event
+        self.pending.push(m.event, Kind::Message);
     }
 
-    fn tick(&mut self) -> Bytes {
+    /// Queues the next tick, stamped now.
+    fn tick(&mut self) {
         let seq = self.next_tick;
         self.next_tick = seq.saturating_add(1);
         if let Some(left) = &mut self.ticks_left {
             *left = left.saturating_sub(1);
         }
         self.scratch.clear();
-        sse_wire::stamp::write_tick_data(
-            seq,
-            sse_wire::stamp::now_unix_ns(),
-            self.query.size,
-            &mut self.scratch,
-        );
+        sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);
-        let event = sse_wire::Event {
-            id: Some(&id),
-            event: Some("tick"),
-            data: &self.scratch,
-            retry: None,
-        };
-        let mut buf = Vec::with_capacity(self.scratch.len() + id.len() + 32);
-        event.encode_into(&mut buf);
-        self.count(Kind::Event);
-        Bytes::from(buf)
+        self.pending.push_tick(&id, &self.scratch, self.query.size);
     }
 
     fn count(&self, kind: Kind) {

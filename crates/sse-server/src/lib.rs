@@ -25,6 +25,7 @@ pub mod stats;
 mod app;
 mod connection;
 mod events;
+mod frames;
 mod hub;
 mod listener;
 mod messages;
