@@ -23,12 +23,15 @@ pub(crate) struct App {
 
 impl App {
     pub(crate) fn stats(&self) -> Stats {
-        let (channels, messages, subscribers) = self.hub.counts();
+        let hub = self.hub.counts();
         Stats {
             listeners: self.listeners.iter().map(|l| l.snapshot()).collect(),
-            channels,
-            messages,
-            subscribers,
+            channels: hub.channels,
+            messages: hub.messages,
+            subscribers: hub.subscribers,
+            channels_evicted: hub.channels_evicted,
+            replay_bytes: hub.replay_bytes,
+            replay_budget_bytes: hub.replay_budget_bytes,
         }
     }
 }

@@ -44,6 +44,7 @@ use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTick
 use tokio_util::sync::CancellationToken;
 
 use crate::bounds;
+use crate::budget::Refusal;
 use crate::faults::{CloseMode, FaultConfig};
 use crate::frames::{Frames, Kind};
 use crate::hub::{Hub, Message, Subscription};
@@ -111,7 +112,7 @@ struct Stall {
 
 const HEARTBEAT: &[u8] = b": hb\n";
 
-/// Subscribes and builds the streaming body.
+/// Subscribes and builds the streaming body, unless the hub refuses the subscription.
 pub(crate) fn open(
     hub: &Arc<Hub>,
     query: EventsQuery,
@@ -119,12 +120,12 @@ pub(crate) fn open(
     counters: Arc<ListenerCounters>,
     shutdown: CancellationToken,
     faults: &FaultConfig,
-) -> Body {
+) -> Result<Body, Refusal> {
     let (subscription, replay) = hub.subscribe(
         &query.channel,
         resume.map(|r| r.message),
         Arc::clone(&counters),
-    );
+    )?;
     let next_tick = resume
         .and_then(|r| r.tick)
         .map_or(1, |t| t.saturating_add(1));
@@ -175,7 +176,7 @@ pub(crate) fn open(
         Some((frame, s))
     })
     .map(|frame| frame.map(Frame::data));
-    StreamBody::new(frames).boxed_unsync()
+    Ok(StreamBody::new(frames).boxed_unsync())
 }
 
 /// Waits for an optional deadline; never resolves without one.

@@ -1,6 +1,7 @@
 //! `POST /messages?channel=NAME`: the chat pattern. The body (UTF-8, at most `max_body_bytes`) is
 //! broadcast verbatim as a `message` event and answered with `202 {"id":N,"subscribers":K}`, where
-//! K is the number of subscribers it was queued for.
+//! K is the number of subscribers it was queued for. A message the memory budget refuses gets 503
+//! and is not broadcast (`budget.rs`).
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -10,7 +11,8 @@ use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::query;
-use crate::routes::{json, text, Body};
+use crate::routes::{json, refused, text, Body};
+use crate::stats::ListenerCounters;
 
 #[derive(Debug, serde::Serialize)]
 struct Accepted {
@@ -18,7 +20,11 @@ struct Accepted {
     subscribers: usize,
 }
 
-pub(crate) async fn post(app: &App, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(
+    app: &App,
+    counters: &ListenerCounters,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let channel = match query::messages_query(req.uri().query()) {
         Ok(c) => c,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -51,6 +57,8 @@ pub(crate) async fn post(app: &App, req: Request<Incoming>) -> Response<Body> {
     let Ok(data) = std::str::from_utf8(&body) else {
         return text(StatusCode::BAD_REQUEST, "message body is not UTF-8\n");
     };
-    let (id, subscribers) = app.hub.publish(&channel, data);
-    json(StatusCode::ACCEPTED, &Accepted { id, subscribers })
+    match app.hub.publish(&channel, data) {
+        Ok((id, subscribers)) => json(StatusCode::ACCEPTED, &Accepted { id, subscribers }),
+        Err(refusal) => refused(counters, refusal),
+    }
 }

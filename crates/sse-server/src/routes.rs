@@ -9,7 +9,10 @@
 //! | `GET /` | a chat demo page using `EventSource` |
 //!
 //! Anything else is 404; a known path with another method is 405 with `Allow`. The every-Nth
-//! faults (`crate::faults`) answer 503 before the route runs.
+//! faults (`crate::faults`) answer 503 before the route runs. The memory budget (`budget.rs`)
+//! answers 503 to a request that would create a channel beyond `max_channels`
+//! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
+//! (`replay_budget_refusals`); the body says which.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::budget::Refusal;
 use crate::events::{self, Resume};
 use crate::messages;
 use crate::query;
@@ -79,7 +83,7 @@ pub(crate) async fn handle(
                 .await;
             fault_error("every Nth POST /messages fails")
         }
-        "/messages" => messages::post(&app, req).await,
+        "/messages" => messages::post(&app, &counters, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(
@@ -105,19 +109,32 @@ fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(Resume::parse);
-    let body = events::open(
+    let body = match events::open(
         &app.hub,
         query,
         resume,
-        counters,
+        Arc::clone(&counters),
         shutdown,
         &app.faults.config,
-    );
+    ) {
+        Ok(body) => body,
+        Err(refusal) => return refused(&counters, refusal),
+    };
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The 503 of the memory budget, counted.
+pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
+        Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
+        Refusal::IdsExhausted => {}
+    }
+    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
 }
 
 /// The 503 of an injected fault.

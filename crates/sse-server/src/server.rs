@@ -17,11 +17,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::budget::sweep_idle_channels;
 use crate::config::ServerConfig;
 use crate::connection::Server;
 use crate::error::ServerError;
 use crate::faults::Faults;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubLimits};
 use crate::listener::{Limits, Listener};
 use crate::protocol::Protocol;
 use crate::stats::{ListenerCounters, Stats};
@@ -65,7 +66,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     }
 
     let app = Arc::new(App {
-        hub: Arc::new(Hub::new(config.replay_ring, config.subscriber_queue)),
+        hub: Arc::new(Hub::new(HubLimits {
+            ring_capacity: config.replay_ring,
+            queue_capacity: config.subscriber_queue,
+            max_channels: config.max_channels,
+            replay_budget: config.replay_budget_bytes,
+        })),
         events: config.events,
         max_body_bytes: config.max_body_bytes,
         faults: Faults::new(config.faults.clone()),
@@ -73,6 +79,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: CancellationToken::new(),
     });
     let tracker = TaskTracker::new();
+    tracker.spawn(sweep_idle_channels(
+        Arc::clone(&app.hub),
+        config.channel_idle_timeout,
+        app.shutdown.clone(),
+    ));
     let force = CancellationToken::new();
     let server = Arc::new(Server::new(
         &config,

@@ -25,6 +25,13 @@ pub struct Stats {
     pub messages: u64,
     /// Event streams subscribed right now, all channels.
     pub subscribers: u64,
+    /// Channels evicted with their replay ring after the channel idle timeout, since start.
+    pub channels_evicted: u64,
+    /// Bytes the replay rings of all channels hold now (each message counted as its encoded
+    /// event plus a fixed overhead).
+    pub replay_bytes: u64,
+    /// The most `replay_bytes` may reach (`replay_budget_bytes`).
+    pub replay_budget_bytes: u64,
 }
 
 /// One listener's counters. Totals count since start; `_open` values are current.
@@ -72,6 +79,10 @@ pub struct ListenerStats {
     pub faults_stalls: u64,
     /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
     pub faults_errors: u64,
+    /// Requests answered 503 because they would have created a channel beyond `max_channels`.
+    pub channel_limit_refusals: u64,
+    /// `POST /messages` answered 503 because the message did not fit in the replay budget.
+    pub replay_budget_refusals: u64,
 }
 
 /// The live counters of one listener.
@@ -97,6 +108,8 @@ pub(crate) struct ListenerCounters {
     pub(crate) faults_goaways: AtomicU64,
     pub(crate) faults_stalls: AtomicU64,
     pub(crate) faults_errors: AtomicU64,
+    pub(crate) channel_limit_refusals: AtomicU64,
+    pub(crate) replay_budget_refusals: AtomicU64,
 }
 
 /// Adds one.
@@ -133,6 +146,8 @@ impl ListenerCounters {
             faults_goaways: zero(),
             faults_stalls: zero(),
             faults_errors: zero(),
+            channel_limit_refusals: zero(),
+            replay_budget_refusals: zero(),
         }
     }
 
@@ -159,6 +174,8 @@ impl ListenerCounters {
             faults_goaways: get(&self.faults_goaways),
             faults_stalls: get(&self.faults_stalls),
             faults_errors: get(&self.faults_errors),
+            channel_limit_refusals: get(&self.channel_limit_refusals),
+            replay_budget_refusals: get(&self.replay_budget_refusals),
         }
     }
 }
