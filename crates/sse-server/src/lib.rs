@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod stats;
 
 mod app;
+mod body;
 mod budget;
 mod connection;
 mod events;

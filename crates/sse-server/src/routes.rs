@@ -21,11 +21,12 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::body::{read_body, ReadBodyError};
 use crate::budget::Refusal;
 use crate::events::{self, Resume};
 use crate::messages;
@@ -77,11 +78,14 @@ pub(crate) async fn handle(
         "/events" => events(&app, counters, shutdown, &req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
-            // Read the body anyway (within the limit), so an HTTP/1.1 connection stays usable.
-            let _ = Limited::new(req.into_body(), app.max_body_bytes)
-                .collect()
-                .await;
-            fault_error("every Nth POST /messages fails")
+            // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.
+            let version = req.version();
+            match read_body(req.into_body(), app.body, || {}).await {
+                Err(e @ (ReadBodyError::ReadTimeout(_) | ReadBodyError::TotalTimeout(_))) => {
+                    messages::body_error(&e, version, &counters)
+                }
+                _ => fault_error("every Nth POST /messages fails"),
+            }
         }
         "/messages" => messages::post(&app, &counters, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),

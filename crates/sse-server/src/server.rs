@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::body::BodyLimits;
 use crate::budget::sweep_idle_channels;
 use crate::config::ServerConfig;
 use crate::connection::Server;
@@ -73,7 +74,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             replay_budget: config.replay_budget_bytes,
         })),
         events: config.events,
-        max_body_bytes: config.max_body_bytes,
+        body: BodyLimits {
+            max_bytes: config.max_body_bytes,
+            read_timeout: config.body_read_timeout,
+            total_timeout: config.body_total_timeout,
+        },
         faults: Faults::new(config.faults.clone()),
         listeners: bound.iter().map(|(_, c, _)| Arc::clone(c)).collect(),
         shutdown: CancellationToken::new(),

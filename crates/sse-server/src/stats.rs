@@ -79,6 +79,10 @@ pub struct ListenerStats {
     pub faults_stalls: u64,
     /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
     pub faults_errors: u64,
+    /// Requests answered 408 because their body sent nothing for `body_read_timeout`.
+    pub body_read_timeouts: u64,
+    /// Requests answered 408 because their body was not complete within `body_total_timeout`.
+    pub body_total_timeouts: u64,
     /// Requests answered 503 because they would have created a channel beyond `max_channels`.
     pub channel_limit_refusals: u64,
     /// `POST /messages` answered 503 because the message did not fit in the replay budget.
@@ -108,6 +112,8 @@ pub(crate) struct ListenerCounters {
     pub(crate) faults_goaways: AtomicU64,
     pub(crate) faults_stalls: AtomicU64,
     pub(crate) faults_errors: AtomicU64,
+    pub(crate) body_read_timeouts: AtomicU64,
+    pub(crate) body_total_timeouts: AtomicU64,
     pub(crate) channel_limit_refusals: AtomicU64,
     pub(crate) replay_budget_refusals: AtomicU64,
 }
@@ -146,6 +152,8 @@ impl ListenerCounters {
             faults_goaways: zero(),
             faults_stalls: zero(),
             faults_errors: zero(),
+            body_read_timeouts: zero(),
+            body_total_timeouts: zero(),
             channel_limit_refusals: zero(),
             replay_budget_refusals: zero(),
         }
@@ -174,6 +182,8 @@ impl ListenerCounters {
             faults_goaways: get(&self.faults_goaways),
             faults_stalls: get(&self.faults_stalls),
             faults_errors: get(&self.faults_errors),
+            body_read_timeouts: get(&self.body_read_timeouts),
+            body_total_timeouts: get(&self.body_total_timeouts),
             channel_limit_refusals: get(&self.channel_limit_refusals),
             replay_budget_refusals: get(&self.replay_budget_refusals),
         }
