@@ -43,13 +43,14 @@ use hyper::body::Frame;
 use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::StreamActivity;
 use crate::bounds;
 use crate::budget::Refusal;
 use crate::faults::{CloseMode, FaultConfig};
 use crate::frames::{Frames, Kind};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
-use crate::routes::{Body, BodyError};
+use crate::routes::{Body, BodyError, Conn};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
@@ -92,6 +93,8 @@ struct EventStream {
     heartbeats: Interval,
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
+    /// Reports frames handed to hyper and taken by it (`activity.rs`).
+    activity: StreamActivity,
     scratch: String,
     /// `close_streams_every`: when and how this stream ends.
     close: Option<(Pin<Box<Sleep>>, CloseMode)>,
@@ -117,10 +120,10 @@ pub(crate) fn open(
     hub: &Arc<Hub>,
     query: EventsQuery,
     resume: Option<Resume>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
+    conn: &Conn,
     faults: &FaultConfig,
 ) -> Result<Body, Refusal> {
+    let counters = Arc::clone(&conn.counters);
     let (subscription, replay) = hub.subscribe(
         &query.channel,
         resume.map(|r| r.message),
@@ -157,8 +160,9 @@ pub(crate) fn open(
         query,
         subscription,
         pending,
-        shutdown,
+        shutdown: conn.streams.clone(),
         counters,
+        activity: conn.activity.stream(),
         scratch: String::new(),
         close: faults
             .close_streams_every
@@ -196,11 +200,15 @@ fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
 impl EventStream {
     /// The next bytes to write, `None` to end the body cleanly, or an error to reset it.
     async fn next_frame(&mut self) -> Option<Result<Bytes, BodyError>> {
+        // hyper asks for the next frame: it has taken the last one.
+        self.activity.taken();
         if self.ended {
             return None;
         }
         let frame = self.produce().await;
-        if !matches!(frame, Some(Ok(_))) {
+        if matches!(frame, Some(Ok(_))) {
+            self.activity.handed();
+        } else {
             self.ended = true;
         }
         frame

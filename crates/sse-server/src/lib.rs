@@ -22,6 +22,7 @@ pub mod faults;
 pub mod protocol;
 pub mod stats;
 
+mod activity;
 mod app;
 mod body;
 mod budget;

@@ -14,7 +14,9 @@
 //! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
 //! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
 //! must arrive within `header_read_timeout`. A connection whose writes wait longer than
-//! `write_stall_timeout` for the client to read is reset (`socket.rs`). With the
+//! `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is an HTTP/2
+//! connection whose event streams wait that long for the client's flow-control window
+//! (`activity.rs`). With the
 //! `reset_connections_every` fault, a connection still open that long after its accept is dropped
 //! with a TCP reset, whatever stage it is in.
 
@@ -29,6 +31,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
+use crate::activity::Activity;
 use crate::connection::{Http, Server};
 use crate::protocol::Protocol;
 use crate::sniff::{self, Opening};
@@ -57,6 +60,13 @@ pub(crate) struct Limits {
     pub(crate) max_connections: usize,
     /// Connections open across all listeners.
     pub(crate) open: Arc<AtomicUsize>,
+}
+
+/// One accepted connection: when, and what it is doing.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) at: Instant,
+    pub(crate) activity: Arc<Activity>,
 }
 
 /// Keeps the open-connection counts while a connection lives.
@@ -110,27 +120,31 @@ impl Listener {
             }
             let _ = stream.set_nodelay(true);
             let listener = Arc::clone(&this);
+            let accepted = Accepted {
+                at: accepted_at,
+                activity: Activity::new(),
+            };
             tracker.spawn(async move {
-                listener.connection(stream, accepted_at).await;
+                listener.connection(stream, accepted).await;
                 drop(guard);
             });
         }
     }
 
-    async fn connection(&self, stream: TcpStream, accepted: Instant) {
+    async fn connection(&self, stream: TcpStream, accepted: Accepted) {
         let protocol = self.counters.protocol;
         let state = SocketState::new();
         let stream = Socket::new(stream, state.clone());
         let connection = async {
             match protocol {
-                Protocol::H1 | Protocol::H2c => self.cleartext(stream, accepted).await,
-                Protocol::H1Tls | Protocol::H2 => self.tls(stream, accepted).await,
+                Protocol::H1 | Protocol::H2c => self.cleartext(stream, &accepted).await,
+                Protocol::H1Tls | Protocol::H2 => self.tls(stream, &accepted).await,
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
         let reset_due = async {
             match reset_every {
-                Some(every) => tokio::time::sleep_until(accepted + every).await,
+                Some(every) => tokio::time::sleep_until(accepted.at + every).await,
                 None => std::future::pending().await,
             }
             // Set before `select!` drops the connection future, and the socket inside it.
@@ -140,18 +154,33 @@ impl Listener {
             state.write_stall(self.limits.write_stall_timeout).await;
             state.reset_on_drop();
         };
+        let window_stall = async {
+            if !protocol.is_http2() {
+                return std::future::pending().await;
+            }
+            let activity = &accepted.activity;
+            activity
+                .window_stall(self.limits.write_stall_timeout, &state)
+                .await;
+            state.reset_on_drop();
+        };
         tokio::select! {
             () = connection => {}
             () = self.server.force.cancelled() => {}
+            () = accepted.activity.closed() => {}
             () = reset_due => incr(&self.counters.faults_connections_reset),
             () = write_stall => {
                 incr(&self.counters.write_timeouts);
                 tracing::debug!(%protocol, "reset a connection whose client stopped reading");
             }
+            () = window_stall => {
+                incr(&self.counters.window_timeouts);
+                tracing::debug!(%protocol, "reset a connection whose client keeps its window shut");
+            }
         }
     }
 
-    async fn cleartext(&self, stream: Socket, accepted: Instant) {
+    async fn cleartext(&self, stream: Socket, accepted: &Accepted) {
         let protocol = self.counters.protocol;
         let sniffing = sniff::opening(stream.tcp(), self.limits.header_read_timeout);
         let opening = match self.unless_shutdown(sniffing).await {
@@ -178,7 +207,7 @@ impl Listener {
         }
     }
 
-    async fn tls(&self, stream: Socket, accepted: Instant) {
+    async fn tls(&self, stream: Socket, accepted: &Accepted) {
         let Some(config) = &self.tls else {
             return;
         };
@@ -235,7 +264,7 @@ impl Listener {
         tracing::warn!(protocol = %self.counters.protocol, "refused {what}");
     }
 
-    async fn serve<IO>(&self, io: IO, http: Http, accepted: Instant)
+    async fn serve<IO>(&self, io: IO, http: Http, accepted: &Accepted)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use crate::app::App;
 use crate::body::{read_body, ReadBodyError};
 use crate::query;
-use crate::routes::{json, refused, text, Body};
+use crate::routes::{json, refused, text, Body, Conn};
 use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]
@@ -20,11 +20,8 @@ struct Accepted {
     subscribers: usize,
 }
 
-pub(crate) async fn post(
-    app: &App,
-    counters: &ListenerCounters,
-    req: Request<Incoming>,
-) -> Response<Body> {
+pub(crate) async fn post(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Body> {
+    let counters = &conn.counters;
     let channel = match query::messages_query(req.uri().query()) {
         Ok(c) => c,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -39,7 +36,7 @@ pub(crate) async fn post(
         return body_error(&ReadBodyError::TooLarge(limit), req.version(), counters);
     }
     let version = req.version();
-    let body = match read_body(req.into_body(), app.body, || {}).await {
+    let body = match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
         Ok(body) => body,
         Err(e) => return body_error(&e, version, counters),
     };

@@ -25,6 +25,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::Activity;
 use crate::app::App;
 use crate::body::{read_body, ReadBodyError};
 use crate::budget::Refusal;
@@ -47,14 +48,21 @@ pub(crate) enum BodyError {
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
-/// Answers one request. `shutdown` is the connection's: cancelled at server shutdown and at the
-/// connection's GOAWAY fault, it ends the connection's event streams.
-pub(crate) async fn handle(
-    app: Arc<App>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
-    req: Request<Incoming>,
-) -> Response<Body> {
+/// What a request knows of its connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// The listener's counters.
+    pub(crate) counters: Arc<ListenerCounters>,
+    /// Cancelled at server shutdown and at the connection's GOAWAY fault: it ends the
+    /// connection's event streams.
+    pub(crate) streams: CancellationToken,
+    /// What the connection is doing (`activity.rs`).
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Answers one request.
+pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) -> Response<Body> {
+    let counters = &conn.counters;
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
         "/events" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
@@ -75,19 +83,19 @@ pub(crate) async fn handle(
             incr(&counters.faults_errors);
             fault_error("every Nth GET /events fails")
         }
-        "/events" => events(&app, counters, shutdown, &req),
+        "/events" => events(&app, &conn, &req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.
             let version = req.version();
-            match read_body(req.into_body(), app.body, || {}).await {
+            match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
                 Err(e @ (ReadBodyError::ReadTimeout(_) | ReadBodyError::TotalTimeout(_))) => {
-                    messages::body_error(&e, version, &counters)
+                    messages::body_error(&e, version, counters)
                 }
                 _ => fault_error("every Nth POST /messages fails"),
             }
         }
-        "/messages" => messages::post(&app, &counters, req).await,
+        "/messages" => messages::post(&app, &conn, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(
@@ -98,12 +106,7 @@ pub(crate) async fn handle(
     }
 }
 
-fn events(
-    app: &Arc<App>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
-    req: &Request<Incoming>,
-) -> Response<Body> {
+fn events(app: &Arc<App>, conn: &Conn, req: &Request<Incoming>) -> Response<Body> {
     let query = match query::events_query(req.uri().query(), &app.events) {
         Ok(q) => q,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -113,16 +116,9 @@ fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(Resume::parse);
-    let body = match events::open(
-        &app.hub,
-        query,
-        resume,
-        Arc::clone(&counters),
-        shutdown,
-        &app.faults.config,
-    ) {
+    let body = match events::open(&app.hub, query, resume, conn, &app.faults.config) {
         Ok(body) => body,
-        Err(refusal) => return refused(&counters, refusal),
+        Err(refusal) => return refused(&conn.counters, refusal),
     };
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();

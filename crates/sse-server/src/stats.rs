@@ -55,6 +55,13 @@ pub struct ListenerStats {
     /// Connections reset because a write waited longer than the write stall timeout (the client
     /// stopped reading).
     pub write_timeouts: u64,
+    /// HTTP/2 connections reset because their event streams waited longer than the write stall
+    /// timeout for the client's flow-control window, with nothing else moving (a zero window).
+    pub window_timeouts: u64,
+    /// HTTP/2 connections closed (GOAWAY) after `http2_idle_timeout` without a request in flight.
+    pub idle_timeouts: u64,
+    /// HTTP/2 connections closed because a keep-alive PING was not answered in time.
+    pub keepalive_timeouts: u64,
     /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...).
     pub tls_errors: u64,
     /// Requests received.
@@ -101,6 +108,9 @@ pub(crate) struct ListenerCounters {
     pub(crate) alpn_none: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) write_timeouts: AtomicU64,
+    pub(crate) window_timeouts: AtomicU64,
+    pub(crate) idle_timeouts: AtomicU64,
+    pub(crate) keepalive_timeouts: AtomicU64,
     pub(crate) tls_errors: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) streams_open: AtomicU64,
@@ -141,6 +151,9 @@ impl ListenerCounters {
             alpn_none: zero(),
             timeouts: zero(),
             write_timeouts: zero(),
+            window_timeouts: zero(),
+            idle_timeouts: zero(),
+            keepalive_timeouts: zero(),
             tls_errors: zero(),
             requests: zero(),
             streams_open: zero(),
@@ -171,6 +184,9 @@ impl ListenerCounters {
             alpn_none: get(&self.alpn_none),
             timeouts: get(&self.timeouts),
             write_timeouts: get(&self.write_timeouts),
+            window_timeouts: get(&self.window_timeouts),
+            idle_timeouts: get(&self.idle_timeouts),
+            keepalive_timeouts: get(&self.keepalive_timeouts),
             tls_errors: get(&self.tls_errors),
             requests: get(&self.requests),
             streams_open: get(&self.streams_open),
