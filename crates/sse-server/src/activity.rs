@@ -35,6 +35,8 @@ pub(crate) struct Activity {
     epoch: Instant,
     progress: AtomicU64,
     in_flight: AtomicUsize,
+    /// Requests whose handler has finished (an event stream counts once its stream has begun).
+    completed: AtomicU64,
     idle_since: AtomicU64,
     became_idle: Notify,
     streams: AtomicUsize,
@@ -52,6 +54,7 @@ impl Activity {
             epoch: Instant::now(),
             progress: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
             became_idle: Notify::new(),
             streams: AtomicUsize::new(0),
@@ -89,6 +92,33 @@ impl Activity {
             in_flight: self.request(),
             handed: false,
         }
+    }
+
+    /// The last progress.
+    pub(crate) fn last_progress(&self) -> Instant {
+        self.at(self.progress.load(Ordering::Relaxed))
+    }
+
+    /// Event streams open now.
+    pub(crate) fn streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has done nothing useful yet: no request has been answered, or a
+    /// request other than an event stream is still in flight (its body has not arrived).
+    pub(crate) fn nothing_useful_yet(&self) -> bool {
+        let streams = self.streams();
+        self.completed.load(Ordering::Relaxed) == 0
+            || self.in_flight.load(Ordering::Relaxed) > streams
+    }
+
+    /// Asks the connection to close.
+    pub(crate) fn close(&self) {
+        self.close.cancel();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.close.is_cancelled()
     }
 
     /// Whether some event frame is waiting for hyper to take it.
@@ -151,6 +181,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         let activity = &self.0;
         activity.progress();
+        activity.completed.fetch_add(1, Ordering::Relaxed);
         if activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             activity.idle_since.store(activity.now(), Ordering::Release);
             activity.became_idle.notify_one();
@@ -245,7 +276,7 @@ mod tests {
         let started = Instant::now();
         stall.await;
         assert_eq!(started.elapsed(), Duration::from_secs(2));
-        assert_eq!(activity.streams.load(Ordering::Relaxed), 2);
+        assert_eq!(activity.streams(), 2);
         drop(stuck);
         assert!(!activity.frames_waiting());
     }

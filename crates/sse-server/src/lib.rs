@@ -33,6 +33,7 @@ mod hub;
 mod listener;
 mod messages;
 mod query;
+mod reclaim;
 mod routes;
 mod server;
 mod sniff;

@@ -11,8 +11,9 @@
 //! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
 //! benchmark must never be served a protocol other than the listener's.
 //!
-//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
-//! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
+//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), the
+//! connection that has made no progress for the longest time is closed to make room
+//! (`reclaim.rs`); if there is none, the new socket is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
 //! must arrive within `header_read_timeout`. A connection whose writes wait longer than
 //! `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is an HTTP/2
 //! connection whose event streams wait that long for the client's flow-control window
@@ -34,6 +35,7 @@ use tokio_util::task::TaskTracker;
 use crate::activity::Activity;
 use crate::connection::{Http, Server};
 use crate::protocol::Protocol;
+use crate::reclaim::Registry;
 use crate::sniff::{self, Opening};
 use crate::socket::{Socket, SocketState};
 use crate::stats::{decr, incr, ListenerCounters};
@@ -60,6 +62,8 @@ pub(crate) struct Limits {
     pub(crate) max_connections: usize,
     /// Connections open across all listeners.
     pub(crate) open: Arc<AtomicUsize>,
+    /// The connections being served, to reclaim from at the limit.
+    pub(crate) registry: Arc<Registry>,
 }
 
 /// One accepted connection: when, and what it is doing.
@@ -110,7 +114,7 @@ impl Listener {
                 counters: Arc::clone(counters),
                 open: Arc::clone(&this.limits.open),
             };
-            if open_now > this.limits.max_connections {
+            if open_now > this.limits.max_connections && !this.limits.registry.reclaim() {
                 incr(&counters.connections_refused);
                 tracing::warn!(
                     protocol = %counters.protocol,
@@ -120,12 +124,18 @@ impl Listener {
             }
             let _ = stream.set_nodelay(true);
             let listener = Arc::clone(&this);
+            let activity = Activity::new();
+            let registered = this
+                .limits
+                .registry
+                .register(Arc::clone(&activity), Arc::clone(counters));
             let accepted = Accepted {
                 at: accepted_at,
-                activity: Activity::new(),
+                activity,
             };
             tracker.spawn(async move {
                 listener.connection(stream, accepted).await;
+                drop(registered);
                 drop(guard);
             });
         }

@@ -101,6 +101,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         write_stall_timeout: config.write_stall_timeout,
         max_connections: config.max_connections,
         open: Arc::new(AtomicUsize::new(0)),
+        registry: Arc::default(),
     };
     let listeners = app
         .listeners

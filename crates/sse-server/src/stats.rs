@@ -45,8 +45,12 @@ pub struct ListenerStats {
     pub connections_open: u64,
     /// Connections that carried at least one request.
     pub connections_carrying_requests: u64,
-    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`.
+    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`
+    /// with no connection to reclaim.
     pub connections_refused: u64,
+    /// Connections closed to make room for a new one at `max_connections`, because they had made
+    /// no progress for a while (counted on the closed connection's listener).
+    pub connections_reclaimed: u64,
     /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`).
     pub alpn_none: u64,
     /// Connections closed because the TLS handshake, the first bytes, an HTTP/1.1 request head or
@@ -105,6 +109,7 @@ pub(crate) struct ListenerCounters {
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_carrying_requests: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
+    pub(crate) connections_reclaimed: AtomicU64,
     pub(crate) alpn_none: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) write_timeouts: AtomicU64,
@@ -148,6 +153,7 @@ impl ListenerCounters {
             connections_open: zero(),
             connections_carrying_requests: zero(),
             connections_refused: zero(),
+            connections_reclaimed: zero(),
             alpn_none: zero(),
             timeouts: zero(),
             write_timeouts: zero(),
@@ -181,6 +187,7 @@ impl ListenerCounters {
             connections_open: get(&self.connections_open),
             connections_carrying_requests: get(&self.connections_carrying_requests),
             connections_refused: get(&self.connections_refused),
+            connections_reclaimed: get(&self.connections_reclaimed),
             alpn_none: get(&self.alpn_none),
             timeouts: get(&self.timeouts),
             write_timeouts: get(&self.write_timeouts),
