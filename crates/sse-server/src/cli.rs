@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
 use sse_server::{
     config, CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource,
 };
@@ -242,14 +243,18 @@ impl Args {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
+/// Logs to stderr; `RUST_LOG` filters (default `info`). Each call site's WARN and ERROR lines,
+/// the server's and those of hyper and h2 alike, appear at most once per
+/// [`sse_server::logging::WARN_EVERY`], the next one counting those suppressed.
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let format = RateLimitedFormat::new(tracing_subscriber::fmt::format(), WARN_EVERY);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .event_format(format)
         .init();
 }
 

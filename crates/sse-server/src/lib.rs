@@ -19,6 +19,7 @@ pub mod bounds;
 pub mod config;
 pub mod error;
 pub mod faults;
+pub mod logging;
 pub mod protocol;
 pub mod stats;
 

@@ -34,6 +34,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::activity::Activity;
 use crate::connection::{Http, Server};
+use crate::logging::{RateLimit, WARN_EVERY};
 use crate::protocol::Protocol;
 use crate::reclaim::Registry;
 use crate::sniff::{self, Opening};
@@ -42,6 +43,12 @@ use crate::stats::{decr, incr, ListenerCounters};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The per-connection warnings, each at most once per [`WARN_EVERY`] with the count of the ones
+/// suppressed in between (`logging.rs`): any client can trigger them at will.
+static ACCEPT_FAILED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
+static FULL_WARN: RateLimit = RateLimit::new(WARN_EVERY);
+static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 
 /// One bound listener and what its connections need.
 #[derive(Debug)]
@@ -101,7 +108,10 @@ impl Listener {
             let stream = match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
-                    tracing::warn!(protocol = %this.counters.protocol, "accept failed: {e}");
+                    if let Some(suppressed) = ACCEPT_FAILED_WARN.check() {
+                        let protocol = this.counters.protocol;
+                        tracing::warn!(%protocol, suppressed, "accept failed: {e}");
+                    }
                     tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                     continue;
                 }
@@ -116,10 +126,14 @@ impl Listener {
             };
             if open_now > this.limits.max_connections && !this.limits.registry.reclaim() {
                 incr(&counters.connections_refused);
-                tracing::warn!(
-                    protocol = %counters.protocol,
-                    "refused a connection: {} connections open", this.limits.max_connections
-                );
+                if let Some(suppressed) = FULL_WARN.check() {
+                    tracing::warn!(
+                        protocol = %counters.protocol,
+                        suppressed,
+                        "refused a connection: {} connections open, none to reclaim",
+                        this.limits.max_connections
+                    );
+                }
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -271,7 +285,10 @@ impl Listener {
 
     fn refused(&self, what: &str) {
         incr(&self.counters.connections_refused);
-        tracing::warn!(protocol = %self.counters.protocol, "refused {what}");
+        if let Some(suppressed) = REFUSED_WARN.check() {
+            let protocol = self.counters.protocol;
+            tracing::warn!(%protocol, suppressed, "refused {what}");
+        }
     }
 
     async fn serve<IO>(&self, io: IO, http: Http, accepted: &Accepted)
