@@ -11,18 +11,16 @@
 //! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
 //! benchmark must never be served a protocol other than the listener's.
 //!
-//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), the
-//! connection that has made no progress for the longest time is closed to make room
-//! (`reclaim.rs`); if there is none, the new socket is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
-//! must arrive within `header_read_timeout`. A connection whose writes wait longer than
-//! `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is an HTTP/2
-//! connection whose event streams wait that long for the client's flow-control window
-//! (`activity.rs`). With the
-//! `reset_connections_every` fault, a connection still open that long after its accept is dropped
-//! with a TCP reset, whatever stage it is in.
+//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a
+//! connection that has made no progress for a while is closed to make room (`reclaim.rs`); if
+//! there is none within a second, the new socket is closed. The TLS handshake and the first bytes
+//! of a cleartext connection must arrive within `header_read_timeout`. A connection whose writes
+//! wait longer than `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is
+//! an HTTP/2 connection whose event streams wait that long for the client's flow-control window
+//! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
+//! after its accept is dropped with a TCP reset, whatever stage it is in.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,10 +64,7 @@ pub(crate) struct Listener {
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_stall_timeout: Duration,
-    pub(crate) max_connections: usize,
-    /// Connections open across all listeners.
-    pub(crate) open: Arc<AtomicUsize>,
-    /// The connections being served, to reclaim from at the limit.
+    /// The connections being served, against `max_connections` (`reclaim.rs`).
     pub(crate) registry: Arc<Registry>,
 }
 
@@ -80,17 +75,15 @@ pub(crate) struct Accepted {
     pub(crate) activity: Arc<Activity>,
 }
 
-/// Keeps the open-connection counts while a connection lives.
+/// Keeps the listener's open-connection count while a connection lives.
 #[derive(Debug)]
 struct OpenGuard {
     counters: Arc<ListenerCounters>,
-    open: Arc<AtomicUsize>,
 }
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
         decr(&self.counters.connections_open);
-        self.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -119,39 +112,41 @@ impl Listener {
             let counters = &this.counters;
             incr(&counters.connections_accepted);
             incr(&counters.connections_open);
-            let open_now = this.limits.open.fetch_add(1, Ordering::Relaxed) + 1;
             let guard = OpenGuard {
                 counters: Arc::clone(counters),
-                open: Arc::clone(&this.limits.open),
             };
-            if open_now > this.limits.max_connections && !this.limits.registry.reclaim() {
-                incr(&counters.connections_refused);
-                if let Some(suppressed) = FULL_WARN.check() {
-                    tracing::warn!(
-                        protocol = %counters.protocol,
-                        suppressed,
-                        "refused a connection: {} connections open, none to reclaim",
-                        this.limits.max_connections
-                    );
-                }
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
             let listener = Arc::clone(&this);
-            let activity = Activity::new();
-            let registered = this
-                .limits
-                .registry
-                .register(Arc::clone(&activity), Arc::clone(counters));
-            let accepted = Accepted {
-                at: accepted_at,
-                activity,
-            };
             tracker.spawn(async move {
+                let activity = Activity::new();
+                let registry = &listener.limits.registry;
+                let Some(registered) = registry.admit_within(&activity, &listener.counters).await
+                else {
+                    listener.refused_over_limit();
+                    drop(guard);
+                    return;
+                };
+                let _ = stream.set_nodelay(true);
+                let accepted = Accepted {
+                    at: accepted_at,
+                    activity,
+                };
                 listener.connection(stream, accepted).await;
                 drop(registered);
                 drop(guard);
             });
+        }
+    }
+
+    /// A connection over `max_connections` that found no slot: closed at once, counted.
+    fn refused_over_limit(&self) {
+        let counters = &self.counters;
+        incr(&counters.connections_refused);
+        if let Some(suppressed) = FULL_WARN.check() {
+            tracing::warn!(
+                protocol = %counters.protocol,
+                suppressed,
+                "refused a connection: the server is full and no connection can be reclaimed"
+            );
         }
     }
 

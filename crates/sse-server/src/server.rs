@@ -7,7 +7,6 @@
 //! [`RunningServer::shutdown`] stops it at once, without the wait.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use crate::faults::Faults;
 use crate::hub::{Hub, HubLimits};
 use crate::listener::{Limits, Listener};
 use crate::protocol::Protocol;
+use crate::reclaim::Registry;
 use crate::stats::{ListenerCounters, Stats};
 use crate::tls::Certificate;
 
@@ -99,9 +99,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let limits = Limits {
         header_read_timeout: config.header_read_timeout,
         write_stall_timeout: config.write_stall_timeout,
-        max_connections: config.max_connections,
-        open: Arc::new(AtomicUsize::new(0)),
-        registry: Arc::default(),
+        registry: Arc::new(Registry::new(config.max_connections)),
     };
     let listeners = app
         .listeners

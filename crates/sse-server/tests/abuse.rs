@@ -228,7 +228,7 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
             started.elapsed()
         );
 
-        // Over the limit: the slot of an idle connection that has sent nothing for a second is
+        // Over the limit: the slot of an idle connection that has sent nothing for a while is
         // reclaimed for the newcomer, which is served.
         tokio::time::sleep(Duration::from_millis(1200)).await;
         health(&server, Protocol::H1).await;

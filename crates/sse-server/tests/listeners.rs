@@ -160,7 +160,7 @@ async fn a_connection_without_progress_is_reclaimed_for_a_new_one(p: Protocol) {
     stream.event_of("tick").await;
     // Connected (TLS included) but silent: the server is waiting for its request.
     let mut silent = raw_connect(&server, p).await.unwrap();
-    // Longer than a connection must be quiet before its slot can be reclaimed (1 s).
+    // Longer than a connection must be quiet before its slot can be reclaimed (100 ms).
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mut newcomer = connect(&server, p).await;
     assert_eq!(newcomer.get_text("/health").await.0, StatusCode::OK);
