@@ -4,18 +4,19 @@
 //! everyone else out: a few hundred connections that opened a POST and stopped sending its body
 //! got every new client refused on all four listeners for as long as they liked. So a new
 //! connection that finds the server full reclaims the slot of a connection that has made no
-//! progress for at least [`QUIET_BEFORE_RECLAIM`]: that one is closed, the new one is served in
-//! its place. If none has been quiet that long (the server was filled a moment ago), the new
-//! connection waits for a slot up to [`ADMISSION_WAIT`] (at most [`MAX_WAITING`] connections
-//! wait at once); only then is it refused.
+//! progress for a while: that one is closed, the new one is served in its place. If none has
+//! been quiet long enough (the server was filled a moment ago), the new connection waits for a
+//! slot up to [`ADMISSION_WAIT`] (at most [`MAX_WAITING`] connections wait at once); only then is
+//! it refused.
 //!
 //! Progress (`activity.rs`): a request arriving, a piece of a request body, an event frame taken by
 //! the connection. A connection serving an event stream that is being written is never chosen,
 //! however quiet its stream: ticks and heartbeats can be minutes apart. Among the others, first
 //! those that have sent nothing useful yet (still in their TLS handshake or request head, or in
-//! the middle of a request body that stopped arriving), then those that have (kept alive idle
-//! after their requests, or with event streams waiting on a full socket or a shut window); within
-//! each, the one whose last progress is oldest. Each reclaimed connection is counted in
+//! the middle of a request body that stopped arriving), once quiet for [`QUIET_BEFORE_RECLAIM`];
+//! then those that have (kept alive idle after their requests, or with event streams waiting on a
+//! full socket or a shut window), once quiet for [`QUIET_AFTER_USE`]. Within each, the one whose
+//! last progress is oldest goes first. Each reclaimed connection is counted in
 //! `connections_reclaimed` on its own listener.
 
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ use crate::stats::{incr, ListenerCounters};
 /// round trip of some tens of milliseconds, short enough that a newcomer that finds every slot
 /// younger than that does not wait long.
 pub(crate) const QUIET_BEFORE_RECLAIM: Duration = Duration::from_millis(100);
+/// How long a connection that has been served must have made no progress before its slot can be
+/// reclaimed: a client between two requests keeps its connection through a flood of newcomers.
+pub(crate) const QUIET_AFTER_USE: Duration = Duration::from_secs(1);
 /// How long a new connection over the limit may wait for a slot before it is refused.
 pub(crate) const ADMISSION_WAIT: Duration = Duration::from_secs(1);
 /// How often a waiting connection looks for a slot.
@@ -151,21 +155,25 @@ impl Registry {
     }
 }
 
-/// Closes the connection to reclaim (see the module documentation), if any has made no progress
-/// for [`QUIET_BEFORE_RECLAIM`], and counts it. Returns whether one was found.
+/// Closes the connection to reclaim (see the module documentation), if any has been quiet long
+/// enough, and counts it. Returns whether one was found.
 fn reclaim(state: &mut State) -> bool {
-    let Some(quiet_since) = Instant::now().checked_sub(QUIET_BEFORE_RECLAIM) else {
-        return false;
-    };
+    let now = Instant::now();
+    let quiet_for = |a: &Activity| now.saturating_duration_since(a.last_progress());
     let victim = state
         .slots
         .values_mut()
         .filter(|slot| {
             let a = &slot.activity;
+            let quiet_enough = if a.nothing_useful_yet() {
+                QUIET_BEFORE_RECLAIM
+            } else {
+                QUIET_AFTER_USE
+            };
             !slot.reclaimed
                 && !a.is_closing()
                 && (a.streams() == 0 || a.frames_waiting())
-                && a.last_progress() <= quiet_since
+                && quiet_for(a) >= quiet_enough
         })
         .min_by_key(|slot| {
             let a = &slot.activity;
@@ -252,6 +260,19 @@ mod tests {
             6,
             "the closing ones keep their entry until they end"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_served_connection_gets_more_patience() {
+        let registry = Arc::new(Registry::new(1));
+        let c = counters();
+        let (used, _a) = admit(&registry, &c);
+        drop(used.request());
+        tokio::time::sleep(QUIET_AFTER_USE / 2).await;
+        assert!(registry.admit(&Activity::new(), &c).is_none());
+        tokio::time::sleep(QUIET_AFTER_USE / 2).await;
+        assert!(registry.admit(&Activity::new(), &c).is_some());
+        assert!(used.is_closing());
     }
 
     #[tokio::test(start_paused = true)]
