@@ -94,6 +94,10 @@ pub(crate) struct Args {
     /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (at least 8192).
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
     send_buffer: usize,
+    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864); without it the kernel
+    /// autotunes the size.
+    #[arg(long, value_name = "BYTES")]
+    socket_send_buffer: Option<usize>,
 
     /// Time allowed for a TLS handshake, the first bytes of a connection, an HTTP/1.1 request head
     /// (also the next one on a kept-alive connection) and an HTTP/2 connection's first request.
@@ -227,6 +231,7 @@ impl Args {
             replay_budget_bytes: self.replay_budget,
             channel_idle_timeout: self.channel_idle_timeout.into(),
             send_buffer_bytes: self.send_buffer,
+            socket_send_buffer_bytes: self.socket_send_buffer,
             header_read_timeout: self.header_read_timeout.into(),
             body_read_timeout: self.body_read_timeout.into(),
             body_total_timeout: self.body_total_timeout.into(),

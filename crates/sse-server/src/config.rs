@@ -21,6 +21,9 @@ const MAX_WINDOW: u32 = (1 << 31) - 1;
 /// above which the cap would no longer bound anything useful.
 const MIN_SEND_BUFFER: usize = 8 * 1024;
 const MAX_SEND_BUFFER: usize = 16 << 20;
+/// The range accepted for `SO_SNDBUF`.
+const MIN_SOCKET_SEND_BUFFER: usize = 4 * 1024;
+const MAX_SOCKET_SEND_BUFFER: usize = 64 << 20;
 
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chrome assumes before SETTINGS arrive.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
@@ -48,6 +51,8 @@ pub const DEFAULT_REPLAY_BUDGET_BYTES: usize = 64 << 20;
 pub const DEFAULT_CHANNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServerConfig::send_buffer_bytes`]: 64 KiB.
 pub const DEFAULT_SEND_BUFFER_BYTES: usize = 64 * 1024;
+/// Default [`ServerConfig::socket_send_buffer_bytes`]: the kernel's autotuning.
+pub const DEFAULT_SOCKET_SEND_BUFFER_BYTES: Option<usize> = None;
 /// Default [`ServerConfig::header_read_timeout`].
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`ServerConfig::body_read_timeout`].
@@ -79,7 +84,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 ///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
 ///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
 ///   rustls buffers at most 64 KiB of records per TLS connection; the kernel's socket buffers come
-///   on top, outside the process.
+///   on top, outside the process (autotuned up to `net.ipv4.tcp_wmem`, several MiB on loopback,
+///   unless `socket_send_buffer_bytes` fixes the send side).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// One listener per protocol, each on its own address (port 0 picks a free port).
@@ -111,6 +117,11 @@ pub struct ServerConfig {
     /// Response bytes hyper may buffer per HTTP/1.1 connection and per HTTP/2 stream before the
     /// server stops producing more for it (default 64 KiB, at least 8 KiB).
     pub send_buffer_bytes: usize,
+    /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
+    /// inherit); `None` (the default) leaves the size to the kernel's autotuning. A fixed size
+    /// bounds the kernel memory a client that stops reading costs, and the bytes written for it
+    /// before its socket blocks; Linux doubles the value for its bookkeeping.
+    pub socket_send_buffer_bytes: Option<usize>,
     /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
     /// HTTP/1.1 request head (including the wait for the next request on a kept-alive
     /// connection) and, on HTTP/2, from the accept to the first request (default 10 s).
@@ -225,6 +236,7 @@ impl Default for ServerConfig {
             replay_budget_bytes: DEFAULT_REPLAY_BUDGET_BYTES,
             channel_idle_timeout: DEFAULT_CHANNEL_IDLE_TIMEOUT,
             send_buffer_bytes: DEFAULT_SEND_BUFFER_BYTES,
+            socket_send_buffer_bytes: DEFAULT_SOCKET_SEND_BUFFER_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             body_total_timeout: DEFAULT_BODY_TOTAL_TIMEOUT,
@@ -308,6 +320,15 @@ impl ServerConfig {
                 "must be between 8192 and 16777216",
             ));
         }
+        if let Some(size) = self.socket_send_buffer_bytes {
+            if !(MIN_SOCKET_SEND_BUFFER..=MAX_SOCKET_SEND_BUFFER).contains(&size) {
+                return Err(invalid(
+                    "socket_send_buffer_bytes",
+                    size,
+                    "must be between 4096 and 67108864",
+                ));
+            }
+        }
         self.faults.validate()
     }
 
@@ -381,5 +402,11 @@ mod tests {
         assert!(c.validate().is_err());
         c.http2_keepalive_interval = None;
         assert!(c.validate().is_ok());
+        c.socket_send_buffer_bytes = Some(100);
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("socket_send_buffer_bytes"));
     }
 }

@@ -6,12 +6,13 @@
 //! [`SHUTDOWN_GRACE`] is dropped. Dropping a [`RunningServer`] without calling
 //! [`RunningServer::shutdown`] stops it at once, without the wait.
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -33,6 +34,8 @@ use crate::tls::Certificate;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);
+/// The listen backlog, as `TcpListener::bind` sets it.
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// A server whose listeners are accepting. See the module documentation for shutdown.
 #[derive(Debug)]
@@ -55,7 +58,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             addr,
             source,
         };
-        let socket = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let socket = bind(addr, config.socket_send_buffer_bytes)
+            .await
+            .map_err(bind_error)?;
         let local = socket.local_addr().map_err(bind_error)?;
         let tls = if protocol.is_tls() {
             Some(certificate.server_config(protocol)?)
@@ -123,6 +128,24 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         force,
         tracker,
     })
+}
+
+/// A listening socket on `addr`; with `send_buffer`, its `SO_SNDBUF`, which the sockets it
+/// accepts inherit (and with it the end of the kernel's autotuning for them).
+async fn bind(addr: SocketAddr, send_buffer: Option<usize>) -> io::Result<TcpListener> {
+    let Some(size) = send_buffer else {
+        return TcpListener::bind(addr).await;
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does.
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(u32::try_from(size).unwrap_or(u32::MAX))?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl RunningServer {

@@ -24,6 +24,7 @@ protocol_tests!(
     a_connection_without_progress_is_reclaimed_for_a_new_one,
     a_silent_connection_is_closed_at_the_header_timeout,
     a_client_that_stops_reading_is_reset_at_the_write_stall_timeout,
+    a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent,
 );
 
 /// The client each listener must refuse, and how its failure shows at the client.
@@ -231,6 +232,42 @@ async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Prot
         end.map_err(|e| e.kind()),
         Err(std::io::ErrorKind::ConnectionReset),
         "a TCP reset, not a clean close"
+    );
+}
+
+/// How many bytes of 16 KiB ticks the server writes to a client that never reads, once its
+/// socket is full (the count no longer moves for half a second, 10 s at most).
+async fn bytes_written_to_a_stopped_reader(p: Protocol, socket_send_buffer: Option<usize>) -> u64 {
+    const TICK: u64 = 16 * 1024;
+    let mut config = test_config();
+    config.socket_send_buffer_bytes = socket_send_buffer;
+    let server = spawn_server(config).await;
+    let path = format!("/events?interval_ms=1&size={TICK}");
+    let _reader = slow_reader(&server, p, &path).await;
+    let mut last = u64::MAX;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let sent = server.stats().listener(p).unwrap().events_sent;
+        if sent == last {
+            break;
+        }
+        last = sent;
+    }
+    last * TICK
+}
+
+async fn a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent(p: Protocol) {
+    let autotuned = bytes_written_to_a_stopped_reader(p, None).await;
+    let fixed = bytes_written_to_a_stopped_reader(p, Some(16 * 1024)).await;
+    eprintln!(
+        "{p}: {} KiB written before the socket filled with the kernel's autotuning, {} KiB with \
+         SO_SNDBUF 16 KiB",
+        autotuned >> 10,
+        fixed >> 10
+    );
+    assert!(
+        fixed * 2 < autotuned,
+        "a fixed send buffer takes less: {fixed} vs {autotuned} bytes"
     );
 }
 
