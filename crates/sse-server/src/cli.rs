@@ -17,8 +17,9 @@ use sse_server::{
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
 ///
-/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=,
-/// POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
+/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=
+/// (interval_ms, heartbeat_ms 1..=86400000; retry_ms 0..=86400000; size 0..=1048576;
+/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
 /// Without any of --h1, --h1-tls, --h2, --h2c, all four listen on 127.0.0.1 on free ports.
 /// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
 #[derive(Debug, Parser)]
@@ -94,10 +95,13 @@ pub(crate) struct Args {
     /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (at least 8192).
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
     send_buffer: usize,
-    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864); without it the kernel
-    /// autotunes the size.
-    #[arg(long, value_name = "BYTES")]
-    socket_send_buffer: Option<usize>,
+    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE)]
+    socket_send_buffer: usize,
+    /// Leave the accepted sockets' send buffer size to the kernel's autotuning (overrides
+    /// --socket-send-buffer).
+    #[arg(long)]
+    autotune_socket_send_buffer: bool,
 
     /// Time allowed for a TLS handshake, the first bytes of a connection, an HTTP/1.1 request head
     /// (also the next one on a kept-alive connection) and an HTTP/2 connection's first request.
@@ -231,7 +235,8 @@ impl Args {
             replay_budget_bytes: self.replay_budget,
             channel_idle_timeout: self.channel_idle_timeout.into(),
             send_buffer_bytes: self.send_buffer,
-            socket_send_buffer_bytes: self.socket_send_buffer,
+            socket_send_buffer_bytes: (!self.autotune_socket_send_buffer)
+                .then_some(self.socket_send_buffer),
             header_read_timeout: self.header_read_timeout.into(),
             body_read_timeout: self.body_read_timeout.into(),
             body_total_timeout: self.body_total_timeout.into(),

@@ -2,7 +2,7 @@
 //!
 //! | route | reply |
 //! |---|---|
-//! | `GET /events?...` | the event stream (`events.rs`) |
+//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |

@@ -303,8 +303,10 @@ async fn a_rapid_reset_flood_does_not_starve_other_clients() {
                 dedup(&report.connection_ends),
             );
             check_latency(&latencies, &format!("a rapid-reset flood on {p}"));
+            // Hundreds to thousands reach the server in 4 s depending on the machine's load; the
+            // GOAWAY count below is what shows the defence at work.
             assert!(
-                l.requests >= 1000,
+                l.requests >= 200,
                 "{p}: the flood was a flood ({} requests reached the server)",
                 l.requests
             );

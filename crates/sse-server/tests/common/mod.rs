@@ -14,8 +14,10 @@ use test_support::{connect, DeliveryProbe, Latencies, ServerThread};
 pub const SERVER_WORKERS: usize = 2;
 /// What a well-behaved client's POST-to-event p99 must stay under while the abuse runs. Loopback
 /// delivery takes well under a millisecond when idle; the bound is generous for a debug build on
-/// a busy two-core machine, yet fails if the abuse starves the server for long.
-pub const PROBE_P99: Duration = Duration::from_millis(100);
+/// a two-core machine shared with other builds (100 ms failed there now and then under load), yet
+/// fails if the abuse starves the server for long (slow readers of 1 MiB ticks used to push it to
+/// 0.5-1.1 s). `scripts/server-abuse.sh` measures the release build against 50 ms.
+pub const PROBE_P99: Duration = Duration::from_millis(250);
 pub const PROBE_SAMPLES: usize = 50;
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(20);
 /// Bound on each test.
