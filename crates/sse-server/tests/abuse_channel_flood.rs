@@ -35,12 +35,14 @@ async fn a_channel_flood_stays_within_the_replay_budget_and_is_evicted() {
     within(TEST, "the channel-flood scenario", async {
         let mut probe = DeliveryProbe::open(&server, Protocol::H2, "probe").await;
         let baseline = rss_bytes().unwrap();
-        let flood = Protocol::all().map(|p| {
+        // Two cleartext posters: the flood is about memory, and a debug-build TLS client per
+        // listener would mostly measure this machine's CPU.
+        let flood = [Protocol::H1, Protocol::H2c].map(|p| {
             let server = &server;
             async move {
                 let mut poster = connect(server, p).await;
                 let (mut accepted, mut refused, mut peak) = (0u64, 0u64, 0u64);
-                for i in (0..CHANNELS).filter(|i| i % 4 == p as usize) {
+                for i in (0..CHANNELS).filter(|i| (i % 2 == 0) == (p == Protocol::H1)) {
                     let path = format!("/messages?channel=flood-{i}");
                     let (status, body) = poster.post(&path, filler(MESSAGE)).await;
                     match status {
