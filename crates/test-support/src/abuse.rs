@@ -216,7 +216,17 @@ pub async fn rapid_reset(
 /// The process's resident set size in bytes (`VmRSS` in `/proc/self/status`), `None` where that
 /// file does not exist.
 pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    rss_of("self")
+}
+
+/// Another process's resident set size in bytes (`VmRSS` in `/proc/PID/status`), `None` if it
+/// cannot be read (no such process, or not Linux).
+pub fn rss_bytes_of(pid: u32) -> Option<u64> {
+    rss_of(&pid.to_string())
+}
+
+fn rss_of(process: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
