@@ -113,3 +113,34 @@ impl Endpoints for Target {
         self.cert.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_what_the_server_binary_prints() {
+        let server = crate::spawn_default_server().await;
+        let mut lines = String::from("some log line\n");
+        for (p, _) in server.listeners() {
+            let url = server.url(p).unwrap();
+            lines.push_str(&format!("listening {p} {url}\n"));
+        }
+        let pem = std::env::temp_dir().join(format!("target-test-{}.pem", std::process::id()));
+        std::fs::write(&pem, server.cert_pem()).unwrap();
+        let target = Target::from_listening_lines(&lines, &pem).unwrap();
+        let _ = std::fs::remove_file(&pem);
+        for p in Protocol::all() {
+            assert_eq!(Endpoints::addr(&target, p), Endpoints::addr(&server, p));
+        }
+        assert_eq!(target.cert(), server.cert_der());
+        assert!(matches!(
+            Target::from_listening_lines("listening h3 http://x", &pem),
+            Err(TargetError::BadLine(_))
+        ));
+        assert!(matches!(
+            Target::from_listening_lines("", &pem),
+            Err(TargetError::NoListener)
+        ));
+    }
+}
