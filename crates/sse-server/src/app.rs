@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::body::BodyLimits;
 use crate::config::EventDefaults;
 use crate::faults::Faults;
 use crate::hub::Hub;
@@ -14,7 +15,8 @@ use crate::stats::{ListenerCounters, Stats};
 pub(crate) struct App {
     pub(crate) hub: Arc<Hub>,
     pub(crate) events: EventDefaults,
-    pub(crate) max_body_bytes: usize,
+    /// How request bodies are read.
+    pub(crate) body: BodyLimits,
     pub(crate) faults: Faults,
     pub(crate) listeners: Vec<Arc<ListenerCounters>>,
     /// Cancelled when graceful shutdown begins: event streams end, listeners stop accepting.
@@ -23,12 +25,15 @@ pub(crate) struct App {
 
 impl App {
     pub(crate) fn stats(&self) -> Stats {
-        let (channels, messages, subscribers) = self.hub.counts();
+        let hub = self.hub.counts();
         Stats {
             listeners: self.listeners.iter().map(|l| l.snapshot()).collect(),
-            channels,
-            messages,
-            subscribers,
+            channels: hub.channels,
+            messages: hub.messages,
+            subscribers: hub.subscribers,
+            channels_evicted: hub.channels_evicted,
+            replay_bytes: hub.replay_bytes,
+            replay_budget_bytes: hub.replay_budget_bytes,
         }
     }
 }

@@ -11,13 +11,17 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use sse_server::faults::{CloseStreams, Stall};
-use sse_server::{CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource};
+use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
+use sse_server::{
+    config, CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource,
+};
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
 ///
-/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=,
-/// POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
+/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=
+/// (interval_ms, heartbeat_ms 1..=86400000; retry_ms 0..=86400000; size 0..=1048576;
+/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
 /// Without any of --h1, --h1-tls, --h2, --h2c, all four listen on 127.0.0.1 on free ports.
 /// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
 #[derive(Debug, Parser)]
@@ -48,46 +52,88 @@ pub(crate) struct Args {
     key: Option<PathBuf>,
 
     /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS)]
     max_concurrent_streams: u32,
     /// HTTP/2 initial stream receive window, bytes (65535..=2147483647).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
     initial_stream_window: u32,
     /// HTTP/2 initial connection receive window, bytes (65535..=2147483647).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
     initial_connection_window: u32,
 
-    /// Default time between tick events (e.g. 250ms, 1s); query interval_ms overrides.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
-    event_interval: Duration,
-    /// Default tick event data size, bytes; query size overrides.
-    #[arg(long, value_name = "BYTES", default_value_t = 100)]
+    /// Default time between tick events (e.g. 250ms, 1s; at most 1 day); query interval_ms
+    /// overrides.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_EVENT_INTERVAL.into())]
+    event_interval: humantime::Duration,
+    /// Default tick event data size, bytes (at most 1048576); query size overrides.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_EVENT_SIZE)]
     event_size: usize,
-    /// Default time between heartbeat comments; query heartbeat_ms overrides.
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
-    heartbeat: Duration,
-    /// Default `retry:` value sent first on each stream, milliseconds; query retry_ms overrides.
-    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    /// Default time between heartbeat comments (at most 1 day); query heartbeat_ms overrides.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HEARTBEAT.into())]
+    heartbeat: humantime::Duration,
+    /// Default `retry:` value sent first on each stream, milliseconds (at most 86400000); query
+    /// retry_ms overrides.
+    #[arg(long, value_name = "MS", default_value_t = config::DEFAULT_RETRY_MS)]
     retry_ms: u64,
 
     /// Largest POST /messages body, bytes; larger gets 413.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_MAX_BODY_BYTES)]
     max_body: usize,
     /// Messages kept per channel for Last-Event-ID replay.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_REPLAY_RING)]
     replay_ring: usize,
     /// Events queued per subscriber; a subscriber whose queue is full has its stream closed.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_SUBSCRIBER_QUEUE)]
     subscriber_queue: usize,
+    /// Channels that may exist at once; a request that would create one more gets 503.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CHANNELS)]
+    max_channels: usize,
+    /// Bytes of replayable messages kept over all channels; a POST that does not fit gets 503.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_REPLAY_BUDGET_BYTES)]
+    replay_budget: usize,
+    /// A channel with no subscriber and no message for this long is evicted with its ring.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_CHANNEL_IDLE_TIMEOUT.into())]
+    channel_idle_timeout: humantime::Duration,
+    /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (at least 8192).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
+    send_buffer: usize,
+    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE)]
+    socket_send_buffer: usize,
+    /// Leave the accepted sockets' send buffer size to the kernel's autotuning (overrides
+    /// --socket-send-buffer).
+    #[arg(long)]
+    autotune_socket_send_buffer: bool,
+
     /// Time allowed for a TLS handshake, the first bytes of a connection, an HTTP/1.1 request head
-    /// and an HTTP/2 connection's first request.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-    header_read_timeout: Duration,
-    /// How long a write may wait for a client that stopped reading before its connection is reset.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
-    write_stall_timeout: Duration,
-    /// Connections open at once, all listeners together; more are accepted and closed at once.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    /// (also the next one on a kept-alive connection) and an HTTP/2 connection's first request.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT.into())]
+    header_read_timeout: humantime::Duration,
+    /// How long a request body may go without sending a byte before it gets 408.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_BODY_READ_TIMEOUT.into())]
+    body_read_timeout: humantime::Duration,
+    /// How long a whole request body may take before it gets 408.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_BODY_TOTAL_TIMEOUT.into())]
+    body_total_timeout: humantime::Duration,
+    /// How long output may wait for a client that stopped reading (a full socket, or a closed
+    /// HTTP/2 window) before its connection is reset.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_WRITE_STALL_TIMEOUT.into())]
+    write_stall_timeout: humantime::Duration,
+    /// An HTTP/2 connection with no request in flight for this long gets GOAWAY and is closed.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HTTP2_IDLE_TIMEOUT.into())]
+    http2_idle_timeout: humantime::Duration,
+    /// How often a silent HTTP/2 connection is sent a PING to check that the peer is alive.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HTTP2_KEEPALIVE_INTERVAL.into())]
+    http2_keepalive_interval: humantime::Duration,
+    /// Send no HTTP/2 keep-alive PINGs (overrides --http2-keepalive-interval).
+    #[arg(long)]
+    no_http2_keepalive: bool,
+    /// How long a PING may wait for its acknowledgement before the connection is closed as dead.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HTTP2_KEEPALIVE_TIMEOUT.into())]
+    http2_keepalive_timeout: humantime::Duration,
+    /// Connections open at once, all listeners together. Over it, a connection that has made no
+    /// progress for a while is closed to make room; if there is none, the new one is closed.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
 
     #[command(flatten)]
@@ -191,17 +237,29 @@ impl Args {
                 initial_connection_window: self.initial_connection_window,
             },
             events: sse_server::EventDefaults {
-                interval: self.event_interval,
+                interval: self.event_interval.into(),
                 size: self.event_size,
-                heartbeat: self.heartbeat,
+                heartbeat: self.heartbeat.into(),
                 retry_ms: self.retry_ms,
                 count: defaults.events.count,
             },
             max_body_bytes: self.max_body,
             replay_ring: self.replay_ring,
             subscriber_queue: self.subscriber_queue,
-            header_read_timeout: self.header_read_timeout,
-            write_stall_timeout: self.write_stall_timeout,
+            max_channels: self.max_channels,
+            replay_budget_bytes: self.replay_budget,
+            channel_idle_timeout: self.channel_idle_timeout.into(),
+            send_buffer_bytes: self.send_buffer,
+            socket_send_buffer_bytes: (!self.autotune_socket_send_buffer)
+                .then_some(self.socket_send_buffer),
+            header_read_timeout: self.header_read_timeout.into(),
+            body_read_timeout: self.body_read_timeout.into(),
+            body_total_timeout: self.body_total_timeout.into(),
+            write_stall_timeout: self.write_stall_timeout.into(),
+            http2_idle_timeout: self.http2_idle_timeout.into(),
+            http2_keepalive_interval: (!self.no_http2_keepalive)
+                .then(|| self.http2_keepalive_interval.into()),
+            http2_keepalive_timeout: self.http2_keepalive_timeout.into(),
             max_connections: self.max_connections,
             faults: self.faults.config(),
         };
@@ -210,14 +268,18 @@ impl Args {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
+/// Logs to stderr; `RUST_LOG` filters (default `info`). Each call site's WARN and ERROR lines,
+/// the server's and those of hyper and h2 alike, appear at most once per
+/// [`sse_server::logging::WARN_EVERY`], the next one counting those suppressed.
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let format = RateLimitedFormat::new(tracing_subscriber::fmt::format(), WARN_EVERY);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .event_format(format)
         .init();
 }
 
@@ -302,5 +364,17 @@ mod tests {
             }
         );
         assert!(Args::try_parse_from(["server", "--fault-stall-every=1s"]).is_err());
+    }
+
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        let from_flags = Args::parse_from(["server"]).config().unwrap();
+        let defaults = ServerConfig::default();
+        // Everything but the listeners (the flags leave them to the same loopback default).
+        assert_eq!(format!("{from_flags:?}"), format!("{defaults:?}"));
+        let off = Args::parse_from(["server", "--no-http2-keepalive", "--max-channels=5"])
+            .config()
+            .unwrap();
+        assert_eq!((off.http2_keepalive_interval, off.max_channels), (None, 5));
     }
 }

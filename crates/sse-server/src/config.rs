@@ -1,11 +1,15 @@
 //! What a server is started with. [`ServerConfig::default`] is a complete, working configuration:
 //! all four listeners on `127.0.0.1:0` and the defaults documented on each field.
 //! [`ServerConfig::validate`] rejects values the server cannot honour before anything is bound.
+//!
+//! Every default is a `DEFAULT_*` constant of this module, read by the `Default` impls and by the
+//! `server` command line alike, so a default is changed in one place.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bounds;
 use crate::error::ServerError;
 use crate::faults::FaultConfig;
 use crate::protocol::Protocol;
@@ -13,8 +17,77 @@ use crate::protocol::Protocol;
 /// HTTP/2's smallest legal window (RFC 9113 §6.9.2) and the largest one (2^31 - 1).
 const MIN_WINDOW: u32 = 65_535;
 const MAX_WINDOW: u32 = (1 << 31) - 1;
+/// The smallest send buffer hyper accepts (its HTTP/1.1 buffers panic below 8 KiB), and a ceiling
+/// above which the cap would no longer bound anything useful.
+const MIN_SEND_BUFFER: usize = 8 * 1024;
+const MAX_SEND_BUFFER: usize = 16 << 20;
+/// The range accepted for `SO_SNDBUF`.
+const MIN_SOCKET_SEND_BUFFER: usize = 4 * 1024;
+const MAX_SOCKET_SEND_BUFFER: usize = 64 << 20;
+
+/// Default [`Http2Settings::max_concurrent_streams`]: what Chrome assumes before SETTINGS arrive.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
+pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
+/// Default [`EventDefaults::interval`].
+pub const DEFAULT_EVENT_INTERVAL: Duration = Duration::from_secs(1);
+/// Default [`EventDefaults::size`], bytes.
+pub const DEFAULT_EVENT_SIZE: usize = 100;
+/// Default [`EventDefaults::heartbeat`].
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+/// Default [`EventDefaults::retry_ms`].
+pub const DEFAULT_RETRY_MS: u64 = 3000;
+/// Default [`ServerConfig::max_body_bytes`].
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// Default [`ServerConfig::replay_ring`].
+pub const DEFAULT_REPLAY_RING: usize = 1024;
+/// Default [`ServerConfig::subscriber_queue`].
+pub const DEFAULT_SUBSCRIBER_QUEUE: usize = 1024;
+/// Default [`ServerConfig::max_channels`].
+pub const DEFAULT_MAX_CHANNELS: usize = 10_000;
+/// Default [`ServerConfig::replay_budget_bytes`]: 64 MiB.
+pub const DEFAULT_REPLAY_BUDGET_BYTES: usize = 64 << 20;
+/// Default [`ServerConfig::channel_idle_timeout`].
+pub const DEFAULT_CHANNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`ServerConfig::send_buffer_bytes`]: 64 KiB.
+pub const DEFAULT_SEND_BUFFER_BYTES: usize = 64 * 1024;
+/// The size of the default [`ServerConfig::socket_send_buffer_bytes`]: 256 KiB (512 KiB of
+/// kernel memory, as Linux doubles it), plenty for loopback and LAN clients.
+pub const DEFAULT_SOCKET_SEND_BUFFER_SIZE: usize = 256 * 1024;
+/// Default [`ServerConfig::socket_send_buffer_bytes`].
+pub const DEFAULT_SOCKET_SEND_BUFFER_BYTES: Option<usize> = Some(DEFAULT_SOCKET_SEND_BUFFER_SIZE);
+/// Default [`ServerConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServerConfig::body_read_timeout`].
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`ServerConfig::body_total_timeout`].
+pub const DEFAULT_BODY_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ServerConfig::write_stall_timeout`].
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ServerConfig::http2_idle_timeout`].
+pub const DEFAULT_HTTP2_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`ServerConfig::http2_keepalive_interval`].
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// Default [`ServerConfig::http2_keepalive_timeout`].
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default [`ServerConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// The whole server configuration.
+///
+/// # Memory the server keeps
+///
+/// The budget it can state, beyond a few MiB of its own:
+/// - replayable messages: at most `replay_budget_bytes` over all channels (each message counted
+///   as its encoded event plus a fixed overhead), in at most `max_channels` channels; a channel
+///   with no subscriber and no message for `channel_idle_timeout` is evicted with its ring;
+/// - per subscriber: at most `subscriber_queue` messages waiting, nearly always the same messages
+///   the ring holds (they are shared, not copied);
+/// - per connection: what hyper buffers for writing, at most about `send_buffer_bytes` per
+///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
+///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
+///   rustls buffers at most 64 KiB of records per TLS connection; the kernel's socket buffers come
+///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// One listener per protocol, each on its own address (port 0 picks a free port).
@@ -32,16 +105,59 @@ pub struct ServerConfig {
     /// Events queued per subscriber before it counts as too slow and its stream is closed
     /// (default 1024).
     pub subscriber_queue: usize,
+    /// Channels that may exist at once (default 10 000). A request that would create one more
+    /// gets 503, counted in `channel_limit_refusals`.
+    pub max_channels: usize,
+    /// Bytes of replayable messages kept over all channels (default 64 MiB). A message that does
+    /// not fit, even once its own channel's oldest messages have made room, gets 503, counted in
+    /// `replay_budget_refusals`.
+    pub replay_budget_bytes: usize,
+    /// A channel with no subscriber and no new message for this long is evicted with its replay
+    /// ring (default 60 s), counted in `channels_evicted`. A client that comes back later starts
+    /// on a fresh channel: its ids start at 1 again.
+    pub channel_idle_timeout: Duration,
+    /// Response bytes hyper may buffer per HTTP/1.1 connection and per HTTP/2 stream before the
+    /// server stops producing more for it (default 64 KiB, at least 8 KiB).
+    pub send_buffer_bytes: usize,
+    /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
+    /// inherit): default 256 KiB; `None` leaves the size to the kernel's autotuning. A fixed size
+    /// bounds the kernel memory a client that stops reading costs and the bytes written for it
+    /// before its socket blocks: with autotuning a loopback socket takes about 4 MiB, and 300
+    /// readers of 1 MiB ticks that never read pushed other clients' p99 past one second while
+    /// their sockets filled. Linux doubles the value for its bookkeeping. A client far away with
+    /// a fast link may want more (a window is at most this much per round trip).
+    pub socket_send_buffer_bytes: Option<usize>,
     /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
-    /// HTTP/1.1 request head and, on HTTP/2, from the accept to the first request (default 10 s).
+    /// HTTP/1.1 request head (including the wait for the next request on a kept-alive
+    /// connection) and, on HTTP/2, from the accept to the first request (default 10 s).
     /// A connection over it is closed and counted in `timeouts`.
     pub header_read_timeout: Duration,
-    /// How long a write to a connection may wait for the client to read (default 30 s). A
-    /// connection over it is reset and counted in `write_timeouts`: a client that stopped reading
-    /// would otherwise hold its buffers forever.
+    /// How long a request body may go without delivering a byte (default 10 s). The request gets
+    /// 408 and is counted in `body_read_timeouts`; HTTP/1.1 then closes the connection, HTTP/2
+    /// resets the stream.
+    pub body_read_timeout: Duration,
+    /// How long a whole request body may take (default 30 s); over it, as for
+    /// `body_read_timeout`, counted in `body_total_timeouts`.
+    pub body_total_timeout: Duration,
+    /// How long output may wait for the client to take it (default 30 s): a write waiting for
+    /// the socket (counted in `write_timeouts`), or, on HTTP/2, an event stream waiting for the
+    /// client's flow-control window while nothing else on the connection moves (counted in
+    /// `window_timeouts`). The connection is then reset: a client that stopped reading would
+    /// otherwise hold its buffers forever.
     pub write_stall_timeout: Duration,
+    /// An HTTP/2 connection with no request in flight for this long gets GOAWAY and is closed
+    /// (default 60 s), counted in `idle_timeouts`.
+    pub http2_idle_timeout: Duration,
+    /// How often an HTTP/2 connection that has been silent is sent a PING (default 20 s); `None`
+    /// sends none.
+    pub http2_keepalive_interval: Option<Duration>,
+    /// How long a PING may wait for its acknowledgement before the connection is closed as dead
+    /// (default 20 s), counted in `keepalive_timeouts`.
+    pub http2_keepalive_timeout: Duration,
     /// Connections open at once across all listeners (default 10 000). A connection over the
-    /// limit is accepted, closed at once and counted as refused.
+    /// limit first reclaims the slot of a connection that has made no progress for a while
+    /// (`connections_reclaimed`); if there is none, it is accepted, closed at once and counted as
+    /// refused.
     pub max_connections: usize,
     /// Faults to inject (default: none). See [`FaultConfig`].
     pub faults: FaultConfig,
@@ -75,14 +191,14 @@ pub struct Http2Settings {
 impl Default for Http2Settings {
     fn default() -> Self {
         Http2Settings {
-            max_concurrent_streams: 100,
-            initial_stream_window: 1024 * 1024,
-            initial_connection_window: 1024 * 1024,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            initial_stream_window: DEFAULT_WINDOW,
+            initial_connection_window: DEFAULT_WINDOW,
         }
     }
 }
 
-/// Defaults for each `GET /events` stream.
+/// Defaults for each `GET /events` stream, within the ranges of [`crate::bounds`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventDefaults {
     /// Time between `tick` events (default 1 s; query `interval_ms`).
@@ -101,10 +217,10 @@ pub struct EventDefaults {
 impl Default for EventDefaults {
     fn default() -> Self {
         EventDefaults {
-            interval: Duration::from_secs(1),
-            size: 100,
-            heartbeat: Duration::from_secs(15),
-            retry_ms: 3000,
+            interval: DEFAULT_EVENT_INTERVAL,
+            size: DEFAULT_EVENT_SIZE,
+            heartbeat: DEFAULT_HEARTBEAT,
+            retry_ms: DEFAULT_RETRY_MS,
             count: None,
         }
     }
@@ -118,12 +234,22 @@ impl Default for ServerConfig {
             tls: TlsSource::default(),
             http2: Http2Settings::default(),
             events: EventDefaults::default(),
-            max_body_bytes: 64 * 1024,
-            replay_ring: 1024,
-            subscriber_queue: 1024,
-            header_read_timeout: Duration::from_secs(10),
-            write_stall_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            replay_ring: DEFAULT_REPLAY_RING,
+            subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+            max_channels: DEFAULT_MAX_CHANNELS,
+            replay_budget_bytes: DEFAULT_REPLAY_BUDGET_BYTES,
+            channel_idle_timeout: DEFAULT_CHANNEL_IDLE_TIMEOUT,
+            send_buffer_bytes: DEFAULT_SEND_BUFFER_BYTES,
+            socket_send_buffer_bytes: DEFAULT_SOCKET_SEND_BUFFER_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            body_total_timeout: DEFAULT_BODY_TOTAL_TIMEOUT,
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+            http2_idle_timeout: DEFAULT_HTTP2_IDLE_TIMEOUT,
+            http2_keepalive_interval: Some(DEFAULT_HTTP2_KEEPALIVE_INTERVAL),
+            http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             faults: FaultConfig::default(),
         }
     }
@@ -160,30 +286,80 @@ impl ServerConfig {
                 return Err(invalid(key, value, "must be between 65535 and 2147483647"));
             }
         }
-        let ev = &self.events;
         for (key, value) in [
-            ("event interval", ev.interval),
-            ("heartbeat", ev.heartbeat),
             ("header_read_timeout", self.header_read_timeout),
+            ("body_read_timeout", self.body_read_timeout),
+            ("body_total_timeout", self.body_total_timeout),
             ("write_stall_timeout", self.write_stall_timeout),
+            ("http2_idle_timeout", self.http2_idle_timeout),
+            ("http2_keepalive_timeout", self.http2_keepalive_timeout),
+            ("channel_idle_timeout", self.channel_idle_timeout),
         ] {
             if value.is_zero() {
                 return Err(invalid(key, "0s", "must be longer than zero"));
             }
         }
-        if ev.count == Some(0) {
-            return Err(invalid("event count", 0, "must be at least 1"));
+        if self.http2_keepalive_interval.is_some_and(|d| d.is_zero()) {
+            return Err(invalid(
+                "http2_keepalive_interval",
+                "0s",
+                "must be longer than zero (None sends no PING)",
+            ));
         }
+        self.validate_events()?;
         for (key, value) in [
             ("replay_ring", self.replay_ring),
             ("subscriber_queue", self.subscriber_queue),
             ("max_connections", self.max_connections),
+            ("max_channels", self.max_channels),
+            ("replay_budget_bytes", self.replay_budget_bytes),
         ] {
             if value == 0 {
                 return Err(invalid(key, 0, "must be at least 1"));
             }
         }
+        if !(MIN_SEND_BUFFER..=MAX_SEND_BUFFER).contains(&self.send_buffer_bytes) {
+            return Err(invalid(
+                "send_buffer_bytes",
+                self.send_buffer_bytes,
+                "must be between 8192 and 16777216",
+            ));
+        }
+        if let Some(size) = self.socket_send_buffer_bytes {
+            if !(MIN_SOCKET_SEND_BUFFER..=MAX_SOCKET_SEND_BUFFER).contains(&size) {
+                return Err(invalid(
+                    "socket_send_buffer_bytes",
+                    size,
+                    "must be between 4096 and 67108864",
+                ));
+            }
+        }
         self.faults.validate()
+    }
+
+    /// The event defaults must keep to the ranges a query string may ask for.
+    fn validate_events(&self) -> Result<(), ServerError> {
+        let ev = &self.events;
+        let max_period = Duration::from_millis(bounds::MAX_PERIOD_MS);
+        for (key, value) in [("event interval", ev.interval), ("heartbeat", ev.heartbeat)] {
+            if value.is_zero() || value > max_period {
+                return Err(invalid(key, format!("{value:?}"), "must be 1ms to 1 day"));
+            }
+        }
+        if ev.retry_ms > bounds::MAX_PERIOD_MS {
+            return Err(invalid("retry_ms", ev.retry_ms, "must be 0 to 86400000"));
+        }
+        if ev.size > bounds::MAX_TICK_SIZE {
+            return Err(invalid("event size", ev.size, "must be at most 1048576"));
+        }
+        if ev.count.is_some_and(|c| c == 0 || c > bounds::MAX_COUNT) {
+            return Err(invalid(
+                "event count",
+                ev.count.unwrap_or_default(),
+                "must be 1 to 1000000000",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -212,5 +388,30 @@ mod tests {
         let mut c = ServerConfig::default();
         c.listeners.push(c.listeners[0]);
         assert!(c.validate().unwrap_err().to_string().contains("h1"));
+        let mut c = ServerConfig::default();
+        c.events.retry_ms = u64::MAX;
+        assert!(c.validate().unwrap_err().to_string().contains("retry_ms"));
+        let c = ServerConfig {
+            send_buffer_bytes: 100,
+            ..ServerConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("send_buffer_bytes"));
+        let mut c = ServerConfig {
+            http2_keepalive_interval: Some(Duration::ZERO),
+            ..ServerConfig::default()
+        };
+        assert!(c.validate().is_err());
+        c.http2_keepalive_interval = None;
+        assert!(c.validate().is_ok());
+        c.socket_send_buffer_bytes = Some(100);
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("socket_send_buffer_bytes"));
     }
 }

@@ -7,6 +7,11 @@
 //! fires. The `goaway_every` fault does the same to one HTTP/2 connection: GOAWAY, its event
 //! streams end cleanly, and what is still open after [`SHUTDOWN_GRACE`] is cut.
 //!
+//! HTTP/2 connections also end when idle (no request in flight for `http2_idle_timeout`: GOAWAY,
+//! counted in `idle_timeouts`) and when the peer stops answering keep-alive PINGs (sent after
+//! `http2_keepalive_interval` of silence; no answer within `http2_keepalive_timeout` closes the
+//! connection, counted in `keepalive_timeouts`).
+//!
 //! Rapid reset (CVE-2023-44487: a client opens streams and resets them at once, so each costs the
 //! server work but never counts against `SETTINGS_MAX_CONCURRENT_STREAMS`): the limits that h2
 //! applies are set explicitly, see [`MAX_PENDING_ACCEPT_RESET_STREAMS`] and
@@ -27,8 +32,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::activity::Activity;
 use crate::app::App;
 use crate::config::ServerConfig;
+use crate::listener::Accepted;
 use crate::routes;
 use crate::server::SHUTDOWN_GRACE;
 use crate::stats::{incr, ListenerCounters};
@@ -63,6 +70,8 @@ pub(crate) struct Server {
     goaway_every: Option<Duration>,
     /// How long after its accept an HTTP/2 connection must have carried its first request.
     header_read_timeout: Duration,
+    /// How long an HTTP/2 connection may go without a request in flight.
+    http2_idle_timeout: Duration,
 }
 
 impl Server {
@@ -80,14 +89,21 @@ impl Server {
             // stream whose client stops reading is polled forever, its subscriber queue never
             // overflows and the buffer grows without bound (tests/messages.rs
             // `a_slow_subscriber_is_closed_and_counted` and tests/abuse.rs catch it).
-            .header_read_timeout(config.header_read_timeout);
+            .header_read_timeout(config.header_read_timeout)
+            // Bounds what a client that stops reading costs: hyper stops polling the body once
+            // this much is queued (its default is about 400 KiB).
+            .max_buf_size(config.send_buffer_bytes);
         let mut h2 = http2::Builder::new(TrackedExecutor(tracker));
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(config.http2.max_concurrent_streams)
             .initial_stream_window_size(config.http2.initial_stream_window)
             .initial_connection_window_size(config.http2.initial_connection_window)
             .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
-            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
+            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS)
+            // Per stream; h2's default is about 400 KiB.
+            .max_send_buf_size(config.send_buffer_bytes)
+            .keep_alive_interval(config.http2_keepalive_interval)
+            .keep_alive_timeout(config.http2_keepalive_timeout);
         Server {
             http1: h1,
             http2: h2,
@@ -95,17 +111,17 @@ impl Server {
             force,
             goaway_every: config.faults.goaway_every,
             header_read_timeout: config.header_read_timeout,
+            http2_idle_timeout: config.http2_idle_timeout,
         }
     }
 
-    /// Serves requests on `io`, accepted at `accepted`, until the client leaves or the server shuts
-    /// down.
+    /// Serves requests on `io` until the client leaves or the server shuts down.
     pub(crate) async fn serve<IO>(
         &self,
         io: IO,
         http: Http,
         counters: Arc<ListenerCounters>,
-        accepted: Instant,
+        accepted: &Accepted,
     ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -116,15 +132,25 @@ impl Server {
         // Ends this connection's event streams: at server shutdown, or at its GOAWAY fault.
         let streams = self.app.shutdown.child_token();
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
+        let activity = Arc::clone(&accepted.activity);
         let service = service_fn(move |req| {
-            let (app, counters) = (Arc::clone(&app), Arc::clone(&svc_counters));
-            let streams = svc_streams.clone();
-            incr(&counters.requests);
+            let conn = routes::Conn {
+                counters: Arc::clone(&svc_counters),
+                streams: svc_streams.clone(),
+                activity: Arc::clone(&activity),
+            };
+            let in_flight = activity.request();
+            incr(&conn.counters.requests);
             if !carried.swap(true, Ordering::Relaxed) {
-                incr(&counters.connections_carrying_requests);
+                incr(&conn.counters.connections_carrying_requests);
                 svc_first_request.cancel();
             }
-            async move { Ok::<_, Infallible>(routes::handle(app, counters, streams, req).await) }
+            let app = Arc::clone(&app);
+            async move {
+                let resp = routes::handle(app, conn, req).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
         });
         let io = TokioIo::new(io);
         let mut ending = Ending {
@@ -132,6 +158,7 @@ impl Server {
             streams: &streams,
             goaway_at: None,
             first_request: None,
+            idle: None,
             counters: &counters,
         };
         let ended = match http {
@@ -140,8 +167,10 @@ impl Server {
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
             Http::V2 => {
-                ending.goaway_at = self.goaway_every.map(|every| accepted + every);
-                ending.first_request = Some((accepted + self.header_read_timeout, &first_request));
+                ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
+                ending.first_request =
+                    Some((accepted.at + self.header_read_timeout, &first_request));
+                ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
                 let conn = self.http2.serve_connection(io, service);
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
@@ -149,6 +178,11 @@ impl Server {
         let protocol = counters.protocol;
         match ended {
             Ended::Done(Ok(())) => {}
+            Ended::Done(Err(e)) if is_keepalive_timeout(&e) => {
+                // Before `is_timeout`, which hyper also says of it.
+                incr(&counters.keepalive_timeouts);
+                tracing::debug!(%protocol, "peer did not answer a keep-alive PING");
+            }
             Ended::Done(Err(e)) if e.is_timeout() => {
                 incr(&counters.timeouts);
                 tracing::debug!(%protocol, "connection timed out: {e}");
@@ -167,6 +201,21 @@ impl Server {
     }
 }
 
+/// Whether hyper closed the connection because a keep-alive PING went unanswered. hyper does not
+/// export that error's type, only its text (`hyper::proto::h2::ping::KeepAliveTimedOut`, "keep-alive
+/// timed out"), so the source chain is searched for it; `tests/http2_timeouts.rs` fails if that
+/// ever changes.
+fn is_keepalive_timeout(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.to_string() == "keep-alive timed out" {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// What ends a connection, other than the client: the server's shutdown and, on HTTP/2, the
 /// GOAWAY fault and the first request's deadline.
 #[derive(Debug)]
@@ -179,6 +228,8 @@ struct Ending<'a> {
     /// (hyper's HTTP/1.1 connection has its own header timeout; its HTTP/2 connection has none,
     /// so a client could otherwise hold a connection by sending its preface a byte at a time.)
     first_request: Option<(Instant, &'a CancellationToken)>,
+    /// HTTP/2: the connection's activity and how long it may idle.
+    idle: Option<(&'a Activity, Duration)>,
     counters: &'a ListenerCounters,
 }
 
@@ -216,6 +267,12 @@ impl Ending<'_> {
                 () = arrived.cancelled() => std::future::pending().await,
             }
         };
+        let idle = async {
+            match self.idle {
+                Some((activity, timeout)) => activity.idle_for(timeout).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             out = conn.as_mut() => Ended::Done(out),
             () = self.shutdown.cancelled() => {
@@ -232,6 +289,14 @@ impl Ending<'_> {
                 }
             }
             () = no_request => Ended::NoRequest,
+            () = idle => {
+                incr(&self.counters.idle_timeouts);
+                graceful(conn.as_mut());
+                match tokio::time::timeout(SHUTDOWN_GRACE, conn).await {
+                    Ok(out) => Ended::Done(out),
+                    Err(_) => Ended::Cut,
+                }
+            }
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! The body is a stream that hyper polls when it can write (HTTP/1.1: the write buffer has room;
 //! HTTP/2: the stream has flow-control capacity), so a tick is stamped (`sent_ns`) at the instant
-//! it is written into the body, not when a timer fired into some buffer. Order on the wire:
+//! it is written into the body, not when a timer fired into some buffer. Events are handed over in
+//! frames of at most 16 KiB, and a large tick's padding is never allocated (`frames.rs`), so a
+//! client that stops reading holds a bounded amount of memory whatever the tick size. Order on
+//! the wire:
 //!
 //! 1. `retry: <ms>`;
 //! 2. after a reconnect with `Last-Event-ID`: a `replay-gap` event if the ring lost some of the
@@ -30,7 +33,6 @@
 //! last event it parsed, which names the last message it has, and a resumed stream replays every
 //! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,10 +44,14 @@ use hyper::body::Frame;
 use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::StreamActivity;
+use crate::bounds;
+use crate::budget::Refusal;
 use crate::faults::{CloseMode, FaultConfig, Stall};
+use crate::frames::{Frames, Kind};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
-use crate::routes::{Body, BodyError};
+use crate::routes::{Body, BodyError, Conn};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
@@ -58,15 +64,17 @@ pub(crate) struct Resume {
 }
 
 impl Resume {
-    /// Parses `17` or `17.5`; `None` for anything else.
+    /// Parses `17` or `17.5`; `None` for anything else. A tick seq over
+    /// [`bounds::MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
+    /// it can never wrap; the message id is still resumed.
     pub(crate) fn parse(last_event_id: &str) -> Option<Resume> {
         let (message, tick) = match last_event_id.split_once('.') {
-            Some((m, t)) => (m, Some(t.parse().ok()?)),
+            Some((m, t)) => (m, Some(t.parse::<u64>().ok()?)),
             None => (last_event_id, None),
         };
         Some(Resume {
             message: message.parse().ok()?,
-            tick,
+            tick: tick.filter(|&t| t <= bounds::MAX_RESUME_SEQ),
         })
     }
 }
@@ -76,8 +84,9 @@ impl Resume {
 struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
-    /// Frames to send before anything else: the `retry:` line and the replay.
-    pending: VecDeque<(Bytes, Kind)>,
+    /// Frames to send before anything else: the `retry:` line and the replay at first, then the
+    /// rest of an event cut into frames (`frames.rs`).
+    pending: Frames,
     position: u64,
     next_tick: u64,
     ticks_left: Option<u64>,
@@ -85,6 +94,8 @@ struct EventStream {
     heartbeats: Interval,
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
+    /// Reports frames handed to hyper and taken by it (`activity.rs`).
+    activity: StreamActivity,
     scratch: String,
     /// `close_streams`: when and how this stream ends.
     close: Option<(Pin<Box<Sleep>>, CloseMode)>,
@@ -104,37 +115,29 @@ struct StallSchedule {
     next: Pin<Box<Sleep>>,
 }
 
-/// How a frame counts in the stats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Control,
-    Event,
-    Message,
-}
-
 const HEARTBEAT: &[u8] = b": hb\n";
 
-/// Subscribes and builds the streaming body.
+/// Subscribes and builds the streaming body, unless the hub refuses the subscription.
 pub(crate) fn open(
     hub: &Arc<Hub>,
     query: EventsQuery,
     resume: Option<Resume>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
+    conn: &Conn,
     faults: &FaultConfig,
-) -> Body {
+) -> Result<Body, Refusal> {
+    let counters = Arc::clone(&conn.counters);
     let (subscription, replay) = hub.subscribe(
         &query.channel,
         resume.map(|r| r.message),
         Arc::clone(&counters),
-    );
+    )?;
     let next_tick = resume
         .and_then(|r| r.tick)
         .map_or(1, |t| t.saturating_add(1));
-    let mut pending = VecDeque::with_capacity(replay.messages.len() + 2);
+    let mut pending = Frames::default();
     let mut retry = Vec::new();
     sse_wire::encode::encode_retry(query.retry_ms, &mut retry);
-    pending.push_back((Bytes::from(retry), Kind::Control));
+    pending.push(Bytes::from(retry), Kind::Control);
     if let Some((from, to)) = replay.gap {
         let id = format!("{to}.{}", next_tick - 1);
         let data = format!("{{\"missed_from\":{from},\"missed_to\":{to}}}");
@@ -144,10 +147,10 @@ pub(crate) fn open(
             data: &data,
             retry: None,
         };
-        pending.push_back((Bytes::from(event.to_vec()), Kind::Event));
+        pending.push(Bytes::from(event.to_vec()), Kind::Event);
     }
     for m in replay.messages {
-        pending.push_back((m.event, Kind::Message));
+        pending.push(m.event, Kind::Message);
     }
     let now = Instant::now();
     let stream = EventStream {
@@ -159,8 +162,9 @@ pub(crate) fn open(
         query,
         subscription,
         pending,
-        shutdown,
+        shutdown: conn.streams.clone(),
         counters,
+        activity: conn.activity.stream(),
         scratch: String::new(),
         close: faults
             .close_streams
@@ -178,7 +182,7 @@ pub(crate) fn open(
         Some((frame, s))
     })
     .map(|frame| frame.map(Frame::data));
-    StreamBody::new(frames).boxed_unsync()
+    Ok(StreamBody::new(frames).boxed_unsync())
 }
 
 /// Waits for an optional deadline; never resolves without one.
@@ -198,19 +202,24 @@ fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
 impl EventStream {
     /// The next bytes to write, `None` to end the body cleanly, or an error to reset it.
     async fn next_frame(&mut self) -> Option<Result<Bytes, BodyError>> {
+        // hyper asks for the next frame: it has taken the last one.
+        self.activity.taken();
         if self.ended {
             return None;
         }
         let frame = self.produce().await;
         if !matches!(frame, Some(Ok(_))) {
             self.ended = true;
-        } else if let Some(delay) = self.delay {
-            // The `delay_events` fault: the frame is made (a tick stamped) now, written later.
-            incr(&self.counters.faults_delayed);
-            tokio::select! {
-                () = sleep(delay) => {}
-                () = self.shutdown.cancelled() => {}
+        } else {
+            if let Some(delay) = self.delay {
+                // The `delay_events` fault: the frame is made (a tick stamped) now, written later.
+                incr(&self.counters.faults_delayed);
+                tokio::select! {
+                    () = sleep(delay) => {}
+                    () = self.shutdown.cancelled() => {}
+                }
             }
+            self.activity.handed();
         }
         frame
     }
@@ -227,7 +236,7 @@ impl EventStream {
                 self.stall().await;
                 continue;
             }
-            if let Some((bytes, kind)) = self.pending.pop_front() {
+            if let Some((bytes, kind)) = self.pending.pop() {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
@@ -240,8 +249,17 @@ impl EventStream {
                 () = self.subscription.overflowed.cancelled() => None,
                 () = deadline(self.close.as_mut().map(|(at, _)| at)) => continue,
                 () = deadline(self.stall.as_mut().map(|s| &mut s.next)) => continue,
-                message = self.subscription.queue.recv() => message.map(|m| Ok(self.message(m))),
-                _ = self.ticks.tick() => Some(Ok(self.tick())),
+                message = self.subscription.queue.recv() => match message {
+                    Some(m) => {
+                        self.message(m);
+                        continue;
+                    }
+                    None => None,
+                },
+                _ = self.ticks.tick() => {
+                    self.tick();
+                    continue;
+                }
                 _ = self.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
         }
@@ -274,36 +292,23 @@ impl EventStream {
         stall.next.as_mut().reset(next);
     }
 
-    fn message(&mut self, m: Message) -> Bytes {
+    /// Queues a live message.
+    fn message(&mut self, m: Message) {
         self.position = m.id;
-        self.count(Kind::Message);
-        m.event
+        self.pending.push(m.event, Kind::Message);
     }
 
-    fn tick(&mut self) -> Bytes {
+    /// Queues the next tick, stamped now.
+    fn tick(&mut self) {
         let seq = self.next_tick;
-        self.next_tick += 1;
+        self.next_tick = seq.saturating_add(1);
         if let Some(left) = &mut self.ticks_left {
-            *left -= 1;
+            *left = left.saturating_sub(1);
         }
         self.scratch.clear();
-        sse_wire::stamp::write_tick_data(
-            seq,
-            sse_wire::stamp::now_unix_ns(),
-            self.query.size,
-            &mut self.scratch,
-        );
+        sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);
-        let event = sse_wire::Event {
-            id: Some(&id),
-            event: Some("tick"),
-            data: &self.scratch,
-            retry: None,
-        };
-        let mut buf = Vec::with_capacity(self.scratch.len() + id.len() + 32);
-        event.encode_into(&mut buf);
-        self.count(Kind::Event);
-        Bytes::from(buf)
+        self.pending.push_tick(&id, &self.scratch, self.query.size);
     }
 
     fn count(&self, kind: Kind) {
@@ -337,5 +342,13 @@ mod tests {
         assert_eq!(Resume::parse(""), None);
         assert_eq!(Resume::parse("x.1"), None);
         assert_eq!(Resume::parse("1.x"), None);
+        // A huge tick seq is not resumed (ticks restart), the message id still is.
+        assert_eq!(Resume::parse("3.18446744073709551615"), r(3, None));
+        assert_eq!(
+            Resume::parse("3.9007199254740991"),
+            r(3, Some((1 << 53) - 1))
+        );
+        assert_eq!(Resume::parse("3.9007199254740992"), r(3, None));
+        assert_eq!(Resume::parse("18446744073709551616"), None);
     }
 }

@@ -9,20 +9,25 @@
 //! - Slow subscriber policy: each subscriber has a bounded queue. A message that finds it full
 //!   closes that subscriber (its token is cancelled, its stream ends, `overflows` counts it). The
 //!   client reconnects with `Last-Event-ID` and replays the rest from the ring. Memory stays
-//!   bounded by `replay_ring + subscribers * subscriber_queue` messages.
+//!   bounded by `replay_ring + subscribers * subscriber_queue` messages, and the rings together
+//!   by the replay budget (`budget.rs`).
+//! - A channel disappears when it has neither subscribers nor messages, and is evicted with its
+//!   ring once it has had no subscriber and no message for the channel idle timeout.
 //!
-//! Locking: the map lock is taken before a channel's lock, never the other way round. A channel
-//! disappears when it has neither subscribers nor messages.
+//! Locking: the map lock is taken before a channel's lock, never the other way round.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Refusal, ReplayBudget, MESSAGE_OVERHEAD};
 use crate::stats::{incr, ListenerCounters};
 
 /// One `message` event, encoded, with its per-channel id.
@@ -30,6 +35,8 @@ use crate::stats::{incr, ListenerCounters};
 pub(crate) struct Message {
     pub(crate) id: u64,
     pub(crate) event: Bytes,
+    /// What it counts against the replay budget.
+    cost: usize,
 }
 
 /// What a new subscriber must be sent before live messages.
@@ -52,21 +59,71 @@ pub(crate) struct Subscription {
     _registration: Registration,
 }
 
+/// The hub's limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HubLimits {
+    /// Messages per ring.
+    pub(crate) ring_capacity: usize,
+    /// Messages per subscriber queue.
+    pub(crate) queue_capacity: usize,
+    pub(crate) max_channels: usize,
+    /// Bytes of all rings together.
+    pub(crate) replay_budget: usize,
+}
+
 #[derive(Debug)]
 pub(crate) struct Hub {
     channels: Mutex<HashMap<String, Arc<Mutex<Channel>>>>,
-    ring_capacity: usize,
-    queue_capacity: usize,
+    limits: HubLimits,
+    budget: ReplayBudget,
     messages: AtomicU64,
     subscribers: AtomicU64,
+    evicted: AtomicU64,
     next_key: AtomicU64,
 }
 
-#[derive(Debug, Default)]
+/// The hub's current figures, for `/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HubCounts {
+    pub(crate) channels: u64,
+    pub(crate) messages: u64,
+    pub(crate) subscribers: u64,
+    pub(crate) channels_evicted: u64,
+    pub(crate) replay_bytes: u64,
+    pub(crate) replay_budget_bytes: u64,
+}
+
+#[derive(Debug)]
 struct Channel {
     last_id: u64,
     ring: VecDeque<Message>,
+    /// The bytes `ring` counts against the budget.
+    ring_bytes: usize,
     subscribers: Vec<Slot>,
+    /// The last message, subscription or unsubscription.
+    last_active: Instant,
+}
+
+impl Channel {
+    fn new() -> Channel {
+        Channel {
+            last_id: 0,
+            ring: VecDeque::new(),
+            ring_bytes: 0,
+            subscribers: Vec::new(),
+            last_active: Instant::now(),
+        }
+    }
+
+    /// Drops the oldest message of the ring, giving its bytes back to the budget.
+    fn drop_oldest(&mut self, budget: &ReplayBudget) -> bool {
+        let Some(oldest) = self.ring.pop_front() else {
+            return false;
+        };
+        self.ring_bytes -= oldest.cost;
+        budget.release(oldest.cost);
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -90,35 +147,56 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
-    pub(crate) fn new(ring_capacity: usize, queue_capacity: usize) -> Hub {
+    pub(crate) fn new(limits: HubLimits) -> Hub {
         Hub {
             channels: Mutex::default(),
-            ring_capacity,
-            queue_capacity,
+            budget: ReplayBudget::new(limits.replay_budget),
+            limits,
             messages: AtomicU64::new(0),
             subscribers: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
             next_key: AtomicU64::new(0),
         }
     }
 
-    /// Runs `f` on the named channel, creating it if needed, with the channel locked.
-    fn with_channel<R>(&self, name: &str, f: impl FnOnce(&mut Channel) -> R) -> R {
+    /// Runs `f` on the named channel, creating it if needed (unless the channel limit is
+    /// reached), with the channel locked.
+    fn with_channel<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Channel) -> Result<R, Refusal>,
+    ) -> Result<R, Refusal> {
         let mut map = lock(&self.channels);
         let channel = match map.get(name) {
             Some(channel) => Arc::clone(channel),
-            None => Arc::clone(map.entry(name.to_owned()).or_default()),
+            None if map.len() >= self.limits.max_channels => {
+                return Err(Refusal::ChannelLimit {
+                    max: self.limits.max_channels,
+                })
+            }
+            None => {
+                let channel = Arc::new(Mutex::new(Channel::new()));
+                map.insert(name.to_owned(), Arc::clone(&channel));
+                channel
+            }
         };
         let mut guard = lock(&channel);
         drop(map);
-        f(&mut guard)
+        let out = f(&mut guard);
+        let unused = guard.ring.is_empty() && guard.subscribers.is_empty();
+        drop(guard);
+        if unused {
+            // Created for a message that was refused: leave no empty channel behind.
+            self.remove_if_unused(name);
+        }
+        out
     }
 
     /// Broadcasts `data` as the channel's next message. Returns its id and the number of
-    /// subscribers it was queued for.
-    pub(crate) fn publish(&self, name: &str, data: &str) -> (u64, usize) {
+    /// subscribers it was queued for, or why it was refused (nothing is broadcast then).
+    pub(crate) fn publish(&self, name: &str, data: &str) -> Result<(u64, usize), Refusal> {
         let (id, delivered) = self.with_channel(name, |ch| {
-            ch.last_id += 1;
-            let id = ch.last_id;
+            let id = ch.last_id.checked_add(1).ok_or(Refusal::IdsExhausted)?;
             let mut buf = Vec::with_capacity(data.len() + 48);
             let id_text = id.to_string();
             sse_wire::Event {
@@ -128,13 +206,16 @@ impl Hub {
                 retry: None,
             }
             .encode_into(&mut buf);
+            let cost = buf.capacity().saturating_add(MESSAGE_OVERHEAD);
+            self.admit(ch, cost)?;
+            ch.last_id = id;
+            ch.last_active = Instant::now();
             let message = Message {
                 id,
                 event: Bytes::from(buf),
+                cost,
             };
-            if ch.ring.len() == self.ring_capacity {
-                ch.ring.pop_front();
-            }
+            ch.ring_bytes += cost;
             ch.ring.push_back(message.clone());
             let mut delivered = 0;
             ch.subscribers
@@ -154,10 +235,32 @@ impl Hub {
                         false
                     }
                 });
-            (id, delivered)
-        });
+            Ok((id, delivered))
+        })?;
         self.messages.fetch_add(1, Ordering::Relaxed);
-        (id, delivered)
+        Ok((id, delivered))
+    }
+
+    /// Makes room in `ch`'s ring for a message of `cost` bytes and reserves them, or refuses
+    /// without touching the ring if even the whole ring could not make room.
+    fn admit(&self, ch: &mut Channel, cost: usize) -> Result<(), Refusal> {
+        if !self.budget.could_fit(cost, ch.ring_bytes) {
+            return Err(Refusal::ReplayBudget {
+                budget: self.budget.limit(),
+            });
+        }
+        if ch.ring.len() >= self.limits.ring_capacity {
+            ch.drop_oldest(&self.budget);
+        }
+        while !self.budget.try_reserve(cost) {
+            if !ch.drop_oldest(&self.budget) {
+                // Other channels took the room meanwhile.
+                return Err(Refusal::ReplayBudget {
+                    budget: self.budget.limit(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Registers a subscriber and returns what it must be sent first. `last_seen` is the message
@@ -169,8 +272,8 @@ impl Hub {
         name: &str,
         last_seen: Option<u64>,
         counters: Arc<ListenerCounters>,
-    ) -> (Subscription, Replay) {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
+    ) -> Result<(Subscription, Replay), Refusal> {
+        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
         let overflowed = CancellationToken::new();
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let replay = self.with_channel(name, |ch| {
@@ -180,9 +283,10 @@ impl Hub {
                 overflowed: overflowed.clone(),
                 counters,
             });
+            ch.last_active = Instant::now();
             self.subscribers.fetch_add(1, Ordering::Relaxed);
-            replay_from(ch, last_seen)
-        });
+            Ok(replay_from(ch, last_seen))
+        })?;
         let subscription = Subscription {
             queue: rx,
             overflowed,
@@ -192,21 +296,24 @@ impl Hub {
                 key,
             },
         };
-        (subscription, replay)
+        Ok((subscription, replay))
     }
 
-    /// Channels, messages since start, current subscribers.
-    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+    /// The hub's current figures.
+    pub(crate) fn counts(&self) -> HubCounts {
         let channels = lock(&self.channels).len() as u64;
-        (
+        HubCounts {
             channels,
-            self.messages.load(Ordering::Relaxed),
-            self.subscribers.load(Ordering::Relaxed),
-        )
+            messages: self.messages.load(Ordering::Relaxed),
+            subscribers: self.subscribers.load(Ordering::Relaxed),
+            channels_evicted: self.evicted.load(Ordering::Relaxed),
+            replay_bytes: self.budget.used() as u64,
+            replay_budget_bytes: self.budget.limit() as u64,
+        }
     }
 
     fn unregister(&self, name: &str, key: u64) {
-        let mut map = lock(&self.channels);
+        let map = lock(&self.channels);
         let Some(channel) = map.get(name).cloned() else {
             return;
         };
@@ -215,10 +322,50 @@ impl Hub {
             ch.subscribers.swap_remove(i);
             self.subscribers.fetch_sub(1, Ordering::Relaxed);
         }
-        if ch.subscribers.is_empty() && ch.ring.is_empty() {
-            drop(ch);
+        ch.last_active = Instant::now();
+        let unused = ch.subscribers.is_empty() && ch.ring.is_empty();
+        drop(ch);
+        drop(map);
+        if unused {
+            self.remove_if_unused(name);
+        }
+    }
+
+    /// Removes the channel if it has neither subscribers nor messages.
+    fn remove_if_unused(&self, name: &str) {
+        let mut map = lock(&self.channels);
+        let unused = map.get(name).is_some_and(|channel| {
+            let ch = lock(channel);
+            ch.subscribers.is_empty() && ch.ring.is_empty()
+        });
+        if unused {
             map.remove(name);
         }
+    }
+
+    /// Evicts, with their rings, the channels that have had no subscriber and no message for
+    /// `idle`. Returns how many.
+    pub(crate) fn evict_idle(&self, idle: Duration) -> usize {
+        let now = Instant::now();
+        let mut map = lock(&self.channels);
+        let before = map.len();
+        map.retain(|_, channel| {
+            // A channel locked right now is in use: not idle.
+            let Ok(mut ch) = channel.try_lock() else {
+                return true;
+            };
+            let idle = ch.subscribers.is_empty() && now.duration_since(ch.last_active) >= idle;
+            if idle {
+                while ch.drop_oldest(&self.budget) {}
+            }
+            !idle
+        });
+        let evicted = before - map.len();
+        if map.capacity() > 4 * map.len() + 64 {
+            map.shrink_to_fit();
+        }
+        self.evicted.fetch_add(evicted as u64, Ordering::Relaxed);
+        evicted
     }
 }
 
@@ -236,7 +383,7 @@ fn replay_from(ch: &Channel, last_seen: Option<u64>) -> Replay {
             ..Replay::default()
         };
     };
-    let oldest_kept = ch.ring.front().map_or(position + 1, |m| m.id);
+    let oldest_kept = ch.ring.front().map_or(position.saturating_add(1), |m| m.id);
     let gap = (oldest_kept > last_seen + 1).then_some((last_seen + 1, oldest_kept - 1));
     let messages = ch
         .ring
@@ -263,42 +410,129 @@ mod tests {
         ))
     }
 
+    fn hub(ring_capacity: usize, queue_capacity: usize) -> Arc<Hub> {
+        Arc::new(Hub::new(HubLimits {
+            ring_capacity,
+            queue_capacity,
+            max_channels: 100,
+            replay_budget: 1 << 20,
+        }))
+    }
+
     fn ids(r: &Replay) -> Vec<u64> {
         r.messages.iter().map(|m| m.id).collect()
     }
 
+    /// Channels, messages, subscribers.
+    fn counts(hub: &Hub) -> (u64, u64, u64) {
+        let c = hub.counts();
+        (c.channels, c.messages, c.subscribers)
+    }
+
     #[test]
     fn replay_and_gap() {
-        let hub = Arc::new(Hub::new(3, 8));
+        let hub = hub(3, 8);
         for i in 0..5 {
-            hub.publish("c", &format!("m{i}"));
+            hub.publish("c", &format!("m{i}")).unwrap();
         }
-        let (_fresh, replay) = hub.subscribe("c", None, counters());
+        let (_fresh, replay) = hub.subscribe("c", None, counters()).unwrap();
         assert_eq!((ids(&replay), replay.position), (vec![], 5));
-        let (_sub, replay) = hub.subscribe("c", Some(3), counters());
+        let (_sub, replay) = hub.subscribe("c", Some(3), counters()).unwrap();
         assert_eq!((ids(&replay), replay.gap), (vec![4, 5], None));
-        let (_sub, replay) = hub.subscribe("c", Some(0), counters());
+        let (_sub, replay) = hub.subscribe("c", Some(0), counters()).unwrap();
         assert_eq!((ids(&replay), replay.gap), (vec![3, 4, 5], Some((1, 2))));
-        let (_ahead, replay) = hub.subscribe("c", Some(99), counters());
+        let (_ahead, replay) = hub.subscribe("c", Some(u64::MAX), counters()).unwrap();
         assert_eq!((ids(&replay), replay.position), (vec![], 5));
-        assert_eq!(hub.counts(), (1, 5, 4));
+        assert_eq!(counts(&hub), (1, 5, 4));
     }
 
     #[test]
     fn full_queue_closes_the_subscriber_and_drop_unregisters() {
-        let hub = Arc::new(Hub::new(8, 1));
+        let hub = hub(8, 1);
         let c = counters();
-        let (mut sub, _) = hub.subscribe("c", None, Arc::clone(&c));
-        assert_eq!(hub.publish("c", "a"), (1, 1));
-        assert_eq!(hub.publish("c", "b"), (2, 0));
+        let (mut sub, _) = hub.subscribe("c", None, Arc::clone(&c)).unwrap();
+        assert_eq!(hub.publish("c", "a"), Ok((1, 1)));
+        assert_eq!(hub.publish("c", "b"), Ok((2, 0)));
         assert!(sub.overflowed.is_cancelled());
         assert_eq!(c.overflows.load(Ordering::Relaxed), 1);
         let first = sub.queue.try_recv().unwrap();
         assert_eq!(first.event, "id: 1\nevent: message\ndata: a\n\n");
         drop(sub);
-        let (other, _) = hub.subscribe("d", None, c);
-        assert_eq!(hub.counts(), (2, 2, 1));
+        let (other, _) = hub.subscribe("d", None, c).unwrap();
+        assert_eq!(counts(&hub), (2, 2, 1));
         drop(other);
-        assert_eq!(hub.counts(), (1, 2, 0));
+        assert_eq!(counts(&hub), (1, 2, 0));
+    }
+
+    #[test]
+    fn the_channel_limit_refuses_new_channels_only() {
+        let hub = Arc::new(Hub::new(HubLimits {
+            max_channels: 2,
+            ..hub(8, 8).limits
+        }));
+        hub.publish("a", "1").unwrap();
+        let (_sub, _) = hub.subscribe("b", None, counters()).unwrap();
+        let refused = Refusal::ChannelLimit { max: 2 };
+        assert_eq!(hub.publish("c", "1"), Err(refused));
+        assert_eq!(hub.subscribe("c", None, counters()).err(), Some(refused));
+        assert_eq!(hub.publish("a", "2"), Ok((2, 0)), "existing channels go on");
+        assert_eq!(hub.publish("b", "1"), Ok((1, 1)));
+        assert_eq!(counts(&hub), (2, 3, 1));
+    }
+
+    #[test]
+    fn the_replay_budget_is_paid_by_the_channels_own_history() {
+        const BODY: usize = 1000;
+        let body = "x".repeat(BODY);
+        let hub = Arc::new(Hub::new(HubLimits {
+            replay_budget: 5 * (BODY + 48 + MESSAGE_OVERHEAD),
+            ..hub(1024, 8).limits
+        }));
+        for _ in 0..4 {
+            hub.publish("a", &body).unwrap();
+        }
+        hub.publish("b", &body).unwrap();
+        let full = hub.counts().replay_bytes;
+        assert!(full <= hub.budget.limit() as u64);
+        // A new channel cannot make room: refused, and it leaves no channel behind.
+        assert!(matches!(
+            hub.publish("c", &body),
+            Err(Refusal::ReplayBudget { .. })
+        ));
+        assert_eq!(hub.counts().channels, 2);
+        // A channel with history drops its own oldest message to make room.
+        assert_eq!(hub.publish("a", &body), Ok((5, 0)));
+        let (_sub, replay) = hub.subscribe("a", Some(0), counters()).unwrap();
+        assert_eq!((ids(&replay), replay.gap), (vec![2, 3, 4, 5], Some((1, 1))));
+        assert_eq!(hub.counts().replay_bytes, full);
+    }
+
+    #[test]
+    fn idle_channels_are_evicted_with_their_rings() {
+        let hub = hub(8, 8);
+        hub.publish("idle", "m").unwrap();
+        hub.publish("watched", "m").unwrap();
+        let (_sub, _) = hub.subscribe("watched", None, counters()).unwrap();
+        assert_eq!(hub.evict_idle(Duration::from_secs(3600)), 0);
+        let before = hub.counts().replay_bytes;
+        assert_eq!(hub.evict_idle(Duration::ZERO), 1, "only the unwatched one");
+        let after = hub.counts();
+        assert_eq!((after.channels, after.channels_evicted), (1, 1));
+        assert_eq!(after.replay_bytes, before / 2);
+        // Coming back: a fresh channel, ids from 1.
+        assert_eq!(hub.publish("idle", "again"), Ok((1, 0)));
+    }
+
+    #[test]
+    fn ids_never_wrap() {
+        let hub = hub(8, 8);
+        hub.publish("c", "m").unwrap();
+        {
+            let map = lock(&hub.channels);
+            lock(&map["c"]).last_id = u64::MAX;
+        }
+        assert_eq!(hub.publish("c", "m"), Err(Refusal::IdsExhausted));
+        let (_sub, replay) = hub.subscribe("c", Some(3), counters()).unwrap();
+        assert_eq!(replay.position, u64::MAX);
     }
 }

@@ -11,15 +11,16 @@
 //! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
 //! benchmark must never be served a protocol other than the listener's.
 //!
-//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a socket
-//! is accepted and closed at once. The TLS handshake and the first bytes of a cleartext connection
-//! must arrive within `header_read_timeout`. A connection whose writes wait longer than
-//! `write_stall_timeout` for the client to read is reset (`socket.rs`). With the
-//! `reset_connections_every` fault, a connection still open that long after its accept is dropped
-//! with a TCP reset, whatever stage it is in.
+//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a
+//! connection that has made no progress for a while is closed to make room (`reclaim.rs`); if
+//! there is none within a second, the new socket is closed. The TLS handshake and the first bytes
+//! of a cleartext connection must arrive within `header_read_timeout`. A connection whose writes
+//! wait longer than `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is
+//! an HTTP/2 connection whose event streams wait that long for the client's flow-control window
+//! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
+//! after its accept is dropped with a TCP reset, whatever stage it is in.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,14 +30,23 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
+use crate::activity::Activity;
 use crate::connection::{Http, Server};
+use crate::logging::{RateLimit, WARN_EVERY};
 use crate::protocol::Protocol;
+use crate::reclaim::Registry;
 use crate::sniff::{self, Opening};
 use crate::socket::{Socket, SocketState};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The per-connection warnings, each at most once per [`WARN_EVERY`] with the count of the ones
+/// suppressed in between (`logging.rs`): any client can trigger them at will.
+static ACCEPT_FAILED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
+static FULL_WARN: RateLimit = RateLimit::new(WARN_EVERY);
+static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 
 /// One bound listener and what its connections need.
 #[derive(Debug)]
@@ -54,22 +64,26 @@ pub(crate) struct Listener {
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_stall_timeout: Duration,
-    pub(crate) max_connections: usize,
-    /// Connections open across all listeners.
-    pub(crate) open: Arc<AtomicUsize>,
+    /// The connections being served, against `max_connections` (`reclaim.rs`).
+    pub(crate) registry: Arc<Registry>,
 }
 
-/// Keeps the open-connection counts while a connection lives.
+/// One accepted connection: when, and what it is doing.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) at: Instant,
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Keeps the listener's open-connection count while a connection lives.
 #[derive(Debug)]
 struct OpenGuard {
     counters: Arc<ListenerCounters>,
-    open: Arc<AtomicUsize>,
 }
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
         decr(&self.counters.connections_open);
-        self.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -87,7 +101,10 @@ impl Listener {
             let stream = match accepted {
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
-                    tracing::warn!(protocol = %this.counters.protocol, "accept failed: {e}");
+                    if let Some(suppressed) = ACCEPT_FAILED_WARN.check() {
+                        let protocol = this.counters.protocol;
+                        tracing::warn!(%protocol, suppressed, "accept failed: {e}");
+                    }
                     tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                     continue;
                 }
@@ -95,42 +112,58 @@ impl Listener {
             let counters = &this.counters;
             incr(&counters.connections_accepted);
             incr(&counters.connections_open);
-            let open_now = this.limits.open.fetch_add(1, Ordering::Relaxed) + 1;
             let guard = OpenGuard {
                 counters: Arc::clone(counters),
-                open: Arc::clone(&this.limits.open),
             };
-            if open_now > this.limits.max_connections {
-                incr(&counters.connections_refused);
-                tracing::warn!(
-                    protocol = %counters.protocol,
-                    "refused a connection: {} connections open", this.limits.max_connections
-                );
-                continue;
-            }
-            let _ = stream.set_nodelay(true);
             let listener = Arc::clone(&this);
             tracker.spawn(async move {
-                listener.connection(stream, accepted_at).await;
+                let activity = Activity::new();
+                let registry = &listener.limits.registry;
+                let Some(registered) = registry.admit_within(&activity, &listener.counters).await
+                else {
+                    listener.refused_over_limit();
+                    drop(guard);
+                    return;
+                };
+                let _ = stream.set_nodelay(true);
+                let accepted = Accepted {
+                    at: accepted_at,
+                    activity,
+                };
+                listener.connection(stream, accepted).await;
+                drop(registered);
                 drop(guard);
             });
         }
     }
 
-    async fn connection(&self, stream: TcpStream, accepted: Instant) {
+    /// A connection over `max_connections` that found no slot: closed at once, counted.
+    fn refused_over_limit(&self) {
+        let counters = &self.counters;
+        incr(&counters.connections_refused);
+        if let Some(suppressed) = FULL_WARN.check() {
+            tracing::warn!(
+                protocol = %counters.protocol,
+                suppressed,
+                "refused a connection: the server is full and no connection can be reclaimed"
+            );
+        }
+    }
+
+    async fn connection(&self, stream: TcpStream, accepted: Accepted) {
         let protocol = self.counters.protocol;
         let state = SocketState::new();
         let stream = Socket::new(stream, state.clone());
         let connection = async {
             match protocol {
-                Protocol::H1 | Protocol::H2c => self.cleartext(stream, accepted).await,
-                Protocol::H1Tls | Protocol::H2 => self.tls(stream, accepted).await,
+                Protocol::H1 | Protocol::H2c => self.cleartext(stream, &accepted).await,
+                Protocol::H1Tls | Protocol::H2 => self.tls(stream, &accepted).await,
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
         let reset_due = async {
             match reset_every {
-                Some(every) => tokio::time::sleep_until(accepted + every).await,
+                Some(every) => tokio::time::sleep_until(accepted.at + every).await,
                 None => std::future::pending().await,
             }
             // Set before `select!` drops the connection future, and the socket inside it.
@@ -140,18 +173,33 @@ impl Listener {
             state.write_stall(self.limits.write_stall_timeout).await;
             state.reset_on_drop();
         };
+        let window_stall = async {
+            if !protocol.is_http2() {
+                return std::future::pending().await;
+            }
+            let activity = &accepted.activity;
+            activity
+                .window_stall(self.limits.write_stall_timeout, &state)
+                .await;
+            state.reset_on_drop();
+        };
         tokio::select! {
             () = connection => {}
             () = self.server.force.cancelled() => {}
+            () = accepted.activity.closed() => {}
             () = reset_due => incr(&self.counters.faults_connections_reset),
             () = write_stall => {
                 incr(&self.counters.write_timeouts);
                 tracing::debug!(%protocol, "reset a connection whose client stopped reading");
             }
+            () = window_stall => {
+                incr(&self.counters.window_timeouts);
+                tracing::debug!(%protocol, "reset a connection whose client keeps its window shut");
+            }
         }
     }
 
-    async fn cleartext(&self, stream: Socket, accepted: Instant) {
+    async fn cleartext(&self, stream: Socket, accepted: &Accepted) {
         let protocol = self.counters.protocol;
         let sniffing = sniff::opening(stream.tcp(), self.limits.header_read_timeout);
         let opening = match self.unless_shutdown(sniffing).await {
@@ -178,7 +226,7 @@ impl Listener {
         }
     }
 
-    async fn tls(&self, stream: Socket, accepted: Instant) {
+    async fn tls(&self, stream: Socket, accepted: &Accepted) {
         let Some(config) = &self.tls else {
             return;
         };
@@ -232,10 +280,13 @@ impl Listener {
 
     fn refused(&self, what: &str) {
         incr(&self.counters.connections_refused);
-        tracing::warn!(protocol = %self.counters.protocol, "refused {what}");
+        if let Some(suppressed) = REFUSED_WARN.check() {
+            let protocol = self.counters.protocol;
+            tracing::warn!(%protocol, suppressed, "refused {what}");
+        }
     }
 
-    async fn serve<IO>(&self, io: IO, http: Http, accepted: Instant)
+    async fn serve<IO>(&self, io: IO, http: Http, accepted: &Accepted)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {

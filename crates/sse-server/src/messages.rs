@@ -1,17 +1,18 @@
 //! `POST /messages?channel=NAME`: the chat pattern. The body (UTF-8, at most `max_body_bytes`) is
 //! broadcast verbatim as a `message` event and answered with `202 {"id":N,"subscribers":K}`, where
-//! K is the number of subscribers it was queued for. The `delay_posts` fault waits between reading
-//! the body and publishing it.
+//! K is the number of subscribers it was queued for. The body is read under the size limit and
+//! the body timeouts (`body.rs`): 413 over the size, 408 when it stalls or takes too long. A
+//! message the memory budget refuses gets 503 and is not broadcast (`budget.rs`). The
+//! `delay_posts` fault waits between reading the body and publishing it.
 
-use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
+use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use crate::app::App;
+use crate::body::{read_body, ReadBodyError};
 use crate::query;
-use crate::routes::{json, text, Body};
+use crate::routes::{json, refused, text, Body, Conn};
 use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]
@@ -20,39 +21,25 @@ struct Accepted {
     subscribers: usize,
 }
 
-pub(crate) async fn post(
-    app: &App,
-    counters: &ListenerCounters,
-    req: Request<Incoming>,
-) -> Response<Body> {
+pub(crate) async fn post(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Body> {
+    let counters = &conn.counters;
     let channel = match query::messages_query(req.uri().query()) {
         Ok(c) => c,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
     };
-    let limit = app.max_body_bytes;
-    let too_large = || {
-        text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("message body larger than {limit} bytes\n"),
-        )
-    };
+    let limit = app.body.max_bytes;
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
-        return too_large();
+        return body_error(&ReadBodyError::TooLarge(limit), req.version(), counters);
     }
-    let body: Bytes = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read message body: {e}\n"),
-            )
-        }
+    let version = req.version();
+    let body = match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
+        Ok(body) => body,
+        Err(e) => return body_error(&e, version, counters),
     };
     let Ok(data) = std::str::from_utf8(&body) else {
         return text(StatusCode::BAD_REQUEST, "message body is not UTF-8\n");
@@ -62,6 +49,35 @@ pub(crate) async fn post(
         incr(&counters.faults_delayed);
         tokio::time::sleep(delay).await;
     }
-    let (id, subscribers) = app.hub.publish(&channel, data);
-    json(StatusCode::ACCEPTED, &Accepted { id, subscribers })
+    match app.hub.publish(&channel, data) {
+        Ok((id, subscribers)) => json(StatusCode::ACCEPTED, &Accepted { id, subscribers }),
+        Err(refusal) => refused(counters, refusal),
+    }
+}
+
+/// The answer to a body that could not be read: 413 or 400, or 408 for a timeout (counted). On
+/// HTTP/1.1 the connection is closed after a 408: the rest of the body is still on its way.
+pub(crate) fn body_error(
+    e: &ReadBodyError,
+    version: Version,
+    counters: &ListenerCounters,
+) -> Response<Body> {
+    let status = match e {
+        ReadBodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ReadBodyError::Failed(_) => StatusCode::BAD_REQUEST,
+        ReadBodyError::ReadTimeout(_) => {
+            incr(&counters.body_read_timeouts);
+            StatusCode::REQUEST_TIMEOUT
+        }
+        ReadBodyError::TotalTimeout(_) => {
+            incr(&counters.body_total_timeouts);
+            StatusCode::REQUEST_TIMEOUT
+        }
+    };
+    let mut resp = text(status, format!("{e}\n"));
+    if status == StatusCode::REQUEST_TIMEOUT && version <= Version::HTTP_11 {
+        resp.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }

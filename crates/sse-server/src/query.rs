@@ -1,15 +1,13 @@
 //! Query strings of `GET /events` and `POST /messages`, parsed strictly: an unknown key, a repeated
-//! key or a value out of range is a 400 that names it, never a silent default.
+//! key or a value out of range (the ranges are in [`crate::bounds`]) is a 400 that names it, never
+//! a silent default.
 
 use std::fmt;
 use std::time::Duration;
 
+use crate::bounds::{MAX_CHANNEL_LEN, MAX_COUNT, MAX_PERIOD_MS, MAX_TICK_SIZE};
 use crate::config::EventDefaults;
 
-/// Largest `size` a client may ask for, in bytes.
-const MAX_TICK_SIZE: usize = 1 << 20;
-/// Longest channel name, in bytes.
-const MAX_CHANNEL_LEN: usize = 256;
 const DEFAULT_CHANNEL: &str = "default";
 
 /// A bad query string; its text is the 400 response body.
@@ -50,17 +48,14 @@ pub(crate) fn events_query(
     for (key, value) in pairs(query, KEYS)? {
         match key.as_str() {
             "channel" => q.channel = channel(value)?,
-            "interval_ms" => q.interval = Duration::from_millis(number(&key, &value, 1)?),
+            "interval_ms" => q.interval = millis(&key, &value, 1)?,
             "size" => {
-                let size = number(&key, &value, 0)?;
-                q.size = usize::try_from(size)
-                    .ok()
-                    .filter(|&s| s <= MAX_TICK_SIZE)
-                    .ok_or_else(|| bad(&key, &value, &format!("at most {MAX_TICK_SIZE}")))?;
+                let size = number(&key, &value, 0, MAX_TICK_SIZE as u64)?;
+                q.size = usize::try_from(size).map_err(|_| bad(&key, &value, "too large"))?;
             }
-            "count" => q.count = Some(number(&key, &value, 1)?),
-            "heartbeat_ms" => q.heartbeat = Duration::from_millis(number(&key, &value, 1)?),
-            "retry_ms" => q.retry_ms = number(&key, &value, 0)?,
+            "count" => q.count = Some(number(&key, &value, 1, MAX_COUNT)?),
+            "heartbeat_ms" => q.heartbeat = millis(&key, &value, 1)?,
+            "retry_ms" => q.retry_ms = number(&key, &value, 0, MAX_PERIOD_MS)?,
             _ => return Err(unknown(&key, KEYS)),
         }
     }
@@ -128,12 +123,24 @@ fn channel(value: String) -> Result<String, QueryError> {
     Ok(value)
 }
 
-fn number(key: &str, value: &str, min: u64) -> Result<u64, QueryError> {
+/// An integer from `min` to `max`, inclusive.
+fn number(key: &str, value: &str, min: u64, max: u64) -> Result<u64, QueryError> {
     value
         .parse::<u64>()
         .ok()
-        .filter(|&n| n >= min)
-        .ok_or_else(|| bad(key, value, &format!("must be an integer >= {min}")))
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            bad(
+                key,
+                value,
+                &format!("must be an integer from {min} to {max}"),
+            )
+        })
+}
+
+/// A duration in milliseconds, from `min` to one day.
+fn millis(key: &str, value: &str, min: u64) -> Result<Duration, QueryError> {
+    number(key, value, min, MAX_PERIOD_MS).map(Duration::from_millis)
 }
 
 fn bad(key: &str, value: &str, reason: &str) -> QueryError {
@@ -164,6 +171,22 @@ mod tests {
         let d = EventDefaults::default();
         let err = |q| events_query(Some(q), &d).unwrap_err().to_string();
         assert!(err("interval_ms=0").contains("interval_ms=\"0\""));
+        for too_big in [
+            "retry_ms=18446744073709551615",
+            "retry_ms=86400001",
+            "interval_ms=86400001",
+            "heartbeat_ms=99999999999",
+            "count=1000000001",
+            "size=1048577",
+            "size=99999999999999999999",
+        ] {
+            assert!(
+                err(too_big).contains("must be an integer from"),
+                "{too_big}"
+            );
+        }
+        let q = events_query(Some("retry_ms=86400000&count=1000000000"), &d).unwrap();
+        assert_eq!((q.retry_ms, q.count), (86_400_000, Some(1_000_000_000)));
         assert!(err("size=abc").contains("size"));
         assert!(err("interval=5").contains("unknown query key \"interval\""));
         assert!(err("count=1&count=2").contains("twice"));

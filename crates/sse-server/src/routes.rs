@@ -2,14 +2,17 @@
 //!
 //! | route | reply |
 //! |---|---|
-//! | `GET /events?...` | the event stream (`events.rs`) |
+//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
 //!
 //! Anything else is 404; a known path with another method is 405 with `Allow`. The every-Nth
-//! faults (`crate::faults`) answer 503 before the route runs.
+//! faults (`crate::faults`) answer 503 before the route runs. The memory budget (`budget.rs`)
+//! answers 503 to a request that would create a channel beyond `max_channels`
+//! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
+//! (`replay_budget_refusals`); the body says which.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,11 +21,14 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::Activity;
 use crate::app::App;
+use crate::body::{read_body, ReadBodyError};
+use crate::budget::Refusal;
 use crate::events::{self, Resume};
 use crate::messages;
 use crate::query;
@@ -42,14 +48,21 @@ pub(crate) enum BodyError {
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
-/// Answers one request. `shutdown` is the connection's: cancelled at server shutdown and at the
-/// connection's GOAWAY fault, it ends the connection's event streams.
-pub(crate) async fn handle(
-    app: Arc<App>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
-    req: Request<Incoming>,
-) -> Response<Body> {
+/// What a request knows of its connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// The listener's counters.
+    pub(crate) counters: Arc<ListenerCounters>,
+    /// Cancelled at server shutdown and at the connection's GOAWAY fault: it ends the
+    /// connection's event streams.
+    pub(crate) streams: CancellationToken,
+    /// What the connection is doing (`activity.rs`).
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Answers one request.
+pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) -> Response<Body> {
+    let counters = &conn.counters;
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
         "/events" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
@@ -70,16 +83,19 @@ pub(crate) async fn handle(
             incr(&counters.faults_errors);
             fault_error("every Nth GET /events fails")
         }
-        "/events" => events(&app, counters, shutdown, &req),
+        "/events" => events(&app, &conn, &req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
-            // Read the body anyway (within the limit), so an HTTP/1.1 connection stays usable.
-            let _ = Limited::new(req.into_body(), app.max_body_bytes)
-                .collect()
-                .await;
-            fault_error("every Nth POST /messages fails")
+            // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.
+            let version = req.version();
+            match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
+                Err(e @ (ReadBodyError::ReadTimeout(_) | ReadBodyError::TotalTimeout(_))) => {
+                    messages::body_error(&e, version, counters)
+                }
+                _ => fault_error("every Nth POST /messages fails"),
+            }
         }
-        "/messages" => messages::post(&app, &counters, req).await,
+        "/messages" => messages::post(&app, &conn, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(
@@ -90,12 +106,7 @@ pub(crate) async fn handle(
     }
 }
 
-fn events(
-    app: &Arc<App>,
-    counters: Arc<ListenerCounters>,
-    shutdown: CancellationToken,
-    req: &Request<Incoming>,
-) -> Response<Body> {
+fn events(app: &Arc<App>, conn: &Conn, req: &Request<Incoming>) -> Response<Body> {
     let query = match query::events_query(req.uri().query(), &app.events) {
         Ok(q) => q,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -105,19 +116,25 @@ fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(Resume::parse);
-    let body = events::open(
-        &app.hub,
-        query,
-        resume,
-        counters,
-        shutdown,
-        &app.faults.config,
-    );
+    let body = match events::open(&app.hub, query, resume, conn, &app.faults.config) {
+        Ok(body) => body,
+        Err(refusal) => return refused(&conn.counters, refusal),
+    };
     let mut resp = Response::new(body);
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The 503 of the memory budget, counted.
+pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
+        Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
+        Refusal::IdsExhausted => {}
+    }
+    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
 }
 
 /// The 503 of an injected fault.

@@ -6,24 +6,27 @@
 //! [`SHUTDOWN_GRACE`] is dropped. Dropping a [`RunningServer`] without calling
 //! [`RunningServer::shutdown`] stops it at once, without the wait.
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::body::BodyLimits;
+use crate::budget::sweep_idle_channels;
 use crate::config::ServerConfig;
 use crate::connection::Server;
 use crate::error::ServerError;
 use crate::faults::Faults;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubLimits};
 use crate::listener::{Limits, Listener};
 use crate::protocol::Protocol;
+use crate::reclaim::Registry;
 use crate::stats::{ListenerCounters, Stats};
 use crate::tls::Certificate;
 
@@ -31,6 +34,8 @@ use crate::tls::Certificate;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);
+/// The listen backlog, as `TcpListener::bind` sets it.
+const LISTEN_BACKLOG: u32 = 1024;
 
 /// A server whose listeners are accepting. See the module documentation for shutdown.
 #[derive(Debug)]
@@ -54,7 +59,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             addr,
             source,
         };
-        let socket = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let socket = bind(addr, config.socket_send_buffer_bytes)
+            .await
+            .map_err(bind_error)?;
         let local = socket.local_addr().map_err(bind_error)?;
         let tls = if protocol.is_tls() {
             Some(certificate.server_config(protocol)?)
@@ -66,14 +73,28 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     }
 
     let app = Arc::new(App {
-        hub: Arc::new(Hub::new(config.replay_ring, config.subscriber_queue)),
+        hub: Arc::new(Hub::new(HubLimits {
+            ring_capacity: config.replay_ring,
+            queue_capacity: config.subscriber_queue,
+            max_channels: config.max_channels,
+            replay_budget: config.replay_budget_bytes,
+        })),
         events: config.events,
-        max_body_bytes: config.max_body_bytes,
+        body: BodyLimits {
+            max_bytes: config.max_body_bytes,
+            read_timeout: config.body_read_timeout,
+            total_timeout: config.body_total_timeout,
+        },
         faults: Faults::new(config.faults.clone()),
         listeners: bound.iter().map(|(_, c, _)| Arc::clone(c)).collect(),
         shutdown: CancellationToken::new(),
     });
     let tracker = TaskTracker::new();
+    tracker.spawn(sweep_idle_channels(
+        Arc::clone(&app.hub),
+        config.channel_idle_timeout,
+        app.shutdown.clone(),
+    ));
     let force = CancellationToken::new();
     let server = Arc::new(Server::new(
         &config,
@@ -84,8 +105,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let limits = Limits {
         header_read_timeout: config.header_read_timeout,
         write_stall_timeout: config.write_stall_timeout,
-        max_connections: config.max_connections,
-        open: Arc::new(AtomicUsize::new(0)),
+        registry: Arc::new(Registry::new(config.max_connections)),
     };
     let listeners = app
         .listeners
@@ -109,6 +129,24 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         force,
         tracker,
     })
+}
+
+/// A listening socket on `addr`; with `send_buffer`, its `SO_SNDBUF`, which the sockets it
+/// accepts inherit (and with it the end of the kernel's autotuning for them).
+async fn bind(addr: SocketAddr, send_buffer: Option<usize>) -> io::Result<TcpListener> {
+    let Some(size) = send_buffer else {
+        return TcpListener::bind(addr).await;
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does.
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(u32::try_from(size).unwrap_or(u32::MAX))?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl RunningServer {

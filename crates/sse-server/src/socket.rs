@@ -76,6 +76,11 @@ impl SocketState {
         }
     }
 
+    /// Whether a write is waiting for the socket to take data right now.
+    pub(crate) fn is_write_blocked(&self) -> bool {
+        self.blocked_since().is_some()
+    }
+
     fn blocked_since(&self) -> Option<Instant> {
         match self.0.blocked_since.load(Ordering::Relaxed) {
             0 => None,

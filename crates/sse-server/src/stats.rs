@@ -25,6 +25,13 @@ pub struct Stats {
     pub messages: u64,
     /// Event streams subscribed right now, all channels.
     pub subscribers: u64,
+    /// Channels evicted with their replay ring after the channel idle timeout, since start.
+    pub channels_evicted: u64,
+    /// Bytes the replay rings of all channels hold now (each message counted as its encoded
+    /// event plus a fixed overhead).
+    pub replay_bytes: u64,
+    /// The most `replay_bytes` may reach (`replay_budget_bytes`).
+    pub replay_budget_bytes: u64,
 }
 
 /// One listener's counters. Totals count since start; `_open` values are current.
@@ -38,8 +45,12 @@ pub struct ListenerStats {
     pub connections_open: u64,
     /// Connections that carried at least one request.
     pub connections_carrying_requests: u64,
-    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`.
+    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`
+    /// with no connection to reclaim.
     pub connections_refused: u64,
+    /// Connections closed to make room for a new one at `max_connections`, because they had made
+    /// no progress for a while (counted on the closed connection's listener).
+    pub connections_reclaimed: u64,
     /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`).
     pub alpn_none: u64,
     /// Connections closed because the TLS handshake, the first bytes, an HTTP/1.1 request head or
@@ -48,6 +59,13 @@ pub struct ListenerStats {
     /// Connections reset because a write waited longer than the write stall timeout (the client
     /// stopped reading).
     pub write_timeouts: u64,
+    /// HTTP/2 connections reset because their event streams waited longer than the write stall
+    /// timeout for the client's flow-control window, with nothing else moving (a zero window).
+    pub window_timeouts: u64,
+    /// HTTP/2 connections closed (GOAWAY) after `http2_idle_timeout` without a request in flight.
+    pub idle_timeouts: u64,
+    /// HTTP/2 connections closed because a keep-alive PING was not answered in time.
+    pub keepalive_timeouts: u64,
     /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...).
     pub tls_errors: u64,
     /// Requests received.
@@ -74,6 +92,14 @@ pub struct ListenerStats {
     pub faults_errors: u64,
     /// Frames and POSTs held back by the `delay_events` and `delay_posts` faults.
     pub faults_delayed: u64,
+    /// Requests answered 408 because their body sent nothing for `body_read_timeout`.
+    pub body_read_timeouts: u64,
+    /// Requests answered 408 because their body was not complete within `body_total_timeout`.
+    pub body_total_timeouts: u64,
+    /// Requests answered 503 because they would have created a channel beyond `max_channels`.
+    pub channel_limit_refusals: u64,
+    /// `POST /messages` answered 503 because the message did not fit in the replay budget.
+    pub replay_budget_refusals: u64,
 }
 
 /// The live counters of one listener.
@@ -85,9 +111,13 @@ pub(crate) struct ListenerCounters {
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_carrying_requests: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
+    pub(crate) connections_reclaimed: AtomicU64,
     pub(crate) alpn_none: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) write_timeouts: AtomicU64,
+    pub(crate) window_timeouts: AtomicU64,
+    pub(crate) idle_timeouts: AtomicU64,
+    pub(crate) keepalive_timeouts: AtomicU64,
     pub(crate) tls_errors: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) streams_open: AtomicU64,
@@ -100,6 +130,10 @@ pub(crate) struct ListenerCounters {
     pub(crate) faults_stalls: AtomicU64,
     pub(crate) faults_errors: AtomicU64,
     pub(crate) faults_delayed: AtomicU64,
+    pub(crate) body_read_timeouts: AtomicU64,
+    pub(crate) body_total_timeouts: AtomicU64,
+    pub(crate) channel_limit_refusals: AtomicU64,
+    pub(crate) replay_budget_refusals: AtomicU64,
 }
 
 /// Adds one.
@@ -122,9 +156,13 @@ impl ListenerCounters {
             connections_open: zero(),
             connections_carrying_requests: zero(),
             connections_refused: zero(),
+            connections_reclaimed: zero(),
             alpn_none: zero(),
             timeouts: zero(),
             write_timeouts: zero(),
+            window_timeouts: zero(),
+            idle_timeouts: zero(),
+            keepalive_timeouts: zero(),
             tls_errors: zero(),
             requests: zero(),
             streams_open: zero(),
@@ -137,6 +175,10 @@ impl ListenerCounters {
             faults_stalls: zero(),
             faults_errors: zero(),
             faults_delayed: zero(),
+            body_read_timeouts: zero(),
+            body_total_timeouts: zero(),
+            channel_limit_refusals: zero(),
+            replay_budget_refusals: zero(),
         }
     }
 
@@ -149,9 +191,13 @@ impl ListenerCounters {
             connections_open: get(&self.connections_open),
             connections_carrying_requests: get(&self.connections_carrying_requests),
             connections_refused: get(&self.connections_refused),
+            connections_reclaimed: get(&self.connections_reclaimed),
             alpn_none: get(&self.alpn_none),
             timeouts: get(&self.timeouts),
             write_timeouts: get(&self.write_timeouts),
+            window_timeouts: get(&self.window_timeouts),
+            idle_timeouts: get(&self.idle_timeouts),
+            keepalive_timeouts: get(&self.keepalive_timeouts),
             tls_errors: get(&self.tls_errors),
             requests: get(&self.requests),
             streams_open: get(&self.streams_open),
@@ -164,6 +210,10 @@ impl ListenerCounters {
             faults_stalls: get(&self.faults_stalls),
             faults_errors: get(&self.faults_errors),
             faults_delayed: get(&self.faults_delayed),
+            body_read_timeouts: get(&self.body_read_timeouts),
+            body_total_timeouts: get(&self.body_total_timeouts),
+            channel_limit_refusals: get(&self.channel_limit_refusals),
+            replay_budget_refusals: get(&self.replay_budget_refusals),
         }
     }
 }

@@ -16,6 +16,7 @@ use http::{Method, StatusCode};
 use sse_server::Protocol;
 use test_support::abuse::{dribble, filler, get_request, rapid_reset, raw_connect};
 use test_support::client::listener_addr;
+use test_support::stall::{stalled_post, Framing};
 use test_support::{connect, eventually, test_config, within, DeliveryProbe, ServerThread};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,7 +24,7 @@ use tokio::sync::Mutex;
 
 mod common;
 
-use common::{check_latency, health, probe_latency, start, total, PROBE_P99, TEST};
+use common::{check_latency, health, probe_latency, start, total, PROBE_P99, PROBE_SAMPLES, TEST};
 
 /// One abuse test at a time: each measures latency.
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -117,7 +118,7 @@ async fn oversized_bodies_get_413_without_being_read() {
             } else {
                 // HTTP/1.1, a declared length over the limit: 413 from the headers alone, then
                 // the connection is closed (the body is never read).
-                let (answer, _) = raw_post(&server, p, Framing::Declared(HUGE), 0).await;
+                let (answer, _) = raw_post(&server, p, Framing::ContentLength(HUGE), 0).await;
                 assert!(
                     answer.starts_with("HTTP/1.1 413 "),
                     "{p}: a declared length over the limit gets 413: {answer:?}"
@@ -154,14 +155,6 @@ async fn oversized_bodies_get_413_without_being_read() {
     .await;
 }
 
-/// How a raw `POST` frames its body.
-#[derive(Debug, Clone, Copy)]
-enum Framing {
-    /// `content-length` with this value.
-    Declared(usize),
-    Chunked,
-}
-
 /// Sends an HTTP/1.1 `POST /messages` head with `framing`, then up to `len` body bytes while
 /// reading, until the server closes the connection. Returns what the server answered and how many
 /// body bytes were sent.
@@ -176,14 +169,14 @@ async fn raw_post(
     let (mut reader, mut writer) = tokio::io::split(raw);
     let addr = listener_addr(server, p);
     let framing_header = match framing {
-        Framing::Declared(n) => format!("content-length: {n}"),
+        Framing::ContentLength(n) => format!("content-length: {n}"),
         Framing::Chunked => "transfer-encoding: chunked".to_owned(),
     };
     let head =
         format!("POST /messages?channel=big HTTP/1.1\r\nhost: {addr}\r\n{framing_header}\r\n\r\n");
     writer.write_all(head.as_bytes()).await.unwrap();
     let piece = match framing {
-        Framing::Declared(_) => "x".repeat(PIECE),
+        Framing::ContentLength(_) => "x".repeat(PIECE),
         Framing::Chunked => format!("{PIECE:x}\r\n{}\r\n", "x".repeat(PIECE)),
     };
     let mut sent = 0;
@@ -218,6 +211,8 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
     let server = start(config);
     within(TEST, "the idle-connection scenario", async {
         let mut probe = DeliveryProbe::open(&server, Protocol::H2, "probe").await;
+        // Served once: kept before the idle connections that have sent nothing.
+        probe.sample().await;
         let started = Instant::now();
         let mut idle = Vec::with_capacity(IDLE);
         for i in 0..IDLE {
@@ -233,19 +228,18 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
             started.elapsed()
         );
 
-        // Over the limit: accepted, closed at once, counted.
-        let mut over = TcpStream::connect(listener_addr(&server, Protocol::H1))
-            .await
-            .unwrap();
-        let mut buf = [0u8; 16];
-        let read = within(
-            WAIT_CLOSE,
-            "the refused connection's close",
-            over.read(&mut buf),
-        )
-        .await;
-        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-        assert_eq!(total(&server.stats(), |l| l.connections_refused), 1);
+        // Over the limit: the slot of an idle connection that has sent nothing for a while is
+        // reclaimed for the newcomer, which is served.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        health(&server, Protocol::H1).await;
+        let stats = server.stats();
+        assert_eq!(
+            (
+                total(&stats, |l| l.connections_reclaimed),
+                total(&stats, |l| l.connections_refused)
+            ),
+            (1, 0)
+        );
 
         let latencies = probe_latency(&mut probe).await;
         check_latency(&latencies, "2000 idle connections");
@@ -256,7 +250,7 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
 
         eventually_within(HEADER_TIMEOUT * 2, "the idle connections time out", || {
             let stats = server.stats();
-            total(&stats, |l| l.timeouts) == IDLE as u64
+            total(&stats, |l| l.timeouts) == IDLE as u64 - 1
                 && total(&stats, |l| l.connections_open) == 2
         })
         .await;
@@ -268,9 +262,6 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
     })
     .await;
 }
-
-/// How long a refused connection may take to be closed.
-const WAIT_CLOSE: Duration = Duration::from_secs(5);
 
 /// Polls `condition` every 20 ms until it holds, panicking after `limit`.
 async fn eventually_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
@@ -312,8 +303,10 @@ async fn a_rapid_reset_flood_does_not_starve_other_clients() {
                 dedup(&report.connection_ends),
             );
             check_latency(&latencies, &format!("a rapid-reset flood on {p}"));
+            // Hundreds to thousands reach the server in 4 s depending on the machine's load; the
+            // GOAWAY count below is what shows the defence at work.
             assert!(
-                l.requests >= 1000,
+                l.requests >= 200,
                 "{p}: the flood was a flood ({} requests reached the server)",
                 l.requests
             );
@@ -330,6 +323,80 @@ async fn a_rapid_reset_flood_does_not_starve_other_clients() {
         })
         .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clients() {
+    let _serial = SERIAL.lock().await;
+    const PER_LISTENER: usize = 25;
+    let mut config = test_config();
+    // The probe's two connections, then the stalled POSTs fill the server up to its limit.
+    config.max_connections = PER_LISTENER * 4 + 2;
+    // Longer than the test: here only reclaiming can free a slot.
+    config.body_read_timeout = Duration::from_secs(60);
+    config.body_total_timeout = Duration::from_secs(60);
+    let server = start(config);
+    within(TEST, "the stalled-POST scenario", async {
+        let mut probe = DeliveryProbe::open(&server, Protocol::H2, "probe").await;
+        // A client that has been served is kept before the ones that have sent nothing useful.
+        probe.sample().await;
+        let mut stalled = Vec::new();
+        for p in Protocol::ALL {
+            let framing = match p {
+                Protocol::H1 => Framing::ContentLength(1000),
+                _ => Framing::Chunked,
+            };
+            for _ in 0..PER_LISTENER {
+                let post = stalled_post(&server, p, "/messages?channel=x", framing);
+                stalled.push(post.await.unwrap());
+            }
+        }
+        eventually("the server is full", || {
+            total(&server.stats(), |l| l.connections_open) == (PER_LISTENER * 4 + 2) as u64
+        })
+        .await;
+        // Longer than a connection must make no progress before its slot can be reclaimed.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // New clients, kept open: each needs a slot of its own.
+        let (latencies, newcomers) = tokio::join!(probe_latency(&mut probe), async {
+            let mut newcomers = Vec::new();
+            for p in Protocol::ALL {
+                for _ in 0..2 {
+                    let mut client = connect(&server, p).await;
+                    assert_eq!(client.get_text("/health").await.0, StatusCode::OK, "{p}");
+                    newcomers.push(client);
+                }
+            }
+            newcomers
+        });
+        let stats = server.stats();
+        eprintln!(
+            "{} stalled POST bodies at the connection limit: {} new clients served, {} \
+             connections reclaimed, {} refused",
+            stalled.len(),
+            newcomers.len(),
+            total(&stats, |l| l.connections_reclaimed),
+            total(&stats, |l| l.connections_refused),
+        );
+        check_latency(&latencies, "stalled POST bodies at the connection limit");
+        assert_eq!(
+            total(&stats, |l| l.connections_refused),
+            0,
+            "nobody was refused"
+        );
+        assert_eq!(
+            total(&stats, |l| l.connections_reclaimed),
+            newcomers.len() as u64,
+            "one stalled POST's slot for each new client"
+        );
+        assert_eq!(total(&stats, |l| l.body_read_timeouts), 0);
+        assert_eq!(
+            stats.messages,
+            PROBE_SAMPLES as u64 + 1,
+            "only the probe's messages were broadcast"
+        );
+    })
+    .await;
 }
 
 /// Each distinct string with its count.

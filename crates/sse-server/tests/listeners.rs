@@ -8,11 +8,11 @@ use std::error::Error as _;
 
 use http::StatusCode;
 use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
-use test_support::abuse::slow_reader;
+use test_support::abuse::{raw_connect, slow_reader};
 use test_support::client::{h2_reason, listener_addr};
 use test_support::{
     connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config, within,
-    ClientSpec, TestClient, WAIT,
+    ClientSpec, SseReader, TestClient, WAIT,
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -21,8 +21,10 @@ protocol_tests!(
     refuses_a_client_of_the_other_protocol,
     counts_connections_that_carry_requests_apart_from_idle_ones,
     over_max_connections_is_accepted_closed_and_counted,
+    a_connection_without_progress_is_reclaimed_for_a_new_one,
     a_silent_connection_is_closed_at_the_header_timeout,
     a_client_that_stops_reading_is_reset_at_the_write_stall_timeout,
+    a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent,
 );
 
 /// The client each listener must refuse, and how its failure shows at the client.
@@ -117,8 +119,10 @@ async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
     let mut config = test_config();
     config.max_connections = 1;
     let server = spawn_server(config).await;
+    // A connection serving an event stream is never reclaimed, however long it has been open.
     let mut first = connect(&server, p).await;
-    assert_eq!(first.get_text("/health").await.0, StatusCode::OK);
+    let mut stream = SseReader::new(first.get("/events?interval_ms=50", &[]).await);
+    stream.event_of("tick").await;
     let cert = server.cert_der();
     let over = TestClient::connect(
         listener_addr(&server, p),
@@ -136,12 +140,50 @@ async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
         );
     }
     let l = server.stats().listener(p).unwrap().clone();
-    assert_eq!((l.connections_accepted, l.connections_refused), (2, 1));
     assert_eq!(
-        first.get_text("/health").await.0,
-        StatusCode::OK,
-        "the first one still works"
+        (
+            l.connections_accepted,
+            l.connections_refused,
+            l.connections_reclaimed
+        ),
+        (2, 1, 0)
     );
+    stream.event_of("tick").await;
+    assert!(!first.is_finished(), "the first one still works");
+}
+
+async fn a_connection_without_progress_is_reclaimed_for_a_new_one(p: Protocol) {
+    let mut config = test_config();
+    config.max_connections = 2;
+    let server = spawn_server(config).await;
+    let mut streaming = connect(&server, p).await;
+    let mut stream = SseReader::new(streaming.get("/events?interval_ms=50", &[]).await);
+    stream.event_of("tick").await;
+    // Connected (TLS included) but silent: the server is waiting for its request.
+    let mut silent = raw_connect(&server, p).await.unwrap();
+    // Longer than a connection must be quiet before its slot can be reclaimed (100 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut newcomer = connect(&server, p).await;
+    assert_eq!(newcomer.get_text("/health").await.0, StatusCode::OK);
+    // (An HTTP/2 server sends its SETTINGS first: read past them to the end.)
+    let mut buf = [0u8; 256];
+    within(WAIT, "the silent connection is closed", async {
+        while let Ok(n @ 1..) = silent.read(&mut buf).await {
+            assert!(p.is_http2(), "{n} bytes for a silent HTTP/1.1 client");
+        }
+    })
+    .await;
+    let l = server.stats().listener(p).unwrap().clone();
+    assert_eq!(
+        (
+            l.connections_reclaimed,
+            l.connections_refused,
+            l.connections_open
+        ),
+        (1, 0, 2)
+    );
+    stream.event_of("tick").await;
+    assert!(!streaming.is_finished(), "the streaming connection is kept");
 }
 
 async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
@@ -190,6 +232,42 @@ async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Prot
         end.map_err(|e| e.kind()),
         Err(std::io::ErrorKind::ConnectionReset),
         "a TCP reset, not a clean close"
+    );
+}
+
+/// How many bytes of 16 KiB ticks the server writes to a client that never reads, once its
+/// socket is full (the count no longer moves for half a second, 10 s at most).
+async fn bytes_written_to_a_stopped_reader(p: Protocol, socket_send_buffer: Option<usize>) -> u64 {
+    const TICK: u64 = 16 * 1024;
+    let mut config = test_config();
+    config.socket_send_buffer_bytes = socket_send_buffer;
+    let server = spawn_server(config).await;
+    let path = format!("/events?interval_ms=1&size={TICK}");
+    let _reader = slow_reader(&server, p, &path).await;
+    let mut last = u64::MAX;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let sent = server.stats().listener(p).unwrap().events_sent;
+        if sent == last {
+            break;
+        }
+        last = sent;
+    }
+    last * TICK
+}
+
+async fn a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent(p: Protocol) {
+    let autotuned = bytes_written_to_a_stopped_reader(p, None).await;
+    let fixed = bytes_written_to_a_stopped_reader(p, Some(16 * 1024)).await;
+    eprintln!(
+        "{p}: {} KiB written before the socket filled with the kernel's autotuning, {} KiB with \
+         SO_SNDBUF 16 KiB",
+        autotuned >> 10,
+        fixed >> 10
+    );
+    assert!(
+        fixed * 2 < autotuned,
+        "a fixed send buffer takes less: {fixed} vs {autotuned} bytes"
     );
 }
 

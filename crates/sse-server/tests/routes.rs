@@ -41,7 +41,7 @@ async fn health_demo_page_stats_and_errors(p: Protocol) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
-        "invalid query interval_ms=\"0\": must be an integer >= 1\n"
+        "invalid query interval_ms=\"0\": must be an integer from 1 to 86400000\n"
     );
     let (status, _, body) = client.get_text("/events?interval=5").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

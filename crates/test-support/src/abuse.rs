@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rustls_pki_types::CertificateDer;
-use sse_server::{Protocol, RunningServer};
+use sse_server::Protocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::{listener_addr, tls_connect, ClientSpec};
+use crate::target::Endpoints;
 use crate::{within, WAIT};
 
 /// Anything a raw connection can be: TCP, or TLS over TCP.
@@ -24,13 +25,11 @@ pub type RawStream = Box<dyn RawIo>;
 
 /// TCP (with `TCP_NODELAY`) to `server`'s `protocol` listener, plus the TLS handshake with the
 /// listener's ALPN on the TLS listeners. Nothing of HTTP is sent.
-pub async fn raw_connect(server: &RunningServer, protocol: Protocol) -> std::io::Result<RawStream> {
-    raw_connect_to(
-        listener_addr(server, protocol),
-        protocol,
-        &server.cert_der(),
-    )
-    .await
+pub async fn raw_connect(
+    server: &(impl Endpoints + ?Sized),
+    protocol: Protocol,
+) -> std::io::Result<RawStream> {
+    raw_connect_to(server.addr(protocol), protocol, &server.cert()).await
 }
 
 /// [`raw_connect`] by address.
@@ -96,7 +95,11 @@ fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
 
 /// A client that opens an event stream and never reads a byte of the response. On HTTP/2 it
 /// grants a 16 MiB window, so flow control does not hold the server back: only the socket does.
-pub async fn slow_reader(server: &RunningServer, protocol: Protocol, path: &str) -> RawStream {
+pub async fn slow_reader(
+    server: &(impl Endpoints + ?Sized),
+    protocol: Protocol,
+    path: &str,
+) -> RawStream {
     let mut stream = raw_connect(server, protocol)
         .await
         .expect("a slow reader connects");
@@ -151,14 +154,14 @@ pub struct RapidResetReport {
 /// CANCEL), as fast as it can, for `how_long`; when the server closes the connection, opens
 /// another. Panics if it cannot connect at all.
 pub async fn rapid_reset(
-    server: &RunningServer,
+    server: &(impl Endpoints + ?Sized),
     protocol: Protocol,
     path: &str,
     how_long: Duration,
 ) -> RapidResetReport {
     assert!(protocol.is_http2(), "rapid reset is an HTTP/2 attack");
     let addr = listener_addr(server, protocol);
-    let cert = server.cert_der();
+    let cert = server.cert();
     let uri = format!("{}://{addr}{path}", protocol.scheme());
     let deadline = Instant::now() + how_long;
     let mut report = RapidResetReport::default();
@@ -213,7 +216,17 @@ pub async fn rapid_reset(
 /// The process's resident set size in bytes (`VmRSS` in `/proc/self/status`), `None` where that
 /// file does not exist.
 pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    rss_of("self")
+}
+
+/// Another process's resident set size in bytes (`VmRSS` in `/proc/PID/status`), `None` if it
+/// cannot be read (no such process, or not Linux).
+pub fn rss_bytes_of(pid: u32) -> Option<u64> {
+    rss_of(&pid.to_string())
+}
+
+fn rss_of(process: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)

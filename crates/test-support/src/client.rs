@@ -15,13 +15,14 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::{CertificateDer, ServerName};
-use sse_server::{Protocol, RunningServer, Stats};
+use sse_server::{Protocol, Stats};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::server::error_chain;
+use crate::target::Endpoints;
 use crate::{within, WAIT};
 
 /// What a client speaks.
@@ -94,20 +95,18 @@ impl Drop for TestClient {
 }
 
 /// Connects the right client to `server`'s `protocol` listener, panicking on failure.
-pub async fn connect(server: &RunningServer, protocol: Protocol) -> TestClient {
+pub async fn connect(server: &(impl Endpoints + ?Sized), protocol: Protocol) -> TestClient {
     let addr = listener_addr(server, protocol);
     let spec = ClientSpec::for_protocol(protocol);
-    match TestClient::connect(addr, &spec, &server.cert_der()).await {
+    match TestClient::connect(addr, &spec, &server.cert()).await {
         Ok(client) => client,
         Err(e) => panic!("cannot connect to the {protocol} listener at {addr}: {e:?}"),
     }
 }
 
 /// The address of `server`'s `protocol` listener, panicking if it has none.
-pub fn listener_addr(server: &RunningServer, protocol: Protocol) -> SocketAddr {
-    server
-        .addr(protocol)
-        .unwrap_or_else(|| panic!("the server has no {protocol} listener"))
+pub fn listener_addr(server: &(impl Endpoints + ?Sized), protocol: Protocol) -> SocketAddr {
+    server.addr(protocol)
 }
 
 /// A rustls client configuration trusting only `cert`, offering `alpn`.

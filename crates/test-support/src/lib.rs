@@ -1,10 +1,12 @@
 //! Test helpers shared by the workspace's tests (not published).
 //!
 //! - [`server`]: start the test server in-process on port 0, on the test's runtime or on its own
-//!   ([`ServerThread`]);
+//!   ([`ServerThread`]); [`target`]: a server's addresses and certificate ([`Endpoints`]),
+//!   in this process or another ([`Target`]);
 //! - [`client`]: one real client per [`Protocol`] (TCP, TLS with ALPN, hyper's HTTP/1.1 or HTTP/2
 //!   connection), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
+//! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
 //!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
 //! - [`protocol_tests!`]: write a test once as `async fn name(p: Protocol)` and get one
@@ -17,6 +19,8 @@ pub mod client;
 pub mod probe;
 pub mod server;
 pub mod sse;
+pub mod stall;
+pub mod target;
 
 use std::future::Future;
 use std::time::Duration;
@@ -26,6 +30,7 @@ pub use probe::{DeliveryProbe, Latencies};
 pub use server::{spawn_default_server, spawn_server, test_config, ServerThread};
 pub use sse::{SseEvent, SseItem, SseReader};
 pub use sse_server::Protocol;
+pub use target::{Endpoints, Target};
 
 /// The bound on any single wait inside these helpers.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -5,8 +5,9 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use sse_server::{Protocol, RunningServer};
+use sse_server::Protocol;
 
+use crate::target::Endpoints;
 use crate::{connect, SseReader, TestClient};
 
 /// A subscriber and a poster, each on its own connection, on one channel.
@@ -22,7 +23,11 @@ pub struct DeliveryProbe {
 impl DeliveryProbe {
     /// Subscribes to `channel` (ticks only once a minute, so messages are what arrives) and
     /// connects a poster.
-    pub async fn open(server: &RunningServer, p: Protocol, channel: &str) -> DeliveryProbe {
+    pub async fn open(
+        server: &(impl Endpoints + ?Sized),
+        p: Protocol,
+        channel: &str,
+    ) -> DeliveryProbe {
         let mut subscriber = connect(server, p).await;
         let path = format!("/events?channel={channel}&interval_ms=60000");
         let mut stream = SseReader::new(subscriber.get(&path, &[]).await);

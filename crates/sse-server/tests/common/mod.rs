@@ -12,10 +12,15 @@ use test_support::{connect, DeliveryProbe, Latencies, ServerThread};
 
 /// Worker threads of the server's runtime (the machines these run on have two cores).
 pub const SERVER_WORKERS: usize = 2;
-/// What a well-behaved client's POST-to-event p99 must stay under while the abuse runs. Loopback
-/// delivery takes well under a millisecond when idle; the bound is generous for a debug build on
-/// a busy two-core machine, yet fails if the abuse starves the server for long.
-pub const PROBE_P99: Duration = Duration::from_millis(100);
+/// What a well-behaved client's POST-to-event latency must stay under while the abuse runs: the
+/// median, and (with [`PROBE_P99`]) the worst but one of 50. Loopback delivery takes well under a
+/// millisecond when idle. These tests run in debug builds on a two-core machine shared with other
+/// builds (at a load average of 7, a p99 of 100 ms failed now and then, 293 ms was seen), so they
+/// guard against an abuse starving the server, not against a slow scheduler:
+/// `scripts/server-abuse.sh` measures the release build against the 50 ms p99 goal.
+pub const PROBE_P50: Duration = Duration::from_millis(50);
+/// See [`PROBE_P50`].
+pub const PROBE_P99: Duration = Duration::from_millis(500);
 pub const PROBE_SAMPLES: usize = 50;
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(20);
 /// Bound on each test.
@@ -34,12 +39,12 @@ pub async fn probe_latency(probe: &mut DeliveryProbe) -> Latencies {
     probe.run(PROBE_SAMPLES, PROBE_INTERVAL).await
 }
 
-/// Prints the probe's latencies and checks their p99.
+/// Prints the probe's latencies and checks their p50 and p99.
 pub fn check_latency(latencies: &Latencies, during: &str) {
     eprintln!("probe latency during {during}: {latencies}");
     assert!(
-        latencies.p99() < PROBE_P99,
-        "a well-behaved client's delivery p99 during {during}: {latencies}"
+        latencies.p50() < PROBE_P50 && latencies.p99() < PROBE_P99,
+        "a well-behaved client's delivery latency during {during}: {latencies}"
     );
 }
 

@@ -1,0 +1,283 @@
+//! What one connection is doing, as its requests and event streams report it, and the timeouts
+//! that follow from it.
+//!
+//! - Requests in flight: from the moment hyper hands a request to the service until its response
+//!   is done (for an event stream, until the stream ends). An HTTP/2 connection with none for
+//!   `http2_idle_timeout` is idle ([`Activity::idle_for`]): it gets GOAWAY and is closed. (An idle
+//!   HTTP/1.1 connection is closed by hyper's header timeout, which also covers the wait for the
+//!   next request.)
+//! - Event frames waiting: a frame an event stream has handed to hyper that hyper has not yet
+//!   come back for. On HTTP/2 that means the stream has no flow-control window. When frames have
+//!   waited `write_stall_timeout` and no frame of the connection was taken meanwhile, while the
+//!   socket itself is not blocked (that case is the write-stall timeout's), the client is keeping
+//!   its windows shut: [`Activity::window_stall`] resolves and the connection is reset. Without it
+//!   a client that advertised a zero window kept its streams open forever.
+//! - Progress: the last instant the connection got a request, a piece of a request body, or had
+//!   an event frame taken. [`crate::reclaim`] uses it to choose which connection to close when
+//!   the connection limit is reached.
+//!
+//! Times are nanoseconds since the connection's own epoch in atomics, so that the hot path (a
+//! frame handed and taken) takes no lock.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::socket::SocketState;
+
+/// The activity of one connection, shared by its requests, its event streams and its watchdogs.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    epoch: Instant,
+    progress: AtomicU64,
+    in_flight: AtomicUsize,
+    /// Requests whose handler has finished (an event stream counts once its stream has begun).
+    completed: AtomicU64,
+    idle_since: AtomicU64,
+    became_idle: Notify,
+    streams: AtomicUsize,
+    waiting: AtomicUsize,
+    waiting_since: AtomicU64,
+    started_waiting: Notify,
+    /// Cancelled to close the connection (its slot is reclaimed).
+    close: CancellationToken,
+}
+
+impl Activity {
+    /// A connection accepted now.
+    pub(crate) fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            epoch: Instant::now(),
+            progress: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
+            idle_since: AtomicU64::new(0),
+            became_idle: Notify::new(),
+            streams: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            waiting_since: AtomicU64::new(0),
+            started_waiting: Notify::new(),
+            close: CancellationToken::new(),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn at(&self, ns: u64) -> Instant {
+        self.epoch + Duration::from_nanos(ns)
+    }
+
+    /// Records progress now.
+    pub(crate) fn progress(&self) {
+        self.progress.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// A request has arrived; in flight until the guard is dropped.
+    pub(crate) fn request(self: &Arc<Self>) -> InFlight {
+        self.progress();
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(Arc::clone(self))
+    }
+
+    /// An event stream opens on this connection.
+    pub(crate) fn stream(self: &Arc<Self>) -> StreamActivity {
+        self.streams.fetch_add(1, Ordering::Relaxed);
+        StreamActivity {
+            in_flight: self.request(),
+            handed: false,
+        }
+    }
+
+    /// The last progress.
+    pub(crate) fn last_progress(&self) -> Instant {
+        self.at(self.progress.load(Ordering::Relaxed))
+    }
+
+    /// Event streams open now.
+    pub(crate) fn streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has done nothing useful yet: no request has been answered, or a
+    /// request other than an event stream is still in flight (its body has not arrived).
+    pub(crate) fn nothing_useful_yet(&self) -> bool {
+        let streams = self.streams();
+        self.completed.load(Ordering::Relaxed) == 0
+            || self.in_flight.load(Ordering::Relaxed) > streams
+    }
+
+    /// Asks the connection to close.
+    pub(crate) fn close(&self) {
+        self.close.cancel();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.close.is_cancelled()
+    }
+
+    /// Whether some event frame is waiting for hyper to take it.
+    pub(crate) fn frames_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Resolves when [`Activity::close`] is called.
+    pub(crate) async fn closed(&self) {
+        self.close.cancelled().await;
+    }
+
+    /// Resolves once no request has been in flight for `timeout`.
+    pub(crate) async fn idle_for(&self, timeout: Duration) {
+        loop {
+            if self.in_flight.load(Ordering::Acquire) > 0 {
+                self.became_idle.notified().await;
+                continue;
+            }
+            let deadline = self.at(self.idle_since.load(Ordering::Acquire)) + timeout;
+            if Instant::now() >= deadline {
+                if self.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                continue;
+            }
+            sleep_until(deadline).await;
+        }
+    }
+
+    /// Resolves once event frames have waited `timeout` for hyper without any frame of this
+    /// connection being taken meanwhile, while the socket is not the one blocking.
+    pub(crate) async fn window_stall(&self, timeout: Duration, socket: &SocketState) {
+        loop {
+            if !self.frames_waiting() {
+                self.started_waiting.notified().await;
+                continue;
+            }
+            let deadline = self.at(self.waiting_since.load(Ordering::Acquire)) + timeout;
+            let now = Instant::now();
+            if now < deadline {
+                sleep_until(deadline).await;
+                continue;
+            }
+            if self.frames_waiting() && !socket.is_write_blocked() {
+                return;
+            }
+            // The socket is blocked (the write-stall timeout's case) or a frame was just taken:
+            // look again a little later.
+            sleep_until(now + timeout / 8).await;
+        }
+    }
+}
+
+/// A request in flight; dropping it ends the request.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        activity.progress();
+        activity.completed.fetch_add(1, Ordering::Relaxed);
+        if activity.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            activity.idle_since.store(activity.now(), Ordering::Release);
+            activity.became_idle.notify_one();
+        }
+    }
+}
+
+/// An event stream's report of its frames.
+#[derive(Debug)]
+pub(crate) struct StreamActivity {
+    in_flight: InFlight,
+    /// A frame has been handed to hyper and not yet taken.
+    handed: bool,
+}
+
+impl StreamActivity {
+    /// hyper has come back for the next frame: the last one was taken.
+    pub(crate) fn taken(&mut self) {
+        if !std::mem::take(&mut self.handed) {
+            return;
+        }
+        let activity = &self.in_flight.0;
+        let now = activity.now();
+        activity.progress.store(now, Ordering::Relaxed);
+        activity.waiting_since.store(now, Ordering::Release);
+        activity.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A frame has been handed to hyper.
+    pub(crate) fn handed(&mut self) {
+        if std::mem::replace(&mut self.handed, true) {
+            return;
+        }
+        let activity = &self.in_flight.0;
+        if activity.waiting.fetch_add(1, Ordering::AcqRel) == 0 {
+            activity
+                .waiting_since
+                .store(activity.now(), Ordering::Release);
+            activity.started_waiting.notify_one();
+        }
+    }
+}
+
+impl Drop for StreamActivity {
+    fn drop(&mut self) {
+        let activity = &self.in_flight.0;
+        if self.handed {
+            activity.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        activity.streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_only_without_requests_in_flight() {
+        let activity = Activity::new();
+        let request = activity.request();
+        let idle = activity.idle_for(Duration::from_secs(1));
+        tokio::pin!(idle);
+        tokio::select! {
+            () = &mut idle => panic!("idle with a request in flight"),
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        drop(request);
+        let started = Instant::now();
+        idle.await;
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_stall_needs_frames_waiting_and_none_taken() {
+        let activity = Activity::new();
+        let socket = SocketState::new();
+        let mut stuck = activity.stream();
+        let mut moving = activity.stream();
+        stuck.handed();
+        let stall = activity.window_stall(Duration::from_secs(2), &socket);
+        tokio::pin!(stall);
+        // Another stream of the connection keeps making progress: no stall.
+        for _ in 0..10 {
+            tokio::select! {
+                () = &mut stall => panic!("a connection that makes progress stalled"),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            moving.handed();
+            moving.taken();
+        }
+        let started = Instant::now();
+        stall.await;
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert_eq!(activity.streams(), 2);
+        drop(stuck);
+        assert!(!activity.frames_waiting());
+    }
+}

@@ -1,0 +1,71 @@
+//! Reading a request body under limits: at most `max_body_bytes`, no gap between two pieces longer
+//! than `body_read_timeout`, the whole body within `body_total_timeout`.
+//!
+//! Without the timeouts a client that declares `Content-Length: 1000` and sends five bytes (or a
+//! chunked body without its last chunk, or HTTP/2 HEADERS without END_STREAM) held its request,
+//! its connection and a connection slot for as long as it liked: a few hundred such clients filled
+//! `max_connections` and every new client was refused. A timed-out request gets 408; on HTTP/1.1
+//! the response says `connection: close` (the rest of the body would have to be read to reuse the
+//! connection), on HTTP/2 h2 resets the stream with `NO_ERROR` once the response is sent (RFC 9113
+//! §8.1: a response may complete before the request does).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::time::{timeout_at, Instant};
+
+/// The limits a body is read under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_bytes: usize,
+    pub(crate) read_timeout: Duration,
+    pub(crate) total_timeout: Duration,
+}
+
+/// Why a body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadBodyError {
+    #[error("message body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("no byte of the request body for {0:?}")]
+    ReadTimeout(Duration),
+    #[error("request body not complete within {0:?}")]
+    TotalTimeout(Duration),
+    #[error("cannot read message body: {0}")]
+    Failed(#[source] hyper::Error),
+}
+
+/// Reads the whole body; `on_data` is called for each piece that arrives (progress).
+pub(crate) async fn read_body(
+    mut body: Incoming,
+    limits: BodyLimits,
+    mut on_data: impl FnMut(),
+) -> Result<Bytes, ReadBodyError> {
+    let started = Instant::now();
+    let total_deadline = started + limits.total_timeout;
+    let mut out = BytesMut::new();
+    loop {
+        let read_deadline = Instant::now() + limits.read_timeout;
+        let frame = match timeout_at(read_deadline.min(total_deadline), body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) if read_deadline < total_deadline => {
+                return Err(ReadBodyError::ReadTimeout(limits.read_timeout))
+            }
+            Err(_) => return Err(ReadBodyError::TotalTimeout(limits.total_timeout)),
+        };
+        let Some(frame) = frame else {
+            return Ok(out.freeze());
+        };
+        let frame = frame.map_err(ReadBodyError::Failed)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        on_data();
+        if out.len() + data.len() > limits.max_bytes {
+            return Err(ReadBodyError::TooLarge(limits.max_bytes));
+        }
+        out.extend_from_slice(&data);
+    }
+}
