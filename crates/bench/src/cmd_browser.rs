@@ -129,7 +129,7 @@ pub fn run(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             let label = format!("{arm} clients={clients} streams={streams}");
             eprintln!("[{}/{}] {label}", i + 1, points.len());
             let spec = point_spec(&scenario, clients, streams, arm);
-            let run = browser::run_point(&chromium, &spec, crate::embedded::server_config(&scenario));
+            let run = browser::run_point(browser::BrowserKind::Chromium, &chromium, &spec, crate::embedded::server_config(&scenario));
             let result = tokio::select! {
                 r = run => r,
                 _ = stop.cancelled() => {
