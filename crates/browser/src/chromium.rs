@@ -3,7 +3,11 @@
 //!
 //! The flags are fixed (see [`FLAGS`]): no GPU, no QUIC (a browser on QUIC would leave the
 //! HTTP/1.1 vs HTTP/2 comparison), no first-run UI, and no background traffic of the browser's
-//! own. `--remote-debugging-port=0` picks a free port, which Chromium writes to
+//! own. `--disable-background-networking` is not enough for the last: Chromium 156 still looked up
+//! `clients2.google.com` with the system's DNS resolver during a point (measured under strace,
+//! `tests/isolation.rs`), so every host name resolves to "not found" without a query
+//! (`--host-resolver-rules`); the server is addressed by its IP literal, which never reaches the
+//! resolver, and is excluded from the rule besides. `--remote-debugging-port=0` picks a free port, which Chromium writes to
 //! `<profile>/DevToolsActivePort` (port, then the browser endpoint's path). For TLS arms the server
 //! certificate is accepted by its key alone with `--ignore-certificate-errors-spki-list`.
 //!
@@ -22,7 +26,7 @@ use crate::remote::Remote;
 
 /// Every Chromium launch gets exactly these flags, plus the profile, the DevTools port and, for
 /// TLS, the accepted key.
-pub const FLAGS: [&str; 8] = [
+pub const FLAGS: [&str; 9] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -31,6 +35,7 @@ pub const FLAGS: [&str; 8] = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ];
 
 /// How long Chromium may take to open its DevTools port.
