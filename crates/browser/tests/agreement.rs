@@ -347,6 +347,36 @@ async fn h2_server_limit_of_3_agrees_with_chromium() {
     assert_eq!(e.0, known, "h2 limit 3: both disagree with the capture");
 }
 
+/// The same for Firefox. Its HTTP/2 session takes the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
+/// as is and keeps the streams over it in the session's own FIFO queue, on the same connection
+/// (`Http2Session::RecvSettings`, `mQueuedStreams` in netwerk/protocol/http/Http2Session.cpp);
+/// measured here, a POST made after queued EventSources waits behind all of them, even with
+/// `fetch(.., {priority: "high"})` (/work/notes/firefox-facts.md, queue order). No stream ends:
+/// 3 open, 7 queued, the POST stalled, one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_server_limit_of_3_agrees_with_firefox() {
+    let firefox = find(BrowserKind::Firefox);
+    let limit = Some(3);
+    let e = emulated(Protocol::H2, 10, limit).await;
+    let f = real(BrowserKind::Firefox, &firefox, Protocol::H2, 10, limit).await;
+    println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
+    println!("{}", row(Protocol::H2, 10, "firefox, limit 3", &f));
+    let known = Agreement {
+        opened: 3,
+        queued_at_end: 7,
+        posts_scheduled: 1,
+        posts_completed: 0,
+        posts_stalled_at_end: 1,
+        connections: 1,
+        server_connections: 1,
+    };
+    assert_eq!(
+        f.0, known,
+        "h2 limit 3: firefox disagrees with its known behaviour"
+    );
+    assert_eq!(e.0, f.0, "h2 limit 3, 10 streams: emulated vs firefox");
+}
+
 /// h2c is refused with a reason, before anything is started.
 #[tokio::test]
 async fn h2c_is_refused_with_a_reason() {
