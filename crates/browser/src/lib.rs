@@ -16,6 +16,18 @@
 //! downloaded; TLS arms trust the server's certificate alone ([`spki`] for Chromium, a
 //! certificate override for Firefox); Firefox is kept off every host but the server
 //! ([`firefox_prefs`]).
+//!
+//! # Where each number comes from
+//!
+//! | [`PointOutcome`] field (report metric) | Chromium | Firefox |
+//! | --- | --- | --- |
+//! | streams requested / opened / open or queued at end, events received | the page (EventSource `open`, `readyState`, events) | the same |
+//! | POSTs scheduled / completed / stalled / failed | the page (`fetch`) | the same |
+//! | time to first event, POST round trip | the page's `performance.now()` | the same, at Firefox's 1 ms timer resolution (`privacy.reduceTimerPrecision`, with jitter) |
+//! | negotiated protocol (checked on every response) | CDP `response.protocol` | BiDi `response.protocol` |
+//! | connections carrying EventSources/POSTs, any request, page only | CDP `response.connectionId` (exact) | BiDi request timings: a request with a connect phase opened its connection (inferred, see [`network`]; the tests require it to equal the server's count) |
+//! | requests by kind, network failures | CDP `Network` events | BiDi `network` events, kind from method and path |
+//! | server connections accepted / carrying requests / refused, requests | the embedded server's counters | the same |
 
 pub mod bidi;
 pub mod cdp;
