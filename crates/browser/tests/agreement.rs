@@ -8,6 +8,8 @@
 //! and the POST. Each must also match what that browser is known to do ([`truth`]): over HTTP/1.1
 //! at most six streams open and a POST behind six open streams stalls; over HTTP/2 everything
 //! opens and completes on one connection.
+//! Two more points per browser: an HTTP/2 server limit of 3, and two clients with six streams
+//! each (every client has its own connection pool).
 //!
 //! Connection accounting: the browser's page first loads a same-origin document (`/health`),
 //! whose request needs a connection the emulation never makes. The harness starts once that
@@ -96,6 +98,7 @@ fn find(kind: BrowserKind) -> PathBuf {
 
 async fn emulated(
     protocol: Protocol,
+    clients: u32,
     streams: u32,
     max_streams: Option<u32>,
 ) -> (Agreement, Timing) {
@@ -107,7 +110,7 @@ async fn emulated(
     let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
     let point = PointConfig {
         target: Arc::new(target),
-        clients: 1,
+        clients,
         streams_per_client: streams,
         max_connections_per_origin: 6,
         events_path: CHANNEL_EVENTS.into(),
@@ -165,12 +168,13 @@ async fn real(
     kind: BrowserKind,
     path: &Path,
     protocol: Protocol,
+    clients: u32,
     streams: u32,
     max_streams: Option<u32>,
 ) -> (Agreement, Timing) {
     let spec = browser::PointSpec {
         protocol,
-        clients: 1,
+        clients,
         streams_per_client: streams,
         warmup: WARMUP,
         duration: DURATION,
@@ -190,7 +194,11 @@ async fn real(
     assert_eq!(out.visibility, "visible", "{context}");
     assert_eq!(out.requests_failed, 0, "{context}");
     assert_eq!(out.stream_errors, 0, "{context}");
-    assert_eq!(out.streams_requested, u64::from(streams), "{context}");
+    assert_eq!(
+        out.streams_requested,
+        u64::from(clients * streams),
+        "{context}"
+    );
     assert_eq!(
         out.time_to_first_event.len() as u64,
         out.streams_opened,
@@ -256,9 +264,9 @@ fn truth(_kind: BrowserKind, protocol: Protocol, streams: u64) -> Agreement {
 
 fn row(protocol: Protocol, streams: u32, client: &str, (a, t): &(Agreement, Timing)) -> String {
     let post = match (a.posts_completed, a.posts_stalled_at_end) {
-        (1, 0) => "completed",
-        (0, 1) => "stalled",
-        _ => "?",
+        (1, 0) => "completed".to_owned(),
+        (0, 1) => "stalled".to_owned(),
+        (done, stalled) => format!("{done} completed, {stalled} stalled"),
     };
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
     format!(
@@ -277,8 +285,8 @@ async fn agree(kind: BrowserKind, protocol: Protocol) {
     let _one = ONE_AT_A_TIME.lock().await;
     let mut table = Vec::new();
     for streams in [5, 6, 10] {
-        let e = emulated(protocol, streams, None).await;
-        let b = real(kind, &path, protocol, streams, None).await;
+        let e = emulated(protocol, 1, streams, None).await;
+        let b = real(kind, &path, protocol, 1, streams, None).await;
         table.push(row(protocol, streams, "emulated", &e));
         table.push(row(protocol, streams, kind.name(), &b));
         println!("{}\n{}", table[table.len() - 2], table[table.len() - 1]);
@@ -338,8 +346,8 @@ async fn h2_server_limit_of_3_agrees_with_chromium() {
     let chromium = find(BrowserKind::Chromium);
     let _one = ONE_AT_A_TIME.lock().await;
     let limit = Some(3);
-    let e = emulated(Protocol::H2, 10, limit).await;
-    let c = real(BrowserKind::Chromium, &chromium, Protocol::H2, 10, limit).await;
+    let e = emulated(Protocol::H2, 1, 10, limit).await;
+    let c = real(BrowserKind::Chromium, &chromium, Protocol::H2, 1, 10, limit).await;
     println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
     println!("{}", row(Protocol::H2, 10, "chromium, limit 3", &c));
     assert_eq!(c.0, e.0, "h2 limit 3, 10 streams: chromium vs emulated");
@@ -366,8 +374,8 @@ async fn h2_server_limit_of_3_agrees_with_firefox() {
     let firefox = find(BrowserKind::Firefox);
     let _one = ONE_AT_A_TIME.lock().await;
     let limit = Some(3);
-    let e = emulated(Protocol::H2, 10, limit).await;
-    let f = real(BrowserKind::Firefox, &firefox, Protocol::H2, 10, limit).await;
+    let e = emulated(Protocol::H2, 1, 10, limit).await;
+    let f = real(BrowserKind::Firefox, &firefox, Protocol::H2, 1, 10, limit).await;
     println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
     println!("{}", row(Protocol::H2, 10, "firefox, limit 3", &f));
     let known = Agreement {
@@ -384,6 +392,47 @@ async fn h2_server_limit_of_3_agrees_with_firefox() {
         "h2 limit 3: firefox disagrees with its known behaviour"
     );
     assert_eq!(e.0, f.0, "h2 limit 3, 10 streams: emulated vs firefox");
+}
+
+/// Two virtual clients with six EventSources each over HTTP/1.1: each client is one isolated
+/// browser context (Chromium) or user context (Firefox) with its own connection pool, as each
+/// emulated client has its own six slots. So all twelve open on twelve connections, and each
+/// client's POST stalls behind its own six streams. Were the contexts sharing one pool, six
+/// streams would stay queued.
+async fn two_clients(kind: BrowserKind) {
+    let path = find(kind);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let e = emulated(Protocol::H1, 2, 6, None).await;
+    let b = real(kind, &path, Protocol::H1, 2, 6, None).await;
+    println!("{}", row(Protocol::H1, 12, "emulated, 2 clients x 6", &e));
+    println!(
+        "{}",
+        row(Protocol::H1, 12, &format!("{kind}, 2 clients x 6"), &b)
+    );
+    let known = Agreement {
+        opened: 12,
+        queued_at_end: 0,
+        posts_scheduled: 2,
+        posts_completed: 0,
+        posts_stalled_at_end: 2,
+        connections: 12,
+        server_connections: 12,
+    };
+    assert_eq!(
+        b.0, known,
+        "2 clients: {kind} disagrees with separate pools"
+    );
+    assert_eq!(e.0, b.0, "2 clients x 6 streams: emulated vs {kind}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_have_their_own_pools_in_chromium() {
+    two_clients(BrowserKind::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_have_their_own_pools_in_firefox() {
+    two_clients(BrowserKind::Firefox).await;
 }
 
 /// h2c is refused with a reason, before anything is started.
