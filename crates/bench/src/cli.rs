@@ -122,13 +122,33 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `--browser`: the real browser that runs the points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrowserArg {
+    /// Headless Chromium over the Chrome DevTools Protocol (package `chromium`).
+    Chromium,
+    /// Headless Firefox over WebDriver BiDi (package `firefox-esr`).
+    Firefox,
+}
+
+impl BrowserArg {
+    pub fn kind(self) -> browser::BrowserKind {
+        match self {
+            BrowserArg::Chromium => browser::BrowserKind::Chromium,
+            BrowserArg::Firefox => browser::BrowserKind::Firefox,
+        }
+    }
+}
+
 /// Run a scenario's points in a real headless browser (the emulation's ground truth).
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Chromium is found via --chromium, then $SSEBENCH_CHROMIUM, then `chromium` on PATH \
-                  (Debian: apt-get install chromium). h2c points are skipped: browsers never speak \
-                  cleartext HTTP/2; points of more than 20 clients are skipped too.\n\nExample:\n  \
-                  bench browser scenarios/ci-smoke.toml"
+    after_help = "The browser is found via --browser-path, then $SSEBENCH_CHROMIUM (or \
+                  $SSEBENCH_FIREFOX), then `chromium` (or `firefox-esr`) on PATH (Debian: apt-get \
+                  install chromium firefox-esr). h2c points are skipped: browsers never speak \
+                  cleartext HTTP/2; points of more than 20 clients are skipped too.\n\nExamples:\n  \
+                  bench browser scenarios/ci-smoke.toml\n  \
+                  bench browser --browser firefox scenarios/ci-smoke.toml"
 )]
 pub struct BrowserArgs {
     /// The scenario file (TOML; every key is described in scenarios/README.md).
@@ -136,9 +156,13 @@ pub struct BrowserArgs {
     /// Change one scenario key, as for `bench run` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<crate::scenario::Override>,
-    /// The Chromium binary [default: $SSEBENCH_CHROMIUM, else chromium on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub chromium: Option<PathBuf>,
+    /// Which browser runs the points.
+    #[arg(long, value_enum, default_value_t = BrowserArg::Chromium)]
+    pub browser: BrowserArg,
+    /// The browser binary [default: $SSEBENCH_CHROMIUM or $SSEBENCH_FIREFOX, else chromium or
+    /// firefox-esr on PATH].
+    #[arg(long, value_name = "PATH", alias = "chromium")]
+    pub browser_path: Option<PathBuf>,
     /// Directory for the CSV report and its plot.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,

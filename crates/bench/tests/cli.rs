@@ -206,7 +206,12 @@ fn a_missing_chromium_fails_naming_the_package() {
         "name = \"t\"\nprotocols = [\"h1\"]\nduration = \"1s\"\n",
     );
     let out = bench()
-        .args(["browser", "--chromium", "/nonexistent/chromium", "--out"])
+        .args([
+            "browser",
+            "--browser-path",
+            "/nonexistent/chromium",
+            "--out",
+        ])
         .arg(dir.join("results"))
         .arg(&scenario)
         .output()
@@ -216,12 +221,21 @@ fn a_missing_chromium_fails_naming_the_package() {
     assert!(stderr.contains("apt-get install chromium"), "{stderr}");
 }
 
-/// End to end in real Chromium (which must be installed: this fails without it), through the one
-/// run loop: one h1 point past the ceiling and one h2 point, written as chromium rows the reader
-/// accepts; the h2c arm is skipped with a reason.
+/// End to end in real Chromium and Firefox (which must be installed: this fails without them),
+/// through the one run loop: one h1 point past the ceiling and one h2 point, written as the
+/// browser's rows the reader accepts; the h2c arm is skipped with a reason.
 #[test]
 fn a_browser_run_writes_chromium_rows() {
-    let dir = temp_dir("browser-run");
+    browser_run_writes_rows("chromium", report::ClientKind::Chromium);
+}
+
+#[test]
+fn a_browser_run_writes_firefox_rows() {
+    browser_run_writes_rows("firefox", report::ClientKind::Firefox);
+}
+
+fn browser_run_writes_rows(browser: &str, kind: report::ClientKind) {
+    let dir = temp_dir(&format!("browser-run-{browser}"));
     let scenario = write(
         &dir,
         "tiny.toml",
@@ -238,7 +252,14 @@ event_interval = "50ms"
 "#,
     );
     let out = bench()
-        .args(["browser", "--no-plot", "--no-progress", "--out"])
+        .args([
+            "browser",
+            "--browser",
+            browser,
+            "--no-plot",
+            "--no-progress",
+            "--out",
+        ])
         .arg(dir.join("results"))
         .arg(&scenario)
         .output()
@@ -248,12 +269,12 @@ event_interval = "50ms"
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stderr.contains("skipping h2c"), "{stderr}");
     assert!(
-        stdout.contains("tiny in chromium: 2 of 2 points run"),
+        stdout.contains(&format!("tiny in {browser}: 2 of 2 points run")),
         "{stdout}"
     );
     let csv = report_csv(&dir.join("results"));
     let name = csv.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("tiny-chromium-"), "{name}");
+    assert!(name.starts_with(&format!("tiny-{browser}-")), "{name}");
     let rows = report::read_report(&csv).expect("a readable report");
     let value = |protocol: &str, metric: &str| {
         rows.iter()
@@ -262,9 +283,7 @@ event_interval = "50ms"
             .unwrap_or_else(|| panic!("no {protocol} {metric} row"))
     };
     use report::Value;
-    assert!(rows
-        .iter()
-        .all(|r| r.key.client == report::ClientKind::Chromium));
+    assert!(rows.iter().all(|r| r.key.client == kind));
     assert_eq!(value("h1", "streams_opened"), Value::Counter(6));
     assert_eq!(value("h1", "streams_queued_at_end"), Value::Counter(1));
     assert_eq!(value("h1", "posts_completed"), Value::Counter(0));

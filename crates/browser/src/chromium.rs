@@ -3,24 +3,30 @@
 //!
 //! The flags are fixed (see [`FLAGS`]): no GPU, no QUIC (a browser on QUIC would leave the
 //! HTTP/1.1 vs HTTP/2 comparison), no first-run UI, and no background traffic of the browser's
-//! own. `--remote-debugging-port=0` picks a free port, which Chromium writes to
+//! own. `--disable-background-networking` is not enough for the last: Chromium 156 still looked up
+//! `clients2.google.com` with the system's DNS resolver during a point (measured under strace,
+//! `tests/isolation.rs`), so every host name resolves to "not found" without a query
+//! (`--host-resolver-rules`); the server is addressed by its IP literal, which never reaches the
+//! resolver, and is excluded from the rule besides. `--remote-debugging-port=0` picks a free port, which Chromium writes to
 //! `<profile>/DevToolsActivePort` (port, then the browser endpoint's path). For TLS arms the server
 //! certificate is accepted by its key alone with `--ignore-certificate-errors-spki-list`.
 //!
 //! [`Chromium::close`] asks the browser to exit (`Browser.close`) and waits a bounded time;
-//! dropping a [`Chromium`] kills the process in any case (panics and early returns included), then
-//! removes the profile.
+//! dropping a [`Chromium`] kills its process group in any case (panics and early returns
+//! included), then removes the profile.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-use crate::cdp::Cdp;
 use crate::error::BrowserError;
+use crate::kind::BrowserKind;
+use crate::process::BrowserProcess;
+use crate::remote::Remote;
 
 /// Every Chromium launch gets exactly these flags, plus the profile, the DevTools port and, for
 /// TLS, the accepted key.
-pub const FLAGS: [&str; 8] = [
+pub const FLAGS: [&str; 9] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -29,6 +35,7 @@ pub const FLAGS: [&str; 8] = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ];
 
 /// How long Chromium may take to open its DevTools port.
@@ -36,53 +43,39 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `close` waits for a clean exit before killing.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A running headless Chromium. Killed when dropped.
+/// A running headless Chromium. Killed, with its process group, when dropped.
 #[derive(Debug)]
 pub struct Chromium {
-    child: Child,
-    path: PathBuf,
+    process: BrowserProcess,
     ws_url: String,
-    /// Holds `profile/` (the user data dir) and `stderr.log`; removed after the process ends.
-    dir: tempfile::TempDir,
 }
 
 impl Chromium {
     /// Starts `path` with [`FLAGS`], a fresh profile, and `spki` (base64 SHA-256 of a
     /// certificate's SubjectPublicKeyInfo) as the only accepted certificate key, if given.
     pub async fn launch(path: &Path, spki: Option<&str>) -> Result<Chromium, BrowserError> {
-        let dir = tempfile::Builder::new()
-            .prefix("ssebench-chromium-")
-            .tempdir()
-            .map_err(BrowserError::TempDir)?;
-        let profile = dir.path().join("profile");
-        std::fs::create_dir(&profile).map_err(BrowserError::TempDir)?;
-        let stderr =
-            std::fs::File::create(dir.path().join("stderr.log")).map_err(BrowserError::TempDir)?;
+        let kind = BrowserKind::Chromium;
+        let dir = BrowserProcess::temp_dir(kind)?;
         let mut command = Command::new(path);
         command
             .args(FLAGS)
-            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
             .arg("--remote-debugging-port=0");
         if let Some(spki) = spki {
             command.arg(format!("--ignore-certificate-errors-spki-list={spki}"));
         }
-        command
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        let child = command.spawn().map_err(|source| BrowserError::Spawn {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut chromium = Chromium {
-            child,
-            path: path.to_owned(),
-            ws_url: String::new(),
-            dir,
-        };
-        chromium.ws_url = chromium.wait_for_devtools(&profile).await?;
-        Ok(chromium)
+        command.arg("about:blank");
+        let mut process = BrowserProcess::spawn(kind, path, command, dir)?;
+        let ws_url = process
+            .wait_for_endpoint(START_TIMEOUT, |profile| {
+                let text = std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?;
+                devtools_endpoint(&text)
+            })
+            .await?;
+        Ok(Chromium { process, ws_url })
     }
 
     /// The browser's DevTools WebSocket endpoint.
@@ -90,70 +83,52 @@ impl Chromium {
         &self.ws_url
     }
 
-    /// The browser process id.
+    /// The browser process id (also its process group id).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// What Chromium wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+        self.process.stderr()
+    }
+
+    /// The error to report if the browser has exited.
+    pub fn exited(&mut self) -> Option<BrowserError> {
+        let status = self.process.exit_status()?;
+        Some(self.process.exited_error(status))
     }
 
     /// Asks the browser to exit over `cdp`, waits up to 3 s, then kills it.
-    pub async fn close(mut self, cdp: &Cdp) {
+    pub async fn close(mut self, cdp: &Remote) {
         let _ = cdp
             .call_within("Browser.close", serde_json::json!({}), None, EXIT_TIMEOUT)
             .await;
-        let deadline = Instant::now() + EXIT_TIMEOUT;
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        if !self.process.wait_exit(EXIT_TIMEOUT).await {
+            tracing::warn!("chromium did not exit within {EXIT_TIMEOUT:?}, killing it");
         }
-        tracing::warn!("chromium did not exit within {EXIT_TIMEOUT:?}, killing it");
-        // Drop kills it.
-    }
-
-    /// Polls `DevToolsActivePort` (port on the first line, endpoint path on the second).
-    async fn wait_for_devtools(&mut self, profile: &Path) -> Result<String, BrowserError> {
-        let file = profile.join("DevToolsActivePort");
-        let started = Instant::now();
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                let mut lines = text.lines();
-                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                    if let Ok(port) = port.trim().parse::<u16>() {
-                        return Ok(format!("ws://127.0.0.1:{port}{}", path.trim()));
-                    }
-                }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(BrowserError::Exited {
-                    path: self.path.clone(),
-                    status: status.to_string(),
-                    stderr: self.stderr(),
-                });
-            }
-            if started.elapsed() > START_TIMEOUT {
-                return Err(BrowserError::DevToolsNotReady {
-                    path: self.path.clone(),
-                    waited: START_TIMEOUT,
-                    stderr: self.stderr(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Drop kills the process group (helpers included) and removes the profile.
     }
 }
 
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        // Reap it; its helper processes exit with it. The profile is removed after this.
-        let _ = self.child.wait();
+/// `DevToolsActivePort`: the port on the first line, the endpoint's path on the second.
+fn devtools_endpoint(text: &str) -> Option<String> {
+    let mut lines = text.lines();
+    let port = lines.next()?.trim().parse::<u16>().ok()?;
+    let path = lines.next()?.trim();
+    Some(format!("ws://127.0.0.1:{port}{path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_endpoint_file() {
+        assert_eq!(
+            devtools_endpoint("40123\n/devtools/browser/abc\n").as_deref(),
+            Some("ws://127.0.0.1:40123/devtools/browser/abc")
+        );
+        assert_eq!(devtools_endpoint("40123\n"), None, "half written");
     }
 }

@@ -4,33 +4,54 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::kind::BrowserKind;
 use crate::spki::SpkiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
-    /// No Chromium binary: the message names the Debian package.
+    /// No binary: the message names the Debian package.
     #[error(
-        "chromium not found ({searched}): install it with `apt-get install chromium`, \
-         or name the binary with --chromium PATH or SSEBENCH_CHROMIUM=PATH"
+        "{browser} not found ({searched}): install it with `apt-get install {}`, \
+         or name the binary{} or {}=PATH",
+        browser.package(),
+        match browser {
+            BrowserKind::Chromium => " with --chromium PATH",
+            BrowserKind::Firefox => "",
+        },
+        browser.env_var()
     )]
-    ChromiumNotFound { searched: String },
+    NotFound {
+        browser: BrowserKind,
+        searched: String,
+    },
 
-    #[error("cannot start chromium {}", path.display())]
+    #[error("cannot start {browser} {}", path.display())]
     Spawn {
+        browser: BrowserKind,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("chromium {} did not open its DevTools port within {waited:?}{}", path.display(), tail(stderr))]
-    DevToolsNotReady {
+    #[error(
+        "{browser} {} did not open its {} port within {waited:?}{}",
+        path.display(),
+        browser.protocol(),
+        tail(stderr)
+    )]
+    NotReady {
+        browser: BrowserKind,
         path: PathBuf,
         waited: Duration,
         stderr: String,
     },
 
-    #[error("chromium {} exited before its DevTools port was ready ({status}){}", path.display(), tail(stderr))]
+    /// The browser exited before or while it was needed (Firefox started with
+    /// `MOZ_DISABLE_NONLOCAL_CONNECTIONS=1` aborts on purpose when anything tries to reach a
+    /// non-local address; its stderr then says which).
+    #[error("{browser} {} exited ({status}){}", path.display(), tail(stderr))]
     Exited {
+        browser: BrowserKind,
         path: PathBuf,
         status: String,
         stderr: String,
@@ -40,7 +61,7 @@ pub enum BrowserError {
     TempDir(#[source] std::io::Error),
 
     #[error(transparent)]
-    Cdp(#[from] CdpError),
+    Remote(#[from] RemoteError),
 
     /// The arm cannot be driven by a browser at all (h2c).
     #[error("{protocol} cannot run in a browser: {reason}")]
@@ -55,17 +76,22 @@ pub enum BrowserError {
     #[error("cannot read the server certificate's public key")]
     Certificate(#[source] SpkiError),
 
-    #[error("chromium could not load {url}: {error}")]
-    Navigation { url: String, error: String },
+    #[error("{browser} could not load {url}: {error}")]
+    Navigation {
+        browser: BrowserKind,
+        url: String,
+        error: String,
+    },
 
     #[error("the page script failed ({what}): {detail}")]
     Script { what: &'static str, detail: String },
 
-    /// Chromium spoke another protocol than the arm pins: never a silent fallback.
+    /// The browser spoke another protocol than the arm pins: never a silent fallback.
     #[error(
-        "protocol mismatch on {arm}: chromium negotiated {got:?} for {url}, expected {expected:?}"
+        "protocol mismatch on {arm}: {browser} negotiated {got:?} for {url}, expected {expected:?}"
     )]
     ProtocolMismatch {
+        browser: BrowserKind,
         arm: sse_server::Protocol,
         expected: &'static str,
         got: String,
@@ -73,16 +99,17 @@ pub enum BrowserError {
     },
 }
 
-/// A DevTools protocol failure.
+/// A remote protocol (CDP or WebDriver BiDi) failure.
 #[derive(Debug, thiserror::Error)]
-pub enum CdpError {
-    #[error("cannot connect to the DevTools endpoint {url}")]
+pub enum RemoteError {
+    #[error("cannot connect to the {protocol} endpoint {url}")]
     Connect {
+        protocol: &'static str,
         url: String,
         #[source]
         source: Box<tokio_tungstenite::tungstenite::Error>,
     },
-    #[error("the DevTools connection closed")]
+    #[error("the remote protocol connection closed")]
     Closed,
     #[error("{method} got no answer within {waited:?}")]
     Timeout { method: String, waited: Duration },
@@ -96,12 +123,39 @@ pub enum CdpError {
     EventTimeout { event: String, waited: Duration },
 }
 
-/// The last lines of Chromium's stderr, for an error message.
+/// The last lines of the browser's stderr, for an error message, after the first `FATAL ERROR`
+/// line if there is one (Firefox's refused non-local connection, named with its host).
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     if lines.is_empty() {
         return String::new();
     }
+    let fatal = lines
+        .iter()
+        .find(|l| l.contains("FATAL ERROR"))
+        .map(|l| format!("; {}", l.trim()))
+        .unwrap_or_default();
     let from = lines.len().saturating_sub(5);
-    format!("; its stderr ends with:\n  {}", lines[from..].join("\n  "))
+    format!(
+        "{fatal}; its stderr ends with:\n  {}",
+        lines[from..].join("\n  ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fatal_line_is_quoted_before_the_tail() {
+        let mut stderr = String::from("FATAL ERROR: Non-local network connections are disabled and a connection attempt to example.org (93.184.215.14) was made.\n");
+        for i in 0..20 {
+            stderr.push_str(&format!("noise {i}\n"));
+        }
+        let t = tail(&stderr);
+        assert!(t.starts_with("; FATAL ERROR: Non-local"), "{t}");
+        assert!(t.ends_with("noise 19"), "{t}");
+        assert!(!t.contains("noise 14"), "{t}");
+        assert_eq!(tail(" \n"), "");
+    }
 }

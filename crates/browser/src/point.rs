@@ -1,39 +1,44 @@
-//! One sweep point in real Chromium, against a fresh embedded server that listens for the arm
-//! only.
+//! One sweep point in a real browser, against a fresh embedded server that listens for the arm
+//! only. The same loop for every browser; only the remote protocol calls differ
+//! ([`crate::cdp`] for Chromium, [`crate::bidi`] for Firefox).
 //!
-//! Per point: start the server; launch Chromium trusting the server's key alone; per virtual
-//! client one isolated browser context (its own connection pools, like one browser profile of the
-//! emulation) with one tab; enable `Network`; load the same-origin page; run the harness; at
-//! `warmup + duration` freeze the page's state, read the Network events and the server's counters;
-//! then close the browser and stop the server.
+//! Per point: start the server; launch the browser trusting the server's certificate alone
+//! (Chromium: by its key, Firefox: by a per-profile override of its fingerprint); per virtual
+//! client one isolated browser context (Chromium) or user context (Firefox), i.e. its own
+//! connection pools like one browser profile of the emulation, with one page; load the
+//! same-origin page; run the harness; at `warmup + duration` freeze the page's state, read the
+//! network events and the server's counters; then close the browser and stop the server.
 //!
 //! # The page's own connection
 //!
-//! The tab loads `GET /health` (a tiny same-origin text document) rather than the server's demo
+//! The page loads `GET /health` (a tiny same-origin text document) rather than the server's demo
 //! page at `/`: the demo opens its own EventSource, which would hold one of the six HTTP/1.1 slots
 //! for the whole point. Loading the page makes two requests the emulation never makes, the
-//! document and Chromium's `/favicon.ico` (a 404), both on one connection. The harness starts only
-//! after the load event plus [`SETTLE`], so that connection is idle by then: over HTTP/1.1 it
+//! document and the browser's `/favicon.ico` (a 404), both on one connection. The harness starts
+//! only after the load event plus [`SETTLE`], so that connection is idle by then: over HTTP/1.1 it
 //! stays in the pool and the first EventSource reuses it, over HTTP/2 it is the one connection.
 //! So the page load adds requests but no connection, and the EventSource/POST behaviour is that
 //! of a fresh emulated client. [`Connections`] keeps both views: connections that carried the
 //! EventSources and POSTs (what the emulation is compared with) and those that carried anything;
-//! [`Connections::page_only`] is 0 when the document's connection was reused.
+//! [`Connections::page_only`] is 0 when the document's connection was reused. How each browser's
+//! events give the connections is in [`crate::network`].
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sse_server::{Protocol, RunningServer, ServerConfig};
 
-use crate::cdp::Cdp;
 use crate::chromium::Chromium;
 use crate::error::BrowserError;
+use crate::firefox::Firefox;
 use crate::harness::{post_schedule, HarnessConfig, PageResult, CONNECTING, OPEN};
-use crate::network::{PageNetwork, RequestKind, KEPT_EVENTS};
+use crate::kind::BrowserKind;
+use crate::network::{Connections, PageNetwork, RequestKind, RequestPaths};
+use crate::remote::{Dialect, Remote};
 
-/// The same-origin document each tab loads before the harness runs.
+/// The same-origin document each page loads before the harness runs.
 pub const PAGE_PATH: &str = "/health";
 /// Idle time between the page's load event and the harness, so the document's connection is
 /// back in the pool (and a favicon request, if any, is done).
@@ -47,7 +52,8 @@ const RESULT_SLACK: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct PointSpec {
     pub protocol: Protocol,
-    /// Virtual clients: one isolated browser context (own connection pools) each.
+    /// Virtual clients: one isolated browser context or user context (own connection pools)
+    /// each.
     pub clients: u32,
     pub streams_per_client: u32,
     pub warmup: Duration,
@@ -72,25 +78,13 @@ pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
     }
 }
 
-/// The `response.protocol` Chromium must report on the arm.
+/// The `response.protocol` the browser must report on the arm (both browsers use these names).
 pub fn expected_protocol(protocol: Protocol) -> &'static str {
     if protocol.is_http2() {
         "h2"
     } else {
         "http/1.1"
     }
-}
-
-/// Connections as Chromium reported them (distinct `connectionId`s among responses).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Connections {
-    /// Carried at least one EventSource or POST response: what the emulation counts.
-    pub streams_and_posts: u64,
-    /// Carried at least one response of any kind, the document included.
-    pub any: u64,
-    /// Connections whose only responses were the page's own (document): 0 when the document's
-    /// connection was reused by the EventSources.
-    pub page_only: u64,
 }
 
 /// The embedded server's counts for the point.
@@ -105,7 +99,7 @@ pub struct ServerCounts {
     pub overflows: u64,
 }
 
-/// What a browser point measured. Counters are summed over clients.
+/// What a browser point measured, the same for every browser. Counters are summed over clients.
 #[derive(Debug, Clone, Default)]
 pub struct PointOutcome {
     pub streams_requested: u64,
@@ -134,15 +128,19 @@ pub struct PointOutcome {
     pub time_to_first_event: Vec<Duration>,
     /// POST's scheduled instant -> its response read to the end.
     pub post_rtt: Vec<Duration>,
+    /// From the browser's network events: Chromium's connection ids, Firefox's per-request
+    /// "opened a connection" (see [`crate::network`]).
     pub connections: Connections,
-    /// Requests Chromium reported, by kind: (streams, posts, page).
+    /// Requests the browser reported, by kind: (streams, posts, page).
     pub requests_sent: (u64, u64, u64),
-    /// Requests that failed at the network level (`Network.loadingFailed`).
+    /// Requests that failed at the network level (CDP `Network.loadingFailed`, BiDi
+    /// `network.fetchError`).
     pub requests_failed: u64,
-    /// The protocol Chromium negotiated (checked on every response).
+    /// The protocol the browser negotiated (checked on every response).
     pub negotiated: String,
     pub server: ServerCounts,
-    /// `document.visibilityState` of the tabs at the end (timers are not throttled if `visible`).
+    /// `document.visibilityState` of the pages at the end (timers are not throttled if
+    /// `visible`): the first page's that is not `visible`, if any.
     pub visibility: String,
     /// From the harness start to the end of the point, as the pages measured it (longest).
     pub measured: Duration,
@@ -150,10 +148,11 @@ pub struct PointOutcome {
     pub elapsed: Duration,
 }
 
-/// Runs one point in a fresh Chromium at `chromium`, against a server started from `server`
+/// Runs one point in a fresh browser of `kind` at `path`, against a server started from `server`
 /// (its listeners are replaced by the arm's one, on 127.0.0.1 port 0).
 pub async fn run_point(
-    chromium: &Path,
+    kind: BrowserKind,
+    path: &Path,
     spec: &PointSpec,
     mut server: ServerConfig,
 ) -> Result<PointOutcome, BrowserError> {
@@ -163,7 +162,7 @@ pub async fn run_point(
     let server = sse_server::start(server)
         .await
         .map_err(BrowserError::Server)?;
-    let result = with_server(chromium, spec, &server).await;
+    let result = with_server(kind, path, spec, &server).await;
     server.shutdown().await;
     let mut outcome = result?;
     outcome.elapsed = started.elapsed();
@@ -171,32 +170,137 @@ pub async fn run_point(
 }
 
 async fn with_server(
-    chromium: &Path,
+    kind: BrowserKind,
+    path: &Path,
     spec: &PointSpec,
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
-    let spki = if spec.protocol.is_tls() {
-        Some(
-            crate::spki::spki_sha256_base64(&server.cert_der())
-                .map_err(BrowserError::Certificate)?,
-        )
-    } else {
-        None
+    let mut session = Session::launch(kind, path, spec.protocol, server).await?;
+    let result = measure(&session, spec, server).await;
+    // A browser that died mid-point (e.g. Firefox refusing a non-local connection) explains the
+    // failure better than the closed protocol connection does.
+    let result = match (result, session.exited()) {
+        (Err(_), Some(exited)) => Err(exited),
+        (result, _) => result,
     };
-    let browser = Chromium::launch(chromium, spki.as_deref()).await?;
-    let cdp = Cdp::connect(browser.ws_url(), KEPT_EVENTS).await?;
-    let result = measure(&cdp, spec, server).await;
-    browser.close(&cdp).await;
+    session.close().await;
     result
 }
 
-/// One client's tab.
-struct Tab {
-    session: String,
+/// A launched browser and its remote protocol connection.
+enum Session {
+    Chromium { browser: Chromium, cdp: Remote },
+    Firefox { browser: Firefox, bidi: Remote },
+}
+
+impl Session {
+    async fn launch(
+        kind: BrowserKind,
+        path: &Path,
+        protocol: Protocol,
+        server: &RunningServer,
+    ) -> Result<Session, BrowserError> {
+        let cert = server.cert_der();
+        let addr = server
+            .addr(protocol)
+            .expect("the server listens for the arm");
+        match kind {
+            BrowserKind::Chromium => {
+                let spki = match protocol.is_tls() {
+                    true => Some(
+                        crate::spki::spki_sha256_base64(&cert)
+                            .map_err(BrowserError::Certificate)?,
+                    ),
+                    false => None,
+                };
+                let browser = Chromium::launch(path, spki.as_deref()).await?;
+                let cdp =
+                    Remote::connect(browser.ws_url(), Dialect::Cdp, crate::network::CDP_EVENTS)
+                        .await?;
+                Ok(Session::Chromium { browser, cdp })
+            }
+            BrowserKind::Firefox => {
+                let trusted = protocol.is_tls().then_some((addr, cert.as_ref()));
+                let browser = Firefox::launch(path, trusted).await?;
+                let bidi =
+                    Remote::connect(browser.ws_url(), Dialect::Bidi, crate::network::BIDI_EVENTS)
+                        .await?;
+                crate::bidi::start_session(&bidi).await?;
+                Ok(Session::Firefox { browser, bidi })
+            }
+        }
+    }
+
+    fn kind(&self) -> BrowserKind {
+        match self {
+            Session::Chromium { .. } => BrowserKind::Chromium,
+            Session::Firefox { .. } => BrowserKind::Firefox,
+        }
+    }
+
+    /// One client's page: a fresh isolated context with `page_url` loaded; its scope (CDP
+    /// session id, BiDi browsing context id).
+    async fn open_page(&self, page_url: &str) -> Result<String, BrowserError> {
+        match self {
+            Session::Chromium { cdp, .. } => {
+                crate::cdp::open_tab(cdp, page_url, LOAD_TIMEOUT).await
+            }
+            Session::Firefox { bidi, .. } => {
+                crate::bidi::open_tab(bidi, page_url, LOAD_TIMEOUT).await
+            }
+        }
+    }
+
+    /// Evaluates `expression` in a page; awaited, and bounded by `timeout`, if `timeout` is
+    /// given.
+    async fn evaluate(
+        &self,
+        page: &str,
+        expression: &str,
+        what: &'static str,
+        timeout: Option<Duration>,
+    ) -> Result<Value, BrowserError> {
+        match self {
+            Session::Chromium { cdp, .. } => {
+                crate::cdp::evaluate(cdp, page, expression, what, timeout).await
+            }
+            Session::Firefox { bidi, .. } => {
+                crate::bidi::evaluate(bidi, page, expression, what, timeout).await
+            }
+        }
+    }
+
+    /// A page's requests and responses as the browser reported them.
+    fn network(&self, page: &str, spec: &PointSpec) -> PageNetwork {
+        match self {
+            Session::Chromium { cdp, .. } => PageNetwork::from_cdp_events(&cdp.events(page, 0)),
+            Session::Firefox { bidi, .. } => PageNetwork::from_bidi_events(
+                &bidi.events(page, 0),
+                RequestPaths {
+                    events: &spec.events_path,
+                    messages: &spec.messages_path,
+                },
+            ),
+        }
+    }
+
+    fn exited(&mut self) -> Option<BrowserError> {
+        match self {
+            Session::Chromium { browser, .. } => browser.exited(),
+            Session::Firefox { browser, .. } => browser.exited(),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Session::Chromium { browser, cdp } => browser.close(&cdp).await,
+            Session::Firefox { browser, bidi } => browser.close(&bidi).await,
+        }
+    }
 }
 
 async fn measure(
-    cdp: &Cdp,
+    session: &Session,
     spec: &PointSpec,
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
@@ -204,14 +308,14 @@ async fn measure(
         .url(spec.protocol)
         .expect("the server listens for the arm");
     let page_url = format!("{origin}{PAGE_PATH}");
-    let mut tabs = Vec::with_capacity(spec.clients as usize);
+    let mut pages = Vec::with_capacity(spec.clients as usize);
     for _ in 0..spec.clients {
-        tabs.push(open_tab(cdp, &page_url).await?);
+        pages.push(session.open_page(&page_url).await?);
     }
     tokio::time::sleep(SETTLE).await;
     let after_load = listener_counts(server, spec.protocol);
 
-    for (index, tab) in tabs.iter().enumerate() {
+    for (index, page) in pages.iter().enumerate() {
         let config = HarnessConfig {
             streams: spec.streams_per_client,
             events_path: spec.events_path.clone(),
@@ -227,13 +331,14 @@ async fn measure(
                 spec.post_body_bytes,
             ),
         };
-        evaluate(cdp, &tab.session, &config.expression(), "start", None).await?;
+        session
+            .evaluate(page, &config.expression(), "start", None)
+            .await?;
     }
     let wait = spec.warmup + spec.duration + RESULT_SLACK;
-    let results = futures_util::future::join_all(tabs.iter().map(|tab| {
-        evaluate(
-            cdp,
-            &tab.session,
+    let results = futures_util::future::join_all(pages.iter().map(|page| {
+        session.evaluate(
+            page,
             "window.__ssebench.done",
             "end-of-point snapshot",
             Some(wait),
@@ -250,98 +355,18 @@ async fn measure(
         negotiated: expected_protocol(spec.protocol).to_owned(),
         ..PointOutcome::default()
     };
-    for (tab, result) in tabs.iter().zip(results) {
-        let page: PageResult =
+    for (page, result) in pages.iter().zip(results) {
+        let snapshot: PageResult =
             serde_json::from_value(result?).map_err(|e| BrowserError::Script {
                 what: "end-of-point snapshot",
                 detail: e.to_string(),
             })?;
-        add_page(&mut out, &page);
-        let network = PageNetwork::from_events(&cdp.events(&tab.session, 0));
-        check_protocol(spec.protocol, &network)?;
+        add_page(&mut out, &snapshot);
+        let network = session.network(page, spec);
+        check_protocol(session.kind(), spec.protocol, &network)?;
         add_network(&mut out, &network);
     }
     Ok(out)
-}
-
-/// A new isolated browser context with one tab, attached, Network on, the page loaded.
-async fn open_tab(cdp: &Cdp, page_url: &str) -> Result<Tab, BrowserError> {
-    let context = cdp
-        .call(
-            "Target.createBrowserContext",
-            json!({ "disposeOnDetach": true }),
-            None,
-        )
-        .await?;
-    let target = cdp
-        .call(
-            "Target.createTarget",
-            json!({ "url": "about:blank", "browserContextId": context["browserContextId"] }),
-            None,
-        )
-        .await?;
-    let attached = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-            None,
-        )
-        .await?;
-    let session = attached["sessionId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let s = Some(session.as_str());
-    cdp.call("Page.enable", json!({}), s).await?;
-    cdp.call("Network.enable", json!({}), s).await?;
-    let from = cdp.event_count();
-    let nav = cdp
-        .call("Page.navigate", json!({ "url": page_url }), s)
-        .await?;
-    if let Some(error) = nav.get("errorText").and_then(Value::as_str) {
-        return Err(BrowserError::Navigation {
-            url: page_url.to_owned(),
-            error: error.to_owned(),
-        });
-    }
-    cdp.wait_event(&session, "Page.loadEventFired", from, LOAD_TIMEOUT)
-        .await?;
-    Ok(Tab { session })
-}
-
-/// `Runtime.evaluate` returning the value; a thrown exception is a [`BrowserError::Script`].
-async fn evaluate(
-    cdp: &Cdp,
-    session: &str,
-    expression: &str,
-    what: &'static str,
-    timeout: Option<Duration>,
-) -> Result<Value, BrowserError> {
-    let params = json!({
-        "expression": expression,
-        "returnByValue": true,
-        "awaitPromise": timeout.is_some(),
-    });
-    let mut reply = match timeout {
-        Some(t) => {
-            cdp.call_within("Runtime.evaluate", params, Some(session), t)
-                .await?
-        }
-        None => cdp.call("Runtime.evaluate", params, Some(session)).await?,
-    };
-    if let Some(ex) = reply.get("exceptionDetails") {
-        let detail = ex
-            .pointer("/exception/description")
-            .or_else(|| ex.get("text"))
-            .and_then(Value::as_str)
-            .unwrap_or("exception")
-            .to_owned();
-        return Err(BrowserError::Script { what, detail });
-    }
-    Ok(reply
-        .pointer_mut("/result/value")
-        .map(Value::take)
-        .unwrap_or_default())
 }
 
 fn listener_counts(server: &RunningServer, protocol: Protocol) -> ServerCounts {
@@ -360,10 +385,15 @@ fn listener_counts(server: &RunningServer, protocol: Protocol) -> ServerCounts {
 }
 
 /// Every response must have come over the arm's protocol: a fallback fails the point.
-fn check_protocol(protocol: Protocol, network: &PageNetwork) -> Result<(), BrowserError> {
+fn check_protocol(
+    browser: BrowserKind,
+    protocol: Protocol,
+    network: &PageNetwork,
+) -> Result<(), BrowserError> {
     let expected = expected_protocol(protocol);
     match network.responses.iter().find(|r| r.protocol != expected) {
         Some(r) => Err(BrowserError::ProtocolMismatch {
+            browser,
             arm: protocol,
             expected,
             got: r.protocol.clone(),
@@ -378,7 +408,9 @@ fn ms(t: f64) -> Duration {
 }
 
 fn add_page(out: &mut PointOutcome, page: &PageResult) {
-    out.visibility.clone_from(&page.visibility);
+    if out.visibility.is_empty() || out.visibility == "visible" {
+        out.visibility.clone_from(&page.visibility);
+    }
     out.measured = out.measured.max(ms(page.ended_at));
     for s in &page.streams {
         out.streams_requested += 1;
@@ -409,13 +441,7 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
 }
 
 fn add_network(out: &mut PointOutcome, network: &PageNetwork) {
-    let work = [RequestKind::Stream, RequestKind::Post];
-    let all = [RequestKind::Stream, RequestKind::Post, RequestKind::Page];
-    let carrying_work = network.connections(&work);
-    let carrying_any = network.connections(&all);
-    out.connections.streams_and_posts += carrying_work.len() as u64;
-    out.connections.any += carrying_any.len() as u64;
-    out.connections.page_only += carrying_any.difference(&carrying_work).count() as u64;
+    out.connections += network.connections();
     let count = |k| network.requested.get(&k).copied().unwrap_or(0);
     out.requests_sent.0 += count(RequestKind::Stream);
     out.requests_sent.1 += count(RequestKind::Post);

@@ -20,6 +20,7 @@ pub mod health;
 mod http2;
 pub mod metrics;
 mod origin;
+mod page;
 mod pool_h1;
 mod post;
 mod queue;

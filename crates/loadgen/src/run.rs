@@ -34,6 +34,9 @@ pub struct PointConfig {
     pub events_path: String,
     /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
     pub messages_path: String,
+    /// The same-origin page each client loads before its streams and POSTs start, as a browser
+    /// does (`page.rs`); `None` starts them on a fresh pool.
+    pub page_path: Option<String>,
     /// POSTs per second per client; 0 sends none.
     pub post_rate_per_client: f64,
     pub post_body_bytes: usize,
@@ -113,6 +116,7 @@ impl PointConfig {
             max_connections_per_origin: d::CONNECTIONS_PER_ORIGIN,
             events_path: format!("/events?channel={}", d::CHANNEL),
             messages_path: format!("/messages?channel={}", d::CHANNEL),
+            page_path: None,
             post_rate_per_client: 0.0,
             post_body_bytes: d::POST_BODY_BYTES,
             warmup: d::WARMUP,
@@ -186,8 +190,25 @@ pub async fn run_point(
             shared.clone(),
             config.max_connections_per_origin,
         ));
-        for _ in 0..config.streams_per_client {
-            spawn_stoppable(&tasks, &point_stop, run_stream(client.clone()));
+        match &config.page_path {
+            None => {
+                for _ in 0..config.streams_per_client {
+                    spawn_stoppable(&tasks, &point_stop, run_stream(client.clone()));
+                }
+            }
+            Some(page) => {
+                // The page first, then the streams it creates (the POST schedule keeps its own
+                // open-loop instants).
+                let (client, page, streams) =
+                    (client.clone(), page.clone(), config.streams_per_client);
+                let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
+                spawn_stoppable(&tasks, &point_stop, async move {
+                    crate::page::load(&client, &page).await;
+                    for _ in 0..streams {
+                        spawn_stoppable(&inner_tasks, &inner_stop, run_stream(client.clone()));
+                    }
+                });
+            }
         }
         if posts_per_client > 0 {
             let schedule = Schedule {

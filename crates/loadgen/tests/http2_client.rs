@@ -5,6 +5,8 @@
 //!   same connection;
 //! - a server whose SETTINGS arrive late: requests go out at once (no round trip first), the
 //!   streams over its limit are refused and sent again, never counted as errors;
+//! - a client that loaded its page first knows the server's limit: the streams over it wait in h2,
+//!   counted queued, and none is refused;
 //! - GOAWAY from a server that keeps its open streams (nginx at `keepalive_requests`): the old
 //!   streams run on, new requests open a second connection;
 //! - 250 streams that all receive an event at the same instant, again and again: no error (h2's
@@ -117,6 +119,48 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
     );
 }
 for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
+
+/// A client that loaded its page first (as a browser does before its script creates
+/// EventSources) knows the server's limit of 3: 3 streams open, 7 wait in h2 on the same
+/// connection, counted queued; none is sent over the limit and refused.
+async fn after_the_page_the_limit_is_known(arm: Protocol) {
+    let (server, target) = common::embedded(arm, |c| c.http2.max_concurrent_streams = 3).await;
+    let mut config = common::point(target);
+    config.page_path = Some("/health".into());
+    config.streams_per_client = 10;
+    config.warmup = Duration::from_millis(500);
+    config.duration = Duration::from_millis(1500);
+    config.reconnect_delay = Duration::from_secs(30);
+    let out = common::run(&config).await;
+    let stats = server
+        .stats()
+        .listener(arm)
+        .expect("the arm's listener")
+        .clone();
+    server.shutdown().await;
+    let m = &out.metrics;
+    assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
+    assert_eq!(
+        m.get(Counter::StreamsOpened),
+        3,
+        "{:?}",
+        common::errors(&out)
+    );
+    assert_eq!(out.streams_open_at_end, 3);
+    assert_eq!(
+        out.streams_queued_at_end, 7,
+        "every stream is open or queued"
+    );
+    assert_eq!(
+        m.get(Counter::RequestsRetried),
+        0,
+        "none sent over the limit"
+    );
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
+    assert_eq!(stats.requests, 4, "the page and 3 streams");
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+}
+for_http2_arms!(page_first, super::after_the_page_the_limit_is_known);
 
 async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
     let options = H2Options {

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
-use vocab::ClientKind;
 
 use crate::cli::{BrowserArgs, OutputFormat, RunArgs};
 use crate::exit::ExitStatus;
@@ -67,8 +66,8 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     let Some(scenario) = load(&args.scenario, &args.set) else {
         return ExitStatus::Usage;
     };
-    let kind = ClientKind::Chromium;
-    let path = match browser::find_chromium(args.chromium.as_deref()) {
+    let kind = args.browser.kind();
+    let path = match browser::find_browser(kind, args.browser_path.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");

@@ -34,7 +34,10 @@ pub enum Client {
     /// every point's clients (`--shard I/N`).
     Emulated { shard: Option<ShardArg> },
     /// A real headless browser, at `path`.
-    Browser { kind: ClientKind, path: PathBuf },
+    Browser {
+        kind: browser::BrowserKind,
+        path: PathBuf,
+    },
 }
 
 /// How one point ended.
@@ -67,7 +70,7 @@ impl Client {
     pub fn kind(&self) -> ClientKind {
         match self {
             Client::Emulated { .. } => ClientKind::Emulated,
-            Client::Browser { kind, .. } => *kind,
+            Client::Browser { kind, .. } => client_kind(*kind),
         }
     }
 
@@ -139,11 +142,16 @@ impl Client {
                     messages_path: format!("/messages?channel={}", scenario.channel),
                 };
                 let started = Instant::now();
-                let run = browser::run_point(path, &spec, embedded::server_config(scenario));
+                let run = browser::run_point(*kind, path, &spec, embedded::server_config(scenario));
                 tokio::select! {
                     outcome = run => {
                         let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
-                        let m = Measurement::browser(id, *kind, &outcome, started.elapsed());
+                        let m = Measurement::browser(
+                            id,
+                            client_kind(*kind),
+                            &outcome,
+                            started.elapsed(),
+                        );
                         Ok(PointRun::Measured(Box::new(m)))
                     }
                     _ = stop.cancelled() => Ok(PointRun::Interrupted),
@@ -179,6 +187,7 @@ async fn emulated(
                 .clone();
             let config = PointConfig {
                 send_stamp: (*send_stamp).clone(),
+                page_path: scenario.page_path(false),
                 ..point_config(scenario, id, target, events_path, messages_path, shard)
             };
             let recorder = Recorder::start(metrics.clone());
@@ -213,7 +222,10 @@ async fn emulated(
             let net_before = network.map(|n| n.stats());
             let events = format!("/events?channel={}", scenario.channel);
             let messages = format!("/messages?channel={}", scenario.channel);
-            let config = point_config(scenario, id, target, &events, &messages, shard);
+            let config = PointConfig {
+                page_path: scenario.page_path(true),
+                ..point_config(scenario, id, target, &events, &messages, shard)
+            };
             // The server's own scheduler lag, probed on its runtime while the point runs.
             let probe_stop = CancellationToken::new();
             server.runtime().spawn(loadgen::health::lag_probe(
@@ -290,6 +302,14 @@ fn point_config(
     }
 }
 
+/// The report's `client` of a browser.
+pub fn client_kind(kind: browser::BrowserKind) -> ClientKind {
+    match kind {
+        browser::BrowserKind::Chromium => ClientKind::Chromium,
+        browser::BrowserKind::Firefox => ClientKind::Firefox,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -304,7 +324,7 @@ mod tests {
         )
         .expect("a valid scenario");
         let browser = Client::Browser {
-            kind: ClientKind::Chromium,
+            kind: browser::BrowserKind::Chromium,
             path: PathBuf::from("chromium"),
         };
         let arms: Vec<(Protocol, u32)> = browser

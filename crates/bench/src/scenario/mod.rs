@@ -25,6 +25,10 @@ use std::time::Duration;
 
 use vocab::Protocol;
 
+/// The page each emulated client loads first on the embedded server: a tiny same-origin
+/// document, the one the browser points load too (`browser::PAGE_PATH`).
+pub const DEFAULT_PAGE: &str = "/health";
+
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -41,6 +45,9 @@ pub struct Scenario {
     pub reconnect_delay: Duration,
     pub connect_timeout: Duration,
     pub channel: String,
+    /// `page`: the same-origin page each client loads before its streams start, as a browser
+    /// does; `None` when unset ([`Scenario::page_path`] gives the default), `Some("")` for none.
+    pub page: Option<String>,
     /// Worker threads of the load generator's runtime.
     pub client_threads: usize,
     pub posts: Posts,
@@ -185,6 +192,18 @@ impl Scenario {
         match (&self.network, point.network) {
             (Some(settings), Some(c)) => settings.label(c),
             _ => report::LOOPBACK.to_owned(),
+        }
+    }
+
+    /// The page each client loads first: the scenario's `page`, else `/health` on the embedded
+    /// server (which serves it) and none on an external target (whose pages ssebench does not
+    /// know).
+    pub fn page_path(&self, embedded: bool) -> Option<String> {
+        match (&self.page, embedded) {
+            (Some(p), _) if p.is_empty() => None,
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => Some(DEFAULT_PAGE.to_owned()),
+            (None, false) => None,
         }
     }
 

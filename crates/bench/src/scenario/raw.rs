@@ -18,6 +18,7 @@ pub(crate) struct RawScenario {
     pub reconnect_delay: Option<Spanned<String>>,
     pub connect_timeout: Option<Spanned<String>>,
     pub channel: Option<Spanned<String>>,
+    pub page: Option<Spanned<String>>,
     pub client_threads: Option<Spanned<i64>>,
     pub posts: Option<RawPosts>,
     pub server: Option<RawServer>,

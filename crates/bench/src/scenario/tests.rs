@@ -122,6 +122,7 @@ max_connections_per_origin = 6
 reconnect_delay = "3s"
 connect_timeout = "5s"
 channel = "c"
+page = "/health"
 
 [posts]
 rate_per_client = 1.0
@@ -278,6 +279,8 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("", "connect_timeout", "\"11m\"", "from 1ms to 10m"),
     ("", "channel", "1", "invalid type"),
     ("", "channel", "\"a/b\"", "letters, digits"),
+    ("", "page", "1", "invalid type"),
+    ("", "page", "\"index.html\"", "starting with '/'"),
     ("posts", "rate_per_client", "\"1\"", "invalid type"),
     ("posts", "rate_per_client", "-1.0", "from 0 to 10000"),
     ("posts", "rate_per_client", "10000.5", "from 0 to 10000"),
@@ -488,4 +491,22 @@ fn keys_that_need_or_contradict_others() {
     let msg = error(&text);
     assert!(msg.starts_with("x.toml:7: target.h1 = "), "{msg}");
     assert!(msg.contains("does not run h1"), "{msg}");
+}
+
+#[test]
+fn the_page_defaults_to_the_embedded_servers_document_and_to_none_elsewhere() {
+    let parse = |extra: &str| {
+        Scenario::parse(
+            Path::new("p.toml"),
+            &format!("name = \"p\"\nprotocols = [\"h2\"]\nduration = \"1s\"\n{extra}"),
+        )
+        .expect("a valid scenario")
+    };
+    let unset = parse("");
+    assert_eq!(unset.page_path(true).as_deref(), Some("/health"));
+    assert_eq!(unset.page_path(false), None);
+    let set = parse("page = \"/app\"");
+    assert_eq!(set.page_path(false).as_deref(), Some("/app"));
+    let none = parse("page = \"\"");
+    assert_eq!(none.page_path(true), None);
 }

@@ -99,6 +99,19 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
             ))
         }
     };
+    let page = match &raw.page {
+        None => None,
+        Some(p) if p.get_ref().is_empty() || p.get_ref().starts_with('/') => {
+            Some(p.get_ref().clone())
+        }
+        Some(p) => {
+            return Err(cx.invalid(
+                "page",
+                p,
+                "must be a path starting with '/', or \"\" for no page",
+            ))
+        }
+    };
     let posts = match &raw.posts {
         None => Posts {
             rate_per_client: 0.0,
@@ -177,6 +190,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         reconnect_delay,
         connect_timeout,
         channel,
+        page,
         client_threads,
         posts,
         server,

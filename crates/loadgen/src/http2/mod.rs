@@ -21,7 +21,7 @@ mod session;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use h2::{Reason, RecvStream};
@@ -72,6 +72,8 @@ struct State {
 pub(crate) struct Permit {
     shared: Arc<Shared>,
     session: Option<Arc<Session>>,
+    /// The request as handed to h2, once it is.
+    sent: Option<session::Sent>,
 }
 
 impl Drop for Permit {
@@ -97,6 +99,7 @@ impl Shared {
             let permit = Permit {
                 shared: self.clone(),
                 session: Some(session),
+                sent: None,
             };
             if let Err(mut unwanted) = st.waiters.grant(permit) {
                 // Only waiters that gave up were left: take the slot back without Drop.
@@ -112,6 +115,7 @@ impl Shared {
     pub(super) fn set_limit(self: &Arc<Self>, session: &Arc<Session>, limit: usize) {
         let mut st = self.lock();
         session.limit.store(limit, Ordering::Relaxed);
+        session.changed.notify_waiters();
         if Arc::ptr_eq(&st.current, session) {
             self.grant(&mut st);
         }
@@ -156,6 +160,7 @@ impl H2Origin {
                 return Permit {
                     shared: self.shared.clone(),
                     session: Some(session),
+                    sent: None,
                 };
             }
             st.waiters.push(priority)
@@ -175,7 +180,7 @@ impl H2Origin {
     ) -> Result<(Response<RecvStream>, Permit), LoadError> {
         let mut retries = 0;
         loop {
-            let permit = self.acquire(priority).await;
+            let mut permit = self.acquire(priority).await;
             on_slot(SlotEvent::Granted);
             let session = permit
                 .session
@@ -183,7 +188,10 @@ impl H2Origin {
                 .expect("a live permit has its session");
             let attempt = self.try_send(&session, &request, &body, &mut on_slot).await;
             match attempt {
-                Ok(response) => return Ok((response, permit)),
+                Ok((response, sent)) => {
+                    permit.sent = Some(sent);
+                    return Ok((response, permit));
+                }
                 Err(Attempt::Unprocessed(e)) if retries < chromium::MAX_UNPROCESSED_RETRIES => {
                     retries += 1;
                     if e.is_go_away() {
@@ -206,14 +214,29 @@ impl H2Origin {
         request: &http::Request<()>,
         body: &Bytes,
         on_slot: &mut impl FnMut(SlotEvent),
-    ) -> Result<Response<RecvStream>, Attempt> {
+    ) -> Result<(Response<RecvStream>, session::Sent), Attempt> {
         let send = session
             .connection(&self.shared)
             .await
             .map_err(Attempt::Failed)?;
-        let mut send = send.ready().await.map_err(Attempt::classify)?;
+        // A server limit learned while the connection opened (after this request was granted a
+        // slot under the 100 assumed before SETTINGS) makes h2 hold the request until a stream
+        // ends: it is queued, as in Chromium, until h2 lets it go.
+        let mut send = send;
+        let ready = send.poll_ready(&mut Context::from_waker(Waker::noop()));
+        match ready {
+            Poll::Ready(r) => r.map_err(Attempt::classify)?,
+            Poll::Pending => {
+                on_slot(SlotEvent::Requeued);
+                std::future::poll_fn(|cx| send.poll_ready(cx))
+                    .await
+                    .map_err(Attempt::classify)?;
+                on_slot(SlotEvent::Granted);
+            }
+        }
         let end_of_stream = body.is_empty();
         on_slot(SlotEvent::Sent);
+        let sent = session.mark_sent();
         let (response, mut stream) = send
             .send_request(clone_request(request), end_of_stream)
             .map_err(Attempt::classify)?;
@@ -236,7 +259,36 @@ impl H2Origin {
                 .send_data(body.clone(), true)
                 .map_err(Attempt::classify)?;
         }
-        response.await.map_err(Attempt::classify)
+        // Until its response: while h2 holds the request unsent behind the server's limit, it is
+        // queued (see `Session::held`) until earlier streams end. (A limit lowered later, with
+        // the request already written, would count it queued too; servers do not do that.)
+        let mut response = std::pin::pin!(response);
+        let mut requeued = false;
+        loop {
+            let changed = session.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            let held = sent.held();
+            if held != requeued {
+                requeued = held;
+                on_slot(if held {
+                    SlotEvent::Requeued
+                } else {
+                    SlotEvent::Granted
+                });
+            }
+            tokio::select! {
+                r = &mut response => {
+                    if requeued {
+                        on_slot(SlotEvent::Granted);
+                    }
+                    return r.map(|r| (r, sent)).map_err(Attempt::classify);
+                }
+                // A limit learned after the request was handed over (the race above), or an
+                // earlier stream that ended.
+                () = &mut changed => {}
+            }
+        }
     }
 
     /// Ends every connection of the origin (at the end of a point).

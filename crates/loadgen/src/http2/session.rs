@@ -32,6 +32,37 @@ pub(crate) struct Session {
     /// `min(server's SETTINGS_MAX_CONCURRENT_STREAMS, 256)`; 100 until the server says otherwise.
     pub(super) limit: AtomicUsize,
     conn: OnceCell<Conn>,
+    /// The requests handed to h2 on this connection and not yet ended, by send order; see
+    /// [`Session::held`].
+    sent: std::sync::Mutex<std::collections::BTreeSet<u64>>,
+    next_sent: std::sync::atomic::AtomicU64,
+    /// Woken when a sent request ends or the limit changes.
+    pub(super) changed: tokio::sync::Notify,
+}
+
+/// A request handed to h2 on a session, until its stream ends (dropped with the permit).
+#[derive(Debug)]
+pub(crate) struct Sent {
+    session: Arc<Session>,
+    seq: u64,
+}
+
+impl Sent {
+    /// Whether h2 still holds this request (see [`Session::held`]).
+    pub(super) fn held(&self) -> bool {
+        self.session.held(self.seq)
+    }
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.session
+            .sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.seq);
+        self.session.changed.notify_waiters();
+    }
 }
 
 #[derive(Debug)]
@@ -56,7 +87,32 @@ impl Session {
             active: AtomicUsize::new(0),
             limit: AtomicUsize::new(chromium::BROWSER_INITIAL_STREAMS),
             conn: OnceCell::new(),
+            sent: std::sync::Mutex::new(std::collections::BTreeSet::new()),
+            next_sent: std::sync::atomic::AtomicU64::new(0),
+            changed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Records a request handed to h2 (call just before `send_request`).
+    pub(super) fn mark_sent(self: &Arc<Self>) -> Sent {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = self.next_sent.fetch_add(1, Ordering::Relaxed);
+        sent.insert(seq);
+        Sent {
+            session: self.clone(),
+            seq,
+        }
+    }
+
+    /// Whether h2 still holds request `seq` unsent: h2 writes a new stream's HEADERS only while
+    /// the server's limit allows, in stream order, so a request with at least `limit` earlier
+    /// requests still running on the connection waits inside h2. That happens when the server's
+    /// SETTINGS (a limit under the 100 assumed before them) are read between a request's grant
+    /// and the write of its HEADERS; Chromium, which writes at once, would have sent it and seen
+    /// it refused. Either way the request waits for a slot: it counts as queued.
+    pub(super) fn held(&self, seq: u64) -> bool {
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.range(..seq).count() >= self.limit.load(Ordering::Relaxed)
     }
 
     pub(super) fn has_free_slot(&self) -> bool {

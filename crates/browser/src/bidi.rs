@@ -1,0 +1,126 @@
+//! Driving Firefox's pages over WebDriver BiDi: one user context (Firefox's container: own
+//! cookies, cache and connection pools, as Chromium's browser context) with one top-level window
+//! per virtual client. A window, not a tab: every client's page must be the visible one, or
+//! Firefox would throttle the timers of the background tabs (`document.visibilityState` is
+//! checked at the end of every point).
+//!
+//! The session asks for nothing special (no `acceptInsecureCerts`: the profile trusts the
+//! server's certificate alone, see [`crate::firefox`]) and subscribes to the `network` events
+//! once, for all contexts; each event names its browsing context. Scripts run with
+//! `script.evaluate` in the page's realm; BiDi returns its own serialization of values, so every
+//! result is passed through `JSON.stringify` in the page and parsed here.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::BrowserError;
+use crate::kind::BrowserKind;
+use crate::network::BIDI_EVENTS;
+use crate::remote::Remote;
+
+/// Starts the session and subscribes to the network events every point keeps.
+pub async fn start_session(bidi: &Remote) -> Result<(), BrowserError> {
+    bidi.call("session.new", json!({ "capabilities": {} }), None)
+        .await?;
+    bidi.call("session.subscribe", json!({ "events": BIDI_EVENTS }), None)
+        .await?;
+    Ok(())
+}
+
+/// A new user context with one window, `page_url` loaded (its load event fired); the window's
+/// browsing context id.
+pub async fn open_tab(
+    bidi: &Remote,
+    page_url: &str,
+    load_timeout: Duration,
+) -> Result<String, BrowserError> {
+    let user_context = bidi
+        .call("browser.createUserContext", json!({}), None)
+        .await?;
+    let created = bidi
+        .call(
+            "browsingContext.create",
+            json!({ "type": "window", "userContext": user_context["userContext"] }),
+            None,
+        )
+        .await?;
+    let context = created["context"].as_str().unwrap_or_default().to_owned();
+    let navigated = bidi
+        .call_within(
+            "browsingContext.navigate",
+            json!({ "context": context, "url": page_url, "wait": "complete" }),
+            None,
+            load_timeout,
+        )
+        .await;
+    match navigated {
+        Ok(_) => Ok(context),
+        // A certificate or network error is the navigation's answer, not the protocol's.
+        Err(crate::error::RemoteError::Command { message, .. }) => Err(BrowserError::Navigation {
+            browser: BrowserKind::Firefox,
+            url: page_url.to_owned(),
+            error: message,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The expression whose value, awaited and passed through `JSON.stringify`, is `expression`'s.
+fn stringified(expression: &str) -> String {
+    format!("Promise.resolve(({expression}\n)).then((v) => JSON.stringify(v))")
+}
+
+/// `script.evaluate` of `expression` in `context`, returning its value as JSON (awaited; bounded
+/// by `timeout` if given); a thrown exception is a [`BrowserError::Script`].
+pub async fn evaluate(
+    bidi: &Remote,
+    context: &str,
+    expression: &str,
+    what: &'static str,
+    timeout: Option<Duration>,
+) -> Result<Value, BrowserError> {
+    let params = json!({
+        "expression": stringified(expression),
+        "target": { "context": context },
+        "awaitPromise": true,
+        "resultOwnership": "none",
+    });
+    let reply = match timeout {
+        Some(t) => bidi.call_within("script.evaluate", params, None, t).await?,
+        None => bidi.call("script.evaluate", params, None).await?,
+    };
+    if reply["type"] == "exception" {
+        let details = &reply["exceptionDetails"];
+        let detail = details["text"]
+            .as_str()
+            .or_else(|| details.pointer("/exception/value").and_then(Value::as_str))
+            .unwrap_or("exception")
+            .to_owned();
+        return Err(BrowserError::Script { what, detail });
+    }
+    match reply.pointer("/result/value").and_then(Value::as_str) {
+        // `JSON.stringify(undefined)` is undefined: no value.
+        None => Ok(Value::Null),
+        Some(text) => serde_json::from_str(text).map_err(|e| BrowserError::Script {
+            what,
+            detail: format!("the result is not JSON: {e}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_comment_does_not_swallow_the_wrapper() {
+        let e = stringified("// a comment\n(() => 1)()");
+        assert_eq!(
+            e,
+            "Promise.resolve((// a comment\n(() => 1)()\n)).then((v) => JSON.stringify(v))"
+        );
+        let e = stringified("1 // trailing comment");
+        assert!(e.contains("comment\n))"), "{e}");
+    }
+}
