@@ -59,6 +59,10 @@ pub struct RunArgs {
     /// With --target over TLS: accept any certificate.
     #[arg(long)]
     pub insecure: bool,
+    /// With --target: allow a target outside loopback (127.0.0.0/8, ::1), e.g. a staging server.
+    /// Without it such a target is refused before any packet is sent.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// With --target: path and query of the event stream [default: /events?channel=CHANNEL].
     #[arg(long, value_name = "PATH")]
     pub events_path: Option<String>,

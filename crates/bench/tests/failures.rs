@@ -194,6 +194,34 @@ fn unreachable_target_exits_2_naming_where_the_url_came_from() {
     );
 }
 
+/// A target outside loopback is refused before any packet is sent, naming the flag that allows
+/// it. (198.51.100.1 is TEST-NET-2, documentation only; nothing is sent to it.)
+#[test]
+fn a_remote_target_needs_allow_remote() {
+    let dir = temp_dir("remote");
+    let scenario = write(
+        &dir,
+        "remote.toml",
+        "name = \"remote\"\nprotocols = [\"h1\"]\nduration = \"1s\"\n",
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args([
+            "--no-plot",
+            "--no-progress",
+            "--target",
+            "h1=http://198.51.100.1:8080",
+            "--out",
+        ])
+        .arg(dir.join("results"))
+        .output()
+        .expect("bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not on loopback"), "{stderr}");
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
+
 /// A certificate that does not verify (the server's is not the one trusted): exit 2, one line.
 #[test]
 fn certificate_that_does_not_verify_exits_2() {
