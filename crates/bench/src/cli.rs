@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::CompareArgs;
+use crate::commands::completions::CompletionsArgs;
 use crate::commands::merge::MergeArgs;
 use crate::commands::plot::PlotArgs;
+use crate::commands::scenarios::ScenariosArgs;
 
 /// Measure what the browser's six-connections-per-host limit does to Server-Sent Events over
 /// HTTP/1.1, and what HTTP/2 multiplexing does instead.
@@ -39,6 +41,10 @@ pub enum Command {
     Plot(PlotArgs),
     /// Merge the reports of a sharded run (`--shard I/N`) into one, exactly.
     Merge(MergeArgs),
+    /// List the scenarios built into bench, or print one.
+    Scenarios(ScenariosArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
     /// Run a scenario's points in real headless Chromium (the emulation's ground truth).
     Browser(BrowserArgs),
 }

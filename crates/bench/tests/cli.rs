@@ -294,3 +294,46 @@ event_interval = "50ms"
         Value::Counter(1)
     );
 }
+
+/// The shipped scenarios are in the binary: listed, printed, and run by name.
+#[test]
+fn shipped_scenarios_are_listed_printed_and_run_by_name() {
+    let out = bench().arg("scenarios").output().unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(list.contains("six-connection-ceiling"), "{list}");
+    let out = bench().args(["scenarios", "tabs"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("name = \"tabs\""));
+    let out = bench().args(["scenarios", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = temp_dir("by-name");
+    let out = bench()
+        .args([
+            "tabs",
+            "--no-plot",
+            "--no-progress",
+            "--set",
+            "protocols=[\"h2c\"]",
+        ])
+        .args([
+            "--set",
+            "streams_per_client=2",
+            "--set",
+            "duration=\"300ms\"",
+        ])
+        .args(["--set", "warmup=\"0s\"", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let csv = report_csv(&dir);
+    let name = csv.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("tabs-"), "{name}");
+
+    let out = bench().arg("no-such-scenario").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bench scenarios"), "{stderr}");
+}

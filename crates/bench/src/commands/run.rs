@@ -98,11 +98,26 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     execute(&scenario, &opts, !args.no_plot, OutputFormat::Text)
 }
 
+/// The scenario file at `path`; or, when there is no such file, the shipped scenario of that name
+/// (`bench six-connection-ceiling`).
 fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
-    match Scenario::load_with(path, set) {
+    let shipped = (!path.exists())
+        .then(|| path.to_str().and_then(scenario::shipped::find))
+        .flatten();
+    let loaded = match shipped {
+        Some(s) => scenario::parse_with(Path::new(s.file), s.text, set),
+        None => Scenario::load_with(path, set),
+    };
+    match loaded {
         Ok(s) => Some(s),
         Err(e) => {
             eprintln!("error: {}", scenario::one_line(&e));
+            if matches!(e, scenario::ScenarioError::Read { .. }) {
+                eprintln!(
+                    "hint: give a scenario file, or the name of a shipped one ({}; `bench scenarios` lists them)",
+                    scenario::shipped::names()
+                );
+            }
             None
         }
     }

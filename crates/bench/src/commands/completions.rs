@@ -1,0 +1,33 @@
+//! `bench completions SHELL`: a shell completion script on stdout (clap_complete).
+
+use clap::CommandFactory as _;
+
+use crate::cli::Cli;
+use crate::exit::ExitStatus;
+
+/// Print a shell completion script.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  bench completions bash > ~/.local/share/bash-completion/completions/bench\n  bench completions zsh > ~/.zfunc/_bench"
+)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Runs `bench completions`.
+pub fn run(args: CompletionsArgs) -> ExitStatus {
+    use std::io::Write as _;
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "bench", &mut script);
+    match std::io::stdout().write_all(&script) {
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Ok(()) => ExitStatus::Success,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
+        Err(e) => {
+            eprintln!("error: cannot write the completion script: {e}");
+            ExitStatus::Failure
+        }
+    }
+}
