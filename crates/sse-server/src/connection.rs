@@ -32,12 +32,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::activity::Accepted;
 use crate::activity::Activity;
 use crate::app::App;
 use crate::config::ServerConfig;
-use crate::listener::Accepted;
+use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
-use crate::server::SHUTDOWN_GRACE;
 use crate::stats::{incr, ListenerCounters};
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
@@ -134,7 +134,7 @@ impl Server {
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let activity = Arc::clone(&accepted.activity);
         let service = service_fn(move |req| {
-            let conn = routes::Conn {
+            let conn = crate::conn::Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),

@@ -1,8 +1,5 @@
 //! `bench completions SHELL`: a shell completion script on stdout (clap_complete).
 
-use clap::CommandFactory as _;
-
-use crate::cli::Cli;
 use crate::exit::ExitStatus;
 
 /// Print a shell completion script.
@@ -16,11 +13,11 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Runs `bench completions`.
-pub fn run(args: CompletionsArgs) -> ExitStatus {
+/// Runs `bench completions` for `command`, the whole command line's definition.
+pub fn run(args: CompletionsArgs, mut command: clap::Command) -> ExitStatus {
     use std::io::Write as _;
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "bench", &mut script);
+    clap_complete::generate(args.shell, &mut command, "bench", &mut script);
     match std::io::stdout().write_all(&script) {
         // A reader that stopped early (`| head`) is not an error of ours.
         Ok(()) => ExitStatus::Success,

@@ -17,7 +17,9 @@ pub fn dispatch(cli: Cli) -> ExitStatus {
         Some(Command::Plot(args)) => plot::run(args),
         Some(Command::Merge(args)) => merge::run(args),
         Some(Command::Scenarios(args)) => scenarios::run(args),
-        Some(Command::Completions(args)) => completions::run(args),
+        Some(Command::Completions(args)) => {
+            completions::run(args, <Cli as clap::CommandFactory>::command())
+        }
         Some(Command::Browser(args)) => run::browser(args),
         Some(Command::Run(args)) => run::emulated(args),
         None => run::emulated(cli.run),
