@@ -191,32 +191,8 @@ merge_rc=0
 [ "$merge_rc" -eq 0 ] || exit "$merge_rc"
 
 # The merged summary, read from the merged report by column name.
-awk -F, '
-  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-  {
-    key = $col["protocol"] " " $col["clients"] " " $col["streams_per_client"]
-    if (!(key in seen)) { seen[key] = 1; order[++n] = key }
-    m = $col["metric"]
-    if ($col["kind"] == "counter") v[key, m] = $col["value"]
-    else { c[key, m] = $col["count"]; p50[key, m] = $col["p50"]; p99[key, m] = $col["p99"] }
-  }
-  function ms(key, m) {
-    if (c[key, m] == "" || c[key, m] == 0) return "-"
-    return sprintf("%.2f/%.2f", p50[key, m] / 1000, p99[key, m] / 1000)
-  }
-  END {
-    printf "%-7s %8s %7s  %-15s %11s %6s %11s %7s %15s %13s\n", "arm", "clients", "streams",
-      "opened", "open_at_end", "queued", "connections", "errors", "first_event", "delivery"
-    for (j = 1; j <= n; j++) {
-      k = order[j]; split(k, f, " ")
-      printf "%-7s %8s %7s  %-15s %11s %6s %11s %7s %15s %13s\n", f[1], f[2], f[3],
-        v[k, "streams_opened"] "/" v[k, "streams_requested"], v[k, "streams_open_at_end"],
-        v[k, "streams_queued_at_end"],
-        v[k, "connections_carrying_requests"], v[k, "errors"],
-        ms(k, "time_to_first_event"), ms(k, "event_delivery")
-    }
-  }' "$out/merged.csv"
-echo "latencies: p50/p99 in ms, from the merged histograms (all shards' samples)"
+awk -F, -f scripts/report-summary.awk "$out/merged.csv"
+echo "(latencies from the merged histograms: every shard's samples, exact)"
 for i in $(seq 1 "$shards"); do
   rss="?"
   [ -s "$out/shard-$i.time" ] && rss=$(awk 'NR == 1 { printf "%.0f", $1 / 1024 }' "$out/shard-$i.time")
