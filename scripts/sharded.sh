@@ -21,7 +21,7 @@
 #
 # Every process it starts is stopped on exit, whatever the exit (trap). Bounded in time: the
 # servers get 30 s to print their lines and every bench process is interrupted (SIGINT: it writes
-# what it measured, exit 130) after SSEBENCH_TIMEOUT seconds (default 1800).
+# what it measured, and exits 130) after SSEBENCH_TIMEOUT seconds (default 1800).
 #
 # Environment:
 #   SSEBENCH_SERVERS      per-shard (default) or one
@@ -35,7 +35,6 @@
 # Exit: 0 every shard ran and the merge succeeded; otherwise the first failing bench's exit code
 # (the merge is still attempted when every shard wrote a report), or the merge's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 usage() { sed -n '5,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 [ $# -ge 2 ] || usage
@@ -43,6 +42,10 @@ shards=$1; scenario=$2; shift 2
 bench_args=("$@")
 [[ "$shards" =~ ^[1-9][0-9]*$ ]] || { echo "error: N must be a positive integer, not '$shards'" >&2; exit 2; }
 [ -f "$scenario" ] || { echo "error: no scenario file $scenario" >&2; exit 2; }
+# Paths given relative to where the script was called from, before moving to the repository.
+scenario=$(realpath "$scenario")
+[ -z "${SSEBENCH_OUT:-}" ] || SSEBENCH_OUT=$(realpath -m "$SSEBENCH_OUT")
+cd "$(dirname "$0")/.."
 for a in "${bench_args[@]}"; do
   case $a in
     --shard|--shard=*|--out|--out=*|--target|--target=*|--cacert|--cacert=*)
@@ -126,7 +129,7 @@ for i in $(seq 1 "$shards"); do
   done < <(grep '^listening ' "$out/server-$k.out")
   timer=()  # the bench process's peak RSS, when GNU time is there
   [ -x /usr/bin/time ] && timer=(/usr/bin/time -o "$out/shard-$i.time" -f '%M %e')
-  timeout --signal=INT --kill-after=30 "$timeout_s" "${timer[@]}" \
+  timeout --preserve-status --signal=INT --kill-after=30 "$timeout_s" "${timer[@]}" \
     "$bench" "$scenario" --shard "$i/$shards" "${target_args[@]}" --out "$out/shard-$i" \
     --no-plot --no-progress "${bench_args[@]}" > "$out/shard-$i.out" 2> "$out/shard-$i.log" &
   bench_pids+=($!)
@@ -192,10 +195,10 @@ merge_rc=0
 
 # The merged summary, read from the merged report by column name.
 awk -F, -f scripts/report-summary.awk "$out/merged.csv"
-echo "(latencies from the merged histograms: every shard's samples, exact)"
+echo "(from the merged histograms: every shard's samples, exact)"
 for i in $(seq 1 "$shards"); do
   rss="?"
-  [ -s "$out/shard-$i.time" ] && rss=$(awk 'NR == 1 { printf "%.0f", $1 / 1024 }' "$out/shard-$i.time")
+  [ -s "$out/shard-$i.time" ] && rss=$(awk 'END { printf "%.0f", $1 / 1024 }' "$out/shard-$i.time")
   echo "peak RSS: bench shard $i/$shards ${rss} MiB"
 done
 for k in $(seq 1 "$servers"); do echo "peak RSS: server $k ${server_rss[$((k - 1))]} MiB"; done
