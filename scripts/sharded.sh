@@ -88,6 +88,7 @@ cleanup() {
   done
 }
 trap cleanup EXIT
+trap 'echo "error: sharded.sh line $LINENO: $BASH_COMMAND failed" >&2' ERR
 trap 'exit 130' INT TERM
 
 peak_rss_mib() { # $1 pid -> peak resident set (VmHWM) in MiB, or "?"
@@ -148,12 +149,15 @@ while alive; do
     streams=0; conns=0
     for k in $(seq 1 "$servers"); do
       url=$(awk '/^listening / { print $3; exit }' "$out/server-$k.out")
-      json=$(curl -s --max-time 2 --cacert "$out/server-$k.pem" "$url/stats" || true)
+      # A server too busy to answer in 5 s leaves this sample out (marked `?`).
+      json=$(curl -s --max-time 5 --cacert "$out/server-$k.pem" "$url/stats" || true)
+      if [[ "$json" != *'"streams_open":'* ]]; then streams="?"; break; fi
       s=$(grep -o '"streams_open":[0-9]*' <<< "$json" | awk -F: '{ n += $2 } END { print n + 0 }')
       c=$(grep -o '"connections_open":[0-9]*' <<< "$json" | awk -F: '{ n += $2 } END { print n + 0 }')
       streams=$((streams + s)); conns=$((conns + c - 1)) # less curl's own connection
     done
     echo "$(date -u +%H:%M:%S) streams_open=$streams connections_open=$conns" >> "$out/server-stats.log"
+    [ "$streams" != "?" ] || { tick=$((tick + 1)); sleep 1; continue; }
     [ "$streams" -gt "$stats_peak_streams" ] && stats_peak_streams=$streams
     [ "$conns" -gt "$stats_peak_conns" ] && stats_peak_conns=$conns
   fi
