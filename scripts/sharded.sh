@@ -17,7 +17,8 @@
 #    streams opened, open at the end, queued, connections, errors, time to first event and event
 #    delivery p50/p99 (exact: the merged histograms), with each process's peak RSS, the servers'
 #    own count of open streams and connections (their /stats, sampled every 5 s while the shards
-#    run), the wall time and the load average before and after.
+#    run, and their counters at the end: accepted, timed out, reclaimed, refused), the wall time
+#    and the load average before and after.
 #
 # Every process it starts is stopped on exit, whatever the exit (trap). Bounded in time: the
 # servers get 30 s to print their lines and every bench process is interrupted (SIGINT: it writes
@@ -181,6 +182,20 @@ load_after=$(loadavg)
 
 declare -a server_rss=()
 for k in $(seq 1 "$servers"); do server_rss+=("$(peak_rss_mib "${server_pids[$((k - 1))]}")"); done
+# Each server's own account of the run (its /stats at the end), and a few of its counters summed:
+# connections it closed for a timeout or to make room explain client-side resets.
+server_counters=""
+if command -v curl >/dev/null; then
+  for k in $(seq 1 "$servers"); do
+    url=$(awk '/^listening / { print $3; exit }' "$out/server-$k.out")
+    curl -s --max-time 10 --cacert "$out/server-$k.pem" "$url/stats" > "$out/server-$k.stats.json" || true
+  done
+  for counter in connections_accepted timeouts connections_reclaimed connections_refused write_timeouts; do
+    n=$(cat "$out"/server-*.stats.json | { grep -o "\"$counter\":[0-9]*" || true; } \
+      | awk -F: '{ n += $2 } END { print n + 0 }')
+    server_counters+=" $counter=$n"
+  done
+fi
 for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 server_pids=()
 
@@ -208,6 +223,7 @@ done
 for k in $(seq 1 "$servers"); do echo "peak RSS: server $k ${server_rss[$((k - 1))]} MiB"; done
 echo "servers' /stats, sampled every 5 s, all servers at once: peak streams open $stats_peak_streams," \
   "peak connections open $stats_peak_conns ($out/server-stats.log)"
+[ -z "$server_counters" ] || echo "servers' counters at the end, all servers:$server_counters ($out/server-K.stats.json)"
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "wall time (servers started to last shard done): %.1f s\n", b - a }'
 echo "load average (1, 5, 15 min): before $load_before, after $load_after ($(nproc) cores)"
 echo "shard reports: ${reports[*]}"
