@@ -27,8 +27,9 @@
 # Environment:
 #   SSEBENCH_SERVERS      per-shard (default) or one
 #   SSEBENCH_SERVER_ARGS  extra flags for every server process (word-split), e.g.
-#                         "--event-interval 2s". --max-connections defaults to the descriptor hard
-#                         limit less 100 (the server's default, 10,000, is too low for big shards)
+#                         "--header-read-timeout 60s". --max-connections defaults to the
+#                         descriptor hard limit less 100 (the server's default, 10,000, is too
+#                         low for big shards)
 #   SSEBENCH_OUT          output directory (default results/sharded/<scenario>-<UTC time>)
 #   SSEBENCH_TIMEOUT      seconds each bench process may run (default 1800)
 #   SSEBENCH_NO_BUILD     set: use target/release/{bench,server} as they are
