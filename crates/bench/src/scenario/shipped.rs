@@ -30,6 +30,7 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "ci-smoke",
     "reconnect",
     "reconnect-reset",
+    "sharded-45k",
     "six-connection-ceiling",
     "tabs",
 );
