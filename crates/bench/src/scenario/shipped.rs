@@ -28,6 +28,8 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "chat",
     "chat-1000",
     "ci-smoke",
+    "lossy-network",
+    "lossy-network-chat",
     "reconnect",
     "reconnect-reset",
     "sharded-45k",
