@@ -17,22 +17,6 @@ use std::time::Duration;
 use common::raw::{self, H2Options, Reply, Step};
 use loadgen::{Counter, PointOutcome, Protocol, BROWSER_INITIAL_STREAMS};
 
-/// Generates one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
-macro_rules! for_http2_arms {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
-
 /// A stream that sends an event every 50 ms for a long while.
 fn ticking() -> Reply {
     let mut steps = Vec::new();

@@ -5,6 +5,10 @@
 //! HTTP/1.1 arms get a close-delimited body written straight onto the socket (no chunking, so the
 //! bytes on the wire are the script's). HTTP/2 arms get one DATA frame per write, from `h2`'s
 //! server. TLS arms use a self-signed certificate and the arm's ALPN.
+//!
+//! `POST`s are answered `202` with an empty body, outside the script, on every arm (HTTP/1.1 keeps
+//! the connection alive for the next request); their bodies are recorded in order of arrival, so
+//! a test can see which POST the client sent first ([`Seen::post_indices`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -77,6 +81,12 @@ pub struct Seen {
     pub last_event_ids: Mutex<Vec<String>>,
     /// Body bytes written, all requests together.
     pub body_bytes: AtomicU64,
+    /// The body of each `POST`, in order of arrival (a slot is taken when the request head
+    /// arrives and filled once the body is read).
+    pub posts: Mutex<Vec<String>>,
+    /// Scripted responses (`GET`s) open now, and the most open at once.
+    pub open: AtomicUsize,
+    pub max_open: AtomicUsize,
 }
 
 impl Seen {
@@ -88,6 +98,47 @@ impl Seen {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+    /// The most scripted responses that were open at the same time.
+    pub fn max_open(&self) -> usize {
+        self.max_open.load(Ordering::Relaxed)
+    }
+    /// The POST token index (`sse_wire::stamp`: the low 32 bits of the token, the POST's place in
+    /// the client's schedule) of each POST, in order of arrival; `None` for a body without one.
+    pub fn post_indices(&self) -> Vec<Option<u64>> {
+        self.posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|body| sse_wire::stamp::find_token(body).map(|t| t & 0xFFFF_FFFF))
+            .collect()
+    }
+    /// Takes the next place in the order of POSTs.
+    fn post_arrived(&self) -> usize {
+        let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
+        posts.push(String::new());
+        posts.len() - 1
+    }
+    fn post_read(&self, place: usize, body: &[u8]) {
+        let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
+        posts[place] = String::from_utf8_lossy(body).into_owned();
+    }
+}
+
+/// Counts a scripted response as open until dropped.
+struct Open<'a>(&'a Seen);
+
+impl<'a> Open<'a> {
+    fn new(seen: &'a Seen) -> Self {
+        let now = seen.open.fetch_add(1, Ordering::Relaxed) + 1;
+        seen.max_open.fetch_max(now, Ordering::Relaxed);
+        Open(seen)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -115,8 +166,8 @@ pub async fn serve(
     serve_with(arm, H2Options::default(), script).await
 }
 
-/// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests on HTTP/2 are
-/// answered `202` with an empty body, outside the script (and not counted in `Seen::requests`).
+/// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests are answered `202`
+/// with an empty body, outside the script (and not counted in `Seen::requests`).
 pub async fn serve_with(
     arm: Protocol,
     options: H2Options,
@@ -190,28 +241,42 @@ where
     }
 }
 
-/// Reads one request head, answers it with a close-delimited body, and closes.
+/// Answers `POST`s (`202`, keep-alive) until a `GET` comes, answers that with a close-delimited
+/// body, and closes.
 async fn h1_connection<IO>(mut io: IO, seen: Arc<Seen>, script: Script)
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match io.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+    // Bytes read past the end of the last request.
+    let mut pending = Vec::new();
+    let head = loop {
+        let Some(head) = read_head(&mut io, &mut pending).await else {
+            return;
+        };
+        if !head.starts_with("POST ") {
+            break head;
         }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let last_event_id = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("last-event-id")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
+        let place = seen.post_arrived();
+        let length = header(&head, "content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        while pending.len() < length {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+        }
+        let rest = pending.split_off(length);
+        seen.post_read(place, &pending);
+        pending = rest;
+        let accepted = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n";
+        if io.write_all(accepted).await.is_err() || io.flush().await.is_err() {
+            return;
+        }
+    };
+    let last_event_id = header(&head, "last-event-id").unwrap_or_default();
+    let _open = Open::new(&seen);
     let reply = answer(&seen, &script, last_event_id);
     let status_head = format!(
         "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
@@ -235,6 +300,33 @@ where
             while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
         }
     }
+}
+
+/// Reads one request head (through its blank line) from `pending` and then `io`; what was read
+/// past it stays in `pending`. `None` when the connection ends first.
+async fn read_head<IO: AsyncRead + Unpin>(io: &mut IO, pending: &mut Vec<u8>) -> Option<String> {
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = pending.split_off(end + 4);
+            let head = String::from_utf8_lossy(pending).into_owned();
+            *pending = rest;
+            return Some(head);
+        }
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The value of header `name` in a request head.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (n, value) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// Where a script's body bytes go: an HTTP/1.1 connection or an HTTP/2 stream.
@@ -314,13 +406,10 @@ where
         return;
     };
     let mut requests = 0;
-    while let Some(Ok((request, mut respond))) = conn.accept().await {
+    while let Some(Ok((request, respond))) = conn.accept().await {
         if request.method() == http::Method::POST {
-            let accepted = http::Response::builder()
-                .status(202)
-                .body(())
-                .expect("response head");
-            let _ = respond.send_response(accepted, true);
+            let place = seen.post_arrived();
+            tokio::spawn(h2_post(request.into_body(), respond, place, seen.clone()));
             continue;
         }
         requests += 1;
@@ -339,7 +428,29 @@ where
     }
 }
 
+/// Reads a POST's body, records it, and answers `202`.
+async fn h2_post(
+    mut body: h2::RecvStream,
+    mut respond: h2::server::SendResponse<Bytes>,
+    place: usize,
+    seen: Arc<Seen>,
+) {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let Ok(chunk) = chunk else { return };
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    seen.post_read(place, &bytes);
+    let accepted = http::Response::builder()
+        .status(202)
+        .body(())
+        .expect("response head");
+    let _ = respond.send_response(accepted, true);
+}
+
 async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, seen: Arc<Seen>) {
+    let _open = Open::new(&seen);
     let response = http::Response::builder()
         .status(reply.status)
         .header("content-type", reply.content_type)
