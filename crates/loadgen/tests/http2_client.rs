@@ -68,7 +68,7 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
     let options = H2Options {
         handshake_delay: Duration::from_millis(300),
         max_concurrent_streams: Some(3),
-        goaway_after: None,
+        ..H2Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 10, 0.0).await;

@@ -155,6 +155,10 @@ pub struct H2Options {
     /// On the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
     /// `keepalive_requests`) once this many requests arrived; the open streams keep running.
     pub goaway_after: Option<usize>,
+    /// Answer every `GET` with RST_STREAM and this reason instead of a response (the request is
+    /// still counted and its script still called): `REFUSED_STREAM` refuses it unprocessed,
+    /// `INTERNAL_ERROR` fails it.
+    pub reset_streams: Option<h2::Reason>,
 }
 
 /// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
@@ -424,6 +428,11 @@ where
             .unwrap_or("")
             .to_owned();
         let reply = answer(&seen, &script, last_event_id);
+        if let Some(reason) = options.reset_streams {
+            let mut respond = respond;
+            respond.send_reset(reason);
+            continue;
+        }
         tokio::spawn(h2_stream(respond, reply, seen.clone()));
     }
 }
