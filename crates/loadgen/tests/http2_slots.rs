@@ -6,8 +6,9 @@
 //! - Q3: a server allowing 1000 streams gets 256 (`kMaxConcurrentStreamLimit`): with 300
 //!   EventSources, 256 open and 44 wait, on one connection.
 //!
-//! The server counts how many of its responses are open at once, so a client that opened one
-//! stream too many would show it there, not only in its own counters.
+//! The server counts how many of its responses are open at once: with 1000 allowed, a client
+//! that opened one stream too many would show it there, not only in its own counters; with 3
+//! allowed (which the server enforces), it shows that the client uses all three.
 
 mod common;
 

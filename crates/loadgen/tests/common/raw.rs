@@ -280,7 +280,7 @@ where
         }
     };
     let last_event_id = header(&head, "last-event-id").unwrap_or_default();
-    let _open = Open::new(&seen);
+    let open = Open::new(&seen);
     let reply = answer(&seen, &script, last_event_id);
     let status_head = format!(
         "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
@@ -297,6 +297,7 @@ where
     }
     match reply.then {
         Then::End => {
+            drop(open);
             let _ = io.shutdown().await;
         }
         Then::Hold => {
@@ -459,7 +460,9 @@ async fn h2_post(
 }
 
 async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, seen: Arc<Seen>) {
-    let _open = Open::new(&seen);
+    // Counted from after h2 accepted the stream to before it ends it, so never more than h2
+    // itself has open.
+    let open = Open::new(&seen);
     let response = http::Response::builder()
         .status(reply.status)
         .header("content-type", reply.content_type)
@@ -476,6 +479,7 @@ async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, s
     }
     match reply.then {
         Then::End => {
+            drop(open);
             let _ = body.send_data(Bytes::new(), true);
         }
         Then::Hold => {
