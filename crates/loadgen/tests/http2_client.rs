@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::{self, H2Options, Reply, Step};
+use common::raw::{self, Options, Reply, Step};
 use loadgen::{Counter, PointOutcome, Protocol, BROWSER_INITIAL_STREAMS};
 
 /// A stream that sends an event every 50 ms for a long while.
@@ -65,10 +65,10 @@ for_http2_arms!(
 );
 
 async fn late_settings_refusals_are_retried(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         handshake_delay: Duration::from_millis(300),
         max_concurrent_streams: Some(3),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 10, 0.0).await;
@@ -103,9 +103,9 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
 for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
 
 async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         goaway_after: Some(5),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 5, 5.0).await;

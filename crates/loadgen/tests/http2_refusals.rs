@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::{self, H2Options, Reply};
+use common::raw::{self, Options, Reply};
 use loadgen::{Counter, ErrorClass, PointOutcome, Protocol, Target};
 
 /// One stream for 1 s; after a failure it would reconnect only after 30 s.
@@ -29,9 +29,9 @@ async fn run_one_stream(target: Target) -> PointOutcome {
 /// A server that refuses every stream: the request goes out four times (the first try and three
 /// retries), then the refusal is one `errors_rst_stream`.
 async fn refusals_are_retried_three_times_then_an_error(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         reset_streams: Some(h2::Reason::REFUSED_STREAM),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     let out = run_one_stream(target).await;
@@ -54,9 +54,9 @@ for_http2_arms!(
 
 /// A server that resets every stream with INTERNAL_ERROR: one request, one error, no retry.
 async fn other_resets_are_errors_and_never_retried(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         reset_streams: Some(h2::Reason::INTERNAL_ERROR),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     let out = run_one_stream(target).await;

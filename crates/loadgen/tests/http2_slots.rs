@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::{self, H2Options, Reply, Step, Then};
+use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{Counter, PointOutcome, Protocol, Target, BROWSER_STREAM_CAP};
 
 /// A stream that sends an event every 50 ms for a long while.
@@ -42,9 +42,9 @@ async fn run_streams(target: Target, streams: u32) -> PointOutcome {
 /// Ten streams, a server allowing three, each stream ending 300 ms after it started: three run
 /// at a time, and the ten go through in four rounds, all on the first connection.
 async fn a_server_limit_of_3_gives_exactly_3_concurrent_streams(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         max_concurrent_streams: Some(3),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| Reply {
         then: Then::End,
@@ -72,9 +72,9 @@ for_http2_arms!(
 /// connection.
 async fn a_server_allowing_1000_gets_256(arm: Protocol) {
     assert_eq!(BROWSER_STREAM_CAP, 256);
-    let options = H2Options {
+    let options = Options {
         max_concurrent_streams: Some(1000),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 300).await;

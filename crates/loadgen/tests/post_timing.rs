@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::raw::{self, H2Options, Reply, Step, Then};
+use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{Counter, Latency, PointOutcome, Protocol, Target};
 
 /// Generates, for `$name`, one single-threaded `#[tokio::test]` per arm calling `$body(arm)`:
@@ -69,9 +69,9 @@ async fn run_posts(
 /// end: it waited at least 2.2 s, and its round trip took at least as long.
 async fn a_post_behind_held_slots_is_timed_from_its_schedule(arm: Protocol) {
     let slots = loadgen::defaults::CONNECTIONS_PER_ORIGIN;
-    let options = H2Options {
+    let options = Options {
         max_concurrent_streams: Some(slots as u32),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| Reply {
         then: Then::End,

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::raw::{self, H2Options, Reply, Step, Then};
+use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{Counter, Latency, Protocol};
 
 /// The streams holding every slot: the pool's six connections on HTTP/1.1; on HTTP/2, a server
@@ -55,9 +55,9 @@ async fn queued_posts_reach_the_server_in_request_order(
     arm: Protocol,
     stall: Option<(Duration, Duration)>,
 ) {
-    let options = H2Options {
+    let options = Options {
         max_concurrent_streams: Some(SLOTS as u32),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |n| {
         let hold = Reply::events(vec![Step::Write(b"data: holding a slot\n\n".to_vec())]);

@@ -144,20 +144,25 @@ impl Drop for Open<'_> {
 
 type Script = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
 
-/// How the scripted HTTP/2 server runs its connections (HTTP/1.1 arms ignore it).
+/// How the scripted server runs its connections; each option says which arms it applies to.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct H2Options {
-    /// Wait this long after accepting (and TLS) before the HTTP/2 handshake, so the server's
+pub struct Options {
+    /// HTTP/1.1: after answering a `POST`, close the connection if no request comes within this
+    /// long (a server's keep-alive timeout, as nginx's `keepalive_timeout`); `None` waits for
+    /// the next request as long as the client keeps the connection.
+    pub keep_alive: Option<Duration>,
+    /// HTTP/2: wait this long after accepting (and TLS) before the handshake, so the server's
     /// SETTINGS reach the client late.
     pub handshake_delay: Duration,
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its assumption).
+    /// HTTP/2: `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its
+    /// assumption).
     pub max_concurrent_streams: Option<u32>,
-    /// On the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
+    /// HTTP/2, on the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
     /// `keepalive_requests`) once this many requests arrived; the open streams keep running.
     pub goaway_after: Option<usize>,
-    /// Answer every `GET` with RST_STREAM and this reason instead of a response (the request is
-    /// still counted and its script still called): `REFUSED_STREAM` refuses it unprocessed,
-    /// `INTERNAL_ERROR` fails it.
+    /// HTTP/2: answer every `GET` with RST_STREAM and this reason instead of a response (the
+    /// request is still counted and its script still called): `REFUSED_STREAM` refuses it
+    /// unprocessed, `INTERNAL_ERROR` fails it.
     pub reset_streams: Option<h2::Reason>,
 }
 
@@ -167,14 +172,14 @@ pub async fn serve(
     arm: Protocol,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
-    serve_with(arm, H2Options::default(), script).await
+    serve_with(arm, Options::default(), script).await
 }
 
 /// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests are answered `202`
 /// with an empty body, outside the script (and not counted in `Seen::requests`).
 pub async fn serve_with(
     arm: Protocol,
-    options: H2Options,
+    options: Options,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -195,7 +200,7 @@ pub async fn serve_with(
             };
             let _ = tcp.set_nodelay(true);
             let (seen, script, tls) = (accept_seen.clone(), script.clone(), tls.clone());
-            let options = H2Options {
+            let options = Options {
                 goaway_after: options.goaway_after.filter(|_| index == 0),
                 ..options
             };
@@ -234,28 +239,38 @@ fn tls_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'stat
     (Arc::new(config), cert)
 }
 
-async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
+async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if arm.is_http2() {
         h2_connection(io, seen, script, options).await;
     } else {
-        h1_connection(io, seen, script).await;
+        h1_connection(io, seen, script, options.keep_alive).await;
     }
 }
 
 /// Answers `POST`s (`202`, keep-alive) until a `GET` comes, answers that with a close-delimited
-/// body, and closes.
-async fn h1_connection<IO>(mut io: IO, seen: Arc<Seen>, script: Script)
-where
+/// body, and closes. After a `POST`, waits at most `keep_alive` for the next request.
+async fn h1_connection<IO>(
+    mut io: IO,
+    seen: Arc<Seen>,
+    script: Script,
+    keep_alive: Option<Duration>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf = [0u8; 1024];
     // Bytes read past the end of the last request.
     let mut pending = Vec::new();
+    let mut answered_a_post = false;
     let head = loop {
-        let Some(head) = read_head(&mut io, &mut pending).await else {
+        let next = read_head(&mut io, &mut pending);
+        let head = match keep_alive.filter(|_| answered_a_post) {
+            Some(idle) => tokio::time::timeout(idle, next).await.ok().flatten(),
+            None => next.await,
+        };
+        let Some(head) = head else {
             return;
         };
         if !head.starts_with("POST ") {
@@ -278,6 +293,7 @@ where
         if io.write_all(accepted).await.is_err() || io.flush().await.is_err() {
             return;
         }
+        answered_a_post = true;
     };
     let last_event_id = header(&head, "last-event-id").unwrap_or_default();
     let open = Open::new(&seen);
@@ -398,7 +414,7 @@ fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
 }
 
 /// Serves every request of one HTTP/2 connection, each on its own task.
-async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
+async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
