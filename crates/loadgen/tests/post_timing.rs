@@ -177,3 +177,47 @@ async fn the_schedule_is_open_loop_and_phased(arm: Protocol) {
     assert_eq!(order, [0, 3, 1, 4, 2, 5]);
 }
 for_all_arms!(schedule, super::the_schedule_is_open_loop_and_phased);
+
+/// `fanout` runs from the instant the POST is written, not from the instant it got its slot: a
+/// POST that must open a connection first (HTTP/1.1 over TLS: the stream holds the first one)
+/// waits 600 ms for the server's TLS handshake, and that wait is in its `post_rtt`, not in the
+/// fan-out of its message to the stream (a chat server: each POST is echoed to the open stream).
+async fn fanout_starts_when_the_post_is_written(arm: Protocol) {
+    let handshake = Duration::from_millis(600);
+    let options = Options {
+        echo_posts: true,
+        tls_delay: handshake,
+        ..Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
+    // One POST (0.5 a second for 2 s), at the end of a warm-up long enough for the stream to
+    // open through its own slow handshake.
+    let out = run_posts(
+        target,
+        (1, 1),
+        0.5,
+        Duration::from_millis(1500),
+        Duration::from_secs(2),
+    )
+    .await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 1);
+    assert_eq!(m.get(Counter::PostsCompleted), 1);
+    assert_eq!(seen.post_indices(), [Some(0)]);
+    let fanout = m.histogram(Latency::Fanout);
+    assert_eq!(fanout.len(), 1, "the stream got the echo");
+    assert!(
+        fanout.max() < 300_000,
+        "fanout {} us includes the connection's setup",
+        fanout.max()
+    );
+    if arm == Protocol::H1Tls {
+        let rtt = m.histogram(Latency::PostRtt);
+        assert!(
+            rtt.min() >= handshake.as_micros() as u64,
+            "post_rtt {} us",
+            rtt.min()
+        );
+    }
+}
+for_all_arms!(fanout, super::fanout_starts_when_the_post_is_written);

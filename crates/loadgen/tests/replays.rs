@@ -38,7 +38,8 @@ async fn events_published_while_away_are_replays(arm: Protocol) {
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
-    assert!(m.get(Counter::Reconnects) >= 4, "{m:?}");
+    let reconnects = m.get(Counter::Reconnects);
+    assert!(reconnects >= 4, "{reconnects} reconnects");
     let replayed = m.get(Counter::ReplayedEvents);
     assert!(replayed >= 10, "{replayed} replayed events");
     assert_eq!(m.latency(Latency::ReplayFanout).count, replayed);

