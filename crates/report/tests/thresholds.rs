@@ -142,6 +142,7 @@ fn row(metric: &str, value: Value) -> Row {
         meta: meta("a"),
         key: key("edge", Protocol::H2, 1, metric),
         value,
+        histogram: None,
     }
 }
 
