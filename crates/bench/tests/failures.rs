@@ -364,3 +364,28 @@ fn a_point_over_the_descriptor_limit_exits_2() {
         "nothing written before the check"
     );
 }
+
+/// `plot` and `compare` on a report that cannot be read: exit 2 (unusable input, as documented),
+/// naming the file, whether it is missing or not a report.
+#[test]
+fn unreadable_reports_exit_2_for_plot_and_compare() {
+    let dir = temp_dir("unreadable");
+    let garbage = write(&dir, "garbage.csv", "not,a,report\n");
+    let missing = dir.join("missing.csv");
+    for path in [&garbage, &missing] {
+        for args in [vec!["plot"], vec!["compare"]] {
+            let mut command = bench();
+            command.args(&args).arg(path);
+            if args[0] == "compare" {
+                command.arg(path);
+            }
+            let out = command.output().expect("bench runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {path:?}: {stderr}");
+            assert!(
+                stderr.contains(&*path.to_string_lossy()),
+                "{args:?} names the file: {stderr}"
+            );
+        }
+    }
+}
