@@ -399,3 +399,36 @@ fn shipped_scenarios_are_listed_printed_and_run_by_name() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bench scenarios"), "{stderr}");
 }
+
+/// A reader that stops early (`bench ... | head`) is not an error: with stdout closed before
+/// anything is printed, a run still writes its report and exits 0, and `scenarios` exits 0, both
+/// without a panic.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dir = temp_dir("closed-stdout");
+    let scenario = write(
+        &dir,
+        "tiny.toml",
+        "name = \"tiny\"\nprotocols = [\"h1\"]\nwarmup = \"0s\"\nduration = \"300ms\"\n",
+    );
+    let run = |command: &mut std::process::Command| {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("bench starts");
+        drop(child.stdout.take()); // the reader is gone before bench prints anything
+        let out = child.wait_with_output().expect("bench ends");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (out.status.code(), stderr)
+    };
+    let (code, stderr) = run(bench()
+        .arg(&scenario)
+        .args(["--no-plot", "--no-progress", "--out"])
+        .arg(dir.join("results")));
+    assert_eq!(code, Some(0), "{stderr}");
+    report_csv(&dir.join("results"));
+    let (code, stderr) = run(bench().arg("scenarios"));
+    assert_eq!(code, Some(0), "{stderr}");
+}

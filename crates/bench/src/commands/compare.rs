@@ -5,7 +5,7 @@
 //! (unreadable or malformed report, reports that do not cover the same rows, bad thresholds).
 
 use std::error::Error;
-use std::io::{self, Write as _};
+
 use std::iter;
 use std::path::PathBuf;
 
@@ -133,13 +133,8 @@ pub fn run(args: CompareArgs) -> ExitStatus {
         (Some(Format::Markdown), _) | (None, true) => TableFormat::Markdown,
         (Some(Format::Text), _) | (None, false) => TableFormat::Text,
     };
-    let mut stdout = std::io::stdout().lock();
-    let printed = stdout
-        .write_all(comparison.render(format).as_bytes())
-        .and_then(|()| stdout.flush());
-    match printed {
-        // `bench compare ... | head`: the reader has seen enough; the verdict still counts.
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+    // `bench compare ... | head`: the reader has seen enough; the verdict still counts.
+    match super::print_stdout(&comparison.render(format)) {
         Err(error) => {
             eprintln!("error: cannot print the comparison: {error}");
             return ExitStatus::Failure;

@@ -15,13 +15,10 @@ pub struct CompletionsArgs {
 
 /// Runs `bench completions` for `command`, the whole command line's definition.
 pub fn run(args: CompletionsArgs, mut command: clap::Command) -> ExitStatus {
-    use std::io::Write as _;
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "bench", &mut script);
-    match std::io::stdout().write_all(&script) {
-        // A reader that stopped early (`| head`) is not an error of ours.
+    match super::print_stdout(&String::from_utf8_lossy(&script)) {
         Ok(()) => ExitStatus::Success,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(e) => {
             eprintln!("error: cannot write the completion script: {e}");
             ExitStatus::Failure

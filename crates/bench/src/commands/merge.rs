@@ -57,11 +57,11 @@ pub fn run(args: MergeArgs) -> ExitStatus {
         eprintln!("error: {e}");
         return ExitStatus::Failure;
     }
-    println!(
-        "merged {} shards ({} rows) into {}",
+    super::show(&format!(
+        "merged {} shards ({} rows) into {}\n",
         reports.len(),
         rows.len(),
         args.out.display()
-    );
+    ));
     ExitStatus::Success
 }

@@ -43,7 +43,7 @@ pub fn run(args: PlotArgs) -> ExitStatus {
         match plot_to(report, &out) {
             Ok(paths) => {
                 for path in paths {
-                    println!("wrote {}", path.display());
+                    super::show(&format!("wrote {}\n", path.display()));
                 }
             }
             Err(PlotError::Input(e)) => {

@@ -183,8 +183,8 @@ fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool, format: OutputFor
         }
     };
     match format {
-        OutputFormat::Text => print!("{}", run::summary::render(&scenario.name, &result)),
-        OutputFormat::Json => print!("{}", run::summary::render_json(scenario, &result)),
+        OutputFormat::Text => super::show(&run::summary::render(&scenario.name, &result)),
+        OutputFormat::Json => super::show(&run::summary::render_json(scenario, &result)),
     }
     if let Some(Stopped::Failed(reason)) = &result.stopped {
         if result.report_failed {
@@ -199,7 +199,9 @@ fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool, format: OutputFor
     if plot && !result.points.is_empty() && !result.report_failed {
         let svg = result.csv.with_extension("svg");
         match crate::commands::plot::plot_file(&result.csv, &svg) {
-            Ok(()) if format == OutputFormat::Text => println!("plot: {}", svg.display()),
+            Ok(()) if format == OutputFormat::Text => {
+                super::show(&format!("plot: {}\n", svg.display()))
+            }
             Ok(()) => eprintln!("plot: {}", svg.display()),
             Err(e) => eprintln!("warning: no plot drawn: {e}"),
         }

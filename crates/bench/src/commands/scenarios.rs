@@ -20,7 +20,7 @@ pub fn run(args: ScenariosArgs) -> ExitStatus {
     match args.name {
         Some(name) => match shipped::find(&name) {
             Some(s) => {
-                print!("{}", s.text);
+                super::show(s.text);
                 ExitStatus::Success
             }
             None => {
@@ -33,15 +33,17 @@ pub fn run(args: ScenariosArgs) -> ExitStatus {
         },
         None => {
             let width = SHIPPED.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let mut list = String::new();
             for s in SHIPPED {
                 let (description, points) =
                     match Scenario::parse(std::path::Path::new(s.file), s.text) {
                         Ok(sc) => (sc.description.clone(), sc.points().len()),
                         Err(e) => (format!("(invalid: {e})"), 0),
                     };
-                println!("{:width$}  {points:>3} points  {description}", s.name);
+                list += &format!("{:width$}  {points:>3} points  {description}\n", s.name);
             }
-            println!("\nRun one by name (`bench NAME`), or print it (`bench scenarios NAME`).");
+            list += "\nRun one by name (`bench NAME`), or print it (`bench scenarios NAME`).\n";
+            super::show(&list);
             ExitStatus::Success
         }
     }
