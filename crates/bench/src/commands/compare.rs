@@ -134,12 +134,9 @@ pub fn run(args: CompareArgs) -> ExitStatus {
         (Some(Format::Text), _) | (None, false) => TableFormat::Text,
     };
     // `bench compare ... | head`: the reader has seen enough; the verdict still counts.
-    match super::print_stdout(&comparison.render(format)) {
-        Err(error) => {
-            eprintln!("error: cannot print the comparison: {error}");
-            return ExitStatus::Failure;
-        }
-        Ok(()) => {}
+    if let Err(error) = super::print_stdout(&comparison.render(format)) {
+        eprintln!("error: cannot print the comparison: {error}");
+        return ExitStatus::Failure;
     }
     match comparison.verdict() {
         Ok(Verdict::NoRegression) => ExitStatus::Success,
