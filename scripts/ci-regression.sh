@@ -6,7 +6,8 @@
 #   scripts/ci-regression.sh                 # compare against results/baseline/
 #   scripts/ci-regression.sh --refresh       # replace the baseline with fresh runs (then commit it)
 #
-# SSEBENCH_CI_RUNS sets the runs per side (default 3). SSEBENCH_CI_SET holds scenario overrides for
+# SSEBENCH_CI_RUNS sets the runs per side (default 3). A regression is confirmed with a fresh set of
+# runs before the gate fails (SSEBENCH_CI_CONFIRM=0: judge once). SSEBENCH_CI_SET holds scenario overrides for
 # the new runs, space-separated KEY=VALUE (each becomes `bench --set KEY=VALUE`; e.g.
 # "faults.delay_events=2ms" slows the embedded server, which scripts/gate-reliability.sh uses to
 # measure the gate's power). SSEBENCH_CI_P99_US sets how far (microseconds) a latency's p99 may rise
@@ -28,14 +29,17 @@ trap 'rm -rf "$out"' EXIT
 
 set_args=()
 for kv in ${SSEBENCH_CI_SET:-}; do set_args+=(--set "$kv"); done
-for i in $(seq 1 "$runs"); do
-  echo "ci-smoke run $i of $runs ${SSEBENCH_CI_SET:+(--set ${SSEBENCH_CI_SET})}" >&2
-  "$bench" scenarios/ci-smoke.toml "${set_args[@]}" --out "$out/run$i" --no-plot --no-progress >/dev/null
-done
-new=()
-for i in $(seq 1 "$runs"); do
-  new+=("$(ls "$out/run$i"/ci-smoke-*.csv)")
-done
+# measure SET: $runs new runs into $out/SET; their reports in the array `new`.
+measure() {
+  new=()
+  local i
+  for i in $(seq 1 "$runs"); do
+    echo "ci-smoke run $i of $runs${1:+ ($1)} ${SSEBENCH_CI_SET:+(--set ${SSEBENCH_CI_SET})}" >&2
+    "$bench" scenarios/ci-smoke.toml "${set_args[@]}" --out "$out/$1run$i" --no-plot --no-progress >/dev/null
+    new+=("$(ls "$out/$1run$i"/ci-smoke-*.csv)")
+  done
+}
+measure ""
 
 if $refresh; then
   rm -f results/baseline/ci-smoke-*.csv
@@ -54,9 +58,6 @@ if [ ${#base[@]} -eq 0 ]; then
   exit 2
 fi
 
-args=("${base[0]}" "${new[0]}")
-for b in "${base[@]:1}"; do args+=(--base "$b"); done
-for n in "${new[@]:1}"; do args+=(--new "$n"); done
 # The tails are gated against stalls only. A 3 s point's p99 is a handful of events that arrived
 # together, and on a shared 2-core machine one descheduling of the process (10-30 ms) moves it:
 # judged at the default +75%, unchanged trees were flagged in 3 of the first 6 gates run at a load
@@ -64,4 +65,26 @@ for n in "${new[@]:1}"; do args+=(--new "$n"); done
 # more than 100 ms is still a regression; medians (p50, +50% above a 1 ms floor) catch the 2 ms
 # slowdowns. Arguments given to this script come later and override this.
 tail_rule=(--threshold "p99=+${SSEBENCH_CI_P99_US:-100000}")
-"$bench" compare "${args[@]}" "${tail_rule[@]}" "$@"
+judge() {
+  local args=("${base[0]}" "${new[0]}") b n
+  for b in "${base[@]:1}"; do args+=(--base "$b"); done
+  for n in "${new[@]:1}"; do args+=(--new "$n"); done
+  "$bench" compare "${args[@]}" "${tail_rule[@]}" "$@"
+}
+
+status=0
+judge "$@" || status=$?
+# A regression must show twice. A machine starved by its neighbours for seconds (the harness's
+# own timers late by tens of ms, which client_lag shows) can push even a median of three runs
+# over the tail rule once (1 of 20 gates, at a load average of 7 with a test suite beside it);
+# a real slowdown is there again in a fresh set of runs. SSEBENCH_CI_CONFIRM=0 judges once.
+if [ "$status" -eq 1 ] && [ "${SSEBENCH_CI_CONFIRM:-1}" != 0 ]; then
+  echo "" >&2
+  echo "regression flagged: confirming with $runs fresh runs (a regression must show twice)" >&2
+  measure "confirm-"
+  status=0
+  judge "$@" || status=$?
+  [ "$status" -eq 1 ] && echo "regression confirmed by the fresh runs" >&2
+  [ "$status" -eq 0 ] && echo "not confirmed: the fresh runs pass; not a regression" >&2
+fi
+exit "$status"
