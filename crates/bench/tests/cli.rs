@@ -432,3 +432,35 @@ fn a_closed_stdout_is_not_a_panic() {
     let (code, stderr) = run(bench().arg("scenarios"));
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// `--set browser=firefox`: the emulation follows Firefox's rules and its rows say so
+/// (`client = emulated-firefox`), so they are never joined with Chromium-rule rows by mistake.
+#[test]
+fn the_firefox_profile_names_its_rows() {
+    let dir = temp_dir("firefox-profile");
+    let scenario = write(
+        &dir,
+        "tiny.toml",
+        "name = \"tiny\"\nprotocols = [\"h2c\"]\nwarmup = \"0s\"\nduration = \"300ms\"\n",
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args([
+            "--set",
+            "browser=firefox",
+            "--no-plot",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(report_csv(&dir.join("results"))).unwrap();
+    let mut rows = text.lines().skip(1).peekable();
+    assert!(rows.peek().is_some(), "rows were written");
+    for row in rows {
+        assert_eq!(row.split(',').nth(7), Some("emulated-firefox"), "{row}");
+    }
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use vocab::error_chain;
+use vocab::{error_chain, BrowserProfile};
 
 use crate::error::LoadError;
 use crate::fatal::{Fatal, FatalKind};
@@ -17,6 +17,8 @@ pub(crate) struct Ctx {
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
     pub connect_timeout: Duration,
+    /// Whose rules the connections follow where the browsers differ (HTTP/2 windows and caps).
+    pub profile: BrowserProfile,
     /// How long connects may fail without a success before the target counts as down.
     pub down_after: Duration,
     fatal: Mutex<Option<Fatal>>,
@@ -33,11 +35,18 @@ impl Ctx {
             metrics,
             stop,
             connect_timeout,
+            profile: BrowserProfile::default(),
             down_after: Duration::from_secs(5),
             fatal: Mutex::new(None),
             failing: Mutex::new(None),
             ended: OnceLock::new(),
         }
+    }
+
+    /// The same context, following `profile`'s rules.
+    pub fn with_profile(mut self, profile: BrowserProfile) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// Records the first fatal reason and stops the point.

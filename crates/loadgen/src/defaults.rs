@@ -4,12 +4,21 @@
 
 use std::time::Duration;
 
+use vocab::BrowserProfile;
+
 /// HTTP/1.1 connections per origin: 6 in Chromium (measured: `ARCHITECTURE.md`, browser facts),
 /// in Firefox (`network.http.max-persistent-connections-per-server`) and in Safari.
 pub const CONNECTIONS_PER_ORIGIN: usize = 6;
 /// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink
-/// (`kDefaultReconnectDelay`; Gecko uses 5 s).
-pub const RECONNECT_DELAY: Duration = Duration::from_secs(3);
+/// (`kDefaultReconnectDelay` in `event_source.cc`), 5 s in Gecko (pref
+/// `dom.serverEvents.defaultReconnectionTime` = 5000, read back in Firefox 153 ESR; probe
+/// `scripts/firefox-probes` `reconnect`: next requests 5104, 5007, 5004 ms after the end).
+pub const fn reconnect_delay(profile: BrowserProfile) -> Duration {
+    match profile {
+        BrowserProfile::Chromium => Duration::from_secs(3),
+        BrowserProfile::Firefox => Duration::from_secs(5),
+    }
+}
 /// How long a TCP connect plus TLS handshake may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Streams open and settle before POSTs and steady-state samples start.

@@ -34,11 +34,12 @@ pub use connect::probe;
 pub use delivery::{DeliveryTally, MAX_PAIRS};
 pub use error::LoadError;
 pub use fatal::{Fatal, FatalKind};
-pub use http2::chromium::{BROWSER_INITIAL_STREAMS, BROWSER_STREAM_CAP};
+pub use http2::chromium::BROWSER_STREAM_CAP;
+pub use http2::rules::INITIAL_STREAMS as BROWSER_INITIAL_STREAMS;
 pub use metrics::{LatencySummary, Metrics};
 pub use queue::Priority;
 pub use run::{run_point, PointConfig, PointOutcome, Shard};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Reach, Target, Trust};
-pub use vocab::{error_chain, Counter, ErrorClass, Latency, Protocol};
+pub use vocab::{error_chain, BrowserProfile, Counter, ErrorClass, Latency, Protocol};

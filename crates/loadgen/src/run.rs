@@ -17,6 +17,7 @@ use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
 use crate::target::Target;
+use vocab::BrowserProfile;
 
 /// The validated settings of one sweep point.
 #[derive(Debug, Clone)]
@@ -44,7 +45,11 @@ pub struct PointConfig {
     pub warmup: Duration,
     /// The measured time after warm-up.
     pub duration: Duration,
-    /// Reconnection delay until the server sends `retry:` (3 s in Blink).
+    /// Whose rules the clients follow where the browsers differ (HTTP/2 windows and stream cap).
+    /// The reconnection delay is its own field: set it from
+    /// [`defaults::reconnect_delay`](crate::defaults::reconnect_delay).
+    pub profile: BrowserProfile,
+    /// Reconnection delay until the server sends `retry:` (3 s in Blink, 5 s in Gecko).
     pub reconnect_delay: Duration,
     pub connect_timeout: Duration,
     /// How long to wait for tasks to stop at the end before abandoning them.
@@ -121,7 +126,8 @@ impl PointConfig {
             post_body_bytes: d::POST_BODY_BYTES,
             warmup: d::WARMUP,
             duration: d::DURATION,
-            reconnect_delay: d::RECONNECT_DELAY,
+            profile: BrowserProfile::default(),
+            reconnect_delay: d::reconnect_delay(BrowserProfile::default()),
             connect_timeout: d::CONNECT_TIMEOUT,
             drain_timeout: d::DRAIN_TIMEOUT,
             loss_grace: d::LOSS_GRACE,
@@ -144,11 +150,10 @@ pub async fn run_point(
 ) -> PointOutcome {
     let started = Instant::now();
     let point_stop = stop.child_token();
-    let ctx = Arc::new(Ctx::new(
-        metrics.clone(),
-        point_stop.clone(),
-        config.connect_timeout,
-    ));
+    let ctx = Arc::new(
+        Ctx::new(metrics.clone(), point_stop.clone(), config.connect_timeout)
+            .with_profile(config.profile),
+    );
     let posts_per_client = if config.post_rate_per_client > 0.0 {
         config.posts_per_client()
     } else {

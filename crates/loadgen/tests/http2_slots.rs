@@ -15,7 +15,7 @@ mod common;
 use std::time::Duration;
 
 use common::raw::{self, Options, Reply, Step, Then};
-use loadgen::{Counter, PointOutcome, Protocol, Target, BROWSER_STREAM_CAP};
+use loadgen::{BrowserProfile, Counter, PointOutcome, Protocol, Target, BROWSER_STREAM_CAP};
 
 /// A stream that sends an event every 50 ms for a long while.
 fn ticking() -> Reply {
@@ -28,7 +28,12 @@ fn ticking() -> Reply {
 }
 
 async fn run_streams(target: Target, streams: u32) -> PointOutcome {
+    run_streams_as(target, streams, BrowserProfile::Chromium).await
+}
+
+async fn run_streams_as(target: Target, streams: u32, profile: BrowserProfile) -> PointOutcome {
     let mut config = common::point(target);
+    config.profile = profile;
     config.streams_per_client = streams;
     config.warmup = Duration::from_millis(500);
     config.duration = Duration::from_millis(2000);
@@ -87,3 +92,24 @@ async fn a_server_allowing_1000_gets_256(arm: Protocol) {
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
 }
 for_http2_arms!(cap_256, super::a_server_allowing_1000_gets_256);
+
+/// The same with Firefox's rules: Firefox takes the server's limit uncapped
+/// (`Http2Session::RecvSettings`; captured: 300 open against a limit of 1000), so all 300 open
+/// on the one connection.
+async fn firefox_opens_all_300_where_the_server_allows_1000(arm: Protocol) {
+    let options = Options {
+        max_concurrent_streams: Some(1000),
+        ..Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let out = run_streams_as(target, 300, BrowserProfile::Firefox).await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 300);
+    assert_eq!(out.streams_queued_at_end, 0);
+    assert_eq!(seen.max_open(), 300, "streams open at once, server view");
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
+}
+for_http2_arms!(
+    firefox_uncapped,
+    super::firefox_opens_all_300_where_the_server_allows_1000
+);

@@ -6,8 +6,11 @@ use std::str::FromStr;
 /// A client kind; the `client` column of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ClientKind {
-    /// ssebench's own browser-faithful connection pools.
+    /// ssebench's own browser-faithful connection pools, with Chromium's rules (the default
+    /// [`BrowserProfile`]).
     Emulated,
+    /// The emulation with Firefox's rules (`browser = "firefox"` in a scenario).
+    EmulatedFirefox,
     /// A real headless Chromium.
     Chromium,
     /// A real headless Firefox.
@@ -16,8 +19,9 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [ClientKind; 3] = [
+    pub const ALL: [ClientKind; 4] = [
         ClientKind::Emulated,
+        ClientKind::EmulatedFirefox,
         ClientKind::Chromium,
         ClientKind::Firefox,
     ];
@@ -26,6 +30,7 @@ impl ClientKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ClientKind::Emulated => "emulated",
+            ClientKind::EmulatedFirefox => "emulated-firefox",
             ClientKind::Chromium => "chromium",
             ClientKind::Firefox => "firefox",
         }
@@ -33,7 +38,70 @@ impl ClientKind {
 
     /// True for the real browsers.
     pub fn is_browser(self) -> bool {
-        !matches!(self, ClientKind::Emulated)
+        !self.is_emulated()
+    }
+
+    /// True for ssebench's own clients, whatever browser's rules they follow.
+    pub fn is_emulated(self) -> bool {
+        matches!(self, ClientKind::Emulated | ClientKind::EmulatedFirefox)
+    }
+}
+
+/// Whose connection rules the emulation follows: each value that differs between the browsers
+/// (reconnection delay, HTTP/2 stream cap and windows) is read from the profile, and each was
+/// measured in that browser on this project's machine (Chromium: `scripts/chromium-h2-capture/
+/// FINDINGS.md`; Firefox: `scripts/firefox-h2-capture/FINDINGS.md`, `scripts/firefox-probes/`).
+/// What they share (six HTTP/1.1 connections per origin, FIFO queues, 100 HTTP/2 streams before
+/// SETTINGS) is not in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum BrowserProfile {
+    /// Chromium 156's rules.
+    #[default]
+    Chromium,
+    /// Firefox 153 ESR's rules.
+    Firefox,
+}
+
+impl BrowserProfile {
+    /// Every profile, in a fixed order.
+    pub const ALL: [BrowserProfile; 2] = [BrowserProfile::Chromium, BrowserProfile::Firefox];
+
+    /// The name used in scenario files (`browser = "firefox"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrowserProfile::Chromium => "chromium",
+            BrowserProfile::Firefox => "firefox",
+        }
+    }
+
+    /// The `client` column of the emulation's rows under this profile.
+    pub fn emulated_client(self) -> ClientKind {
+        match self {
+            BrowserProfile::Chromium => ClientKind::Emulated,
+            BrowserProfile::Firefox => ClientKind::EmulatedFirefox,
+        }
+    }
+}
+
+impl fmt::Display for BrowserProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A browser profile name that is neither `chromium` nor `firefox`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown browser {0:?} (expected chromium or firefox)")]
+pub struct UnknownBrowserProfile(pub String);
+
+impl FromStr for BrowserProfile {
+    type Err = UnknownBrowserProfile;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BrowserProfile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownBrowserProfile(s.to_owned()))
     }
 }
 
@@ -45,7 +113,7 @@ impl fmt::Display for ClientKind {
 
 /// A client kind name that is none of `emulated`, `chromium`, `firefox`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown client {0:?} (expected one of: emulated, chromium, firefox)")]
+#[error("unknown client {0:?} (expected one of: emulated, emulated-firefox, chromium, firefox)")]
 pub struct UnknownClientKind(pub String);
 
 impl FromStr for ClientKind {
@@ -70,5 +138,16 @@ mod tests {
         }
         assert!("safari".parse::<ClientKind>().is_err());
         assert!(!ClientKind::Emulated.is_browser());
+        assert!(!ClientKind::EmulatedFirefox.is_browser());
+        for p in BrowserProfile::ALL {
+            assert_eq!(p.as_str().parse::<BrowserProfile>(), Ok(p));
+            assert!(p.emulated_client().is_emulated());
+        }
+        assert_eq!(BrowserProfile::default(), BrowserProfile::Chromium);
+        assert_eq!(
+            BrowserProfile::Firefox.emulated_client().as_str(),
+            "emulated-firefox"
+        );
+        assert!("safari".parse::<BrowserProfile>().is_err());
     }
 }

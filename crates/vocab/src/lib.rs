@@ -5,7 +5,8 @@
 //! hyper and h2 share one `http::Version`: a rename is one edit, and a mismatch cannot compile.
 //!
 //! - [`Protocol`]: how a point's requests travel (`h1`, `h1-tls`, `h2`, `h2c`);
-//! - [`ClientKind`]: what drove them (the emulation, Chromium, Firefox);
+//! - [`ClientKind`]: what drove them (the emulation, Chromium, Firefox), and [`BrowserProfile`]:
+//!   whose rules the emulation follows;
 //! - [`ErrorClass`]: the classes failures are counted under;
 //! - [`Metric`]: every metric a report row can carry, with its [`MetricInfo`] (name, kind, unit,
 //!   what it measures from which instant to which, and how `compare` treats it by default). The
@@ -18,7 +19,7 @@ mod error_class;
 mod metric;
 mod protocol;
 
-pub use client::{ClientKind, UnknownClientKind};
+pub use client::{BrowserProfile, ClientKind, UnknownBrowserProfile, UnknownClientKind};
 pub use error_chain::error_chain;
 pub use error_class::ErrorClass;
 pub use metric::{

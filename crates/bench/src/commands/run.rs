@@ -49,7 +49,10 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target,
-        client: Client::Emulated { shard: args.shard },
+        client: Client::Emulated {
+            shard: args.shard,
+            profile: scenario.browser,
+        },
         progress_bar: !args.no_progress,
         network,
     };

@@ -32,9 +32,13 @@ pub const MAX_BROWSER_CLIENTS: u32 = 20;
 /// A client kind, ready to run points.
 #[derive(Debug, Clone)]
 pub enum Client {
-    /// ssebench's browser-faithful connection pools; with a shard, this process runs its share of
-    /// every point's clients (`--shard I/N`).
-    Emulated { shard: Option<ShardArg> },
+    /// ssebench's browser-faithful connection pools, following `profile`'s rules (the
+    /// scenario's `browser`); with a shard, this process runs its share of every point's clients
+    /// (`--shard I/N`).
+    Emulated {
+        shard: Option<ShardArg>,
+        profile: vocab::BrowserProfile,
+    },
     /// A real headless browser, at `path`.
     Browser {
         kind: browser::BrowserKind,
@@ -71,7 +75,7 @@ impl Client {
     /// The `client` column of this client's rows.
     pub fn kind(&self) -> ClientKind {
         match self {
-            Client::Emulated { .. } => ClientKind::Emulated,
+            Client::Emulated { profile, .. } => profile.emulated_client(),
             Client::Browser { kind, .. } => client_kind(*kind),
         }
     }
@@ -79,7 +83,7 @@ impl Client {
     /// The shard of every point this process runs, if it runs one.
     pub fn shard(&self) -> Option<ShardArg> {
         match self {
-            Client::Emulated { shard } => *shard,
+            Client::Emulated { shard, .. } => *shard,
             Client::Browser { .. } => None,
         }
     }
@@ -125,7 +129,7 @@ impl Client {
         stop: &CancellationToken,
     ) -> anyhow::Result<PointRun> {
         match self {
-            Client::Emulated { shard } => {
+            Client::Emulated { shard, .. } => {
                 emulated(scenario, index, id, destination, *shard, progress, stop)
                     .await
                     .map(|m| PointRun::Measured(Box::new(m)))
@@ -230,6 +234,7 @@ async fn emulated(
             let (client_cpu_ms, _, _) = CpuSample::now().since(cpu);
             let mut m = Measurement::emulated(
                 id,
+                scenario.browser,
                 &outcome,
                 None,
                 Harness {
@@ -285,6 +290,7 @@ async fn emulated(
             server.shutdown().await;
             let mut m = Measurement::emulated(
                 id,
+                scenario.browser,
                 &outcome,
                 counts,
                 Harness {
@@ -330,6 +336,7 @@ fn point_config(
         post_body_bytes: scenario.posts.body_bytes,
         warmup: scenario.warmup,
         duration: scenario.duration,
+        profile: scenario.browser,
         reconnect_delay: scenario.reconnect_delay,
         connect_timeout: scenario.connect_timeout,
         ..PointConfig::new(target)
@@ -368,7 +375,12 @@ mod tests {
             .collect();
         assert_eq!(arms, [(Protocol::H1, 1), (Protocol::H2, 1)]);
         assert_eq!(
-            Client::Emulated { shard: None }.points(&s).len(),
+            Client::Emulated {
+                shard: None,
+                profile: vocab::BrowserProfile::Chromium
+            }
+            .points(&s)
+            .len(),
             6,
             "the emulation runs them all"
         );

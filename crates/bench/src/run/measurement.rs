@@ -73,6 +73,7 @@ impl Measurement {
     /// proof, every error class, and the embedded server's counts when there was one.
     pub fn emulated(
         id: PointId,
+        profile: vocab::BrowserProfile,
         outcome: &PointOutcome,
         server: Option<ServerCounts>,
         harness: Harness,
@@ -113,7 +114,7 @@ impl Measurement {
         }
         Measurement {
             id,
-            client: ClientKind::Emulated,
+            client: profile.emulated_client(),
             counters: in_catalog_order(counters),
             latencies: Latency::ALL
                 .iter()

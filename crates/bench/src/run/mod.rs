@@ -262,7 +262,7 @@ pub async fn run(
         faults: embedded && !scenario.faults.is_none(),
         threads: (
             scenario.client_threads,
-            (embedded && client.kind() == ClientKind::Emulated).then_some(scenario.server.threads),
+            (embedded && client.kind().is_emulated()).then_some(scenario.server.threads),
         ),
     })
 }

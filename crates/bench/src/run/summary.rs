@@ -14,6 +14,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
     let mut out = String::new();
     let client = match result.client {
         vocab::ClientKind::Emulated => String::new(),
+        vocab::ClientKind::EmulatedFirefox => " (emulated, Firefox's rules)".to_owned(),
         kind => format!(" in {kind}"),
     };
     let _ = writeln!(
@@ -37,7 +38,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
         "delivery",
         "errors",
     ];
-    let proof = result.client == vocab::ClientKind::Emulated;
+    let proof = result.client.is_emulated();
     let network = result.points.iter().any(|m| m.id.network.is_some());
     if network {
         header.insert(3, "rtt/loss");

@@ -24,7 +24,7 @@ pub use target::{
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vocab::Protocol;
+use vocab::{BrowserProfile, Protocol};
 
 /// The page each emulated client loads first on the embedded server: a tiny same-origin
 /// document, the one the browser points load too (`browser::PAGE_PATH`).
@@ -43,6 +43,11 @@ pub struct Scenario {
     pub duration: Duration,
     pub warmup: Duration,
     pub max_connections_per_origin: usize,
+    /// `browser`: whose rules the emulation follows where Chromium and Firefox differ
+    /// (reconnection delay, HTTP/2 windows and stream cap); its rows say `emulated` (Chromium)
+    /// or `emulated-firefox`.
+    pub browser: BrowserProfile,
+    /// EventSource's reconnection delay; by default the `browser`'s (3 s, or 5 s in Firefox).
     pub reconnect_delay: Duration,
     pub connect_timeout: Duration,
     pub channel: String,

@@ -15,6 +15,7 @@ pub(crate) struct RawScenario {
     pub duration: Spanned<String>,
     pub warmup: Option<Spanned<String>>,
     pub max_connections_per_origin: Option<Spanned<i64>>,
+    pub browser: Option<Spanned<String>>,
     pub reconnect_delay: Option<Spanned<String>>,
     pub connect_timeout: Option<Spanned<String>>,
     pub channel: Option<Spanned<String>>,

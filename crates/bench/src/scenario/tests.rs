@@ -38,6 +38,7 @@ fn good_scenario_and_defaults() {
     assert_eq!(s.duration, Duration::from_secs(2));
     assert_eq!(s.warmup, Duration::from_secs(1));
     assert_eq!(s.max_connections_per_origin, 6);
+    assert_eq!(s.browser, vocab::BrowserProfile::Chromium);
     assert_eq!(s.reconnect_delay, Duration::from_secs(3));
     assert_eq!(s.posts.rate_per_client, 2.5);
     assert_eq!(s.server.max_concurrent_streams, 100);
@@ -119,6 +120,7 @@ streams_per_client = 2
 warmup = "1s"
 duration = "2s"
 max_connections_per_origin = 6
+browser = "chromium"
 reconnect_delay = "3s"
 connect_timeout = "5s"
 channel = "c"
@@ -272,6 +274,13 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("", "max_connections_per_origin", "\"6\"", "invalid type"),
     ("", "max_connections_per_origin", "0", "from 1 to 256"),
     ("", "max_connections_per_origin", "257", "from 1 to 256"),
+    (
+        "",
+        "browser",
+        "\"safari\"",
+        "expected \"chromium\" or \"firefox\"",
+    ),
+    ("", "browser", "1", "invalid type"),
     ("", "reconnect_delay", "3", "invalid type"),
     ("", "reconnect_delay", "\"61m\"", "from 0s to 1h"),
     ("", "connect_timeout", "5", "invalid type"),
@@ -509,4 +518,18 @@ fn the_page_defaults_to_the_embedded_servers_document_and_to_none_elsewhere() {
     assert_eq!(set.page_path(false).as_deref(), Some("/app"));
     let none = parse("page = \"\"");
     assert_eq!(none.page_path(true), None);
+}
+
+/// `browser = "firefox"`: the emulation follows Firefox, whose EventSource waits 5 s before
+/// reconnecting (Chromium 3 s); an explicit `reconnect_delay` still wins.
+#[test]
+fn the_browser_profile_sets_the_reconnect_delay() {
+    let firefox = parse(&format!("browser = \"firefox\"\n{GOOD}")).unwrap();
+    assert_eq!(firefox.browser, vocab::BrowserProfile::Firefox);
+    assert_eq!(firefox.reconnect_delay, Duration::from_secs(5));
+    let set = parse(&format!(
+        "browser = \"firefox\"\nreconnect_delay = \"1s\"\n{GOOD}"
+    ))
+    .unwrap();
+    assert_eq!(set.reconnect_delay, Duration::from_secs(1));
 }

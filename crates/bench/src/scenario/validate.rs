@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sse_server::FaultConfig;
-use vocab::Protocol;
+use vocab::{BrowserProfile, Protocol};
 
 use super::checks::Ctx;
 use super::faults::faults;
@@ -63,10 +63,17 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         Duration::from_secs(1),
         Duration::ZERO..=hour,
     )?;
+    let browser = match &raw.browser {
+        None => BrowserProfile::default(),
+        Some(b) => b
+            .get_ref()
+            .parse()
+            .map_err(|_| cx.invalid("browser", b, "expected \"chromium\" or \"firefox\""))?,
+    };
     let reconnect_delay = cx.duration_in(
         "reconnect_delay",
         raw.reconnect_delay.as_ref(),
-        Duration::from_secs(3),
+        loadgen::defaults::reconnect_delay(browser),
         Duration::ZERO..=hour,
     )?;
     let connect_timeout = cx.duration_in(
@@ -187,6 +194,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         duration,
         warmup,
         max_connections_per_origin,
+        browser,
         reconnect_delay,
         connect_timeout,
         channel,

@@ -2,8 +2,8 @@
 //! as Chromium keeps it.
 //!
 //! - Stream slots: a connection carries at most `min(SETTINGS_MAX_CONCURRENT_STREAMS, 256)`
-//!   streams; before the server's SETTINGS arrive, and when they carry no limit, 100
-//!   ([`chromium`]). The first requests of a new connection are granted at once and sent without
+//!   streams (Chromium; Firefox takes the server's limit uncapped); before the server's SETTINGS
+//!   arrive, and when they carry no limit, 100 ([`rules`]). The first requests of a new connection are granted at once and sent without
 //!   waiting for SETTINGS, as Chromium does; a later SETTINGS change raises or lowers the limit.
 //! - Past the limit, requests wait in the origin's queue (priority, then request order:
 //!   [`WaitQueue`]) on the same connection: no second connection is opened while the first one
@@ -13,10 +13,14 @@
 //!   refused with REFUSED_STREAM) are sent again, on the new connection, without counting as
 //!   errors (counted in `requests_retried`), up to [`chromium::MAX_UNPROCESSED_RETRIES`] times;
 //!   streams below the last stream id run to their end on the old connection.
-//! - Chromium's SETTINGS and windows (6 MiB per stream, 15 MiB per connection), so that a client
-//!   with hundreds of ticking streams never exhausts h2's small-DATA-frame budget.
+//! - The browser's SETTINGS and windows (Chromium: 6 MiB per stream, 15 MiB per connection;
+//!   Firefox: 12 MiB and 12 MiB), so that a client with hundreds of ticking streams never
+//!   exhausts h2's small-DATA-frame budget. The [`BrowserProfile`](vocab::BrowserProfile) in the
+//!   point's context picks the browser ([`rules::H2Rules`]).
 
 pub(crate) mod chromium;
+mod firefox;
+pub(crate) mod rules;
 mod session;
 
 use std::sync::atomic::Ordering;

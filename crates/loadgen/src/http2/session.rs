@@ -18,7 +18,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use tokio::sync::OnceCell;
 
-use super::chromium;
+use super::rules::{self, H2Rules};
 use super::Shared;
 use crate::connect::connect;
 use crate::error::LoadError;
@@ -85,7 +85,7 @@ impl Session {
     pub(super) fn new() -> Session {
         Session {
             active: AtomicUsize::new(0),
-            limit: AtomicUsize::new(chromium::BROWSER_INITIAL_STREAMS),
+            limit: AtomicUsize::new(rules::INITIAL_STREAMS),
             conn: OnceCell::new(),
             sent: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             next_sent: std::sync::atomic::AtomicU64::new(0),
@@ -153,22 +153,26 @@ impl Session {
     }
 }
 
-/// Opens the session's connection with Chromium's SETTINGS and windows, and starts its driver.
+/// Opens the session's connection with the browser's SETTINGS and windows, and starts its driver.
 async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, LoadError> {
     let ctx = &shared.ctx;
     let started = Instant::now();
     let (io, _) = connect(&shared.target, ctx.connect_timeout)
         .await
         .inspect_err(|e| ctx.connect_failed(e))?;
-    let handshake = h2::client::Builder::new()
-        .initial_max_send_streams(chromium::BROWSER_INITIAL_STREAMS)
-        .header_table_size(chromium::HEADER_TABLE_SIZE)
-        .enable_push(chromium::ENABLE_PUSH)
-        .initial_window_size(chromium::STREAM_WINDOW)
-        .initial_connection_window_size(chromium::CONNECTION_WINDOW)
-        .max_header_list_size(chromium::MAX_HEADER_LIST_SIZE)
-        .data_frame_budget(chromium::DATA_FRAME_BUDGET)
-        .handshake::<_, Bytes>(io);
+    let rules = H2Rules::of(ctx.profile);
+    let mut builder = h2::client::Builder::new();
+    builder
+        .initial_max_send_streams(rules::INITIAL_STREAMS)
+        .header_table_size(rules.header_table_size)
+        .enable_push(rules.enable_push)
+        .initial_window_size(rules.stream_window)
+        .initial_connection_window_size(rules.connection_window)
+        .data_frame_budget(rules.data_frame_budget());
+    if let Some(size) = rules.max_header_list_size {
+        builder.max_header_list_size(size);
+    }
+    let handshake = builder.handshake::<_, Bytes>(io);
     let left = ctx.connect_timeout.saturating_sub(started.elapsed());
     let (send, mut connection) = tokio::time::timeout(left, handshake)
         .await
@@ -183,10 +187,10 @@ async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, Load
     ctx.metrics.incr(Counter::ConnectionsOpened);
     let origin = Arc::downgrade(shared);
     let driver = tokio::spawn(async move {
-        let mut reported = chromium::BROWSER_INITIAL_STREAMS;
+        let mut reported = rules::INITIAL_STREAMS;
         let ended = poll_fn(|cx| {
             let polled = Pin::new(&mut connection).poll(cx);
-            let limit = chromium::stream_limit(connection.max_concurrent_send_streams());
+            let limit = rules.stream_limit(connection.max_concurrent_send_streams());
             if limit != reported {
                 reported = limit;
                 if let (Some(origin), Some(session)) = (origin.upgrade(), session.upgrade()) {

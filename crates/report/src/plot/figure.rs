@@ -124,10 +124,12 @@ pub(crate) fn arm_color(client: ClientKind, protocol: Protocol) -> (u8, u8, u8) 
     {
         // Okabe-Ito and Tol palettes: distinguishable with the common colour-vision deficiencies.
         match (client, protocol) {
-            (ClientKind::Emulated, Protocol::H1) => (213, 94, 0),
-            (ClientKind::Emulated, Protocol::H1Tls) => (204, 121, 167),
-            (ClientKind::Emulated, Protocol::H2) => (0, 114, 178),
-            (ClientKind::Emulated, Protocol::H2c) => (0, 158, 115),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::H1) => (213, 94, 0),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::H1Tls) => {
+                (204, 121, 167)
+            }
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::H2) => (0, 114, 178),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::H2c) => (0, 158, 115),
             (ClientKind::Chromium, Protocol::H1) => (136, 34, 85),
             (ClientKind::Chromium, Protocol::H1Tls) => (230, 159, 0),
             (ClientKind::Chromium, Protocol::H2) => (86, 180, 233),
