@@ -70,7 +70,7 @@ pub struct PointSpec {
 /// Which arms a browser can run; `Err` says why not.
 pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
     match protocol {
-        Protocol::H1 | Protocol::H1Tls | Protocol::H2 => Ok(()),
+        Protocol::H1 | Protocol::H1Tls | Protocol::H2 | Protocol::Ws | Protocol::Wss => Ok(()),
         Protocol::H2c => Err(BrowserError::UnsupportedArm {
             protocol,
             reason: "browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c",

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
+//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the `ws` and `wss` listeners: a WebSocket (`ws_upgrade.rs`, `ws_session.rs`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
@@ -33,6 +34,7 @@ use crate::events::{self, Resume};
 use crate::messages;
 use crate::query;
 use crate::stats::{incr, ListenerCounters};
+use crate::ws_upgrade::{self, UpgradeSlot};
 
 /// Every response body: a complete buffer or an event stream.
 pub(crate) type Body = UnsyncBoxBody<Bytes, BodyError>;
@@ -58,6 +60,8 @@ pub(crate) struct Conn {
     pub(crate) streams: CancellationToken,
     /// What the connection is doing (`activity.rs`).
     pub(crate) activity: Arc<Activity>,
+    /// On the WebSocket listeners: where `GET /ws` parks its session (`ws_upgrade.rs`).
+    pub(crate) upgrade: Option<Arc<UpgradeSlot>>,
 }
 
 /// Answers one request.
@@ -65,7 +69,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
     let counters = &conn.counters;
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
-        "/events" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
+        "/events" | "/ws" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
         "/messages" => (Method::POST, "POST"),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -84,6 +88,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
             fault_error("every Nth GET /events fails")
         }
         "/events" => events(&app, &conn, &req),
+        "/ws" => ws_upgrade::upgrade(&app, &conn, req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.
@@ -129,12 +134,17 @@ fn events(app: &Arc<App>, conn: &Conn, req: &Request<Incoming>) -> Response<Body
 
 /// The 503 of the memory budget, counted.
 pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response<Body> {
+    count_refusal(counters, refusal);
+    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
+}
+
+/// Counts a refusal of the memory budget.
+pub(crate) fn count_refusal(counters: &ListenerCounters, refusal: Refusal) {
     match refusal {
         Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
         Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
         Refusal::IdsExhausted => {}
     }
-    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
 }
 
 /// The 503 of an injected fault.
