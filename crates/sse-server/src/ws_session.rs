@@ -16,7 +16,8 @@
 //!
 //! Received: each text message is published to the channel exactly as a `POST /messages` body is
 //! (counted in `websocket_messages_received`; a message the memory budget refuses is dropped and
-//! counted as for a POST). A binary message closes the socket with 1003, one over
+//! counted as for a POST, and so is every Nth message under the `post_error_every_nth` fault,
+//! which counts WebSocket messages and POSTs together). A binary message closes the socket with 1003, one over
 //! `max_body_bytes` with 1009. A ping is answered with a pong.
 //!
 //! The socket is closed with 1001 at server shutdown, with 1013 when its subscriber queue
@@ -49,7 +50,7 @@ use crate::activity::StreamActivity;
 use crate::app::App;
 use crate::budget::Refusal;
 use crate::faults::{CloseMode, FaultConfig};
-use crate::hub::{Hub, Subscription};
+use crate::hub::Subscription;
 use crate::query::EventsQuery;
 use crate::routes::{count_refusal, Conn};
 use crate::stats::{decr, incr, ListenerCounters};
@@ -65,7 +66,7 @@ type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// A subscribed socket, before and after its connection is handed over.
 #[derive(Debug)]
 pub(crate) struct Session {
-    hub: Arc<Hub>,
+    app: Arc<App>,
     query: EventsQuery,
     subscription: Subscription,
     counters: Arc<ListenerCounters>,
@@ -102,7 +103,7 @@ impl Session {
             app.hub
                 .subscribe(&query.channel, None, Arc::clone(&counters))?;
         Ok(Session {
-            hub: Arc::clone(&app.hub),
+            app: Arc::clone(app),
             query,
             subscription,
             counters,
@@ -278,7 +279,13 @@ impl Session {
 
     /// Publishes a received message to the socket's channel, as `POST /messages` would.
     fn publish(&self, text: &str) {
-        match self.hub.publish(&self.query.channel, text) {
+        if self.app.faults.post_fails() {
+            // The `post_error_every_nth` fault: the message is dropped, so its sender never
+            // sees its echo.
+            incr(&self.counters.faults_errors);
+            return;
+        }
+        match self.app.hub.publish(&self.query.channel, text) {
             Ok(_) => incr(&self.counters.websocket_messages_received),
             Err(refusal) => count_refusal(&self.counters, refusal),
         }

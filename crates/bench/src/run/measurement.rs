@@ -92,6 +92,7 @@ impl Measurement {
                 (Metric::MessagesExpected, d.expected),
                 (Metric::MessagesLost, d.lost),
                 (Metric::MessagesDuplicated, d.duplicated),
+                (Metric::MessagesMissed, d.missed),
             ]);
         }
         counters.extend(
