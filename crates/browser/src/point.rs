@@ -65,6 +65,10 @@ pub struct PointSpec {
     pub events_path: String,
     /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
     pub messages_path: String,
+    /// Path and query of the WebSockets on the `ws` and `wss` arms, e.g. `/ws?channel=bench`.
+    pub websocket_path: String,
+    /// How long a page waits before it opens a closed WebSocket again.
+    pub reconnect_delay: Duration,
 }
 
 /// Which arms a browser can run; `Err` says why not.
@@ -124,7 +128,10 @@ pub struct PointOutcome {
     pub posts_bad_status: u64,
     /// POSTs scheduled that had neither completed nor failed at the end.
     pub posts_stalled_at_end: u64,
-    /// EventSource created -> first `tick`/`message` event, one per stream that got one.
+    /// EventSource (WebSocket) created -> its first `open`, one per stream that opened.
+    pub time_to_open: Vec<Duration>,
+    /// EventSource created -> first `tick`/`message` event (WebSocket: first message), one per
+    /// stream that got one.
     pub time_to_first_event: Vec<Duration>,
     /// POST's scheduled instant -> its response read to the end.
     pub post_rtt: Vec<Duration>,
@@ -315,11 +322,17 @@ async fn measure(
     tokio::time::sleep(SETTLE).await;
     let after_load = listener_counts(server, spec.protocol);
 
+    let websocket_url = spec.protocol.websocket_scheme().map(|scheme| {
+        let authority = origin.split_once("://").map_or(origin.as_str(), |(_, a)| a);
+        format!("{scheme}://{authority}{}", spec.websocket_path)
+    });
     for (index, page) in pages.iter().enumerate() {
         let config = HarnessConfig {
             streams: spec.streams_per_client,
             events_path: spec.events_path.clone(),
             messages_path: spec.messages_path.clone(),
+            websocket_url: websocket_url.clone(),
+            reconnect_ms: spec.reconnect_delay.as_secs_f64() * 1000.0,
             warmup_ms: spec.warmup.as_secs_f64() * 1000.0,
             duration_ms: spec.duration.as_secs_f64() * 1000.0,
             posts: post_schedule(
@@ -361,7 +374,7 @@ async fn measure(
                 what: "end-of-point snapshot",
                 detail: e.to_string(),
             })?;
-        add_page(&mut out, &snapshot);
+        add_page(&mut out, &snapshot, spec.protocol.is_websocket());
         let network = session.network(page, spec);
         check_protocol(session.kind(), spec.protocol, &network)?;
         add_network(&mut out, &network);
@@ -407,7 +420,10 @@ fn ms(t: f64) -> Duration {
     Duration::from_secs_f64(t.max(0.0) / 1000.0)
 }
 
-fn add_page(out: &mut PointOutcome, page: &PageResult) {
+/// Adds one page's end state. On the WebSocket arms each `open` of a socket is a connection of
+/// its own (WebSockets never share one), which the network events of the HTTP requests do not
+/// show, and a POST is done, without a status, when its echo came back.
+fn add_page(out: &mut PointOutcome, page: &PageResult, websockets: bool) {
     if out.visibility.is_empty() || out.visibility == "visible" {
         out.visibility.clone_from(&page.visibility);
     }
@@ -419,6 +435,13 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
         out.streams_queued_at_end += u64::from(s.ready_state == CONNECTING);
         out.events_received += s.events;
         out.stream_errors += s.errors;
+        if websockets {
+            out.connections.streams_and_posts += s.opens;
+            out.connections.any += s.opens;
+        }
+        if let Some(opened) = s.opened {
+            out.time_to_open.push(ms(opened - s.created));
+        }
         if let Some(first) = s.first_event {
             out.time_to_first_event.push(ms(first - s.created));
         }
@@ -427,6 +450,10 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
         out.posts_scheduled += 1;
         match (p.done, p.status, &p.failed) {
             (Some(done), Some(status), _) if (200..300).contains(&status) => {
+                out.posts_completed += 1;
+                out.post_rtt.push(ms(done - p.at));
+            }
+            (Some(done), None, None) if websockets => {
                 out.posts_completed += 1;
                 out.post_rtt.push(ms(done - p.at));
             }

@@ -11,6 +11,12 @@
 //! Two more points per browser: an HTTP/2 server limit of 3, and two clients with six streams
 //! each (every client has its own connection pool).
 //!
+//! The WebSocket arms (ws, wss) run the same points with WebSockets in place of EventSources and
+//! the POST sent on the first socket: every socket opens, each on its own connection, outside
+//! the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and the POST's echo comes back. No
+//! socket reuses the page's connection, so there the connections compared are the page's plus
+//! one per socket (`connections.any` on the browser's side).
+//!
 //! Connection accounting: the browser's page first loads a same-origin document (`/health`),
 //! whose request needs a connection the emulation never makes. The harness starts once that
 //! connection is idle, so over HTTP/1.1 the first EventSource reuses it and over HTTP/2 it is the
@@ -42,6 +48,7 @@ const DURATION: Duration = Duration::from_millis(1500);
 const POST_RATE: f64 = 1.0;
 const CHANNEL_EVENTS: &str = "/events?channel=agree";
 const CHANNEL_MESSAGES: &str = "/messages?channel=agree";
+const CHANNEL_WEBSOCKET: &str = "/ws?channel=agree";
 
 /// One point at a time: the harness would otherwise run two tests' browsers and emulated
 /// clients at once on a small machine, and what is compared must not depend on that contention.
@@ -57,7 +64,8 @@ struct Agreement {
     posts_scheduled: u64,
     posts_completed: u64,
     posts_stalled_at_end: u64,
-    /// Connections that carried EventSource or POST requests.
+    /// Connections that carried EventSource or POST requests (WebSocket arms: the sockets' and
+    /// the page's).
     connections: u64,
     /// The server's count of connections that carried requests.
     server_connections: u64,
@@ -113,6 +121,7 @@ async fn emulated(
         streams_per_client: streams,
         events_path: CHANNEL_EVENTS.into(),
         messages_path: CHANNEL_MESSAGES.into(),
+        websocket_path: CHANNEL_WEBSOCKET.into(),
         // The browsers load their page (browser::PAGE_PATH) before the harness runs.
         page_path: Some(browser::PAGE_PATH.into()),
         post_rate_per_client: POST_RATE,
@@ -181,6 +190,8 @@ async fn real(
         post_body_bytes: 128,
         events_path: CHANNEL_EVENTS.into(),
         messages_path: CHANNEL_MESSAGES.into(),
+        websocket_path: CHANNEL_WEBSOCKET.into(),
+        reconnect_delay: loadgen::defaults::RECONNECT_DELAY,
     };
     let out = tokio::time::timeout(
         Duration::from_secs(60),
@@ -203,9 +214,11 @@ async fn real(
         out.streams_opened,
         "{context}"
     );
-    // The document's connection is reused: no connection carried only the page load, and the
-    // server saw exactly the connections the browser reported.
-    assert_eq!(out.connections.page_only, 0, "{context}");
+    // The document's connection is reused (by the EventSources; no WebSocket reuses it): no
+    // connection carried only the page load, and the server saw exactly the connections the
+    // browser reported.
+    let page_only = u64::from(protocol.is_websocket());
+    assert_eq!(out.connections.page_only, page_only, "{context}");
     assert_eq!(
         out.server.connections_carrying_requests, out.connections.any,
         "{context}"
@@ -216,7 +229,10 @@ async fn real(
         posts_scheduled: out.posts_scheduled,
         posts_completed: out.posts_completed,
         posts_stalled_at_end: out.posts_stalled_at_end,
-        connections: out.connections.streams_and_posts,
+        connections: match protocol.is_websocket() {
+            true => out.connections.any,
+            false => out.connections.streams_and_posts,
+        },
         server_connections: out.server.connections_carrying_requests,
     };
     let timing = Timing {
@@ -236,6 +252,19 @@ async fn real(
 /// embedded server announces 100). /work/notes/firefox-facts.md has the evidence. Both browsers
 /// are thus expected to behave alike on these points.
 fn truth(_kind: BrowserKind, protocol: Protocol, streams: u64) -> Agreement {
+    if protocol.is_websocket() {
+        // Every socket opens on its own connection, one handshake at a time, outside the six
+        // HTTP/1.1 slots; the page's connection stays its own.
+        return Agreement {
+            opened: streams,
+            queued_at_end: 0,
+            posts_scheduled: 1,
+            posts_completed: 1,
+            posts_stalled_at_end: 0,
+            connections: streams + 1,
+            server_connections: streams + 1,
+        };
+    }
     if protocol.is_http2() {
         Agreement {
             opened: streams,
@@ -334,6 +363,26 @@ async fn h1_tls_agrees_with_firefox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_agrees_with_firefox() {
     agree(BrowserKind::Firefox, Protocol::H2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_agrees_with_chromium() {
+    agree(BrowserKind::Chromium, Protocol::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_agrees_with_chromium() {
+    agree(BrowserKind::Chromium, Protocol::Wss).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_agrees_with_firefox() {
+    agree(BrowserKind::Firefox, Protocol::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_agrees_with_firefox() {
+    agree(BrowserKind::Firefox, Protocol::Wss).await;
 }
 
 /// A server that allows 3 concurrent streams: Chromium opens 3 on its one connection and queues

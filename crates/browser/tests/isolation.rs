@@ -144,6 +144,8 @@ async fn only_the_server(kind: BrowserKind) {
         post_body_bytes: 64,
         events_path: "/events?channel=isolation".into(),
         messages_path: "/messages?channel=isolation".into(),
+        websocket_path: "/ws?channel=isolation".into(),
+        reconnect_delay: loadgen::defaults::RECONNECT_DELAY,
     };
     let mut server = ServerConfig::default();
     server.events.interval = Duration::from_millis(100);

@@ -140,6 +140,8 @@ impl Client {
                     post_body_bytes: scenario.posts.body_bytes,
                     events_path: format!("/events?channel={}", scenario.channel),
                     messages_path: format!("/messages?channel={}", scenario.channel),
+                    websocket_path: format!("/ws?channel={}", scenario.channel),
+                    reconnect_delay: scenario.reconnect_delay,
                 };
                 let started = Instant::now();
                 let run = browser::run_point(*kind, path, &spec, embedded::server_config(scenario));

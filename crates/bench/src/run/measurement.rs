@@ -173,6 +173,7 @@ impl Measurement {
             .counters(),
         );
         let latencies = [
+            (Latency::TimeToOpen, &o.time_to_open),
             (Latency::TimeToFirstEvent, &o.time_to_first_event),
             (Latency::PostRtt, &o.post_rtt),
         ]
