@@ -33,8 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# field METRIC COLUMN < report.csv: one column (14 value, 15 count, 17 p50, 19 p99) of a metric's row.
-field() { awk -F, -v m="$1" -v c="$2" '$11 == m { print $c; exit }'; }
+# field METRIC COLUMN < report.csv: one column (value, count, p50, p99, ...) of a metric's first
+# row, the column found by its name in the header.
+field() { awk -F, -v m="$1" -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next } $at["metric"] == m { print $at[col]; exit }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -71,10 +72,10 @@ EOF
     csv=$(ls "$work/scale$i"/*.csv)
     rss_kb=$(cat "$work/rss")
     printf '%-4s %15s %7s %6s %17s %15s %12s B\n' "$i" \
-      "$(field streams_opened 14 < "$csv")/$(field streams_requested 14 < "$csv")" \
-      "$(field errors 14 < "$csv")" "$(field connections_carrying_requests 14 < "$csv")" \
-      "$(ms "$(field event_delivery 17 < "$csv")")/$(ms "$(field event_delivery 19 < "$csv")") ms" \
-      "$(ms "$(field queue_wait 19 < "$csv")") ms" "$((rss_kb * 1024 / 100000))"
+      "$(field streams_opened value < "$csv")/$(field streams_requested value < "$csv")" \
+      "$(field errors value < "$csv")" "$(field connections_carrying_requests value < "$csv")" \
+      "$(ms "$(field event_delivery p50 < "$csv")")/$(ms "$(field event_delivery p99 < "$csv")") ms" \
+      "$(ms "$(field queue_wait p99 < "$csv")") ms" "$((rss_kb * 1024 / 100000))"
     grep -E '^(threads|warning)' "$work/scale$i.out" | sed 's/^/     /' || true
   done
   echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
@@ -85,7 +86,7 @@ EOF
     || { tail -5 "$work/scale-ext.out" >&2; exit 1; }
   stop_server
   csv=$(ls "$work/scale-ext"/*.csv)
-  echo "   opened $(field streams_opened 14 < "$csv"), errors $(field errors 14 < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
+  echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
 }
 
 # One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
@@ -105,8 +106,8 @@ EOF
     > "$work/eff.out" 2>&1 || { tail -5 "$work/eff.out" >&2; exit 1; }
   csv=$(ls "$work/eff-$arm-$i"/*.csv)
   local events errors
-  events=$(field events_received 14 < "$csv")
-  errors=$(field errors 14 < "$csv")
+  events=$(field events_received value < "$csv")
+  errors=$(field errors value < "$csv")
   local total=$((clients * streams))
   # h2load: the same streams, each ending after 5,000 ticks (5 s at 1,000/s).
   /usr/bin/time -f '%U %S' -o "$work/h2load-cpu" taskset -c 0 h2load $h2load_flags -n "$total" \
@@ -155,7 +156,7 @@ EOF
     > "$work/h1.out" 2>&1 || { tail -5 "$work/h1.out" >&2; exit 1; }
   stop_server
   csv=$(ls "$work/h1"/*.csv)
-  echo "   opened $(field streams_opened 14 < "$csv")/$(field streams_requested 14 < "$csv"), errors $(field errors 14 < "$csv"), connections $(field connections_carrying_requests 14 < "$csv"), first event p99 $(ms "$(field time_to_first_event 19 < "$csv")") ms"
+  echo "   opened $(field streams_opened value < "$csv")/$(field streams_requested value < "$csv"), errors $(field errors value < "$csv"), connections $(field connections_carrying_requests value < "$csv"), first event p99 $(ms "$(field time_to_first_event p99 < "$csv")") ms"
 }
 
 for part in "${parts[@]}"; do

@@ -9,7 +9,8 @@
 # SSEBENCH_CI_RUNS sets the runs per side (default 3). SSEBENCH_CI_SET holds scenario overrides for
 # the new runs, space-separated KEY=VALUE (each becomes `bench --set KEY=VALUE`; e.g.
 # "faults.delay_events=2ms" slows the embedded server, which scripts/gate-reliability.sh uses to
-# measure the gate's power). Extra arguments go to `bench compare`.
+# measure the gate's power). SSEBENCH_CI_P99_US sets how far (microseconds) a latency's p99 may rise
+# (default 100000: see below). Extra arguments go to `bench compare`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,4 +57,11 @@ fi
 args=("${base[0]}" "${new[0]}")
 for b in "${base[@]:1}"; do args+=(--base "$b"); done
 for n in "${new[@]:1}"; do args+=(--new "$n"); done
-"$bench" compare "${args[@]}" "$@"
+# The tails are gated against stalls only. A 3 s point's p99 is a handful of events that arrived
+# together, and on a shared 2-core machine one descheduling of the process (10-30 ms) moves it:
+# judged at the default +75%, unchanged trees were flagged in 3 of the first 6 gates run at a load
+# average of 9 (event_delivery p99 1.0 -> 22 ms; scripts/gate-reliability.sh). A p99 that grows by
+# more than 100 ms is still a regression; medians (p50, +50% above a 1 ms floor) catch the 2 ms
+# slowdowns. Arguments given to this script come later and override this.
+tail_rule=(--threshold "p99=+${SSEBENCH_CI_P99_US:-100000}")
+"$bench" compare "${args[@]}" "${tail_rule[@]}" "$@"

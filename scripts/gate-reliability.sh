@@ -43,12 +43,13 @@ run_gates() { # label, overrides
   echo "$flagged" >"$logs/$label.flagged"
 }
 
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 run_gates unchanged ""
 run_gates events+2ms "faults.delay_events=2ms"
 run_gates posts+2ms "faults.delay_posts=2ms"
 
 echo
-echo "gate reliability over $n gates each ($(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD)):"
+echo "gate reliability over $n gates each ($(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)):"
 echo "  false alarms on the unchanged tree: $(cat "$logs/unchanged.flagged")/$n (goal 0)"
 echo "  server events delayed 2 ms, caught: $(cat "$logs/events+2ms.flagged")/$n (goal $n)"
 echo "  server POSTs delayed 2 ms, caught:  $(cat "$logs/posts+2ms.flagged")/$n (goal $n)"

@@ -54,7 +54,7 @@ for arm in "${arms[@]}"; do
     read -r maxrss_kb user sys < "$work/time"
     rss[$clients]=$maxrss_kb
     csv=$(ls "$work/out-$arm-$clients"/*.csv)
-    events=$(awk -F, '$11 == "events_received" { print $14 }' "$csv")
+    events=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next } $at["metric"] == "events_received" { print $at["value"] }' "$csv")
     # Events arrive from the first stream opening to the end: warm-up + duration (20 s).
     eps=$(echo "$events / 20" | bc)
     bench_cpu=$(echo "$user + $sys" | bc)

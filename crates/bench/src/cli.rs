@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::compare::CompareArgs;
+use crate::commands::completions::CompletionsArgs;
 use crate::commands::merge::MergeArgs;
 use crate::commands::plot::PlotArgs;
+use crate::commands::scenarios::ScenariosArgs;
 
 /// Measure what the browser's six-connections-per-host limit does to Server-Sent Events over
 /// HTTP/1.1, and what HTTP/2 multiplexing does instead.
@@ -39,6 +41,10 @@ pub enum Command {
     Plot(PlotArgs),
     /// Merge the reports of a sharded run (`--shard I/N`) into one, exactly.
     Merge(MergeArgs),
+    /// List the scenarios built into bench, or print one.
+    Scenarios(ScenariosArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
     /// Run a scenario's points in real headless Chromium (the emulation's ground truth).
     Browser(BrowserArgs),
 }
@@ -59,6 +65,10 @@ pub struct RunArgs {
     /// With --target over TLS: accept any certificate.
     #[arg(long)]
     pub insecure: bool,
+    /// With --target: allow a target outside loopback (127.0.0.0/8, ::1), e.g. a staging server.
+    /// Without it such a target is refused before any packet is sent.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// With --target: path and query of the event stream [default: /events?channel=CHANNEL].
     #[arg(long, value_name = "PATH")]
     pub events_path: Option<String>,

@@ -294,3 +294,108 @@ event_interval = "50ms"
         Value::Counter(1)
     );
 }
+
+/// `bench browser` with a `[network]` table (as root): Chromium runs in the emulated network's
+/// client namespace and the server in its server namespace, so the browser's point crosses the
+/// 40 ms round trip. The rows carry the condition, the packets the network carried and the
+/// measured round trip, and the time to first event shows at least one round trip (over loopback
+/// it is tens of milliseconds less).
+#[test]
+fn a_browser_run_crosses_the_emulated_network() {
+    let dir = temp_dir("browser-run-network");
+    let scenario = write(
+        &dir,
+        "net.toml",
+        r#"
+name = "net"
+protocols = ["h2"]
+streams_per_client = 3
+warmup = "500ms"
+duration = "1s"
+[posts]
+rate_per_client = 2.0
+[server]
+event_interval = "50ms"
+[network]
+rtt = "40ms"
+"#,
+    );
+    let out = bench()
+        .args(["browser", "--no-plot", "--no-progress", "--out"])
+        .arg(dir.join("results"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(!stderr.contains("not applied"), "{stderr}");
+    let rows = report::read_report(&report_csv(&dir.join("results"))).expect("a readable report");
+    let value = |metric: &str| {
+        rows.iter()
+            .find(|r| r.key.metric == metric)
+            .map(|r| r.value)
+            .unwrap_or_else(|| panic!("no {metric} row"))
+    };
+    use report::Value;
+    assert!(rows.iter().all(|r| r.key.network == "rtt=40ms loss=0%"));
+    assert_eq!(value("streams_opened"), Value::Counter(3));
+    assert_eq!(value("posts_completed"), Value::Counter(2));
+    let Value::Counter(packets) = value("network_packets_up") else {
+        panic!("network_packets_up is a counter");
+    };
+    assert!(packets > 10, "{packets} packets up");
+    let p50 = |metric: &str| match value(metric) {
+        Value::Latency(l) => l.p50.unwrap_or_else(|| panic!("{metric} has no p50")),
+        Value::Counter(_) => panic!("{metric} is a latency"),
+    };
+    assert!(p50("network_rtt") >= 40_000, "{}", p50("network_rtt"));
+    assert!(
+        p50("time_to_first_event") >= 40_000,
+        "{}",
+        p50("time_to_first_event")
+    );
+}
+
+/// The shipped scenarios are in the binary: listed, printed, and run by name.
+#[test]
+fn shipped_scenarios_are_listed_printed_and_run_by_name() {
+    let out = bench().arg("scenarios").output().unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(list.contains("six-connection-ceiling"), "{list}");
+    let out = bench().args(["scenarios", "tabs"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("name = \"tabs\""));
+    let out = bench().args(["scenarios", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = temp_dir("by-name");
+    let out = bench()
+        .args([
+            "tabs",
+            "--no-plot",
+            "--no-progress",
+            "--set",
+            "protocols=[\"h2c\"]",
+        ])
+        .args([
+            "--set",
+            "streams_per_client=2",
+            "--set",
+            "duration=\"300ms\"",
+        ])
+        .args(["--set", "warmup=\"0s\"", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let csv = report_csv(&dir);
+    let name = csv.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("tabs-"), "{name}");
+
+    let out = bench().arg("no-such-scenario").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bench scenarios"), "{stderr}");
+}

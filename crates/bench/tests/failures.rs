@@ -194,6 +194,34 @@ fn unreachable_target_exits_2_naming_where_the_url_came_from() {
     );
 }
 
+/// A target outside loopback is refused before any packet is sent, naming the flag that allows
+/// it. (198.51.100.1 is TEST-NET-2, documentation only; nothing is sent to it.)
+#[test]
+fn a_remote_target_needs_allow_remote() {
+    let dir = temp_dir("remote");
+    let scenario = write(
+        &dir,
+        "remote.toml",
+        "name = \"remote\"\nprotocols = [\"h1\"]\nduration = \"1s\"\n",
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args([
+            "--no-plot",
+            "--no-progress",
+            "--target",
+            "h1=http://198.51.100.1:8080",
+            "--out",
+        ])
+        .arg(dir.join("results"))
+        .output()
+        .expect("bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not on loopback"), "{stderr}");
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
+
 /// A certificate that does not verify (the server's is not the one trusted): exit 2, one line.
 #[test]
 fn certificate_that_does_not_verify_exits_2() {
@@ -335,4 +363,29 @@ fn a_point_over_the_descriptor_limit_exits_2() {
         !dir.join("results").exists(),
         "nothing written before the check"
     );
+}
+
+/// `plot` and `compare` on a report that cannot be read: exit 2 (unusable input, as documented),
+/// naming the file, whether it is missing or not a report.
+#[test]
+fn unreadable_reports_exit_2_for_plot_and_compare() {
+    let dir = temp_dir("unreadable");
+    let garbage = write(&dir, "garbage.csv", "not,a,report\n");
+    let missing = dir.join("missing.csv");
+    for path in [&garbage, &missing] {
+        for args in [vec!["plot"], vec!["compare"]] {
+            let mut command = bench();
+            command.args(&args).arg(path);
+            if args[0] == "compare" {
+                command.arg(path);
+            }
+            let out = command.output().expect("bench runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {path:?}: {stderr}");
+            assert!(
+                stderr.contains(&*path.to_string_lossy()),
+                "{args:?} names the file: {stderr}"
+            );
+        }
+    }
 }

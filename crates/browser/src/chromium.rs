@@ -6,27 +6,31 @@
 //! own. `--disable-background-networking` is not enough for the last: Chromium 156 still looked up
 //! `clients2.google.com` with the system's DNS resolver during a point (measured under strace,
 //! `tests/isolation.rs`), so every host name resolves to "not found" without a query
-//! (`--host-resolver-rules`); the server is addressed by its IP literal, which never reaches the
-//! resolver, and is excluded from the rule besides. `--remote-debugging-port=0` picks a free port, which Chromium writes to
+//! (`--host-resolver-rules`, [`host_resolver_rules`]). The rule maps IP literals too (measured:
+//! with `MAP * ~NOTFOUND` alone, `http://198.18.1.2:8000/` fails to resolve), so the server's
+//! address is excluded from it: 127.0.0.1, and the server's address in an emulated network.
+//! `--remote-debugging-port=0` picks a free port, which Chromium writes to
 //! `<profile>/DevToolsActivePort` (port, then the browser endpoint's path). For TLS arms the server
-//! certificate is accepted by its key alone with `--ignore-certificate-errors-spki-list`.
+//! certificate is accepted by its key alone with `--ignore-certificate-errors-spki-list`. A
+//! [`Launcher`] may start it inside a network namespace (see [`crate::launcher`]).
 //!
 //! [`Chromium::close`] asks the browser to exit (`Browser.close`) and waits a bounded time;
 //! dropping a [`Chromium`] kills its process group in any case (panics and early returns
 //! included), then removes the profile.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::error::BrowserError;
 use crate::kind::BrowserKind;
+use crate::launcher::Launcher;
 use crate::process::BrowserProcess;
 use crate::remote::Remote;
 
-/// Every Chromium launch gets exactly these flags, plus the profile, the DevTools port and, for
-/// TLS, the accepted key.
-pub const FLAGS: [&str; 9] = [
+/// Every Chromium launch gets exactly these flags, plus [`host_resolver_rules`], the profile, the
+/// DevTools port and, for TLS, the accepted key.
+pub const FLAGS: [&str; 8] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -35,8 +39,17 @@ pub const FLAGS: [&str; 9] = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ];
+
+/// The host resolver rules flag: every host name (and IP literal) resolves to "not found" without
+/// a query, except 127.0.0.1 and the server's address `server`.
+pub fn host_resolver_rules(server: IpAddr) -> String {
+    let mut rules = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned();
+    if server != IpAddr::V4(Ipv4Addr::LOCALHOST) {
+        rules.push_str(&format!(" , EXCLUDE {server}"));
+    }
+    rules
+}
 
 /// How long Chromium may take to open its DevTools port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,13 +65,32 @@ pub struct Chromium {
 
 impl Chromium {
     /// Starts `path` with [`FLAGS`], a fresh profile, and `spki` (base64 SHA-256 of a
-    /// certificate's SubjectPublicKeyInfo) as the only accepted certificate key, if given.
+    /// certificate's SubjectPublicKeyInfo) as the only accepted certificate key, if given, for a
+    /// server on 127.0.0.1.
     pub async fn launch(path: &Path, spki: Option<&str>) -> Result<Chromium, BrowserError> {
+        Chromium::launch_with(
+            &Launcher::direct(),
+            path,
+            spki,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+        )
+        .await
+    }
+
+    /// [`Chromium::launch`] through `launcher`, for a server at `server` (an address the host
+    /// resolver rules let through).
+    pub async fn launch_with(
+        launcher: &Launcher,
+        path: &Path,
+        spki: Option<&str>,
+        server: IpAddr,
+    ) -> Result<Chromium, BrowserError> {
         let kind = BrowserKind::Chromium;
         let dir = BrowserProcess::temp_dir(kind)?;
-        let mut command = Command::new(path);
+        let mut command = launcher.command(path);
         command
             .args(FLAGS)
+            .arg(host_resolver_rules(server))
             .arg(format!(
                 "--user-data-dir={}",
                 dir.path().join("profile").display()
@@ -130,5 +162,17 @@ mod tests {
             Some("ws://127.0.0.1:40123/devtools/browser/abc")
         );
         assert_eq!(devtools_endpoint("40123\n"), None, "half written");
+    }
+
+    #[test]
+    fn the_resolver_rules_let_the_server_through() {
+        assert_eq!(
+            host_resolver_rules(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+        );
+        assert_eq!(
+            host_resolver_rules("198.18.1.2".parse().unwrap()),
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2"
+        );
     }
 }

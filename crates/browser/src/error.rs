@@ -73,6 +73,10 @@ pub enum BrowserError {
     #[error("cannot start the embedded server")]
     Server(#[source] sse_server::ServerError),
 
+    /// The server given to [`crate::run_point_with`] does not listen for the point's arm.
+    #[error("the server given for the point has no {protocol} listener")]
+    NoListener { protocol: sse_server::Protocol },
+
     #[error("cannot read the server certificate's public key")]
     Certificate(#[source] SpkiError),
 

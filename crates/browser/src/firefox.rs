@@ -6,11 +6,12 @@
 //! (`{"ws_host": .., "ws_port": ..}`); the session endpoint is `ws://HOST:PORT/session`. No
 //! separate driver binary is involved.
 //!
-//! The profile gets a `user.js` ([`crate::firefox_prefs`]) and the environment [`ENV`], which
-//! together keep Firefox off every host but the server. For TLS arms it also gets a
-//! `cert_override.txt` that trusts the server's certificate for `127.0.0.1:PORT` by its SHA-256
-//! fingerprint, and nothing else: the session does not ask for `acceptInsecureCerts`, so any
-//! other certificate still fails (`tests/launch.rs` checks both).
+//! The profile gets a `user.js` ([`crate::firefox_prefs`]) and the environment [`env`] ([`ENV`]
+//! on the host, [`ENV_IN_NAMESPACE`] in a network namespace of its own), which together keep
+//! Firefox off every host but the server. For TLS arms it also gets a `cert_override.txt` that
+//! trusts the server's certificate for its `ADDRESS:PORT` by its SHA-256 fingerprint, and nothing
+//! else: the session does not ask for `acceptInsecureCerts`, so any other certificate still fails
+//! (`tests/launch.rs` checks both).
 //!
 //! [`Firefox::close`] ends the session with `browser.close` and waits a bounded time; dropping a
 //! [`Firefox`] kills its process group in any case, then removes the profile.
@@ -18,13 +19,13 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::error::BrowserError;
 use crate::kind::BrowserKind;
+use crate::launcher::Launcher;
 use crate::process::BrowserProcess;
 use crate::remote::Remote;
 
@@ -39,6 +40,29 @@ pub const ENV: [(&str, &str); 2] = [
     ("MOZ_DISABLE_NONLOCAL_CONNECTIONS", "1"),
     ("MOZ_CRASHREPORTER_DISABLE", "1"),
 ];
+
+/// The environment of a Firefox launched in a network namespace of its own
+/// ([`Launcher::in_network_namespace`]), whose only route leads to the server on the
+/// benchmarking range 198.18.0.0/15. `MOZ_DISABLE_NONLOCAL_CONNECTIONS` cannot stay: Gecko counts
+/// only loopback and RFC 1918 addresses as local (`NetAddr::IsIPAddrLocal`) and aborts on the
+/// server's address (measured: "FATAL ERROR: Non-local network connections are disabled and a
+/// connection attempt to 198.18.1.2 (198.18.1.2) was made"). The namespace takes its place: it
+/// has no route anywhere else. `MOZ_REMOTE_SETTINGS_DEVTOOLS=1` is the other switch that makes a
+/// release build honour `services.settings.server` (remote settings' `allowServerURLOverride`),
+/// so remote settings still go to the dummy URL instead of trying
+/// `firefox.settings.services.mozilla.com`.
+pub const ENV_IN_NAMESPACE: [(&str, &str); 2] = [
+    ("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1"),
+    ("MOZ_CRASHREPORTER_DISABLE", "1"),
+];
+
+/// The environment of a launch through `launcher`.
+pub fn env(launcher: &Launcher) -> [(&'static str, &'static str); 2] {
+    match launcher.in_own_namespace() {
+        false => ENV,
+        true => ENV_IN_NAMESPACE,
+    }
+}
 
 /// How long Firefox may take to open its remote port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,6 +83,15 @@ impl Firefox {
         path: &Path,
         trusted: Option<(SocketAddr, &[u8])>,
     ) -> Result<Firefox, BrowserError> {
+        Firefox::launch_with(&Launcher::direct(), path, trusted).await
+    }
+
+    /// [`Firefox::launch`] through `launcher`, with its environment ([`env`]).
+    pub async fn launch_with(
+        launcher: &Launcher,
+        path: &Path,
+        trusted: Option<(SocketAddr, &[u8])>,
+    ) -> Result<Firefox, BrowserError> {
         let kind = BrowserKind::Firefox;
         let dir = BrowserProcess::temp_dir(kind)?;
         let profile = dir.path().join("profile");
@@ -68,13 +101,13 @@ impl Firefox {
             std::fs::write(profile.join("cert_override.txt"), cert_override(addr, der))
                 .map_err(BrowserError::TempDir)?;
         }
-        let mut command = Command::new(path);
+        let mut command = launcher.command(path);
         command
             .args(ARGS)
             .arg("--profile")
             .arg(&profile)
             .args(["--remote-debugging-port", "0"])
-            .envs(ENV);
+            .envs(env(launcher));
         let mut process = BrowserProcess::spawn(kind, path, command, dir)?;
         let ws_url = process
             .wait_for_endpoint(START_TIMEOUT, |profile| {

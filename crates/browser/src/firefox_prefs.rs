@@ -1,5 +1,5 @@
 //! The `user.js` of every Firefox profile: what keeps a fresh Firefox from reaching any host
-//! but the embedded server on 127.0.0.1.
+//! but the embedded server (on 127.0.0.1, or across an emulated network).
 //!
 //! Out of the box Firefox ESR talks to Mozilla's and Google's services on its own (measured here,
 //! in a network namespace whose DNS and routes lead nowhere, see `scripts/browser-isolation.sh`:
@@ -17,7 +17,11 @@
 //!    socket layer aborts the browser on any connection attempt to a non-local address
 //!    (`nsSocketTransport::InitiateSocket`), which fails the point loudly. It also makes release
 //!    builds honour `services.settings.server` (without it Firefox ignored the dummy URL below and
-//!    kept contacting `firefox.settings.services.mozilla.com`; measured).
+//!    kept contacting `firefox.settings.services.mozilla.com`; measured). In a network namespace
+//!    of its own (an emulated network) Firefox runs without it, since Gecko would abort on the
+//!    server's address there; the namespace, whose only route leads to the server, takes its
+//!    place, and `MOZ_REMOTE_SETTINGS_DEVTOOLS=1` keeps the dummy URL honoured
+//!    ([`crate::firefox::ENV_IN_NAMESPACE`]).
 //!
 //! None of these touches what is measured: connections per server, HTTP/2, queueing and
 //! EventSource are left at their defaults. Speculative connections and prefetching only act on

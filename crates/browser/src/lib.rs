@@ -12,7 +12,9 @@
 //! emulation's metric definitions ([`point`]), the same type for both browsers.
 //!
 //! Data flows one way: [`BrowserKind`] + [`PointSpec`] + `sse_server::ServerConfig` ->
-//! [`run_point`] -> [`PointOutcome`]. A browser is found by [`find_browser`] and never
+//! [`run_point`] -> [`PointOutcome`]; or, with a server the caller started and a [`Launcher`]
+//! (e.g. both sides of an emulated network, the browser in the client's network namespace),
+//! [`run_point_with`]. A browser is found by [`find_browser`] and never
 //! downloaded; TLS arms trust the server's certificate alone ([`spki`] for Chromium, a
 //! certificate override for Firefox); Firefox is kept off every host but the server
 //! ([`firefox_prefs`]).
@@ -37,6 +39,7 @@ pub mod firefox;
 pub mod firefox_prefs;
 pub mod harness;
 pub mod kind;
+pub mod launcher;
 mod locate;
 pub mod network;
 pub mod point;
@@ -46,9 +49,10 @@ pub mod spki;
 
 pub use error::{BrowserError, RemoteError};
 pub use kind::{BrowserKind, UnknownBrowser, CHROMIUM_ENV, FIREFOX_ENV};
+pub use launcher::Launcher;
 pub use locate::{find_browser, find_chromium};
 pub use network::Connections;
 pub use point::{
-    browser_supports, expected_protocol, run_point, PointOutcome, PointSpec, ServerCounts,
-    PAGE_PATH,
+    browser_supports, expected_protocol, run_point, run_point_with, PointOutcome, PointSpec,
+    ServerCounts, PAGE_PATH,
 };

@@ -2,7 +2,7 @@
 //! only. The same loop for every browser; only the remote protocol calls differ
 //! ([`crate::cdp`] for Chromium, [`crate::bidi`] for Firefox).
 //!
-//! Per point: start the server; launch the browser trusting the server's certificate alone
+//! Per point: start the server (or take the caller's, [`run_point_with`]); launch the browser trusting the server's certificate alone
 //! (Chromium: by its key, Firefox: by a per-profile override of its fingerprint); per virtual
 //! client one isolated browser context (Chromium) or user context (Firefox), i.e. its own
 //! connection pools like one browser profile of the emulation, with one page; load the
@@ -35,6 +35,7 @@ use crate::error::BrowserError;
 use crate::firefox::Firefox;
 use crate::harness::{post_schedule, HarnessConfig, PageResult, CONNECTING, OPEN};
 use crate::kind::BrowserKind;
+use crate::launcher::Launcher;
 use crate::network::{Connections, PageNetwork, RequestKind, RequestPaths};
 use crate::remote::{Dialect, Remote};
 
@@ -169,20 +170,32 @@ pub async fn run_point(
     let server = sse_server::start(server)
         .await
         .map_err(BrowserError::Server)?;
-    let result = with_server(kind, path, spec, &server).await;
+    let result = run_point_with(kind, path, &Launcher::direct(), spec, &server).await;
     server.shutdown().await;
     let mut outcome = result?;
     outcome.elapsed = started.elapsed();
     Ok(outcome)
 }
 
-async fn with_server(
+/// Runs one point in a fresh browser of `kind` at `path`, started through `launcher`, against
+/// `server`, which the caller started for the point's arm (e.g. inside the server side of an
+/// emulated network) and stops afterwards. The counters read from it are those of the point only
+/// if it is fresh.
+pub async fn run_point_with(
     kind: BrowserKind,
     path: &Path,
+    launcher: &Launcher,
     spec: &PointSpec,
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
-    let mut session = Session::launch(kind, path, spec.protocol, server).await?;
+    let started = Instant::now();
+    browser_supports(spec.protocol)?;
+    if server.addr(spec.protocol).is_none() {
+        return Err(BrowserError::NoListener {
+            protocol: spec.protocol,
+        });
+    }
+    let mut session = Session::launch(kind, path, launcher, spec.protocol, server).await?;
     let result = measure(&session, spec, server).await;
     // A browser that died mid-point (e.g. Firefox refusing a non-local connection) explains the
     // failure better than the closed protocol connection does.
@@ -191,7 +204,9 @@ async fn with_server(
         (result, _) => result,
     };
     session.close().await;
-    result
+    let mut outcome = result?;
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
 }
 
 /// A launched browser and its remote protocol connection.
@@ -204,6 +219,7 @@ impl Session {
     async fn launch(
         kind: BrowserKind,
         path: &Path,
+        launcher: &Launcher,
         protocol: Protocol,
         server: &RunningServer,
     ) -> Result<Session, BrowserError> {
@@ -220,7 +236,8 @@ impl Session {
                     ),
                     false => None,
                 };
-                let browser = Chromium::launch(path, spki.as_deref()).await?;
+                let browser =
+                    Chromium::launch_with(launcher, path, spki.as_deref(), addr.ip()).await?;
                 let cdp =
                     Remote::connect(browser.ws_url(), Dialect::Cdp, crate::network::CDP_EVENTS)
                         .await?;
@@ -228,7 +245,7 @@ impl Session {
             }
             BrowserKind::Firefox => {
                 let trusted = protocol.is_tls().then_some((addr, cert.as_ref()));
-                let browser = Firefox::launch(path, trusted).await?;
+                let browser = Firefox::launch_with(launcher, path, trusted).await?;
                 let bidi =
                     Remote::connect(browser.ws_url(), Dialect::Bidi, crate::network::BIDI_EVENTS)
                         .await?;

@@ -16,6 +16,13 @@
 //! that nothing can leave even when an attempt is made (used when measuring a new browser
 //! version).
 //!
+//! The same holds with the browser started in the client namespace of an emulated network
+//! (`netem`, [`browser::Launcher`]) and the server in its server namespace: every TCP `connect`
+//! goes to the server's address there. That is where Firefox runs without
+//! `MOZ_DISABLE_NONLOCAL_CONNECTIONS` (it would abort on the benchmarking range), so this is the
+//! check that its preferences alone keep it to the server; the namespace's routes would stop
+//! anything else from leaving in any case. These need root.
+//!
 //! Needs `strace` (`apt-get install strace`) and both browsers; fails, never skips, without them.
 
 #![allow(clippy::unwrap_used)]
@@ -26,8 +33,11 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use browser::{BrowserKind, PointSpec};
-use sse_server::{Protocol, ServerConfig};
+use std::sync::Arc;
+
+use browser::{BrowserKind, Launcher, PointOutcome, PointSpec};
+use netem::{Emulator, NetworkConfig, Side};
+use sse_server::{DedicatedServer, Protocol, ServerConfig, ThreadStart};
 
 /// The system calls that open a connection or send a datagram, as strace names them.
 const TRACED: &str = "connect,sendto,sendmsg,sendmmsg";
@@ -128,13 +138,8 @@ fn traffic(log: &str) -> Vec<Traffic> {
     out
 }
 
-async fn only_the_server(kind: BrowserKind) {
-    let binary = browser::find_browser(kind, None)
-        .unwrap_or_else(|e| panic!("the isolation test needs a real {kind} and never skips: {e}"));
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("strace.log");
-    let traced = traced_browser(dir.path(), &binary, &log);
-    let spec = PointSpec {
+fn point_spec() -> PointSpec {
+    PointSpec {
         protocol: Protocol::H2,
         clients: 1,
         streams_per_client: 3,
@@ -146,20 +151,43 @@ async fn only_the_server(kind: BrowserKind) {
         messages_path: "/messages?channel=isolation".into(),
         websocket_path: "/ws?channel=isolation".into(),
         reconnect_delay: loadgen::defaults::RECONNECT_DELAY,
-    };
+    }
+}
+
+fn server_config() -> ServerConfig {
     let mut server = ServerConfig::default();
     server.events.interval = Duration::from_millis(100);
+    server
+}
+
+fn find(kind: BrowserKind) -> PathBuf {
+    browser::find_browser(kind, None)
+        .unwrap_or_else(|e| panic!("the isolation test needs a real {kind} and never skips: {e}"))
+}
+
+async fn only_the_server(kind: BrowserKind) {
+    let binary = find(kind);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("strace.log");
+    let traced = traced_browser(dir.path(), &binary, &log);
     let out = tokio::time::timeout(
         Duration::from_secs(120),
-        browser::run_point(kind, &traced, &spec, server),
+        browser::run_point(kind, &traced, &point_spec(), server_config()),
     )
     .await
     .expect("a traced point stops by itself")
     .unwrap_or_else(|e| panic!("{kind} under strace: {e}"));
+    check_traffic(kind, &log, &out, None);
+}
+
+/// Checks the strace log of a point: every TCP connect went to the server, at `server` if given
+/// (else at the one loopback address and port connected to), as many as the server accepted, and
+/// no datagram was sent anywhere.
+fn check_traffic(kind: BrowserKind, log: &Path, out: &PointOutcome, server: Option<SocketAddr>) {
     assert_eq!(out.streams_opened, 3, "{out:#?}");
     assert_eq!(out.posts_completed, 2, "{out:#?}");
 
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = std::fs::read_to_string(log).unwrap();
     let seen = traffic(&text);
     let mut counts: BTreeMap<&Traffic, u64> = BTreeMap::new();
     for t in &seen {
@@ -173,17 +201,19 @@ async fn only_the_server(kind: BrowserKind) {
             _ => None,
         })
         .collect();
-    let loopback: BTreeSet<SocketAddr> = connects
-        .iter()
-        .copied()
-        .filter(|a| a.ip().is_loopback())
-        .collect();
-    assert_eq!(
-        loopback.len(),
-        1,
-        "{kind}: expected connections to the server's one port on loopback: {counts:?}"
-    );
-    let server = *loopback.first().unwrap();
+    let server = server.unwrap_or_else(|| {
+        let loopback: BTreeSet<SocketAddr> = connects
+            .iter()
+            .copied()
+            .filter(|a| a.ip().is_loopback())
+            .collect();
+        assert_eq!(
+            loopback.len(),
+            1,
+            "{kind}: expected connections to the server's one port on loopback: {counts:?}"
+        );
+        *loopback.first().unwrap()
+    });
     let stray: Vec<&Traffic> = seen
         .iter()
         .filter(|t| match t {
@@ -195,11 +225,76 @@ async fn only_the_server(kind: BrowserKind) {
         stray.is_empty(),
         "{kind} sent to something other than the server {server}: {stray:?}"
     );
+    assert!(
+        !connects.is_empty(),
+        "{kind}: no connect traced: {counts:?}"
+    );
     assert_eq!(
         connects.len() as u64,
         out.server.connections_accepted,
         "{kind}: connects to {server} vs sockets the server accepted"
     );
+}
+
+/// [`only_the_server`] with the browser in an emulated network's client namespace and the server
+/// in its server namespace. The point runs on a runtime whose workers are in the client namespace
+/// (the browser's remote protocol port is on that namespace's loopback).
+fn only_the_server_across_the_network(kind: BrowserKind) {
+    let binary = find(kind);
+    let emulator = Arc::new(
+        Emulator::start(NetworkConfig::default()).unwrap_or_else(|e| {
+            panic!("this isolation test needs an emulated network and never skips: {e}")
+        }),
+    );
+    let inside = Arc::clone(&emulator);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || inside.enter(Side::Client).unwrap())
+        .build()
+        .unwrap();
+    let net = Arc::clone(&emulator);
+    let point = runtime.spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("strace.log");
+        let traced = traced_browser(dir.path(), &binary, &log);
+        let mut config = server_config();
+        let spec = point_spec();
+        config.listeners = vec![(spec.protocol, SocketAddr::new(net.addr(Side::Server), 0))];
+        let server_side = Arc::clone(&net);
+        let hook: ThreadStart = Arc::new(move || server_side.enter(Side::Server).unwrap());
+        let server =
+            tokio::task::spawn_blocking(move || DedicatedServer::start_with(config, 1, Some(hook)))
+                .await
+                .unwrap()
+                .unwrap();
+        let client_side = Arc::clone(&net);
+        let launcher =
+            Launcher::in_network_namespace(move |p| client_side.command(Side::Client, p));
+        let out = tokio::time::timeout(
+            Duration::from_secs(120),
+            browser::run_point_with(kind, &traced, &launcher, &spec, &server),
+        )
+        .await
+        .expect("a traced point stops by itself")
+        .unwrap_or_else(|e| panic!("{kind} under strace in the client namespace: {e}"));
+        let addr = server.addr(spec.protocol).unwrap();
+        server.shutdown().await;
+        check_traffic(kind, &log, &out, Some(addr));
+    });
+    runtime
+        .block_on(point)
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+}
+
+#[test]
+fn firefox_connects_to_the_server_only_across_an_emulated_network() {
+    only_the_server_across_the_network(BrowserKind::Firefox);
+}
+
+#[test]
+fn chromium_connects_to_the_server_only_across_an_emulated_network() {
+    only_the_server_across_the_network(BrowserKind::Chromium);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

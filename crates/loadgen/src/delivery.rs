@@ -523,6 +523,40 @@ mod tests {
     }
 
     #[test]
+    fn only_posts_sent_after_the_anchor_are_owed() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 2);
+        // Anchored at the very instant POST 1 was sent (20 ms): "sent after the anchor" is
+        // strictly after, so POSTs 2 and 3 are owed, not 1.
+        let s = d.register().unwrap();
+        s.opened(base + 20 * MS, false);
+        // Only ever opened with `Last-Event-ID`: never anchored, owed nothing.
+        let r = d.register().unwrap();
+        r.opened(base + 5 * MS, true);
+        let tally = d.tally(&t, base + 1000 * MS, 5 * MS).unwrap();
+        assert_eq!(tally.expected, 2);
+        assert_eq!(tally.lost, 2);
+    }
+
+    #[test]
+    fn a_connection_ending_at_the_end_but_opened_within_the_grace_covers_nothing_new() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 1);
+        // Up from 5 ms to 25 ms, back at 996 ms (within the 5 ms grace of the end at 1000 ms)
+        // and closed exactly at the end: covered only up to its previous connection, 25 - 5 ms
+        // (POST 0).
+        let s = d.register().unwrap();
+        s.opened(base + 5 * MS, false);
+        s.closed(base + 25 * MS);
+        s.opened(base + 996 * MS, true);
+        s.closed(base + 1000 * MS);
+        let tally = d.tally(&t, base + 1000 * MS, 5 * MS).unwrap();
+        assert_eq!(tally.expected, 1);
+    }
+
+    #[test]
     fn too_many_pairs_disable_the_proof() {
         let base = Instant::now();
         let d = Delivery::new(base, 1 << 20, 1 << 10);

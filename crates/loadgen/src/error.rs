@@ -164,7 +164,8 @@ fn tls_hint(e: &io::Error) -> &'static str {
             " (the server does not speak the arm's protocol: it refused the only ALPN offered)"
         }
         Some(FatalKind::BadTarget) => {
-            " (the certificate does not verify: pass --cacert with the server's certificate, or --insecure)"
+            " (the server's certificate does not verify: --cacert must name that certificate or the CA that \
+             signed it, for the URL's host; --insecure skips the check)"
         }
         _ => "",
     }

@@ -7,12 +7,14 @@
 //! WebSocket arms the same schedule hands each message to the client's first socket instead
 //! (`ws_outbox.rs`).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Method;
+use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
@@ -62,17 +64,38 @@ pub(crate) async fn run_schedule(client: Arc<Client>, schedule: Schedule, tasks:
         }
         let stop = client.shared.ctx.stop.clone();
         let client = client.clone();
+        let (asked, asked_rx) = oneshot::channel();
         tasks.spawn(async move {
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => {}
-                _ = post_once(&client, at, token) => {}
+                _ = post_once(&client, at, token, asked) => {}
             }
         });
+        // The next POST is scheduled once this one has asked for its slot. A schedule running
+        // late issues POSTs back to back, and a task spawned last may run first (tokio's LIFO
+        // slot): without this wait, POST k + 1 could take its place in the wait queue before
+        // POST k and be served first.
+        let _ = asked_rx.await;
     }
 }
 
-async fn post_once(client: &Client, scheduled: Instant, token: u64) {
+/// Polls `send` once, which asks for a slot (granted at once, or a place in the wait queue),
+/// then says so on `asked`, then runs it to the end.
+async fn ask_then_send<F: Future>(send: F, asked: oneshot::Sender<()>) -> F::Output {
+    let mut send = std::pin::pin!(send);
+    let mut asked = Some(asked);
+    std::future::poll_fn(|cx| {
+        let polled = send.as_mut().poll(cx);
+        if let Some(asked) = asked.take() {
+            let _ = asked.send(());
+        }
+        polled
+    })
+    .await
+}
+
+async fn post_once(client: &Client, scheduled: Instant, token: u64, asked: oneshot::Sender<()>) {
     let shared = &client.shared;
     let metrics = &*shared.ctx.metrics;
     let mut body = String::with_capacity(shared.post_body_bytes + 32);
@@ -94,15 +117,13 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64) {
     // The POST was wanted at its scheduled instant, however late its task ran.
     queue.wanted_at(scheduled);
     let result = async {
-        let response = client
-            .origin
-            .send(&shared.target, &spec, |event| {
-                queue.on_slot(event);
-                if event == SlotEvent::Sent {
-                    shared.tokens.mark_sent(token, Instant::now());
-                }
-            })
-            .await;
+        let send = client.origin.send(&shared.target, &spec, |event| {
+            queue.on_slot(event);
+            if event == SlotEvent::Sent {
+                shared.tokens.mark_sent(token, Instant::now());
+            }
+        });
+        let response = ask_then_send(send, asked).await;
         drop(queue);
         let response = response?;
         let status = response.status;

@@ -190,7 +190,19 @@ fn client_config(arm: Protocol, trust: &Trust) -> Result<Arc<ClientConfig>, Load
                     "no CA certificate given: pass --cacert PATH or --insecure".into(),
                 ));
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| LoadError::Trust(format!("unusable CA certificate: {e}")))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(GivenCerts {
+                    webpki,
+                    given: certs.clone(),
+                }))
+                .with_no_client_auth()
         }
         Trust::Insecure => builder
             .dangerous()
@@ -199,6 +211,67 @@ fn client_config(arm: Protocol, trust: &Trust) -> Result<Arc<ClientConfig>, Load
     };
     config.alpn_protocols = arm.alpn().map(|p| vec![p.to_vec()]).unwrap_or_default();
     Ok(Arc::new(config))
+}
+
+/// `--cacert`: the usual chain verification against the given certificates as roots; and a
+/// server certificate that *is* one of the given certificates is trusted as the end entity it
+/// is, its name still checked. That is how a self-signed certificate made the usual way
+/// (`openssl req -x509`, which marks it `CA:TRUE`) works once trusted in curl or a browser; the
+/// chain verifier alone refuses it (`CaUsedAsEndEntity`).
+#[derive(Debug)]
+struct GivenCerts {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    given: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for GivenCerts {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => Ok(verified),
+            Err(e) if self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                let parsed =
+                    rustls::server::ParsedCertificate::try_from(end_entity).map_err(|_| e)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
+                Ok(ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `--insecure`: any certificate is accepted, but the handshake signature is still verified so

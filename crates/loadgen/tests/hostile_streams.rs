@@ -1,14 +1,29 @@
 //! Event streams from servers we did not write: every line ending, every split, huge lines, a
 //! BOM, binary garbage, a line that never ends, a stream cut mid-event, the wrong content type and
 //! an error status. Each runs against a scripted server (`common::raw`) on every arm and checks
-//! the counters the run reports.
+//! what the client made of the events, not only how many there were:
+//!
+//! - **data**: every event's data carries a send stamp (the `event_delivery` convention,
+//!   `sse_wire::stamp`) dated a whole number of [`AGE_STEP`]s in the past, so `event_delivery`'s
+//!   histogram lists the age of every event parsed ([`ages`]); a stamp whose digits were cut or
+//!   garbled reads as another age, or as none. Where the test is about line endings the stamp's
+//!   field name itself is split across two `data:` lines ([`SPLIT_FIELD`]): the client finds it
+//!   only if the lines were split where they end, one space stripped after each colon, the lines
+//!   joined with exactly one LF and the UTF-8 decoded across reads;
+//! - **type** and **id**: `message` events with integer ids are checked for gaps and duplicates,
+//!   other types are not (`Counter::Gaps`, `Counter::Duplicates`), so an event type or an id read
+//!   wrongly changes those counts; and a reconnecting stream sends the last id back
+//!   (`Last-Event-ID`, recorded by the server).
+//!
+//! The expectations come from the WHATWG rules (`ARCHITECTURE.md`, "The event-stream format").
 
 mod common;
 
 use std::time::Duration;
 
 use common::raw::{self, Reply, Step, Then};
-use loadgen::{Counter, ErrorClass, PointOutcome, Protocol};
+use loadgen::{Counter, ErrorClass, Latency, PointOutcome, Protocol};
+use sse_wire::stamp::{SendStamp, StampUnit};
 
 /// Runs one client with one stream for `duration` against `target`.
 async fn run_one(
@@ -29,61 +44,147 @@ fn events(out: &PointOutcome) -> u64 {
     out.metrics.get(Counter::EventsReceived)
 }
 
-/// Three events, one per line ending (CR, LF, CRLF), then one mixing all three.
-const LINE_ENDINGS: &[u8] =
-    b"data: cr\r\rdata: lf\n\ndata: crlf\r\n\r\nevent: mixed\rdata: a\ndata: b\r\n\n";
+/// The unit of an event's age: far longer than any delivery, so every age reads back exactly.
+const AGE_STEP: Duration = Duration::from_secs(100);
 
+/// A send stamp (nanoseconds since the Unix epoch) `age` [`AGE_STEP`]s before now.
+fn stamp(age: u64) -> u64 {
+    sse_wire::stamp::now_unix_ns() - age * AGE_STEP.as_nanos() as u64
+}
+
+/// The ages of the events whose data carried a send stamp, in increasing order (the histogram
+/// keeps no order).
+fn ages(out: &PointOutcome) -> Vec<u64> {
+    let step_us = AGE_STEP.as_micros() as u64;
+    let delivery = out.metrics.histogram(Latency::EventDelivery);
+    let mut ages = Vec::new();
+    for v in delivery.iter_recorded() {
+        let age = (v.value_iterated_to() + step_us / 2) / step_us;
+        ages.extend(std::iter::repeat_n(age, v.count_at_value() as usize));
+    }
+    ages
+}
+
+/// The (gaps, duplicates) the client counted among `message` events with integer ids.
+fn gaps_and_duplicates(out: &PointOutcome) -> (u64, u64) {
+    (
+        out.metrics.get(Counter::Gaps),
+        out.metrics.get(Counter::Duplicates),
+    )
+}
+
+/// The send stamp field of the line-ending tests: `sent`, an LF and a four-byte character. An
+/// event's data `{"sent` LF `\u{1F600}":STAMP}` is written as two `data:` lines.
+const SPLIT_FIELD: &str = "sent\n\u{1F600}";
+
+fn split_stamp(config: &mut loadgen::PointConfig) {
+    config.send_stamp = SendStamp::new(SPLIT_FIELD, StampUnit::Ns);
+}
+
+/// One event whose data is the [`SPLIT_FIELD`] stamp of age `age`, with `fields` (e.g. `id: 1`)
+/// first, every line ended by `eol`.
+fn split_event(fields: &[&str], eol: &str, age: u64) -> String {
+    let mut event = String::new();
+    for field in fields {
+        event.push_str(&format!("{field}{eol}"));
+    }
+    let (first, second) = SPLIT_FIELD.split_once('\n').expect("a two-line field");
+    event.push_str(&format!(
+        "data: {{\"{first}{eol}data: {second}\":{}}}{eol}{eol}",
+        stamp(age)
+    ));
+    event
+}
+
+/// Five events: ids 1, 2 and 3 ended by CR, LF and CRLF; an `event: mixed` with id 9 and all
+/// three line endings; a message with id 5. Their ages are 1 to 5. The messages' ids go 1, 2, 3,
+/// 5: one gap; the `mixed` event's id 9 is not a message id, so 5 is no duplicate.
+fn line_endings() -> Vec<u8> {
+    let mut body = split_event(&["id: 1"], "\r", 1);
+    body.push_str(&split_event(&["id: 2"], "\n", 2));
+    body.push_str(&split_event(&["id: 3"], "\r\n", 3));
+    let (first, second) = SPLIT_FIELD.split_once('\n').expect("a two-line field");
+    body.push_str(&format!(
+        "event: mixed\rid: 9\ndata: {{\"{first}\r\ndata: {second}\":{}}}\r\n\n",
+        stamp(4)
+    ));
+    body.push_str(&split_event(&["id: 5"], "\n", 5));
+    body.into_bytes()
+}
+
+/// The five events of [`line_endings`] in one write; then the stream ends, and the client
+/// reconnects with the last id it saw: 5, not the `mixed` event's 9.
 async fn every_line_ending(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |_| {
-        Reply::events(vec![Step::Write(LINE_ENDINGS.to_vec())])
+    let (target, seen) = raw::serve(arm, |n| {
+        if n == 0 {
+            Reply {
+                then: Then::End,
+                ..Reply::events(vec![Step::Write(line_endings())])
+            }
+        } else {
+            Reply::events(Vec::new())
+        }
     })
     .await;
-    let out = run_one(target, Duration::from_millis(500), |_| {}).await;
-    assert_eq!(events(&out), 4, "{:?}", common::errors(&out));
+    let out = run_one(target, Duration::from_millis(800), split_stamp).await;
+    assert_eq!(events(&out), 5, "{:?}", common::errors(&out));
+    assert_eq!(ages(&out), [1, 2, 3, 4, 5], "the events' data");
+    assert_eq!(
+        gaps_and_duplicates(&out),
+        (1, 0),
+        "the events' types and ids"
+    );
+    assert_eq!(seen.last_event_ids(), ["", "5"]);
     assert_eq!(out.metrics.total_errors(), 0);
-    assert_eq!(out.metrics.get(Counter::Reconnects), 0);
-    assert_eq!(seen.requests(), 1);
+    assert_eq!(out.metrics.get(Counter::Reconnects), 1);
 }
 for_all_arms!(line_endings, super::every_line_ending);
 
-/// The same events and more, one byte per TCP write (or DATA frame): every split point, CR and LF
-/// of one line ending in different reads included.
+/// The same events after a BOM and a comment, one byte per TCP write (or DATA frame): every split
+/// point, the BOM's bytes, the CR and LF of one line ending and the bytes of one character in
+/// different reads included.
 async fn split_at_every_byte(arm: Protocol) {
-    let mut body = b"\xEF\xBB\xBF: comment\r\nid: 1\r\ndata: {\"x\":1}\r\n\r\n".to_vec();
-    body.extend_from_slice(LINE_ENDINGS);
-    body.extend_from_slice("data: caf\u{e9} \u{1F600}\r\n\r\n".as_bytes());
     let (target, _) = raw::serve(arm, move |_| {
+        let mut body = b"\xEF\xBB\xBF: comment\r\n".to_vec();
+        body.extend_from_slice(&line_endings());
         Reply::bytewise(&body, Duration::from_millis(1))
     })
     .await;
-    let out = run_one(target, Duration::from_millis(1500), |_| {}).await;
-    assert_eq!(events(&out), 6, "{:?}", common::errors(&out));
+    let out = run_one(target, Duration::from_millis(2500), split_stamp).await;
+    assert_eq!(events(&out), 5, "{:?}", common::errors(&out));
+    assert_eq!(ages(&out), [1, 2, 3, 4, 5], "the events' data");
+    assert_eq!(
+        gaps_and_duplicates(&out),
+        (1, 0),
+        "the events' types and ids"
+    );
     assert_eq!(out.metrics.total_errors(), 0);
 }
 for_all_arms!(split_every_byte, super::split_at_every_byte);
 
-/// A 768 KiB data line (under the 1 MiB line cap) is one event; one of 2 MiB is not, and counts
-/// as a parse error: the stream reconnects.
+/// A 768 KiB data line (under the 1 MiB line cap) is one event, its stamp at the end of the line
+/// intact; one of 2 MiB is not, and counts as a parse error: the stream reconnects.
 async fn huge_lines(arm: Protocol) {
-    let line = |n: usize| {
-        let mut v = b"data: ".to_vec();
+    let line = |n: usize, age: u64| {
+        let mut v = b"data: {\"pad\":\"".to_vec();
         v.extend(std::iter::repeat_n(b'x', n));
-        v.extend_from_slice(b"\n\n");
+        v.extend_from_slice(format!("\",\"sent_ns\":{}}}\n\n", stamp(age)).as_bytes());
         v
     };
     let (ok, _) = raw::serve(arm, move |_| {
-        Reply::events(vec![Step::Write(line(768 << 10))])
+        Reply::events(vec![Step::Write(line(768 << 10, 1))])
     })
     .await;
     let out = run_one(ok, Duration::from_millis(800), |_| {}).await;
     assert_eq!(events(&out), 1, "{:?}", common::errors(&out));
+    assert_eq!(ages(&out), [1]);
     assert_eq!(out.metrics.total_errors(), 0);
 
     let (too_long, seen) = raw::serve(arm, move |n| {
         if n == 0 {
-            Reply::events(vec![Step::Write(line(2 << 20))])
+            Reply::events(vec![Step::Write(line(2 << 20, 1))])
         } else {
-            Reply::events(vec![Step::Write(b"data: fine\n\n".to_vec())])
+            Reply::events(vec![Step::Write(line(10, 2))])
         }
     })
     .await;
@@ -97,30 +198,41 @@ async fn huge_lines(arm: Protocol) {
     assert!(out.metrics.get(Counter::Reconnects) >= 1);
     assert!(seen.requests() >= 2);
     assert_eq!(events(&out), 1, "only the reconnected stream's event");
+    assert_eq!(ages(&out), [2]);
 }
 for_all_arms!(huge, super::huge_lines);
 
 /// A BOM at the start is skipped; binary garbage (bytes that are not UTF-8, NULs, control bytes)
 /// in field names and values neither fires events nor breaks the stream; invalid UTF-8 in data is
-/// decoded lossily.
+/// decoded lossily, and the stamp after it still reads.
 async fn bom_and_binary_garbage(arm: Protocol) {
-    let mut body = b"\xEF\xBB\xBFdata: after bom\n\n".to_vec();
-    // Deterministic garbage: every byte value but CR and LF, lines of 61 bytes, none starting
-    // with a field name.
-    let garbage: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .filter(|b| *b != b'\r' && *b != b'\n')
-        .collect();
-    for line in garbage.chunks(61) {
-        body.push(0x80);
-        body.extend_from_slice(line);
-        body.push(b'\n');
-    }
-    body.extend_from_slice(b"\ndata: \xFF\xFE\x00ok\n\n");
-    let (target, _) =
-        raw::serve(arm, move |_| Reply::events(vec![Step::Write(body.clone())])).await;
+    let (target, _) = raw::serve(arm, move |_| {
+        let mut body =
+            format!("\u{FEFF}id: 1\ndata: {{\"sent_ns\":{}}}\n\n", stamp(1)).into_bytes();
+        // Deterministic garbage: every byte value but CR and LF, lines of 61 bytes, none starting
+        // with a field name.
+        let garbage: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .filter(|b| *b != b'\r' && *b != b'\n')
+            .collect();
+        for line in garbage.chunks(61) {
+            body.push(0x80);
+            body.extend_from_slice(line);
+            body.push(b'\n');
+        }
+        body.extend_from_slice(b"\nid: 2\ndata: \xFF\xFE\x00");
+        body.extend_from_slice(format!("{{\"sent_ns\":{}}}\n\n", stamp(2)).as_bytes());
+        Reply::events(vec![Step::Write(body)])
+    })
+    .await;
     let out = run_one(target, Duration::from_millis(600), |_| {}).await;
     assert_eq!(events(&out), 2, "{:?}", common::errors(&out));
+    assert_eq!(ages(&out), [1, 2], "the events' data");
+    assert_eq!(
+        gaps_and_duplicates(&out),
+        (0, 0),
+        "ids 1 and 2, both messages"
+    );
     assert_eq!(out.metrics.total_errors(), 0);
 }
 for_all_arms!(bom_and_garbage, super::bom_and_binary_garbage);
@@ -156,24 +268,31 @@ async fn line_that_never_ends(arm: Protocol) {
 }
 for_all_arms!(never_ends, super::line_that_never_ends);
 
-/// A stream cut in the middle of an event: the partial event is discarded, the stream reconnects
-/// with the id of the last complete event, and a clean end is not an error.
+/// A stream cut in the middle of an event: the partial event is discarded (its data never
+/// arrives, its id is not the last id), the stream reconnects with the id of the last complete
+/// event, and a clean end is not an error.
 async fn cut_mid_event(arm: Protocol) {
     let (target, seen) = raw::serve(arm, |n| {
         if n == 0 {
+            let body = format!(
+                "id: 7\ndata: {{\"sent_ns\":{}}}\n\nid: 8\ndata: {{\"sent_ns\":{}}}",
+                stamp(1),
+                stamp(9)
+            );
             Reply {
                 then: Then::End,
-                ..Reply::events(vec![Step::Write(
-                    b"id: 7\ndata: one\n\nid: 8\ndata: par".to_vec(),
-                )])
+                ..Reply::events(vec![Step::Write(body.into_bytes())])
             }
         } else {
-            Reply::events(vec![Step::Write(b"data: two\n\n".to_vec())])
+            let body = format!("id: 8\ndata: {{\"sent_ns\":{}}}\n\n", stamp(2));
+            Reply::events(vec![Step::Write(body.into_bytes())])
         }
     })
     .await;
     let out = run_one(target, Duration::from_millis(600), |_| {}).await;
     assert_eq!(events(&out), 2, "{:?}", common::errors(&out));
+    assert_eq!(ages(&out), [1, 2], "the cut event's data never arrives");
+    assert_eq!(gaps_and_duplicates(&out), (0, 0), "ids 7 then 8");
     assert_eq!(out.metrics.total_errors(), 0);
     assert_eq!(out.metrics.get(Counter::Reconnects), 1);
     assert_eq!(seen.last_event_ids(), ["", "7"]);

@@ -16,24 +16,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::{self, H2Options, Reply, Step};
+use common::raw::{self, Options, Reply, Step};
 use loadgen::{Counter, PointOutcome, Protocol, BROWSER_INITIAL_STREAMS};
-
-/// Generates one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
-macro_rules! for_http2_arms {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
 
 /// A stream that sends an event every 50 ms for a long while.
 fn ticking() -> Reply {
@@ -83,10 +67,10 @@ for_http2_arms!(
 );
 
 async fn late_settings_refusals_are_retried(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         handshake_delay: Duration::from_millis(300),
         max_concurrent_streams: Some(3),
-        goaway_after: None,
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 10, 0.0).await;
@@ -163,9 +147,9 @@ async fn after_the_page_the_limit_is_known(arm: Protocol) {
 for_http2_arms!(page_first, super::after_the_page_the_limit_is_known);
 
 async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
-    let options = H2Options {
+    let options = Options {
         goaway_after: Some(5),
-        ..H2Options::default()
+        ..Options::default()
     };
     let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 5, 5.0).await;

@@ -8,6 +8,7 @@
 
 mod check;
 pub mod compare;
+mod csv_file;
 mod error;
 pub mod histogram;
 pub mod merge;

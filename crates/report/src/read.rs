@@ -1,7 +1,6 @@
 //! Reading reports: the header must be exactly [`HEADER`], and every cell must parse; an error names
 //! the file, the line, the column and the bad value.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -35,41 +34,9 @@ impl Report {
 /// Besides the cells, checks what [`write_report`](crate::write_report) guarantees: one run per
 /// file (same metadata on every row) and no repeated [`RowKey`](crate::RowKey).
 pub fn read_report(path: &Path) -> Result<Vec<Row>, ReportError> {
-    let file = File::open(path).map_err(|source| ReportError::Io {
-        path: path.to_owned(),
-        action: "open",
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
-    let mut records = reader.records();
-    let csv_error = |source: csv::Error| ReportError::Csv {
-        path: path.to_owned(),
-        line: source.position().map_or(0, |p| p.line()),
-        source,
-    };
-
-    let header = records.next().transpose().map_err(csv_error)?;
-    let header_matches = header
-        .as_ref()
-        .is_some_and(|header| header.iter().eq(HEADER.iter().copied()));
-    if !header_matches {
-        return Err(ReportError::Header {
-            path: path.to_owned(),
-            expected: HEADER.join(","),
-            found: header
-                .map(|h| h.iter().collect::<Vec<_>>().join(","))
-                .unwrap_or_default(),
-        });
-    }
-
     let mut check = FileCheck::new(path);
     let mut rows = Vec::new();
-    for record in records {
-        let record = record.map_err(csv_error)?;
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in crate::csv_file::records(path, &HEADER)? {
         let cells = Cells {
             path,
             line,

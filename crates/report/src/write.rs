@@ -41,14 +41,9 @@ pub struct ReportWriter {
 impl ReportWriter {
     /// Creates (or truncates) the file and writes the header.
     pub fn create(path: &Path) -> Result<Self, ReportError> {
-        let file = File::create(path).map_err(|source| ReportError::Io {
-            path: path.to_owned(),
-            action: "create",
-            source,
-        })?;
         let mut writer = Self {
             path: path.to_owned(),
-            csv: csv::Writer::from_writer(file),
+            csv: crate::csv_file::create(path)?,
             check: FileCheck::new(path),
             next_line: 1,
         };

@@ -756,3 +756,72 @@ fn json_output_has_every_line_and_the_verdict() {
     );
     assert_eq!(line["threshold"], "=0");
 }
+
+/// A latency that gains samples (none in BASE) has nothing to be judged against: its percentile
+/// lines are `ok` (shown), neither `few-samples` nor a regression, whatever NEW's count.
+#[test]
+fn gaining_samples_leaves_the_percentiles_unjudged() {
+    let base = sweep("a", "ceiling");
+    assert_eq!(
+        value_of(&base, Protocol::H1, 8, "post_rtt"),
+        Value::Latency(LatencySummary::EMPTY)
+    );
+    for count in [3, 1_000] {
+        let new = with(
+            sweep("b", "ceiling"),
+            Protocol::H1,
+            8,
+            "post_rtt",
+            latency_n(count, 2_000, 4_000),
+        );
+        let comparison = run(base.clone(), new);
+        let wanted = key("ceiling", Protocol::H1, 8, "post_rtt");
+        let lines: Vec<(Option<LatencyField>, LineVerdict)> = comparison
+            .lines
+            .iter()
+            .filter(|line| line.key == wanted)
+            .map(|line| (line.field, line.verdict))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (Some(LatencyField::P50), LineVerdict::Ok),
+                (Some(LatencyField::P99), LineVerdict::Ok)
+            ],
+            "{count} samples"
+        );
+    }
+}
+
+/// A side's value is its median run's: when the median run of a latency had no samples, the side
+/// has no percentiles, even if another run had some.
+#[test]
+fn a_median_run_without_samples_gives_no_percentiles() {
+    let base_run = |id: &str, value: Value| {
+        report(
+            id,
+            with(sweep(id, "ceiling"), Protocol::H2, 1, "post_rtt", value),
+        )
+    };
+    let base = [
+        base_run("a1", Value::Latency(LatencySummary::EMPTY)),
+        base_run("a2", Value::Latency(LatencySummary::EMPTY)),
+        base_run("a3", latency_n(1_000, 2_000, 4_000)),
+    ];
+    let new = [report("b", sweep("b", "ceiling"))];
+    let comparison = compare(&base, &new, &CompareOptions::default()).unwrap();
+    let wanted = key("ceiling", Protocol::H2, 1, "post_rtt");
+    let base_values: Vec<(Option<LatencyField>, Option<f64>)> = comparison
+        .lines
+        .iter()
+        .filter(|line| line.key == wanted)
+        .map(|line| (line.field, line.base))
+        .collect();
+    assert_eq!(
+        base_values,
+        [
+            (Some(LatencyField::P50), None),
+            (Some(LatencyField::P99), None)
+        ]
+    );
+}

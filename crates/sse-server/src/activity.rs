@@ -240,6 +240,13 @@ impl Drop for StreamActivity {
     }
 }
 
+/// One accepted connection: when, and what it is doing.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) at: tokio::time::Instant,
+    pub(crate) activity: Arc<Activity>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,23 +10,14 @@
 //!   own new messages), never another channel's. If that is not enough, the message is refused
 //!   ([`Refusal::ReplayBudget`], 503) and nothing is broadcast.
 //! - A channel with no subscriber and no message for `channel_idle_timeout` is evicted with its
-//!   ring by a sweep that runs a few times per timeout ([`sweep_idle_channels`]).
+//!   ring by a sweep that runs a few times per timeout (`eviction.rs`).
 //!
 //! A message costs its encoded event's allocation plus [`MESSAGE_OVERHEAD`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
-use crate::hub::Hub;
 
 /// What a message costs beyond its bytes: its place in the ring and the shared buffer's header.
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
-/// Bounds on the time between two sweeps for idle channels.
-const MIN_SWEEP_EVERY: Duration = Duration::from_millis(50);
-const MAX_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Why the hub refused a request; its text is the 503 response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -91,27 +82,6 @@ impl ReplayBudget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 Some(used.saturating_sub(cost))
             });
-    }
-}
-
-/// Evicts idle channels a few times per `idle_timeout` until `shutdown`.
-pub(crate) async fn sweep_idle_channels(
-    hub: Arc<Hub>,
-    idle_timeout: Duration,
-    shutdown: CancellationToken,
-) {
-    let every = (idle_timeout / 4).clamp(MIN_SWEEP_EVERY, MAX_SWEEP_EVERY);
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        let evicted = hub.evict_idle(idle_timeout);
-        if evicted > 0 {
-            tracing::debug!("evicted {evicted} idle channels");
-        }
     }
 }
 

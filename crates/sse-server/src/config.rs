@@ -25,6 +25,10 @@ const MAX_SEND_BUFFER: usize = 16 << 20;
 const MIN_SOCKET_SEND_BUFFER: usize = 4 * 1024;
 const MAX_SOCKET_SEND_BUFFER: usize = 64 << 20;
 
+/// How long [`RunningServer::shutdown`](crate::RunningServer::shutdown) waits for connections to
+/// finish before dropping them (and how long a connection may run on after its GOAWAY fault).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chrome assumes before SETTINGS arrive.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.

@@ -32,12 +32,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::activity::Accepted;
 use crate::activity::Activity;
 use crate::app::App;
 use crate::config::ServerConfig;
-use crate::listener::Accepted;
+use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
-use crate::server::SHUTDOWN_GRACE;
 use crate::stats::{incr, ListenerCounters};
 use crate::ws_upgrade::UpgradeSlot;
 
@@ -141,7 +141,7 @@ impl Server {
             .then(|| Arc::new(UpgradeSlot::default()));
         let svc_upgrade = upgrade.clone();
         let service = service_fn(move |req| {
-            let conn = routes::Conn {
+            let conn = crate::conn::Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),

@@ -47,11 +47,12 @@ use tokio_util::sync::CancellationToken;
 use crate::activity::StreamActivity;
 use crate::bounds;
 use crate::budget::Refusal;
+use crate::conn::Conn;
 use crate::faults::{CloseMode, FaultConfig, Stall};
 use crate::frames::{Frames, Kind};
 use crate::hub::{Hub, Message, Subscription};
 use crate::query::EventsQuery;
-use crate::routes::{Body, BodyError, Conn};
+use crate::response::{Body, BodyError};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.

@@ -195,7 +195,7 @@ fn nth(count: &AtomicU64, every: Option<NonZeroU32>) -> bool {
         return false;
     };
     let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-    n % u64::from(every.get()) == 0
+    n.is_multiple_of(u64::from(every.get()))
 }
 
 #[cfg(test)]

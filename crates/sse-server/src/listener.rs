@@ -36,7 +36,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
-use crate::activity::Activity;
+use crate::activity::{Accepted, Activity};
 use crate::connection::{Http, Server};
 use crate::logging::{RateLimit, WARN_EVERY};
 use crate::protocol::Protocol;
@@ -72,13 +72,6 @@ pub(crate) struct Limits {
     pub(crate) write_stall_timeout: Duration,
     /// The connections being served, against `max_connections` (`reclaim.rs`).
     pub(crate) registry: Arc<Registry>,
-}
-
-/// One accepted connection: when, and what it is doing.
-#[derive(Debug)]
-pub(crate) struct Accepted {
-    pub(crate) at: Instant,
-    pub(crate) activity: Arc<Activity>,
 }
 
 /// Keeps the listener's open-connection count while a connection lives.

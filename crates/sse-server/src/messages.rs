@@ -11,8 +11,9 @@ use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::body::{read_body, ReadBodyError};
+use crate::conn::Conn;
 use crate::query;
-use crate::routes::{json, refused, text, Body, Conn};
+use crate::response::{json, refused, text, Body};
 use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]

@@ -15,54 +15,24 @@
 //! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
 //! (`replay_budget_refusals`); the body says which.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use tokio_util::sync::CancellationToken;
 
-use crate::activity::Activity;
 use crate::app::App;
 use crate::body::{read_body, ReadBodyError};
-use crate::budget::Refusal;
+use crate::conn::Conn;
 use crate::events::{self, Resume};
 use crate::messages;
 use crate::query;
-use crate::stats::{incr, ListenerCounters};
-use crate::ws_upgrade::{self, UpgradeSlot};
-
-/// Every response body: a complete buffer or an event stream.
-pub(crate) type Body = UnsyncBoxBody<Bytes, BodyError>;
-
-/// Why a response body failed. hyper answers a body error with RST_STREAM(INTERNAL_ERROR) on
-/// HTTP/2 and by dropping the connection on HTTP/1.1.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum BodyError {
-    /// `close_streams_every` with `CloseMode::Reset`.
-    #[error("event stream reset by fault injection")]
-    FaultReset,
-}
+use crate::response::{json, refused, text, with_type, Body};
+use crate::stats::incr;
+use crate::ws_upgrade;
 
 const DEMO_PAGE: &str = include_str!("demo.html");
-
-/// What a request knows of its connection.
-#[derive(Debug)]
-pub(crate) struct Conn {
-    /// The listener's counters.
-    pub(crate) counters: Arc<ListenerCounters>,
-    /// Cancelled at server shutdown and at the connection's GOAWAY fault: it ends the
-    /// connection's event streams.
-    pub(crate) streams: CancellationToken,
-    /// What the connection is doing (`activity.rs`).
-    pub(crate) activity: Arc<Activity>,
-    /// On the WebSocket listeners: where `GET /ws` parks its session (`ws_upgrade.rs`).
-    pub(crate) upgrade: Option<Arc<UpgradeSlot>>,
-}
 
 /// Answers one request.
 pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) -> Response<Body> {
@@ -132,49 +102,10 @@ fn events(app: &Arc<App>, conn: &Conn, req: &Request<Incoming>) -> Response<Body
     resp
 }
 
-/// The 503 of the memory budget, counted.
-pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response<Body> {
-    count_refusal(counters, refusal);
-    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
-}
-
-/// Counts a refusal of the memory budget.
-pub(crate) fn count_refusal(counters: &ListenerCounters, refusal: Refusal) {
-    match refusal {
-        Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
-        Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
-        Refusal::IdsExhausted => {}
-    }
-}
-
 /// The 503 of an injected fault.
 fn fault_error(what: &str) -> Response<Body> {
     text(
         StatusCode::SERVICE_UNAVAILABLE,
         format!("fault injected: {what}\n"),
     )
-}
-
-/// A plain-text response.
-pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    with_type(status, "text/plain; charset=utf-8", body.into())
-}
-
-/// A JSON response.
-pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
-    match serde_json::to_vec(value) {
-        Ok(body) => with_type(status, "application/json", body.into()),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
-    }
-}
-
-fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
-    let body = Full::new(body).map_err(|never: Infallible| match never {});
-    let mut resp = Response::new(body.boxed_unsync());
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
 }

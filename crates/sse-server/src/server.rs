@@ -18,10 +18,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 use crate::body::BodyLimits;
-use crate::budget::sweep_idle_channels;
 use crate::config::ServerConfig;
+use crate::config::SHUTDOWN_GRACE;
 use crate::connection::Server;
 use crate::error::ServerError;
+use crate::eviction::sweep_idle_channels;
 use crate::faults::Faults;
 use crate::hub::{Hub, HubLimits};
 use crate::listener::{Limits, Listener};
@@ -30,8 +31,6 @@ use crate::reclaim::Registry;
 use crate::stats::{ListenerCounters, Stats};
 use crate::tls::Certificate;
 
-/// How long [`RunningServer::shutdown`] waits for connections to finish before dropping them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);
 /// The listen backlog, as `TcpListener::bind` sets it.

@@ -28,8 +28,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::app::App;
+use crate::conn::Conn;
 use crate::query;
-use crate::routes::{refused, text, Body, Conn};
+use crate::response::{refused, text, Body};
 use crate::stats::incr;
 use crate::ws_session::Session;
 

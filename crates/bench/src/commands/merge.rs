@@ -31,11 +31,8 @@ pub struct MergeArgs {
 pub fn run(args: MergeArgs) -> ExitStatus {
     let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        match report::read_report(path) {
-            Ok(rows) => reports.push(Report {
-                path: path.clone(),
-                rows,
-            }),
+        match Report::read(path) {
+            Ok(r) => reports.push(r),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitStatus::Usage;

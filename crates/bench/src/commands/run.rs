@@ -4,6 +4,7 @@
 //! differs.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,7 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         insecure: args.insecure,
         events_path: args.events_path.clone(),
         messages_path: args.messages_path.clone(),
+        allow_remote: args.allow_remote,
     };
     let target = match scenario::resolve_target(&scenario, &flags) {
         Ok(t) => t,
@@ -41,15 +43,8 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         eprintln!("error: {e}");
         return ExitStatus::Usage;
     }
-    let network = match &scenario.network {
-        None => None,
-        Some(settings) => match run::network::start(settings) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                return ExitStatus::Usage;
-            }
-        },
+    let Ok(network) = start_network(&scenario) else {
+        return ExitStatus::Usage;
     };
     let opts = RunOptions {
         out_dir: args.out.clone(),
@@ -84,24 +79,50 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     if scenario.target.is_some() {
         eprintln!("note: the scenario's [target] does not apply: a browser point runs against the embedded server");
     }
-    if scenario.network.is_some() {
-        eprintln!("note: the scenario's [network] is not applied to browser runs yet: the browser runs over loopback");
-    }
+    let Ok(network) = start_network(&scenario) else {
+        return ExitStatus::Usage;
+    };
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target: None,
         client: Client::Browser { kind, path },
         progress_bar: !args.no_progress,
-        network: None,
+        network,
     };
     execute(&scenario, &opts, !args.no_plot, OutputFormat::Text)
 }
 
+/// The scenario's emulated network, started, or `None` without a `[network]` table; `Err` (said
+/// on stderr) when it cannot start, e.g. without the privileges it names: unusable input (exit 2).
+fn start_network(scenario: &Scenario) -> Result<Option<Arc<netem::Emulator>>, ()> {
+    let Some(settings) = &scenario.network else {
+        return Ok(None);
+    };
+    run::network::start(settings).map(Some).map_err(|e| {
+        eprintln!("error: {e:#}");
+    })
+}
+
+/// The scenario file at `path`; or, when there is no such file, the shipped scenario of that name
+/// (`bench six-connection-ceiling`).
 fn load(path: &Path, set: &[Override]) -> Option<Scenario> {
-    match Scenario::load_with(path, set) {
+    let shipped = (!path.exists())
+        .then(|| path.to_str().and_then(scenario::shipped::find))
+        .flatten();
+    let loaded = match shipped {
+        Some(s) => scenario::parse_with(Path::new(s.file), s.text, set),
+        None => Scenario::load_with(path, set),
+    };
+    match loaded {
         Ok(s) => Some(s),
         Err(e) => {
             eprintln!("error: {}", scenario::one_line(&e));
+            if matches!(e, scenario::ScenarioError::Read { .. }) {
+                eprintln!(
+                    "hint: give a scenario file, or the name of a shipped one ({}; `bench scenarios` lists them)",
+                    scenario::shipped::names()
+                );
+            }
             None
         }
     }
@@ -116,8 +137,10 @@ fn execute(scenario: &Scenario, opts: &RunOptions, plot: bool, format: OutputFor
         .thread_name(run::health::CLIENT_THREADS)
         .enable_all();
     if let Some(network) = &opts.network {
-        // Every socket of the load generator lives in the emulated network's client namespace:
-        // its runtime's threads, and this thread (which runs the run loop), enter it.
+        // Every socket of the load generator (or of the browser runner: the browser's remote
+        // protocol port is on the client namespace's loopback) lives in the emulated network's
+        // client namespace: its runtime's threads, and this thread (which runs the run loop),
+        // enter it.
         if let Err(e) = network.enter(netem::Side::Client) {
             eprintln!("error: cannot enter the client's network namespace: {e}");
             return ExitStatus::Failure;

@@ -4,8 +4,10 @@
 //!
 //! - [`Client::Emulated`]: `loadgen` against the embedded server (started per point on its own
 //!   runtime and threads, as another process would be) or an external target.
-//! - [`Client::Browser`]: headless Chromium (one isolated browser context and tab per virtual
-//!   client) against the embedded server, which the browser runner starts per point.
+//! - [`Client::Browser`]: a headless browser (one isolated browser context and tab per virtual
+//!   client) against the embedded server, started per point as for the emulation; with an
+//!   emulated network the browser runs in its client namespace, the server in its server
+//!   namespace.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,38 +131,70 @@ impl Client {
                     .map(|m| PointRun::Measured(Box::new(m)))
             }
             Client::Browser { kind, path } => {
-                let _ticker = progress.start_point(index, id, None);
-                let spec = browser::PointSpec {
-                    protocol: id.arm,
-                    clients: id.clients,
-                    streams_per_client: id.streams_per_client,
-                    warmup: scenario.warmup,
-                    duration: scenario.duration,
-                    post_rate_per_client: scenario.posts.rate_per_client,
-                    post_body_bytes: scenario.posts.body_bytes,
-                    events_path: format!("/events?channel={}", scenario.channel),
-                    messages_path: format!("/messages?channel={}", scenario.channel),
-                    websocket_path: format!("/ws?channel={}", scenario.channel),
-                    reconnect_delay: scenario.reconnect_delay,
+                let Destination::Embedded { network } = destination else {
+                    anyhow::bail!("a browser point runs against the embedded server only");
                 };
-                let started = Instant::now();
-                let run = browser::run_point(*kind, path, &spec, embedded::server_config(scenario));
-                tokio::select! {
-                    outcome = run => {
-                        let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
-                        let m = Measurement::browser(
-                            id,
-                            client_kind(*kind),
-                            &outcome,
-                            started.elapsed(),
-                        );
-                        Ok(PointRun::Measured(Box::new(m)))
-                    }
-                    _ = stop.cancelled() => Ok(PointRun::Interrupted),
-                }
+                let _ticker = progress.start_point(index, id, None);
+                browser_point(scenario, id, *kind, path, *network, stop).await
             }
         }
     }
+}
+
+/// One point in a real browser, against a fresh embedded server started as for the emulation (its
+/// own runtime and threads); with an emulated network, the server in its server namespace and the
+/// browser started in its client namespace, so the browser's traffic crosses the network too.
+async fn browser_point(
+    scenario: &Scenario,
+    id: PointId,
+    kind: browser::BrowserKind,
+    path: &std::path::Path,
+    network: Option<&Arc<netem::Emulator>>,
+    stop: &CancellationToken,
+) -> anyhow::Result<PointRun> {
+    let spec = browser::PointSpec {
+        protocol: id.arm,
+        clients: id.clients,
+        streams_per_client: id.streams_per_client,
+        warmup: scenario.warmup,
+        duration: scenario.duration,
+        post_rate_per_client: scenario.posts.rate_per_client,
+        post_body_bytes: scenario.posts.body_bytes,
+        events_path: format!("/events?channel={}", scenario.channel),
+        messages_path: format!("/messages?channel={}", scenario.channel),
+        websocket_path: format!("/ws?channel={}", scenario.channel),
+        reconnect_delay: scenario.reconnect_delay,
+    };
+    let launcher = match network {
+        None => browser::Launcher::direct(),
+        Some(n) => {
+            let n = Arc::clone(n);
+            browser::Launcher::in_network_namespace(move |program| {
+                n.command(netem::Side::Client, program)
+            })
+        }
+    };
+    let started = Instant::now();
+    let server = embedded::start(scenario, id.arm, network).await?;
+    let net_before = network.map(|n| n.stats());
+    let run = browser::run_point_with(kind, path, &launcher, &spec, &server);
+    let outcome = tokio::select! {
+        outcome = run => Some(outcome),
+        _ = stop.cancelled() => None,
+    };
+    let net = network
+        .zip(net_before)
+        .map(|(n, before)| n.stats().since(&before));
+    server.shutdown().await;
+    let Some(outcome) = outcome else {
+        return Ok(PointRun::Interrupted);
+    };
+    let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
+    let mut m = Measurement::browser(id, client_kind(kind), &outcome, started.elapsed());
+    if let Some(net) = net {
+        m.add_network(&net);
+    }
+    Ok(PointRun::Measured(Box::new(m)))
 }
 
 async fn emulated(

@@ -283,7 +283,7 @@ async fn preflight(scenario: &Scenario, t: &TargetSpec) -> Result<Vec<Target>, R
     let mut targets = Vec::new();
     for (arm, url) in &t.urls {
         let from = t.url_from(*arm);
-        let target = Target::new(*arm, url, &trust)
+        let target = Target::within(*arm, url, &trust, t.reach)
             .map_err(|e| RunError::Target(format!("{from}: {}", error_chain(&e))))?;
         if let Err(e) = loadgen::probe(&target, scenario.connect_timeout).await {
             return Err(RunError::Target(format!(

@@ -17,8 +17,7 @@ use report::{ReportError, RunMeta};
 use tokio_util::sync::CancellationToken;
 use vocab::Latency;
 
-use super::measurement::PointId;
-use crate::scenario::Scenario;
+use crate::scenario::{Point, Scenario};
 
 /// The intervals of one point.
 #[derive(Debug, Clone)]
@@ -138,7 +137,7 @@ impl Recorder {
 pub fn series_rows(
     meta: &RunMeta,
     scenario: &Scenario,
-    id: &PointId,
+    id: &Point,
     client: vocab::ClientKind,
     series: &PointSeries,
 ) -> Vec<SeriesRow> {

@@ -11,6 +11,7 @@ mod network;
 mod overrides;
 mod raw;
 mod server;
+pub mod shipped;
 mod target;
 mod validate;
 
@@ -214,6 +215,16 @@ impl Scenario {
 }
 
 /// A scenario error on one line, with its cause.
+/// Validates scenario `text` with `overrides` applied; `path` is only used in messages (a shipped
+/// scenario's repository path).
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    overrides::parse(path, text, overrides)
+}
+
 pub fn one_line(e: &ScenarioError) -> String {
     match e {
         ScenarioError::Read { source, .. } => format!("{e}: {source}"),

@@ -35,8 +35,8 @@ pub struct NetworkCondition {
     pub loss: f64,
 }
 
-/// The default bottleneck queue: a few BDPs of a 10 Mbit/s, 100 ms path in 1500-byte packets.
-pub const DEFAULT_QUEUE_PACKETS: usize = 256;
+/// The default bottleneck queue is the emulator's own.
+pub use netem::config::DEFAULT_QUEUE_PACKETS;
 
 impl NetworkSettings {
     /// Every condition, rtt-major, in the file's order.

@@ -31,6 +31,8 @@ pub struct TargetSpec {
     pub trust: TrustSpec,
     /// Where the server's events carry their send instant, for `event_delivery`.
     pub send_stamp: SendStamp,
+    /// Where the URLs may point: loopback, or anywhere with `--allow-remote`.
+    pub reach: loadgen::Reach,
 }
 
 impl TargetSpec {
@@ -81,6 +83,8 @@ pub struct TargetFlags {
     pub insecure: bool,
     pub events_path: Option<String>,
     pub messages_path: Option<String>,
+    /// `--allow-remote`: targets outside loopback are allowed.
+    pub allow_remote: bool,
 }
 
 impl TargetFlags {
@@ -333,6 +337,11 @@ pub fn resolve(
         messages_path,
         trust,
         send_stamp: file.map_or_else(SendStamp::default, |f| f.send_stamp.clone()),
+        reach: if flags.allow_remote {
+            loadgen::Reach::Anywhere
+        } else {
+            loadgen::Reach::Loopback
+        },
     }))
 }
 

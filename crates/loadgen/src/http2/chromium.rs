@@ -55,6 +55,24 @@ pub(crate) const DATA_FRAME_BUDGET: usize = CONNECTION_WINDOW as usize * 255;
 mod tests {
     use super::*;
 
+    /// The values in the capture (FINDINGS.md, Q1): the client SETTINGS frame and the first
+    /// WINDOW_UPDATE on stream 0 (15,663,105 added to the protocol's 65,535).
+    #[test]
+    fn settings_and_windows_are_the_captured_ones() {
+        assert_eq!(HEADER_TABLE_SIZE, 65_536);
+        assert_eq!(STREAM_WINDOW, 6_291_456);
+        assert_eq!(CONNECTION_WINDOW, 15_663_105 + 65_535);
+        assert_eq!(MAX_HEADER_LIST_SIZE, 262_144);
+    }
+
+    /// The budget covers the worst a server within flow control can buffer: a connection window
+    /// of one-byte DATA frames, each spending 256 - 1.
+    #[test]
+    fn the_data_frame_budget_covers_a_full_window_of_one_byte_frames() {
+        let frames = CONNECTION_WINDOW as usize;
+        assert!(DATA_FRAME_BUDGET >= frames * (256 - 1));
+    }
+
     #[test]
     fn stream_limits_as_chromium_keeps_them() {
         assert_eq!(stream_limit(usize::MAX), 100, "SETTINGS without a limit");

@@ -1,6 +1,6 @@
 //! Helpers shared by loadgen's integration tests: a point's default settings, the embedded server
-//! on port 0 for one arm, and `for_all_arms!` to write a test once and run it on every HTTP arm
-//! (`for_websocket_arms!` on the WebSocket arms).
+//! on port 0 for one arm, and `for_all_arms!` (`for_http2_arms!`, `for_websocket_arms!`) to write
+//! a test once and run it on every HTTP arm (every HTTP/2 arm, the WebSocket arms).
 
 #![allow(dead_code)]
 
@@ -50,6 +50,23 @@ macro_rules! for_websocket_arms {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn wss() {
                 $body(loadgen::Protocol::Wss).await
+            }
+        }
+    };
+}
+
+/// Generates, for `$name`, a module with one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
+#[macro_export]
+macro_rules! for_http2_arms {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2() {
+                $body(loadgen::Protocol::H2).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn h2c() {
+                $body(loadgen::Protocol::H2c).await
             }
         }
     };

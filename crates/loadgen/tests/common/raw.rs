@@ -5,8 +5,12 @@
 //! HTTP/1.1 arms get a close-delimited body written straight onto the socket (no chunking, so the
 //! bytes on the wire are the script's). HTTP/2 arms get one DATA frame per write, from `h2`'s
 //! server. TLS arms use a self-signed certificate and the arm's ALPN.
+//!
+//! `POST`s are answered `202` with an empty body, outside the script, on every arm (HTTP/1.1 keeps
+//! the connection alive for the next request); their bodies are recorded in order of arrival, so
+//! a test can see which POST the client sent first ([`Seen::post_indices`]).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +19,7 @@ use loadgen::{Protocol, Target, Trust};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 
 /// One write of the body, or a pause.
 #[derive(Debug, Clone)]
@@ -69,7 +74,7 @@ impl Reply {
 }
 
 /// What the server saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Seen {
     /// Requests answered, in order.
     pub requests: AtomicUsize,
@@ -77,6 +82,30 @@ pub struct Seen {
     pub last_event_ids: Mutex<Vec<String>>,
     /// Body bytes written, all requests together.
     pub body_bytes: AtomicU64,
+    /// The body of each `POST`, in order of arrival (a slot is taken when the request head
+    /// arrives and filled once the body is read).
+    pub posts: Mutex<Vec<String>>,
+    /// Scripted responses (`GET`s) open now, and the most open at once.
+    pub open: AtomicUsize,
+    pub max_open: AtomicUsize,
+    /// [`Options::echo_posts`]: each POST body, as an event for the responses held open.
+    echo: broadcast::Sender<Bytes>,
+    echo_posts: AtomicBool,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            requests: AtomicUsize::default(),
+            last_event_ids: Mutex::default(),
+            body_bytes: AtomicU64::default(),
+            posts: Mutex::default(),
+            open: AtomicUsize::default(),
+            max_open: AtomicUsize::default(),
+            echo: broadcast::channel(1024).0,
+            echo_posts: AtomicBool::default(),
+        }
+    }
 }
 
 impl Seen {
@@ -89,21 +118,81 @@ impl Seen {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+    /// The most scripted responses that were open at the same time.
+    pub fn max_open(&self) -> usize {
+        self.max_open.load(Ordering::Relaxed)
+    }
+    /// The POST token index (`sse_wire::stamp`: the low 32 bits of the token, the POST's place in
+    /// the client's schedule) of each POST, in order of arrival; `None` for a body without one.
+    pub fn post_indices(&self) -> Vec<Option<u64>> {
+        self.posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|body| sse_wire::stamp::find_token(body).map(|t| t & 0xFFFF_FFFF))
+            .collect()
+    }
+    /// Takes the next place in the order of POSTs.
+    fn post_arrived(&self) -> usize {
+        let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
+        posts.push(String::new());
+        posts.len() - 1
+    }
+    fn post_read(&self, place: usize, body: &[u8]) {
+        let body = String::from_utf8_lossy(body).into_owned();
+        if self.echo_posts.load(Ordering::Relaxed) {
+            let _ = self.echo.send(Bytes::from(format!("data: {body}\n\n")));
+        }
+        let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
+        posts[place] = body;
+    }
+}
+
+/// Counts a scripted response as open until dropped.
+struct Open<'a>(&'a Seen);
+
+impl<'a> Open<'a> {
+    fn new(seen: &'a Seen) -> Self {
+        let now = seen.open.fetch_add(1, Ordering::Relaxed) + 1;
+        seen.max_open.fetch_max(now, Ordering::Relaxed);
+        Open(seen)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 type Script = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
 
-/// How the scripted HTTP/2 server runs its connections (HTTP/1.1 arms ignore it).
+/// How the scripted server runs its connections; each option says which arms it applies to.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct H2Options {
-    /// Wait this long after accepting (and TLS) before the HTTP/2 handshake, so the server's
+pub struct Options {
+    /// A chat server: each POST's body is also sent, as one `data:` event, on every scripted
+    /// response held open ([`Then::Hold`]) at that moment.
+    pub echo_posts: bool,
+    /// TLS arms: wait this long after accepting a connection before its TLS handshake (a slow
+    /// handshake: a request on a new connection is written only this much later).
+    pub tls_delay: Duration,
+    /// HTTP/1.1: after answering a `POST`, close the connection if no request comes within this
+    /// long (a server's keep-alive timeout, as nginx's `keepalive_timeout`); `None` waits for
+    /// the next request as long as the client keeps the connection.
+    pub keep_alive: Option<Duration>,
+    /// HTTP/2: wait this long after accepting (and TLS) before the handshake, so the server's
     /// SETTINGS reach the client late.
     pub handshake_delay: Duration,
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its assumption).
+    /// HTTP/2: `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its
+    /// assumption).
     pub max_concurrent_streams: Option<u32>,
-    /// On the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
+    /// HTTP/2, on the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
     /// `keepalive_requests`) once this many requests arrived; the open streams keep running.
     pub goaway_after: Option<usize>,
+    /// HTTP/2: answer every `GET` with RST_STREAM and this reason instead of a response (the
+    /// request is still counted and its script still called): `REFUSED_STREAM` refuses it
+    /// unprocessed, `INTERNAL_ERROR` fails it.
+    pub reset_streams: Option<h2::Reason>,
 }
 
 /// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
@@ -112,19 +201,20 @@ pub async fn serve(
     arm: Protocol,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
-    serve_with(arm, H2Options::default(), script).await
+    serve_with(arm, Options::default(), script).await
 }
 
-/// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests on HTTP/2 are
-/// answered `202` with an empty body, outside the script (and not counted in `Seen::requests`).
+/// [`serve`], with HTTP/2 connections run as `options` say. `POST` requests are answered `202`
+/// with an empty body, outside the script (and not counted in `Seen::requests`).
 pub async fn serve_with(
     arm: Protocol,
-    options: H2Options,
+    options: Options,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let seen = Arc::new(Seen::default());
+    seen.echo_posts.store(options.echo_posts, Ordering::Relaxed);
     let script: Script = Arc::new(script);
     let (tls, cert) = if arm.is_tls() {
         let (config, cert) = tls_config(arm);
@@ -140,13 +230,14 @@ pub async fn serve_with(
             };
             let _ = tcp.set_nodelay(true);
             let (seen, script, tls) = (accept_seen.clone(), script.clone(), tls.clone());
-            let options = H2Options {
+            let options = Options {
                 goaway_after: options.goaway_after.filter(|_| index == 0),
                 ..options
             };
             tokio::spawn(async move {
                 match tls {
                     Some(acceptor) => {
+                        tokio::time::sleep(options.tls_delay).await;
                         if let Ok(io) = acceptor.accept(tcp).await {
                             connection(arm, io, seen, script, options).await;
                         }
@@ -179,39 +270,64 @@ fn tls_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'stat
     (Arc::new(config), cert)
 }
 
-async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
+async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if arm.is_http2() {
         h2_connection(io, seen, script, options).await;
     } else {
-        h1_connection(io, seen, script).await;
+        h1_connection(io, seen, script, options.keep_alive).await;
     }
 }
 
-/// Reads one request head, answers it with a close-delimited body, and closes.
-async fn h1_connection<IO>(mut io: IO, seen: Arc<Seen>, script: Script)
-where
+/// Answers `POST`s (`202`, keep-alive) until a `GET` comes, answers that with a close-delimited
+/// body, and closes. After a `POST`, waits at most `keep_alive` for the next request.
+async fn h1_connection<IO>(
+    mut io: IO,
+    seen: Arc<Seen>,
+    script: Script,
+    keep_alive: Option<Duration>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match io.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+    // Bytes read past the end of the last request.
+    let mut pending = Vec::new();
+    let mut answered_a_post = false;
+    let head = loop {
+        let next = read_head(&mut io, &mut pending);
+        let head = match keep_alive.filter(|_| answered_a_post) {
+            Some(idle) => tokio::time::timeout(idle, next).await.ok().flatten(),
+            None => next.await,
+        };
+        let Some(head) = head else {
+            return;
+        };
+        if !head.starts_with("POST ") {
+            break head;
         }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let last_event_id = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("last-event-id")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
+        let place = seen.post_arrived();
+        let length = header(&head, "content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        while pending.len() < length {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+        }
+        let rest = pending.split_off(length);
+        seen.post_read(place, &pending);
+        pending = rest;
+        let accepted = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n";
+        if io.write_all(accepted).await.is_err() || io.flush().await.is_err() {
+            return;
+        }
+        answered_a_post = true;
+    };
+    let last_event_id = header(&head, "last-event-id").unwrap_or_default();
+    let open = Open::new(&seen);
     let reply = answer(&seen, &script, last_event_id);
     let status_head = format!(
         "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
@@ -228,13 +344,55 @@ where
     }
     match reply.then {
         Then::End => {
+            drop(open);
             let _ = io.shutdown().await;
         }
         Then::Hold => {
-            // Until the client closes its side.
-            while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
+            // Until the client closes its side, passing on echoed POSTs meanwhile.
+            let mut echoes = seen.echo.subscribe();
+            loop {
+                tokio::select! {
+                    read = io.read(&mut buf) => {
+                        if !matches!(read, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                    Ok(event) = echoes.recv() => {
+                        if !write_h1(&mut io, &event, &seen).await {
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
+}
+
+/// Reads one request head (through its blank line) from `pending` and then `io`; what was read
+/// past it stays in `pending`. `None` when the connection ends first.
+async fn read_head<IO: AsyncRead + Unpin>(io: &mut IO, pending: &mut Vec<u8>) -> Option<String> {
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = pending.split_off(end + 4);
+            let head = String::from_utf8_lossy(pending).into_owned();
+            *pending = rest;
+            return Some(head);
+        }
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The value of header `name` in a request head.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (n, value) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// Where a script's body bytes go: an HTTP/1.1 connection or an HTTP/2 stream.
@@ -301,7 +459,7 @@ fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
 }
 
 /// Serves every request of one HTTP/2 connection, each on its own task.
-async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: H2Options)
+async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: Options)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -314,13 +472,10 @@ where
         return;
     };
     let mut requests = 0;
-    while let Some(Ok((request, mut respond))) = conn.accept().await {
+    while let Some(Ok((request, respond))) = conn.accept().await {
         if request.method() == http::Method::POST {
-            let accepted = http::Response::builder()
-                .status(202)
-                .body(())
-                .expect("response head");
-            let _ = respond.send_response(accepted, true);
+            let place = seen.post_arrived();
+            tokio::spawn(h2_post(request.into_body(), respond, place, seen.clone()));
             continue;
         }
         requests += 1;
@@ -335,11 +490,40 @@ where
             .unwrap_or("")
             .to_owned();
         let reply = answer(&seen, &script, last_event_id);
+        if let Some(reason) = options.reset_streams {
+            let mut respond = respond;
+            respond.send_reset(reason);
+            continue;
+        }
         tokio::spawn(h2_stream(respond, reply, seen.clone()));
     }
 }
 
+/// Reads a POST's body, records it, and answers `202`.
+async fn h2_post(
+    mut body: h2::RecvStream,
+    mut respond: h2::server::SendResponse<Bytes>,
+    place: usize,
+    seen: Arc<Seen>,
+) {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let Ok(chunk) = chunk else { return };
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    seen.post_read(place, &bytes);
+    let accepted = http::Response::builder()
+        .status(202)
+        .body(())
+        .expect("response head");
+    let _ = respond.send_response(accepted, true);
+}
+
 async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, seen: Arc<Seen>) {
+    // Counted from after h2 accepted the stream to before it ends it, so never more than h2
+    // itself has open.
+    let open = Open::new(&seen);
     let response = http::Response::builder()
         .status(reply.status)
         .header("content-type", reply.content_type)
@@ -356,11 +540,23 @@ async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, s
     }
     match reply.then {
         Then::End => {
+            drop(open);
             let _ = body.send_data(Bytes::new(), true);
         }
         Then::Hold => {
-            // Until the client resets the stream or the connection ends.
-            let _ = std::future::poll_fn(|cx| body.poll_reset(cx)).await;
+            // Until the client resets the stream or the connection ends, passing on echoed POSTs
+            // meanwhile.
+            let mut echoes = seen.echo.subscribe();
+            loop {
+                tokio::select! {
+                    _ = std::future::poll_fn(|cx| body.poll_reset(cx)) => break,
+                    Ok(event) = echoes.recv() => {
+                        if !write_h2(&mut body, &event, &seen).await {
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
 }

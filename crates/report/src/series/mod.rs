@@ -146,14 +146,9 @@ pub struct SeriesWriter {
 impl SeriesWriter {
     /// Creates (or truncates) the file and writes the header.
     pub fn create(path: &Path) -> Result<Self, ReportError> {
-        let file = File::create(path).map_err(|source| ReportError::Io {
-            path: path.to_owned(),
-            action: "create",
-            source,
-        })?;
         let mut w = SeriesWriter {
             path: path.to_owned(),
-            csv: csv::Writer::from_writer(file),
+            csv: crate::csv_file::create(path)?,
         };
         w.write(SERIES_HEADER)?;
         w.flush()?;
@@ -193,40 +188,11 @@ impl SeriesWriter {
 
 /// Reads a whole series file.
 pub fn read_series(path: &Path) -> Result<Vec<SeriesRow>, ReportError> {
-    let file = File::open(path).map_err(|source| ReportError::Io {
-        path: path.to_owned(),
-        action: "open",
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
-    let mut records = reader.records();
-    let csv_error = |source: csv::Error| ReportError::Csv {
-        path: path.to_owned(),
-        line: source.position().map_or(0, |p| p.line()),
-        source,
-    };
-    let header = records.next().transpose().map_err(csv_error)?;
-    if !header
-        .as_ref()
-        .is_some_and(|h| h.iter().eq(SERIES_HEADER.iter().copied()))
-    {
-        return Err(ReportError::Header {
-            path: path.to_owned(),
-            expected: SERIES_HEADER.join(","),
-            found: header
-                .map(|h| h.iter().collect::<Vec<_>>().join(","))
-                .unwrap_or_default(),
-        });
-    }
     let mut rows = Vec::new();
-    for record in records {
-        let record = record.map_err(csv_error)?;
+    for (line, record) in crate::csv_file::records(path, &SERIES_HEADER)? {
         let cells = Cells {
             path,
-            line: record.position().map_or(0, |p| p.line()),
+            line,
             record: &record,
         };
         rows.push(cells.row()?);

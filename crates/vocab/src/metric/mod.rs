@@ -441,3 +441,27 @@ mod tests {
         assert_eq!(rule("fanout"), Some(None));
     }
 }
+
+/// Every metric of the catalog is defined for users in `scenarios/README.md` (by its name in
+/// backquotes), so a new metric cannot ship undocumented.
+#[cfg(test)]
+mod documented {
+    use super::Metric;
+
+    #[test]
+    fn every_metric_is_in_the_scenarios_readme() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/README.md"),
+        )
+        .expect("scenarios/README.md");
+        let missing: Vec<&str> = Metric::all()
+            .into_iter()
+            .map(Metric::name)
+            .filter(|name| !readme.contains(&format!("`{name}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not defined in scenarios/README.md: {missing:?}"
+        );
+    }
+}

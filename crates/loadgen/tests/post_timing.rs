@@ -1,0 +1,223 @@
+//! POSTs on an open-loop schedule, timed from their scheduled instant (coordinated omission), on
+//! every arm.
+//!
+//! The expectations come from what the numbers mean (`ARCHITECTURE.md`, "What a number means";
+//! `scenarios/README.md`): each client sends `rate` POSTs per second at fixed instants, offset by
+//! `index / clients` of a period, whatever happened to earlier ones; `post_rtt` runs from the
+//! POST's scheduled instant to its response read to the end, `post_queue_wait` from the scheduled
+//! instant to its slot. A load generator that timed from the moment a slot was free, or from the
+//! moment its task happened to run, would hide exactly the wait the benchmark exists to show.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::raw::{self, Options, Reply, Step, Then};
+use loadgen::{Counter, Latency, PointOutcome, Protocol, Target};
+
+/// Generates, for `$name`, one single-threaded `#[tokio::test]` per arm calling `$body(arm)`:
+/// blocking that one thread stalls every task of the point.
+macro_rules! for_all_arms_on_one_thread {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "current_thread")]
+            async fn h1() {
+                $body(loadgen::Protocol::H1).await
+            }
+            #[tokio::test(flavor = "current_thread")]
+            async fn h1_tls() {
+                $body(loadgen::Protocol::H1Tls).await
+            }
+            #[tokio::test(flavor = "current_thread")]
+            async fn h2() {
+                $body(loadgen::Protocol::H2).await
+            }
+            #[tokio::test(flavor = "current_thread")]
+            async fn h2c() {
+                $body(loadgen::Protocol::H2c).await
+            }
+        }
+    };
+}
+
+const SECOND_US: u64 = 1_000_000;
+
+/// Runs `clients` clients of `streams` streams each, POSTing `rate` times a second for
+/// `duration` after `warmup`, against `target`.
+async fn run_posts(
+    target: Target,
+    (clients, streams): (u32, u32),
+    rate: f64,
+    warmup: Duration,
+    duration: Duration,
+) -> PointOutcome {
+    let mut config = common::point(target);
+    config.clients = clients;
+    config.streams_per_client = streams;
+    config.post_rate_per_client = rate;
+    config.warmup = warmup;
+    config.duration = duration;
+    config.reconnect_delay = Duration::from_secs(30);
+    let out = common::run(&config).await;
+    assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
+    assert_eq!(out.metrics.total_errors(), 0, "{:?}", common::errors(&out));
+    out
+}
+
+/// Six streams hold every slot (the six HTTP/1.1 connections; on HTTP/2, a server allowing six
+/// streams) for 2.5 s from the start; the one POST, scheduled at 0.3 s, gets a slot only when they
+/// end: it waited at least 2.2 s, and its round trip took at least as long.
+async fn a_post_behind_held_slots_is_timed_from_its_schedule(arm: Protocol) {
+    let slots = loadgen::defaults::CONNECTIONS_PER_ORIGIN;
+    let options = Options {
+        max_concurrent_streams: Some(slots as u32),
+        ..Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| Reply {
+        then: Then::End,
+        ..Reply::events(vec![
+            Step::Write(b"data: holding a slot\n\n".to_vec()),
+            Step::Sleep(Duration::from_millis(2500)),
+        ])
+    })
+    .await;
+    // One POST (0.25 a second for 4 s), at the end of the warm-up.
+    let warmup = Duration::from_millis(300);
+    let out = run_posts(
+        target,
+        (1, slots as u32),
+        0.25,
+        warmup,
+        Duration::from_secs(4),
+    )
+    .await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), slots as u64);
+    assert_eq!(m.get(Counter::PostsScheduled), 1);
+    assert_eq!(m.get(Counter::PostsCompleted), 1);
+    assert_eq!(seen.post_indices(), [Some(0)]);
+    let (rtt, queue_wait) = (
+        m.histogram(Latency::PostRtt),
+        m.histogram(Latency::PostQueueWait),
+    );
+    assert_eq!((rtt.len(), m.censored(Latency::PostRtt)), (1, 0));
+    assert_eq!(
+        (queue_wait.len(), m.censored(Latency::PostQueueWait)),
+        (1, 0)
+    );
+    assert!(rtt.min() >= 2 * SECOND_US, "post_rtt {} us", rtt.min());
+    assert!(
+        queue_wait.min() >= 2 * SECOND_US,
+        "post_queue_wait {} us",
+        queue_wait.min()
+    );
+}
+for_all_arms!(
+    behind_held_slots,
+    super::a_post_behind_held_slots_is_timed_from_its_schedule
+);
+
+/// One POST scheduled at 0.5 s, while the client's only thread is stalled from 0.1 s to 1.6 s
+/// (a load generator that cannot keep up): its task runs 1.1 s late, and that lateness is part of
+/// its wait and its round trip. Nothing else holds a slot.
+async fn a_post_whose_task_ran_late_is_timed_from_its_schedule(arm: Protocol) {
+    let (target, seen) = raw::serve(arm, |_| Reply::events(Vec::new())).await;
+    let start = Instant::now();
+    let stall = tokio::spawn(async move {
+        tokio::time::sleep_until((start + Duration::from_millis(100)).into()).await;
+        // Blocks the runtime's one thread on purpose.
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let out = run_posts(
+        target,
+        (1, 0),
+        0.5,
+        Duration::from_millis(500),
+        Duration::from_secs(2),
+    )
+    .await;
+    stall.await.expect("the stall ends");
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::PostsCompleted), 1);
+    assert_eq!(seen.post_indices(), [Some(0)]);
+    let (rtt, queue_wait) = (
+        m.histogram(Latency::PostRtt),
+        m.histogram(Latency::PostQueueWait),
+    );
+    assert_eq!((rtt.len(), queue_wait.len()), (1, 1));
+    assert!(rtt.min() >= SECOND_US, "post_rtt {} us", rtt.min());
+    assert!(
+        queue_wait.min() >= SECOND_US,
+        "post_queue_wait {} us: timed from when its task ran, not from its schedule",
+        queue_wait.min()
+    );
+}
+for_all_arms_on_one_thread!(
+    late_task,
+    super::a_post_whose_task_ran_late_is_timed_from_its_schedule
+);
+
+/// Two clients, one POST a second each for 3 s: client 0 at 0, 1 and 2 s, client 1 half a period
+/// later (0.5, 1.5, 2.5 s). Nothing holds a slot, so the server sees them alternate, each client's
+/// in its own order (client 1's tokens start after client 0's three): 0, 3, 1, 4, 2, 5.
+async fn the_schedule_is_open_loop_and_phased(arm: Protocol) {
+    let (target, seen) = raw::serve(arm, |_| Reply::events(Vec::new())).await;
+    let out = run_posts(
+        target,
+        (2, 1),
+        1.0,
+        Duration::from_millis(300),
+        Duration::from_secs(3),
+    )
+    .await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::PostsScheduled), 6);
+    assert_eq!(m.get(Counter::PostsCompleted), 6);
+    let order: Vec<u64> = seen.post_indices().into_iter().flatten().collect();
+    assert_eq!(order, [0, 3, 1, 4, 2, 5]);
+}
+for_all_arms!(schedule, super::the_schedule_is_open_loop_and_phased);
+
+/// `fanout` runs from the instant the POST is written, not from the instant it got its slot: a
+/// POST that must open a connection first (HTTP/1.1 over TLS: the stream holds the first one)
+/// waits 600 ms for the server's TLS handshake, and that wait is in its `post_rtt`, not in the
+/// fan-out of its message to the stream (a chat server: each POST is echoed to the open stream).
+async fn fanout_starts_when_the_post_is_written(arm: Protocol) {
+    let handshake = Duration::from_millis(600);
+    let options = Options {
+        echo_posts: true,
+        tls_delay: handshake,
+        ..Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
+    // One POST (0.5 a second for 2 s), at the end of a warm-up long enough for the stream to
+    // open through its own slow handshake.
+    let out = run_posts(
+        target,
+        (1, 1),
+        0.5,
+        Duration::from_millis(1500),
+        Duration::from_secs(2),
+    )
+    .await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 1);
+    assert_eq!(m.get(Counter::PostsCompleted), 1);
+    assert_eq!(seen.post_indices(), [Some(0)]);
+    let fanout = m.histogram(Latency::Fanout);
+    assert_eq!(fanout.len(), 1, "the stream got the echo");
+    assert!(
+        fanout.max() < 300_000,
+        "fanout {} us includes the connection's setup",
+        fanout.max()
+    );
+    if arm == Protocol::H1Tls {
+        let rtt = m.histogram(Latency::PostRtt);
+        assert!(
+            rtt.min() >= handshake.as_micros() as u64,
+            "post_rtt {} us",
+            rtt.min()
+        );
+    }
+}
+for_all_arms!(fanout, super::fanout_starts_when_the_post_is_written);

@@ -1,0 +1,138 @@
+//! The wait queue end to end: requests that find every slot taken are served in the order they
+//! were made, on every arm.
+//!
+//! Chromium keeps one FIFO queue per priority (`ClientSocketPool` for HTTP/1.1; for HTTP/2
+//! `SpdySession::pending_create_stream_queues_`, `scripts/chromium-h2-capture/FINDINGS.md` Q2), and
+//! an EventSource and a `fetch` POST share one priority, so equal requests leave in request order.
+//! The order is made visible with POSTs: each body carries its token, whose index is the POST's
+//! place in the client's open-loop schedule (`sse_wire::stamp`), and the scripted server records
+//! the bodies in order of arrival.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::raw::{self, Options, Reply, Step, Then};
+use loadgen::{Counter, Latency, Protocol};
+
+/// The streams holding every slot: the pool's six connections on HTTP/1.1; on HTTP/2, a server
+/// that allows this many concurrent streams.
+const SLOTS: usize = loadgen::defaults::CONNECTIONS_PER_ORIGIN;
+
+/// Generates, for `$name`, one `#[tokio::test]` per arm on a runtime with one worker thread
+/// (which, as every tokio worker, runs the task it spawned last first), calling `$body(arm)`.
+macro_rules! for_all_arms_on_one_worker {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+            async fn h1() {
+                $body(loadgen::Protocol::H1).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+            async fn h1_tls() {
+                $body(loadgen::Protocol::H1Tls).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+            async fn h2() {
+                $body(loadgen::Protocol::H2).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+            async fn h2c() {
+                $body(loadgen::Protocol::H2c).await
+            }
+        }
+    };
+}
+
+/// Six streams take every slot; POSTs scheduled every 100 ms from 500 ms on queue behind them.
+/// After 2 s the server ends one stream: its one slot then carries the queued POSTs one after
+/// the other (each gives the slot back when its response is read), so the server sees them in the
+/// order the queue hands them out. That must be their request order: 0, 1, 2, ...
+///
+/// With `stall`, the runtime is blocked over that span first, so the POSTs scheduled meanwhile are
+/// issued back to back when it resumes.
+async fn queued_posts_reach_the_server_in_request_order(
+    arm: Protocol,
+    stall: Option<(Duration, Duration)>,
+) {
+    let options = Options {
+        max_concurrent_streams: Some(SLOTS as u32),
+        ..Options::default()
+    };
+    let (target, seen) = raw::serve_with(arm, options, |n| {
+        let hold = Reply::events(vec![Step::Write(b"data: holding a slot\n\n".to_vec())]);
+        if n == 0 {
+            Reply {
+                then: Then::End,
+                ..Reply::events(vec![
+                    Step::Write(b"data: ends soon\n\n".to_vec()),
+                    Step::Sleep(Duration::from_secs(2)),
+                ])
+            }
+        } else {
+            hold
+        }
+    })
+    .await;
+    let mut config = common::point(target);
+    config.streams_per_client = SLOTS as u32;
+    config.post_rate_per_client = 10.0;
+    config.warmup = Duration::from_millis(500);
+    config.duration = Duration::from_secs(3);
+    config.reconnect_delay = Duration::from_secs(30);
+    let stall = stall.map(|(from, length)| {
+        let start = Instant::now();
+        tokio::spawn(async move {
+            tokio::time::sleep_until((start + from).into()).await;
+            // Blocks the runtime's one worker on purpose.
+            std::thread::sleep(length);
+        })
+    });
+    let out = common::run(&config).await;
+    if let Some(stall) = stall {
+        stall.await.expect("the stall ends");
+    }
+    assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
+    let m = &out.metrics;
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.get(Counter::StreamsOpened), SLOTS as u64);
+
+    let order = seen.post_indices();
+    let served: Vec<Option<u64>> = (0..order.len() as u64).map(Some).collect();
+    assert_eq!(
+        order, served,
+        "POSTs reached the server out of request order"
+    );
+    // The POSTs scheduled after the queue emptied find the slot free (an idle connection on
+    // HTTP/1.1): all but perhaps the last one or two are served before the point ends.
+    assert!(
+        order.len() >= 25,
+        "only {} of 30 POSTs were served",
+        order.len()
+    );
+    // A POST read to the end gives its HTTP/1.1 connection back for the next request: the
+    // queued POSTs share one connection, the seventh; HTTP/2 has its one connection.
+    let connections = if arm.is_http2() { 1 } else { SLOTS as u64 + 1 };
+    assert_eq!(m.get(Counter::ConnectionsOpened), connections);
+    // The order means something only if many POSTs waited together: the fifteen scheduled from
+    // 0.5 s to 1.9 s waited for the slot freed after 2 s, the first twelve of them 0.4 s or more.
+    let waits = m.histogram(Latency::PostQueueWait);
+    let long = waits.count_between(400_000, u64::MAX);
+    assert!(long >= 10, "{long} POSTs waited 400 ms or more");
+}
+
+async fn queued_requests_are_served_in_request_order(arm: Protocol) {
+    queued_posts_reach_the_server_in_request_order(arm, None).await;
+}
+for_all_arms!(fifo, super::queued_requests_are_served_in_request_order);
+
+/// The client's only worker is blocked from 0.65 s to 1.65 s: the POSTs scheduled from 0.7 s to
+/// 1.6 s are issued together when it resumes, and still queue (and are served) in request order.
+async fn posts_issued_together_keep_their_request_order(arm: Protocol) {
+    let stall = (Duration::from_millis(650), Duration::from_secs(1));
+    queued_posts_reach_the_server_in_request_order(arm, Some(stall)).await;
+}
+for_all_arms_on_one_worker!(
+    issued_together,
+    super::posts_issued_together_keep_their_request_order
+);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command of the README, on a fresh machine: installs (as root, with apt-get) or names
+# (otherwise) what the tests need, builds the server binary some tests run, and runs the
+# workspace's tests. Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p loadgen`).
+#
+# What the tests need beyond Rust:
+#   chromium, firefox-esr  the agreement tests run the emulation against both browsers (crates/browser)
+#   strace                 the browsers' isolation test watches their every connect
+#   iproute2 (ip), root    the network-emulation tests (crates/netem) create namespaces; without
+#                          root they are skipped with a message
+#   curl, nghttp2-client   the server's smoke test and the HTTP/2 reference benchmarks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "error: the tests need these Debian packages: ${need[*]}" >&2
+    echo "       install them (sudo apt-get install ${need[*]}) or run this script as root" >&2
+    exit 2
+  fi
+fi
+
+# The killed-server test runs the `server` binary: build it explicitly rather than rely on
+# `cargo test --workspace` building it for sse-server's own integration tests.
+cargo build --locked --bin server
+cargo test --workspace --locked "$@"
