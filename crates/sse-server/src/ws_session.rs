@@ -59,6 +59,12 @@ use crate::stats::{decr, incr, ListenerCounters};
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,
 /// the socket is not read until they are.
 const MAX_DELAYED: usize = 1024;
+/// A socket's read buffer: what one read may take (messages larger are read in several).
+const READ_BUFFER: usize = 8 * 1024;
+/// Bytes a socket gathers before it writes them, within a burst (one TLS record's worth).
+const WRITE_BUFFER: usize = 16 * 1024;
+/// Most messages written in a row without a flush while more are queued.
+const MAX_UNFLUSHED: usize = 64;
 /// How long a closing socket waits for the client's Close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -120,7 +126,11 @@ impl Session {
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
+        // tungstenite's default buffers are 128 KiB each way, allocated per socket: most of a
+        // socket's memory for a chat of small messages. An HTTP/1.1 connection starts with 8 KiB.
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BUFFER)
             .max_message_size(Some(self.max_message))
             .max_frame_size(Some(self.max_message));
         let ws =
@@ -138,6 +148,8 @@ impl Session {
         let mut heartbeats = timer(now, self.query.heartbeat, self.query.heartbeat);
         let mut ticks_left = self.query.count;
         let mut next_tick: u64 = 1;
+        // Messages written since the last flush.
+        let mut unflushed: usize = 0;
         let mut close = self
             .faults
             .close_streams
@@ -242,8 +254,19 @@ impl Session {
                 }
             }
             self.activity.handed();
+            // Written without a flush while more of the channel's messages are already queued
+            // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
+            // for a burst rather than one per message, as an event stream writes its frames.
+            let more = !self.subscription.queue.is_empty() && unflushed < MAX_UNFLUSHED;
             let sent = tokio::select! {
-                sent = ws.send(message) => sent,
+                sent = async {
+                    ws.feed(message).await?;
+                    if more {
+                        Ok(())
+                    } else {
+                        ws.flush().await
+                    }
+                } => sent,
                 () = self.shutdown.cancelled() => break End::Drop,
                 () = self.subscription.overflowed.cancelled() => break End::Drop,
             };
@@ -251,6 +274,7 @@ impl Session {
             if sent.is_err() {
                 break End::Drop;
             }
+            unflushed = if more { unflushed + 1 } else { 0 };
             match counts {
                 (true, true) => {
                     incr(&self.counters.events_sent);

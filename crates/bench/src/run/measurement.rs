@@ -226,6 +226,12 @@ impl Measurement {
         self.counters = in_catalog_order(std::mem::take(&mut self.counters));
     }
 
+    /// Adds the target server's memory growth per client over the warm-up, bytes.
+    pub fn add_server_rss_per_client(&mut self, bytes: u64) {
+        self.counters.push((Metric::ServerRssPerClient, bytes));
+        self.counters = in_catalog_order(std::mem::take(&mut self.counters));
+    }
+
     /// Adds the emulated network's round trip, measured before the point.
     pub fn add_network_rtt(&mut self, samples: &[Duration]) {
         let h = histogram(Latency::NetworkRtt, samples);

@@ -137,6 +137,8 @@ pub enum Metric {
     ClientCpuMs,
     /// CPU the embedded server's threads used during the point, milliseconds.
     ServerCpuMs,
+    /// An external server's resident memory growth per client over the warm-up, bytes.
+    ServerRssPerClient,
     /// The emulated network's packets, per direction (`up` = client to server).
     NetworkPacketsUp,
     NetworkPacketsDown,
@@ -203,6 +205,7 @@ impl Metric {
             Metric::ServerThreads,
             Metric::ClientCpuMs,
             Metric::ServerCpuMs,
+            Metric::ServerRssPerClient,
             Metric::NetworkPacketsUp,
             Metric::NetworkPacketsDown,
             Metric::NetworkLossDropsUp,
@@ -343,6 +346,13 @@ impl Metric {
                 "server_cpu_ms",
                 Shown,
                 "CPU time (user + system) the embedded server's threads used during the point, ms",
+            ),
+            Metric::ServerRssPerClient => (
+                "server_rss_per_client",
+                Shown,
+                "bytes: the target server process's resident memory (VmRSS) at the end of the \
+                 warm-up, when every client's streams or sockets are open, minus before the \
+                 point's clients started, divided by the clients (runs with --server-pid only)",
             ),
             Metric::NetworkPacketsUp => (
                 "network_packets_up",
