@@ -208,3 +208,44 @@ fn a_websocket_chat_against_an_external_server() {
     assert_eq!(no_target.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_target.stderr).contains("needs a target"));
 }
+
+/// The same chat in Chromium (`bench browser`): every socket opens on a connection of its own,
+/// the page's connection is counted as the emulation counts it, and the messages are echoed.
+#[test]
+fn a_websocket_chat_in_chromium() {
+    let dir = temp_dir("ws-chromium");
+    let scenario = write(&dir, "tiny-ws.toml", SCENARIO);
+    let out = bench()
+        .args([
+            "browser",
+            "--browser",
+            "chromium",
+            "--no-plot",
+            "--no-progress",
+            "--set",
+            "protocols=[\"wss\"]",
+            "--out",
+        ])
+        .arg(dir.join("results"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = report_rows(&dir.join("results"));
+    assert_eq!(counter(&rows, "wss", "streams_opened"), 6);
+    assert_eq!(counter(&rows, "wss", "streams_queued_at_end"), 0);
+    assert_eq!(counter(&rows, "wss", "connections_carrying_requests"), 9);
+    assert_eq!(
+        counter(&rows, "wss", "server_connections_carrying_requests"),
+        9
+    );
+    assert_eq!(samples(&rows, "wss", "time_to_open"), 6);
+    let scheduled = counter(&rows, "wss", "posts_scheduled");
+    assert_eq!(scheduled, 3 * 6);
+    assert!(counter(&rows, "wss", "posts_completed") + 3 >= scheduled);
+}

@@ -150,9 +150,17 @@ impl Measurement {
             (Metric::Counter(Counter::StreamsOpened), o.streams_opened),
             (Metric::StreamsQueuedAtEnd, o.streams_queued_at_end),
             (Metric::StreamsOpenAtEnd, o.streams_open_at_end),
+            // As the emulation counts them: over HTTP the first EventSource reuses the page's
+            // connection, so the page adds none; a WebSocket never reuses it, so on the
+            // WebSocket arms the page's connection is one of those counted (as the emulated
+            // client's page load is), and they are all of the browser's.
             (
                 Metric::Counter(Counter::ConnectionsCarryingRequests),
-                o.connections.streams_and_posts,
+                if id.arm.is_websocket() {
+                    o.connections.any
+                } else {
+                    o.connections.streams_and_posts
+                },
             ),
             (Metric::ConnectionsCarryingAnyRequest, o.connections.any),
             (Metric::PageRequests, o.requests_sent.2),
