@@ -75,6 +75,12 @@ pub struct RunArgs {
     /// With --target: path and query POSTs go to [default: /messages?channel=CHANNEL].
     #[arg(long, value_name = "PATH")]
     pub messages_path: Option<String>,
+    /// With a target: the target server's process id on this machine. Its resident memory
+    /// (VmRSS) is read before each point's clients start and at the end of the warm-up:
+    /// `server_rss_per_client` is the growth divided by the clients. Start a fresh server per
+    /// point (memory a process frees stays resident), as scripts/server-memory.sh does.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// Change one scenario key, validated as if written in the file: KEY=VALUE, a dotted KEY for
     /// a table (e.g. --set clients=100 --set posts.rate_per_client=5 --set duration=30s).
     /// Repeatable.

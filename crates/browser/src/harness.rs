@@ -3,7 +3,9 @@
 //! The POST schedule is computed here exactly as the emulation computes it (`loadgen`'s
 //! `Schedule::instant`): `floor(rate * duration)` POSTs per client, the k-th at
 //! `warmup + (k + phase) / rate`, where client `i` of `n` has `phase = i / n`. Each body is
-//! `sse_wire::stamp::write_post_body`'s JSON carrying token k, padded to the scenario's size.
+//! `sse_wire::stamp::write_post_body`'s JSON carrying token `i * count + k` (unique in the point,
+//! as the emulation's tokens are: on the WebSocket arms a page finds its own messages' echo by
+//! it), padded to the scenario's size.
 
 use std::time::Duration;
 
@@ -19,6 +21,11 @@ pub struct HarnessConfig {
     pub streams: u32,
     pub events_path: String,
     pub messages_path: String,
+    /// On the WebSocket arms: the sockets' URL (`ws://`, `wss://`), in place of EventSources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket_url: Option<String>,
+    /// How long a closed WebSocket waits before it is opened again.
+    pub reconnect_ms: f64,
     pub warmup_ms: f64,
     pub duration_ms: f64,
     pub posts: Vec<ScheduledPost>,
@@ -49,7 +56,7 @@ pub fn post_schedule(
     (0..count)
         .map(|k| {
             let mut body = String::new();
-            sse_wire::stamp::write_post_body(k, body_bytes, &mut body);
+            sse_wire::stamp::write_post_body(u64::from(index) * count + k, body_bytes, &mut body);
             ScheduledPost {
                 at_ms: (warmup.as_secs_f64() + (k as f64 + phase) / rate_per_client) * 1000.0,
                 body,
@@ -80,7 +87,7 @@ pub struct PageResult {
 #[serde(rename_all = "camelCase")]
 pub struct PageStream {
     pub created: f64,
-    /// First `open` event.
+    /// First `open` event (EventSource: its 200; WebSocket: its 101).
     pub opened: Option<f64>,
     /// First `tick` or `message` event.
     pub first_event: Option<f64>,
@@ -98,8 +105,9 @@ pub struct PagePost {
     pub at: f64,
     /// When its timer fired and `fetch` was called (`None`: its instant had not come).
     pub fired: Option<f64>,
-    /// When its response was read to the end.
+    /// When its response was read to the end (WebSocket arms: when its echo came back).
     pub done: Option<f64>,
+    /// The response's status (`None` on the WebSocket arms, which have none).
     pub status: Option<u16>,
     /// Why `fetch` rejected.
     pub failed: Option<String>,
@@ -128,7 +136,7 @@ mod tests {
         let at: Vec<f64> = s.iter().map(|p| p.at_ms).collect();
         assert_eq!(at, vec![1250.0, 1750.0, 2250.0]);
         assert!(s.iter().all(|p| p.body.len() == 64), "{:?}", s[0].body);
-        assert!(s[2].body.contains("\"ssebench_token\":2"), "{}", s[2].body);
+        assert!(s[2].body.contains("\"ssebench_token\":5"), "{}", s[2].body);
         assert!(post_schedule(0.0, Duration::ZERO, Duration::from_secs(9), 0, 1, 8).is_empty());
     }
 
@@ -138,6 +146,8 @@ mod tests {
             streams: 3,
             events_path: "/events?channel=x".into(),
             messages_path: "/messages?channel=x".into(),
+            websocket_url: None,
+            reconnect_ms: 3000.0,
             warmup_ms: 10.0,
             duration_ms: 20.0,
             posts: Vec::new(),
@@ -147,6 +157,6 @@ mod tests {
             e.starts_with("((cfg) =>") || e.starts_with("(// "),
             "{e:.40}"
         );
-        assert!(e.ends_with(r#"({"streams":3,"eventsPath":"/events?channel=x","messagesPath":"/messages?channel=x","warmupMs":10.0,"durationMs":20.0,"posts":[]})"#), "{e}");
+        assert!(e.ends_with(r#"({"streams":3,"eventsPath":"/events?channel=x","messagesPath":"/messages?channel=x","reconnectMs":3000.0,"warmupMs":10.0,"durationMs":20.0,"posts":[]})"#), "{e}");
     }
 }

@@ -66,12 +66,16 @@ pub struct PointSpec {
     pub events_path: String,
     /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
     pub messages_path: String,
+    /// Path and query of the WebSockets on the `ws` and `wss` arms, e.g. `/ws?channel=bench`.
+    pub websocket_path: String,
+    /// How long a page waits before it opens a closed WebSocket again.
+    pub reconnect_delay: Duration,
 }
 
 /// Which arms a browser can run; `Err` says why not.
 pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
     match protocol {
-        Protocol::H1 | Protocol::H1Tls | Protocol::H2 => Ok(()),
+        Protocol::H1 | Protocol::H1Tls | Protocol::H2 | Protocol::Ws | Protocol::Wss => Ok(()),
         Protocol::H2c => Err(BrowserError::UnsupportedArm {
             protocol,
             reason: "browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c",
@@ -125,7 +129,10 @@ pub struct PointOutcome {
     pub posts_bad_status: u64,
     /// POSTs scheduled that had neither completed nor failed at the end.
     pub posts_stalled_at_end: u64,
-    /// EventSource created -> first `tick`/`message` event, one per stream that got one.
+    /// EventSource (WebSocket) created -> its first `open`, one per stream that opened.
+    pub time_to_open: Vec<Duration>,
+    /// EventSource created -> first `tick`/`message` event (WebSocket: first message), one per
+    /// stream that got one.
     pub time_to_first_event: Vec<Duration>,
     /// POST's scheduled instant -> its response read to the end.
     pub post_rtt: Vec<Duration>,
@@ -332,11 +339,17 @@ async fn measure(
     tokio::time::sleep(SETTLE).await;
     let after_load = listener_counts(server, spec.protocol);
 
+    let websocket_url = spec.protocol.websocket_scheme().map(|scheme| {
+        let authority = origin.split_once("://").map_or(origin.as_str(), |(_, a)| a);
+        format!("{scheme}://{authority}{}", spec.websocket_path)
+    });
     for (index, page) in pages.iter().enumerate() {
         let config = HarnessConfig {
             streams: spec.streams_per_client,
             events_path: spec.events_path.clone(),
             messages_path: spec.messages_path.clone(),
+            websocket_url: websocket_url.clone(),
+            reconnect_ms: spec.reconnect_delay.as_secs_f64() * 1000.0,
             warmup_ms: spec.warmup.as_secs_f64() * 1000.0,
             duration_ms: spec.duration.as_secs_f64() * 1000.0,
             posts: post_schedule(
@@ -378,10 +391,25 @@ async fn measure(
                 what: "end-of-point snapshot",
                 detail: e.to_string(),
             })?;
-        add_page(&mut out, &snapshot);
         let network = session.network(page, spec);
+        // Firefox reports each WebSocket handshake as a response (status 101) of a connection
+        // of its own; Chromium's network events do not show them, so there the page's own
+        // count of opens stands for them.
+        let handshakes = websocket_handshakes(&network);
+        let websockets = spec.protocol.is_websocket();
+        add_page(
+            &mut out,
+            &snapshot,
+            websockets,
+            websockets && handshakes == 0,
+        );
         check_protocol(session.kind(), spec.protocol, &network)?;
         add_network(&mut out, &network);
+        if websockets {
+            // The handshakes' connections carried sockets, not the page.
+            out.connections.page_only = out.connections.page_only.saturating_sub(handshakes);
+            out.connections.streams_and_posts += handshakes;
+        }
     }
     Ok(out)
 }
@@ -424,7 +452,11 @@ fn ms(t: f64) -> Duration {
     Duration::from_secs_f64(t.max(0.0) / 1000.0)
 }
 
-fn add_page(out: &mut PointOutcome, page: &PageResult) {
+/// Adds one page's end state. With `socket_connections` (the WebSocket arms in Chromium, whose
+/// network events do not show them) each `open` of a socket is counted as a connection of its
+/// own (WebSockets never share one). On the WebSocket arms a POST is done, without a status,
+/// when its echo came back.
+fn add_page(out: &mut PointOutcome, page: &PageResult, websockets: bool, socket_connections: bool) {
     if out.visibility.is_empty() || out.visibility == "visible" {
         out.visibility.clone_from(&page.visibility);
     }
@@ -436,6 +468,13 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
         out.streams_queued_at_end += u64::from(s.ready_state == CONNECTING);
         out.events_received += s.events;
         out.stream_errors += s.errors;
+        if socket_connections {
+            out.connections.streams_and_posts += s.opens;
+            out.connections.any += s.opens;
+        }
+        if let Some(opened) = s.opened {
+            out.time_to_open.push(ms(opened - s.created));
+        }
         if let Some(first) = s.first_event {
             out.time_to_first_event.push(ms(first - s.created));
         }
@@ -447,6 +486,10 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
                 out.posts_completed += 1;
                 out.post_rtt.push(ms(done - p.at));
             }
+            (Some(done), None, None) if websockets => {
+                out.posts_completed += 1;
+                out.post_rtt.push(ms(done - p.at));
+            }
             (Some(_), Some(_), _) => {
                 out.posts_failed += 1;
                 out.posts_bad_status += 1;
@@ -455,6 +498,11 @@ fn add_page(out: &mut PointOutcome, page: &PageResult) {
             _ => out.posts_stalled_at_end += 1,
         }
     }
+}
+
+/// WebSocket handshakes among a page's responses (`101 Switching Protocols`).
+fn websocket_handshakes(network: &PageNetwork) -> u64 {
+    network.responses.iter().filter(|r| r.status == 101).count() as u64
 }
 
 fn add_network(out: &mut PointOutcome, network: &PageNetwork) {

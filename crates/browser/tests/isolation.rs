@@ -138,9 +138,9 @@ fn traffic(log: &str) -> Vec<Traffic> {
     out
 }
 
-fn point_spec() -> PointSpec {
+fn point_spec(protocol: Protocol) -> PointSpec {
     PointSpec {
-        protocol: Protocol::H2,
+        protocol,
         clients: 1,
         streams_per_client: 3,
         warmup: Duration::from_millis(1000),
@@ -149,6 +149,8 @@ fn point_spec() -> PointSpec {
         post_body_bytes: 64,
         events_path: "/events?channel=isolation".into(),
         messages_path: "/messages?channel=isolation".into(),
+        websocket_path: "/ws?channel=isolation".into(),
+        reconnect_delay: loadgen::defaults::reconnect_delay(loadgen::BrowserProfile::Chromium),
     }
 }
 
@@ -163,14 +165,14 @@ fn find(kind: BrowserKind) -> PathBuf {
         .unwrap_or_else(|e| panic!("the isolation test needs a real {kind} and never skips: {e}"))
 }
 
-async fn only_the_server(kind: BrowserKind) {
+async fn only_the_server(kind: BrowserKind, protocol: Protocol) {
     let binary = find(kind);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("strace.log");
     let traced = traced_browser(dir.path(), &binary, &log);
     let out = tokio::time::timeout(
         Duration::from_secs(120),
-        browser::run_point(kind, &traced, &point_spec(), server_config()),
+        browser::run_point(kind, &traced, &point_spec(protocol), server_config()),
     )
     .await
     .expect("a traced point stops by itself")
@@ -257,7 +259,7 @@ fn only_the_server_across_the_network(kind: BrowserKind) {
         let log = dir.path().join("strace.log");
         let traced = traced_browser(dir.path(), &binary, &log);
         let mut config = server_config();
-        let spec = point_spec();
+        let spec = point_spec(Protocol::H2);
         config.listeners = vec![(spec.protocol, SocketAddr::new(net.addr(Side::Server), 0))];
         let server_side = Arc::clone(&net);
         let hook: ThreadStart = Arc::new(move || server_side.enter(Side::Server).unwrap());
@@ -297,12 +299,18 @@ fn chromium_connects_to_the_server_only_across_an_emulated_network() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firefox_connects_to_the_server_only() {
-    only_the_server(BrowserKind::Firefox).await;
+    only_the_server(BrowserKind::Firefox, Protocol::H2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_connects_to_the_server_only() {
-    only_the_server(BrowserKind::Chromium).await;
+    only_the_server(BrowserKind::Chromium, Protocol::H2).await;
+}
+
+/// The same on the WebSocket arm: the sockets' connections go to the server as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_connects_to_the_server_only_on_wss() {
+    only_the_server(BrowserKind::Chromium, Protocol::Wss).await;
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A virtual client: one browser profile with its own connection pool for the origin, shared by
 //! its EventSources and its POSTs (as a browser tab's fetches and EventSources share the six
-//! HTTP/1.1 slots).
+//! HTTP/1.1 slots). On the WebSocket arms its sockets have rules of their own (`ws_gate.rs`) and
+//! its chat messages go out on its first socket (`ws_outbox.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,12 +10,18 @@ use crate::context::Ctx;
 use crate::delivery::{Delivery, TokenTable};
 use crate::origin::Origin;
 use crate::target::Target;
+use crate::ws_gate::WsGate;
+use crate::ws_outbox::Outbox;
 
 /// Everything the tasks of one virtual client share.
 #[derive(Debug)]
 pub(crate) struct Client {
     pub origin: Origin,
     pub shared: Arc<PointShared>,
+    /// The browser's rules for this client's WebSockets.
+    pub ws_gate: WsGate,
+    /// The chat messages of a WebSocket client, sent on its first socket.
+    pub ws_outbox: Outbox,
 }
 
 /// Per-point state shared by every client.
@@ -24,6 +31,8 @@ pub(crate) struct PointShared {
     pub target: Arc<Target>,
     pub events_path: String,
     pub messages_path: String,
+    /// Path and query of the WebSockets, on the `ws` and `wss` arms.
+    pub websocket_path: String,
     pub reconnect_delay: Duration,
     pub post_body_bytes: usize,
     /// Samples of steady-state latencies (`event_delivery`) count from this instant on.
@@ -38,7 +47,8 @@ pub(crate) struct PointShared {
 }
 
 impl Client {
-    pub fn new(shared: Arc<PointShared>, max_connections_per_origin: usize) -> Self {
+    /// `seed` varies the client's throttle delays (`ws_gate.rs`).
+    pub fn new(shared: Arc<PointShared>, max_connections_per_origin: usize, seed: u64) -> Self {
         Client {
             origin: Origin::new(
                 shared.target.clone(),
@@ -46,6 +56,8 @@ impl Client {
                 max_connections_per_origin,
             ),
             shared,
+            ws_gate: WsGate::new(seed),
+            ws_outbox: Outbox::default(),
         }
     }
 }

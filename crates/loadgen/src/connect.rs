@@ -113,12 +113,12 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> 
         })?
 }
 
-/// `h2` must negotiate `h2`. `h1-tls` must negotiate `http/1.1` or nothing: TLS without ALPN means
-/// HTTP/1.1, so a server that ignores ALPN still speaks the arm's protocol.
+/// `h2` must negotiate `h2`. `h1-tls` and `wss` must negotiate `http/1.1` or nothing: TLS without
+/// ALPN means HTTP/1.1, so a server that ignores ALPN still speaks the arm's protocol.
 fn check_alpn(arm: Protocol, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
     let ok = matches!(
         (arm, negotiated),
-        (Protocol::H2, Some(b"h2")) | (Protocol::H1Tls, Some(b"http/1.1") | None)
+        (Protocol::H2, Some(b"h2")) | (Protocol::H1Tls | Protocol::Wss, Some(b"http/1.1") | None)
     );
     if ok {
         return Ok(());

@@ -19,12 +19,28 @@
 //! - *lost*: expected and never seen; *duplicated*: seen more than once on one stream (counted
 //!   once per pair, expected or not).
 //!
+//! A WebSocket (the `ws` and `wss` arms) has no `Last-Event-ID`: a socket that reconnects gets
+//! only what is published from its new subscription on, and what was published while it was
+//! away is gone. Its ledger ([`Delivery::register_unresumable`]) therefore keeps every
+//! connection's interval, and a (message, socket) pair is *expected* when the message was sent
+//! after one of the socket's connections opened (its `101`; the server subscribes it before
+//! answering) and its echo came back to its sender at least `grace` before that connection ended
+//! (or before the end of the point): by its echo the server had queued it for every subscriber of
+//! the channel. Messages published while the socket was down are owed nothing; one whose socket
+//! dropped with it still queued is lost, and counted so. What a resumable stream would have been
+//! owed on top (published while the socket was away) is counted apart as *missed*
+//! ([`DeliveryTally::missed`]): the cost of having no resume, not a fault of the server.
+//!
 //! Memory: two bits per (stream, token) pair. Past [`MAX_PAIRS`] pairs the point runs without
 //! the loss proof rather than allocate without bound.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Most (stream, token) pairs tracked: 2^28 pairs are 64 MiB of bits.
 pub const MAX_PAIRS: u64 = 1 << 28;
@@ -38,6 +54,12 @@ pub struct DeliveryTally {
     pub lost: u64,
     /// Pairs whose token arrived more than once on that stream.
     pub duplicated: u64,
+    /// WebSockets only: pairs a resumable stream would be owed (sent after the socket first
+    /// opened, echoed at least the grace before its coverage ended, as for an event stream) but
+    /// its connections were not, because it was reconnecting when they were published, and that
+    /// never arrived: what a chat without resume misses across drops. Always 0 on the SSE arms,
+    /// whose replay owes them (and counts them in `lost` if they do not come).
+    pub missed: u64,
 }
 
 /// Instants as nanoseconds since a base, plus one, so that zero means "never".
@@ -142,10 +164,13 @@ pub(crate) struct StreamLedger {
     /// The end of the connection before the current one.
     previous_down: AtomicU64,
     failed: AtomicBool,
+    /// For a stream that cannot resume (a WebSocket): every connection's (up, down) stamps, down
+    /// zero while open.
+    intervals: Option<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl StreamLedger {
-    fn new(clock: Clock, tokens: usize) -> Self {
+    fn new(clock: Clock, tokens: usize, resumable: bool) -> Self {
         let words = || {
             (0..tokens.div_ceil(64))
                 .map(|_| AtomicU64::new(0))
@@ -160,6 +185,7 @@ impl StreamLedger {
             down: AtomicU64::new(0),
             previous_down: AtomicU64::new(0),
             failed: AtomicBool::new(false),
+            intervals: (!resumable).then(|| Mutex::new(Vec::new())),
         }
     }
 
@@ -173,11 +199,35 @@ impl StreamLedger {
             .store(self.down.load(Ordering::Relaxed), Ordering::Relaxed);
         self.down.store(0, Ordering::Relaxed);
         self.up.store(stamp, Ordering::Relaxed);
+        if let Some(intervals) = &self.intervals {
+            lock(intervals).push((stamp, 0));
+        }
     }
 
     /// The connection opened last ended (cleanly, with an error, or cancelled).
     pub fn closed(&self, at: Instant) {
-        self.down.store(self.clock.stamp(at), Ordering::Relaxed);
+        let stamp = self.clock.stamp(at);
+        self.down.store(stamp, Ordering::Relaxed);
+        if let Some(intervals) = &self.intervals {
+            if let Some(last) = lock(intervals).last_mut().filter(|(_, down)| *down == 0) {
+                last.1 = stamp;
+            }
+        }
+    }
+
+    /// For a stream that cannot resume: whether a message sent at `sent` and echoed at
+    /// `completed` is owed to one of its connections.
+    fn owed_unresumable(
+        intervals: &[(u64, u64)],
+        sent: u64,
+        completed: u64,
+        end: u64,
+        grace: u64,
+    ) -> bool {
+        intervals.iter().any(|&(up, down)| {
+            let until = if down == 0 || down >= end { end } else { down };
+            up <= end && sent > up && completed.saturating_add(grace) <= until
+        })
     }
 
     /// The stream failed for good: nothing is owed to it.
@@ -251,10 +301,20 @@ impl Delivery {
 
     /// A new stream's ledger, or `None` when the point is too large to track.
     pub fn register(&self) -> Option<Arc<StreamLedger>> {
+        self.register_as(true)
+    }
+
+    /// A new ledger for a stream that cannot resume (a WebSocket), or `None` when the point is
+    /// too large to track.
+    pub fn register_unresumable(&self) -> Option<Arc<StreamLedger>> {
+        self.register_as(false)
+    }
+
+    fn register_as(&self, resumable: bool) -> Option<Arc<StreamLedger>> {
         if !self.enabled {
             return None;
         }
-        let ledger = Arc::new(StreamLedger::new(self.clock, self.tokens));
+        let ledger = Arc::new(StreamLedger::new(self.clock, self.tokens, resumable));
         self.ledgers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -290,6 +350,25 @@ impl Delivery {
                 .iter()
                 .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
                 .sum::<u64>();
+            if let Some(intervals) = &ledger.intervals {
+                if ledger.failed.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let intervals = lock(intervals);
+                let first_up = intervals.first().map_or(0, |&(up, _)| up);
+                // What an event stream would be owed: from the first open to its coverage.
+                let until = ledger.covered_until(end, grace);
+                for &(i, sent, completed) in &completed {
+                    let seen = StreamLedger::bit(&ledger.seen, i);
+                    if StreamLedger::owed_unresumable(&intervals, sent, completed, end, grace) {
+                        tally.expected += 1;
+                        tally.lost += u64::from(!seen);
+                    } else if first_up != 0 && sent > first_up && completed <= until && !seen {
+                        tally.missed += 1;
+                    }
+                }
+                continue;
+            }
             let until = ledger.covered_until(end, grace);
             let anchor = ledger.anchor.load(Ordering::Relaxed);
             if until == 0 || anchor == 0 {
@@ -366,7 +445,8 @@ mod tests {
             DeliveryTally {
                 expected: 6,
                 lost: 1,
-                duplicated: 1
+                duplicated: 1,
+                missed: 0
             }
         );
     }
@@ -404,6 +484,42 @@ mod tests {
         s.opened(base + 5 * MS, false);
         // The end at 45 ms with 10 ms of grace: POSTs completed by 35 ms (0, 1, 2) are owed.
         assert_eq!(d.tally(&t, base + 45 * MS, 10 * MS).unwrap().expected, 3);
+    }
+
+    #[test]
+    fn a_websocket_is_owed_only_what_its_connections_were_up_for() {
+        let base = Instant::now();
+        let t = table(base);
+        let d = Delivery::new(base, 4, 3);
+        // Up 5..25 ms, then from 35 ms to the end: owed POST 0 (sent 10, echoed 11 <= 25 - 5)
+        // and POST 3 (sent 40 > 35); POST 1 (echoed 21 > 20) and 2 (sent 30, while down) not.
+        let s = d.register_unresumable().unwrap();
+        s.opened(base + 5 * MS, false);
+        s.closed(base + 25 * MS);
+        s.opened(base + 35 * MS, false);
+        s.saw(3);
+        // Never reconnected after 25 ms: POST 0 only; it saw it.
+        let gone = d.register_unresumable().unwrap();
+        gone.opened(base + 5 * MS, false);
+        gone.closed(base + 25 * MS);
+        gone.saw(0);
+        // Failed for good: nothing.
+        let failed = d.register_unresumable().unwrap();
+        failed.opened(base + 5 * MS, false);
+        failed.failed();
+        let tally = d.tally(&t, base + 1000 * MS, 5 * MS).unwrap();
+        assert_eq!(
+            tally,
+            DeliveryTally {
+                expected: 3,
+                lost: 1,
+                duplicated: 0,
+                // POSTs 1 and 2 went by while `s` was reconnecting: an event stream would have
+                // been owed them. `gone` never came back: its coverage ends with its connection,
+                // as an event stream's would, so it missed nothing.
+                missed: 2
+            }
+        );
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub enum LoadError {
     ContentType { got: String },
     #[error("malformed event stream")]
     Parse(#[source] sse_wire::ParseError),
+    #[error("WebSocket error")]
+    WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+    #[error("WebSocket refused by the browser: a client has at most {max} at once")]
+    WebSocketLimit { max: usize },
 }
 
 impl LoadError {
@@ -72,6 +76,8 @@ impl LoadError {
             LoadError::Http2(e) => classify_h2(e),
             LoadError::Status { .. } | LoadError::ContentType { .. } => ErrorClass::Status,
             LoadError::Parse(_) => ErrorClass::Parse,
+            LoadError::WebSocket(e) => classify_websocket(e),
+            LoadError::WebSocketLimit { .. } => ErrorClass::Refused,
             LoadError::InvalidTarget { .. }
             | LoadError::NotLoopback { .. }
             | LoadError::Trust(_) => ErrorClass::Protocol,
@@ -109,6 +115,20 @@ fn classify_h2(e: &h2::Error) -> ErrorClass {
         ErrorClass::RstStream
     } else {
         ErrorClass::Reset
+    }
+}
+
+fn classify_websocket(e: &tokio_tungstenite::tungstenite::Error) -> ErrorClass {
+    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+    match e {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => ErrorClass::Reset,
+        Error::Capacity(_) | Error::Utf8(_) => ErrorClass::Parse,
+        Error::Http(_) => ErrorClass::Status,
+        Error::Tls(_) => ErrorClass::Tls,
+        _ => ErrorClass::Protocol,
     }
 }
 

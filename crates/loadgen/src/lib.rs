@@ -5,7 +5,10 @@
 //! ([`pool_h1`](crate::pool_h1)); on HTTP/2 one connection whose streams are capped by the server's
 //! `SETTINGS_MAX_CONCURRENT_STREAMS` ([`http2`](crate::http2)). Each client opens its
 //! EventSources ([`sse`](crate::sse)) and POSTs on an open-loop schedule ([`post`](crate::post));
-//! every sample lands in shared HDR histograms ([`metrics`]).
+//! every sample lands in shared HDR histograms ([`metrics`]). On the WebSocket arms (`ws`, `wss`)
+//! each client opens WebSockets instead ([`websocket`](crate::websocket)), under the browser's
+//! rules for them ([`ws_gate`]), and sends its chat messages on its first socket on the same
+//! schedule ([`ws_outbox`](crate::ws_outbox)).
 //!
 //! Data flows one way: [`PointConfig`] -> [`run_point`] -> [`PointOutcome`].
 
@@ -29,6 +32,9 @@ mod run;
 pub mod series;
 mod sse;
 pub mod target;
+mod websocket;
+pub mod ws_gate;
+mod ws_outbox;
 
 pub use connect::probe;
 pub use delivery::{DeliveryTally, MAX_PAIRS};

@@ -3,7 +3,9 @@
 //! Each client sends `rate` POSTs per second at fixed instants, whatever happened to earlier ones,
 //! so a POST stuck behind six open SSE streams shows up as latency instead of slowing the schedule
 //! (coordinated omission). `post_rtt` runs from the POST's scheduled instant to its response read
-//! to the end. Each body carries a unique token so subscribers can time its fan-out.
+//! to the end. Each body carries a unique token so subscribers can time its fan-out. On the
+//! WebSocket arms the same schedule hands each message to the client's first socket instead
+//! (`ws_outbox.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,6 +55,13 @@ pub(crate) async fn run_schedule(client: Arc<Client>, schedule: Schedule, tasks:
         client.shared.ctx.metrics.incr(Counter::PostsScheduled);
         client.shared.ctx.metrics.gauge_up(Gauge::PostsPending);
         let token = client.shared.tokens.token(schedule.first_token + k);
+        if client.shared.target.arm.is_websocket() {
+            // On the WebSocket arms the message goes out on the client's first socket.
+            let mut body = String::with_capacity(client.shared.post_body_bytes + 32);
+            sse_wire::stamp::write_post_body(token, client.shared.post_body_bytes, &mut body);
+            client.ws_outbox.push(&client.shared.ctx, token, at, body);
+            continue;
+        }
         let stop = client.shared.ctx.stop.clone();
         let client = client.clone();
         let (asked, asked_rx) = oneshot::channel();

@@ -1,5 +1,6 @@
-//! One sweep point: N virtual clients, each with its streams and its POST schedule, for a bounded
-//! time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
+//! One sweep point: N virtual clients, each with its streams (EventSources, or WebSockets on the
+//! `ws` and `wss` arms) and its POST schedule (chat messages on its first WebSocket), for a
+//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
 //! caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the loss
 //! proof ([`DeliveryTally`]) computed at the instant the point ended.
 
@@ -17,6 +18,7 @@ use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
 use crate::target::Target;
+use crate::websocket::run_socket;
 use vocab::BrowserProfile;
 
 /// The validated settings of one sweep point.
@@ -35,6 +37,9 @@ pub struct PointConfig {
     pub events_path: String,
     /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
     pub messages_path: String,
+    /// Path and query of the WebSockets on the `ws` and `wss` arms, e.g. `/ws?channel=bench`
+    /// (a path in the arm's target URL takes its place: [`Target::websocket_path`]).
+    pub websocket_path: String,
     /// The same-origin page each client loads before its streams and POSTs start, as a browser
     /// does (`page.rs`); `None` starts them on a fresh pool.
     pub page_path: Option<String>,
@@ -121,6 +126,7 @@ impl PointConfig {
             max_connections_per_origin: d::CONNECTIONS_PER_ORIGIN,
             events_path: format!("/events?channel={}", d::CHANNEL),
             messages_path: format!("/messages?channel={}", d::CHANNEL),
+            websocket_path: format!("/ws?channel={}", d::CHANNEL),
             page_path: None,
             post_rate_per_client: 0.0,
             post_body_bytes: d::POST_BODY_BYTES,
@@ -166,6 +172,11 @@ pub async fn run_point(
         target: config.target.clone(),
         events_path: config.events_path.clone(),
         messages_path: config.messages_path.clone(),
+        websocket_path: config
+            .target
+            .websocket_path
+            .clone()
+            .unwrap_or_else(|| config.websocket_path.clone()),
         reconnect_delay: config.reconnect_delay,
         post_body_bytes: config.post_body_bytes,
         measure_from,
@@ -190,15 +201,21 @@ pub async fn run_point(
         ),
     );
     let mut clients = Vec::with_capacity(config.clients as usize);
+    let websockets = config.target.arm.is_websocket();
     for index in 0..config.clients {
         let client = Arc::new(Client::new(
             shared.clone(),
             config.max_connections_per_origin,
+            u64::from(nonce) << 32 | u64::from(index),
         ));
         match &config.page_path {
             None => {
-                for _ in 0..config.streams_per_client {
-                    spawn_stoppable(&tasks, &point_stop, run_stream(client.clone()));
+                for stream in 0..config.streams_per_client {
+                    spawn_stoppable(
+                        &tasks,
+                        &point_stop,
+                        open_stream(client.clone(), websockets, stream),
+                    );
                 }
             }
             Some(page) => {
@@ -209,8 +226,12 @@ pub async fn run_point(
                 let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
                 spawn_stoppable(&tasks, &point_stop, async move {
                     crate::page::load(&client, &page).await;
-                    for _ in 0..streams {
-                        spawn_stoppable(&inner_tasks, &inner_stop, run_stream(client.clone()));
+                    for stream in 0..streams {
+                        spawn_stoppable(
+                            &inner_tasks,
+                            &inner_stop,
+                            open_stream(client.clone(), websockets, stream),
+                        );
                     }
                 });
             }
@@ -264,6 +285,7 @@ pub async fn run_point(
     }
     for client in &clients {
         client.origin.close();
+        client.ws_outbox.censor(&ctx);
     }
     let delivery = shared
         .delivery
@@ -277,6 +299,16 @@ pub async fn run_point(
         interrupted: stop.is_cancelled(),
         elapsed: ended.duration_since(started),
         delivery,
+    }
+}
+
+/// Stream number `stream` of a client: an EventSource, or on the WebSocket arms a WebSocket (the
+/// first of which sends the client's chat messages).
+async fn open_stream(client: Arc<Client>, websockets: bool, stream: u32) {
+    if websockets {
+        run_socket(client, stream == 0).await;
+    } else {
+        run_stream(client).await;
     }
 }
 

@@ -39,6 +39,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// Runs one EventSource until the point stops (the caller drops this future).
 pub(crate) async fn run_stream(client: Arc<Client>) {
     let first_event_seen = std::sync::atomic::AtomicBool::new(false);
+    let open_seen = std::sync::atomic::AtomicBool::new(false);
     let shared = &client.shared;
     let metrics = &shared.ctx.metrics;
     metrics.incr(Counter::StreamsRequested);
@@ -48,11 +49,13 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
         ctx: &shared.ctx,
         created,
         seen: &first_event_seen,
+        opened: &open_seen,
     };
     let mut state = StreamState {
         parser: Parser::with_limits(shared.parser_limits),
         delay: shared.reconnect_delay,
         first_event: &first_event_seen,
+        opened: &open_seen,
         last_message_id: None,
         ledger: shared.delivery.register(),
     };
@@ -83,6 +86,8 @@ struct StreamState<'a> {
     parser: Parser,
     delay: Duration,
     first_event: &'a AtomicBool,
+    /// Set at its first `200 text/event-stream` (`time_to_open`).
+    opened: &'a AtomicBool,
     last_message_id: Option<u64>,
     ledger: Option<Arc<StreamLedger>>,
 }
@@ -131,18 +136,22 @@ impl Drop for GaugeGuard<'_> {
     }
 }
 
-/// Records a censored `time_to_first_event` if the stream is dropped at the end of the point
-/// without having parsed an event.
+/// Records a censored `time_to_first_event` (`time_to_open`) if the stream is dropped at the end
+/// of the point without having parsed an event (without having opened).
 struct FirstEventGuard<'a> {
     ctx: &'a Ctx,
     created: Instant,
     seen: &'a AtomicBool,
+    opened: &'a AtomicBool,
 }
 
 impl Drop for FirstEventGuard<'_> {
     fn drop(&mut self) {
         if !self.seen.load(Ordering::Relaxed) {
             self.ctx.censor(Latency::TimeToFirstEvent, self.created);
+        }
+        if !self.opened.load(Ordering::Relaxed) {
+            self.ctx.censor(Latency::TimeToOpen, self.created);
         }
     }
 }
@@ -220,6 +229,8 @@ async fn connect_once(
     if !*opened_before {
         *opened_before = true;
         metrics.incr(Counter::StreamsOpened);
+        metrics.record(Latency::TimeToOpen, created.elapsed());
+        state.opened.store(true, Ordering::Relaxed);
     }
     let _open = GaugeGuard::up(metrics, Gauge::StreamsOpen);
     if let Some(ledger) = &state.ledger {
@@ -247,6 +258,7 @@ async fn connect_once(
             first_event,
             last_message_id,
             ledger,
+            ..
         } = state;
         let fed = parser.feed(&chunk, |item| match item {
             Item::Event(ev) => {

@@ -58,6 +58,9 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `host:port` for the Host header / `:authority`.
     pub authority: String,
+    /// On the WebSocket arms, the path and query of a URL that named one (`ws://host/chat?room=a`):
+    /// the sockets' path, in place of the point's `websocket_path`. `None` for `/` or no path.
+    pub websocket_path: Option<String>,
     pub(crate) tls: Option<TlsTarget>,
 }
 
@@ -68,8 +71,9 @@ pub(crate) struct TlsTarget {
 }
 
 impl Target {
-    /// Builds a target from an origin URL such as `https://127.0.0.1:8443` (a path is ignored);
-    /// loopback only.
+    /// Builds a target from an origin URL such as `https://127.0.0.1:8443`; loopback only. A
+    /// path is ignored, except on the WebSocket arms, whose URL may also be `ws://` or `wss://`
+    /// and name the sockets' path and query.
     pub fn new(arm: Protocol, url: &str, trust: &Trust) -> Result<Target, LoadError> {
         Target::within(arm, url, trust, Reach::Loopback)
     }
@@ -87,12 +91,17 @@ impl Target {
         };
         let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
         let scheme = uri.scheme_str().ok_or_else(|| invalid("no scheme"))?;
-        if scheme != arm.scheme() {
+        if !arm.takes_url(url) {
             return Err(invalid(&format!(
                 "protocol {arm} needs an {}:// URL, not {scheme}://",
                 arm.scheme()
             )));
         }
+        let websocket_path = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .filter(|p| arm.is_websocket() && *p != "/" && !p.is_empty())
+            .map(str::to_owned);
         let host = uri
             .host()
             .ok_or_else(|| invalid("no host"))?
@@ -129,6 +138,7 @@ impl Target {
             host,
             addr,
             authority,
+            websocket_path,
             tls,
         })
     }
@@ -342,5 +352,12 @@ mod tests {
         let t = Target::new(Protocol::H1, "http://[::1]:8080/x", &trust).unwrap();
         assert_eq!(t.authority, "[::1]:8080");
         assert_eq!(t.origin(), "http://[::1]:8080");
+        assert_eq!(t.websocket_path, None, "not a WebSocket arm");
+        let ws = Target::new(Protocol::Ws, "ws://127.0.0.1:9/chat?room=a", &trust).unwrap();
+        assert_eq!(ws.websocket_path.as_deref(), Some("/chat?room=a"));
+        assert_eq!(ws.origin(), "http://127.0.0.1:9");
+        let ws = Target::new(Protocol::Ws, "http://127.0.0.1:9", &trust).unwrap();
+        assert_eq!(ws.websocket_path, None);
+        assert!(Target::new(Protocol::Ws, "wss://127.0.0.1:9", &trust).is_err());
     }
 }

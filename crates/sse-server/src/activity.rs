@@ -198,6 +198,11 @@ pub(crate) struct StreamActivity {
 }
 
 impl StreamActivity {
+    /// Records progress now (a WebSocket read a frame).
+    pub(crate) fn progress(&self) {
+        self.in_flight.0.progress();
+    }
+
     /// hyper has come back for the next frame: the last one was taken.
     pub(crate) fn taken(&mut self) {
         if !std::mem::take(&mut self.handed) {

@@ -21,8 +21,11 @@ use sse_server::{
 ///
 /// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=
 /// (interval_ms, heartbeat_ms 1..=86400000; retry_ms 0..=86400000; size 0..=1048576;
-/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page).
-/// Without any of --h1, --h1-tls, --h2, --h2c, all four listen on 127.0.0.1 on free ports.
+/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page);
+/// on the ws and wss listeners also GET /ws?channel= (a WebSocket: each text message received is
+/// published to the channel; every message of the channel, and a tick per interval, is sent).
+/// Without any of --h1, --h1-tls, --h2, --h2c, --ws, --wss, all six listen on 127.0.0.1 on free
+/// ports.
 /// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
 #[derive(Debug, Parser)]
 #[command(name = "server", version)]
@@ -39,6 +42,12 @@ pub(crate) struct Args {
     /// Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1).
     #[arg(long, value_name = "ADDR")]
     h2c: Option<SocketAddr>,
+    /// WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. 127.0.0.1:8081.
+    #[arg(long, value_name = "ADDR")]
+    ws: Option<SocketAddr>,
+    /// WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades).
+    #[arg(long, value_name = "ADDR")]
+    wss: Option<SocketAddr>,
 
     /// Write the served certificate (PEM) to this file before printing the listening lines, for
     /// clients to trust (e.g. curl --cacert).
@@ -213,6 +222,8 @@ impl Args {
             (Protocol::H1Tls, self.h1_tls),
             (Protocol::H2, self.h2),
             (Protocol::H2c, self.h2c),
+            (Protocol::Ws, self.ws),
+            (Protocol::Wss, self.wss),
         ]
         .into_iter()
         .filter_map(|(p, addr)| Some((p, addr?)))
@@ -329,7 +340,7 @@ mod tests {
         let config = Args::parse_from(["server", "--event-interval", "250ms"])
             .config()
             .unwrap();
-        assert_eq!(config.listeners.len(), 4);
+        assert_eq!(config.listeners.len(), Protocol::ALL.len());
         assert_eq!(config.events.interval, Duration::from_millis(250));
         let config = Args::parse_from(["server", "--h2", "127.0.0.1:0"])
             .config()

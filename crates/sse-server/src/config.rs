@@ -1,5 +1,5 @@
 //! What a server is started with. [`ServerConfig::default`] is a complete, working configuration:
-//! all four listeners on `127.0.0.1:0` and the defaults documented on each field.
+//! all six listeners on `127.0.0.1:0` and the defaults documented on each field.
 //! [`ServerConfig::validate`] rejects values the server cannot honour before anything is bound.
 //!
 //! Every default is a `DEFAULT_*` constant of this module, read by the `Default` impls and by the

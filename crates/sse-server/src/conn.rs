@@ -6,6 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::Activity;
 use crate::stats::ListenerCounters;
+use crate::ws_upgrade::UpgradeSlot;
 
 /// What a request knows of its connection.
 #[derive(Debug)]
@@ -17,4 +18,6 @@ pub(crate) struct Conn {
     pub(crate) streams: CancellationToken,
     /// What the connection is doing (`activity.rs`).
     pub(crate) activity: Arc<Activity>,
+    /// On the WebSocket listeners: where `GET /ws` parks its session (`ws_upgrade.rs`).
+    pub(crate) upgrade: Option<Arc<UpgradeSlot>>,
 }

@@ -39,6 +39,7 @@ use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
 use crate::stats::{incr, ListenerCounters};
+use crate::ws_upgrade::UpgradeSlot;
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
 /// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.
@@ -133,11 +134,18 @@ impl Server {
         let streams = self.app.shutdown.child_token();
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let activity = Arc::clone(&accepted.activity);
+        // The WebSocket listeners' `GET /ws` parks its session here (`ws_upgrade.rs`).
+        let upgrade = counters
+            .protocol
+            .is_websocket()
+            .then(|| Arc::new(UpgradeSlot::default()));
+        let svc_upgrade = upgrade.clone();
         let service = service_fn(move |req| {
             let conn = crate::conn::Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),
+                upgrade: svc_upgrade.clone(),
             };
             let in_flight = activity.request();
             incr(&conn.counters.requests);
@@ -163,7 +171,7 @@ impl Server {
         };
         let ended = match http {
             Http::V1 => {
-                let conn = self.http1.serve_connection(io, service);
+                let conn = self.http1.serve_connection(io, service).with_upgrades();
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
             Http::V2 => {
@@ -175,6 +183,11 @@ impl Server {
                 ending.drive(conn, |c| c.graceful_shutdown()).await
             }
         };
+        // A WebSocket runs here, on the connection's own task, once hyper has handed it over: the
+        // listener's watchdogs and the connection limit still cover it.
+        if let Some(session) = upgrade.as_deref().and_then(UpgradeSlot::take) {
+            session.await;
+        }
         let protocol = counters.protocol;
         match ended {
             Ended::Done(Ok(())) => {}

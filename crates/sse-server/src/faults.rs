@@ -6,14 +6,14 @@
 //!
 //! | fault | where | what happens, per protocol | counted in |
 //! |---|---|---|---|
-//! | `close_streams` (every, mode) | the event body (`events.rs`) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
+//! | `close_streams` (every, mode) | the event body (`events.rs`), the WebSocket (`ws_session.rs`: a Close frame 1000, or for `Reset` the connection dropped without one) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
 //! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
 //! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. h1, h1-tls: nothing | `faults_goaways` |
-//! | `stall` (every, length) | the event body | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
-//! | `post_error_every_nth` | `POST /messages` | 503; the body is read (up to the limit) and dropped, nothing is broadcast | `faults_errors` |
-//! | `stream_error_every_nth` | `GET /events` | 503 before subscribing | `faults_errors` |
-//! | `delay_events` | the event body | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap | `faults_delayed` |
-//! | `delay_posts` | `POST /messages` | any protocol: the server waits this long after reading the body, then broadcasts and answers, so `post_rtt` and `fanout` grow by it | `faults_delayed` |
+//! | `stall` (every, length) | the event body; a WebSocket stops writing (it goes on reading) | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
+//! | `post_error_every_nth` | `POST /messages`, and text messages received on WebSockets (counted together) | 503; the body is read (up to the limit) and dropped, nothing is broadcast. A WebSocket message is dropped (its sender gets no echo) | `faults_errors` |
+//! | `stream_error_every_nth` | `GET /events` and `GET /ws` (counted together) | 503 before subscribing | `faults_errors` |
+//! | `delay_events` | the event body, the WebSocket's messages | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap | `faults_delayed` |
+//! | `delay_posts` | `POST /messages`; on a WebSocket each received message is published that much later, in order | any protocol: the server waits this long after reading the body, then broadcasts and answers, so `post_rtt` and `fanout` grow by it | `faults_delayed` |
 //!
 //! The every-Nth faults count requests per server, across listeners; the counters are per
 //! listener.

@@ -35,6 +35,9 @@ use crate::stats::{incr, ListenerCounters};
 pub(crate) struct Message {
     pub(crate) id: u64,
     pub(crate) event: Bytes,
+    /// The message as published, what a WebSocket subscriber is sent: a slice of `event` when the
+    /// body is one line (no copy), its own buffer otherwise.
+    pub(crate) data: Bytes,
     /// What it counts against the replay budget.
     cost: usize,
 }
@@ -206,13 +209,30 @@ impl Hub {
                 retry: None,
             }
             .encode_into(&mut buf);
-            let cost = buf.capacity().saturating_add(MESSAGE_OVERHEAD);
+            // One line of data encodes as `id: ID\nevent: message\ndata: DATA\n\n`; every line
+            // break makes it longer (a `data: ` and a `\n` for at most two bytes of break).
+            let one_line =
+                buf.len() == "id: \nevent: message\ndata: \n\n".len() + id_text.len() + data.len();
+            let copied = if one_line { 0 } else { data.len() };
+            let cost = buf
+                .capacity()
+                .saturating_add(copied)
+                .saturating_add(MESSAGE_OVERHEAD);
             self.admit(ch, cost)?;
             ch.last_id = id;
             ch.last_active = Instant::now();
+            let event = Bytes::from(buf);
+            let data = if one_line {
+                // `data: BODY\n\n` ends the event.
+                let end = event.len() - 2;
+                event.slice(end - data.len()..end)
+            } else {
+                Bytes::copy_from_slice(data.as_bytes())
+            };
             let message = Message {
                 id,
-                event: Bytes::from(buf),
+                event,
+                data,
                 cost,
             };
             ch.ring_bytes += cost;
@@ -457,6 +477,7 @@ mod tests {
         assert_eq!(c.overflows.load(Ordering::Relaxed), 1);
         let first = sub.queue.try_recv().unwrap();
         assert_eq!(first.event, "id: 1\nevent: message\ndata: a\n\n");
+        assert_eq!(first.data, "a");
         drop(sub);
         let (other, _) = hub.subscribe("d", None, c).unwrap();
         assert_eq!(counts(&hub), (2, 2, 1));
@@ -521,6 +542,16 @@ mod tests {
         assert_eq!(after.replay_bytes, before / 2);
         // Coming back: a fresh channel, ids from 1.
         assert_eq!(hub.publish("idle", "again"), Ok((1, 0)));
+    }
+
+    #[test]
+    fn the_published_data_is_kept_verbatim() {
+        let hub = hub(8, 8);
+        let (mut sub, _) = hub.subscribe("c", None, counters()).unwrap();
+        for body in ["{\"ssebench_token\":7}", "two\r\nlines\n", ""] {
+            hub.publish("c", body).unwrap();
+            assert_eq!(sub.queue.try_recv().unwrap().data, body);
+        }
     }
 
     #[test]

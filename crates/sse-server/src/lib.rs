@@ -4,7 +4,7 @@
 //! The load generator and the bench CLI embed it in-process with [`start`]; the `server` binary
 //! is a thin command line around the same call. Modules, one concept each:
 //!
-//! - [`protocol`]: the four listener kinds; [`config`]: what a server starts with, and the
+//! - [`protocol`]: the six listener kinds; [`config`]: what a server starts with, and the
 //!   memory it may keep; [`bounds`]: the ranges a query string may ask for;
 //!   [`faults`]: the faults it can inject on a schedule; [`error`]: why starting failed;
 //!   [`stats`]: the counters behind `GET /stats`; [`logging`]: rate-limited warnings;
@@ -17,7 +17,8 @@
 //! - `routes`: the HTTP routes; `events`: the event stream; `frames`: its output in bounded
 //!   frames; `messages`: `POST /messages`; `body`: request bodies under limits and timeouts;
 //!   `query`: strict query strings; `hub`: channels, replay ring, slow-subscriber policy;
-//!   `budget`: the channel limit, the replay budget and idle-channel eviction.
+//!   `budget`: the channel limit, the replay budget and idle-channel eviction; `ws_upgrade`:
+//!   `GET /ws`, the WebSocket handshake; `ws_session`: one WebSocket's messages both ways.
 //!
 //! # Under attack
 //!
@@ -58,6 +59,8 @@ mod server;
 mod sniff;
 mod socket;
 mod tls;
+mod ws_session;
+mod ws_upgrade;
 
 pub use config::SHUTDOWN_GRACE;
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};

@@ -6,6 +6,12 @@
 //! | `h1-tls` | ALPN `http/1.1`, or no ALPN at all (counted in `alpn_none`) | ALPN without `http/1.1` (rustls alert `no_application_protocol`) |
 //! | `h2` | ALPN `h2` | ALPN without `h2` (alert), and no ALPN (counted in `alpn_none` too) |
 //! | `h2c` | the HTTP/2 preface (prior knowledge) | anything else (answered with 505) |
+//! | `ws` | cleartext HTTP/1.1, whose `GET /ws` upgrades to a WebSocket | as `h1` |
+//! | `wss` | ALPN `http/1.1`, or no ALPN at all, as `h1-tls`; `GET /ws` upgrades | as `h1-tls` |
+//!
+//! The WebSocket listeners serve every HTTP route too (a page is loaded from its origin before
+//! its sockets open); `GET /ws` upgrades only there, so a socket counted under `ws` or `wss`
+//! never travelled on another arm's listener.
 //!
 //! A TLS client that offers no ALPN is served HTTP/1.1 on `h1-tls`: that is what TLS without ALPN
 //! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
@@ -149,8 +155,10 @@ impl Listener {
         let stream = Socket::new(stream, state.clone());
         let connection = async {
             match protocol {
-                Protocol::H1 | Protocol::H2c => self.cleartext(stream, &accepted).await,
-                Protocol::H1Tls | Protocol::H2 => self.tls(stream, &accepted).await,
+                Protocol::H1 | Protocol::H2c | Protocol::Ws => {
+                    self.cleartext(stream, &accepted).await
+                }
+                Protocol::H1Tls | Protocol::H2 | Protocol::Wss => self.tls(stream, &accepted).await,
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
@@ -235,8 +243,10 @@ impl Listener {
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         match (self.counters.protocol, alpn.as_deref()) {
             (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2, accepted).await,
-            (Protocol::H1Tls, Some(b"http/1.1")) => self.serve(tls, Http::V1, accepted).await,
-            (Protocol::H1Tls, None) => {
+            (Protocol::H1Tls | Protocol::Wss, Some(b"http/1.1")) => {
+                self.serve(tls, Http::V1, accepted).await
+            }
+            (Protocol::H1Tls | Protocol::Wss, None) => {
                 incr(&self.counters.alpn_none);
                 self.serve(tls, Http::V1, accepted).await;
             }

@@ -2,7 +2,7 @@
 //!
 //! `max_connections` bounds what the server holds, but a limit that anyone can fill locks
 //! everyone else out: a few hundred connections that opened a POST and stopped sending its body
-//! got every new client refused on all four listeners for as long as they liked. So a new
+//! got every new client refused on all its listeners for as long as they liked. So a new
 //! connection that finds the server full reclaims the slot of a connection that has made no
 //! progress for a while: that one is closed, the new one is served in its place. If none has
 //! been quiet long enough (the server was filled a moment ago), the new connection waits for a

@@ -26,12 +26,17 @@ pub(crate) enum BodyError {
 
 /// The 503 of the memory budget, counted.
 pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response<Body> {
+    count_refusal(counters, refusal);
+    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
+}
+
+/// Counts a refusal of the memory budget (a 503, or a WebSocket message not published).
+pub(crate) fn count_refusal(counters: &ListenerCounters, refusal: Refusal) {
     match refusal {
         Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
         Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
         Refusal::IdsExhausted => {}
     }
-    text(StatusCode::SERVICE_UNAVAILABLE, format!("{refusal}\n"))
 }
 
 /// A plain-text response.

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
+//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the `ws` and `wss` listeners: a WebSocket (`ws_upgrade.rs`, `ws_session.rs`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
@@ -29,6 +30,7 @@ use crate::messages;
 use crate::query;
 use crate::response::{json, refused, text, with_type, Body};
 use crate::stats::incr;
+use crate::ws_upgrade;
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
@@ -37,7 +39,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
     let counters = &conn.counters;
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
-        "/events" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
+        "/events" | "/ws" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
         "/messages" => (Method::POST, "POST"),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -56,6 +58,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
             fault_error("every Nth GET /events fails")
         }
         "/events" => events(&app, &conn, &req),
+        "/ws" => ws_upgrade::upgrade(&app, &conn, req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.

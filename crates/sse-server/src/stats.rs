@@ -73,12 +73,18 @@ pub struct ListenerStats {
     /// `GET /events` streams open now.
     pub streams_open: u64,
     /// Events written into event streams: ticks, messages (live and replayed) and replay gaps.
-    /// Heartbeat comments and `retry:` lines are not events.
+    /// Heartbeat comments and `retry:` lines are not events. On a WebSocket, each tick and
+    /// message sent is one event (pings are not).
     pub events_sent: u64,
-    /// `message` events written into event streams (a subset of `events_sent`).
+    /// `message` events written into event streams, and channel messages sent on WebSockets (a
+    /// subset of `events_sent`).
     pub messages_sent: u64,
-    /// Streams closed because their subscriber queue was full.
+    /// Streams closed because their subscriber queue was full (event streams and WebSockets).
     pub overflows: u64,
+    /// WebSockets open now (`GET /ws` upgraded, on the `ws` and `wss` listeners).
+    pub websockets_open: u64,
+    /// Text messages received on WebSockets and published to their channel.
+    pub websocket_messages_received: u64,
     /// Injected faults (see [`crate::FaultConfig`]): event streams ended by
     /// the `close_streams` fault.
     pub faults_streams_closed: u64,
@@ -124,6 +130,8 @@ pub(crate) struct ListenerCounters {
     pub(crate) events_sent: AtomicU64,
     pub(crate) messages_sent: AtomicU64,
     pub(crate) overflows: AtomicU64,
+    pub(crate) websockets_open: AtomicU64,
+    pub(crate) websocket_messages_received: AtomicU64,
     pub(crate) faults_streams_closed: AtomicU64,
     pub(crate) faults_connections_reset: AtomicU64,
     pub(crate) faults_goaways: AtomicU64,
@@ -169,6 +177,8 @@ impl ListenerCounters {
             events_sent: zero(),
             messages_sent: zero(),
             overflows: zero(),
+            websockets_open: zero(),
+            websocket_messages_received: zero(),
             faults_streams_closed: zero(),
             faults_connections_reset: zero(),
             faults_goaways: zero(),
@@ -204,6 +214,8 @@ impl ListenerCounters {
             events_sent: get(&self.events_sent),
             messages_sent: get(&self.messages_sent),
             overflows: get(&self.overflows),
+            websockets_open: get(&self.websockets_open),
+            websocket_messages_received: get(&self.websocket_messages_received),
             faults_streams_closed: get(&self.faults_streams_closed),
             faults_connections_reset: get(&self.faults_connections_reset),
             faults_goaways: get(&self.faults_goaways),

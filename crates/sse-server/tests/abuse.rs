@@ -70,9 +70,15 @@ async fn slowloris_connections_are_closed_at_the_header_timeout() {
         }
         eprintln!(
             "{} slowloris connections closed, the last {slowest:.1?} after its first byte",
-            PER_LISTENER * 4
+            PER_LISTENER * Protocol::ALL.len()
         );
-        check_latency(&latencies, "200 slowloris connections");
+        check_latency(
+            &latencies,
+            &format!(
+                "{} slowloris connections",
+                PER_LISTENER * Protocol::ALL.len()
+            ),
+        );
         let stats = server.stats();
         for p in Protocol::ALL {
             let l = stats.listener(p).unwrap();
@@ -216,7 +222,7 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
         let started = Instant::now();
         let mut idle = Vec::with_capacity(IDLE);
         for i in 0..IDLE {
-            let p = Protocol::ALL[i % 4];
+            let p = Protocol::ALL[i % Protocol::ALL.len()];
             idle.push(TcpStream::connect(listener_addr(&server, p)).await.unwrap());
         }
         eventually("every idle connection accepted", || {
@@ -331,7 +337,7 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
     const PER_LISTENER: usize = 25;
     let mut config = test_config();
     // The probe's two connections, then the stalled POSTs fill the server up to its limit.
-    config.max_connections = PER_LISTENER * 4 + 2;
+    config.max_connections = PER_LISTENER * Protocol::ALL.len() + 2;
     // Longer than the test: here only reclaiming can free a slot.
     config.body_read_timeout = Duration::from_secs(60);
     config.body_total_timeout = Duration::from_secs(60);
@@ -352,7 +358,8 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
             }
         }
         eventually("the server is full", || {
-            total(&server.stats(), |l| l.connections_open) == (PER_LISTENER * 4 + 2) as u64
+            total(&server.stats(), |l| l.connections_open)
+                == (PER_LISTENER * Protocol::ALL.len() + 2) as u64
         })
         .await;
         // Longer than a connection must make no progress before its slot can be reclaimed.

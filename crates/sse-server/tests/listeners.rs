@@ -34,13 +34,13 @@ async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
     let cert = server.cert_der();
     let mut wrong = ClientSpec::for_protocol(p);
     match p {
-        Protocol::H1 | Protocol::H2c => wrong.http2 = !wrong.http2,
-        Protocol::H1Tls => wrong.alpn = vec![b"h2".to_vec()],
+        Protocol::H1 | Protocol::H2c | Protocol::Ws => wrong.http2 = !wrong.http2,
+        Protocol::H1Tls | Protocol::Wss => wrong.alpn = vec![b"h2".to_vec()],
         Protocol::H2 => wrong.alpn = vec![b"http/1.1".to_vec()],
     }
     let connected = TestClient::connect(addr, &wrong, &cert).await;
     match p {
-        Protocol::H1Tls | Protocol::H2 => {
+        Protocol::H1Tls | Protocol::H2 | Protocol::Wss => {
             let err = connected.expect_err("the TLS handshake must fail");
             assert_eq!(
                 err.rustls_error(),
@@ -50,7 +50,7 @@ async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
                 "{err:?}"
             );
         }
-        Protocol::H1 => {
+        Protocol::H1 | Protocol::Ws => {
             let mut client = connected.expect("the h2 handshake is only sent, not answered");
             let err = client
                 .request(http::Method::GET, "/health", &[], bytes::Bytes::new())

@@ -48,7 +48,11 @@ async fn health_demo_page_stats_and_errors(p: Protocol) {
     assert!(body.starts_with("unknown query key \"interval\""), "{body}");
 
     let stats = client.stats().await;
-    assert_eq!(stats.listeners.len(), 4);
+    assert_eq!(
+        stats.listeners.len(),
+        Protocol::ALL.len(),
+        "one listener per arm"
+    );
     assert_eq!(stats.listener(p).unwrap().requests, 8);
     assert_eq!(stats, server.stats(), "GET /stats and stats() agree");
 }

@@ -6,11 +6,13 @@
 //! - [`client`]: one real client per [`Protocol`] (TCP, TLS with ALPN, hyper's HTTP/1.1 or HTTP/2
 //!   connection), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
+//! - [`ws`]: a WebSocket client for the `ws` and `wss` listeners;
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
 //!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
 //! - [`protocol_tests!`]: write a test once as `async fn name(p: Protocol)` and get one
-//!   `#[tokio::test]` per protocol; [`http2_tests!`] does the same for `h2` and `h2c` only.
+//!   `#[tokio::test]` per protocol; [`http2_tests!`] does the same for `h2` and `h2c` only,
+//!   [`websocket_tests!`] for `ws` and `wss`.
 //!
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
@@ -21,6 +23,7 @@ pub mod server;
 pub mod sse;
 pub mod stall;
 pub mod target;
+pub mod ws;
 
 use std::future::Future;
 use std::time::Duration;
@@ -54,7 +57,8 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 /// Generates, for each `async fn name(p: Protocol)` listed, a module `name` holding one
-/// `#[tokio::test]` per protocol: `name::h1`, `name::h1_tls`, `name::h2`, `name::h2c`.
+/// `#[tokio::test]` per protocol: `name::h1`, `name::h1_tls`, `name::h2`, `name::h2c`, `name::ws`,
+/// `name::wss` (the WebSocket listeners serve every HTTP/1.1 route too).
 #[macro_export]
 macro_rules! protocol_tests {
     ($($test:ident),+ $(,)?) => {$(
@@ -74,6 +78,31 @@ macro_rules! protocol_tests {
             #[tokio::test]
             async fn h2c() {
                 super::$test($crate::Protocol::H2c).await
+            }
+            #[tokio::test]
+            async fn ws() {
+                super::$test($crate::Protocol::Ws).await
+            }
+            #[tokio::test]
+            async fn wss() {
+                super::$test($crate::Protocol::Wss).await
+            }
+        }
+    )+};
+}
+
+/// Like [`protocol_tests!`], for the WebSocket listeners only: `name::ws` and `name::wss`.
+#[macro_export]
+macro_rules! websocket_tests {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn ws() {
+                super::$test($crate::Protocol::Ws).await
+            }
+            #[tokio::test]
+            async fn wss() {
+                super::$test($crate::Protocol::Wss).await
             }
         }
     )+};

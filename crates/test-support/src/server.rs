@@ -19,7 +19,7 @@ pub async fn spawn_server(config: ServerConfig) -> RunningServer {
     }
 }
 
-/// All four listeners on `127.0.0.1:0` with [`test_config`].
+/// All six listeners on `127.0.0.1:0` with [`test_config`].
 pub async fn spawn_default_server() -> RunningServer {
     spawn_server(test_config()).await
 }

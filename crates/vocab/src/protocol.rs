@@ -5,6 +5,11 @@
 //! speaks exactly one arm and refuses the others, and a client checks what was negotiated, so a
 //! row labelled `h2` can never have been served over HTTP/1.1 by a silent fallback. `h2c` is for
 //! lab runs only: no browser speaks it.
+//!
+//! `ws` and `wss` are the WebSocket arms: the chat travels both ways on WebSockets (RFC 6455,
+//! opened by an HTTP/1.1 `Upgrade`; `wss` over TLS with ALPN `http/1.1` only) instead of an event
+//! stream down and POSTs up. Their origin (the page, `/health`) is `http://` or `https://`; the
+//! sockets' URLs are `ws://` or `wss://` on the same host and port.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,11 +31,24 @@ pub enum Protocol {
     /// HTTP/2 over cleartext TCP with prior knowledge (no `Upgrade: h2c`).
     #[serde(rename = "h2c")]
     H2c,
+    /// WebSocket over cleartext TCP (an HTTP/1.1 `Upgrade`).
+    #[serde(rename = "ws")]
+    Ws,
+    /// WebSocket over TLS, ALPN `http/1.1` only (RFC 6455 over HTTP/1.1, not RFC 8441).
+    #[serde(rename = "wss")]
+    Wss,
 }
 
 impl Protocol {
     /// Every arm, in a fixed order.
-    pub const ALL: [Protocol; 4] = [Protocol::H1, Protocol::H1Tls, Protocol::H2, Protocol::H2c];
+    pub const ALL: [Protocol; 6] = [
+        Protocol::H1,
+        Protocol::H1Tls,
+        Protocol::H2,
+        Protocol::H2c,
+        Protocol::Ws,
+        Protocol::Wss,
+    ];
 
     /// The name used in scenario files, on the command line, in reports, stats and
     /// `listening` lines.
@@ -40,12 +58,28 @@ impl Protocol {
             Protocol::H1Tls => "h1-tls",
             Protocol::H2 => "h2",
             Protocol::H2c => "h2c",
+            Protocol::Ws => "ws",
+            Protocol::Wss => "wss",
         }
     }
 
     /// True for the arms that run TLS.
     pub fn is_tls(self) -> bool {
-        matches!(self, Protocol::H1Tls | Protocol::H2)
+        matches!(self, Protocol::H1Tls | Protocol::H2 | Protocol::Wss)
+    }
+
+    /// True for the WebSocket arms (`ws`, `wss`).
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Protocol::Ws | Protocol::Wss)
+    }
+
+    /// The scheme of the arm's WebSocket URLs (`ws`, `wss`), for the WebSocket arms.
+    pub fn websocket_scheme(self) -> Option<&'static str> {
+        match self {
+            Protocol::Ws => Some("ws"),
+            Protocol::Wss => Some("wss"),
+            _ => None,
+        }
     }
 
     /// True for the multiplexed arms (one connection per origin).
@@ -56,19 +90,32 @@ impl Protocol {
     /// The only ALPN protocol the arm offers and accepts, for the TLS arms.
     pub fn alpn(self) -> Option<&'static [u8]> {
         match self {
-            Protocol::H1Tls => Some(b"http/1.1"),
+            Protocol::H1Tls | Protocol::Wss => Some(b"http/1.1"),
             Protocol::H2 => Some(b"h2"),
-            Protocol::H1 | Protocol::H2c => None,
+            Protocol::H1 | Protocol::H2c | Protocol::Ws => None,
         }
     }
 
-    /// The URL scheme: `https` for the TLS arms, `http` otherwise.
+    /// The URL scheme of the arm's origin: `https` for the TLS arms, `http` otherwise (the
+    /// WebSocket arms' page included; their sockets use [`Protocol::websocket_scheme`]).
     pub fn scheme(self) -> &'static str {
         if self.is_tls() {
             "https"
         } else {
             "http"
         }
+    }
+}
+
+impl Protocol {
+    /// Whether `url` has a scheme the arm takes: its origin's (`http://`, `https://`), or for the
+    /// WebSocket arms also its sockets' (`ws://`, `wss://`).
+    pub fn takes_url(self, url: &str) -> bool {
+        let has = |scheme: &str| {
+            url.strip_prefix(scheme)
+                .is_some_and(|rest| rest.starts_with("://"))
+        };
+        has(self.scheme()) || self.websocket_scheme().is_some_and(has)
     }
 }
 
@@ -80,7 +127,7 @@ impl fmt::Display for Protocol {
 
 /// A protocol name that is none of `h1`, `h1-tls`, `h2`, `h2c`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol {0:?} (expected one of: h1, h1-tls, h2, h2c)")]
+#[error("unknown protocol {0:?} (expected one of: h1, h1-tls, h2, h2c, ws, wss)")]
 pub struct UnknownProtocol(pub String);
 
 impl FromStr for Protocol {
@@ -112,5 +159,15 @@ mod tests {
         assert_eq!(Protocol::H2.scheme(), "https");
         assert_eq!(Protocol::H2c.scheme(), "http");
         assert_eq!(Protocol::H2.alpn(), Some(&b"h2"[..]));
+        assert_eq!(Protocol::Wss.alpn(), Some(&b"http/1.1"[..]));
+        assert_eq!(Protocol::Wss.scheme(), "https");
+        assert_eq!(Protocol::Ws.websocket_scheme(), Some("ws"));
+        assert!(Protocol::Wss.is_websocket() && !Protocol::Wss.is_http2());
+        assert_eq!(Protocol::H1.websocket_scheme(), None);
+        assert!(Protocol::Wss.takes_url("wss://127.0.0.1:1/ws?channel=a"));
+        assert!(Protocol::Wss.takes_url("https://127.0.0.1:1"));
+        assert!(!Protocol::Wss.takes_url("ws://127.0.0.1:1"));
+        assert!(!Protocol::H1.takes_url("ws://127.0.0.1:1"));
+        assert!(!Protocol::H1.takes_url("https://127.0.0.1:1"));
     }
 }

@@ -38,6 +38,16 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
             return ExitStatus::Usage;
         }
     };
+    if let Some(pid) = args.server_pid {
+        if target.is_none() {
+            eprintln!("error: --server-pid {pid}: needs a target (--target or [target]); the embedded server shares this process");
+            return ExitStatus::Usage;
+        }
+        if let Err(e) = run::memory::rss_bytes(pid) {
+            eprintln!("error: --server-pid {pid}: {}", vocab::error_chain(&e));
+            return ExitStatus::Usage;
+        }
+    }
     let limit = run::limits::raise_nofile();
     if let Err(e) = run::limits::check(&scenario, target.is_none(), limit, args.shard) {
         eprintln!("error: {e}");
@@ -55,6 +65,7 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         },
         progress_bar: !args.no_progress,
         network,
+        server_pid: args.server_pid,
     };
     execute(&scenario, &opts, !args.no_plot, args.format)
 }
@@ -91,6 +102,7 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
         client: Client::Browser { kind, path },
         progress_bar: !args.no_progress,
         network,
+        server_pid: None,
     };
     execute(&scenario, &opts, !args.no_plot, OutputFormat::Text)
 }

@@ -21,6 +21,7 @@ use vocab::{ClientKind, Protocol};
 use super::embedded;
 use super::health::CpuSample;
 use super::measurement::{Harness, Measurement, PointId, ServerCounts};
+use super::memory;
 use super::progress::Progress;
 use super::series::Recorder;
 use crate::cli::ShardArg;
@@ -68,6 +69,8 @@ pub enum Destination<'a> {
         events_path: &'a str,
         messages_path: &'a str,
         send_stamp: &'a sse_wire::stamp::SendStamp,
+        /// The target server's process, whose memory is read (`server_rss_per_client`).
+        server_pid: Option<u32>,
     },
 }
 
@@ -166,6 +169,8 @@ async fn browser_point(
         post_body_bytes: scenario.posts.body_bytes,
         events_path: format!("/events?channel={}", scenario.channel),
         messages_path: format!("/messages?channel={}", scenario.channel),
+        websocket_path: format!("/ws?channel={}", scenario.channel),
+        reconnect_delay: scenario.reconnect_delay,
     };
     let launcher = match network {
         None => browser::Launcher::direct(),
@@ -217,6 +222,7 @@ async fn emulated(
             events_path,
             messages_path,
             send_stamp,
+            server_pid,
         } => {
             let target = targets
                 .iter()
@@ -228,9 +234,37 @@ async fn emulated(
                 page_path: scenario.page_path(false),
                 ..point_config(scenario, id, target, events_path, messages_path, shard)
             };
+            // The server's memory before the clients start, and at the end of the warm-up.
+            let rss = server_pid
+                .map(|pid| {
+                    let before = memory::rss_bytes(pid)?;
+                    let warmup = scenario.warmup;
+                    let at_warmup = tokio::spawn(async move {
+                        tokio::time::sleep(warmup).await;
+                        memory::rss_bytes(pid)
+                    });
+                    Ok::<_, memory::MemoryError>((before, at_warmup))
+                })
+                .transpose()
+                .context("the server's memory")?;
             let recorder = Recorder::start(metrics.clone());
             let outcome = loadgen::run_point(&config, metrics, stop).await;
             let series = recorder.finish(outcome.elapsed).await;
+            let rss_per_client = match rss {
+                // A point stopped before its warm-up ended has no such sample.
+                Some((before, at_warmup)) if at_warmup.is_finished() => {
+                    let after = at_warmup
+                        .await
+                        .context("the server's memory")?
+                        .context("the server's memory at the end of the warm-up")?;
+                    Some(memory::per_client(before, after, id.clients))
+                }
+                Some((_, at_warmup)) => {
+                    at_warmup.abort();
+                    None
+                }
+                None => None,
+            };
             let (client_cpu_ms, _, _) = CpuSample::now().since(cpu);
             let mut m = Measurement::emulated(
                 id,
@@ -243,6 +277,9 @@ async fn emulated(
                     server_cpu_ms: None,
                 },
             );
+            if let Some(bytes) = rss_per_client {
+                m.add_server_rss_per_client(bytes);
+            }
             m.series = Some(series);
             Ok(m)
         }
@@ -332,6 +369,9 @@ fn point_config(
         max_connections_per_origin: scenario.max_connections_per_origin,
         events_path: events_path.to_owned(),
         messages_path: messages_path.to_owned(),
+        // The WebSocket arms' sockets: the channel in the query, unless the arm's target URL
+        // names a path of its own (`Target::websocket_path`).
+        websocket_path: format!("/ws?channel={}", scenario.channel),
         post_rate_per_client: scenario.posts.rate_per_client,
         post_body_bytes: scenario.posts.body_bytes,
         warmup: scenario.warmup,

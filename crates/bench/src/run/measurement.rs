@@ -93,6 +93,7 @@ impl Measurement {
                 (Metric::MessagesExpected, d.expected),
                 (Metric::MessagesLost, d.lost),
                 (Metric::MessagesDuplicated, d.duplicated),
+                (Metric::MessagesMissed, d.missed),
             ]);
         }
         counters.extend(
@@ -150,9 +151,17 @@ impl Measurement {
             (Metric::Counter(Counter::StreamsOpened), o.streams_opened),
             (Metric::StreamsQueuedAtEnd, o.streams_queued_at_end),
             (Metric::StreamsOpenAtEnd, o.streams_open_at_end),
+            // As the emulation counts them: over HTTP the first EventSource reuses the page's
+            // connection, so the page adds none; a WebSocket never reuses it, so on the
+            // WebSocket arms the page's connection is one of those counted (as the emulated
+            // client's page load is), and they are all of the browser's.
             (
                 Metric::Counter(Counter::ConnectionsCarryingRequests),
-                o.connections.streams_and_posts,
+                if id.arm.is_websocket() {
+                    o.connections.any
+                } else {
+                    o.connections.streams_and_posts
+                },
             ),
             (Metric::ConnectionsCarryingAnyRequest, o.connections.any),
             (Metric::PageRequests, o.requests_sent.2),
@@ -173,6 +182,7 @@ impl Measurement {
             .counters(),
         );
         let latencies = [
+            (Latency::TimeToOpen, &o.time_to_open),
             (Latency::TimeToFirstEvent, &o.time_to_first_event),
             (Latency::PostRtt, &o.post_rtt),
         ]
@@ -222,6 +232,12 @@ impl Measurement {
             (Metric::NetworkQueueDropsUp, net.up.dropped_queue),
             (Metric::NetworkQueueDropsDown, net.down.dropped_queue),
         ]);
+        self.counters = in_catalog_order(std::mem::take(&mut self.counters));
+    }
+
+    /// Adds the target server's memory growth per client over the warm-up, bytes.
+    pub fn add_server_rss_per_client(&mut self, bytes: u64) {
+        self.counters.push((Metric::ServerRssPerClient, bytes));
         self.counters = in_catalog_order(std::mem::take(&mut self.counters));
     }
 

@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod health;
 pub mod limits;
 pub mod measurement;
+pub mod memory;
 pub mod meta;
 pub mod network;
 pub mod progress;
@@ -48,6 +49,9 @@ pub struct RunOptions {
     /// The emulated network, when the scenario has a `[network]` table (the client runtime's
     /// threads are already inside its client namespace).
     pub network: Option<std::sync::Arc<netem::Emulator>>,
+    /// With a target: the target server's process, whose memory is read per point
+    /// (`server_rss_per_client`).
+    pub server_pid: Option<u32>,
 }
 
 /// Why a run ended before its last point.
@@ -111,6 +115,7 @@ pub async fn run(
             events_path: &t.events_path,
             messages_path: &t.messages_path,
             send_stamp: &t.send_stamp,
+            server_pid: opts.server_pid,
         },
         _ => Destination::Embedded {
             network: opts.network.as_ref(),

@@ -74,6 +74,8 @@ pub(crate) struct RawTarget {
     pub h1_tls: Option<Spanned<String>>,
     pub h2: Option<Spanned<String>>,
     pub h2c: Option<Spanned<String>>,
+    pub ws: Option<Spanned<String>>,
+    pub wss: Option<Spanned<String>>,
     pub events_path: Option<Spanned<String>>,
     pub messages_path: Option<Spanned<String>>,
     pub cacert: Option<Spanned<String>>,

@@ -34,6 +34,7 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "reconnect-reset",
     "sharded-45k",
     "six-connection-ceiling",
+    "sse-vs-websocket",
     "tabs",
 );
 

@@ -147,6 +147,8 @@ pub(super) fn file_target(
             Protocol::H1Tls => &t.h1_tls,
             Protocol::H2 => &t.h2,
             Protocol::H2c => &t.h2c,
+            Protocol::Ws => &t.ws,
+            Protocol::Wss => &t.wss,
         };
         let Some(v) = specific else { continue };
         let key = format!("target.{arm}");
@@ -159,7 +161,7 @@ pub(super) fn file_target(
                 ),
             ));
         }
-        if !v.get_ref().starts_with(&format!("{}://", arm.scheme())) {
+        if !arm.takes_url(v.get_ref()) {
             return Err(cx.invalid(
                 &key,
                 v,
@@ -277,7 +279,7 @@ pub fn resolve(
         let flag_specific = from_flags.iter().find(|(a, _, _)| *a == Some(arm));
         let flag_general = from_flags
             .iter()
-            .find(|(a, url, _)| a.is_none() && url.starts_with(&scheme));
+            .find(|(a, url, _)| a.is_none() && arm.takes_url(url));
         let file_specific = file.and_then(|f| f.per_arm.iter().find(|(a, _)| *a == arm));
         let file_general = file
             .and_then(|f| f.url.as_ref())
@@ -298,7 +300,7 @@ pub fn resolve(
                 ));
             }
         };
-        if !url.starts_with(&scheme) {
+        if !arm.takes_url(&url) {
             return Err(error(from, format!("protocol {arm} needs an {scheme} URL")));
         }
         urls.push((arm, url));

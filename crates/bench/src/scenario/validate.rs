@@ -254,7 +254,7 @@ fn protocols(cx: &Ctx<'_>, raw: &RawScenario) -> Result<Vec<Protocol>, ScenarioE
         return Err(cx.invalid(
             "protocols",
             &raw.protocols,
-            "give at least one of h1, h1-tls, h2, h2c",
+            "give at least one of h1, h1-tls, h2, h2c, ws, wss",
         ));
     }
     let mut out = Vec::new();

@@ -8,6 +8,11 @@
 //! and the POST. Each must also match what that browser is known to do ([`truth`]): over HTTP/1.1
 //! at most six streams open and a POST behind six open streams stalls; over HTTP/2 everything
 //! opens and completes on one connection.
+//! The WebSocket arms (ws, wss) run the same points with WebSockets in place of EventSources and
+//! the POST sent on the first socket: every socket opens, each on its own connection, outside
+//! the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and the POST's echo comes back. No
+//! socket reuses the page's connection, so there the connections compared are the page's plus
+//! one per socket (`connections.any` on the browser's side).
 //! Two more points per browser: an HTTP/2 server limit of 3, and two clients with six streams
 //! each (every client has its own connection pool).
 //!
@@ -199,6 +204,26 @@ async fn h1_tls_agrees_with_firefox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_agrees_with_firefox() {
     agree(BrowserKind::Firefox, Protocol::H2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_agrees_with_chromium() {
+    agree(BrowserKind::Chromium, Protocol::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_agrees_with_chromium() {
+    agree(BrowserKind::Chromium, Protocol::Wss).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_agrees_with_firefox() {
+    agree(BrowserKind::Firefox, Protocol::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_agrees_with_firefox() {
+    agree(BrowserKind::Firefox, Protocol::Wss).await;
 }
 
 /// A server that allows 3 concurrent streams: Chromium opens 3 on its one connection and queues

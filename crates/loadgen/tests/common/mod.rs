@@ -1,6 +1,6 @@
 //! Helpers shared by loadgen's integration tests: a point's default settings, the embedded server
-//! on port 0 for one arm, and `for_all_arms!` (`for_http2_arms!`) to write a test once and run it
-//! on every arm (every HTTP/2 arm).
+//! on port 0 for one arm, and `for_all_arms!` (`for_http2_arms!`, `for_websocket_arms!`) to write
+//! a test once and run it on every HTTP arm (every HTTP/2 arm, the WebSocket arms).
 
 #![allow(dead_code)]
 
@@ -38,6 +38,23 @@ macro_rules! for_all_arms {
     };
 }
 
+/// Like [`for_all_arms!`], for the WebSocket arms: `$name::ws` and `$name::wss`.
+#[macro_export]
+macro_rules! for_websocket_arms {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn ws() {
+                $body(loadgen::Protocol::Ws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn wss() {
+                $body(loadgen::Protocol::Wss).await
+            }
+        }
+    };
+}
+
 /// Generates, for `$name`, a module with one `#[tokio::test]` per HTTP/2 arm calling `$body(arm)`.
 #[macro_export]
 macro_rules! for_http2_arms {
@@ -60,6 +77,7 @@ pub fn point(target: Target) -> PointConfig {
     PointConfig {
         events_path: "/events?channel=t".into(),
         messages_path: "/messages?channel=t".into(),
+        websocket_path: "/ws?channel=t".into(),
         post_body_bytes: 64,
         warmup: Duration::from_millis(200),
         duration: Duration::from_millis(1500),

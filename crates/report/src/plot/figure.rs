@@ -138,6 +138,12 @@ pub(crate) fn arm_color(client: ClientKind, protocol: Protocol) -> (u8, u8, u8) 
             (ClientKind::Firefox, Protocol::H1Tls) => (153, 153, 51),
             (ClientKind::Firefox, Protocol::H2) => (51, 34, 136),
             (ClientKind::Firefox, Protocol::H2c) => (68, 170, 153),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::Ws) => (0, 0, 0),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::Wss) => (119, 119, 119),
+            (ClientKind::Chromium, Protocol::Ws) => (240, 228, 66),
+            (ClientKind::Chromium, Protocol::Wss) => (170, 68, 153),
+            (ClientKind::Firefox, Protocol::Ws) => (221, 204, 119),
+            (ClientKind::Firefox, Protocol::Wss) => (136, 204, 238),
         }
     }
 }

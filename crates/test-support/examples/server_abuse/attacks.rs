@@ -126,7 +126,7 @@ async fn channel_flood(target: &Target, posts: usize, size: usize) -> Vec<String
     for poster in 0..POSTERS {
         let target = target.clone();
         posters.spawn(async move {
-            let p = Protocol::ALL[poster % 4];
+            let p = Protocol::ALL[poster % Protocol::ALL.len()];
             let body = filler(size);
             let mut tally = Tally::default();
             let mut client = None;

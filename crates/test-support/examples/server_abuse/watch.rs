@@ -107,7 +107,7 @@ impl Watch {
             tasks.push(tokio::spawn(async move {
                 let mut turn = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let p = Protocol::ALL[turn % 4];
+                    let p = Protocol::ALL[turn % Protocol::ALL.len()];
                     turn += 1;
                     let outcome = newcomer(&target, p).await;
                     {

@@ -45,11 +45,16 @@ impl Counter {
     pub fn info(self) -> MetricInfo {
         use DefaultRule::*;
         let (name, rule, measures) = match self {
-            Counter::StreamsRequested => ("streams_requested", Shown, "EventSources created"),
+            Counter::StreamsRequested => (
+                "streams_requested",
+                Shown,
+                "EventSources created (ws, wss: WebSockets)",
+            ),
             Counter::StreamsOpened => (
                 "streams_opened",
                 Exact,
-                "EventSources that got a `200 text/event-stream` response at least once",
+                "EventSources that got a `200 text/event-stream` response at least once (ws, wss: \
+                 WebSockets whose handshake completed at least once)",
             ),
             Counter::ConnectionsOpened => (
                 "connections_opened",
@@ -64,12 +69,14 @@ impl Counter {
             Counter::PostsScheduled => (
                 "posts_scheduled",
                 Shown,
-                "POSTs whose scheduled instant came during the point",
+                "POSTs whose scheduled instant came during the point (ws, wss: chat messages sent \
+                 on a WebSocket)",
             ),
             Counter::PostsCompleted => (
                 "posts_completed",
                 NoDecrease,
-                "POSTs answered with a 2xx and read to the end",
+                "POSTs answered with a 2xx and read to the end (ws, wss: chat messages whose echo \
+                 came back on the socket they were sent on)",
             ),
             Counter::EventsReceived => (
                 "events_received",
@@ -79,7 +86,8 @@ impl Counter {
             Counter::Reconnects => (
                 "reconnects",
                 Shown,
-                "EventSource reconnections (after a clean end or an error)",
+                "EventSource reconnections (after a clean end or an error); ws, wss: WebSockets \
+                 opened again after a close or an error, after the reconnection delay",
             ),
             Counter::RequestsRetried => (
                 "requests_retried",

@@ -8,6 +8,7 @@ pub enum Latency {
     QueueWait,
     PostQueueWait,
     Connect,
+    TimeToOpen,
     TimeToFirstEvent,
     EventDelivery,
     PostRtt,
@@ -20,10 +21,11 @@ pub enum Latency {
 
 impl Latency {
     /// Every latency, in report order.
-    pub const ALL: [Latency; 11] = [
+    pub const ALL: [Latency; 12] = [
         Latency::QueueWait,
         Latency::PostQueueWait,
         Latency::Connect,
+        Latency::TimeToOpen,
         Latency::TimeToFirstEvent,
         Latency::EventDelivery,
         Latency::PostRtt,
@@ -52,21 +54,32 @@ impl Latency {
                 "an EventSource's request is wanted (created, or reconnecting) -> it is granted its \
                  slot: on HTTP/1.1 a pool connection slot (an idle connection, or room to open one \
                  under the cap), on HTTP/2 one of the connection's stream slots; before any \
-                 connection setup",
+                 connection setup. ws, wss: a WebSocket is created (or reconnecting) -> it may \
+                 start connecting (the browser's per-client throttle delay and the endpoint's \
+                 one-handshake-at-a-time lock)",
             ),
             Latency::PostQueueWait => (
                 "post_queue_wait",
                 "a POST's scheduled instant -> it is granted its slot (as `queue_wait`): where the \
-                 six-connection ceiling hurts a chat",
+                 six-connection ceiling hurts a chat. ws, wss: a chat message's scheduled instant \
+                 -> it is written on the client's first WebSocket (later if that socket is \
+                 reconnecting)",
             ),
             Latency::Connect => (
                 "connect",
                 "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
                  (cleartext: TCP connected); one sample per connection",
             ),
+            Latency::TimeToOpen => (
+                "time_to_open",
+                "the EventSource or WebSocket is created (its first request wanted) -> it is open: \
+                 the `200 text/event-stream` response head, the WebSocket's `101` handshake done; \
+                 its first open only",
+            ),
             Latency::TimeToFirstEvent => (
                 "time_to_first_event",
-                "the EventSource is created (its first request wanted) -> its first event is parsed",
+                "the EventSource or WebSocket is created (its first request wanted) -> its first \
+                 event (WebSocket: message) is parsed",
             ),
             Latency::EventDelivery => (
                 "event_delivery",
@@ -76,12 +89,14 @@ impl Latency {
             Latency::PostRtt => (
                 "post_rtt",
                 "the POST's scheduled instant (coordinated omission corrected) -> its response read \
-                 to the end",
+                 to the end. ws, wss: a chat message's scheduled instant -> its echo (the channel's \
+                 copy carrying its token) received on the WebSocket it was sent on",
             ),
             Latency::Fanout => (
                 "fanout",
-                "the POST's request is handed to its connection (written) -> the event carrying its \
-                 token is parsed, one sample per subscriber stream; replays left out",
+                "the POST's request (ws, wss: the chat message) is handed to its connection \
+                 (written) -> the event (message) carrying its token is parsed, one sample per \
+                 subscriber stream or WebSocket; replays left out",
             ),
             Latency::ReplayFanout => (
                 "replay_fanout",
@@ -118,6 +133,7 @@ impl Latency {
             Latency::QueueWait => "queue_wait_censored",
             Latency::PostQueueWait => "post_queue_wait_censored",
             Latency::Connect => "connect_censored",
+            Latency::TimeToOpen => "time_to_open_censored",
             Latency::TimeToFirstEvent => "time_to_first_event_censored",
             Latency::EventDelivery => "event_delivery_censored",
             Latency::PostRtt => "post_rtt_censored",
@@ -136,6 +152,7 @@ impl Latency {
             self,
             Latency::QueueWait
                 | Latency::PostQueueWait
+                | Latency::TimeToOpen
                 | Latency::TimeToFirstEvent
                 | Latency::PostRtt
         )

@@ -122,6 +122,7 @@ pub enum Metric {
     MessagesExpected,
     MessagesLost,
     MessagesDuplicated,
+    MessagesMissed,
     /// Every error, whatever its class.
     Errors,
     /// The errors of one class.
@@ -136,6 +137,8 @@ pub enum Metric {
     ClientCpuMs,
     /// CPU the embedded server's threads used during the point, milliseconds.
     ServerCpuMs,
+    /// An external server's resident memory growth per client over the warm-up, bytes.
+    ServerRssPerClient,
     /// The emulated network's packets, per direction (`up` = client to server).
     NetworkPacketsUp,
     NetworkPacketsDown,
@@ -189,6 +192,7 @@ impl Metric {
             Metric::MessagesExpected,
             Metric::MessagesLost,
             Metric::MessagesDuplicated,
+            Metric::MessagesMissed,
             Metric::Errors,
         ]);
         all.extend(ErrorClass::ALL.map(Metric::Error));
@@ -201,6 +205,7 @@ impl Metric {
             Metric::ServerThreads,
             Metric::ClientCpuMs,
             Metric::ServerCpuMs,
+            Metric::ServerRssPerClient,
             Metric::NetworkPacketsUp,
             Metric::NetworkPacketsDown,
             Metric::NetworkLossDropsUp,
@@ -250,22 +255,26 @@ impl Metric {
             Metric::StreamsQueuedAtEnd => (
                 "streams_queued_at_end",
                 Exact,
-                "EventSources still waiting for a slot when the point ended",
+                "EventSources still waiting for a slot when the point ended (ws, wss: WebSockets \
+                 not yet allowed to connect)",
             ),
             Metric::StreamsOpenAtEnd => (
                 "streams_open_at_end",
                 Shown,
-                "EventSources whose response was open when the point ended",
+                "EventSources whose response was open when the point ended (ws, wss: WebSockets \
+                 open)",
             ),
             Metric::PostsStalledAtEnd => (
                 "posts_stalled_at_end",
                 NoIncrease,
-                "POSTs scheduled that had neither completed nor failed when the point ended",
+                "POSTs scheduled that had neither completed nor failed when the point ended (ws, \
+                 wss: chat messages without their echo)",
             ),
             Metric::MessagesExpected => (
                 "messages_expected",
                 NotToZero,
-                "the loss proof: (POST, stream) pairs owed (see scenarios/README.md)",
+                "the loss proof: (POST, stream) pairs owed (see scenarios/README.md; ws, wss: \
+                 (message, socket) pairs owed to one of the socket's connections)",
             ),
             Metric::MessagesLost => (
                 "messages_lost",
@@ -276,6 +285,12 @@ impl Metric {
                 "messages_duplicated",
                 NoIncrease,
                 "the loss proof: pairs seen more than once on one stream",
+            ),
+            Metric::MessagesMissed => (
+                "messages_missed",
+                Shown,
+                "the loss proof, WebSocket arms: pairs an event stream would be owed that were \
+                 published while the socket was reconnecting (no resume) and never seen",
             ),
             Metric::Errors => ("errors", NoIncrease, "all errors, every class together"),
             Metric::Error(class) => {
@@ -331,6 +346,13 @@ impl Metric {
                 "server_cpu_ms",
                 Shown,
                 "CPU time (user + system) the embedded server's threads used during the point, ms",
+            ),
+            Metric::ServerRssPerClient => (
+                "server_rss_per_client",
+                Shown,
+                "bytes: the target server process's resident memory (VmRSS) at the end of the \
+                 warm-up, when every client's streams or sockets are open, minus before the \
+                 point's clients started, divided by the clients (runs with --server-pid only)",
             ),
             Metric::NetworkPacketsUp => (
                 "network_packets_up",

@@ -1,0 +1,235 @@
+//! The WebSocket arms end to end: a chat on WebSockets against the embedded server, the browser's
+//! rules for opening them, and a server we did not write (the external contract).
+//!
+//! Each test is written once and run on ws and wss by `for_websocket_arms!`.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use loadgen::{Counter, Latency, Protocol, Target, Trust};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const CLIENTS: u32 = 3;
+const SOCKETS: u32 = 3;
+
+/// Three clients with three sockets each chat at 10 messages/s: every socket opens on its own
+/// connection, every message comes back to its sender (its round trip) and reaches all nine
+/// sockets once, and ticks give `event_delivery`.
+async fn a_chat_on_websockets(arm: Protocol) {
+    let (server, target) = common::embedded(arm, |_| {}).await;
+    let mut config = common::point(target);
+    config.clients = CLIENTS;
+    config.streams_per_client = SOCKETS;
+    config.post_rate_per_client = 10.0;
+    let out = common::run(&config).await;
+    let stats = server.stats();
+    server.shutdown().await;
+    assert!(out.fatal.is_none(), "{:?}", out.fatal);
+    let m = &out.metrics;
+    let sockets = u64::from(CLIENTS * SOCKETS);
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.get(Counter::StreamsOpened), sockets);
+    assert_eq!(out.streams_open_at_end, sockets);
+    assert_eq!(m.get(Counter::ConnectionsCarryingRequests), sockets);
+    let scheduled = m.get(Counter::PostsScheduled);
+    assert_eq!(scheduled, u64::from(CLIENTS) * 15, "10/s for 1.5 s");
+    // The last message of each client may still be on its way when the point ends (33 ms after
+    // it at the latest): it is then stalled, and its round trip censored.
+    let completed = m.get(Counter::PostsCompleted);
+    let last_round = u64::from(CLIENTS);
+    assert!(
+        completed >= scheduled - last_round,
+        "{completed} of {scheduled} echoed"
+    );
+    assert_eq!(completed + out.posts_stalled_at_end, scheduled);
+    assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
+    assert_eq!(m.censored(Latency::PostRtt), scheduled - completed);
+    assert_eq!(m.latency(Latency::PostQueueWait).count, scheduled);
+    // Every copy that arrived is a sample (its send instant is set before the write): all nine
+    // of each message, but perhaps the last round's still on their way.
+    let fanout = m.latency(Latency::Fanout).count;
+    assert!(
+        fanout <= scheduled * sockets && fanout >= (scheduled - last_round) * sockets,
+        "{fanout} copies of {scheduled} messages to {sockets} sockets"
+    );
+    assert_eq!(m.latency(Latency::TimeToOpen).count, sockets);
+    assert!(
+        m.latency(Latency::EventDelivery).count > 0,
+        "ticks are stamped"
+    );
+    let tally = out.delivery.expect("tracked");
+    // Owed: what was echoed at least the loss grace (500 ms) before the end, to all nine.
+    assert!(tally.expected >= scheduled / 2 * sockets, "{tally:?}");
+    assert_eq!(tally.expected % sockets, 0, "{tally:?}");
+    assert_eq!((tally.lost, tally.duplicated, tally.missed), (0, 0, 0));
+    let l = stats.listener(arm).expect("the arm's listener");
+    assert_eq!(l.websocket_messages_received, scheduled);
+    assert_eq!(l.connections_carrying_requests, sockets);
+}
+for_websocket_arms!(chat, super::a_chat_on_websockets);
+
+/// Ten sockets of one client: all open (no six-connection ceiling), one handshake at a time with
+/// 10 ms between them, so the last opens at least 90 ms after it was created.
+async fn ten_sockets_open_one_after_another(arm: Protocol) {
+    let (server, target) = common::embedded(arm, |_| {}).await;
+    let mut config = common::point(target);
+    config.streams_per_client = 10;
+    let out = common::run(&config).await;
+    server.shutdown().await;
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsOpened), 10);
+    assert_eq!(out.streams_queued_at_end, 0);
+    assert_eq!(m.get(Counter::ConnectionsOpened), 10);
+    let open = m.latency(Latency::TimeToOpen);
+    assert!(open.max >= 90_000, "serialized 10 ms apart: {open:?}");
+    assert!(
+        m.latency(Latency::QueueWait).max >= 80_000,
+        "the wait is for the endpoint's lock: {:?}",
+        m.latency(Latency::QueueWait)
+    );
+}
+for_websocket_arms!(ten_sockets, super::ten_sockets_open_one_after_another);
+
+/// A WebSocket server we did not write: it sends each text message it receives to every socket
+/// of its path, the sender's included, except that it skips every third message for the second
+/// socket that connected. The chat works against it (the token is found in the echoed body), and
+/// the loss proof sees exactly the skipped messages: it can fail.
+async fn an_external_server_that_drops_messages(arm: Protocol) {
+    let tls = arm.is_tls();
+    let (url, trust, skipped) = lossy_server(tls).await;
+    let target = Target::new(arm, &url, &trust).expect("target");
+    let mut config = common::point(target);
+    config.clients = 2;
+    config.streams_per_client = 1;
+    config.post_rate_per_client = 20.0;
+    let out = common::run(&config).await;
+    let m = &out.metrics;
+    assert!(out.fatal.is_none(), "{:?}", out.fatal);
+    assert_eq!(m.get(Counter::StreamsOpened), 2);
+    let tally = out.delivery.expect("tracked");
+    let skipped = skipped.load(Ordering::Relaxed) as u64;
+    assert!(skipped > 0);
+    assert!(tally.expected > 0, "{tally:?}");
+    // Skipped messages whose echo came back (the first socket sent them) are lost; the second
+    // socket's own skipped messages never complete, so nothing is owed for them.
+    assert!(
+        tally.lost > 0 && tally.lost <= skipped,
+        "{tally:?}, {skipped} skipped"
+    );
+    assert!(
+        m.get(Counter::PostsCompleted) < m.get(Counter::PostsScheduled),
+        "the second socket's own skipped messages get no echo"
+    );
+}
+for_websocket_arms!(
+    lossy_external,
+    super::an_external_server_that_drops_messages
+);
+
+/// Starts the lossy server on 127.0.0.1 port 0; its URL names a path of its own.
+async fn lossy_server(tls: bool) -> (String, Trust, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
+    let der = cert.cert.der().clone();
+    let acceptor = tls.then(|| {
+        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .expect("certificate");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    });
+    let sockets: Arc<Mutex<Vec<mpsc::UnboundedSender<String>>>> = Arc::default();
+    let skipped = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::new(AtomicUsize::new(0));
+    let skipped_out = skipped.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (sockets, skipped, counter) = (sockets.clone(), skipped.clone(), counter.clone());
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let (tx, rx) = mpsc::unbounded_channel::<String>();
+                sockets.lock().expect("lock").push(tx);
+                let room = Room {
+                    sockets,
+                    skipped,
+                    counter,
+                };
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            if let Ok(ws) = tokio_tungstenite::accept_async(tls).await {
+                                room.serve(ws, rx).await;
+                            }
+                        }
+                    }
+                    None => {
+                        if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                            room.serve(ws, rx).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let scheme = if tls { "wss" } else { "ws" };
+    (
+        format!("{scheme}://{addr}/room?name=lossy"),
+        Trust::Certificates(vec![der]),
+        skipped_out,
+    )
+}
+
+/// The lossy server's shared state.
+struct Room {
+    sockets: Arc<Mutex<Vec<mpsc::UnboundedSender<String>>>>,
+    skipped: Arc<AtomicUsize>,
+    counter: Arc<AtomicUsize>,
+}
+
+impl Room {
+    async fn serve<S>(
+        self,
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        mut rx: mpsc::UnboundedReceiver<String>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let (mut write, mut read) = ws.split();
+        loop {
+            tokio::select! {
+                incoming = read.next() => match incoming {
+                    Some(Ok(Message::Text(t))) => {
+                        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                        for (i, s) in self.sockets.lock().expect("lock").iter().enumerate() {
+                            if i == 1 && n % 3 == 2 {
+                                self.skipped.fetch_add(1, Ordering::Relaxed);
+                                continue;
+                            }
+                            let _ = s.send(t.to_string());
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                },
+                Some(out) = rx.recv() => {
+                    if write.send(Message::text(out)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

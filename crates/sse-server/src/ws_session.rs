@@ -1,0 +1,340 @@
+//! One WebSocket subscriber and publisher: what the server sends on a socket of `GET /ws`, and
+//! what it does with what it receives.
+//!
+//! Sent, each as one text message, merged as they come (the same hub and the same timers as an
+//! event stream, `events.rs`):
+//! - every message published to the channel after the subscription (by `POST /messages` or by any
+//!   WebSocket of the channel, this one included), its body verbatim: the POST body's
+//!   `"ssebench_token"` is found in it as in an SSE event's data;
+//! - a tick every `interval_ms` (the first at once), whose text is exactly a tick event's data:
+//!   `{"seq":N,"sent_ns":T,"pad":"x.."}`, padded to `size` and stamped when it is written, as on
+//!   an event stream (`event_delivery`);
+//! - a ping every `heartbeat_ms` (the event stream's `: hb` comment).
+//!
+//! There are no event ids and no replay: a WebSocket has no `Last-Event-ID`. A client that
+//! reconnects gets what is published from its new subscription on.
+//!
+//! Received: each text message is published to the channel exactly as a `POST /messages` body is
+//! (counted in `websocket_messages_received`; a message the memory budget refuses is dropped and
+//! counted as for a POST, and so is every Nth message under the `post_error_every_nth` fault,
+//! which counts WebSocket messages and POSTs together). A binary message closes the socket with 1003, one over
+//! `max_body_bytes` with 1009. A ping is answered with a pong.
+//!
+//! The socket is closed with 1001 at server shutdown, with 1013 when its subscriber queue
+//! overflowed (the client read too slowly: the slow-subscriber policy of `hub.rs`), and with 1000
+//! after `count` ticks.
+//!
+//! Faults (`crate::faults`): `close_streams` ends the socket that long after it opened, with a
+//! Close frame (1000, `Clean`) or without one (`Reset`: the connection is dropped under it);
+//! `stall` stops writing for its length (reading goes on, published messages wait in the
+//! subscriber queue); `delay_events` writes each message that long after it was made (a tick is
+//! stamped when made); `delay_posts` publishes each received message that long after it arrived,
+//! in order, while the socket goes on reading.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::activity::StreamActivity;
+use crate::app::App;
+use crate::budget::Refusal;
+use crate::conn::Conn;
+use crate::faults::{CloseMode, FaultConfig};
+use crate::hub::Subscription;
+use crate::query::EventsQuery;
+use crate::response::count_refusal;
+use crate::stats::{decr, incr, ListenerCounters};
+
+/// Received messages waiting out the `delay_posts` fault before they are published; past this,
+/// the socket is not read until they are.
+const MAX_DELAYED: usize = 1024;
+/// A socket's read buffer: what one read may take (messages larger are read in several).
+const READ_BUFFER: usize = 8 * 1024;
+/// Bytes a socket gathers before it writes them, within a burst (one TLS record's worth).
+const WRITE_BUFFER: usize = 16 * 1024;
+/// Most messages written in a row without a flush while more are queued.
+const MAX_UNFLUSHED: usize = 64;
+/// How long a closing socket waits for the client's Close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// A subscribed socket, before and after its connection is handed over.
+#[derive(Debug)]
+pub(crate) struct Session {
+    app: Arc<App>,
+    query: EventsQuery,
+    subscription: Subscription,
+    counters: Arc<ListenerCounters>,
+    /// Cancelled at server shutdown.
+    shutdown: CancellationToken,
+    activity: StreamActivity,
+    faults: FaultConfig,
+    max_message: usize,
+}
+
+/// What the loop decided to write next.
+enum Outgoing {
+    Message(bytes::Bytes),
+    Tick,
+    Ping,
+}
+
+/// Why the loop stopped: the Close frame to send, if any.
+enum End {
+    Close(CloseCode, &'static str),
+    /// The client closed, the connection failed, or the `Reset` fault: no Close frame.
+    Drop,
+}
+
+impl Session {
+    /// Registers the subscriber (before the `101` is sent).
+    pub(crate) fn subscribe(
+        app: &Arc<App>,
+        conn: &Conn,
+        query: EventsQuery,
+    ) -> Result<Session, Refusal> {
+        let counters = Arc::clone(&conn.counters);
+        let (subscription, _replay) =
+            app.hub
+                .subscribe(&query.channel, None, Arc::clone(&counters))?;
+        Ok(Session {
+            app: Arc::clone(app),
+            query,
+            subscription,
+            counters,
+            shutdown: conn.streams.clone(),
+            activity: conn.activity.stream(),
+            faults: app.faults.config.clone(),
+            max_message: app.body.max_bytes,
+        })
+    }
+
+    /// Runs the socket once hyper has handed over the connection.
+    pub(crate) async fn run(self, on_upgrade: OnUpgrade) {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        // tungstenite's default buffers are 128 KiB each way, allocated per socket: most of a
+        // socket's memory for a chat of small messages. An HTTP/1.1 connection starts with 8 KiB.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BUFFER)
+            .max_message_size(Some(self.max_message))
+            .max_frame_size(Some(self.max_message));
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        incr(&self.counters.websockets_open);
+        let counters = Arc::clone(&self.counters);
+        self.serve(ws).await;
+        decr(&counters.websockets_open);
+    }
+
+    async fn serve(mut self, mut ws: Socket) {
+        let now = Instant::now();
+        let mut ticks = timer(now, self.query.interval, Duration::ZERO);
+        let mut heartbeats = timer(now, self.query.heartbeat, self.query.heartbeat);
+        let mut ticks_left = self.query.count;
+        let mut next_tick: u64 = 1;
+        // Messages written since the last flush.
+        let mut unflushed: usize = 0;
+        let mut close = self
+            .faults
+            .close_streams
+            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode));
+        let stall = self.faults.stall;
+        let mut next_stall = stall.map(|s| Box::pin(sleep_until(now + s.every)));
+        let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
+        let delay_posts = self.faults.delay_posts;
+        let mut delayed: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
+        let mut scratch = String::new();
+        let end = loop {
+            let stalled = stalled_until.is_some();
+            let out = tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => break End::Close(CloseCode::Away, "server shutting down"),
+                () = self.subscription.overflowed.cancelled() => {
+                    break End::Close(CloseCode::Again, "too slow: subscriber queue full")
+                }
+                () = deadline(close.as_mut().map(|(at, _)| at)) => {
+                    incr(&self.counters.faults_streams_closed);
+                    match close.take().map(|(_, mode)| mode) {
+                        Some(CloseMode::Reset) => break End::Drop,
+                        _ => break End::Close(CloseCode::Normal, "fault injected: close"),
+                    }
+                }
+                () = deadline(stalled_until.as_mut()) => {
+                    stalled_until = None;
+                    if let (Some(next), Some(s)) = (&mut next_stall, stall) {
+                        next.as_mut().reset(Instant::now() + s.every);
+                    }
+                    continue;
+                }
+                () = deadline(next_stall.as_mut()), if !stalled => {
+                    incr(&self.counters.faults_stalls);
+                    let length = stall.map_or(Duration::ZERO, |s| s.length);
+                    stalled_until = Some(Box::pin(sleep(length)));
+                    continue;
+                }
+                () = due(delayed.front().map(|(at, _)| *at)) => {
+                    if let Some((_, text)) = delayed.pop_front() {
+                        self.publish(&text);
+                    }
+                    continue;
+                }
+                incoming = ws.next(), if delayed.len() < MAX_DELAYED => {
+                    self.activity.progress();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            match delay_posts {
+                                Some(d) => {
+                                    incr(&self.counters.faults_delayed);
+                                    delayed.push_back((Instant::now() + d, text));
+                                }
+                                None => self.publish(&text),
+                            }
+                            continue;
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            break End::Close(CloseCode::Unsupported, "text messages only")
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                            break End::Close(CloseCode::Size, "message over max_body_bytes")
+                        }
+                        Some(Err(_)) | None => break End::Drop,
+                    }
+                }
+                message = self.subscription.queue.recv(), if !stalled => match message {
+                    Some(m) => Outgoing::Message(m.data),
+                    None => break End::Drop,
+                },
+                _ = ticks.tick(), if !stalled && ticks_left != Some(0) => Outgoing::Tick,
+                _ = heartbeats.tick(), if !stalled => Outgoing::Ping,
+            };
+            let (message, counts) = match out {
+                Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
+                    Ok(text) => (Message::Text(text), (true, true)),
+                    Err(_) => continue,
+                },
+                Outgoing::Tick => {
+                    let seq = next_tick;
+                    next_tick = seq.saturating_add(1);
+                    if let Some(left) = &mut ticks_left {
+                        *left = left.saturating_sub(1);
+                    }
+                    scratch.clear();
+                    sse_wire::stamp::write_tick_data(
+                        seq,
+                        sse_wire::stamp::now_unix_ns(),
+                        self.query.size,
+                        &mut scratch,
+                    );
+                    (Message::text(scratch.as_str()), (true, false))
+                }
+                Outgoing::Ping => (Message::Ping(bytes::Bytes::new()), (false, false)),
+            };
+            if let Some(delay) = self.faults.delay_events {
+                incr(&self.counters.faults_delayed);
+                tokio::select! {
+                    () = sleep(delay) => {}
+                    () = self.shutdown.cancelled() => {}
+                }
+            }
+            self.activity.handed();
+            // Written without a flush while more of the channel's messages are already queued
+            // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
+            // for a burst rather than one per message, as an event stream writes its frames.
+            let more = !self.subscription.queue.is_empty() && unflushed < MAX_UNFLUSHED;
+            let sent = tokio::select! {
+                sent = async {
+                    ws.feed(message).await?;
+                    if more {
+                        Ok(())
+                    } else {
+                        ws.flush().await
+                    }
+                } => sent,
+                () = self.shutdown.cancelled() => break End::Drop,
+                () = self.subscription.overflowed.cancelled() => break End::Drop,
+            };
+            self.activity.taken();
+            if sent.is_err() {
+                break End::Drop;
+            }
+            unflushed = if more { unflushed + 1 } else { 0 };
+            match counts {
+                (true, true) => {
+                    incr(&self.counters.events_sent);
+                    incr(&self.counters.messages_sent);
+                }
+                (true, false) => incr(&self.counters.events_sent),
+                _ => {}
+            }
+            if ticks_left == Some(0) {
+                break End::Close(CloseCode::Normal, "count reached");
+            }
+        };
+        if let End::Close(code, reason) = end {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let closing = async {
+                if ws.close(Some(frame)).await.is_ok() {
+                    // Until the client's Close frame (or the end of the connection).
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
+        }
+    }
+
+    /// Publishes a received message to the socket's channel, as `POST /messages` would.
+    fn publish(&self, text: &str) {
+        if self.app.faults.post_fails() {
+            // The `post_error_every_nth` fault: the message is dropped, so its sender never
+            // sees its echo.
+            incr(&self.counters.faults_errors);
+            return;
+        }
+        match self.app.hub.publish(&self.query.channel, text) {
+            Ok(_) => incr(&self.counters.websocket_messages_received),
+            Err(refusal) => count_refusal(&self.counters, refusal),
+        }
+    }
+}
+
+/// Waits for an optional deadline; never resolves without one.
+async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
+    match at {
+        Some(at) => at.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits until an optional instant; never resolves without one.
+async fn due(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
+    let mut t = interval_at(now + first_after, period);
+    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    t
+}
