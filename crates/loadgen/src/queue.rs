@@ -124,6 +124,26 @@ mod tests {
         assert_eq!(queue.grant(9), Err(9), "nobody left to grant to");
     }
 
+    /// `Eq` must agree with `Ord` (the contract of `Ord`): two waiters are equal only when they
+    /// have the same priority and the same place in the queue.
+    #[test]
+    fn waiters_are_equal_only_in_the_same_place() {
+        let waiter = |priority, seq| Waiter::<u32> {
+            priority,
+            seq,
+            tx: oneshot::channel().0,
+        };
+        let a = waiter(Priority::Default, 1);
+        assert!(a == waiter(Priority::Default, 1));
+        assert!(a != waiter(Priority::Default, 2), "a later request");
+        assert!(a != waiter(Priority::High, 1), "another priority");
+        assert_eq!(
+            a.partial_cmp(&waiter(Priority::Default, 2)),
+            Some(Ordering::Greater),
+            "the older request leaves first"
+        );
+    }
+
     #[test]
     fn a_waiter_that_gave_up_is_skipped() {
         let mut queue = WaitQueue::default();

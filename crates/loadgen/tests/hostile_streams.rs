@@ -308,6 +308,7 @@ async fn wrong_content_type_and_error_status(arm: Protocol) {
             content_type,
             steps: vec![Step::Write(b"data: never\n\n".to_vec())],
             then: Then::End,
+            head_delay: Duration::ZERO,
         })
         .await;
         let out = run_one(target, Duration::from_millis(500), |_| {}).await;

@@ -136,3 +136,51 @@ for_all_arms_on_one_worker!(
     issued_together,
     super::posts_issued_together_keep_their_request_order
 );
+
+/// Two streams, both granted a slot at once (two of six on HTTP/1.1, two of 100 on HTTP/2): the
+/// first response ends after 500 ms, the second one's head comes only after 1.5 s. Neither waited
+/// for a slot, so `queue_wait`, which ends at the grant (before the connection and the response),
+/// is short for both: the second stream's does not run on to the end of the first, which freed a
+/// slot it never needed, nor to its own response head.
+async fn a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does(arm: Protocol) {
+    let (target, seen) = raw::serve(arm, |n| {
+        if n == 0 {
+            Reply {
+                then: Then::End,
+                ..Reply::events(vec![
+                    Step::Write(b"data: ends soon\n\n".to_vec()),
+                    Step::Sleep(Duration::from_millis(500)),
+                ])
+            }
+        } else {
+            Reply {
+                head_delay: Duration::from_millis(1500),
+                ..Reply::events(vec![Step::Write(b"data: late\n\n".to_vec())])
+            }
+        }
+    })
+    .await;
+    let mut config = common::point(target);
+    config.streams_per_client = 2;
+    config.warmup = Duration::from_millis(200);
+    config.duration = Duration::from_millis(2300);
+    config.reconnect_delay = Duration::from_secs(30);
+    let out = common::run(&config).await;
+    assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
+    let m = &out.metrics;
+    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(seen.requests(), 2);
+    assert_eq!(m.get(Counter::StreamsOpened), 2, "the late head came");
+    let wait = m.latency(Latency::QueueWait);
+    assert_eq!(wait.count, 2, "{wait:?}");
+    assert_eq!(m.censored(Latency::QueueWait), 0);
+    // A grant takes no time; 250 ms is half the first stream's life, a margin for a busy machine.
+    assert!(
+        wait.max < 250_000,
+        "queue_wait {wait:?}: a stream granted at once waited"
+    );
+}
+for_all_arms!(
+    granted_at_once,
+    super::a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does
+);

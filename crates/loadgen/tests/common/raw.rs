@@ -49,6 +49,8 @@ pub struct Reply {
     pub content_type: &'static str,
     pub steps: Vec<Step>,
     pub then: Then,
+    /// How long the server waits before it sends the response head (a slow upstream).
+    pub head_delay: Duration,
 }
 
 impl Reply {
@@ -59,6 +61,7 @@ impl Reply {
             content_type: "text/event-stream",
             steps,
             then: Then::Hold,
+            head_delay: Duration::ZERO,
         }
     }
 
@@ -329,6 +332,7 @@ async fn h1_connection<IO>(
     let last_event_id = header(&head, "last-event-id").unwrap_or_default();
     let open = Open::new(&seen);
     let reply = answer(&seen, &script, last_event_id);
+    tokio::time::sleep(reply.head_delay).await;
     let status_head = format!(
         "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
         reply.status,
@@ -524,6 +528,7 @@ async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, s
     // Counted from after h2 accepted the stream to before it ends it, so never more than h2
     // itself has open.
     let open = Open::new(&seen);
+    tokio::time::sleep(reply.head_delay).await;
     let response = http::Response::builder()
         .status(reply.status)
         .header("content-type", reply.content_type)
