@@ -96,11 +96,15 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
         "{} retried",
         m.get(Counter::RequestsRetried)
     );
+    // The server's view: never more than the 3 it allows at once. (Not its total: when the
+    // point ends the client resets its 3 streams, and on a busy machine h2 may still send a
+    // queued request into the freed slots before the connection closes; 4 and 6 were seen.)
     assert_eq!(
-        seen.requests(),
+        seen.max_open(),
         3,
-        "the server answered only the 3 it allows"
+        "the server had at most the 3 it allows open at once"
     );
+    assert!(seen.requests() >= 3);
 }
 for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
 
