@@ -6,15 +6,15 @@
 //! binary (`cargo build --bin server` puts it there; CI builds it before the tests).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use report::Value;
 
 mod common;
 
-use common::{bench, report_rows, temp_dir, write};
+use common::{bench, report_rows, server_binary, temp_dir, write, KillOnDrop};
 
 fn counter(rows: &[report::Row], protocol: &str, metric: &str) -> Option<u64> {
     rows.iter()
@@ -23,30 +23,6 @@ fn counter(rows: &[report::Row], protocol: &str, metric: &str) -> Option<u64> {
             Value::Counter(n) => Some(n),
             _ => None,
         })
-}
-
-/// The `server` binary, in the same directory as `bench`.
-fn server_binary() -> PathBuf {
-    let bench = PathBuf::from(env!("CARGO_BIN_EXE_bench"));
-    let path = bench
-        .with_file_name("server")
-        .with_extension(std::env::consts::EXE_EXTENSION);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bin server` before these tests",
-        path.display()
-    );
-    path
-}
-
-/// Kills the child when dropped, so a failing test leaves no server behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Starts the server binary with `args` and returns it with its `listening` URLs by protocol.

@@ -8,10 +8,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
-use common::{bench, report_rows, temp_dir, write};
+use std::process::{Command, Stdio};
+
+use common::{bench, report_rows, server_binary, temp_dir, write, KillOnDrop};
 use report::Value;
 
 const SCENARIO: &str = r#"
@@ -109,26 +109,6 @@ fn a_websocket_chat_against_the_embedded_server() {
         !rows.iter().any(|r| r.key.metric == "server_rss_per_client"),
         "no memory figure without --server-pid"
     );
-}
-
-/// The `server` binary, in the same directory as `bench`.
-fn server_binary() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_bench")).with_file_name("server");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --bin server` before these tests",
-        path.display()
-    );
-    path
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

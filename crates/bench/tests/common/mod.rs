@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 /// The `bench` binary under test.
 pub fn bench() -> Command {
@@ -39,4 +39,28 @@ pub fn report_csv(dir: &Path) -> PathBuf {
 /// The rows of the one CSV report written under `dir`.
 pub fn report_rows(dir: &Path) -> Vec<report::Row> {
     report::read_report(&report_csv(dir)).expect("a readable report")
+}
+
+/// The `server` binary, in the same directory as `bench`.
+pub fn server_binary() -> PathBuf {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_bench"));
+    let path = bench
+        .with_file_name("server")
+        .with_extension(std::env::consts::EXE_EXTENSION);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --bin server` before these tests",
+        path.display()
+    );
+    path
+}
+
+/// Kills the child when dropped, so a failing test leaves no server behind.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
