@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::Activity;
 use crate::stats::ListenerCounters;
-use crate::ws_upgrade::UpgradeSlot;
+use crate::upgrade_slot::UpgradeSlot;
 
 /// What a request knows of its connection.
 #[derive(Debug)]

@@ -39,7 +39,7 @@ use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
 use crate::stats::{incr, ListenerCounters};
-use crate::ws_upgrade::UpgradeSlot;
+use crate::upgrade_slot::UpgradeSlot;
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
 /// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.

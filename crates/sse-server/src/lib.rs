@@ -59,6 +59,7 @@ mod server;
 mod sniff;
 mod socket;
 mod tls;
+mod upgrade_slot;
 mod ws_session;
 mod ws_upgrade;
 

@@ -11,13 +11,11 @@
 //! `stream_error_every_nth` fault answers 503 here too, before subscribing.
 //!
 //! The session itself (`ws_session.rs`) runs after hyper has handed over the connection. It is
-//! parked in the connection's [`UpgradeSlot`] and run by the connection's own task
-//! (`connection.rs`), so that the listener's watchdogs (reset faults, write stalls, the
+//! parked in the connection's [`UpgradeSlot`](crate::upgrade_slot::UpgradeSlot) and run by the
+//! connection's own task (`connection.rs`), so that the listener's watchdogs (reset faults, write stalls, the
 //! connection limit, forced shutdown) keep covering the socket after the upgrade.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use http::header::{
     HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
@@ -33,31 +31,6 @@ use crate::query;
 use crate::response::{refused, text, Body};
 use crate::stats::incr;
 use crate::ws_session::Session;
-
-/// A WebSocket session waiting for its connection to be handed over.
-pub(crate) type Parked = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Where a `GET /ws` leaves its session for the connection to run once hyper has written the
-/// `101` and given up the socket. One per connection of a WebSocket listener.
-#[derive(Default)]
-pub(crate) struct UpgradeSlot(Mutex<Option<Parked>>);
-
-impl std::fmt::Debug for UpgradeSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UpgradeSlot")
-    }
-}
-
-impl UpgradeSlot {
-    fn park(&self, session: Parked) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(session);
-    }
-
-    /// The parked session, if a request upgraded.
-    pub(crate) fn take(&self) -> Option<Parked> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
 
 /// Answers `GET /ws`: `101` and a parked session, or why not.
 pub(crate) fn upgrade(app: &Arc<App>, conn: &Conn, mut req: Request<Incoming>) -> Response<Body> {
