@@ -54,7 +54,7 @@ fn strace() -> PathBuf {
 
 /// A shell script that runs `browser` under strace, logging to `log`. `-yy` annotates each
 /// socket descriptor with its protocol and, once connected, its addresses
-/// (`5<UDP:[127.0.0.1:50599->127.0.0.1:9]>`).
+/// (`5<UDP:[127.0.0.1:999->127.0.0.1:9]>`; the source port of a sample line).
 fn traced_browser(dir: &Path, browser: &Path, log: &Path) -> PathBuf {
     let script = dir.join("traced-browser");
     std::fs::write(
@@ -318,7 +318,7 @@ fn reads_strace_lines() {
     let log = r#"101 connect(87<UDP:[9]>, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.255.255.53")}, 16) = -1 ENETUNREACH (Network is unreachable)
 101 connect(88<TCP:[10]>, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("127.0.0.1")}, 16 <unfinished ...>
 102 sendto(9<UDPv6:[11]>, ""..., 40, MSG_NOSIGNAL, {sa_family=AF_INET6, sin6_port=htons(53), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fd00::1", &sin6_addr), sin6_scope_id=0}, 28) = 40
-102 sendto(5<UDP:[127.0.0.1:50599->10.255.255.53:53]>, ""..., 30, 0, NULL, 0) = 30
+102 sendto(5<UDP:[127.0.0.1:999->10.255.255.53:53]>, ""..., 30, 0, NULL, 0) = 30
 102 sendmmsg(6<UDPv6:[[fd00::2]:4000->[fd00::1]:53]>, [{msg_hdr={msg_name=NULL, msg_namelen=0}}], 2, MSG_NOSIGNAL) = 2
 103 sendmsg(16<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1}, 0) = 1
 104 connect(5<UNIX:[7]>, {sa_family=AF_UNIX, sun_path="/tmp/.X11-unix/X0"}, 20) = -1 ENOENT
