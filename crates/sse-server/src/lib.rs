@@ -68,6 +68,6 @@ pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
 pub use dedicated::{DedicatedServer, ThreadStart};
 pub use error::ServerError;
 pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
-pub use protocol::{Protocol, UnknownProtocol};
+pub use protocol::Protocol;
 pub use server::{start, RunningServer};
 pub use stats::{ListenerStats, Stats};

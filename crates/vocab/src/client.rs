@@ -1,7 +1,6 @@
 //! What drove a point's requests: the emulation, or a real browser as its ground truth.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::word::{word_traits, Word};
 
 /// A client kind; the `client` column of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,49 +82,27 @@ impl BrowserProfile {
     }
 }
 
-impl fmt::Display for BrowserProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl Word for BrowserProfile {
+    const WHAT: &'static str = "browser";
+    const ALL: &'static [BrowserProfile] = &BrowserProfile::ALL;
+
+    fn as_str(self) -> &'static str {
+        BrowserProfile::as_str(self)
     }
 }
 
-/// A browser profile name that is neither `chromium` nor `firefox`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown browser {0:?} (expected chromium or firefox)")]
-pub struct UnknownBrowserProfile(pub String);
+word_traits!(BrowserProfile);
 
-impl FromStr for BrowserProfile {
-    type Err = UnknownBrowserProfile;
+impl Word for ClientKind {
+    const WHAT: &'static str = "client";
+    const ALL: &'static [ClientKind] = &ClientKind::ALL;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BrowserProfile::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownBrowserProfile(s.to_owned()))
+    fn as_str(self) -> &'static str {
+        ClientKind::as_str(self)
     }
 }
 
-impl fmt::Display for ClientKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A client kind name that is none of `emulated`, `chromium`, `firefox`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown client {0:?} (expected one of: emulated, emulated-firefox, chromium, firefox)")]
-pub struct UnknownClientKind(pub String);
-
-impl FromStr for ClientKind {
-    type Err = UnknownClientKind;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ClientKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownClientKind(s.to_owned()))
-    }
-}
+word_traits!(ClientKind);
 
 #[cfg(test)]
 mod tests {

@@ -11,10 +11,9 @@
 //! stream down and POSTs up. Their origin (the page, `/health`) is `http://` or `https://`; the
 //! sockets' URLs are `ws://` or `wss://` on the same host and port.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+
+use crate::word::{word_traits, Word};
 
 /// A protocol arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -119,27 +118,16 @@ impl Protocol {
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl Word for Protocol {
+    const WHAT: &'static str = "protocol";
+    const ALL: &'static [Protocol] = &Protocol::ALL;
+
+    fn as_str(self) -> &'static str {
+        Protocol::as_str(self)
     }
 }
 
-/// A protocol name that is none of `h1`, `h1-tls`, `h2`, `h2c`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol {0:?} (expected one of: h1, h1-tls, h2, h2c, ws, wss)")]
-pub struct UnknownProtocol(pub String);
-
-impl FromStr for Protocol {
-    type Err = UnknownProtocol;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownProtocol(s.to_owned()))
-    }
-}
+word_traits!(Protocol);
 
 #[cfg(test)]
 mod tests {

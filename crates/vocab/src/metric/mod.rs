@@ -19,6 +19,7 @@ pub use counter::Counter;
 pub use latency::Latency;
 
 use crate::error_class::ErrorClass;
+use crate::word::{word_traits, Word};
 
 /// Whether a row is a count or a latency distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,28 +48,21 @@ impl MetricKind {
     }
 }
 
-impl fmt::Display for MetricKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl MetricKind {
+    /// Both kinds, in a fixed order.
+    pub const ALL: [MetricKind; 2] = [MetricKind::Counter, MetricKind::Latency];
+}
+
+impl Word for MetricKind {
+    const WHAT: &'static str = "metric kind";
+    const ALL: &'static [MetricKind] = &MetricKind::ALL;
+
+    fn as_str(self) -> &'static str {
+        MetricKind::as_str(self)
     }
 }
 
-impl std::str::FromStr for MetricKind {
-    type Err = UnknownMetricKind;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "counter" => Ok(MetricKind::Counter),
-            "latency" => Ok(MetricKind::Latency),
-            _ => Err(UnknownMetricKind(s.to_owned())),
-        }
-    }
-}
-
-/// A metric kind that is neither `counter` nor `latency`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown metric kind {0:?} (expected counter or latency)")]
-pub struct UnknownMetricKind(pub String);
+word_traits!(MetricKind);
 
 /// How `bench compare` treats a change of a metric unless told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
