@@ -129,12 +129,17 @@ class Tree:
         path = os.path.normpath(path).rstrip("/") if path not in ("", ".") else ""
         return path in self.fileset or path in self.dirs
 
-    def resolve(self, citing, path):
-        """The repository path a citation names, or None: beside the citing file, then the root."""
+    def candidates(self, citing, path):
+        """The repository paths a citation may name: beside the citing file, then at the root."""
+        out = []
         for cand in (os.path.normpath(os.path.join(os.path.dirname(citing), path)), path):
-            if self.exists(cand):
-                return os.path.normpath(cand)
-        return None
+            if self.exists(cand) and os.path.normpath(cand) not in out:
+                out.append(os.path.normpath(cand))
+        return out
+
+    def resolve(self, citing, path):
+        found = self.candidates(citing, path)
+        return found[0] if found else None
 
     def heading_set(self, path):
         if path not in self._headings:
@@ -180,13 +185,13 @@ class Tree:
     # -- 2. sections --------------------------------------------------------------------------
     def check_sections(self, citing, text):
         for m in SECTION.finditer(text):
-            found = self.resolve(citing, m.group(1))
-            if found is None:
+            found = [f for f in self.candidates(citing, m.group(1)) if f.endswith(".md")]
+            if not found:
                 continue  # reported as a missing path
-            cited = COMMENT_MARK.sub(" ", m.group(2)).strip()
-            have = self.heading_set(found)
-            if cited not in have and cited.replace("`", "") not in {h.replace("`", "") for h in have}:
-                self.report(citing, text, m.start(), 'no heading "%s" in %s' % (cited, found))
+            cited = COMMENT_MARK.sub(" ", m.group(2)).strip().replace("`", "")
+            have = {h.replace("`", "") for f in found for h in self.heading_set(f)}
+            if cited not in have:
+                self.report(citing, text, m.start(), 'no heading "%s" in %s' % (cited, found[-1]))
 
     # -- 3. machine paths ---------------------------------------------------------------------
     def check_machine(self, citing, text):
