@@ -20,7 +20,7 @@ One run = one experiment:
   * kills the browser (its process group) and the server after --duration seconds
   * writes <out>/frames.jsonl (every event), <out>/page.log (the page's console log),
     <out>/summary.txt (derived facts, summary.py); <out> defaults to
-    scripts/<browser>-h2-capture/runs/<name>, beside that browser's FINDINGS.md
+    scripts/<browser>-h2-capture/runs/<name>, beside that browser's findings
 
 All timestamps are seconds since the server started (time.monotonic based).
 """

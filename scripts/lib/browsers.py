@@ -17,6 +17,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -233,3 +234,31 @@ def console(m):
         text = p.get("text") or " ".join(str(a.get("value", "")) for a in p.get("args", []))
         return ("exception" if p.get("type") == "javascript" else "log"), text
     return None
+
+
+# ------------------------------------------------------------------------------- for probes ----
+def firefox_session(user_js, cert=None, hostports=(), args=()):
+    """A fresh Firefox (profile removed at exit) with a BiDi session: (process, Remote)."""
+    profile = tempfile.mkdtemp(prefix="ssebench-probe-")
+    atexit.register(shutil.rmtree, profile, True)
+    firefox_profile(profile, user_js, cert, hostports)
+    _, p = launch_firefox(profile, args)
+    remote = Remote(bidi_url(profile))
+    remote.call("session.new", {"capabilities": {}})
+    return p, remote
+
+
+def chromium_browser(url="about:blank", args=(NO_DNS,), trust=None):
+    """A fresh Chromium (profile removed at exit): (process, DevTools port, browser endpoint path)."""
+    profile = tempfile.mkdtemp(prefix="ssebench-probe-")
+    atexit.register(shutil.rmtree, profile, True)
+    _, p = launch_chromium(os.path.join(profile, "p"), args, url, trust)
+    port, path = devtools(os.path.join(profile, "p"), 30)
+    return p, port, path
+
+
+def sse_server(*args):
+    """ssebench's `server` binary ($SSE_SERVER) with ARGS, killed at exit: (process, first URL)."""
+    srv = subprocess.Popen([os.environ["SSE_SERVER"], *args], stdout=subprocess.PIPE, text=True)
+    atexit.register(srv.kill)
+    return srv, srv.stdout.readline().split()[-1]
