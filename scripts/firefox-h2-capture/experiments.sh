@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p runs
-[ -s runs/user.js ] || cargo run -q --offline -p browser --example firefox_user_js > runs/user.js
+source ../lib/common.sh
+[ -s runs/user.js ] || firefox_user_js runs/user.js
 run() { local name=$1; shift; echo "### $name"; timeout 180 python3 ../h2-capture/h2cap.py --browser firefox --name "$name" --out "runs/$name" --user-js runs/user.js "$@" > "runs/$name.stdout.log" 2>&1; cat "runs/$name/summary.txt"; }
 case "${1:-all}" in
   # Q1: client SETTINGS / connection and stream WINDOW_UPDATEs / receive-side flow control

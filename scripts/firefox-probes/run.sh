@@ -10,7 +10,8 @@ source ../lib/common.sh
 root=$(cd ../.. && pwd)
 mkdir -p runs
 if [ -z "${SSE_SERVER:-}" ] || [ -z "${USER_JS:-}" ]; then
-  (cd "$root" && cargo build -q --offline --bin server && cargo run -q --offline -p browser --example firefox_user_js) > runs/user.js
+  (cd "$root" && cargo build -q --offline --bin server)
+  firefox_user_js runs/user.js
   SSE_SERVER="$root/target/debug/server" USER_JS="$PWD/runs/user.js"
 fi
 export SSE_SERVER USER_JS PROBE_QUIET=1

@@ -19,6 +19,11 @@ run_probe() {
   fi
 }
 
+# firefox_user_js FILE: writes ssebench's Firefox preferences (crates/browser's user.js) to FILE.
+firefox_user_js() {
+  (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && cargo run -q --offline -p browser --example firefox_user_js) > "$1"
+}
+
 # --- benchmarks: the release binaries and a `server` process on port 0 ----------------------------
 # build_release BIN...: cargo build --release of those binaries, unless SSEBENCH_NO_BUILD is set.
 build_release() {
