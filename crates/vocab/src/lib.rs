@@ -13,7 +13,7 @@
 //!   live [`Counter`]s and [`Latency`]s the load generator records are metrics too;
 //! - [`error_chain`]: how an error and its causes read on one line;
 //! - [`Word`]: a closed vocabulary that prints and parses itself; every list of accepted words
-//!   is generated from its `ALL`;
+//!   is generated from its `ALL` ([`word!`] makes another crate's closed set one);
 //! - [`Workload`]: what one sweep point asks of its clients, whichever kind drives them (the
 //!   arm, the clients and streams, the POST schedule, the paths on the server).
 
@@ -28,9 +28,7 @@ mod workload;
 pub use client::{BrowserProfile, ClientKind};
 pub use error_chain::error_chain;
 pub use error_class::ErrorClass;
-pub use metric::{
-    Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind,
-};
+pub use metric::{Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind};
 pub use protocol::Protocol;
 pub use word::{UnknownWord, Word};
 pub use workload::{Paths, PostPlan, Workload};
