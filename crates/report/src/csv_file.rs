@@ -1,19 +1,40 @@
 //! The CSV files this crate reads and writes (reports, time series): opened with their header
-//! checked, created with errors that name the file.
+//! checked and each record handed over as [`Cells`], created with errors that name the file.
 
 use std::fs::File;
 use std::path::Path;
 
 use csv::StringRecord;
 
+use crate::cells::Cells;
 use crate::error::ReportError;
+
+/// Parses, in order, each record after the header of the CSV file at `path` (whose header must
+/// be exactly `header`) with `parse`; a record with more or fewer cells than the header is
+/// refused before `parse` sees it.
+pub(crate) fn read_records<T>(
+    path: &Path,
+    header: &'static [&'static str],
+    mut parse: impl FnMut(&Cells<'_>) -> Result<T, ReportError>,
+) -> Result<Vec<T>, ReportError> {
+    records(path, header)?
+        .iter()
+        .map(|(line, record)| {
+            let cells = Cells {
+                path,
+                header,
+                line: *line,
+                record,
+            };
+            cells.check_count()?;
+            parse(&cells)
+        })
+        .collect()
+}
 
 /// The records after the header of the CSV file at `path`, each with its line; the header must
 /// be exactly `header`.
-pub(crate) fn records(
-    path: &Path,
-    header: &[&str],
-) -> Result<Vec<(u64, StringRecord)>, ReportError> {
+fn records(path: &Path, header: &[&str]) -> Result<Vec<(u64, StringRecord)>, ReportError> {
     let file = File::open(path).map_err(|source| ReportError::Io {
         path: path.to_owned(),
         action: "open",

@@ -20,10 +20,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use csv::StringRecord;
-
+use crate::cells::Cells;
 use crate::error::ReportError;
-use crate::schema::{ClientKind, FieldError, Protocol};
+use crate::schema::{ClientKind, Protocol};
 
 /// The series file's columns, in order.
 pub const SERIES_HEADER: [&str; 19] = [
@@ -56,6 +55,10 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Both phases, in time order.
+    pub const ALL: [Phase; 2] = [Phase::Warmup, Phase::Measured];
+
+    /// The `phase` cell.
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Warmup => "warmup",
@@ -63,6 +66,8 @@ impl Phase {
         }
     }
 }
+
+vocab::word!(Phase, "phase");
 
 /// One interval of one point.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,105 +193,31 @@ impl SeriesWriter {
 
 /// Reads a whole series file.
 pub fn read_series(path: &Path) -> Result<Vec<SeriesRow>, ReportError> {
-    let mut rows = Vec::new();
-    for (line, record) in crate::csv_file::records(path, &SERIES_HEADER)? {
-        let cells = Cells {
-            path,
-            line,
-            record: &record,
-        };
-        rows.push(cells.row()?);
-    }
-    Ok(rows)
+    crate::csv_file::read_records(path, &SERIES_HEADER, row)
 }
 
-struct Cells<'a> {
-    path: &'a Path,
-    line: u64,
-    record: &'a StringRecord,
-}
-
-impl Cells<'_> {
-    fn row(&self) -> Result<SeriesRow, ReportError> {
-        if self.record.len() != SERIES_HEADER.len() {
-            return Err(ReportError::CellCount {
-                path: self.path.to_owned(),
-                line: self.line,
-                found: self.record.len(),
-                expected: SERIES_HEADER.len(),
-            });
-        }
-        let phase = match self.text("phase") {
-            "warmup" => Phase::Warmup,
-            "measured" => Phase::Measured,
-            _ => {
-                return Err(self.error(
-                    "phase",
-                    FieldError::NotOneOf {
-                        expected: "`warmup`, `measured`",
-                    },
-                ))
-            }
-        };
-        let optional = |column| match self.text(column) {
-            "" => Ok(None),
-            _ => self.number(column).map(Some),
-        };
-        Ok(SeriesRow {
-            run_id: self.text("run_id").to_owned(),
-            shard: self.text("shard").to_owned(),
-            scenario: self.text("scenario").to_owned(),
-            client: self.word("client", "`emulated`, `chromium`, `firefox`")?,
-            protocol: self.word("protocol", "`h1`, `h1-tls`, `h2`, `h2c`")?,
-            network: self.text("network").to_owned(),
-            clients: self.number("clients")?,
-            streams_per_client: self.number("streams_per_client")?,
-            start: Duration::from_millis(self.number("start_ms")?),
-            length: Duration::from_millis(self.number("length_ms")?),
-            phase,
-            events: self.number("events")?,
-            streams_open: self.number("streams_open")?,
-            streams_queued: self.number("streams_queued")?,
-            errors: self.number("errors")?,
-            delivery_count: self.number("event_delivery_count")?,
-            delivery_p50_us: optional("event_delivery_p50_us")?,
-            delivery_p99_us: optional("event_delivery_p99_us")?,
-        })
-    }
-
-    fn text(&self, column: &'static str) -> &str {
-        SERIES_HEADER
-            .iter()
-            .position(|name| *name == column)
-            .and_then(|i| self.record.get(i))
-            .unwrap_or_default()
-    }
-
-    fn error(&self, column: &'static str, source: FieldError) -> ReportError {
-        ReportError::Cell {
-            path: self.path.to_owned(),
-            line: self.line,
-            column,
-            value: self.text(column).to_owned(),
-            source,
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, column: &'static str) -> Result<T, ReportError> {
-        self.text(column)
-            .parse()
-            .map_err(|_| self.error(column, FieldError::NotUnsigned))
-    }
-
-    fn word<T: std::str::FromStr>(
-        &self,
-        column: &'static str,
-        expected: &'static str,
-    ) -> Result<T, ReportError> {
-        self.text(column)
-            .parse()
-            .map_err(|_| self.error(column, FieldError::NotOneOf { expected }))
-    }
+/// One record of a series file as a row.
+fn row(cells: &Cells<'_>) -> Result<SeriesRow, ReportError> {
+    Ok(SeriesRow {
+        run_id: cells.text("run_id").to_owned(),
+        shard: cells.text("shard").to_owned(),
+        scenario: cells.text("scenario").to_owned(),
+        client: cells.word("client")?,
+        protocol: cells.word("protocol")?,
+        network: cells.text("network").to_owned(),
+        clients: cells.unsigned("clients")?,
+        streams_per_client: cells.unsigned("streams_per_client")?,
+        start: Duration::from_millis(cells.unsigned("start_ms")?),
+        length: Duration::from_millis(cells.unsigned("length_ms")?),
+        phase: cells.word("phase")?,
+        events: cells.unsigned("events")?,
+        streams_open: cells.unsigned("streams_open")?,
+        streams_queued: cells.unsigned("streams_queued")?,
+        errors: cells.unsigned("errors")?,
+        delivery_count: cells.unsigned("event_delivery_count")?,
+        delivery_p50_us: cells.optional_unsigned("event_delivery_p50_us")?,
+        delivery_p99_us: cells.optional_unsigned("event_delivery_p99_us")?,
+    })
 }
 
 #[cfg(test)]

@@ -140,8 +140,9 @@ impl ThresholdSpec {
         let selector = if let Ok(field) = key.parse::<LatencyField>() {
             Selector::Field(field)
         } else if let Some((metric, field)) = key.rsplit_once('.') {
-            let field = field.parse().map_err(|_| {
-                invalid("after `.` comes a latency field: count, mean, p50, p90, p99, p999, max")
+            let field = field.parse().map_err(|source| ThresholdError::NotAField {
+                spec: text.to_owned(),
+                source,
             })?;
             Selector::MetricField(metric.parse().map_err(invalid)?, field)
         } else {
@@ -172,6 +173,15 @@ pub enum ThresholdError {
         spec: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// A `METRIC.FIELD` key whose field is none of the latency fields (the cause names them).
+    #[error("threshold {spec:?}: after `.` comes a latency field")]
+    NotAField {
+        /// The text as given.
+        spec: String,
+        /// The field refused.
+        #[source]
+        source: vocab::UnknownWord,
     },
     /// A line of a thresholds file that does not parse.
     #[error("{}:{line}: invalid threshold", path.display())]
