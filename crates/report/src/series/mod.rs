@@ -20,6 +20,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use vocab::IntervalCounts;
+
 use crate::cells::Cells;
 use crate::error::ReportError;
 use crate::schema::{ClientKind, Protocol};
@@ -69,7 +71,7 @@ impl Phase {
 
 vocab::word!(Phase, "phase");
 
-/// One interval of one point.
+/// One interval of one point: the point's key, then the interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRow {
     pub run_id: String,
@@ -80,30 +82,16 @@ pub struct SeriesRow {
     pub network: String,
     pub clients: u32,
     pub streams_per_client: u32,
-    /// From the start of the point to the start of the interval.
-    pub start: Duration,
-    pub length: Duration,
+    /// What the interval counted, as the load generator sampled it.
+    pub interval: IntervalCounts,
     pub phase: Phase,
-    pub events: u64,
-    pub streams_open: u64,
-    pub streams_queued: u64,
-    pub errors: u64,
+    /// The `event_delivery` samples of the interval: their count, p50 and p99.
     pub delivery_count: u64,
     pub delivery_p50_us: Option<u64>,
     pub delivery_p99_us: Option<u64>,
 }
 
 impl SeriesRow {
-    /// Events per second of the interval (0 for an empty interval).
-    pub fn events_per_s(&self) -> f64 {
-        let s = self.length.as_secs_f64();
-        if s > 0.0 {
-            self.events as f64 / s
-        } else {
-            0.0
-        }
-    }
-
     fn to_record(&self) -> Vec<String> {
         let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         vec![
@@ -115,14 +103,14 @@ impl SeriesRow {
             self.network.clone(),
             self.clients.to_string(),
             self.streams_per_client.to_string(),
-            self.start.as_millis().to_string(),
-            self.length.as_millis().to_string(),
+            self.interval.start.as_millis().to_string(),
+            self.interval.length.as_millis().to_string(),
             self.phase.as_str().to_owned(),
-            self.events.to_string(),
-            format!("{:.1}", self.events_per_s()),
-            self.streams_open.to_string(),
-            self.streams_queued.to_string(),
-            self.errors.to_string(),
+            self.interval.events.to_string(),
+            format!("{:.1}", self.interval.events_per_s()),
+            self.interval.streams_open.to_string(),
+            self.interval.streams_queued.to_string(),
+            self.interval.errors.to_string(),
             self.delivery_count.to_string(),
             opt(self.delivery_p50_us),
             opt(self.delivery_p99_us),
@@ -207,13 +195,15 @@ fn row(cells: &Cells<'_>) -> Result<SeriesRow, ReportError> {
         network: cells.text("network").to_owned(),
         clients: cells.unsigned("clients")?,
         streams_per_client: cells.unsigned("streams_per_client")?,
-        start: Duration::from_millis(cells.unsigned("start_ms")?),
-        length: Duration::from_millis(cells.unsigned("length_ms")?),
+        interval: IntervalCounts {
+            start: Duration::from_millis(cells.unsigned("start_ms")?),
+            length: Duration::from_millis(cells.unsigned("length_ms")?),
+            events: cells.unsigned("events")?,
+            streams_open: cells.unsigned("streams_open")?,
+            streams_queued: cells.unsigned("streams_queued")?,
+            errors: cells.unsigned("errors")?,
+        },
         phase: cells.word("phase")?,
-        events: cells.unsigned("events")?,
-        streams_open: cells.unsigned("streams_open")?,
-        streams_queued: cells.unsigned("streams_queued")?,
-        errors: cells.unsigned("errors")?,
         delivery_count: cells.unsigned("event_delivery_count")?,
         delivery_p50_us: cells.optional_unsigned("event_delivery_p50_us")?,
         delivery_p99_us: cells.optional_unsigned("event_delivery_p99_us")?,
@@ -234,13 +224,15 @@ mod tests {
             network: crate::LOOPBACK.into(),
             clients: 2,
             streams_per_client: 3,
-            start: Duration::from_millis(start_ms),
-            length: Duration::from_millis(500),
+            interval: IntervalCounts {
+                start: Duration::from_millis(start_ms),
+                length: Duration::from_millis(500),
+                events: 40,
+                streams_open: 6,
+                streams_queued: 0,
+                errors: 1,
+            },
             phase: Phase::Measured,
-            events: 40,
-            streams_open: 6,
-            streams_queued: 0,
-            errors: 1,
             delivery_count: 38,
             delivery_p50_us: Some(900),
             delivery_p99_us: None,
