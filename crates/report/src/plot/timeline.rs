@@ -176,21 +176,8 @@ pub(crate) fn panels(
         }
         let values = raw.iter().flat_map(|s| s.4.iter().map(|p| p.1));
         let (y, scale, y_desc) = if latency {
-            let max_us = values.clone().fold(0.0, f64::max);
-            let (unit, scale) = if max_us < 10_000.0 {
-                ("us", 1.0)
-            } else if max_us < 100_000_000.0 {
-                ("ms", 1_000.0)
-            } else {
-                ("s", 1_000_000.0)
-            };
-            let y = Axis::latencies(values.map(|v| v / scale));
-            let log = if y.scale == super::axis::Scale::Log {
-                ", log scale"
-            } else {
-                ""
-            };
-            (y, scale, format!("{y_desc} ({unit}{log})"))
+            let (y, scale, unit) = Axis::latencies_us(values);
+            (y, scale, format!("{y_desc} ({unit})"))
         } else {
             (Axis::counts(values), 1.0, y_desc.to_owned())
         };
