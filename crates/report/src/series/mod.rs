@@ -16,13 +16,13 @@
 
 pub mod hlog;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use vocab::IntervalCounts;
 
 use crate::cells::Cells;
+use crate::csv_file::CsvWriter;
 use crate::error::ReportError;
 use crate::schema::{ClientKind, Protocol};
 
@@ -132,50 +132,23 @@ pub fn series_path(report: &Path) -> PathBuf {
 /// Writes a series file point by point, flushing after each (a run cut short keeps its series).
 #[derive(Debug)]
 pub struct SeriesWriter {
-    path: PathBuf,
-    csv: csv::Writer<File>,
+    file: CsvWriter,
 }
 
 impl SeriesWriter {
     /// Creates (or truncates) the file and writes the header.
     pub fn create(path: &Path) -> Result<Self, ReportError> {
-        let mut w = SeriesWriter {
-            path: path.to_owned(),
-            csv: crate::csv_file::create(path)?,
-        };
-        w.write(SERIES_HEADER)?;
-        w.flush()?;
-        Ok(w)
+        Ok(SeriesWriter {
+            file: CsvWriter::create(path, &SERIES_HEADER)?,
+        })
     }
 
     /// Writes the intervals of one point and flushes them.
     pub fn write_rows(&mut self, rows: &[SeriesRow]) -> Result<(), ReportError> {
         for row in rows {
-            self.write(row.to_record())?;
+            self.file.write(row.to_record())?;
         }
-        self.flush()
-    }
-
-    fn write<I>(&mut self, record: I) -> Result<(), ReportError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        self.csv
-            .write_record(record)
-            .map_err(|source| ReportError::Csv {
-                path: self.path.clone(),
-                line: 0,
-                source,
-            })
-    }
-
-    fn flush(&mut self) -> Result<(), ReportError> {
-        self.csv.flush().map_err(|source| ReportError::Io {
-            path: self.path.clone(),
-            action: "flush",
-            source,
-        })
+        self.file.flush()
     }
 }
 
