@@ -47,9 +47,8 @@ pub use selector::{MetricPattern, Selector};
 /// shared two-core machine (one scheduler tick of a busy neighbour), never a regression.
 pub const DEFAULT_FLOOR_US: u64 = 1_000;
 
-/// The latency rules used unless overridden: measured on a shared 2-core machine, repeated runs of
-/// one scenario move p50 by up to about a third and p99 by up to about a half, so `+50%` and `+75%`
-/// stay quiet on noise while a doubling (+100%) of either is caught.
+/// The latency rules used unless overridden: quiet on run-to-run noise, while a doubling of either
+/// percentile is caught (the reading: `crates/report/FINDINGS.md`).
 const LATENCY_DEFAULTS: &str = "\
 # Latencies: median and tail, relative to base, above the noise (the floor, --floor-us, or the
 # spread between base's runs, whichever is larger), for percentiles with enough samples.
