@@ -67,12 +67,12 @@ event_interval = "50ms"
     for protocol in [report::Protocol::H1, report::Protocol::H2c] {
         let intervals: Vec<_> = series.iter().filter(|r| r.protocol == protocol).collect();
         assert!(!intervals.is_empty(), "no {protocol} intervals");
-        let covered: std::time::Duration = intervals.iter().map(|r| r.length).sum();
+        let covered: std::time::Duration = intervals.iter().map(|r| r.interval.length).sum();
         assert!(
             covered >= std::time::Duration::from_millis(950),
             "{protocol}: {covered:?}"
         );
-        let events: u64 = intervals.iter().map(|r| r.events).sum();
+        let events: u64 = intervals.iter().map(|r| r.interval.events).sum();
         assert!(events > 0, "{protocol}");
     }
     let dir_of_series = report::series::series_dir(&csv);

@@ -2,36 +2,27 @@
 //! that a fault and the recovery from it show, which a point's totals average away.
 //!
 //! A [`Sampler`] reads the point's [`Metrics`] at the end of each interval: the counters' growth
-//! since the last sample, the gauges at that instant, and the samples every latency histogram got
-//! in the interval ([`Metrics::take_interval`]). The caller decides when (a timer beside
+//! since the last sample and the gauges at that instant (the [`IntervalCounts`] a series row
+//! carries as they are), and the samples every latency histogram got in the interval
+//! ([`Metrics::take_interval`]). The caller decides when (a timer beside
 //! [`run_point`](crate::run_point)); samples a point records at its end for waits still going
 //! (censored) are in no interval.
 
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use vocab::{Counter, Latency};
+use vocab::{Counter, IntervalCounts, Latency};
 
 use crate::metrics::{Gauge, Metrics};
 
 /// The length of an interval of a point's time series.
 pub const INTERVAL: Duration = Duration::from_secs(1);
 
-/// One interval of a point.
+/// One interval of a point: what it counted, and its latencies' samples.
 #[derive(Debug, Clone)]
 pub struct Interval {
-    /// From the start of the point to the start of the interval.
-    pub start: Duration,
-    /// How long the interval lasted (the last one of a point is usually shorter).
-    pub length: Duration,
-    /// Events received during the interval, every event type.
-    pub events: u64,
-    /// Streams whose response was open at the end of the interval.
-    pub streams_open: u64,
-    /// Streams waiting for a connection or stream slot at the end of the interval.
-    pub streams_queued: u64,
-    /// Errors counted during the interval, every class.
-    pub errors: u64,
+    /// Its start and length, events, streams open and queued at its end, errors.
+    pub counts: IntervalCounts,
     /// The samples each latency got during the interval; latencies without any are absent.
     pub latencies: Vec<(Latency, Histogram<u64>)>,
 }
@@ -72,12 +63,14 @@ impl Sampler {
         let events = metrics.get(Counter::EventsReceived);
         let errors = metrics.total_errors();
         let interval = Interval {
-            start: self.last.duration_since(self.start),
-            length: now.duration_since(self.last),
-            events: events.saturating_sub(self.events),
-            streams_open: metrics.gauge(Gauge::StreamsOpen),
-            streams_queued: metrics.gauge(Gauge::StreamsQueued),
-            errors: errors.saturating_sub(self.errors),
+            counts: IntervalCounts {
+                start: self.last.duration_since(self.start),
+                length: now.duration_since(self.last),
+                events: events.saturating_sub(self.events),
+                streams_open: metrics.gauge(Gauge::StreamsOpen),
+                streams_queued: metrics.gauge(Gauge::StreamsQueued),
+                errors: errors.saturating_sub(self.errors),
+            },
             latencies: Latency::ALL
                 .iter()
                 .filter_map(|&l| metrics.take_interval(l).map(|h| (l, h)))
@@ -102,10 +95,16 @@ mod tests {
         m.gauge_up(Gauge::StreamsOpen);
         let first = sampler.sample(&m, t0 + Duration::from_secs(1));
         assert_eq!(
-            (first.start, first.length),
-            (Duration::ZERO, Duration::from_secs(1))
+            first.counts,
+            IntervalCounts {
+                start: Duration::ZERO,
+                length: Duration::from_secs(1),
+                events: 5,
+                streams_open: 1,
+                streams_queued: 0,
+                errors: 0,
+            }
         );
-        assert_eq!((first.events, first.streams_open, first.errors), (5, 1, 0));
         assert_eq!(
             first.latency(Latency::EventDelivery).map(|h| h.len()),
             Some(1)
@@ -118,9 +117,9 @@ mod tests {
         // A censored sample belongs to the point, not to an interval.
         m.record_censored(Latency::QueueWait, Duration::from_secs(2));
         let second = sampler.sample(&m, t0 + Duration::from_millis(1500));
-        assert_eq!(second.start, Duration::from_secs(1));
-        assert_eq!(second.length, Duration::from_millis(500));
-        assert_eq!((second.events, second.errors), (2, 1));
+        assert_eq!(second.counts.start, Duration::from_secs(1));
+        assert_eq!(second.counts.length, Duration::from_millis(500));
+        assert_eq!((second.counts.events, second.counts.errors), (2, 1));
         let delivery = second.latency(Latency::EventDelivery).expect("samples");
         assert_eq!(delivery.len(), 2);
         assert!(delivery.min() >= 6_990, "{}", delivery.min());
@@ -130,7 +129,7 @@ mod tests {
         assert_eq!(m.histogram(Latency::QueueWait).len(), 1);
 
         let empty = sampler.sample(&m, t0 + Duration::from_secs(2));
-        assert_eq!((empty.events, empty.errors), (0, 0));
+        assert_eq!((empty.counts.events, empty.counts.errors), (0, 0));
         assert!(empty.latencies.is_empty());
     }
 }

@@ -6,6 +6,7 @@
 //! decides whether the new one regressed ([`compare()`], [`thresholds`]), and `bench plot` draws a
 //! sweep as SVG ([`plot_report`]).
 
+mod cells;
 mod check;
 pub mod compare;
 mod csv_file;

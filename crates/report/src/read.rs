@@ -2,13 +2,13 @@
 //! the file, the line, the column and the bad value.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use csv::StringRecord;
-
+use crate::cells::Cells;
 use crate::check::FileCheck;
 use crate::error::{FieldError, ReportError};
-use crate::schema::{LatencySummary, MetricKind, Row, RowKey, RunMeta, Value, Word, HEADER};
+use crate::schema::{
+    LatencyField, LatencySummary, MetricKind, Row, RowKey, RunMeta, Value, HEADER,
+};
 
 /// A report file read into memory, with its path kept for messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,156 +35,79 @@ impl Report {
 /// file (same metadata on every row) and no repeated [`RowKey`](crate::RowKey).
 pub fn read_report(path: &Path) -> Result<Vec<Row>, ReportError> {
     let mut check = FileCheck::new(path);
-    let mut rows = Vec::new();
-    for (line, record) in crate::csv_file::records(path, &HEADER)? {
-        let cells = Cells {
-            path,
-            line,
-            record: &record,
-        };
-        let row = cells.row()?;
-        check.admit(line, &row)?;
-        rows.push(row);
-    }
-    Ok(rows)
+    crate::csv_file::read_records(path, &HEADER, |cells| {
+        let row = row(cells)?;
+        check.admit(cells.line, &row)?;
+        Ok(row)
+    })
 }
 
-/// One record being parsed, with what an error message needs.
-struct Cells<'a> {
-    path: &'a Path,
-    line: u64,
-    record: &'a StringRecord,
+/// One record of a report as a row.
+fn row(cells: &Cells<'_>) -> Result<Row, ReportError> {
+    let meta = RunMeta {
+        run_id: cells.text("run_id").to_owned(),
+        started_utc: cells.parse("started_utc")?,
+        git_rev: cells.text("git_rev").to_owned(),
+        bench_version: cells.text("bench_version").to_owned(),
+        host: cells.text("host").to_owned(),
+        shard: cells.text("shard").to_owned(),
+    };
+    let key = RowKey {
+        scenario: cells.text("scenario").to_owned(),
+        client: cells.word("client")?,
+        protocol: cells.word("protocol")?,
+        network: cells.text("network").to_owned(),
+        clients: cells.unsigned("clients")?,
+        streams_per_client: cells.unsigned("streams_per_client")?,
+        metric: cells.text("metric").to_owned(),
+    };
+    let kind: MetricKind = cells.word("kind")?;
+    if cells.text("unit") != kind.unit() {
+        let expected = vec![kind.unit()];
+        return Err(cells.error("unit", FieldError::NotOneOf { expected }));
+    }
+    let value = match kind {
+        MetricKind::Counter => {
+            for field in LatencyField::ALL {
+                cells.empty(field.as_str(), "for a counter row")?;
+            }
+            Value::Counter(cells.unsigned("value")?)
+        }
+        MetricKind::Latency => {
+            cells.empty("value", "for a latency row")?;
+            Value::Latency(LatencySummary {
+                count: cells.unsigned("count")?,
+                mean: optional_mean(cells)?,
+                p50: cells.optional_unsigned("p50")?,
+                p90: cells.optional_unsigned("p90")?,
+                p99: cells.optional_unsigned("p99")?,
+                p999: cells.optional_unsigned("p999")?,
+                max: cells.optional_unsigned("max")?,
+            })
+        }
+    };
+    let histogram = match cells.text("histogram") {
+        "" => None,
+        cell => {
+            crate::histogram::decode(cell).map_err(|e| cells.error("histogram", e))?;
+            Some(cell.to_owned())
+        }
+    };
+    Ok(Row {
+        meta,
+        key,
+        value,
+        histogram,
+    })
 }
 
-impl Cells<'_> {
-    fn row(&self) -> Result<Row, ReportError> {
-        if self.record.len() != HEADER.len() {
-            return Err(ReportError::CellCount {
-                path: self.path.to_owned(),
-                line: self.line,
-                found: self.record.len(),
-                expected: HEADER.len(),
-            });
-        }
-        let meta = RunMeta {
-            run_id: self.text("run_id").to_owned(),
-            started_utc: self.parse("started_utc")?,
-            git_rev: self.text("git_rev").to_owned(),
-            bench_version: self.text("bench_version").to_owned(),
-            host: self.text("host").to_owned(),
-            shard: self.text("shard").to_owned(),
-        };
-        let key = RowKey {
-            scenario: self.text("scenario").to_owned(),
-            client: self.word("client")?,
-            protocol: self.word("protocol")?,
-            network: self.text("network").to_owned(),
-            clients: self.unsigned("clients")?,
-            streams_per_client: self.unsigned("streams_per_client")?,
-            metric: self.text("metric").to_owned(),
-        };
-        let kind: MetricKind = self.word("kind")?;
-        if self.text("unit") != kind.unit() {
-            let expected = match kind {
-                MetricKind::Latency => "`us` (latencies are in microseconds)",
-                MetricKind::Counter => "`count`",
-            };
-            return Err(self.error("unit", FieldError::NotOneOf { expected }));
-        }
-        let value = match kind {
-            MetricKind::Counter => {
-                let context = "for a counter row";
-                for column in ["count", "mean", "p50", "p90", "p99", "p999", "max"] {
-                    self.empty(column, context)?;
-                }
-                Value::Counter(self.unsigned("value")?)
-            }
-            MetricKind::Latency => {
-                self.empty("value", "for a latency row")?;
-                Value::Latency(LatencySummary {
-                    count: self.unsigned("count")?,
-                    mean: self.optional_mean()?,
-                    p50: self.optional_unsigned("p50")?,
-                    p90: self.optional_unsigned("p90")?,
-                    p99: self.optional_unsigned("p99")?,
-                    p999: self.optional_unsigned("p999")?,
-                    max: self.optional_unsigned("max")?,
-                })
-            }
-        };
-        let histogram = match self.text("histogram") {
-            "" => None,
-            cell => {
-                crate::histogram::decode(cell).map_err(|e| self.error("histogram", e))?;
-                Some(cell.to_owned())
-            }
-        };
-        Ok(Row {
-            meta,
-            key,
-            value,
-            histogram,
-        })
-    }
-
-    fn text(&self, column: &'static str) -> &str {
-        HEADER
-            .iter()
-            .position(|name| *name == column)
-            .and_then(|index| self.record.get(index))
-            .unwrap_or_default()
-    }
-
-    fn error(&self, column: &'static str, source: FieldError) -> ReportError {
-        ReportError::Cell {
-            path: self.path.to_owned(),
-            line: self.line,
-            column,
-            value: self.text(column).to_owned(),
-            source,
-        }
-    }
-
-    fn parse<T: FromStr<Err = FieldError>>(&self, column: &'static str) -> Result<T, ReportError> {
-        self.text(column)
-            .parse()
-            .map_err(|source| self.error(column, source))
-    }
-
-    fn word<T: Word>(&self, column: &'static str) -> Result<T, ReportError> {
-        T::parse_cell(self.text(column)).map_err(|source| self.error(column, source))
-    }
-
-    fn unsigned<T: FromStr>(&self, column: &'static str) -> Result<T, ReportError> {
-        match self.text(column) {
-            "" => Err(self.error(column, FieldError::Empty)),
-            text => text
-                .parse()
-                .map_err(|_| self.error(column, FieldError::NotUnsigned)),
-        }
-    }
-
-    fn optional_unsigned(&self, column: &'static str) -> Result<Option<u64>, ReportError> {
-        match self.text(column) {
-            "" => Ok(None),
-            _ => self.unsigned(column).map(Some),
-        }
-    }
-
-    fn optional_mean(&self) -> Result<Option<f64>, ReportError> {
-        match self.text("mean") {
-            "" => Ok(None),
-            text => match text.parse::<f64>() {
-                Ok(mean) if mean.is_finite() && mean >= 0.0 => Ok(Some(mean)),
-                _ => Err(self.error("mean", FieldError::NotNonNegativeNumber)),
-            },
-        }
-    }
-
-    fn empty(&self, column: &'static str, context: &'static str) -> Result<(), ReportError> {
-        match self.text(column) {
-            "" => Ok(()),
-            _ => Err(self.error(column, FieldError::MustBeEmpty { context })),
-        }
+/// The `mean` cell: empty, or a finite number >= 0.
+fn optional_mean(cells: &Cells<'_>) -> Result<Option<f64>, ReportError> {
+    match cells.text("mean") {
+        "" => Ok(None),
+        text => match text.parse::<f64>() {
+            Ok(mean) if mean.is_finite() && mean >= 0.0 => Ok(Some(mean)),
+            _ => Err(cells.error("mean", FieldError::NotNonNegativeNumber)),
+        },
     }
 }

@@ -2,10 +2,10 @@
 //! [`ReportWriter`], which flushes after each point so that a crash mid-sweep leaves every finished
 //! point on disk.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::check::FileCheck;
+use crate::csv_file::CsvWriter;
 use crate::error::ReportError;
 use crate::schema::{Row, HEADER};
 
@@ -32,30 +32,23 @@ pub fn write_report(path: &Path, rows: &[Row]) -> Result<(), ReportError> {
 /// ```
 #[derive(Debug)]
 pub struct ReportWriter {
-    path: PathBuf,
-    csv: csv::Writer<File>,
+    file: CsvWriter,
     check: FileCheck,
-    next_line: u64,
 }
 
 impl ReportWriter {
     /// Creates (or truncates) the file and writes the header.
     pub fn create(path: &Path) -> Result<Self, ReportError> {
-        let mut writer = Self {
-            path: path.to_owned(),
-            csv: crate::csv_file::create(path)?,
+        Ok(Self {
+            file: CsvWriter::create(path, &HEADER)?,
             check: FileCheck::new(path),
-            next_line: 1,
-        };
-        writer.write_record(HEADER)?;
-        writer.flush()?;
-        Ok(writer)
+        })
     }
 
     /// Checks and buffers one row. Call [`flush`](Self::flush) at the end of a sweep point.
     pub fn write_row(&mut self, row: &Row) -> Result<(), ReportError> {
-        self.check.admit(self.next_line, row)?;
-        self.write_record(row.to_record())
+        self.check.admit(self.file.next_line(), row)?;
+        self.file.write(row.to_record())
     }
 
     /// Writes the rows of one sweep point and flushes them to the file.
@@ -68,32 +61,11 @@ impl ReportWriter {
 
     /// Hands everything buffered to the operating system.
     pub fn flush(&mut self) -> Result<(), ReportError> {
-        self.csv.flush().map_err(|source| ReportError::Io {
-            path: self.path.clone(),
-            action: "flush",
-            source,
-        })
+        self.file.flush()
     }
 
     /// Flushes and closes the file.
     pub fn finish(mut self) -> Result<(), ReportError> {
         self.flush()
-    }
-
-    fn write_record<I>(&mut self, record: I) -> Result<(), ReportError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        let line = self.next_line;
-        self.csv
-            .write_record(record)
-            .map_err(|source| ReportError::Csv {
-                path: self.path.clone(),
-                line,
-                source,
-            })?;
-        self.next_line += 1;
-        Ok(())
     }
 }

@@ -179,7 +179,7 @@ fn a_sweep_over_clients_and_streams_must_not_collide() {
 
 #[test]
 fn time_series_panels_show_the_last_point_over_time() {
-    use report::series::{Phase, SeriesRow};
+    use report::series::{IntervalCounts, Phase, SeriesRow};
     use std::time::Duration;
     let dir = Scratch::new();
     let out = dir.path("series.svg");
@@ -193,17 +193,19 @@ fn time_series_panels_show_the_last_point_over_time() {
         network: report::LOOPBACK.into(),
         clients: 1,
         streams_per_client,
-        start: Duration::from_secs(second),
-        length: Duration::from_secs(1),
+        interval: IntervalCounts {
+            start: Duration::from_secs(second),
+            length: Duration::from_secs(1),
+            events: 100,
+            streams_open: 6,
+            streams_queued: 2,
+            errors,
+        },
         phase: if second == 0 {
             Phase::Warmup
         } else {
             Phase::Measured
         },
-        events: 100,
-        streams_open: 6,
-        streams_queued: 2,
-        errors,
         delivery_count: 90,
         delivery_p50_us: Some(900),
         delivery_p99_us: Some(p99),

@@ -50,16 +50,24 @@ impl ErrorClass {
     }
 
     fn names(self) -> (&'static str, &'static str) {
-        match self {
-            ErrorClass::Refused => ("refused", "errors_refused"),
-            ErrorClass::Reset => ("reset", "errors_reset"),
-            ErrorClass::RstStream => ("rst_stream", "errors_rst_stream"),
-            ErrorClass::GoAway => ("goaway", "errors_goaway"),
-            ErrorClass::Timeout => ("timeout", "errors_timeout"),
-            ErrorClass::Status => ("status", "errors_status"),
-            ErrorClass::Parse => ("parse", "errors_parse"),
-            ErrorClass::Tls => ("tls", "errors_tls"),
-            ErrorClass::Protocol => ("protocol", "errors_protocol"),
+        /// Each class's name, and its row's made from it.
+        macro_rules! names {
+            ($($class:ident => $name:literal,)*) => {
+                match self {
+                    $(ErrorClass::$class => ($name, concat!("errors_", $name)),)*
+                }
+            };
+        }
+        names! {
+            Refused => "refused",
+            Reset => "reset",
+            RstStream => "rst_stream",
+            GoAway => "goaway",
+            Timeout => "timeout",
+            Status => "status",
+            Parse => "parse",
+            Tls => "tls",
+            Protocol => "protocol",
         }
     }
 
@@ -68,6 +76,8 @@ impl ErrorClass {
         self as usize
     }
 }
+
+crate::word!(ErrorClass, "error class", name);
 
 #[cfg(test)]
 mod tests {

@@ -13,13 +13,16 @@
 //!   live [`Counter`]s and [`Latency`]s the load generator records are metrics too;
 //! - [`error_chain`]: how an error and its causes read on one line;
 //! - [`Word`]: a closed vocabulary that prints and parses itself; every list of accepted words
-//!   is generated from its `ALL`;
+//!   is generated from its `ALL` ([`word!`] makes another crate's closed set one);
+//! - [`IntervalCounts`]: what one interval of a point's time series counted, from the load
+//!   generator's sample to the report's series file;
 //! - [`Workload`]: what one sweep point asks of its clients, whichever kind drives them (the
 //!   arm, the clients and streams, the POST schedule, the paths on the server).
 
 mod client;
 mod error_chain;
 mod error_class;
+mod interval;
 mod metric;
 mod protocol;
 mod word;
@@ -28,9 +31,8 @@ mod workload;
 pub use client::{BrowserProfile, ClientKind};
 pub use error_chain::error_chain;
 pub use error_class::ErrorClass;
-pub use metric::{
-    Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind,
-};
+pub use interval::IntervalCounts;
+pub use metric::{Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind};
 pub use protocol::Protocol;
 pub use word::{UnknownWord, Word};
 pub use workload::{Paths, PostPlan, Workload};

@@ -59,6 +59,8 @@ impl UnknownWord {
 }
 
 /// Implements `Display` and `FromStr` for a [`Word`] from its names.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! word_traits {
     ($ty:ty) => {
         impl std::fmt::Display for $ty {
@@ -78,12 +80,34 @@ macro_rules! word_traits {
 }
 pub(crate) use word_traits;
 
+/// Makes a closed vocabulary of any crate a [`Word`] from its own `ALL` array and name method
+/// (`as_str` unless named), with `Display` and `FromStr` from its names:
+/// `vocab::word!(LatencyField, "latency field");`.
+#[macro_export]
+macro_rules! word {
+    ($ty:ty, $what:literal) => {
+        $crate::word!($ty, $what, as_str);
+    };
+    ($ty:ty, $what:literal, $name:ident) => {
+        impl $crate::Word for $ty {
+            const WHAT: &'static str = $what;
+            const ALL: &'static [$ty] = &<$ty>::ALL;
+
+            fn as_str(self) -> &'static str {
+                <$ty>::$name(self)
+            }
+        }
+
+        $crate::word_traits!($ty);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt;
 
     use super::*;
-    use crate::{BrowserProfile, ClientKind, MetricKind, Protocol};
+    use crate::{BrowserProfile, ClientKind, ErrorClass, MetricKind, Protocol};
 
     /// Every word parses from its name, and a refusal names every accepted word.
     fn check<W: Word + PartialEq + fmt::Debug + std::str::FromStr<Err = UnknownWord>>() {
@@ -94,7 +118,11 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains(W::WHAT), "{message}");
         for &w in W::ALL {
-            assert!(message.contains(w.as_str()), "{message} names {}", w.as_str());
+            assert!(
+                message.contains(w.as_str()),
+                "{message} names {}",
+                w.as_str()
+            );
         }
     }
 
@@ -104,5 +132,6 @@ mod tests {
         check::<ClientKind>();
         check::<BrowserProfile>();
         check::<MetricKind>();
+        check::<ErrorClass>();
     }
 }

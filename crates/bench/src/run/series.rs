@@ -13,9 +13,9 @@ use hdrhistogram::Histogram;
 use loadgen::series::{Interval, Sampler, INTERVAL};
 use loadgen::Metrics;
 use report::series::{hlog, Phase, SeriesRow};
-use report::{ReportError, RunMeta};
+use report::{LatencySummary, ReportError, RunMeta};
 use tokio_util::sync::CancellationToken;
-use vocab::Latency;
+use vocab::{IntervalCounts, Latency};
 
 use crate::scenario::{Point, Scenario};
 
@@ -27,47 +27,31 @@ pub struct PointSeries {
     pub intervals: Vec<Recorded>,
 }
 
-/// One interval, its histograms compressed.
+/// One interval as the recorder keeps it: what it counted, and its histograms compressed.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    pub start: Duration,
-    pub length: Duration,
-    pub events: u64,
-    pub streams_open: u64,
-    pub streams_queued: u64,
-    pub errors: u64,
-    /// `event_delivery` in the interval: count, p50, p99 (microseconds).
-    pub delivery: (u64, Option<u64>, Option<u64>),
+    pub counts: IntervalCounts,
     /// Base64 of each latency's compressed histogram ([`report::histogram::encode`]).
     pub histograms: Vec<(Latency, String)>,
 }
 
 impl Recorded {
-    fn of(interval: &Interval) -> Recorded {
-        let delivery = interval.latency(Latency::EventDelivery).map_or(
-            (0, None, None),
-            |h: &Histogram<u64>| {
-                (
-                    h.len(),
-                    Some(h.value_at_quantile(0.5)),
-                    Some(h.value_at_quantile(0.99)),
-                )
-            },
-        );
+    fn of(interval: Interval) -> Recorded {
         Recorded {
-            start: interval.start,
-            length: interval.length,
-            events: interval.events,
-            streams_open: interval.streams_open,
-            streams_queued: interval.streams_queued,
-            errors: interval.errors,
-            delivery,
+            counts: interval.counts,
             histograms: interval
                 .latencies
                 .iter()
                 .map(|(l, h)| (*l, report::histogram::encode(h)))
                 .collect(),
         }
+    }
+
+    /// Each latency's histogram of the interval, decoded again.
+    fn decoded(&self) -> impl Iterator<Item = (Latency, Histogram<u64>)> + '_ {
+        self.histograms
+            .iter()
+            .filter_map(|(l, cell)| report::histogram::decode(cell).ok().map(|h| (*l, h)))
     }
 }
 
@@ -99,7 +83,7 @@ impl Recorder {
                         _ = ticks.tick() => {
                             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
                             let interval = state.0.sample(&metrics, Instant::now());
-                            state.1.push(Recorded::of(&interval));
+                            state.1.push(Recorded::of(interval));
                         }
                     }
                 }
@@ -123,8 +107,9 @@ impl Recorder {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let end = (self.start + elapsed).min(Instant::now());
         let last = state.0.sample(&self.metrics, end);
-        if !last.length.is_zero() || last.events > 0 || !last.latencies.is_empty() {
-            state.1.push(Recorded::of(&last));
+        let counts = &last.counts;
+        if !counts.length.is_zero() || counts.events > 0 || !last.latencies.is_empty() {
+            state.1.push(Recorded::of(last));
         }
         PointSeries {
             started: self.started,
@@ -144,29 +129,32 @@ pub fn series_rows(
     series
         .intervals
         .iter()
-        .map(|r| SeriesRow {
-            run_id: meta.run_id.clone(),
-            shard: meta.shard.clone(),
-            scenario: scenario.name.clone(),
-            client,
-            protocol: id.arm,
-            network: scenario.network_label(id),
-            clients: id.clients,
-            streams_per_client: id.streams_per_client,
-            start: r.start,
-            length: r.length,
-            phase: if r.start + r.length <= scenario.warmup {
-                Phase::Warmup
-            } else {
-                Phase::Measured
-            },
-            events: r.events,
-            streams_open: r.streams_open,
-            streams_queued: r.streams_queued,
-            errors: r.errors,
-            delivery_count: r.delivery.0,
-            delivery_p50_us: r.delivery.1,
-            delivery_p99_us: r.delivery.2,
+        .map(|r| {
+            let delivery = r
+                .decoded()
+                .find(|(l, _)| *l == Latency::EventDelivery)
+                .map_or(LatencySummary::EMPTY, |(_, h)| {
+                    report::histogram::summary(&h)
+                });
+            SeriesRow {
+                run_id: meta.run_id.clone(),
+                shard: meta.shard.clone(),
+                scenario: scenario.name.clone(),
+                client,
+                protocol: id.arm,
+                network: scenario.network_label(id),
+                clients: id.clients,
+                streams_per_client: id.streams_per_client,
+                interval: r.counts,
+                phase: if r.counts.end() <= scenario.warmup {
+                    Phase::Warmup
+                } else {
+                    Phase::Measured
+                },
+                delivery_count: delivery.count,
+                delivery_p50_us: delivery.p50,
+                delivery_p99_us: delivery.p99,
+            }
         })
         .collect()
 }
@@ -179,25 +167,52 @@ pub fn hlog_path(csv: &Path, index: usize) -> PathBuf {
 
 /// Writes one point's interval log.
 pub fn write_hlog(path: &Path, label: &str, series: &PointSeries) -> Result<(), ReportError> {
-    let decoded: Vec<Vec<(&'static str, Histogram<u64>)>> = series
+    let decoded: Vec<Vec<(Latency, Histogram<u64>)>> = series
         .intervals
         .iter()
-        .map(|r| {
-            r.histograms
-                .iter()
-                .filter_map(|(l, cell)| report::histogram::decode(cell).ok().map(|h| (l.name(), h)))
-                .collect()
-        })
+        .map(|r| r.decoded().collect())
         .collect();
     let intervals: Vec<hlog::LogInterval<'_>> = series
         .intervals
         .iter()
         .zip(&decoded)
         .map(|(r, hs)| hlog::LogInterval {
-            start: r.start,
-            length: r.length,
-            histograms: hs.iter().map(|(name, h)| (*name, h)).collect(),
+            start: r.counts.start,
+            length: r.counts.length,
+            histograms: hs.iter().map(|(l, h)| (l.name(), h)).collect(),
         })
         .collect();
     hlog::write_interval_log(path, series.started, label, &intervals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The series row's `event_delivery` cells come from the compressed histogram: compressing
+    /// loses nothing, so they are those of the live one.
+    #[test]
+    fn compressed_histograms_summarise_as_the_live_ones() {
+        let mut delivery = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
+        for micros in [900, 1_000, 1_200, 40_000] {
+            delivery.record(micros).expect("in range");
+        }
+        let counts = IntervalCounts {
+            events: 4,
+            length: INTERVAL,
+            ..IntervalCounts::default()
+        };
+        let recorded = Recorded::of(Interval {
+            counts,
+            latencies: vec![(Latency::EventDelivery, delivery.clone())],
+        });
+        assert_eq!(recorded.counts, counts);
+        let decoded: Vec<_> = recorded.decoded().collect();
+        assert_eq!(decoded.len(), 1);
+        assert_eq!(decoded[0].0, Latency::EventDelivery);
+        assert_eq!(
+            report::histogram::summary(&decoded[0].1),
+            report::histogram::summary(&delivery)
+        );
+    }
 }

@@ -32,6 +32,27 @@ impl Axis {
         linear_from_zero(values.fold(0.0, f64::max), 1.0)
     }
 
+    /// A latency axis for values in microseconds, in the unit they read best in (us below
+    /// 10 ms, ms below 100 s, s above): the axis in that unit, the divisor from microseconds to
+    /// it, and the unit for the axis's description ("ms", or "ms, log scale").
+    pub(crate) fn latencies_us(values: impl Iterator<Item = f64> + Clone) -> (Self, f64, String) {
+        let max_us = values.clone().fold(0.0, f64::max);
+        let (unit, scale) = if max_us < 10_000.0 {
+            ("us", 1.0)
+        } else if max_us < 100_000_000.0 {
+            ("ms", 1_000.0)
+        } else {
+            ("s", 1_000_000.0)
+        };
+        let axis = Self::latencies(values.map(|v| v / scale));
+        let log = if axis.scale == Scale::Log {
+            ", log scale"
+        } else {
+            ""
+        };
+        (axis, scale, format!("{unit}{log}"))
+    }
+
     /// A latency axis: logarithmic when the values span more than [`LOG_SPREAD`], else linear
     /// from zero. On a log axis, zeros are drawn on the bottom edge.
     pub(crate) fn latencies(values: impl Iterator<Item = f64>) -> Self {

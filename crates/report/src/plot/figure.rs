@@ -459,27 +459,8 @@ fn latency_panel(sweep: &Sweep<'_>, x: &Axis, metric: &str) -> Option<Panel> {
     if series.is_empty() {
         return None;
     }
-    let max_us = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0, f64::max);
-    let (unit, scale) = if max_us < 10_000.0 {
-        ("us", 1.0)
-    } else if max_us < 100_000_000.0 {
-        ("ms", 1_000.0)
-    } else {
-        ("s", 1_000_000.0)
-    };
-    let y = Axis::latencies(
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1 / scale)),
-    );
-    let log = if y.scale == super::axis::Scale::Log {
-        ", log scale"
-    } else {
-        ""
-    };
+    let (y, scale, unit) =
+        Axis::latencies_us(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let note = if any_censored {
         "; >= = some samples still waited at the end (lower bounds)"
     } else {
@@ -487,7 +468,7 @@ fn latency_panel(sweep: &Sweep<'_>, x: &Axis, metric: &str) -> Option<Panel> {
     };
     Some(Panel {
         caption: format!("{metric}: p50 solid, p99 dashed{note}"),
-        y_desc: format!("{metric} ({unit}{log})"),
+        y_desc: format!("{metric} ({unit})"),
         series: series.into_iter().map(|s| s.place(x, &y, scale)).collect(),
         y,
         x: None,

@@ -6,14 +6,13 @@
 //! (squares) against the streams requested (thin dashed grey reference); then the POSTs completed
 //! (triangles) against those scheduled, in a panel of their own because their scale is another.
 //! Arms whose counts coincide (h1 and h1-tls both stop at six) would hide each other, so earlier
-//! arms are drawn as wider bands around later ones. Then one panel per latency metric present
-//! (`queue_wait`, `connect`, `time_to_headers`, `time_to_first_event`, `event_delivery`,
-//! `post_rtt`, `fanout`, then others): p50 solid with circles, p99 thin and dashed with triangles.
-//! Latencies are in microseconds below 10 ms, milliseconds below 100 s, seconds above; an axis
-//! whose values span more than a factor of 50 is logarithmic (labelled so), with zeros drawn on its
-//! bottom edge. Each arm keeps its colour in every panel and every plot: h1 vermillion, h1-tls
-//! purple, h2 blue, h2c green (Chromium arms in other shades). Every panel has its
-//! legend beside it, with names such as `h2 streams_opened` or `h1-tls p99`.
+//! arms are drawn as wider bands around later ones. Then one panel per latency metric present, in
+//! the catalog's order ([`vocab::Latency::ALL`], then others): p50 solid with circles, p99 thin
+//! and dashed with triangles. Latencies are in microseconds below 10 ms, milliseconds below
+//! 100 s, seconds above; an axis whose values span more than a factor of 50 is logarithmic
+//! (labelled so), with zeros drawn on its bottom edge. Each arm (client kind and protocol) keeps
+//! its colour in every panel and every plot. Every panel has its legend beside it, with names
+//! such as `h2 streams_opened` or `h1-tls p99`.
 //!
 //! Under them, when the run's time series is given ([`plot_report_with_series`]), the sweep's last
 //! point per arm over time: events per second, streams open and queued, errors, and

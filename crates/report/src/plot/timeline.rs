@@ -75,7 +75,7 @@ pub(crate) fn panels(
             format!("{} {what}", l.protocol)
         }
     };
-    let end_s = |r: &SeriesRow| (r.start + r.length).as_secs_f64();
+    let end_s = |r: &SeriesRow| r.interval.end().as_secs_f64();
     let x_max = rows.iter().map(end_s).fold(0.0, f64::max);
     let x = Axis::counts([x_max].into_iter());
     let warmup_end = rows
@@ -111,7 +111,7 @@ pub(crate) fn panels(
             "over time: events received per second",
             "events/s",
             vec![("events/s", Stroke::Solid, Marker::Circle, |r| {
-                Some(r.events_per_s())
+                Some(r.interval.events_per_s())
             })],
             false,
         ),
@@ -120,10 +120,10 @@ pub(crate) fn panels(
             "streams (count)",
             vec![
                 ("open", Stroke::Solid, Marker::Circle, |r| {
-                    Some(r.streams_open as f64)
+                    Some(r.interval.streams_open as f64)
                 }),
                 ("queued", Stroke::Dashed, Marker::Triangle, |r| {
-                    Some(r.streams_queued as f64)
+                    Some(r.interval.streams_queued as f64)
                 }),
             ],
             false,
@@ -132,7 +132,7 @@ pub(crate) fn panels(
             "over time: errors per interval",
             "errors (count)",
             vec![("errors", Stroke::Solid, Marker::Cross, |r| {
-                Some(r.errors as f64)
+                Some(r.interval.errors as f64)
             })],
             false,
         ),
@@ -176,21 +176,8 @@ pub(crate) fn panels(
         }
         let values = raw.iter().flat_map(|s| s.4.iter().map(|p| p.1));
         let (y, scale, y_desc) = if latency {
-            let max_us = values.clone().fold(0.0, f64::max);
-            let (unit, scale) = if max_us < 10_000.0 {
-                ("us", 1.0)
-            } else if max_us < 100_000_000.0 {
-                ("ms", 1_000.0)
-            } else {
-                ("s", 1_000_000.0)
-            };
-            let y = Axis::latencies(values.map(|v| v / scale));
-            let log = if y.scale == super::axis::Scale::Log {
-                ", log scale"
-            } else {
-                ""
-            };
-            (y, scale, format!("{y_desc} ({unit}{log})"))
+            let (y, scale, unit) = Axis::latencies_us(values);
+            (y, scale, format!("{y_desc} ({unit})"))
         } else {
             (Axis::counts(values), 1.0, y_desc.to_owned())
         };

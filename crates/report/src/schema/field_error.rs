@@ -2,6 +2,7 @@
 //! [`ReportError::Cell`](crate::ReportError::Cell), which names the file, line and column.
 
 use thiserror::Error;
+use vocab::Word;
 
 /// Why one cell (or one field of a [`Row`](crate::Row) about to be written) is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -17,10 +18,10 @@ pub enum FieldError {
         context: &'static str,
     },
     /// The cell is not one of a fixed set of words.
-    #[error("expected one of {expected}")]
+    #[error("expected one of {}", backquoted(expected))]
     NotOneOf {
-        /// The accepted words, e.g. "`emulated`, `chromium`".
-        expected: &'static str,
+        /// Every accepted word, from the vocabulary's type ([`FieldError::not_one_of`]).
+        expected: Vec<&'static str>,
     },
     /// The cell is not an unsigned 64-bit (or 32-bit) integer.
     #[error("not an unsigned integer")]
@@ -52,4 +53,19 @@ pub enum FieldError {
         /// The first row's value of the column.
         first: String,
     },
+}
+
+impl FieldError {
+    /// A cell that is none of `W`'s words; the message names every one of them.
+    pub fn not_one_of<W: Word>() -> FieldError {
+        FieldError::NotOneOf {
+            expected: W::names(),
+        }
+    }
+}
+
+/// "`h1`, `h2`": words as a message lists them.
+fn backquoted(words: &[&str]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+    quoted.join(", ")
 }

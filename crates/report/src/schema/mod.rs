@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 pub use field_error::FieldError;
 pub use latency::LatencySummary;
-pub(crate) use names::Word;
+pub(crate) use names::parse_cell;
 pub use names::{ClientKind, LatencyField, MetricKind, Protocol};
 
 /// The exact header of a report, in column order.

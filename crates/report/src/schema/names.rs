@@ -1,35 +1,16 @@
 //! The fixed vocabularies of a report: client kinds, protocol arms and metric kinds (the shared
-//! [`vocab`] words) and latency fields, each with the exact word used in its column.
+//! [`vocab`] words) and latency fields, each a [`Word`] whose names are the exact words of its
+//! column, so every reader accepts, and every error names, all of them.
 
-use std::fmt;
-use std::str::FromStr;
+use vocab::Word;
 
 use super::FieldError;
 
 pub use vocab::{ClientKind, MetricKind, Protocol};
 
-/// A word of the shared vocabulary as a report cell: parsed, or refused naming the words allowed.
-pub(crate) trait Word: FromStr {
-    /// The accepted words, e.g. "`emulated`, `chromium`, `firefox`".
-    const EXPECTED: &'static str;
-
-    fn parse_cell(text: &str) -> Result<Self, FieldError> {
-        text.parse().map_err(|_| FieldError::NotOneOf {
-            expected: Self::EXPECTED,
-        })
-    }
-}
-
-impl Word for ClientKind {
-    const EXPECTED: &'static str = "`emulated`, `chromium`, `firefox`";
-}
-
-impl Word for Protocol {
-    const EXPECTED: &'static str = "`h1`, `h1-tls`, `h2`, `h2c`";
-}
-
-impl Word for MetricKind {
-    const EXPECTED: &'static str = "`latency`, `counter`";
+/// The word `text` names, or an error naming every word of `W`.
+pub(crate) fn parse_cell<W: Word>(text: &str) -> Result<W, FieldError> {
+    W::parse_word(text).map_err(|_| FieldError::not_one_of::<W>())
 }
 
 /// One statistic of a latency summary: a column of the report.
@@ -77,48 +58,29 @@ impl LatencyField {
     }
 }
 
-impl FromStr for LatencyField {
-    type Err = FieldError;
-
-    fn from_str(text: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|field| field.as_str() == text)
-            .ok_or(FieldError::NotOneOf {
-                expected: "`count`, `mean`, `p50`, `p90`, `p99`, `p999`, `max`",
-            })
-    }
-}
-
-impl fmt::Display for LatencyField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+vocab::word!(LatencyField, "latency field");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_round_trip() {
-        for protocol in Protocol::ALL {
-            assert_eq!(Protocol::parse_cell(protocol.as_str()), Ok(protocol));
-        }
-        for client in ClientKind::ALL {
-            assert_eq!(ClientKind::parse_cell(client.as_str()), Ok(client));
-        }
-        for kind in [MetricKind::Counter, MetricKind::Latency] {
-            assert_eq!(MetricKind::parse_cell(kind.as_str()), Ok(kind));
-        }
-        for field in LatencyField::ALL {
-            assert_eq!(field.as_str().parse::<LatencyField>(), Ok(field));
+    fn round_trip<W: Word + PartialEq + std::fmt::Debug>() {
+        for &word in W::ALL {
+            assert_eq!(parse_cell::<W>(word.as_str()), Ok(word));
         }
         assert_eq!(
-            Protocol::parse_cell("H2"),
+            parse_cell::<W>("H2"),
             Err(FieldError::NotOneOf {
-                expected: Protocol::EXPECTED
+                expected: W::ALL.iter().map(|w| w.as_str()).collect()
             })
         );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        round_trip::<Protocol>();
+        round_trip::<ClientKind>();
+        round_trip::<MetricKind>();
+        round_trip::<LatencyField>();
     }
 }

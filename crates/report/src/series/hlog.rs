@@ -4,7 +4,6 @@
 //! microseconds, timestamps in seconds from the start of the point (`BaseTime`). Written with the
 //! `hdrhistogram` crate's interval log writer and its compressed V2 serializer.
 
-use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -37,12 +36,7 @@ pub fn write_interval_log(
         action: "write",
         source,
     };
-    let file = File::create(path).map_err(|source| ReportError::Io {
-        path: path.to_owned(),
-        action: "create",
-        source,
-    })?;
-    let mut out = BufWriter::new(file);
+    let mut out = BufWriter::new(crate::csv_file::create_file(path)?);
     let mut serializer = V2DeflateSerializer::new();
     {
         let mut log = IntervalLogWriterBuilder::new()

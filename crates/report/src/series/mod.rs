@@ -16,14 +16,15 @@
 
 pub mod hlog;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use csv::StringRecord;
+pub use vocab::IntervalCounts;
 
+use crate::cells::Cells;
+use crate::csv_file::CsvWriter;
 use crate::error::ReportError;
-use crate::schema::{ClientKind, FieldError, Protocol};
+use crate::schema::{ClientKind, Protocol};
 
 /// The series file's columns, in order.
 pub const SERIES_HEADER: [&str; 19] = [
@@ -56,6 +57,10 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Both phases, in time order.
+    pub const ALL: [Phase; 2] = [Phase::Warmup, Phase::Measured];
+
+    /// The `phase` cell.
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Warmup => "warmup",
@@ -64,7 +69,9 @@ impl Phase {
     }
 }
 
-/// One interval of one point.
+vocab::word!(Phase, "phase");
+
+/// One interval of one point: the point's key, then the interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRow {
     pub run_id: String,
@@ -75,30 +82,16 @@ pub struct SeriesRow {
     pub network: String,
     pub clients: u32,
     pub streams_per_client: u32,
-    /// From the start of the point to the start of the interval.
-    pub start: Duration,
-    pub length: Duration,
+    /// What the interval counted, as the load generator sampled it.
+    pub interval: IntervalCounts,
     pub phase: Phase,
-    pub events: u64,
-    pub streams_open: u64,
-    pub streams_queued: u64,
-    pub errors: u64,
+    /// The `event_delivery` samples of the interval: their count, p50 and p99.
     pub delivery_count: u64,
     pub delivery_p50_us: Option<u64>,
     pub delivery_p99_us: Option<u64>,
 }
 
 impl SeriesRow {
-    /// Events per second of the interval (0 for an empty interval).
-    pub fn events_per_s(&self) -> f64 {
-        let s = self.length.as_secs_f64();
-        if s > 0.0 {
-            self.events as f64 / s
-        } else {
-            0.0
-        }
-    }
-
     fn to_record(&self) -> Vec<String> {
         let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         vec![
@@ -110,14 +103,14 @@ impl SeriesRow {
             self.network.clone(),
             self.clients.to_string(),
             self.streams_per_client.to_string(),
-            self.start.as_millis().to_string(),
-            self.length.as_millis().to_string(),
+            self.interval.start.as_millis().to_string(),
+            self.interval.length.as_millis().to_string(),
             self.phase.as_str().to_owned(),
-            self.events.to_string(),
-            format!("{:.1}", self.events_per_s()),
-            self.streams_open.to_string(),
-            self.streams_queued.to_string(),
-            self.errors.to_string(),
+            self.interval.events.to_string(),
+            format!("{:.1}", self.interval.events_per_s()),
+            self.interval.streams_open.to_string(),
+            self.interval.streams_queued.to_string(),
+            self.interval.errors.to_string(),
             self.delivery_count.to_string(),
             opt(self.delivery_p50_us),
             opt(self.delivery_p99_us),
@@ -139,154 +132,55 @@ pub fn series_path(report: &Path) -> PathBuf {
 /// Writes a series file point by point, flushing after each (a run cut short keeps its series).
 #[derive(Debug)]
 pub struct SeriesWriter {
-    path: PathBuf,
-    csv: csv::Writer<File>,
+    file: CsvWriter,
 }
 
 impl SeriesWriter {
     /// Creates (or truncates) the file and writes the header.
     pub fn create(path: &Path) -> Result<Self, ReportError> {
-        let mut w = SeriesWriter {
-            path: path.to_owned(),
-            csv: crate::csv_file::create(path)?,
-        };
-        w.write(SERIES_HEADER)?;
-        w.flush()?;
-        Ok(w)
+        Ok(SeriesWriter {
+            file: CsvWriter::create(path, &SERIES_HEADER)?,
+        })
     }
 
     /// Writes the intervals of one point and flushes them.
     pub fn write_rows(&mut self, rows: &[SeriesRow]) -> Result<(), ReportError> {
         for row in rows {
-            self.write(row.to_record())?;
+            self.file.write(row.to_record())?;
         }
-        self.flush()
-    }
-
-    fn write<I>(&mut self, record: I) -> Result<(), ReportError>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        self.csv
-            .write_record(record)
-            .map_err(|source| ReportError::Csv {
-                path: self.path.clone(),
-                line: 0,
-                source,
-            })
-    }
-
-    fn flush(&mut self) -> Result<(), ReportError> {
-        self.csv.flush().map_err(|source| ReportError::Io {
-            path: self.path.clone(),
-            action: "flush",
-            source,
-        })
+        self.file.flush()
     }
 }
 
 /// Reads a whole series file.
 pub fn read_series(path: &Path) -> Result<Vec<SeriesRow>, ReportError> {
-    let mut rows = Vec::new();
-    for (line, record) in crate::csv_file::records(path, &SERIES_HEADER)? {
-        let cells = Cells {
-            path,
-            line,
-            record: &record,
-        };
-        rows.push(cells.row()?);
-    }
-    Ok(rows)
+    crate::csv_file::read_records(path, &SERIES_HEADER, row)
 }
 
-struct Cells<'a> {
-    path: &'a Path,
-    line: u64,
-    record: &'a StringRecord,
-}
-
-impl Cells<'_> {
-    fn row(&self) -> Result<SeriesRow, ReportError> {
-        if self.record.len() != SERIES_HEADER.len() {
-            return Err(ReportError::CellCount {
-                path: self.path.to_owned(),
-                line: self.line,
-                found: self.record.len(),
-                expected: SERIES_HEADER.len(),
-            });
-        }
-        let phase = match self.text("phase") {
-            "warmup" => Phase::Warmup,
-            "measured" => Phase::Measured,
-            _ => {
-                return Err(self.error(
-                    "phase",
-                    FieldError::NotOneOf {
-                        expected: "`warmup`, `measured`",
-                    },
-                ))
-            }
-        };
-        let optional = |column| match self.text(column) {
-            "" => Ok(None),
-            _ => self.number(column).map(Some),
-        };
-        Ok(SeriesRow {
-            run_id: self.text("run_id").to_owned(),
-            shard: self.text("shard").to_owned(),
-            scenario: self.text("scenario").to_owned(),
-            client: self.word("client", "`emulated`, `chromium`, `firefox`")?,
-            protocol: self.word("protocol", "`h1`, `h1-tls`, `h2`, `h2c`")?,
-            network: self.text("network").to_owned(),
-            clients: self.number("clients")?,
-            streams_per_client: self.number("streams_per_client")?,
-            start: Duration::from_millis(self.number("start_ms")?),
-            length: Duration::from_millis(self.number("length_ms")?),
-            phase,
-            events: self.number("events")?,
-            streams_open: self.number("streams_open")?,
-            streams_queued: self.number("streams_queued")?,
-            errors: self.number("errors")?,
-            delivery_count: self.number("event_delivery_count")?,
-            delivery_p50_us: optional("event_delivery_p50_us")?,
-            delivery_p99_us: optional("event_delivery_p99_us")?,
-        })
-    }
-
-    fn text(&self, column: &'static str) -> &str {
-        SERIES_HEADER
-            .iter()
-            .position(|name| *name == column)
-            .and_then(|i| self.record.get(i))
-            .unwrap_or_default()
-    }
-
-    fn error(&self, column: &'static str, source: FieldError) -> ReportError {
-        ReportError::Cell {
-            path: self.path.to_owned(),
-            line: self.line,
-            column,
-            value: self.text(column).to_owned(),
-            source,
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, column: &'static str) -> Result<T, ReportError> {
-        self.text(column)
-            .parse()
-            .map_err(|_| self.error(column, FieldError::NotUnsigned))
-    }
-
-    fn word<T: std::str::FromStr>(
-        &self,
-        column: &'static str,
-        expected: &'static str,
-    ) -> Result<T, ReportError> {
-        self.text(column)
-            .parse()
-            .map_err(|_| self.error(column, FieldError::NotOneOf { expected }))
-    }
+/// One record of a series file as a row.
+fn row(cells: &Cells<'_>) -> Result<SeriesRow, ReportError> {
+    Ok(SeriesRow {
+        run_id: cells.text("run_id").to_owned(),
+        shard: cells.text("shard").to_owned(),
+        scenario: cells.text("scenario").to_owned(),
+        client: cells.word("client")?,
+        protocol: cells.word("protocol")?,
+        network: cells.text("network").to_owned(),
+        clients: cells.unsigned("clients")?,
+        streams_per_client: cells.unsigned("streams_per_client")?,
+        interval: IntervalCounts {
+            start: Duration::from_millis(cells.unsigned("start_ms")?),
+            length: Duration::from_millis(cells.unsigned("length_ms")?),
+            events: cells.unsigned("events")?,
+            streams_open: cells.unsigned("streams_open")?,
+            streams_queued: cells.unsigned("streams_queued")?,
+            errors: cells.unsigned("errors")?,
+        },
+        phase: cells.word("phase")?,
+        delivery_count: cells.unsigned("event_delivery_count")?,
+        delivery_p50_us: cells.optional_unsigned("event_delivery_p50_us")?,
+        delivery_p99_us: cells.optional_unsigned("event_delivery_p99_us")?,
+    })
 }
 
 #[cfg(test)]
@@ -303,13 +197,15 @@ mod tests {
             network: crate::LOOPBACK.into(),
             clients: 2,
             streams_per_client: 3,
-            start: Duration::from_millis(start_ms),
-            length: Duration::from_millis(500),
+            interval: IntervalCounts {
+                start: Duration::from_millis(start_ms),
+                length: Duration::from_millis(500),
+                events: 40,
+                streams_open: 6,
+                streams_queued: 0,
+                errors: 1,
+            },
             phase: Phase::Measured,
-            events: 40,
-            streams_open: 6,
-            streams_queued: 0,
-            errors: 1,
             delivery_count: 38,
             delivery_p50_us: Some(900),
             delivery_p99_us: None,

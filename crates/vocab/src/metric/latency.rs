@@ -19,6 +19,43 @@ pub enum Latency {
     NetworkRtt,
 }
 
+/// Each latency's row name, and its censored samples' row made from it.
+macro_rules! names {
+    ($($latency:ident => $name:literal,)*) => {
+        impl Latency {
+            /// The row name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Latency::$latency => $name,)*
+                }
+            }
+
+            /// The row counting this latency's censored samples (`<name>_censored`): those still
+            /// waiting when the point ended, recorded at that lower bound.
+            pub fn censored_name(self) -> &'static str {
+                match self {
+                    $(Latency::$latency => concat!($name, "_censored"),)*
+                }
+            }
+        }
+    };
+}
+
+names! {
+    QueueWait => "queue_wait",
+    PostQueueWait => "post_queue_wait",
+    Connect => "connect",
+    TimeToOpen => "time_to_open",
+    TimeToFirstEvent => "time_to_first_event",
+    EventDelivery => "event_delivery",
+    PostRtt => "post_rtt",
+    Fanout => "fanout",
+    ReplayFanout => "replay_fanout",
+    ClientLag => "client_lag",
+    ServerLag => "server_lag",
+    NetworkRtt => "network_rtt",
+}
+
 impl Latency {
     /// Every latency, in report order.
     pub const ALL: [Latency; 12] = [
@@ -36,11 +73,6 @@ impl Latency {
         Latency::NetworkRtt,
     ];
 
-    /// The row name.
-    pub fn name(self) -> &'static str {
-        self.info().name
-    }
-
     /// The latency's catalog entry.
     pub fn info(self) -> MetricInfo {
         let rule = match self {
@@ -48,100 +80,45 @@ impl Latency {
             Latency::ClientLag | Latency::ServerLag | Latency::NetworkRtt => DefaultRule::Shown,
             _ => DefaultRule::Latency,
         };
-        let (name, measures) = match self {
-            Latency::QueueWait => (
-                "queue_wait",
-                "an EventSource's request is wanted (created, or reconnecting) -> it is granted its \
+        let measures = match self {
+            Latency::QueueWait => "an EventSource's request is wanted (created, or reconnecting) -> it is granted its \
                  slot: on HTTP/1.1 a pool connection slot (an idle connection, or room to open one \
                  under the cap), on HTTP/2 one of the connection's stream slots; before any \
                  connection setup. ws, wss: a WebSocket is created (or reconnecting) -> it may \
                  start connecting (the browser's per-client throttle delay and the endpoint's \
                  one-handshake-at-a-time lock)",
-            ),
-            Latency::PostQueueWait => (
-                "post_queue_wait",
-                "a POST's scheduled instant -> it is granted its slot (as `queue_wait`): where the \
+            Latency::PostQueueWait => "a POST's scheduled instant -> it is granted its slot (as `queue_wait`): where the \
                  six-connection ceiling hurts a chat. ws, wss: a chat message's scheduled instant \
                  -> it is written on the client's first WebSocket (later if that socket is \
                  reconnecting)",
-            ),
-            Latency::Connect => (
-                "connect",
-                "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
+            Latency::Connect => "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
                  (cleartext: TCP connected); one sample per connection",
-            ),
-            Latency::TimeToOpen => (
-                "time_to_open",
-                "the EventSource or WebSocket is created (its first request wanted) -> it is open: \
+            Latency::TimeToOpen => "the EventSource or WebSocket is created (its first request wanted) -> it is open: \
                  the `200 text/event-stream` response head, the WebSocket's `101` handshake done; \
                  its first open only",
-            ),
-            Latency::TimeToFirstEvent => (
-                "time_to_first_event",
-                "the EventSource or WebSocket is created (its first request wanted) -> its first \
+            Latency::TimeToFirstEvent => "the EventSource or WebSocket is created (its first request wanted) -> its first \
                  event (WebSocket: message) is parsed",
-            ),
-            Latency::EventDelivery => (
-                "event_delivery",
-                "the server's send stamp in the event's data -> the event is parsed at the client \
+            Latency::EventDelivery => "the server's send stamp in the event's data -> the event is parsed at the client \
                  (same host clock); after warm-up only",
-            ),
-            Latency::PostRtt => (
-                "post_rtt",
-                "the POST's scheduled instant (coordinated omission corrected) -> its response read \
+            Latency::PostRtt => "the POST's scheduled instant (coordinated omission corrected) -> its response read \
                  to the end. ws, wss: a chat message's scheduled instant -> its echo (the channel's \
                  copy carrying its token) received on the WebSocket it was sent on",
-            ),
-            Latency::Fanout => (
-                "fanout",
-                "the POST's request (ws, wss: the chat message) is handed to its connection \
+            Latency::Fanout => "the POST's request (ws, wss: the chat message) is handed to its connection \
                  (written) -> the event (message) carrying its token is parsed, one sample per \
                  subscriber stream or WebSocket; replays left out",
-            ),
-            Latency::ReplayFanout => (
-                "replay_fanout",
-                "as `fanout`, for the events that can only have come from the server's replay \
+            Latency::ReplayFanout => "as `fanout`, for the events that can only have come from the server's replay \
                  (see `replayed_events`): how late a reconnecting subscriber caught up",
-            ),
-            Latency::ClientLag => (
-                "client_lag",
-                "the load generator's own health: a 10 ms timer's deadline -> the instant its task \
+            Latency::ClientLag => "the load generator's own health: a 10 ms timer's deadline -> the instant its task \
                  ran on the client's runtime (how late timers and tasks run)",
-            ),
-            Latency::ServerLag => (
-                "server_lag",
-                "the embedded server's health: the same probe on the server's own runtime",
-            ),
-            Latency::NetworkRtt => (
-                "network_rtt",
-                "the emulated network checked before each condition: a TCP connect from the client \
+            Latency::ServerLag => "the embedded server's health: the same probe on the server's own runtime",
+            Latency::NetworkRtt => "the emulated network checked before each condition: a TCP connect from the client \
                  namespace starts -> the server namespace's SYN-ACK completes it (one round trip)",
-            ),
         };
         MetricInfo {
-            name,
+            name: self.name(),
             kind: MetricKind::Latency,
             measures,
             rule,
-        }
-    }
-
-    /// The row counting this latency's censored samples: those still waiting when the point
-    /// ended, recorded at that lower bound.
-    pub fn censored_name(self) -> &'static str {
-        match self {
-            Latency::QueueWait => "queue_wait_censored",
-            Latency::PostQueueWait => "post_queue_wait_censored",
-            Latency::Connect => "connect_censored",
-            Latency::TimeToOpen => "time_to_open_censored",
-            Latency::TimeToFirstEvent => "time_to_first_event_censored",
-            Latency::EventDelivery => "event_delivery_censored",
-            Latency::PostRtt => "post_rtt_censored",
-            Latency::Fanout => "fanout_censored",
-            Latency::ReplayFanout => "replay_fanout_censored",
-            Latency::ClientLag => "client_lag_censored",
-            Latency::ServerLag => "server_lag_censored",
-            Latency::NetworkRtt => "network_rtt_censored",
         }
     }
 

@@ -19,7 +19,6 @@ pub use counter::Counter;
 pub use latency::Latency;
 
 use crate::error_class::ErrorClass;
-use crate::word::{word_traits, Word};
 
 /// Whether a row is a count or a latency distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +30,9 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    /// Both kinds, in a fixed order.
+    pub const ALL: [MetricKind; 2] = [MetricKind::Counter, MetricKind::Latency];
+
     /// The `kind` cell.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,21 +50,7 @@ impl MetricKind {
     }
 }
 
-impl MetricKind {
-    /// Both kinds, in a fixed order.
-    pub const ALL: [MetricKind; 2] = [MetricKind::Counter, MetricKind::Latency];
-}
-
-impl Word for MetricKind {
-    const WHAT: &'static str = "metric kind";
-    const ALL: &'static [MetricKind] = &MetricKind::ALL;
-
-    fn as_str(self) -> &'static str {
-        MetricKind::as_str(self)
-    }
-}
-
-word_traits!(MetricKind);
+crate::word!(MetricKind, "metric kind");
 
 /// How `bench compare` treats a change of a metric unless told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
