@@ -13,7 +13,7 @@
 //!   its windows shut: [`Activity::window_stall`] resolves and the connection is reset. Without it
 //!   a client that advertised a zero window kept its streams open forever.
 //! - Progress: the last instant the connection got a request, a piece of a request body, or had
-//!   an event frame taken. [`crate::reclaim`] uses it to choose which connection to close when
+//!   an event frame taken. [`crate::listen::reclaim`] uses it to choose which connection to close when
 //!   the connection limit is reached.
 //!
 //! Times are nanoseconds since the connection's own epoch in atomics, so that the hot path (a
@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::socket::SocketState;
+use crate::listen::socket::SocketState;
 
 /// The activity of one connection, shared by its requests, its event streams and its watchdogs.
 #[derive(Debug)]

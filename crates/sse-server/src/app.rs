@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::body::BodyLimits;
 use crate::config::EventDefaults;
 use crate::faults::Faults;
 use crate::hub::Hub;
+use crate::routes::body::BodyLimits;
 use crate::stats::{ListenerCounters, Stats};
 
 #[derive(Debug)]

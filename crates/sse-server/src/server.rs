@@ -17,19 +17,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
-use crate::body::BodyLimits;
 use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
-use crate::connection::Server;
 use crate::error::ServerError;
 use crate::eviction::sweep_idle_channels;
 use crate::faults::Faults;
 use crate::hub::{Hub, HubLimits};
-use crate::listener::{Limits, Listener};
+use crate::listen::connection::Server;
+use crate::listen::reclaim::Registry;
+use crate::listen::tls::Certificate;
+use crate::listen::{Limits, Listener};
 use crate::protocol::Protocol;
-use crate::reclaim::Registry;
+use crate::routes::body::BodyLimits;
 use crate::stats::{ListenerCounters, Stats};
-use crate::tls::Certificate;
 
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);

@@ -33,6 +33,8 @@
 //! last event it parsed, which names the last message it has, and a resumed stream replays every
 //! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
 
+mod frames;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,14 +48,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
 use crate::bounds;
-use crate::budget::Refusal;
 use crate::conn::Conn;
 use crate::faults::{CloseMode, FaultConfig, Stall};
-use crate::frames::{Frames, Kind};
+use crate::hub::budget::Refusal;
 use crate::hub::{Hub, Message, Subscription};
-use crate::query::EventsQuery;
-use crate::response::{Body, BodyError};
+use crate::routes::query::EventsQuery;
+use crate::routes::response::{Body, BodyError};
 use crate::stats::{decr, incr, ListenerCounters};
+use frames::{Frames, Kind};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

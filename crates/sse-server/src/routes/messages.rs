@@ -10,10 +10,10 @@ use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::body::{read_body, ReadBodyError};
 use crate::conn::Conn;
-use crate::query;
-use crate::response::{json, refused, text, Body};
+use crate::routes::body::{read_body, ReadBodyError};
+use crate::routes::query;
+use crate::routes::response::{json, refused, text, Body};
 use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]

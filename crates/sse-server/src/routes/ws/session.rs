@@ -48,12 +48,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
 use crate::app::App;
-use crate::budget::Refusal;
 use crate::conn::Conn;
 use crate::faults::{CloseMode, FaultConfig};
+use crate::hub::budget::Refusal;
 use crate::hub::Subscription;
-use crate::query::EventsQuery;
-use crate::response::count_refusal;
+use crate::routes::query::EventsQuery;
+use crate::routes::response::count_refusal;
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,

@@ -15,6 +15,8 @@
 //! connection's own task (`connection.rs`), so that the listener's watchdogs (reset faults, write stalls, the
 //! connection limit, forced shutdown) keep covering the socket after the upgrade.
 
+mod session;
+
 use std::sync::Arc;
 
 use http::header::{
@@ -27,10 +29,10 @@ use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::conn::Conn;
-use crate::query;
-use crate::response::{refused, text, Body};
+use crate::routes::query;
+use crate::routes::response::{refused, text, Body};
 use crate::stats::incr;
-use crate::ws_session::Session;
+use session::Session;
 
 /// Answers `GET /ws`: `101` and a parked session, or why not.
 pub(crate) fn upgrade(app: &Arc<App>, conn: &Conn, mut req: Request<Incoming>) -> Response<Body> {

@@ -26,6 +26,12 @@
 //! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
 //! after its accept is dropped with a TCP reset, whatever stage it is in.
 
+pub(crate) mod connection;
+pub(crate) mod reclaim;
+mod sniff;
+pub(crate) mod socket;
+pub(crate) mod tls;
+
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,13 +43,13 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use crate::activity::{Accepted, Activity};
-use crate::connection::{Http, Server};
 use crate::logging::{RateLimit, WARN_EVERY};
 use crate::protocol::Protocol;
-use crate::reclaim::Registry;
-use crate::sniff::{self, Opening};
-use crate::socket::{Socket, SocketState};
 use crate::stats::{decr, incr, ListenerCounters};
+use connection::{Http, Server};
+use reclaim::Registry;
+use sniff::Opening;
+use socket::{Socket, SocketState};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);

@@ -15,6 +15,13 @@
 //! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
 //! (`replay_budget_refusals`); the body says which.
 
+pub(crate) mod body;
+mod events;
+mod messages;
+mod query;
+pub(crate) mod response;
+mod ws;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,14 +30,11 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::body::{read_body, ReadBodyError};
 use crate::conn::Conn;
-use crate::events::{self, Resume};
-use crate::messages;
-use crate::query;
-use crate::response::{json, refused, text, with_type, Body};
 use crate::stats::incr;
-use crate::ws_upgrade;
+use body::{read_body, ReadBodyError};
+use events::Resume;
+use response::{json, refused, text, with_type, Body};
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
@@ -58,7 +62,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
             fault_error("every Nth GET /events fails")
         }
         "/events" => events(&app, &conn, &req),
-        "/ws" => ws_upgrade::upgrade(&app, &conn, req),
+        "/ws" => ws::upgrade(&app, &conn, req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.

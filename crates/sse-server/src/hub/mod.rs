@@ -16,6 +16,8 @@
 //!
 //! Locking: the map lock is taken before a channel's lock, never the other way round.
 
+pub(crate) mod budget;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,7 +29,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::{Refusal, ReplayBudget, MESSAGE_OVERHEAD};
+use crate::hub::budget::{Refusal, ReplayBudget, MESSAGE_OVERHEAD};
 use crate::stats::{incr, ListenerCounters};
 
 /// One `message` event, encoded, with its per-channel id.
