@@ -13,7 +13,7 @@
 //!   its windows shut: [`Activity::window_stall`] resolves and the connection is reset. Without it
 //!   a client that advertised a zero window kept its streams open forever.
 //! - Progress: the last instant the connection got a request, a piece of a request body, or had
-//!   an event frame taken. [`crate::listen::reclaim`] uses it to choose which connection to close when
+//!   an event frame taken. the connection limit (`listen::reclaim`) uses it to choose which connection to close when
 //!   the connection limit is reached.
 //!
 //! Times are nanoseconds since the connection's own epoch in atomics, so that the hot path (a
@@ -26,8 +26,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
-
-use crate::listen::socket::SocketState;
 
 /// The activity of one connection, shared by its requests, its event streams and its watchdogs.
 #[derive(Debug)]
@@ -150,8 +148,9 @@ impl Activity {
     }
 
     /// Resolves once event frames have waited `timeout` for hyper without any frame of this
-    /// connection being taken meanwhile, while the socket is not the one blocking.
-    pub(crate) async fn window_stall(&self, timeout: Duration, socket: &SocketState) {
+    /// connection being taken meanwhile, while the socket is not the one blocking (as
+    /// `socket_blocked` says).
+    pub(crate) async fn window_stall(&self, timeout: Duration, socket_blocked: impl Fn() -> bool) {
         loop {
             if !self.frames_waiting() {
                 self.started_waiting.notified().await;
@@ -163,7 +162,7 @@ impl Activity {
                 sleep_until(deadline).await;
                 continue;
             }
-            if self.frames_waiting() && !socket.is_write_blocked() {
+            if self.frames_waiting() && !socket_blocked() {
                 return;
             }
             // The socket is blocked (the write-stall timeout's case) or a frame was just taken:
@@ -270,11 +269,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_window_stall_needs_frames_waiting_and_none_taken() {
         let activity = Activity::new();
-        let socket = SocketState::new();
         let mut stuck = activity.stream();
         let mut moving = activity.stream();
         stuck.handed();
-        let stall = activity.window_stall(Duration::from_secs(2), &socket);
+        let stall = activity.window_stall(Duration::from_secs(2), || false);
         tokio::pin!(stall);
         // Another stream of the connection keeps making progress: no stall.
         for _ in 0..10 {

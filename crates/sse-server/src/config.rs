@@ -9,10 +9,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bounds;
 use crate::error::ServerError;
 use crate::faults::FaultConfig;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// HTTP/2's smallest legal window (RFC 9113 §6.9.2) and the largest one (2^31 - 1).
 const MIN_WINDOW: u32 = 65_535;
@@ -76,6 +75,19 @@ pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default [`ServerConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Largest `interval_ms`, `heartbeat_ms` and `retry_ms` a client may ask for, and largest event
+/// default: one day.
+pub const MAX_PERIOD_MS: u64 = 24 * 60 * 60 * 1000;
+/// Largest tick `size` a client may ask for, in bytes.
+pub const MAX_TICK_SIZE: usize = 1 << 20;
+/// Largest tick `count`.
+pub const MAX_COUNT: u64 = 1_000_000_000;
+/// Longest channel name, in bytes.
+pub const MAX_CHANNEL_LEN: usize = 256;
+/// Largest tick sequence number a `Last-Event-ID` may resume from: 2^53 - 1, the largest integer
+/// a JavaScript number holds exactly, so that tick ids never wrap.
+pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 
 /// The whole server configuration.
 ///
@@ -202,7 +214,8 @@ impl Default for Http2Settings {
     }
 }
 
-/// Defaults for each `GET /events` stream, within the ranges of [`crate::bounds`].
+/// Defaults for each `GET /events` stream, within the ranges a query string may ask for
+/// ([`MAX_PERIOD_MS`], [`MAX_TICK_SIZE`], [`MAX_COUNT`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventDefaults {
     /// Time between `tick` events (default 1 s; query `interval_ms`).
@@ -344,19 +357,19 @@ impl ServerConfig {
     /// The event defaults must keep to the ranges a query string may ask for.
     fn validate_events(&self) -> Result<(), ServerError> {
         let ev = &self.events;
-        let max_period = Duration::from_millis(bounds::MAX_PERIOD_MS);
+        let max_period = Duration::from_millis(MAX_PERIOD_MS);
         for (key, value) in [("event interval", ev.interval), ("heartbeat", ev.heartbeat)] {
             if value.is_zero() || value > max_period {
                 return Err(invalid(key, format!("{value:?}"), "must be 1ms to 1 day"));
             }
         }
-        if ev.retry_ms > bounds::MAX_PERIOD_MS {
+        if ev.retry_ms > MAX_PERIOD_MS {
             return Err(invalid("retry_ms", ev.retry_ms, "must be 0 to 86400000"));
         }
-        if ev.size > bounds::MAX_TICK_SIZE {
+        if ev.size > MAX_TICK_SIZE {
             return Err(invalid("event size", ev.size, "must be at most 1048576"));
         }
-        if ev.count.is_some_and(|c| c == 0 || c > bounds::MAX_COUNT) {
+        if ev.count.is_some_and(|c| c == 0 || c > MAX_COUNT) {
             return Err(invalid(
                 "event count",
                 ev.count.unwrap_or_default(),

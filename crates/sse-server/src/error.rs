@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// Why [`crate::start`] failed.
 #[derive(Debug, thiserror::Error)]

@@ -30,30 +30,27 @@
 //! connection limit reclaims the slots of connections that make no progress
 //! (`connections_reclaimed`) before it refuses anyone. The memory the server keeps is bounded as
 //! [`ServerConfig`] states. `scripts/server-abuse.sh` runs the attacks and measures the server.
-pub mod bounds;
 pub mod config;
 pub mod error;
 pub mod faults;
 pub mod logging;
-pub mod protocol;
 pub mod stats;
 
 mod activity;
 mod app;
-mod conn;
 mod dedicated;
-mod eviction;
 mod hub;
 mod listen;
 mod routes;
 mod server;
-mod upgrade_slot;
 
 pub use config::SHUTDOWN_GRACE;
 pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
 pub use dedicated::{DedicatedServer, ThreadStart};
 pub use error::ServerError;
 pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
-pub use protocol::Protocol;
 pub use server::{start, RunningServer};
 pub use stats::{ListenerStats, Stats};
+/// The listener kinds: the shared protocol arms. Each listener speaks exactly one and refuses the
+/// others.
+pub use vocab::Protocol;

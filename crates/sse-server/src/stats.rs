@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// A snapshot of the whole server, as returned by `GET /stats` and [`crate::RunningServer::stats`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@
 //!
 //! Locking: the map lock is taken before a channel's lock, never the other way round.
 
-pub(crate) mod budget;
+mod budget;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +29,14 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::budget::{Refusal, ReplayBudget, MESSAGE_OVERHEAD};
+pub(crate) use budget::Refusal;
+
 use crate::stats::{incr, ListenerCounters};
+use budget::{ReplayBudget, MESSAGE_OVERHEAD};
+
+/// Bounds on the time between two sweeps for idle channels.
+const MIN_SWEEP_EVERY: Duration = Duration::from_millis(50);
+const MAX_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// One `message` event, encoded, with its per-channel id.
 #[derive(Debug, Clone)]
@@ -388,6 +394,30 @@ impl Hub {
         }
         self.evicted.fetch_add(evicted as u64, Ordering::Relaxed);
         evicted
+    }
+}
+
+impl Hub {
+    /// Evicts idle channels ([`Hub::evict_idle`]) a few times per `idle_timeout`, until
+    /// `shutdown`.
+    pub(crate) async fn sweep_idle(
+        self: Arc<Self>,
+        idle_timeout: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let every = (idle_timeout / 4).clamp(MIN_SWEEP_EVERY, MAX_SWEEP_EVERY);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            let evicted = self.evict_idle(idle_timeout);
+            if evicted > 0 {
+                tracing::debug!("evicted {evicted} idle channels");
+            }
+        }
     }
 }
 

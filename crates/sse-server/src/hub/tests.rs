@@ -1,7 +1,7 @@
 //! Unit tests of `hub.rs`.
 
 use super::*;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 fn counters() -> Arc<ListenerCounters> {
     Arc::new(ListenerCounters::new(

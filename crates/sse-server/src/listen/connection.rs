@@ -35,11 +35,11 @@ use tokio_util::task::TaskTracker;
 use crate::activity::Accepted;
 use crate::activity::Activity;
 use crate::app::App;
+use crate::app::{Conn, UpgradeSlot};
 use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
 use crate::stats::{incr, ListenerCounters};
-use crate::upgrade_slot::UpgradeSlot;
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
 /// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.
@@ -141,7 +141,7 @@ impl Server {
             .then(|| Arc::new(UpgradeSlot::default()));
         let svc_upgrade = upgrade.clone();
         let service = service_fn(move |req| {
-            let conn = crate::conn::Conn {
+            let conn = Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),

@@ -26,11 +26,15 @@
 //! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
 //! after its accept is dropped with a TCP reset, whatever stage it is in.
 
-pub(crate) mod connection;
-pub(crate) mod reclaim;
+mod connection;
+mod reclaim;
 mod sniff;
-pub(crate) mod socket;
-pub(crate) mod tls;
+mod socket;
+mod tls;
+
+pub(crate) use connection::Server;
+pub(crate) use reclaim::Registry;
+pub(crate) use tls::Certificate;
 
 use std::io;
 use std::sync::Arc;
@@ -44,12 +48,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::activity::{Accepted, Activity};
 use crate::logging::{RateLimit, WARN_EVERY};
-use crate::protocol::Protocol;
 use crate::stats::{decr, incr, ListenerCounters};
-use connection::{Http, Server};
-use reclaim::Registry;
+use connection::Http;
 use sniff::Opening;
 use socket::{Socket, SocketState};
+use vocab::Protocol;
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
@@ -186,7 +189,7 @@ impl Listener {
             }
             let activity = &accepted.activity;
             activity
-                .window_stall(self.limits.write_stall_timeout, &state)
+                .window_stall(self.limits.write_stall_timeout, || state.is_write_blocked())
                 .await;
             state.reset_on_drop();
         };

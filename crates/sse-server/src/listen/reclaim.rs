@@ -192,7 +192,7 @@ fn reclaim(state: &mut State) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Protocol;
+    use vocab::Protocol;
 
     fn counters() -> Arc<ListenerCounters> {
         Arc::new(ListenerCounters::new(

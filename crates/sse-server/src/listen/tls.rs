@@ -15,7 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::config::TlsSource;
 use crate::error::ServerError;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// The names the self-signed certificate is always valid for. IP strings become IP SANs, so
 /// clients can connect to `https://127.0.0.1:PORT` and verify without SNI; the addresses the

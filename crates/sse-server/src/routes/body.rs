@@ -16,13 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::{timeout_at, Instant};
 
-/// The limits a body is read under.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimits {
-    pub(crate) max_bytes: usize,
-    pub(crate) read_timeout: Duration,
-    pub(crate) total_timeout: Duration,
-}
+use crate::app::BodyLimits;
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::conn::Conn;
+use crate::app::Conn;
 use crate::routes::body::{read_body, ReadBodyError};
 use crate::routes::query;
 use crate::routes::response::{json, refused, text, Body};

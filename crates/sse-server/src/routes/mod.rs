@@ -30,7 +30,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::conn::Conn;
+use crate::app::Conn;
 use crate::stats::incr;
 use body::{read_body, ReadBodyError};
 use events::Resume;

@@ -47,10 +47,10 @@ use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTick
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
-use crate::bounds;
-use crate::conn::Conn;
+use crate::app::Conn;
+use crate::config::MAX_RESUME_SEQ;
 use crate::faults::{CloseMode, FaultConfig, Stall};
-use crate::hub::budget::Refusal;
+use crate::hub::Refusal;
 use crate::hub::{Hub, Message, Subscription};
 use crate::routes::query::EventsQuery;
 use crate::routes::response::{Body, BodyError};
@@ -68,7 +68,7 @@ pub(crate) struct Resume {
 
 impl Resume {
     /// Parses `17` or `17.5`; `None` for anything else. A tick seq over
-    /// [`bounds::MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
+    /// [`MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
     /// it can never wrap; the message id is still resumed.
     pub(crate) fn parse(last_event_id: &str) -> Option<Resume> {
         let (message, tick) = match last_event_id.split_once('.') {
@@ -77,7 +77,7 @@ impl Resume {
         };
         Some(Resume {
             message: message.parse().ok()?,
-            tick: tick.filter(|&t| t <= bounds::MAX_RESUME_SEQ),
+            tick: tick.filter(|&t| t <= MAX_RESUME_SEQ),
         })
     }
 }

@@ -11,7 +11,7 @@
 //! `stream_error_every_nth` fault answers 503 here too, before subscribing.
 //!
 //! The session itself (`ws_session.rs`) runs after hyper has handed over the connection. It is
-//! parked in the connection's [`UpgradeSlot`](crate::upgrade_slot::UpgradeSlot) and run by the
+//! parked in the connection's [`UpgradeSlot`](crate::app::UpgradeSlot) and run by the
 //! connection's own task (`connection.rs`), so that the listener's watchdogs (reset faults, write stalls, the
 //! connection limit, forced shutdown) keep covering the socket after the upgrade.
 
@@ -28,7 +28,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::conn::Conn;
+use crate::app::Conn;
 use crate::routes::query;
 use crate::routes::response::{refused, text, Body};
 use crate::stats::incr;

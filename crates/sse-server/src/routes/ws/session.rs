@@ -48,9 +48,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
 use crate::app::App;
-use crate::conn::Conn;
+use crate::app::Conn;
 use crate::faults::{CloseMode, FaultConfig};
-use crate::hub::budget::Refusal;
+use crate::hub::Refusal;
 use crate::hub::Subscription;
 use crate::routes::query::EventsQuery;
 use crate::routes::response::count_refusal;
