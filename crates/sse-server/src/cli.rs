@@ -9,45 +9,22 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use sse_server::faults::{CloseStreams, Stall};
 use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
 use sse_server::{
     config, CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource,
 };
+use vocab::Word;
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
-///
-/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=
-/// (interval_ms, heartbeat_ms 1..=86400000; retry_ms 0..=86400000; size 0..=1048576;
-/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page);
-/// on the ws and wss listeners also GET /ws?channel= (a WebSocket: each text message received is
-/// published to the channel; every message of the channel, and a tick per interval, is sent).
-/// Without any of --h1, --h1-tls, --h2, --h2c, --ws, --wss, all six listen on 127.0.0.1 on free
-/// ports.
-/// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
 #[derive(Debug, Parser)]
-#[command(name = "server", version)]
+#[command(name = "server", version, long_about = long_about())]
 pub(crate) struct Args {
-    /// Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. 127.0.0.1:8080.
-    #[arg(long, value_name = "ADDR")]
-    h1: Option<SocketAddr>,
-    /// HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served too).
-    #[arg(long = "h1-tls", value_name = "ADDR")]
-    h1_tls: Option<SocketAddr>,
-    /// HTTP/2 over TLS listener address (ALPN h2 required).
-    #[arg(long, value_name = "ADDR")]
-    h2: Option<SocketAddr>,
-    /// Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1).
-    #[arg(long, value_name = "ADDR")]
-    h2c: Option<SocketAddr>,
-    /// WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. 127.0.0.1:8081.
-    #[arg(long, value_name = "ADDR")]
-    ws: Option<SocketAddr>,
-    /// WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades).
-    #[arg(long, value_name = "ADDR")]
-    wss: Option<SocketAddr>,
+    #[command(flatten)]
+    listeners: Listeners,
 
     /// Write the served certificate (PEM) to this file before printing the listening lines, for
     /// clients to trust (e.g. curl --cacert).
@@ -63,26 +40,41 @@ pub(crate) struct Args {
     /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS)]
     max_concurrent_streams: u32,
-    /// HTTP/2 initial stream receive window, bytes (65535..=2147483647).
-    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = config::DEFAULT_WINDOW,
+        help = format!("HTTP/2 initial stream receive window, bytes ({:?})", config::WINDOW_RANGE)
+    )]
     initial_stream_window: u32,
-    /// HTTP/2 initial connection receive window, bytes (65535..=2147483647).
-    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = config::DEFAULT_WINDOW,
+        help = format!("HTTP/2 initial connection receive window, bytes ({:?})", config::WINDOW_RANGE)
+    )]
     initial_connection_window: u32,
 
     /// Default time between tick events (e.g. 250ms, 1s; at most 1 day); query interval_ms
     /// overrides.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_EVENT_INTERVAL.into())]
     event_interval: humantime::Duration,
-    /// Default tick event data size, bytes (at most 1048576); query size overrides.
-    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_EVENT_SIZE)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = config::DEFAULT_EVENT_SIZE,
+        help = format!("Default tick event data size, bytes (at most {}); query size overrides", config::MAX_TICK_SIZE)
+    )]
     event_size: usize,
     /// Default time between heartbeat comments (at most 1 day); query heartbeat_ms overrides.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HEARTBEAT.into())]
     heartbeat: humantime::Duration,
-    /// Default `retry:` value sent first on each stream, milliseconds (at most 86400000); query
-    /// retry_ms overrides.
-    #[arg(long, value_name = "MS", default_value_t = config::DEFAULT_RETRY_MS)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = config::DEFAULT_RETRY_MS,
+        help = format!("Default `retry:` value sent first on each stream, milliseconds (at most {}); query retry_ms overrides", config::MAX_PERIOD_MS)
+    )]
     retry_ms: u64,
 
     /// Largest POST /messages body, bytes; larger gets 413.
@@ -103,11 +95,19 @@ pub(crate) struct Args {
     /// A channel with no subscriber and no message for this long is evicted with its ring.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_CHANNEL_IDLE_TIMEOUT.into())]
     channel_idle_timeout: humantime::Duration,
-    /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (at least 8192).
-    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = config::DEFAULT_SEND_BUFFER_BYTES,
+        help = format!("Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream ({:?})", config::SEND_BUFFER_RANGE)
+    )]
     send_buffer: usize,
-    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864).
-    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE,
+        help = format!("SO_SNDBUF of every accepted socket, bytes ({:?})", config::SOCKET_SEND_BUFFER_RANGE)
+    )]
     socket_send_buffer: usize,
     /// Leave the accepted sockets' send buffer size to the kernel's autotuning (overrides
     /// --socket-send-buffer).
@@ -149,6 +149,101 @@ pub(crate) struct Args {
     faults: FaultArgs,
 }
 
+/// The help's description: the routes, with the ranges of their query values, and the
+/// listeners.
+fn long_about() -> String {
+    let max_period = config::MAX_PERIOD_MS;
+    let websocket: Vec<&str> = Protocol::ALL
+        .into_iter()
+        .filter(|p| p.is_websocket())
+        .map(Protocol::as_str)
+        .collect();
+    let flags: Vec<String> = Protocol::ALL.iter().map(|p| format!("--{p}")).collect();
+    format!(
+        "ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext \
+         and TLS, each listener pinned to one protocol.\n\n\
+         Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms= \
+         (interval_ms, heartbeat_ms 1..={max_period}; retry_ms 0..={max_period}; size 0..={}; \
+         count 1..={}), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo \
+         page); on the {} listeners also GET /ws?channel= (a WebSocket: each text message \
+         received is published to the channel; every message of the channel, and a tick per \
+         interval, is sent).\n\
+         Without any of {}, all {} listen on 127.0.0.1 on free ports.\n\
+         Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops \
+         it.",
+        config::MAX_TICK_SIZE,
+        config::MAX_COUNT,
+        websocket.join(" and "),
+        flags.join(", "),
+        Protocol::ALL.len(),
+    )
+}
+
+/// One `--PROTOCOL ADDR` flag per protocol arm ([`Protocol::ALL`]), in that order.
+#[derive(Debug, Default)]
+struct Listeners(Vec<(Protocol, SocketAddr)>);
+
+/// What a protocol's listener flag says of its listener.
+fn listener_help(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::H1 => {
+            "Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. \
+             127.0.0.1:8080"
+        }
+        Protocol::H1Tls => {
+            "HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served \
+             too)"
+        }
+        Protocol::H2 => "HTTP/2 over TLS listener address (ALPN h2 required)",
+        Protocol::H2c => {
+            "Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1)"
+        }
+        Protocol::Ws => {
+            "WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. \
+             127.0.0.1:8081"
+        }
+        Protocol::Wss => {
+            "WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades)"
+        }
+    }
+}
+
+impl clap::Args for Listeners {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Protocol::ALL.into_iter().fold(cmd, |cmd, protocol| {
+            cmd.arg(
+                clap::Arg::new(protocol.as_str())
+                    .long(protocol.as_str())
+                    .value_name("ADDR")
+                    .value_parser(clap::value_parser!(SocketAddr))
+                    .help(listener_help(protocol)),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for Listeners {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut listeners = Listeners::default();
+        listeners.update_from_arg_matches(matches)?;
+        Ok(listeners)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for protocol in Protocol::ALL {
+            if let Some(&addr) = matches.get_one::<SocketAddr>(protocol.as_str()) {
+                self.0.retain(|&(p, _)| p != protocol);
+                self.0.push((protocol, addr));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Fault injection (all off by default); each injected fault is counted in /stats.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Fault injection")]
@@ -161,7 +256,8 @@ struct FaultArgs {
     #[arg(
         long,
         value_name = "MODE",
-        default_value = "clean",
+        default_value_t = CloseMode::default(),
+        value_parser = PossibleValuesParser::new(CloseMode::names()).try_map(|m| m.parse::<CloseMode>()),
         requires = "fault_close_streams_every"
     )]
     fault_close_mode: CloseMode,
@@ -217,17 +313,7 @@ impl Args {
     /// The server configuration these flags describe.
     pub(crate) fn config(&self) -> anyhow::Result<ServerConfig> {
         let defaults = ServerConfig::default();
-        let mut listeners: Vec<(Protocol, SocketAddr)> = [
-            (Protocol::H1, self.h1),
-            (Protocol::H1Tls, self.h1_tls),
-            (Protocol::H2, self.h2),
-            (Protocol::H2c, self.h2c),
-            (Protocol::Ws, self.ws),
-            (Protocol::Wss, self.wss),
-        ]
-        .into_iter()
-        .filter_map(|(p, addr)| Some((p, addr?)))
-        .collect();
+        let mut listeners = self.listeners.0.clone();
         if listeners.is_empty() {
             let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
             listeners = Protocol::ALL.map(|p| (p, any_port)).to_vec();
@@ -375,6 +461,21 @@ mod tests {
             }
         );
         assert!(Args::try_parse_from(["server", "--fault-stall-every=1s"]).is_err());
+    }
+
+    #[test]
+    fn every_protocol_has_its_listener_flag() {
+        let help = Args::command().render_long_help().to_string();
+        for protocol in Protocol::ALL {
+            let flag = format!("--{protocol}");
+            assert!(help.contains(&format!("{flag} <ADDR>")), "{help}");
+            let config = Args::parse_from(["server", &flag, "127.0.0.1:0"])
+                .config()
+                .unwrap();
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            assert_eq!(config.listeners, [(protocol, addr)]);
+        }
+        assert!(help.contains(&config::MAX_TICK_SIZE.to_string()), "{help}");
     }
 
     #[test]

@@ -28,6 +28,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use vocab::{UnknownWord, Word};
+
 use crate::error::ServerError;
 
 /// Which faults the server injects, and how often. The default injects none.
@@ -92,12 +94,21 @@ pub enum CloseMode {
 }
 
 impl CloseMode {
-    /// The name used on the command line: `clean` or `reset`.
+    /// The name used on the command line and in scenario files: `clean` or `reset`.
     pub fn as_str(self) -> &'static str {
         match self {
             CloseMode::Clean => "clean",
             CloseMode::Reset => "reset",
         }
+    }
+}
+
+impl Word for CloseMode {
+    const WHAT: &'static str = "close mode";
+    const ALL: &'static [CloseMode] = &[CloseMode::Clean, CloseMode::Reset];
+
+    fn as_str(self) -> &'static str {
+        CloseMode::as_str(self)
     }
 }
 
@@ -107,20 +118,11 @@ impl fmt::Display for CloseMode {
     }
 }
 
-/// A close mode that is neither `clean` nor `reset`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown close mode {0:?} (expected clean or reset)")]
-pub struct UnknownCloseMode(pub String);
-
 impl FromStr for CloseMode {
-    type Err = UnknownCloseMode;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "clean" => Ok(CloseMode::Clean),
-            "reset" => Ok(CloseMode::Reset),
-            _ => Err(UnknownCloseMode(s.to_owned())),
-        }
+        CloseMode::parse_word(s)
     }
 }
 
@@ -148,18 +150,10 @@ impl FaultConfig {
             ("fault delay_posts", self.delay_posts),
         ] {
             if value.is_some_and(|d| d.is_zero()) {
-                return Err(invalid(key, "0s", "must be longer than zero"));
+                return Err(ServerError::invalid(key, "0s", "must be longer than zero"));
             }
         }
         Ok(())
-    }
-}
-
-fn invalid(key: &'static str, value: impl ToString, reason: &'static str) -> ServerError {
-    ServerError::InvalidConfig {
-        key,
-        value: value.to_string(),
-        reason,
     }
 }
 
@@ -246,6 +240,9 @@ mod tests {
             .contains("delay_posts"));
         assert_eq!("reset".parse(), Ok(CloseMode::Reset));
         assert_eq!(CloseMode::default().to_string(), "clean");
-        assert!("rst".parse::<CloseMode>().is_err());
+        let unknown = "rst".parse::<CloseMode>().unwrap_err().to_string();
+        for mode in CloseMode::ALL {
+            assert!(unknown.contains(mode.as_str()), "{unknown}");
+        }
     }
 }

@@ -52,13 +52,6 @@ pub(crate) const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
 /// on purpose (`CloseMode::Reset`) do not count.
 pub(crate) const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
 
-/// Which hyper connection to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Http {
-    V1,
-    V2,
-}
-
 /// The configured hyper builders and what every connection shares.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -120,7 +113,6 @@ impl Server {
     pub(crate) async fn serve<IO>(
         &self,
         io: IO,
-        http: Http,
         counters: Arc<ListenerCounters>,
         accepted: &Accepted,
     ) where
@@ -169,19 +161,15 @@ impl Server {
             idle: None,
             counters: &counters,
         };
-        let ended = match http {
-            Http::V1 => {
-                let conn = self.http1.serve_connection(io, service).with_upgrades();
-                ending.drive(conn, |c| c.graceful_shutdown()).await
-            }
-            Http::V2 => {
-                ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
-                ending.first_request =
-                    Some((accepted.at + self.header_read_timeout, &first_request));
-                ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
-                let conn = self.http2.serve_connection(io, service);
-                ending.drive(conn, |c| c.graceful_shutdown()).await
-            }
+        let ended = if counters.protocol.is_http2() {
+            ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
+            ending.first_request = Some((accepted.at + self.header_read_timeout, &first_request));
+            ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
+            let conn = self.http2.serve_connection(io, service);
+            ending.drive(conn, |c| c.graceful_shutdown()).await
+        } else {
+            let conn = self.http1.serve_connection(io, service).with_upgrades();
+            ending.drive(conn, |c| c.graceful_shutdown()).await
         };
         // A WebSocket runs here, on the connection's own task, once hyper has handed it over: the
         // listener's watchdogs and the connection limit still cover it.

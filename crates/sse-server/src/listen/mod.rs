@@ -49,10 +49,8 @@ use tokio_util::task::TaskTracker;
 use crate::activity::{Accepted, Activity};
 use crate::logging::{RateLimit, WARN_EVERY};
 use crate::stats::{decr, incr, ListenerCounters};
-use connection::Http;
 use sniff::Opening;
 use socket::{Socket, SocketState};
-use vocab::Protocol;
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
@@ -163,11 +161,10 @@ impl Listener {
         let state = SocketState::new();
         let stream = Socket::new(stream, state.clone());
         let connection = async {
-            match protocol {
-                Protocol::H1 | Protocol::H2c | Protocol::Ws => {
-                    self.cleartext(stream, &accepted).await
-                }
-                Protocol::H1Tls | Protocol::H2 | Protocol::Wss => self.tls(stream, &accepted).await,
+            if protocol.is_tls() {
+                self.tls(stream, &accepted).await;
+            } else {
+                self.cleartext(stream, &accepted).await;
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
@@ -220,19 +217,20 @@ impl Listener {
                 return;
             }
         };
-        match (protocol, opening) {
+        match (protocol.is_http2(), opening) {
             (_, Opening::Closed) => {}
             (_, Opening::TimedOut) => incr(&self.counters.timeouts),
-            (Protocol::H2c, Opening::Http2) => self.serve(stream, Http::V2, accepted).await,
-            (Protocol::H2c, Opening::Other) => {
-                self.refused("an HTTP/1.1 request (h2c takes prior knowledge only)");
+            (true, Opening::Http2) | (false, Opening::Other) => self.serve(stream, accepted).await,
+            (true, Opening::Other) => {
+                self.refused(&format!(
+                    "an HTTP/1.1 request ({protocol} takes prior knowledge only)"
+                ));
                 sniff::refuse(stream, &sniff::http2_required_response()).await;
             }
-            (_, Opening::Http2) => {
+            (false, Opening::Http2) => {
                 self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
                 sniff::refuse(stream, &sniff::http1_required_goaway()).await;
             }
-            (_, Opening::Other) => self.serve(stream, Http::V1, accepted).await,
         }
     }
 
@@ -249,23 +247,19 @@ impl Listener {
             Some(Ok(Err(e))) => return self.handshake_failed(&e),
             Some(Ok(Ok(tls))) => tls,
         };
-        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-        match (self.counters.protocol, alpn.as_deref()) {
-            (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2, accepted).await,
-            (Protocol::H1Tls | Protocol::Wss, Some(b"http/1.1")) => {
-                self.serve(tls, Http::V1, accepted).await
-            }
-            (Protocol::H1Tls | Protocol::Wss, None) => {
-                incr(&self.counters.alpn_none);
-                self.serve(tls, Http::V1, accepted).await;
-            }
-            (_, alpn) => {
-                if alpn.is_none() {
-                    incr(&self.counters.alpn_none);
-                }
-                self.refused("a TLS client without ALPN h2");
-                let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
-            }
+        let protocol = self.counters.protocol;
+        let alpn = tls.get_ref().1.alpn_protocol();
+        if alpn.is_none() {
+            incr(&self.counters.alpn_none);
+        }
+        // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
+        let served = alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
+        if served {
+            self.serve(tls, accepted).await;
+        } else {
+            let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
+            self.refused(&format!("a TLS client without ALPN {wanted}"));
+            let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
         }
     }
 
@@ -298,12 +292,12 @@ impl Listener {
         }
     }
 
-    async fn serve<IO>(&self, io: IO, http: Http, accepted: &Accepted)
+    async fn serve<IO>(&self, io: IO, accepted: &Accepted)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         self.server
-            .serve(io, http, Arc::clone(&self.counters), accepted)
+            .serve(io, Arc::clone(&self.counters), accepted)
             .await;
     }
 }
