@@ -1,9 +1,10 @@
 //! What a server is started with. [`ServerConfig::default`] is a complete, working configuration:
-//! all six listeners on `127.0.0.1:0` and the defaults documented on each field.
+//! a listener for every [`Protocol`] on `127.0.0.1:0` and the defaults documented on each field.
 //! [`ServerConfig::validate`] rejects values the server cannot honour before anything is bound.
 //!
-//! Every default is a `DEFAULT_*` constant of this module, read by the `Default` impls and by the
-//! `server` command line alike, so a default is changed in one place.
+//! Every default is a `DEFAULT_*` constant of this module and every range a `*_RANGE` or `MAX_*`
+//! one, read by the `Default` impls, the validation, the query strings and the `server` command
+//! line alike, so each is changed in one place.
 
 use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -27,7 +28,8 @@ pub const SOCKET_SEND_BUFFER_RANGE: RangeInclusive<usize> = 4 * 1024..=64 << 20;
 /// finish before dropping them (and how long a connection may run on after its GOAWAY fault).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Default [`Http2Settings::max_concurrent_streams`]: what Chrome assumes before SETTINGS arrive.
+/// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
+/// arrive (`docs/browsers.md`, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
@@ -137,10 +139,9 @@ pub struct ServerConfig {
     /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
     /// inherit): default 256 KiB; `None` leaves the size to the kernel's autotuning. A fixed size
     /// bounds the kernel memory a client that stops reading costs and the bytes written for it
-    /// before its socket blocks: with autotuning a loopback socket takes about 4 MiB, and 300
-    /// readers of 1 MiB ticks that never read pushed other clients' p99 past one second while
-    /// their sockets filled. Linux doubles the value for its bookkeeping. A client far away with
-    /// a fast link may want more (a window is at most this much per round trip).
+    /// before its socket blocks (`crates/sse-server/FINDINGS.md`, "Slow readers"). Linux doubles
+    /// the value for its bookkeeping. A client far away with a fast link may want more (a window
+    /// is at most this much per round trip).
     pub socket_send_buffer_bytes: Option<usize>,
     /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
     /// HTTP/1.1 request head (including the wait for the next request on a kept-alive

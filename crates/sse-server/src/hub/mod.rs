@@ -10,9 +10,10 @@
 //!   closes that subscriber (its token is cancelled, its stream ends, `overflows` counts it). The
 //!   client reconnects with `Last-Event-ID` and replays the rest from the ring. Memory stays
 //!   bounded by `replay_ring + subscribers * subscriber_queue` messages, and the rings together
-//!   by the replay budget (`budget.rs`).
+//!   by the replay budget (`budget`).
 //! - A channel disappears when it has neither subscribers nor messages, and is evicted with its
-//!   ring once it has had no subscriber and no message for the channel idle timeout.
+//!   ring once it has had no subscriber and no message for the channel idle timeout
+//!   ([`Hub::sweep_idle`]).
 //!
 //! Locking: the map lock is taken before a channel's lock, never the other way round.
 

@@ -1,4 +1,4 @@
-//! Unit tests of `hub.rs`.
+//! Unit tests of the hub.
 
 use super::*;
 use vocab::Protocol;

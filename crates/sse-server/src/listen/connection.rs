@@ -1,21 +1,13 @@
 //! Serving one accepted connection with hyper, in the one protocol its listener is pinned to:
 //! `http1::Builder` or `http2::Builder`, never the sniffing `auto` builder.
 //!
-//! Shutdown: when the server's shutdown token fires, the connection is told to shut down
-//! gracefully (HTTP/1.1: no keep-alive after the current response; HTTP/2: GOAWAY) while event
-//! streams end on their own. The listener drops a connection still open when the force token
-//! fires. The `goaway_every` fault does the same to one HTTP/2 connection: GOAWAY, its event
-//! streams end cleanly, and what is still open after [`SHUTDOWN_GRACE`] is cut.
-//!
-//! HTTP/2 connections also end when idle (no request in flight for `http2_idle_timeout`: GOAWAY,
-//! counted in `idle_timeouts`) and when the peer stops answering keep-alive PINGs (sent after
-//! `http2_keepalive_interval` of silence; no answer within `http2_keepalive_timeout` closes the
-//! connection, counted in `keepalive_timeouts`).
-//!
-//! Rapid reset (CVE-2023-44487: a client opens streams and resets them at once, so each costs the
-//! server work but never counts against `SETTINGS_MAX_CONCURRENT_STREAMS`): the limits that h2
-//! applies are set explicitly, see [`MAX_PENDING_ACCEPT_RESET_STREAMS`] and
-//! [`MAX_LOCAL_ERROR_RESET_STREAMS`].
+//! How a connection ends, other than by its client: at shutdown it is told to finish gracefully
+//! (HTTP/1.1: no keep-alive; HTTP/2: GOAWAY) and dropped when the force token fires; the
+//! `goaway_every` fault does the same to one HTTP/2 connection, cut [`SHUTDOWN_GRACE`] after its
+//! GOAWAY. An HTTP/2 connection also ends idle (`http2_idle_timeout`, `idle_timeouts`), when its
+//! peer stops answering PINGs (`keepalive_timeouts`), and without a first request within the
+//! header timeout. Rapid reset (CVE-2023-44487) is bounded by [`MAX_PENDING_ACCEPT_RESET_STREAMS`]
+//! and [`MAX_LOCAL_ERROR_RESET_STREAMS`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -81,8 +73,9 @@ impl Server {
             // Not `pipeline_flush(true)`, though it coalesces pipelined responses (h2load -m10):
             // in hyper 1.x it also makes the write buffer accept data without limit, so an event
             // stream whose client stops reading is polled forever, its subscriber queue never
-            // overflows and the buffer grows without bound (tests/messages.rs
-            // `a_slow_subscriber_is_closed_and_counted` and tests/abuse.rs catch it).
+            // overflows and the buffer grows without bound (crates/sse-server/tests/messages.rs
+            // `a_slow_subscriber_is_closed_and_counted` and crates/sse-server/tests/abuse.rs catch
+            // it).
             .header_read_timeout(config.header_read_timeout)
             // Bounds what a client that stops reading costs: hyper stops polling the body once
             // this much is queued (its default is about 400 KiB).
@@ -126,7 +119,7 @@ impl Server {
         let streams = self.app.shutdown.child_token();
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let activity = Arc::clone(&accepted.activity);
-        // The WebSocket listeners' `GET /ws` parks its session here (`ws_upgrade.rs`).
+        // The WebSocket listeners' `GET /ws` parks its session here (`routes::ws`).
         let upgrade = counters
             .protocol
             .is_websocket()
@@ -204,8 +197,8 @@ impl Server {
 
 /// Whether hyper closed the connection because a keep-alive PING went unanswered. hyper does not
 /// export that error's type, only its text (`hyper::proto::h2::ping::KeepAliveTimedOut`, "keep-alive
-/// timed out"), so the source chain is searched for it; `tests/http2_timeouts.rs` fails if that
-/// ever changes.
+/// timed out"), so the source chain is searched for it; `crates/sse-server/tests/http2_timeouts.rs`
+/// fails if that ever changes.
 fn is_keepalive_timeout(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -1,4 +1,4 @@
-//! Accepting connections and holding each listener to its one protocol.
+//! From an accepted socket to hyper, each listener held to its one protocol.
 //!
 //! | listener | accepted | refused (counted in `connections_refused`) |
 //! |---|---|---|
@@ -9,22 +9,16 @@
 //! | `ws` | cleartext HTTP/1.1, whose `GET /ws` upgrades to a WebSocket | as `h1` |
 //! | `wss` | ALPN `http/1.1`, or no ALPN at all, as `h1-tls`; `GET /ws` upgrades | as `h1-tls` |
 //!
-//! The WebSocket listeners serve every HTTP route too (a page is loaded from its origin before
-//! its sockets open); `GET /ws` upgrades only there, so a socket counted under `ws` or `wss`
-//! never travelled on another arm's listener.
+//! TLS without ALPN means HTTP/1.1 (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113
+//! §3.2), so it is served on `h1-tls` and `wss` and refused on `h2`: a benchmark is never served
+//! a protocol other than its listener's. The WebSocket listeners serve every route (a page loads
+//! from its origin before its sockets open); only they upgrade `GET /ws`.
 //!
-//! A TLS client that offers no ALPN is served HTTP/1.1 on `h1-tls`: that is what TLS without ALPN
-//! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
-//! benchmark must never be served a protocol other than the listener's.
-//!
-//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a
-//! connection that has made no progress for a while is closed to make room (`reclaim.rs`); if
-//! there is none within a second, the new socket is closed. The TLS handshake and the first bytes
-//! of a cleartext connection must arrive within `header_read_timeout`. A connection whose writes
-//! wait longer than `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is
-//! an HTTP/2 connection whose event streams wait that long for the client's flow-control window
-//! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
-//! after its accept is dropped with a TCP reset, whatever stage it is in.
+//! Every phase is bounded: over `max_connections` a connection waits for a slot (`reclaim`); the
+//! TLS handshake and the first bytes must arrive within `header_read_timeout`; a connection whose
+//! writes wait `write_stall_timeout` for the client (`socket`), or whose HTTP/2 event streams wait
+//! that long for its window ([`Activity::window_stall`]), is reset; so is any connection at the
+//! `reset_connections_every` fault.
 
 mod connection;
 mod reclaim;
@@ -56,7 +50,7 @@ use socket::{Socket, SocketState};
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The per-connection warnings, each at most once per [`WARN_EVERY`] with the count of the ones
-/// suppressed in between (`logging.rs`): any client can trigger them at will.
+/// suppressed in between ([`RateLimit`]): any client can trigger them at will.
 static ACCEPT_FAILED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 static FULL_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
@@ -77,7 +71,7 @@ pub(crate) struct Listener {
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_stall_timeout: Duration,
-    /// The connections being served, against `max_connections` (`reclaim.rs`).
+    /// The connections being served, against `max_connections`.
     pub(crate) registry: Arc<Registry>,
 }
 

@@ -2,24 +2,23 @@
 //!
 //! | route | reply |
 //! |---|---|
-//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
-//! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
-//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the `ws` and `wss` listeners: a WebSocket (`ws_upgrade.rs`, `ws_session.rs`); elsewhere 404 |
+//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events`); each value within its range (`query`), else 400 |
+//! | `POST /messages?channel=` | broadcast the body (`messages`) |
+//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the WebSocket listeners: a WebSocket (`ws`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
 //!
 //! Anything else is 404; a known path with another method is 405 with `Allow`. The every-Nth
-//! faults (`crate::faults`) answer 503 before the route runs. The memory budget (`budget.rs`)
-//! answers 503 to a request that would create a channel beyond `max_channels`
-//! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
-//! (`replay_budget_refusals`); the body says which.
+//! faults ([`crate::faults`]) answer 503 before the route runs. The hub's memory budget answers
+//! 503 to a request that would create a channel beyond `max_channels` and to a message that does
+//! not fit in the replay budget, counted ([`response::refused`]); the body says which.
 
-pub(crate) mod body;
+mod body;
 mod events;
 mod messages;
 mod query;
-pub(crate) mod response;
+mod response;
 mod ws;
 
 use std::sync::Arc;

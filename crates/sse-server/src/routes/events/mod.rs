@@ -1,37 +1,22 @@
-//! `GET /events`: one event stream, produced on demand as the connection asks for body data.
+//! `GET /events`: one event stream, produced as hyper asks for body data (HTTP/1.1: room in the
+//! write buffer; HTTP/2: flow-control window), so a tick is stamped (`sent_ns`) when it is
+//! written, not when a timer fired, and a client that stops reading holds a few bounded frames
+//! (`frames`) whatever the tick size. The format: `docs/event-stream.md`, "The event-stream
+//! format" and "Send stamps".
 //!
-//! The body is a stream that hyper polls when it can write (HTTP/1.1: the write buffer has room;
-//! HTTP/2: the stream has flow-control capacity), so a tick is stamped (`sent_ns`) at the instant
-//! it is written into the body, not when a timer fired into some buffer. Events are handed over in
-//! frames of at most 16 KiB, and a large tick's padding is never allocated (`frames.rs`), so a
-//! client that stops reading holds a bounded amount of memory whatever the tick size. Order on
-//! the wire:
+//! On the wire: `retry: <ms>`; after a reconnect with `Last-Event-ID`, a `replay-gap` event for
+//! the missed messages the ring lost, then those it kept; then, as they come, messages, ticks
+//! (the first at once) and `: hb` heartbeats. A message's id is its channel sequence number
+//! (`17`), any other event's `<position>.<tick seq>` (`17.5`), the position being the last
+//! message this stream delivered (at first, the channel's last when it subscribed): the client's
+//! `Last-Event-ID` names the last message it has, so a resumed stream replays every later one
+//! still in the ring, whatever a fault did to the bytes in flight. An id that does not parse is
+//! treated as absent.
 //!
-//! 1. `retry: <ms>`;
-//! 2. after a reconnect with `Last-Event-ID`: a `replay-gap` event if the ring lost some of the
-//!    missed messages, then the missed messages still in the ring, in order;
-//! 3. merged, as they come: channel messages (`message`), ticks (`tick`, the first at once, then
-//!    every interval) and heartbeat comments (`: hb`, every heartbeat).
-//!
-//! Event ids: a message's id is its channel sequence number (`17`). Any other event's id is
-//! `<position>.<tick seq>` (`17.5`), where the position is the last message delivered on this
-//! stream, or, for a stream that started without `Last-Event-ID`, the channel's last message when
-//! it subscribed (0 on a new channel): the client has accounted for everything up to it. A
-//! `Last-Event-ID` we cannot parse is treated as absent.
-//!
-//! The stream ends cleanly after `count` ticks, at server shutdown (or its connection's GOAWAY
-//! fault), or when its subscriber queue overflowed (see `hub.rs`).
-//!
-//! Faults (`crate::faults`): `close_streams` ends the stream that long after it opened,
-//! cleanly or with a body error (which hyper turns into RST_STREAM on HTTP/2 and a dropped
-//! connection on HTTP/1.1); `stall` pauses all writing for its length, while published
-//! messages wait in the subscriber queue; `delay_events` writes each frame that long after it was
-//! made. Ticks are made when written, so a stall delays the next
-//! tick rather than queueing missed ones.
-//!
-//! No fault can lose a message still in the ring: the client's `Last-Event-ID` is the id of the
-//! last event it parsed, which names the last message it has, and a resumed stream replays every
-//! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
+//! The stream ends after `count` ticks, at shutdown or its connection's GOAWAY, when its
+//! subscriber queue overflows, and at the `close_streams` fault (cleanly, or with a body error:
+//! RST_STREAM on HTTP/2, a dropped connection on HTTP/1.1). `stall` pauses its writing (ticks are
+//! made when written, so a stall delays the next one), `delay_events` each frame.
 
 mod frames;
 
@@ -88,7 +73,7 @@ struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
     /// Frames to send before anything else: the `retry:` line and the replay at first, then the
-    /// rest of an event cut into frames (`frames.rs`).
+    /// rest of an event cut into frames.
     pending: Frames,
     position: u64,
     next_tick: u64,
@@ -97,7 +82,7 @@ struct EventStream {
     heartbeats: Interval,
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
-    /// Reports frames handed to hyper and taken by it (`activity.rs`).
+    /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
     scratch: String,
     /// `close_streams`: when and how this stream ends.

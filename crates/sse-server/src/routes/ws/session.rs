@@ -1,35 +1,21 @@
-//! One WebSocket subscriber and publisher: what the server sends on a socket of `GET /ws`, and
-//! what it does with what it receives.
+//! One WebSocket of `GET /ws`, subscriber and publisher (`docs/browsers.md`, "WebSockets").
 //!
-//! Sent, each as one text message, merged as they come (the same hub and the same timers as an
-//! event stream, `events.rs`):
-//! - every message published to the channel after the subscription (by `POST /messages` or by any
-//!   WebSocket of the channel, this one included), its body verbatim: the POST body's
-//!   `"ssebench_token"` is found in it as in an SSE event's data;
-//! - a tick every `interval_ms` (the first at once), whose text is exactly a tick event's data:
-//!   `{"seq":N,"sent_ns":T,"pad":"x.."}`, padded to `size` and stamped when it is written, as on
-//!   an event stream (`event_delivery`);
-//! - a ping every `heartbeat_ms` (the event stream's `: hb` comment).
+//! Sent, each as one text message, as they come (the hub and timers of an event stream):
+//! - every message published to the channel after the subscription (by a POST or any WebSocket
+//!   of the channel, this one included), its body verbatim;
+//! - a tick every `interval_ms` (the first at once): exactly a tick event's data, padded to
+//!   `size` and stamped when written;
+//! - a ping every `heartbeat_ms`.
 //!
-//! There are no event ids and no replay: a WebSocket has no `Last-Event-ID`. A client that
-//! reconnects gets what is published from its new subscription on.
+//! No ids and no replay: a WebSocket has no `Last-Event-ID`. Received: each text message is
+//! published as a `POST /messages` body is (`websocket_messages_received`; refused by the memory
+//! budget or the `post_error_every_nth` fault, which counts it with the POSTs: dropped and
+//! counted); binary closes with 1003, over `max_body_bytes` with 1009; a ping gets a pong.
 //!
-//! Received: each text message is published to the channel exactly as a `POST /messages` body is
-//! (counted in `websocket_messages_received`; a message the memory budget refuses is dropped and
-//! counted as for a POST, and so is every Nth message under the `post_error_every_nth` fault,
-//! which counts WebSocket messages and POSTs together). A binary message closes the socket with 1003, one over
-//! `max_body_bytes` with 1009. A ping is answered with a pong.
-//!
-//! The socket is closed with 1001 at server shutdown, with 1013 when its subscriber queue
-//! overflowed (the client read too slowly: the slow-subscriber policy of `hub.rs`), and with 1000
-//! after `count` ticks.
-//!
-//! Faults (`crate::faults`): `close_streams` ends the socket that long after it opened, with a
-//! Close frame (1000, `Clean`) or without one (`Reset`: the connection is dropped under it);
-//! `stall` stops writing for its length (reading goes on, published messages wait in the
-//! subscriber queue); `delay_events` writes each message that long after it was made (a tick is
-//! stamped when made); `delay_posts` publishes each received message that long after it arrived,
-//! in order, while the socket goes on reading.
+//! Closed with 1001 at shutdown, 1013 when the subscriber queue overflowed, 1000 after `count`
+//! ticks. Faults: `close_streams` closes with 1000 (`Clean`) or drops the connection (`Reset`);
+//! `stall` stops writing (reading goes on); `delay_events` delays each message written;
+//! `delay_posts` each message published, in order.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -126,8 +112,8 @@ impl Session {
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        // tungstenite's default buffers are 128 KiB each way, allocated per socket: most of a
-        // socket's memory for a chat of small messages. An HTTP/1.1 connection starts with 8 KiB.
+        // Small buffers, not tungstenite's 128 KiB each way per socket
+        // (crates/sse-server/FINDINGS.md, "WebSocket buffers").
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(WRITE_BUFFER)
