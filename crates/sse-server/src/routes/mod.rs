@@ -19,6 +19,7 @@ mod events;
 mod messages;
 mod query;
 mod response;
+mod schedule;
 mod ws;
 
 use std::sync::Arc;

@@ -20,25 +20,24 @@
 
 mod frames;
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
 use crate::app::Conn;
 use crate::config::MAX_RESUME_SEQ;
-use crate::faults::{CloseMode, FaultConfig, Stall};
+use crate::faults::{CloseMode, FaultConfig};
 use crate::hub::Refusal;
 use crate::hub::{Hub, Message, Subscription};
 use crate::routes::query::EventsQuery;
 use crate::routes::response::{Body, BodyError};
+use crate::routes::schedule::{deadline, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 use frames::{Frames, Kind};
 
@@ -76,31 +75,14 @@ struct EventStream {
     /// rest of an event cut into frames.
     pending: Frames,
     position: u64,
-    next_tick: u64,
-    ticks_left: Option<u64>,
-    ticks: Interval,
-    heartbeats: Interval,
+    schedule: Schedule,
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
     /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
     scratch: String,
-    /// `close_streams`: when and how this stream ends.
-    close: Option<(Pin<Box<Sleep>>, CloseMode)>,
-    /// `stall`: when the next stall begins.
-    stall: Option<StallSchedule>,
-    /// `delay_events`: how long each frame waits between produced and written.
-    delay: Option<Duration>,
     /// Set once the stream has ended, so it is not polled into a second end.
     ended: bool,
-}
-
-/// The stall schedule of one stream: the first stall begins `every` after the stream opened, each
-/// next one `every` after the previous one ended.
-#[derive(Debug)]
-struct StallSchedule {
-    stall: Stall,
-    next: Pin<Box<Sleep>>,
 }
 
 const HEARTBEAT: &[u8] = b": hb\n";
@@ -140,13 +122,9 @@ pub(crate) fn open(
     for m in replay.messages {
         pending.push(m.event, Kind::Message);
     }
-    let now = Instant::now();
     let stream = EventStream {
         position: replay.position,
-        next_tick,
-        ticks_left: query.count,
-        ticks: timer(now, query.interval, Duration::ZERO),
-        heartbeats: timer(now, query.heartbeat, query.heartbeat),
+        schedule: Schedule::new(&query, faults, next_tick),
         query,
         subscription,
         pending,
@@ -154,14 +132,6 @@ pub(crate) fn open(
         counters,
         activity: conn.activity.stream(),
         scratch: String::new(),
-        close: faults
-            .close_streams
-            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode)),
-        stall: faults.stall.map(|stall| StallSchedule {
-            stall,
-            next: Box::pin(sleep_until(now + stall.every)),
-        }),
-        delay: faults.delay_events,
         ended: false,
     };
     incr(&stream.counters.streams_open);
@@ -171,20 +141,6 @@ pub(crate) fn open(
     })
     .map(|frame| frame.map(Frame::data));
     Ok(StreamBody::new(frames).boxed_unsync())
-}
-
-/// Waits for an optional deadline; never resolves without one.
-async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
-    match at {
-        Some(at) => at.as_mut().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
-    let mut t = interval_at(now + first_after, period);
-    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    t
 }
 
 impl EventStream {
@@ -199,14 +155,8 @@ impl EventStream {
         if !matches!(frame, Some(Ok(_))) {
             self.ended = true;
         } else {
-            if let Some(delay) = self.delay {
-                // The `delay_events` fault: the frame is made (a tick stamped) now, written later.
-                incr(&self.counters.faults_delayed);
-                tokio::select! {
-                    () = sleep(delay) => {}
-                    () = self.shutdown.cancelled() => {}
-                }
-            }
+            // The frame is made (a tick stamped) now, and written after the `delay_events` fault.
+            self.schedule.delay(&self.counters, &self.shutdown).await;
             self.activity.handed();
         }
         frame
@@ -217,10 +167,19 @@ impl EventStream {
             if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
                 return None;
             }
-            if self.close.as_ref().is_some_and(|(at, _)| at.is_elapsed()) {
+            let schedule = &self.schedule;
+            if schedule
+                .close
+                .as_ref()
+                .is_some_and(|(at, _)| at.is_elapsed())
+            {
                 return self.fault_close();
             }
-            if self.stall.as_ref().is_some_and(|s| s.next.is_elapsed()) {
+            if schedule
+                .stall
+                .as_ref()
+                .is_some_and(|(at, _)| at.is_elapsed())
+            {
                 self.stall().await;
                 continue;
             }
@@ -228,15 +187,15 @@ impl EventStream {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
-            if self.ticks_left == Some(0) {
+            if self.schedule.ticks_done() {
                 return None;
             }
             return tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => None,
                 () = self.subscription.overflowed.cancelled() => None,
-                () = deadline(self.close.as_mut().map(|(at, _)| at)) => continue,
-                () = deadline(self.stall.as_mut().map(|s| &mut s.next)) => continue,
+                () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => continue,
+                () = deadline(self.schedule.stall.as_mut().map(|(at, _)| at)) => continue,
                 message = self.subscription.queue.recv() => match message {
                     Some(m) => {
                         self.message(m);
@@ -244,18 +203,18 @@ impl EventStream {
                     }
                     None => None,
                 },
-                _ = self.ticks.tick() => {
+                _ = self.schedule.ticks.tick() => {
                     self.tick();
                     continue;
                 }
-                _ = self.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
+                _ = self.schedule.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
         }
     }
 
     /// Ends the stream for the `close_streams` fault.
     fn fault_close(&mut self) -> Option<Result<Bytes, BodyError>> {
-        let (_, mode) = self.close.take()?;
+        let (_, mode) = self.schedule.close.take()?;
         incr(&self.counters.faults_streams_closed);
         match mode {
             CloseMode::Clean => None,
@@ -266,18 +225,14 @@ impl EventStream {
     /// Writes nothing for the stall's length (or until the stream must end), then schedules the
     /// next stall.
     async fn stall(&mut self) {
-        let Some(stall) = &mut self.stall else {
-            return;
-        };
-        incr(&self.counters.faults_stalls);
+        let length = self.schedule.stall_begins(&self.counters);
         tokio::select! {
-            () = sleep(stall.stall.length) => {}
+            () = sleep(length) => {}
             () = self.shutdown.cancelled() => {}
             () = self.subscription.overflowed.cancelled() => {}
-            () = deadline(self.close.as_mut().map(|(at, _)| at)) => {}
+            () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => {}
         }
-        let next = Instant::now() + stall.stall.every;
-        stall.next.as_mut().reset(next);
+        self.schedule.stall_ended();
     }
 
     /// Queues a live message.
@@ -288,11 +243,7 @@ impl EventStream {
 
     /// Queues the next tick, stamped now.
     fn tick(&mut self) {
-        let seq = self.next_tick;
-        self.next_tick = seq.saturating_add(1);
-        if let Some(left) = &mut self.ticks_left {
-            *left = left.saturating_sub(1);
-        }
+        let seq = self.schedule.tick();
         self.scratch.clear();
         sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);

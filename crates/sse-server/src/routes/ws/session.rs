@@ -25,7 +25,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{sleep, sleep_until, Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -40,6 +40,7 @@ use crate::hub::Refusal;
 use crate::hub::Subscription;
 use crate::routes::query::EventsQuery;
 use crate::routes::response::count_refusal;
+use crate::routes::schedule::{deadline, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,
@@ -129,19 +130,9 @@ impl Session {
     }
 
     async fn serve(mut self, mut ws: Socket) {
-        let now = Instant::now();
-        let mut ticks = timer(now, self.query.interval, Duration::ZERO);
-        let mut heartbeats = timer(now, self.query.heartbeat, self.query.heartbeat);
-        let mut ticks_left = self.query.count;
-        let mut next_tick: u64 = 1;
+        let mut schedule = Schedule::new(&self.query, &self.faults, 1);
         // Messages written since the last flush.
         let mut unflushed: usize = 0;
-        let mut close = self
-            .faults
-            .close_streams
-            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode));
-        let stall = self.faults.stall;
-        let mut next_stall = stall.map(|s| Box::pin(sleep_until(now + s.every)));
         let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
         let delay_posts = self.faults.delay_posts;
         let mut delayed: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
@@ -154,24 +145,20 @@ impl Session {
                 () = self.subscription.overflowed.cancelled() => {
                     break End::Close(CloseCode::Again, "too slow: subscriber queue full")
                 }
-                () = deadline(close.as_mut().map(|(at, _)| at)) => {
+                () = deadline(schedule.close.as_mut().map(|(at, _)| at)) => {
                     incr(&self.counters.faults_streams_closed);
-                    match close.take().map(|(_, mode)| mode) {
+                    match schedule.close.take().map(|(_, mode)| mode) {
                         Some(CloseMode::Reset) => break End::Drop,
                         _ => break End::Close(CloseCode::Normal, "fault injected: close"),
                     }
                 }
                 () = deadline(stalled_until.as_mut()) => {
                     stalled_until = None;
-                    if let (Some(next), Some(s)) = (&mut next_stall, stall) {
-                        next.as_mut().reset(Instant::now() + s.every);
-                    }
+                    schedule.stall_ended();
                     continue;
                 }
-                () = deadline(next_stall.as_mut()), if !stalled => {
-                    incr(&self.counters.faults_stalls);
-                    let length = stall.map_or(Duration::ZERO, |s| s.length);
-                    stalled_until = Some(Box::pin(sleep(length)));
+                () = deadline(schedule.stall.as_mut().map(|(at, _)| at)), if !stalled => {
+                    stalled_until = Some(Box::pin(sleep(schedule.stall_begins(&self.counters))));
                     continue;
                 }
                 () = due(delayed.front().map(|(at, _)| *at)) => {
@@ -207,8 +194,8 @@ impl Session {
                     Some(m) => Outgoing::Message(m.data),
                     None => break End::Drop,
                 },
-                _ = ticks.tick(), if !stalled && ticks_left != Some(0) => Outgoing::Tick,
-                _ = heartbeats.tick(), if !stalled => Outgoing::Ping,
+                _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
+                _ = schedule.heartbeats.tick(), if !stalled => Outgoing::Ping,
             };
             let (message, counts) = match out {
                 Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
@@ -216,14 +203,9 @@ impl Session {
                     Err(_) => continue,
                 },
                 Outgoing::Tick => {
-                    let seq = next_tick;
-                    next_tick = seq.saturating_add(1);
-                    if let Some(left) = &mut ticks_left {
-                        *left = left.saturating_sub(1);
-                    }
                     scratch.clear();
                     sse_wire::stamp::write_tick_data(
-                        seq,
+                        schedule.tick(),
                         sse_wire::stamp::now_unix_ns(),
                         self.query.size,
                         &mut scratch,
@@ -232,13 +214,7 @@ impl Session {
                 }
                 Outgoing::Ping => (Message::Ping(bytes::Bytes::new()), (false, false)),
             };
-            if let Some(delay) = self.faults.delay_events {
-                incr(&self.counters.faults_delayed);
-                tokio::select! {
-                    () = sleep(delay) => {}
-                    () = self.shutdown.cancelled() => {}
-                }
-            }
+            schedule.delay(&self.counters, &self.shutdown).await;
             self.activity.handed();
             // Written without a flush while more of the channel's messages are already queued
             // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
@@ -269,7 +245,7 @@ impl Session {
                 (true, false) => incr(&self.counters.events_sent),
                 _ => {}
             }
-            if ticks_left == Some(0) {
+            if schedule.ticks_done() {
                 break End::Close(CloseCode::Normal, "count reached");
             }
         };
@@ -303,24 +279,10 @@ impl Session {
     }
 }
 
-/// Waits for an optional deadline; never resolves without one.
-async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
-    match at {
-        Some(at) => at.as_mut().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Waits until an optional instant; never resolves without one.
 async fn due(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
-    let mut t = interval_at(now + first_after, period);
-    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    t
 }
