@@ -1,22 +1,22 @@
 //! The `server` binary's interface with the outside world (binary-only module): flags and their
-//! conversion into a [`ServerConfig`], logging to stderr, the `listening` lines on stdout, and the
-//! signal that stops the server.
+//! conversion into a [`ServerConfig`] (the listener flags in `listeners`, the fault flags in
+//! `faults`), logging to stderr, the `listening` lines on stdout, and the signal that stops the
+//! server.
+
+mod faults;
+mod listeners;
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
-use sse_server::faults::{CloseStreams, Stall};
 use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
-use sse_server::{
-    config, CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource,
-};
-use vocab::Word;
+use sse_server::{config, Protocol, RunningServer, ServerConfig, TlsSource};
+
+use faults::FaultArgs;
+use listeners::Listeners;
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
@@ -179,136 +179,6 @@ fn long_about() -> String {
     )
 }
 
-/// One `--PROTOCOL ADDR` flag per protocol arm ([`Protocol::ALL`]), in that order.
-#[derive(Debug, Default)]
-struct Listeners(Vec<(Protocol, SocketAddr)>);
-
-/// What a protocol's listener flag says of its listener.
-fn listener_help(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::H1 => {
-            "Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. \
-             127.0.0.1:8080"
-        }
-        Protocol::H1Tls => {
-            "HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served \
-             too)"
-        }
-        Protocol::H2 => "HTTP/2 over TLS listener address (ALPN h2 required)",
-        Protocol::H2c => {
-            "Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1)"
-        }
-        Protocol::Ws => {
-            "WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. \
-             127.0.0.1:8081"
-        }
-        Protocol::Wss => {
-            "WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades)"
-        }
-    }
-}
-
-impl clap::Args for Listeners {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        Protocol::ALL.into_iter().fold(cmd, |cmd, protocol| {
-            cmd.arg(
-                clap::Arg::new(protocol.as_str())
-                    .long(protocol.as_str())
-                    .value_name("ADDR")
-                    .value_parser(clap::value_parser!(SocketAddr))
-                    .help(listener_help(protocol)),
-            )
-        })
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
-    }
-}
-
-impl clap::FromArgMatches for Listeners {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let mut listeners = Listeners::default();
-        listeners.update_from_arg_matches(matches)?;
-        Ok(listeners)
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        for protocol in Protocol::ALL {
-            if let Some(&addr) = matches.get_one::<SocketAddr>(protocol.as_str()) {
-                self.0.retain(|&(p, _)| p != protocol);
-                self.0.push((protocol, addr));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Fault injection (all off by default); each injected fault is counted in /stats.
-#[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Fault injection")]
-struct FaultArgs {
-    /// End each event stream this long after it opened (and again after every reconnect).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_close_streams_every: Option<Duration>,
-    /// How --fault-close-streams-every ends a stream: clean (end of body) or reset (HTTP/2
-    /// RST_STREAM, HTTP/1.1 connection aborted).
-    #[arg(
-        long,
-        value_name = "MODE",
-        default_value_t = CloseMode::default(),
-        value_parser = PossibleValuesParser::new(CloseMode::names()).try_map(|m| m.parse::<CloseMode>()),
-        requires = "fault_close_streams_every"
-    )]
-    fault_close_mode: CloseMode,
-    /// Abort every connection (TCP reset) this long after it was accepted.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_reset_connections_every: Option<Duration>,
-    /// HTTP/2 listeners: send each connection a GOAWAY this long after it was accepted.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_goaway_every: Option<Duration>,
-    /// Stop writing each event stream for --fault-stall-for, every this long.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_for")]
-    fault_stall_every: Option<Duration>,
-    /// How long each stall lasts.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_every")]
-    fault_stall_for: Option<Duration>,
-    /// Answer every Nth POST /messages (counted per server) with 503, without broadcasting it.
-    #[arg(long, value_name = "N")]
-    fault_post_error_every_nth: Option<NonZeroU32>,
-    /// Answer every Nth GET /events (counted per server) with 503.
-    #[arg(long, value_name = "N")]
-    fault_stream_error_every_nth: Option<NonZeroU32>,
-    /// Write every event frame this long after it was made (and stamped): a slower server.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_delay_events: Option<Duration>,
-    /// Broadcast and answer every POST /messages this long after its body was read.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_delay_posts: Option<Duration>,
-}
-
-impl FaultArgs {
-    fn config(&self) -> FaultConfig {
-        FaultConfig {
-            close_streams: self.fault_close_streams_every.map(|every| CloseStreams {
-                every,
-                mode: self.fault_close_mode,
-            }),
-            reset_connections_every: self.fault_reset_connections_every,
-            goaway_every: self.fault_goaway_every,
-            // clap's `requires` makes the two flags come together.
-            stall: self
-                .fault_stall_every
-                .zip(self.fault_stall_for)
-                .map(|(every, length)| Stall { every, length }),
-            post_error_every_nth: self.fault_post_error_every_nth,
-            stream_error_every_nth: self.fault_stream_error_every_nth,
-            delay_events: self.fault_delay_events,
-            delay_posts: self.fault_delay_posts,
-        }
-    }
-}
-
 impl Args {
     /// The server configuration these flags describe.
     pub(crate) fn config(&self) -> anyhow::Result<ServerConfig> {
@@ -417,8 +287,13 @@ pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
     use clap::CommandFactory;
+    use sse_server::{CloseMode, CloseStreams, FaultConfig, Stall};
+
+    use super::*;
 
     #[test]
     fn flags_are_consistent_and_default_to_all_listeners() {
