@@ -1,5 +1,6 @@
 //! Unit tests of the hub.
 
+use super::budget::MESSAGE_OVERHEAD;
 use super::*;
 use vocab::Protocol;
 
