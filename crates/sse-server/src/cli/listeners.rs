@@ -8,29 +8,30 @@ use sse_server::Protocol;
 #[derive(Debug, Default)]
 pub(crate) struct Listeners(pub(crate) Vec<(Protocol, SocketAddr)>);
 
-/// What a protocol's listener flag says of its listener.
-fn listener_help(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::H1 => {
-            "Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. \
-             127.0.0.1:8080"
-        }
-        Protocol::H1Tls => {
-            "HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served \
-             too)"
-        }
-        Protocol::H2 => "HTTP/2 over TLS listener address (ALPN h2 required)",
-        Protocol::H2c => {
-            "Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1)"
-        }
-        Protocol::Ws => {
-            "WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. \
-             127.0.0.1:8081"
-        }
-        Protocol::Wss => {
-            "WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades)"
-        }
-    }
+/// What a protocol's listener flag says of its listener, from the properties the listener's
+/// behaviour follows (`Protocol::is_http2`, `alpn`, `is_websocket`).
+fn listener_help(protocol: Protocol) -> String {
+    let http = if protocol.is_http2() {
+        "HTTP/2"
+    } else {
+        "HTTP/1.1"
+    };
+    let what = if protocol.is_websocket() {
+        format!("WebSocket listener address ({http} whose GET /ws upgrades")
+    } else {
+        format!("{http} listener address (")
+    };
+    let how = match (protocol.alpn(), protocol.is_http2()) {
+        (Some(alpn), true) => format!("TLS, ALPN {} required", alpn.escape_ascii()),
+        (Some(alpn), false) => format!(
+            "TLS, ALPN {}; clients without ALPN are served too",
+            alpn.escape_ascii()
+        ),
+        (None, true) => "cleartext, prior knowledge only; refuses HTTP/1.1".to_owned(),
+        (None, false) => "cleartext; refuses HTTP/2 prior knowledge".to_owned(),
+    };
+    let sep = if protocol.is_websocket() { "; " } else { "" };
+    format!("{what}{sep}{how})")
 }
 
 impl clap::Args for Listeners {

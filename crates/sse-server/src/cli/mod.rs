@@ -168,7 +168,8 @@ fn long_about() -> String {
          page); on the {} listeners also GET /ws?channel= (a WebSocket: each text message \
          received is published to the channel; every message of the channel, and a tick per \
          interval, is sent).\n\
-         Without any of {}, all {} listen on 127.0.0.1 on free ports.\n\
+         Each listener flag takes an IP:PORT (e.g. 127.0.0.1:8080; port 0 picks a free one); \
+         without any of {}, all {} listen on 127.0.0.1 on free ports.\n\
          Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops \
          it.",
         config::MAX_TICK_SIZE,
