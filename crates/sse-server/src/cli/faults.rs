@@ -21,7 +21,7 @@ pub(crate) struct FaultArgs {
         long,
         value_name = "MODE",
         default_value_t = CloseMode::default(),
-        value_parser = PossibleValuesParser::new(CloseMode::names()).try_map(|m| m.parse::<CloseMode>()),
+        value_parser = close_mode(),
         requires = "fault_close_streams_every"
     )]
     fault_close_mode: CloseMode,
@@ -71,4 +71,9 @@ impl FaultArgs {
             delay_posts: self.fault_delay_posts,
         }
     }
+}
+
+/// The words of [`CloseMode`], which the help lists.
+fn close_mode() -> impl TypedValueParser<Value = CloseMode> {
+    PossibleValuesParser::new(CloseMode::names()).try_map(|mode| mode.parse::<CloseMode>())
 }

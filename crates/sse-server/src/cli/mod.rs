@@ -40,41 +40,26 @@ pub(crate) struct Args {
     /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS)]
     max_concurrent_streams: u32,
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value_t = config::DEFAULT_WINDOW,
-        help = format!("HTTP/2 initial stream receive window, bytes ({:?})", config::WINDOW_RANGE)
-    )]
+    /// HTTP/2 initial stream receive window, bytes (65535..=2147483647).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
     initial_stream_window: u32,
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value_t = config::DEFAULT_WINDOW,
-        help = format!("HTTP/2 initial connection receive window, bytes ({:?})", config::WINDOW_RANGE)
-    )]
+    /// HTTP/2 initial connection receive window, bytes (65535..=2147483647).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
     initial_connection_window: u32,
 
     /// Default time between tick events (e.g. 250ms, 1s; at most 1 day); query interval_ms
     /// overrides.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_EVENT_INTERVAL.into())]
     event_interval: humantime::Duration,
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value_t = config::DEFAULT_EVENT_SIZE,
-        help = format!("Default tick event data size, bytes (at most {}); query size overrides", config::MAX_TICK_SIZE)
-    )]
+    /// Default tick event data size, bytes (at most 1048576); query size overrides.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_EVENT_SIZE)]
     event_size: usize,
     /// Default time between heartbeat comments (at most 1 day); query heartbeat_ms overrides.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_HEARTBEAT.into())]
     heartbeat: humantime::Duration,
-    #[arg(
-        long,
-        value_name = "MS",
-        default_value_t = config::DEFAULT_RETRY_MS,
-        help = format!("Default `retry:` value sent first on each stream, milliseconds (at most {}); query retry_ms overrides", config::MAX_PERIOD_MS)
-    )]
+    /// Default `retry:` value sent first on each stream, milliseconds (at most 86400000); query
+    /// retry_ms overrides.
+    #[arg(long, value_name = "MS", default_value_t = config::DEFAULT_RETRY_MS)]
     retry_ms: u64,
 
     /// Largest POST /messages body, bytes; larger gets 413.
@@ -95,19 +80,11 @@ pub(crate) struct Args {
     /// A channel with no subscriber and no message for this long is evicted with its ring.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_CHANNEL_IDLE_TIMEOUT.into())]
     channel_idle_timeout: humantime::Duration,
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value_t = config::DEFAULT_SEND_BUFFER_BYTES,
-        help = format!("Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream ({:?})", config::SEND_BUFFER_RANGE)
-    )]
+    /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (8192..=16777216).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
     send_buffer: usize,
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE,
-        help = format!("SO_SNDBUF of every accepted socket, bytes ({:?})", config::SOCKET_SEND_BUFFER_RANGE)
-    )]
+    /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864).
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SOCKET_SEND_BUFFER_SIZE)]
     socket_send_buffer: usize,
     /// Leave the accepted sockets' send buffer size to the kernel's autotuning (overrides
     /// --socket-send-buffer).
@@ -351,7 +328,26 @@ mod tests {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
             assert_eq!(config.listeners, [(protocol, addr)]);
         }
-        assert!(help.contains(&config::MAX_TICK_SIZE.to_string()), "{help}");
+    }
+
+    /// The ranges the help states are the library's (typed in the doc comments clap reads, so
+    /// checked here).
+    #[test]
+    fn help_states_the_library_ranges() {
+        let help = Args::command().render_long_help().to_string();
+        let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for stated in [
+            format!("window, bytes ({:?})", config::WINDOW_RANGE),
+            format!("stream ({:?})", config::SEND_BUFFER_RANGE),
+            format!("bytes ({:?})", config::SOCKET_SEND_BUFFER_RANGE),
+            format!("bytes (at most {})", config::MAX_TICK_SIZE),
+            format!("milliseconds (at most {})", config::MAX_PERIOD_MS),
+            format!("heartbeat_ms 1..={}", config::MAX_PERIOD_MS),
+            format!("size 0..={}", config::MAX_TICK_SIZE),
+            format!("count 1..={}", config::MAX_COUNT),
+        ] {
+            assert!(flat.contains(&stated), "the help lacks {stated:?}: {help}");
+        }
     }
 
     #[test]
