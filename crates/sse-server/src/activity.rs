@@ -6,8 +6,8 @@
 //!   ([`Activity::idle_for`]; hyper's header timeout covers an idle HTTP/1.1 connection);
 //! - event frames handed to hyper and not yet taken (on HTTP/2: no flow-control window): frames
 //!   waiting `write_stall_timeout` while no frame of the connection is taken and the socket is
-//!   not blocked mean a client keeping its windows shut ([`Activity::window_stall`];
-//!   `crates/sse-server/FINDINGS.md`, "Idle and zero-window HTTP/2 connections");
+//!   not blocked mean a client keeping its windows shut ([`Activity::window_stall`]; see
+//!   crates/sse-server/FINDINGS.md, "Idle and zero-window HTTP/2 connections");
 //! - progress, the last request, piece of a request body or frame taken: the connection limit
 //!   closes the quietest connection first (`listen::reclaim`).
 //!

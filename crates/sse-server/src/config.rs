@@ -29,7 +29,7 @@ pub const SOCKET_SEND_BUFFER_RANGE: RangeInclusive<usize> = 4 * 1024..=64 << 20;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
-/// arrive (`docs/browsers.md`, "HTTP/2 streams").
+/// arrive (docs/browsers.md, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
@@ -139,7 +139,7 @@ pub struct ServerConfig {
     /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
     /// inherit): default 256 KiB; `None` leaves the size to the kernel's autotuning. A fixed size
     /// bounds the kernel memory a client that stops reading costs and the bytes written for it
-    /// before its socket blocks (`crates/sse-server/FINDINGS.md`, "Slow readers"). Linux doubles
+    /// before its socket blocks (crates/sse-server/FINDINGS.md, "Slow readers"). Linux doubles
     /// the value for its bookkeeping. A client far away with a fast link may want more (a window
     /// is at most this much per round trip).
     pub socket_send_buffer_bytes: Option<usize>,

@@ -53,7 +53,7 @@ pub struct FaultConfig {
     /// Every Nth `POST /messages` (counted per server) is answered 503 without broadcasting.
     pub post_error_every_nth: Option<NonZeroU32>,
     /// Every Nth `GET /events` is answered 503 (an EventSource then fails for good:
-    /// `docs/browsers.md`, "EventSource reconnection").
+    /// docs/browsers.md, "EventSource reconnection").
     pub stream_error_every_nth: Option<NonZeroU32>,
     /// Every event frame is written this long after it was produced (and stamped): a server that
     /// is slower to deliver.

@@ -26,7 +26,7 @@
 //! Every phase of a connection has a timeout, each counted in `/stats` under its own name, the
 //! connection limit reclaims the slots of connections that make no progress before it refuses
 //! anyone, and the memory the server keeps is bounded as [`ServerConfig`] states.
-//! `scripts/server-abuse.sh` runs the attacks; its figures are in `crates/sse-server/FINDINGS.md`.
+//! scripts/server-abuse.sh runs the attacks; its figures are in crates/sse-server/FINDINGS.md.
 pub mod config;
 pub mod error;
 pub mod faults;

@@ -1,5 +1,5 @@
 //! Warnings a client can trigger once per connection must not flood the log, the server's own and
-//! hyper's and h2's alike (`crates/sse-server/FINDINGS.md`, "Log floods").
+//! hyper's and h2's alike (crates/sse-server/FINDINGS.md, "Log floods").
 //!
 //! - [`RateLimit`]: at most one line every so often, counting the ones it suppressed. The
 //!   server's own per-connection warnings go through one each, whatever subscriber the embedding

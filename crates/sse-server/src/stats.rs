@@ -5,8 +5,8 @@
 //! server, only of each counter.
 //!
 //! `connections_accepted - connections_carrying_requests` are the sockets that never carried a
-//! request: browsers' speculative connections (`docs/browsers.md`, "Connections counted"),
-//! refused clients and idle timeouts.
+//! request: browsers' speculative connections, refused clients and idle timeouts (see
+//! docs/browsers.md, "Connections counted").
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

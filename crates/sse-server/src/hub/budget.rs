@@ -1,6 +1,6 @@
 //! The hub's memory budget: how many channels may exist and how many bytes of replayable
 //! messages all their rings may hold together, so that channels cannot hold memory without bound
-//! (`crates/sse-server/FINDINGS.md`, "Channel flood").
+//! (crates/sse-server/FINDINGS.md, "Channel flood").
 //!
 //! - A request that would create a channel beyond `max_channels` is refused
 //!   ([`Refusal::ChannelLimit`], 503).

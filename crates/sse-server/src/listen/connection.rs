@@ -196,9 +196,9 @@ impl Server {
 }
 
 /// Whether hyper closed the connection because a keep-alive PING went unanswered. hyper does not
-/// export that error's type, only its text (`hyper::proto::h2::ping::KeepAliveTimedOut`, "keep-alive
-/// timed out"), so the source chain is searched for it; `crates/sse-server/tests/http2_timeouts.rs`
-/// fails if that ever changes.
+/// export that error's type (`hyper::proto::h2::ping::KeepAliveTimedOut`), only its text,
+/// "keep-alive timed out", so the source chain is searched for it; a test fails if that ever
+/// changes (crates/sse-server/tests/http2_timeouts.rs).
 fn is_keepalive_timeout(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

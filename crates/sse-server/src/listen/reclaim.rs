@@ -1,6 +1,6 @@
 //! Admission under the connection limit, kept for clients that use it: a limit anyone can fill
-//! with connections that send nothing locks everyone else out (`crates/sse-server/FINDINGS.md`,
-//! "Admission under the connection limit").
+//! with connections that send nothing locks everyone else out
+//! (crates/sse-server/FINDINGS.md, "Admission under the connection limit").
 //!
 //! A new connection that finds `max_connections` reached reclaims the slot of one that has made
 //! no progress ([`Activity`]) for a while: that one is closed and counted in

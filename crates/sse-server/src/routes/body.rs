@@ -1,7 +1,7 @@
 //! Reading a request body under limits: at most `max_body_bytes`, no gap between two pieces longer
 //! than `body_read_timeout`, the whole body within `body_total_timeout`, so that a body that stops
-//! arriving cannot hold its connection's slot (`crates/sse-server/FINDINGS.md`, "Admission under
-//! the connection limit").
+//! arriving cannot hold its connection's slot
+//! (crates/sse-server/FINDINGS.md, "Admission under the connection limit").
 //!
 //! A timed-out request gets 408: on HTTP/1.1 with `connection: close` (the rest of the body would
 //! have to be read to reuse the connection), on HTTP/2 h2 then resets the stream with `NO_ERROR`

@@ -1,6 +1,6 @@
 //! Event-stream output cut into frames of at most [`FRAME_MAX`] bytes, so that what a slow reader
-//! costs does not grow with the size of an event (`crates/sse-server/FINDINGS.md`, "Slow
-//! readers"): hyper buffers whole frames, up to `send_buffer_bytes` per HTTP/1.1 connection or
+//! costs does not grow with the size of an event (crates/sse-server/FINDINGS.md, "Slow readers"):
+//! hyper buffers whole frames, up to `send_buffer_bytes` per HTTP/1.1 connection or
 //! HTTP/2 stream, so at most a few frames wait per connection or stream.
 //!
 //! A large tick is never built in memory: its one-line data `{"seq":..,"sent_ns":..,"pad":"xx"}`

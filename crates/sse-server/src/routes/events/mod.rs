@@ -1,8 +1,8 @@
 //! `GET /events`: one event stream, produced as hyper asks for body data (HTTP/1.1: room in the
 //! write buffer; HTTP/2: flow-control window), so a tick is stamped (`sent_ns`) when it is
 //! written, not when a timer fired, and a client that stops reading holds a few bounded frames
-//! (`frames`) whatever the tick size. The format: `docs/event-stream.md`, "The event-stream
-//! format" and "Send stamps".
+//! (`frames`) whatever the tick size. The format: docs/event-stream.md, "The event-stream format";
+//! the stamp: docs/event-stream.md, "Send stamps".
 //!
 //! On the wire: `retry: <ms>`; after a reconnect with `Last-Event-ID`, a `replay-gap` event for
 //! the missed messages the ring lost, then those it kept; then, as they come, messages, ticks

@@ -1,4 +1,4 @@
-//! One WebSocket of `GET /ws`, subscriber and publisher (`docs/browsers.md`, "WebSockets").
+//! One WebSocket of `GET /ws`, subscriber and publisher (docs/browsers.md, "WebSockets").
 //!
 //! Sent, each as one text message, as they come (the hub and timers of an event stream):
 //! - every message published to the channel after the subscription (by a POST or any WebSocket
