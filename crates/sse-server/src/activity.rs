@@ -1,23 +1,18 @@
-//! What one connection is doing, as its requests and event streams report it, and the timeouts
-//! that follow from it.
+//! What one connection is doing, as its requests and event streams report it, for the timeouts
+//! and the connection limit that read it:
 //!
-//! - Requests in flight: from the moment hyper hands a request to the service until its response
-//!   is done (for an event stream, until the stream ends). An HTTP/2 connection with none for
-//!   `http2_idle_timeout` is idle ([`Activity::idle_for`]): it gets GOAWAY and is closed. (An idle
-//!   HTTP/1.1 connection is closed by hyper's header timeout, which also covers the wait for the
-//!   next request.)
-//! - Event frames waiting: a frame an event stream has handed to hyper that hyper has not yet
-//!   come back for. On HTTP/2 that means the stream has no flow-control window. When frames have
-//!   waited `write_stall_timeout` and no frame of the connection was taken meanwhile, while the
-//!   socket itself is not blocked (that case is the write-stall timeout's), the client is keeping
-//!   its windows shut: [`Activity::window_stall`] resolves and the connection is reset. Without it
-//!   a client that advertised a zero window kept its streams open forever.
-//! - Progress: the last instant the connection got a request, a piece of a request body, or had
-//!   an event frame taken. [`crate::reclaim`] uses it to choose which connection to close when
-//!   the connection limit is reached.
+//! - requests in flight, from hyper's hand-over to the end of the response (of the stream, for an
+//!   event stream): an HTTP/2 connection with none for `http2_idle_timeout` is idle
+//!   ([`Activity::idle_for`]; hyper's header timeout covers an idle HTTP/1.1 connection);
+//! - event frames handed to hyper and not yet taken (on HTTP/2: no flow-control window): frames
+//!   waiting `write_stall_timeout` while no frame of the connection is taken and the socket is
+//!   not blocked mean a client keeping its windows shut ([`Activity::window_stall`]; see
+//!   crates/sse-server/FINDINGS.md, "Idle and zero-window HTTP/2 connections");
+//! - progress, the last request, piece of a request body or frame taken: the connection limit
+//!   closes the quietest connection first (`listen::reclaim`).
 //!
-//! Times are nanoseconds since the connection's own epoch in atomics, so that the hot path (a
-//! frame handed and taken) takes no lock.
+//! Times are nanoseconds since the connection's epoch in atomics: a frame handed and taken takes
+//! no lock.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,8 +21,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
-
-use crate::socket::SocketState;
 
 /// The activity of one connection, shared by its requests, its event streams and its watchdogs.
 #[derive(Debug)]
@@ -150,8 +143,9 @@ impl Activity {
     }
 
     /// Resolves once event frames have waited `timeout` for hyper without any frame of this
-    /// connection being taken meanwhile, while the socket is not the one blocking.
-    pub(crate) async fn window_stall(&self, timeout: Duration, socket: &SocketState) {
+    /// connection being taken meanwhile, while the socket is not the one blocking (as
+    /// `socket_blocked` says).
+    pub(crate) async fn window_stall(&self, timeout: Duration, socket_blocked: impl Fn() -> bool) {
         loop {
             if !self.frames_waiting() {
                 self.started_waiting.notified().await;
@@ -163,7 +157,7 @@ impl Activity {
                 sleep_until(deadline).await;
                 continue;
             }
-            if self.frames_waiting() && !socket.is_write_blocked() {
+            if self.frames_waiting() && !socket_blocked() {
                 return;
             }
             // The socket is blocked (the write-stall timeout's case) or a frame was just taken:
@@ -270,11 +264,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_window_stall_needs_frames_waiting_and_none_taken() {
         let activity = Activity::new();
-        let socket = SocketState::new();
         let mut stuck = activity.stream();
         let mut moving = activity.stream();
         stuck.handed();
-        let stall = activity.window_stall(Duration::from_secs(2), &socket);
+        let stall = activity.window_stall(Duration::from_secs(2), || false);
         tokio::pin!(stall);
         // Another stream of the connection keeps making progress: no stall.
         for _ in 0..10 {

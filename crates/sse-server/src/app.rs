@@ -1,16 +1,21 @@
-//! The state shared by every connection of one server: the hub, the per-request settings, the
-//! faults, the listeners' counters and the shutdown signal.
+//! What every request is handled with: the state the server's connections share ([`App`]) and
+//! what the request knows of its own connection ([`Conn`]).
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::body::BodyLimits;
+use crate::activity::Activity;
 use crate::config::EventDefaults;
 use crate::faults::Faults;
 use crate::hub::Hub;
 use crate::stats::{ListenerCounters, Stats};
 
+/// The state shared by every connection of one server: the hub, the per-request settings, the
+/// faults, the listeners' counters and the shutdown signal.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) hub: Arc<Hub>,
@@ -35,5 +40,54 @@ impl App {
             replay_bytes: hub.replay_bytes,
             replay_budget_bytes: hub.replay_budget_bytes,
         }
+    }
+}
+
+/// The limits a request body is read under (`routes::body`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_bytes: usize,
+    pub(crate) read_timeout: Duration,
+    pub(crate) total_timeout: Duration,
+}
+
+/// What a request knows of its connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// The listener's counters.
+    pub(crate) counters: Arc<ListenerCounters>,
+    /// Cancelled at server shutdown and at the connection's GOAWAY fault: it ends the
+    /// connection's event streams.
+    pub(crate) streams: CancellationToken,
+    /// What the connection is doing.
+    pub(crate) activity: Arc<Activity>,
+    /// On the WebSocket listeners: where `GET /ws` parks its session.
+    pub(crate) upgrade: Option<Arc<UpgradeSlot>>,
+}
+
+/// A WebSocket session waiting for its connection to be handed over.
+pub(crate) type Parked = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where a `GET /ws` leaves its session for the connection to run once hyper has written the
+/// `101` and given up the socket: one per connection of a WebSocket listener, so that the
+/// session runs on the connection's own task, under its watchdogs.
+#[derive(Default)]
+pub(crate) struct UpgradeSlot(Mutex<Option<Parked>>);
+
+impl std::fmt::Debug for UpgradeSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UpgradeSlot")
+    }
+}
+
+impl UpgradeSlot {
+    /// Leaves `session` for the connection to run.
+    pub(crate) fn park(&self, session: Parked) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(session);
+    }
+
+    /// The parked session, if a request upgraded.
+    pub(crate) fn take(&self) -> Option<Parked> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }

@@ -1,35 +1,35 @@
 //! What a server is started with. [`ServerConfig::default`] is a complete, working configuration:
-//! all six listeners on `127.0.0.1:0` and the defaults documented on each field.
+//! a listener for every [`Protocol`] on `127.0.0.1:0` and the defaults documented on each field.
 //! [`ServerConfig::validate`] rejects values the server cannot honour before anything is bound.
 //!
-//! Every default is a `DEFAULT_*` constant of this module, read by the `Default` impls and by the
-//! `server` command line alike, so a default is changed in one place.
+//! Every default is a `DEFAULT_*` constant of this module and every range a `*_RANGE` or `MAX_*`
+//! one, read by the `Default` impls, the validation, the query strings and the `server` command
+//! line alike, so each is changed in one place.
 
+use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bounds;
 use crate::error::ServerError;
 use crate::faults::FaultConfig;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
-/// HTTP/2's smallest legal window (RFC 9113 §6.9.2) and the largest one (2^31 - 1).
-const MIN_WINDOW: u32 = 65_535;
-const MAX_WINDOW: u32 = (1 << 31) - 1;
-/// The smallest send buffer hyper accepts (its HTTP/1.1 buffers panic below 8 KiB), and a ceiling
-/// above which the cap would no longer bound anything useful.
-const MIN_SEND_BUFFER: usize = 8 * 1024;
-const MAX_SEND_BUFFER: usize = 16 << 20;
-/// The range accepted for `SO_SNDBUF`.
-const MIN_SOCKET_SEND_BUFFER: usize = 4 * 1024;
-const MAX_SOCKET_SEND_BUFFER: usize = 64 << 20;
+/// HTTP/2's windows: from the smallest legal one (RFC 9113 §6.9.2) to the largest (2^31 - 1).
+pub const WINDOW_RANGE: RangeInclusive<u32> = 65_535..=(1 << 31) - 1;
+/// [`ServerConfig::send_buffer_bytes`]: from the smallest hyper accepts (its HTTP/1.1 buffers
+/// panic below 8 KiB) to a ceiling above which the cap would no longer bound anything useful.
+pub const SEND_BUFFER_RANGE: RangeInclusive<usize> = 8 * 1024..=16 << 20;
+/// [`ServerConfig::socket_send_buffer_bytes`] (`SO_SNDBUF`).
+pub const SOCKET_SEND_BUFFER_RANGE: RangeInclusive<usize> = 4 * 1024..=64 << 20;
 
 /// How long [`RunningServer::shutdown`](crate::RunningServer::shutdown) waits for connections to
 /// finish before dropping them (and how long a connection may run on after its GOAWAY fault).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Default [`Http2Settings::max_concurrent_streams`]: what Chrome assumes before SETTINGS arrive.
+/// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
+/// arrive (docs/browsers.md, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
@@ -76,6 +76,19 @@ pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default [`ServerConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Largest `interval_ms`, `heartbeat_ms` and `retry_ms` a client may ask for, and largest event
+/// default: one day.
+pub const MAX_PERIOD_MS: u64 = 24 * 60 * 60 * 1000;
+/// Largest tick `size` a client may ask for, in bytes.
+pub const MAX_TICK_SIZE: usize = 1 << 20;
+/// Largest tick `count`.
+pub const MAX_COUNT: u64 = 1_000_000_000;
+/// Longest channel name, in bytes.
+pub const MAX_CHANNEL_LEN: usize = 256;
+/// Largest tick sequence number a `Last-Event-ID` may resume from: 2^53 - 1, the largest integer
+/// a JavaScript number holds exactly, so that tick ids never wrap.
+pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 
 /// The whole server configuration.
 ///
@@ -126,10 +139,9 @@ pub struct ServerConfig {
     /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
     /// inherit): default 256 KiB; `None` leaves the size to the kernel's autotuning. A fixed size
     /// bounds the kernel memory a client that stops reading costs and the bytes written for it
-    /// before its socket blocks: with autotuning a loopback socket takes about 4 MiB, and 300
-    /// readers of 1 MiB ticks that never read pushed other clients' p99 past one second while
-    /// their sockets filled. Linux doubles the value for its bookkeeping. A client far away with
-    /// a fast link may want more (a window is at most this much per round trip).
+    /// before its socket blocks (crates/sse-server/FINDINGS.md, "Slow readers"). Linux doubles
+    /// the value for its bookkeeping. A client far away with a fast link may want more (a window
+    /// is at most this much per round trip).
     pub socket_send_buffer_bytes: Option<usize>,
     /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
     /// HTTP/1.1 request head (including the wait for the next request on a kept-alive
@@ -202,7 +214,8 @@ impl Default for Http2Settings {
     }
 }
 
-/// Defaults for each `GET /events` stream, within the ranges of [`crate::bounds`].
+/// Defaults for each `GET /events` stream, within the ranges a query string may ask for
+/// ([`MAX_PERIOD_MS`], [`MAX_TICK_SIZE`], [`MAX_COUNT`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventDefaults {
     /// Time between `tick` events (default 1 s; query `interval_ms`).
@@ -263,7 +276,7 @@ impl ServerConfig {
     /// Checks every value the server cannot work with, naming the first bad one.
     pub fn validate(&self) -> Result<(), ServerError> {
         if self.listeners.is_empty() {
-            return Err(invalid(
+            return Err(ServerError::invalid(
                 "listeners",
                 "[]",
                 "at least one listener is needed",
@@ -271,7 +284,7 @@ impl ServerConfig {
         }
         for (i, (p, _)) in self.listeners.iter().enumerate() {
             if self.listeners[..i].iter().any(|(q, _)| q == p) {
-                return Err(invalid(
+                return Err(ServerError::invalid(
                     "listeners",
                     p,
                     "each protocol may have one listener",
@@ -280,15 +293,17 @@ impl ServerConfig {
         }
         let h2 = &self.http2;
         if h2.max_concurrent_streams == 0 {
-            return Err(invalid("max_concurrent_streams", 0, "must be at least 1"));
+            return Err(ServerError::invalid(
+                "max_concurrent_streams",
+                0,
+                "must be at least 1",
+            ));
         }
         for (key, value) in [
             ("initial_stream_window", h2.initial_stream_window),
             ("initial_connection_window", h2.initial_connection_window),
         ] {
-            if !(MIN_WINDOW..=MAX_WINDOW).contains(&value) {
-                return Err(invalid(key, value, "must be between 65535 and 2147483647"));
-            }
+            within(key, value, WINDOW_RANGE)?;
         }
         for (key, value) in [
             ("header_read_timeout", self.header_read_timeout),
@@ -300,11 +315,11 @@ impl ServerConfig {
             ("channel_idle_timeout", self.channel_idle_timeout),
         ] {
             if value.is_zero() {
-                return Err(invalid(key, "0s", "must be longer than zero"));
+                return Err(ServerError::invalid(key, "0s", "must be longer than zero"));
             }
         }
         if self.http2_keepalive_interval.is_some_and(|d| d.is_zero()) {
-            return Err(invalid(
+            return Err(ServerError::invalid(
                 "http2_keepalive_interval",
                 "0s",
                 "must be longer than zero (None sends no PING)",
@@ -319,24 +334,16 @@ impl ServerConfig {
             ("replay_budget_bytes", self.replay_budget_bytes),
         ] {
             if value == 0 {
-                return Err(invalid(key, 0, "must be at least 1"));
+                return Err(ServerError::invalid(key, 0, "must be at least 1"));
             }
         }
-        if !(MIN_SEND_BUFFER..=MAX_SEND_BUFFER).contains(&self.send_buffer_bytes) {
-            return Err(invalid(
-                "send_buffer_bytes",
-                self.send_buffer_bytes,
-                "must be between 8192 and 16777216",
-            ));
-        }
+        within(
+            "send_buffer_bytes",
+            self.send_buffer_bytes,
+            SEND_BUFFER_RANGE,
+        )?;
         if let Some(size) = self.socket_send_buffer_bytes {
-            if !(MIN_SOCKET_SEND_BUFFER..=MAX_SOCKET_SEND_BUFFER).contains(&size) {
-                return Err(invalid(
-                    "socket_send_buffer_bytes",
-                    size,
-                    "must be between 4096 and 67108864",
-                ));
-            }
+            within("socket_send_buffer_bytes", size, SOCKET_SEND_BUFFER_RANGE)?;
         }
         self.faults.validate()
     }
@@ -344,35 +351,34 @@ impl ServerConfig {
     /// The event defaults must keep to the ranges a query string may ask for.
     fn validate_events(&self) -> Result<(), ServerError> {
         let ev = &self.events;
-        let max_period = Duration::from_millis(bounds::MAX_PERIOD_MS);
+        let max_period = Duration::from_millis(MAX_PERIOD_MS);
         for (key, value) in [("event interval", ev.interval), ("heartbeat", ev.heartbeat)] {
             if value.is_zero() || value > max_period {
-                return Err(invalid(key, format!("{value:?}"), "must be 1ms to 1 day"));
+                let longest = humantime::format_duration(max_period);
+                let reason = format!("must be 1ms to {longest}");
+                return Err(ServerError::invalid(key, format!("{value:?}"), reason));
             }
         }
-        if ev.retry_ms > bounds::MAX_PERIOD_MS {
-            return Err(invalid("retry_ms", ev.retry_ms, "must be 0 to 86400000"));
-        }
-        if ev.size > bounds::MAX_TICK_SIZE {
-            return Err(invalid("event size", ev.size, "must be at most 1048576"));
-        }
-        if ev.count.is_some_and(|c| c == 0 || c > bounds::MAX_COUNT) {
-            return Err(invalid(
-                "event count",
-                ev.count.unwrap_or_default(),
-                "must be 1 to 1000000000",
-            ));
+        within("retry_ms", ev.retry_ms, 0..=MAX_PERIOD_MS)?;
+        within("event size", ev.size, 0..=MAX_TICK_SIZE)?;
+        if let Some(count) = ev.count {
+            within("event count", count, 1..=MAX_COUNT)?;
         }
         Ok(())
     }
 }
 
-fn invalid(key: &'static str, value: impl ToString, reason: &'static str) -> ServerError {
-    ServerError::InvalidConfig {
-        key,
-        value: value.to_string(),
-        reason,
+/// Whether `value` of `key` is within `range`; the error names the key, the value and the range.
+fn within<T: PartialOrd + Display>(
+    key: &'static str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), ServerError> {
+    if range.contains(&value) {
+        return Ok(());
     }
+    let reason = format!("must be between {} and {}", range.start(), range.end());
+    Err(ServerError::invalid(key, value, reason))
 }
 
 #[cfg(test)]
@@ -389,6 +395,7 @@ mod tests {
             msg.contains("initial_stream_window") && msg.contains("10"),
             "{msg}"
         );
+        assert!(msg.contains(&WINDOW_RANGE.end().to_string()), "{msg}");
         let mut c = ServerConfig::default();
         c.listeners.push(c.listeners[0]);
         assert!(c.validate().unwrap_err().to_string().contains("h1"));

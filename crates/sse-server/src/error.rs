@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// Why [`crate::start`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,7 @@ pub enum ServerError {
     InvalidConfig {
         key: &'static str,
         value: String,
-        reason: &'static str,
+        reason: String,
     },
     /// Binding a listener failed.
     #[error("cannot listen on {addr} for {protocol}: {}", bind_reason(source))]
@@ -43,6 +43,21 @@ pub enum ServerError {
     /// The runtime or thread of a [`crate::DedicatedServer`] could not be created.
     #[error("cannot start the server's runtime")]
     Runtime(#[source] io::Error),
+}
+
+impl ServerError {
+    /// The configuration value `key` is `value`, which the server cannot honour for `reason`.
+    pub(crate) fn invalid(
+        key: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> ServerError {
+        ServerError::InvalidConfig {
+            key,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
 }
 
 fn bind_reason(e: &io::Error) -> &'static str {

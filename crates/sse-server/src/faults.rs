@@ -6,9 +6,9 @@
 //!
 //! | fault | where | what happens, per protocol | counted in |
 //! |---|---|---|---|
-//! | `close_streams` (every, mode) | the event body (`events.rs`), the WebSocket (`ws_session.rs`: a Close frame 1000, or for `Reset` the connection dropped without one) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
-//! | `reset_connections_every` | the accepted socket (`listener.rs`, `socket.rs`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
-//! | `goaway_every` | the HTTP/2 connection (`connection.rs`) | h2, h2c: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. h1, h1-tls: nothing | `faults_goaways` |
+//! | `close_streams` (every, mode) | the event body (`routes::events`), the WebSocket (`routes::ws`: a Close frame 1000, or for `Reset` the connection dropped without one) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
+//! | `reset_connections_every` | the accepted socket (`listen`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
+//! | `goaway_every` | the HTTP/2 connection (`listen::connection`) | HTTP/2 listeners: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. HTTP/1.1 listeners: nothing | `faults_goaways` |
 //! | `stall` (every, length) | the event body; a WebSocket stops writing (it goes on reading) | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
 //! | `post_error_every_nth` | `POST /messages`, and text messages received on WebSockets (counted together) | 503; the body is read (up to the limit) and dropped, nothing is broadcast. A WebSocket message is dropped (its sender gets no echo) | `faults_errors` |
 //! | `stream_error_every_nth` | `GET /events` and `GET /ws` (counted together) | 503 before subscribing | `faults_errors` |
@@ -20,13 +20,15 @@
 //!
 //! None of them can lose a message that is still in the replay ring: a message is in the ring
 //! before it is queued to any subscriber, and event ids tell a reconnecting client's
-//! `Last-Event-ID` exactly which messages it has (see `events.rs`).
+//! `Last-Event-ID` exactly which messages it has (`routes::events`).
 
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use vocab::{UnknownWord, Word};
 
 use crate::error::ServerError;
 
@@ -50,8 +52,8 @@ pub struct FaultConfig {
     pub stall: Option<Stall>,
     /// Every Nth `POST /messages` (counted per server) is answered 503 without broadcasting.
     pub post_error_every_nth: Option<NonZeroU32>,
-    /// Every Nth `GET /events` is answered 503 (an EventSource then fails for good, per the
-    /// spec).
+    /// Every Nth `GET /events` is answered 503 (an EventSource then fails for good:
+    /// docs/browsers.md, "EventSource reconnection").
     pub stream_error_every_nth: Option<NonZeroU32>,
     /// Every event frame is written this long after it was produced (and stamped): a server that
     /// is slower to deliver.
@@ -92,12 +94,21 @@ pub enum CloseMode {
 }
 
 impl CloseMode {
-    /// The name used on the command line: `clean` or `reset`.
+    /// The name used on the command line and in scenario files: `clean` or `reset`.
     pub fn as_str(self) -> &'static str {
         match self {
             CloseMode::Clean => "clean",
             CloseMode::Reset => "reset",
         }
+    }
+}
+
+impl Word for CloseMode {
+    const WHAT: &'static str = "close mode";
+    const ALL: &'static [CloseMode] = &[CloseMode::Clean, CloseMode::Reset];
+
+    fn as_str(self) -> &'static str {
+        CloseMode::as_str(self)
     }
 }
 
@@ -107,20 +118,11 @@ impl fmt::Display for CloseMode {
     }
 }
 
-/// A close mode that is neither `clean` nor `reset`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown close mode {0:?} (expected clean or reset)")]
-pub struct UnknownCloseMode(pub String);
-
 impl FromStr for CloseMode {
-    type Err = UnknownCloseMode;
+    type Err = UnknownWord;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "clean" => Ok(CloseMode::Clean),
-            "reset" => Ok(CloseMode::Reset),
-            _ => Err(UnknownCloseMode(s.to_owned())),
-        }
+        CloseMode::parse_word(s)
     }
 }
 
@@ -148,18 +150,10 @@ impl FaultConfig {
             ("fault delay_posts", self.delay_posts),
         ] {
             if value.is_some_and(|d| d.is_zero()) {
-                return Err(invalid(key, "0s", "must be longer than zero"));
+                return Err(ServerError::invalid(key, "0s", "must be longer than zero"));
             }
         }
         Ok(())
-    }
-}
-
-fn invalid(key: &'static str, value: impl ToString, reason: &'static str) -> ServerError {
-    ServerError::InvalidConfig {
-        key,
-        value: value.to_string(),
-        reason,
     }
 }
 
@@ -246,6 +240,9 @@ mod tests {
             .contains("delay_posts"));
         assert_eq!("reset".parse(), Ok(CloseMode::Reset));
         assert_eq!(CloseMode::default().to_string(), "clean");
-        assert!("rst".parse::<CloseMode>().is_err());
+        let unknown = "rst".parse::<CloseMode>().unwrap_err().to_string();
+        for mode in CloseMode::ALL {
+            assert!(unknown.contains(mode.as_str()), "{unknown}");
+        }
     }
 }

@@ -1,7 +1,5 @@
-//! Warnings a client can trigger once per connection must not flood the log: every connection of
-//! a rapid-reset flood made h2 log `remotely-reset pending-accept streams reached limit`, every
-//! slowloris connection made hyper log `read header from client timeout`, every refused
-//! connection made the server log its own line.
+//! Warnings a client can trigger once per connection must not flood the log, the server's own and
+//! hyper's and h2's alike (crates/sse-server/FINDINGS.md, "Log floods").
 //!
 //! - [`RateLimit`]: at most one line every so often, counting the ones it suppressed. The
 //!   server's own per-connection warnings go through one each, whatever subscriber the embedding

@@ -17,19 +17,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
-use crate::body::BodyLimits;
+use crate::app::BodyLimits;
 use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
-use crate::connection::Server;
 use crate::error::ServerError;
-use crate::eviction::sweep_idle_channels;
 use crate::faults::Faults;
 use crate::hub::{Hub, HubLimits};
-use crate::listener::{Limits, Listener};
-use crate::protocol::Protocol;
-use crate::reclaim::Registry;
+use crate::listen::{Certificate, Limits, Listener, Registry, Server};
 use crate::stats::{ListenerCounters, Stats};
-use crate::tls::Certificate;
+use vocab::Protocol;
 
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);
@@ -89,11 +85,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown: CancellationToken::new(),
     });
     let tracker = TaskTracker::new();
-    tracker.spawn(sweep_idle_channels(
-        Arc::clone(&app.hub),
-        config.channel_idle_timeout,
-        app.shutdown.clone(),
-    ));
+    tracker
+        .spawn(Arc::clone(&app.hub).sweep_idle(config.channel_idle_timeout, app.shutdown.clone()));
     let force = CancellationToken::new();
     let server = Arc::new(Server::new(
         &config,

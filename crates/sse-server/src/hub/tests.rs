@@ -1,7 +1,8 @@
-//! Unit tests of `hub.rs`.
+//! Unit tests of the hub.
 
+use super::budget::MESSAGE_OVERHEAD;
 use super::*;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 fn counters() -> Arc<ListenerCounters> {
     Arc::new(ListenerCounters::new(

@@ -1,53 +1,30 @@
 //! The `server` binary's interface with the outside world (binary-only module): flags and their
-//! conversion into a [`ServerConfig`], logging to stderr, the `listening` lines on stdout, and the
-//! signal that stops the server.
+//! conversion into a [`ServerConfig`] (the listener flags in `listeners`, the fault flags in
+//! `faults`), logging to stderr, the `listening` lines on stdout, and the signal that stops the
+//! server.
+
+mod faults;
+mod listeners;
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sse_server::faults::{CloseStreams, Stall};
 use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
-use sse_server::{
-    config, CloseMode, FaultConfig, Protocol, RunningServer, ServerConfig, TlsSource,
-};
+use sse_server::{config, Protocol, RunningServer, ServerConfig, TlsSource};
+
+use faults::FaultArgs;
+use listeners::Listeners;
 
 /// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
 /// TLS, each listener pinned to one protocol.
-///
-/// Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=
-/// (interval_ms, heartbeat_ms 1..=86400000; retry_ms 0..=86400000; size 0..=1048576;
-/// count 1..=1000000000), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo page);
-/// on the ws and wss listeners also GET /ws?channel= (a WebSocket: each text message received is
-/// published to the channel; every message of the channel, and a tick per interval, is sent).
-/// Without any of --h1, --h1-tls, --h2, --h2c, --ws, --wss, all six listen on 127.0.0.1 on free
-/// ports.
-/// Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops it.
 #[derive(Debug, Parser)]
-#[command(name = "server", version)]
+#[command(name = "server", version, long_about = long_about())]
 pub(crate) struct Args {
-    /// Cleartext HTTP/1.1 listener address (refuses HTTP/2 prior knowledge), e.g. 127.0.0.1:8080.
-    #[arg(long, value_name = "ADDR")]
-    h1: Option<SocketAddr>,
-    /// HTTP/1.1 over TLS listener address (ALPN http/1.1; clients without ALPN are served too).
-    #[arg(long = "h1-tls", value_name = "ADDR")]
-    h1_tls: Option<SocketAddr>,
-    /// HTTP/2 over TLS listener address (ALPN h2 required).
-    #[arg(long, value_name = "ADDR")]
-    h2: Option<SocketAddr>,
-    /// Cleartext HTTP/2 listener address (prior knowledge only; refuses HTTP/1.1).
-    #[arg(long, value_name = "ADDR")]
-    h2c: Option<SocketAddr>,
-    /// WebSocket listener address: cleartext HTTP/1.1 whose GET /ws upgrades, e.g. 127.0.0.1:8081.
-    #[arg(long, value_name = "ADDR")]
-    ws: Option<SocketAddr>,
-    /// WebSocket over TLS listener address (ALPN http/1.1, as --h1-tls; GET /ws upgrades).
-    #[arg(long, value_name = "ADDR")]
-    wss: Option<SocketAddr>,
+    #[command(flatten)]
+    listeners: Listeners,
 
     /// Write the served certificate (PEM) to this file before printing the listening lines, for
     /// clients to trust (e.g. curl --cacert).
@@ -103,7 +80,7 @@ pub(crate) struct Args {
     /// A channel with no subscriber and no message for this long is evicted with its ring.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_CHANNEL_IDLE_TIMEOUT.into())]
     channel_idle_timeout: humantime::Duration,
-    /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (at least 8192).
+    /// Response bytes buffered per HTTP/1.1 connection and per HTTP/2 stream (8192..=16777216).
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_SEND_BUFFER_BYTES)]
     send_buffer: usize,
     /// SO_SNDBUF of every accepted socket, bytes (4096..=67108864).
@@ -149,85 +126,42 @@ pub(crate) struct Args {
     faults: FaultArgs,
 }
 
-/// Fault injection (all off by default); each injected fault is counted in /stats.
-#[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Fault injection")]
-struct FaultArgs {
-    /// End each event stream this long after it opened (and again after every reconnect).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_close_streams_every: Option<Duration>,
-    /// How --fault-close-streams-every ends a stream: clean (end of body) or reset (HTTP/2
-    /// RST_STREAM, HTTP/1.1 connection aborted).
-    #[arg(
-        long,
-        value_name = "MODE",
-        default_value = "clean",
-        requires = "fault_close_streams_every"
-    )]
-    fault_close_mode: CloseMode,
-    /// Abort every connection (TCP reset) this long after it was accepted.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_reset_connections_every: Option<Duration>,
-    /// HTTP/2 listeners: send each connection a GOAWAY this long after it was accepted.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_goaway_every: Option<Duration>,
-    /// Stop writing each event stream for --fault-stall-for, every this long.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_for")]
-    fault_stall_every: Option<Duration>,
-    /// How long each stall lasts.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_stall_every")]
-    fault_stall_for: Option<Duration>,
-    /// Answer every Nth POST /messages (counted per server) with 503, without broadcasting it.
-    #[arg(long, value_name = "N")]
-    fault_post_error_every_nth: Option<NonZeroU32>,
-    /// Answer every Nth GET /events (counted per server) with 503.
-    #[arg(long, value_name = "N")]
-    fault_stream_error_every_nth: Option<NonZeroU32>,
-    /// Write every event frame this long after it was made (and stamped): a slower server.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_delay_events: Option<Duration>,
-    /// Broadcast and answer every POST /messages this long after its body was read.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    fault_delay_posts: Option<Duration>,
-}
-
-impl FaultArgs {
-    fn config(&self) -> FaultConfig {
-        FaultConfig {
-            close_streams: self.fault_close_streams_every.map(|every| CloseStreams {
-                every,
-                mode: self.fault_close_mode,
-            }),
-            reset_connections_every: self.fault_reset_connections_every,
-            goaway_every: self.fault_goaway_every,
-            // clap's `requires` makes the two flags come together.
-            stall: self
-                .fault_stall_every
-                .zip(self.fault_stall_for)
-                .map(|(every, length)| Stall { every, length }),
-            post_error_every_nth: self.fault_post_error_every_nth,
-            stream_error_every_nth: self.fault_stream_error_every_nth,
-            delay_events: self.fault_delay_events,
-            delay_posts: self.fault_delay_posts,
-        }
-    }
+/// The help's description: the routes, with the ranges of their query values, and the
+/// listeners.
+fn long_about() -> String {
+    let max_period = config::MAX_PERIOD_MS;
+    let websocket: Vec<&str> = Protocol::ALL
+        .into_iter()
+        .filter(|p| p.is_websocket())
+        .map(Protocol::as_str)
+        .collect();
+    let flags: Vec<String> = Protocol::ALL.iter().map(|p| format!("--{p}")).collect();
+    format!(
+        "ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext \
+         and TLS, each listener pinned to one protocol.\n\n\
+         Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms= \
+         (interval_ms, heartbeat_ms 1..={max_period}; retry_ms 0..={max_period}; size 0..={}; \
+         count 1..={}), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo \
+         page); on the {} listeners also GET /ws?channel= (a WebSocket: each text message \
+         received is published to the channel; every message of the channel, and a tick per \
+         interval, is sent).\n\
+         Each listener flag takes an IP:PORT (e.g. 127.0.0.1:8080; port 0 picks a free one); \
+         without any of {}, all {} listen on 127.0.0.1 on free ports.\n\
+         Prints `listening <protocol> <url>` for each listener once all are bound; Ctrl-C stops \
+         it.",
+        config::MAX_TICK_SIZE,
+        config::MAX_COUNT,
+        websocket.join(" and "),
+        flags.join(", "),
+        Protocol::ALL.len(),
+    )
 }
 
 impl Args {
     /// The server configuration these flags describe.
     pub(crate) fn config(&self) -> anyhow::Result<ServerConfig> {
         let defaults = ServerConfig::default();
-        let mut listeners: Vec<(Protocol, SocketAddr)> = [
-            (Protocol::H1, self.h1),
-            (Protocol::H1Tls, self.h1_tls),
-            (Protocol::H2, self.h2),
-            (Protocol::H2c, self.h2c),
-            (Protocol::Ws, self.ws),
-            (Protocol::Wss, self.wss),
-        ]
-        .into_iter()
-        .filter_map(|(p, addr)| Some((p, addr?)))
-        .collect();
+        let mut listeners = self.listeners.0.clone();
         if listeners.is_empty() {
             let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
             listeners = Protocol::ALL.map(|p| (p, any_port)).to_vec();
@@ -331,8 +265,13 @@ pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
     use clap::CommandFactory;
+    use sse_server::{CloseMode, CloseStreams, FaultConfig, Stall};
+
+    use super::*;
 
     #[test]
     fn flags_are_consistent_and_default_to_all_listeners() {
@@ -375,6 +314,40 @@ mod tests {
             }
         );
         assert!(Args::try_parse_from(["server", "--fault-stall-every=1s"]).is_err());
+    }
+
+    #[test]
+    fn every_protocol_has_its_listener_flag() {
+        let help = Args::command().render_long_help().to_string();
+        for protocol in Protocol::ALL {
+            let flag = format!("--{protocol}");
+            assert!(help.contains(&format!("{flag} <ADDR>")), "{help}");
+            let config = Args::parse_from(["server", &flag, "127.0.0.1:0"])
+                .config()
+                .unwrap();
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            assert_eq!(config.listeners, [(protocol, addr)]);
+        }
+    }
+
+    /// The ranges the help states are the library's (typed in the doc comments clap reads, so
+    /// checked here).
+    #[test]
+    fn help_states_the_library_ranges() {
+        let help = Args::command().render_long_help().to_string();
+        let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for stated in [
+            format!("window, bytes ({:?})", config::WINDOW_RANGE),
+            format!("stream ({:?})", config::SEND_BUFFER_RANGE),
+            format!("bytes ({:?})", config::SOCKET_SEND_BUFFER_RANGE),
+            format!("bytes (at most {})", config::MAX_TICK_SIZE),
+            format!("milliseconds (at most {})", config::MAX_PERIOD_MS),
+            format!("heartbeat_ms 1..={}", config::MAX_PERIOD_MS),
+            format!("size 0..={}", config::MAX_TICK_SIZE),
+            format!("count 1..={}", config::MAX_COUNT),
+        ] {
+            assert!(flat.contains(&stated), "the help lacks {stated:?}: {help}");
+        }
     }
 
     #[test]

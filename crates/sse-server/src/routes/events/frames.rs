@@ -1,17 +1,12 @@
 //! Event-stream output cut into frames of at most [`FRAME_MAX`] bytes, so that what a slow reader
-//! costs does not grow with the size of an event.
+//! costs does not grow with the size of an event (crates/sse-server/FINDINGS.md, "Slow readers"):
+//! hyper buffers whole frames, up to `send_buffer_bytes` per HTTP/1.1 connection or
+//! HTTP/2 stream, so at most a few frames wait per connection or stream.
 //!
-//! hyper takes a body one frame at a time and buffers whole frames: an HTTP/1.1 connection takes
-//! frames until `send_buffer_bytes` are queued, an HTTP/2 stream holds one frame while it waits
-//! for window and h2 buffers up to `send_buffer_bytes` more. With 1 MiB ticks that was megabytes
-//! per client that stopped reading. Cut into 16 KiB frames, at most a few frames wait per
-//! connection or stream.
-//!
-//! A large tick is never built in memory at all: its data is `{"seq":..,"sent_ns":..,"pad":"xxx"}`
-//! on one line, so it is written as a small head (the id, the type and the data up to the
-//! padding), the padding as slices of one static buffer of `x`, and a static tail. The bytes on
-//! the wire are exactly what `sse_wire` encodes for the same event (tested below). A message is
-//! cut into slices of its one shared buffer, which the replay ring holds anyway.
+//! A large tick is never built in memory: its one-line data `{"seq":..,"sent_ns":..,"pad":"xx"}`
+//! is written as a small head, the padding as slices of one static buffer of `x` and a static
+//! tail, byte for byte what `sse_wire` encodes for the same event (tested below). A message is
+//! cut into slices of the one buffer the replay ring holds anyway.
 
 use std::collections::VecDeque;
 

@@ -1,4 +1,4 @@
-//! Accepting connections and holding each listener to its one protocol.
+//! From an accepted socket to hyper, each listener held to its one protocol.
 //!
 //! | listener | accepted | refused (counted in `connections_refused`) |
 //! |---|---|---|
@@ -9,22 +9,26 @@
 //! | `ws` | cleartext HTTP/1.1, whose `GET /ws` upgrades to a WebSocket | as `h1` |
 //! | `wss` | ALPN `http/1.1`, or no ALPN at all, as `h1-tls`; `GET /ws` upgrades | as `h1-tls` |
 //!
-//! The WebSocket listeners serve every HTTP route too (a page is loaded from its origin before
-//! its sockets open); `GET /ws` upgrades only there, so a socket counted under `ws` or `wss`
-//! never travelled on another arm's listener.
+//! TLS without ALPN means HTTP/1.1 (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113
+//! §3.2), so it is served on `h1-tls` and `wss` and refused on `h2`: a benchmark is never served
+//! a protocol other than its listener's. The WebSocket listeners serve every route (a page loads
+//! from its origin before its sockets open); only they upgrade `GET /ws`.
 //!
-//! A TLS client that offers no ALPN is served HTTP/1.1 on `h1-tls`: that is what TLS without ALPN
-//! means (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113 §3.2). On `h2` it is refused: a
-//! benchmark must never be served a protocol other than the listener's.
-//!
-//! Every socket gets `TCP_NODELAY`. Over `max_connections` open (all listeners together), a
-//! connection that has made no progress for a while is closed to make room (`reclaim.rs`); if
-//! there is none within a second, the new socket is closed. The TLS handshake and the first bytes
-//! of a cleartext connection must arrive within `header_read_timeout`. A connection whose writes
-//! wait longer than `write_stall_timeout` for the client to read is reset (`socket.rs`), and so is
-//! an HTTP/2 connection whose event streams wait that long for the client's flow-control window
-//! (`activity.rs`). With the `reset_connections_every` fault, a connection still open that long
-//! after its accept is dropped with a TCP reset, whatever stage it is in.
+//! Every phase is bounded: over `max_connections` a connection waits for a slot (`reclaim`); the
+//! TLS handshake and the first bytes must arrive within `header_read_timeout`; a connection whose
+//! writes wait `write_stall_timeout` for the client (`socket`), or whose HTTP/2 event streams wait
+//! that long for its window ([`Activity::window_stall`]), is reset; so is any connection at the
+//! `reset_connections_every` fault.
+
+mod connection;
+mod reclaim;
+mod sniff;
+mod socket;
+mod tls;
+
+pub(crate) use connection::Server;
+pub(crate) use reclaim::Registry;
+pub(crate) use tls::Certificate;
 
 use std::io;
 use std::sync::Arc;
@@ -37,19 +41,16 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use crate::activity::{Accepted, Activity};
-use crate::connection::{Http, Server};
 use crate::logging::{RateLimit, WARN_EVERY};
-use crate::protocol::Protocol;
-use crate::reclaim::Registry;
-use crate::sniff::{self, Opening};
-use crate::socket::{Socket, SocketState};
 use crate::stats::{decr, incr, ListenerCounters};
+use sniff::Opening;
+use socket::{Socket, SocketState};
 
 /// Pause after an accept error (such as too many open files) before accepting again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The per-connection warnings, each at most once per [`WARN_EVERY`] with the count of the ones
-/// suppressed in between (`logging.rs`): any client can trigger them at will.
+/// suppressed in between ([`RateLimit`]): any client can trigger them at will.
 static ACCEPT_FAILED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 static FULL_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
@@ -70,7 +71,7 @@ pub(crate) struct Listener {
 pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_stall_timeout: Duration,
-    /// The connections being served, against `max_connections` (`reclaim.rs`).
+    /// The connections being served, against `max_connections`.
     pub(crate) registry: Arc<Registry>,
 }
 
@@ -154,11 +155,10 @@ impl Listener {
         let state = SocketState::new();
         let stream = Socket::new(stream, state.clone());
         let connection = async {
-            match protocol {
-                Protocol::H1 | Protocol::H2c | Protocol::Ws => {
-                    self.cleartext(stream, &accepted).await
-                }
-                Protocol::H1Tls | Protocol::H2 | Protocol::Wss => self.tls(stream, &accepted).await,
+            if protocol.is_tls() {
+                self.tls(stream, &accepted).await;
+            } else {
+                self.cleartext(stream, &accepted).await;
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
@@ -180,7 +180,7 @@ impl Listener {
             }
             let activity = &accepted.activity;
             activity
-                .window_stall(self.limits.write_stall_timeout, &state)
+                .window_stall(self.limits.write_stall_timeout, || state.is_write_blocked())
                 .await;
             state.reset_on_drop();
         };
@@ -211,19 +211,20 @@ impl Listener {
                 return;
             }
         };
-        match (protocol, opening) {
+        match (protocol.is_http2(), opening) {
             (_, Opening::Closed) => {}
             (_, Opening::TimedOut) => incr(&self.counters.timeouts),
-            (Protocol::H2c, Opening::Http2) => self.serve(stream, Http::V2, accepted).await,
-            (Protocol::H2c, Opening::Other) => {
-                self.refused("an HTTP/1.1 request (h2c takes prior knowledge only)");
+            (true, Opening::Http2) | (false, Opening::Other) => self.serve(stream, accepted).await,
+            (true, Opening::Other) => {
+                self.refused(&format!(
+                    "an HTTP/1.1 request ({protocol} takes prior knowledge only)"
+                ));
                 sniff::refuse(stream, &sniff::http2_required_response()).await;
             }
-            (_, Opening::Http2) => {
+            (false, Opening::Http2) => {
                 self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
                 sniff::refuse(stream, &sniff::http1_required_goaway()).await;
             }
-            (_, Opening::Other) => self.serve(stream, Http::V1, accepted).await,
         }
     }
 
@@ -240,23 +241,19 @@ impl Listener {
             Some(Ok(Err(e))) => return self.handshake_failed(&e),
             Some(Ok(Ok(tls))) => tls,
         };
-        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-        match (self.counters.protocol, alpn.as_deref()) {
-            (Protocol::H2, Some(b"h2")) => self.serve(tls, Http::V2, accepted).await,
-            (Protocol::H1Tls | Protocol::Wss, Some(b"http/1.1")) => {
-                self.serve(tls, Http::V1, accepted).await
-            }
-            (Protocol::H1Tls | Protocol::Wss, None) => {
-                incr(&self.counters.alpn_none);
-                self.serve(tls, Http::V1, accepted).await;
-            }
-            (_, alpn) => {
-                if alpn.is_none() {
-                    incr(&self.counters.alpn_none);
-                }
-                self.refused("a TLS client without ALPN h2");
-                let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
-            }
+        let protocol = self.counters.protocol;
+        let alpn = tls.get_ref().1.alpn_protocol();
+        if alpn.is_none() {
+            incr(&self.counters.alpn_none);
+        }
+        // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
+        let served = alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
+        if served {
+            self.serve(tls, accepted).await;
+        } else {
+            let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
+            self.refused(&format!("a TLS client without ALPN {wanted}"));
+            let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
         }
     }
 
@@ -289,12 +286,12 @@ impl Listener {
         }
     }
 
-    async fn serve<IO>(&self, io: IO, http: Http, accepted: &Accepted)
+    async fn serve<IO>(&self, io: IO, accepted: &Accepted)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         self.server
-            .serve(io, http, Arc::clone(&self.counters), accepted)
+            .serve(io, Arc::clone(&self.counters), accepted)
             .await;
     }
 }

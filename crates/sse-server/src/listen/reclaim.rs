@@ -1,23 +1,15 @@
-//! Admission under the connection limit, kept for clients that use it.
+//! Admission under the connection limit, kept for clients that use it: a limit anyone can fill
+//! with connections that send nothing locks everyone else out
+//! (crates/sse-server/FINDINGS.md, "Admission under the connection limit").
 //!
-//! `max_connections` bounds what the server holds, but a limit that anyone can fill locks
-//! everyone else out: a few hundred connections that opened a POST and stopped sending its body
-//! got every new client refused on all its listeners for as long as they liked. So a new
-//! connection that finds the server full reclaims the slot of a connection that has made no
-//! progress for a while: that one is closed, the new one is served in its place. If none has
-//! been quiet long enough (the server was filled a moment ago), the new connection waits for a
-//! slot up to [`ADMISSION_WAIT`] (at most [`MAX_WAITING`] connections wait at once); only then is
-//! it refused.
-//!
-//! Progress (`activity.rs`): a request arriving, a piece of a request body, an event frame taken by
-//! the connection. A connection serving an event stream that is being written is never chosen,
-//! however quiet its stream: ticks and heartbeats can be minutes apart. Among the others, first
-//! those that have sent nothing useful yet (still in their TLS handshake or request head, or in
-//! the middle of a request body that stopped arriving), once quiet for [`QUIET_BEFORE_RECLAIM`];
-//! then those that have (kept alive idle after their requests, or with event streams waiting on a
-//! full socket or a shut window), once quiet for [`QUIET_AFTER_USE`]. Within each, the one whose
-//! last progress is oldest goes first. Each reclaimed connection is counted in
-//! `connections_reclaimed` on its own listener.
+//! A new connection that finds `max_connections` reached reclaims the slot of one that has made
+//! no progress ([`Activity`]) for a while: that one is closed and counted in
+//! `connections_reclaimed` on its own listener. A connection writing a live event stream is never
+//! chosen. First those that have sent nothing useful yet (a TLS handshake, a request head or a
+//! body that stopped arriving), once quiet for [`QUIET_BEFORE_RECLAIM`]; then those that have
+//! (idle between requests, or streams waiting on a full socket or a shut window), once quiet for
+//! [`QUIET_AFTER_USE`]; the quietest first. Without one, the newcomer waits up to
+//! [`ADMISSION_WAIT`] ([`MAX_WAITING`] at once), then is refused.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -192,7 +184,7 @@ fn reclaim(state: &mut State) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Protocol;
+    use vocab::Protocol;
 
     fn counters() -> Arc<ListenerCounters> {
         Arc::new(ListenerCounters::new(

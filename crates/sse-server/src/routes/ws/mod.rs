@@ -1,19 +1,18 @@
-//! `GET /ws?channel=NAME&interval_ms=&size=&count=&heartbeat_ms=`: the WebSocket arm's endpoint,
-//! on the `ws` and `wss` listeners only (elsewhere 404, so a socket is always counted under its
-//! arm).
+//! `GET /ws?channel=NAME&interval_ms=&size=&count=&heartbeat_ms=`: the WebSocket arms' endpoint,
+//! on the WebSocket listeners only (elsewhere 404, so a socket is always counted under its arm).
 //!
 //! The handshake is RFC 6455 §4.2 over HTTP/1.1: `Upgrade: websocket`, a `Connection` header
-//! naming `upgrade`, `Sec-WebSocket-Version: 13` (otherwise 426 with the version the server
-//! speaks) and a `Sec-WebSocket-Key` of 16 bytes in base64; anything else is 400. The query takes
-//! the keys of `GET /events` with the same ranges (`retry_ms` is accepted and has no effect). The
-//! subscriber is registered in the hub *before* the `101 Switching Protocols` goes out, so every
-//! message published after the client saw its socket open reaches it. The every-Nth
-//! `stream_error_every_nth` fault answers 503 here too, before subscribing.
+//! naming `upgrade`, `Sec-WebSocket-Version: 13` (otherwise 426 naming 13) and a
+//! `Sec-WebSocket-Key` of 16 bytes in base64; anything else is 400. The query takes the keys of
+//! `GET /events` with the same ranges (`retry_ms` has no effect). The subscriber is registered
+//! *before* the `101` goes out, so every message published after the client saw its socket open
+//! reaches it; the `stream_error_every_nth` fault answers 503 before that.
 //!
-//! The session itself (`ws_session.rs`) runs after hyper has handed over the connection. It is
-//! parked in the connection's [`UpgradeSlot`](crate::upgrade_slot::UpgradeSlot) and run by the
-//! connection's own task (`connection.rs`), so that the listener's watchdogs (reset faults, write stalls, the
-//! connection limit, forced shutdown) keep covering the socket after the upgrade.
+//! The session (`session`) is parked in the connection's [`UpgradeSlot`](crate::app::UpgradeSlot)
+//! and run on the connection's own task once hyper has handed the socket over, so the listener's
+//! watchdogs (faults, write stalls, the connection limit, forced shutdown) still cover it.
+
+mod session;
 
 use std::sync::Arc;
 
@@ -26,11 +25,11 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::conn::Conn;
-use crate::query;
-use crate::response::{refused, text, Body};
+use crate::app::Conn;
+use crate::routes::query;
+use crate::routes::response::{refused, text, Body};
 use crate::stats::incr;
-use crate::ws_session::Session;
+use session::Session;
 
 /// Answers `GET /ws`: `101` and a parked session, or why not.
 pub(crate) fn upgrade(app: &Arc<App>, conn: &Conn, mut req: Request<Incoming>) -> Response<Body> {

@@ -2,18 +2,25 @@
 //!
 //! | route | reply |
 //! |---|---|
-//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events.rs`); each value within the range of [`crate::bounds`], else 400 |
-//! | `POST /messages?channel=` | broadcast the body (`messages.rs`) |
-//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the `ws` and `wss` listeners: a WebSocket (`ws_upgrade.rs`, `ws_session.rs`); elsewhere 404 |
+//! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events`); each value within its range (`query`), else 400 |
+//! | `POST /messages?channel=` | broadcast the body (`messages`) |
+//! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the WebSocket listeners: a WebSocket (`ws`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
 //! | `GET /` | a chat demo page using `EventSource` |
 //!
 //! Anything else is 404; a known path with another method is 405 with `Allow`. The every-Nth
-//! faults (`crate::faults`) answer 503 before the route runs. The memory budget (`budget.rs`)
-//! answers 503 to a request that would create a channel beyond `max_channels`
-//! (`channel_limit_refusals`) and to a message that does not fit in the replay budget
-//! (`replay_budget_refusals`); the body says which.
+//! faults ([`crate::faults`]) answer 503 before the route runs. The hub's memory budget answers
+//! 503 to a request that would create a channel beyond `max_channels` and to a message that does
+//! not fit in the replay budget, counted ([`response::refused`]); the body says which.
+
+mod body;
+mod events;
+mod messages;
+mod query;
+mod response;
+mod schedule;
+mod ws;
 
 use std::sync::Arc;
 
@@ -23,14 +30,11 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::body::{read_body, ReadBodyError};
-use crate::conn::Conn;
-use crate::events::{self, Resume};
-use crate::messages;
-use crate::query;
-use crate::response::{json, refused, text, with_type, Body};
+use crate::app::Conn;
 use crate::stats::incr;
-use crate::ws_upgrade;
+use body::{read_body, ReadBodyError};
+use events::Resume;
+use response::{json, refused, text, with_type, Body};
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
@@ -58,7 +62,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
             fault_error("every Nth GET /events fails")
         }
         "/events" => events(&app, &conn, &req),
-        "/ws" => ws_upgrade::upgrade(&app, &conn, req),
+        "/ws" => ws::upgrade(&app, &conn, req),
         "/messages" if app.faults.post_fails() => {
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.

@@ -1,13 +1,11 @@
 //! Reading a request body under limits: at most `max_body_bytes`, no gap between two pieces longer
-//! than `body_read_timeout`, the whole body within `body_total_timeout`.
+//! than `body_read_timeout`, the whole body within `body_total_timeout`, so that a body that stops
+//! arriving cannot hold its connection's slot
+//! (crates/sse-server/FINDINGS.md, "Admission under the connection limit").
 //!
-//! Without the timeouts a client that declares `Content-Length: 1000` and sends five bytes (or a
-//! chunked body without its last chunk, or HTTP/2 HEADERS without END_STREAM) held its request,
-//! its connection and a connection slot for as long as it liked: a few hundred such clients filled
-//! `max_connections` and every new client was refused. A timed-out request gets 408; on HTTP/1.1
-//! the response says `connection: close` (the rest of the body would have to be read to reuse the
-//! connection), on HTTP/2 h2 resets the stream with `NO_ERROR` once the response is sent (RFC 9113
-//! §8.1: a response may complete before the request does).
+//! A timed-out request gets 408: on HTTP/1.1 with `connection: close` (the rest of the body would
+//! have to be read to reuse the connection), on HTTP/2 h2 then resets the stream with `NO_ERROR`
+//! (RFC 9113 §8.1: a response may complete before the request does).
 
 use std::time::Duration;
 
@@ -16,13 +14,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::{timeout_at, Instant};
 
-/// The limits a body is read under.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimits {
-    pub(crate) max_bytes: usize,
-    pub(crate) read_timeout: Duration,
-    pub(crate) total_timeout: Duration,
-}
+use crate::app::BodyLimits;
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]

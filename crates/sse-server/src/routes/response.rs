@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
-use crate::budget::Refusal;
+use crate::hub::Refusal;
 use crate::stats::{incr, ListenerCounters};
 
 /// Every response body: a complete buffer or an event stream.

@@ -4,9 +4,7 @@
 //! - Write stall: the socket records since when a write has been waiting for room (the peer's
 //!   receive window and our send buffer are full); [`SocketState::write_stall`] resolves when that
 //!   has lasted `write_stall_timeout`, and the listener then drops the connection, freeing its
-//!   buffers. Without it, a client that stops reading holds its connection and everything buffered
-//!   for it forever: its event stream ends when its subscriber queue overflows, but the end can
-//!   never be written.
+//!   buffers (an event stream whose subscriber queue overflowed could never write its end).
 //! - Reset: a stalled socket, and one whose connection the `reset_connections_every` fault drops,
 //!   is closed with `SO_LINGER` 0, so the peer gets RST and unsent data is discarded at once.
 

@@ -1,35 +1,21 @@
-//! One WebSocket subscriber and publisher: what the server sends on a socket of `GET /ws`, and
-//! what it does with what it receives.
+//! One WebSocket of `GET /ws`, subscriber and publisher (docs/browsers.md, "WebSockets").
 //!
-//! Sent, each as one text message, merged as they come (the same hub and the same timers as an
-//! event stream, `events.rs`):
-//! - every message published to the channel after the subscription (by `POST /messages` or by any
-//!   WebSocket of the channel, this one included), its body verbatim: the POST body's
-//!   `"ssebench_token"` is found in it as in an SSE event's data;
-//! - a tick every `interval_ms` (the first at once), whose text is exactly a tick event's data:
-//!   `{"seq":N,"sent_ns":T,"pad":"x.."}`, padded to `size` and stamped when it is written, as on
-//!   an event stream (`event_delivery`);
-//! - a ping every `heartbeat_ms` (the event stream's `: hb` comment).
+//! Sent, each as one text message, as they come (the hub and timers of an event stream):
+//! - every message published to the channel after the subscription (by a POST or any WebSocket
+//!   of the channel, this one included), its body verbatim;
+//! - a tick every `interval_ms` (the first at once): exactly a tick event's data, padded to
+//!   `size` and stamped when written;
+//! - a ping every `heartbeat_ms`.
 //!
-//! There are no event ids and no replay: a WebSocket has no `Last-Event-ID`. A client that
-//! reconnects gets what is published from its new subscription on.
+//! No ids and no replay: a WebSocket has no `Last-Event-ID`. Received: each text message is
+//! published as a `POST /messages` body is (`websocket_messages_received`; refused by the memory
+//! budget or the `post_error_every_nth` fault, which counts it with the POSTs: dropped and
+//! counted); binary closes with 1003, over `max_body_bytes` with 1009; a ping gets a pong.
 //!
-//! Received: each text message is published to the channel exactly as a `POST /messages` body is
-//! (counted in `websocket_messages_received`; a message the memory budget refuses is dropped and
-//! counted as for a POST, and so is every Nth message under the `post_error_every_nth` fault,
-//! which counts WebSocket messages and POSTs together). A binary message closes the socket with 1003, one over
-//! `max_body_bytes` with 1009. A ping is answered with a pong.
-//!
-//! The socket is closed with 1001 at server shutdown, with 1013 when its subscriber queue
-//! overflowed (the client read too slowly: the slow-subscriber policy of `hub.rs`), and with 1000
-//! after `count` ticks.
-//!
-//! Faults (`crate::faults`): `close_streams` ends the socket that long after it opened, with a
-//! Close frame (1000, `Clean`) or without one (`Reset`: the connection is dropped under it);
-//! `stall` stops writing for its length (reading goes on, published messages wait in the
-//! subscriber queue); `delay_events` writes each message that long after it was made (a tick is
-//! stamped when made); `delay_posts` publishes each received message that long after it arrived,
-//! in order, while the socket goes on reading.
+//! Closed with 1001 at shutdown, 1013 when the subscriber queue overflowed, 1000 after `count`
+//! ticks. Faults: `close_streams` closes with 1000 (`Clean`) or drops the connection (`Reset`);
+//! `stall` stops writing (reading goes on); `delay_events` delays each message written;
+//! `delay_posts` each message published, in order.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -39,7 +25,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{sleep, sleep_until, Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -48,12 +34,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
 use crate::app::App;
-use crate::budget::Refusal;
-use crate::conn::Conn;
+use crate::app::Conn;
 use crate::faults::{CloseMode, FaultConfig};
+use crate::hub::Refusal;
 use crate::hub::Subscription;
-use crate::query::EventsQuery;
-use crate::response::count_refusal;
+use crate::routes::query::EventsQuery;
+use crate::routes::response::count_refusal;
+use crate::routes::schedule::{deadline, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,
@@ -126,8 +113,8 @@ impl Session {
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        // tungstenite's default buffers are 128 KiB each way, allocated per socket: most of a
-        // socket's memory for a chat of small messages. An HTTP/1.1 connection starts with 8 KiB.
+        // Small buffers, not tungstenite's 128 KiB each way per socket
+        // (crates/sse-server/FINDINGS.md, "WebSocket buffers").
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(WRITE_BUFFER)
@@ -143,19 +130,9 @@ impl Session {
     }
 
     async fn serve(mut self, mut ws: Socket) {
-        let now = Instant::now();
-        let mut ticks = timer(now, self.query.interval, Duration::ZERO);
-        let mut heartbeats = timer(now, self.query.heartbeat, self.query.heartbeat);
-        let mut ticks_left = self.query.count;
-        let mut next_tick: u64 = 1;
+        let mut schedule = Schedule::new(&self.query, &self.faults, 1);
         // Messages written since the last flush.
         let mut unflushed: usize = 0;
-        let mut close = self
-            .faults
-            .close_streams
-            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode));
-        let stall = self.faults.stall;
-        let mut next_stall = stall.map(|s| Box::pin(sleep_until(now + s.every)));
         let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
         let delay_posts = self.faults.delay_posts;
         let mut delayed: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
@@ -168,24 +145,20 @@ impl Session {
                 () = self.subscription.overflowed.cancelled() => {
                     break End::Close(CloseCode::Again, "too slow: subscriber queue full")
                 }
-                () = deadline(close.as_mut().map(|(at, _)| at)) => {
+                () = deadline(schedule.close.as_mut().map(|(at, _)| at)) => {
                     incr(&self.counters.faults_streams_closed);
-                    match close.take().map(|(_, mode)| mode) {
+                    match schedule.close.take().map(|(_, mode)| mode) {
                         Some(CloseMode::Reset) => break End::Drop,
                         _ => break End::Close(CloseCode::Normal, "fault injected: close"),
                     }
                 }
                 () = deadline(stalled_until.as_mut()) => {
                     stalled_until = None;
-                    if let (Some(next), Some(s)) = (&mut next_stall, stall) {
-                        next.as_mut().reset(Instant::now() + s.every);
-                    }
+                    schedule.stall_ended();
                     continue;
                 }
-                () = deadline(next_stall.as_mut()), if !stalled => {
-                    incr(&self.counters.faults_stalls);
-                    let length = stall.map_or(Duration::ZERO, |s| s.length);
-                    stalled_until = Some(Box::pin(sleep(length)));
+                () = deadline(schedule.stall.as_mut().map(|(at, _)| at)), if !stalled => {
+                    stalled_until = Some(Box::pin(sleep(schedule.stall_begins(&self.counters))));
                     continue;
                 }
                 () = due(delayed.front().map(|(at, _)| *at)) => {
@@ -221,8 +194,8 @@ impl Session {
                     Some(m) => Outgoing::Message(m.data),
                     None => break End::Drop,
                 },
-                _ = ticks.tick(), if !stalled && ticks_left != Some(0) => Outgoing::Tick,
-                _ = heartbeats.tick(), if !stalled => Outgoing::Ping,
+                _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
+                _ = schedule.heartbeats.tick(), if !stalled => Outgoing::Ping,
             };
             let (message, counts) = match out {
                 Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
@@ -230,14 +203,9 @@ impl Session {
                     Err(_) => continue,
                 },
                 Outgoing::Tick => {
-                    let seq = next_tick;
-                    next_tick = seq.saturating_add(1);
-                    if let Some(left) = &mut ticks_left {
-                        *left = left.saturating_sub(1);
-                    }
                     scratch.clear();
                     sse_wire::stamp::write_tick_data(
-                        seq,
+                        schedule.tick(),
                         sse_wire::stamp::now_unix_ns(),
                         self.query.size,
                         &mut scratch,
@@ -246,13 +214,7 @@ impl Session {
                 }
                 Outgoing::Ping => (Message::Ping(bytes::Bytes::new()), (false, false)),
             };
-            if let Some(delay) = self.faults.delay_events {
-                incr(&self.counters.faults_delayed);
-                tokio::select! {
-                    () = sleep(delay) => {}
-                    () = self.shutdown.cancelled() => {}
-                }
-            }
+            schedule.delay(&self.counters, &self.shutdown).await;
             self.activity.handed();
             // Written without a flush while more of the channel's messages are already queued
             // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
@@ -283,7 +245,7 @@ impl Session {
                 (true, false) => incr(&self.counters.events_sent),
                 _ => {}
             }
-            if ticks_left == Some(0) {
+            if schedule.ticks_done() {
                 break End::Close(CloseCode::Normal, "count reached");
             }
         };
@@ -317,24 +279,10 @@ impl Session {
     }
 }
 
-/// Waits for an optional deadline; never resolves without one.
-async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
-    match at {
-        Some(at) => at.as_mut().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Waits until an optional instant; never resolves without one.
 async fn due(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
-    let mut t = interval_at(now + first_after, period);
-    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    t
 }

@@ -1,21 +1,13 @@
 //! Serving one accepted connection with hyper, in the one protocol its listener is pinned to:
 //! `http1::Builder` or `http2::Builder`, never the sniffing `auto` builder.
 //!
-//! Shutdown: when the server's shutdown token fires, the connection is told to shut down
-//! gracefully (HTTP/1.1: no keep-alive after the current response; HTTP/2: GOAWAY) while event
-//! streams end on their own. The listener drops a connection still open when the force token
-//! fires. The `goaway_every` fault does the same to one HTTP/2 connection: GOAWAY, its event
-//! streams end cleanly, and what is still open after [`SHUTDOWN_GRACE`] is cut.
-//!
-//! HTTP/2 connections also end when idle (no request in flight for `http2_idle_timeout`: GOAWAY,
-//! counted in `idle_timeouts`) and when the peer stops answering keep-alive PINGs (sent after
-//! `http2_keepalive_interval` of silence; no answer within `http2_keepalive_timeout` closes the
-//! connection, counted in `keepalive_timeouts`).
-//!
-//! Rapid reset (CVE-2023-44487: a client opens streams and resets them at once, so each costs the
-//! server work but never counts against `SETTINGS_MAX_CONCURRENT_STREAMS`): the limits that h2
-//! applies are set explicitly, see [`MAX_PENDING_ACCEPT_RESET_STREAMS`] and
-//! [`MAX_LOCAL_ERROR_RESET_STREAMS`].
+//! How a connection ends, other than by its client: at shutdown it is told to finish gracefully
+//! (HTTP/1.1: no keep-alive; HTTP/2: GOAWAY) and dropped when the force token fires; the
+//! `goaway_every` fault does the same to one HTTP/2 connection, cut [`SHUTDOWN_GRACE`] after its
+//! GOAWAY. An HTTP/2 connection also ends idle (`http2_idle_timeout`, `idle_timeouts`), when its
+//! peer stops answering PINGs (`keepalive_timeouts`), and without a first request within the
+//! header timeout. Rapid reset (CVE-2023-44487) is bounded by [`MAX_PENDING_ACCEPT_RESET_STREAMS`]
+//! and [`MAX_LOCAL_ERROR_RESET_STREAMS`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -35,11 +27,11 @@ use tokio_util::task::TaskTracker;
 use crate::activity::Accepted;
 use crate::activity::Activity;
 use crate::app::App;
+use crate::app::{Conn, UpgradeSlot};
 use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
 use crate::stats::{incr, ListenerCounters};
-use crate::upgrade_slot::UpgradeSlot;
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
 /// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.
@@ -51,13 +43,6 @@ pub(crate) const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
 /// GOAWAY(ENHANCE_YOUR_CALM): hyper's default (1024, RUSTSEC-2024-0003). Resets the server sends
 /// on purpose (`CloseMode::Reset`) do not count.
 pub(crate) const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
-
-/// Which hyper connection to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Http {
-    V1,
-    V2,
-}
 
 /// The configured hyper builders and what every connection shares.
 #[derive(Debug)]
@@ -88,8 +73,9 @@ impl Server {
             // Not `pipeline_flush(true)`, though it coalesces pipelined responses (h2load -m10):
             // in hyper 1.x it also makes the write buffer accept data without limit, so an event
             // stream whose client stops reading is polled forever, its subscriber queue never
-            // overflows and the buffer grows without bound (tests/messages.rs
-            // `a_slow_subscriber_is_closed_and_counted` and tests/abuse.rs catch it).
+            // overflows and the buffer grows without bound (crates/sse-server/tests/messages.rs
+            // `a_slow_subscriber_is_closed_and_counted` and crates/sse-server/tests/abuse.rs catch
+            // it).
             .header_read_timeout(config.header_read_timeout)
             // Bounds what a client that stops reading costs: hyper stops polling the body once
             // this much is queued (its default is about 400 KiB).
@@ -120,7 +106,6 @@ impl Server {
     pub(crate) async fn serve<IO>(
         &self,
         io: IO,
-        http: Http,
         counters: Arc<ListenerCounters>,
         accepted: &Accepted,
     ) where
@@ -134,14 +119,14 @@ impl Server {
         let streams = self.app.shutdown.child_token();
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let activity = Arc::clone(&accepted.activity);
-        // The WebSocket listeners' `GET /ws` parks its session here (`ws_upgrade.rs`).
+        // The WebSocket listeners' `GET /ws` parks its session here (`routes::ws`).
         let upgrade = counters
             .protocol
             .is_websocket()
             .then(|| Arc::new(UpgradeSlot::default()));
         let svc_upgrade = upgrade.clone();
         let service = service_fn(move |req| {
-            let conn = crate::conn::Conn {
+            let conn = Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),
@@ -169,19 +154,15 @@ impl Server {
             idle: None,
             counters: &counters,
         };
-        let ended = match http {
-            Http::V1 => {
-                let conn = self.http1.serve_connection(io, service).with_upgrades();
-                ending.drive(conn, |c| c.graceful_shutdown()).await
-            }
-            Http::V2 => {
-                ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
-                ending.first_request =
-                    Some((accepted.at + self.header_read_timeout, &first_request));
-                ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
-                let conn = self.http2.serve_connection(io, service);
-                ending.drive(conn, |c| c.graceful_shutdown()).await
-            }
+        let ended = if counters.protocol.is_http2() {
+            ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
+            ending.first_request = Some((accepted.at + self.header_read_timeout, &first_request));
+            ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
+            let conn = self.http2.serve_connection(io, service);
+            ending.drive(conn, |c| c.graceful_shutdown()).await
+        } else {
+            let conn = self.http1.serve_connection(io, service).with_upgrades();
+            ending.drive(conn, |c| c.graceful_shutdown()).await
         };
         // A WebSocket runs here, on the connection's own task, once hyper has handed it over: the
         // listener's watchdogs and the connection limit still cover it.
@@ -215,9 +196,9 @@ impl Server {
 }
 
 /// Whether hyper closed the connection because a keep-alive PING went unanswered. hyper does not
-/// export that error's type, only its text (`hyper::proto::h2::ping::KeepAliveTimedOut`, "keep-alive
-/// timed out"), so the source chain is searched for it; `tests/http2_timeouts.rs` fails if that
-/// ever changes.
+/// export that error's type (`hyper::proto::h2::ping::KeepAliveTimedOut`), only its text,
+/// "keep-alive timed out", so the source chain is searched for it; a test fails if that ever
+/// changes (crates/sse-server/tests/http2_timeouts.rs).
 fn is_keepalive_timeout(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

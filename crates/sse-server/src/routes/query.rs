@@ -1,12 +1,21 @@
-//! Query strings of `GET /events` and `POST /messages`, parsed strictly: an unknown key, a repeated
-//! key or a value out of range (the ranges are in [`crate::bounds`]) is a 400 that names it, never
-//! a silent default.
+//! Query strings of `GET /events`, `GET /ws` and `POST /messages`, parsed strictly: an unknown
+//! key, a repeated key or a value out of range is a 400 that names it, never a silent default.
+//! The ranges keep a client from making the server send absurd values (a `retry:` of
+//! 2^64 - 1 ms), sleep for centuries, or count past what a JavaScript number holds:
+//!
+//! | query key | range | unit |
+//! |---|---|---|
+//! | `interval_ms`, `heartbeat_ms` | 1 to [`MAX_PERIOD_MS`] (one day) | milliseconds |
+//! | `retry_ms` | 0 to [`MAX_PERIOD_MS`] | milliseconds |
+//! | `size` | 0 to [`MAX_TICK_SIZE`] (1 MiB) | bytes of tick data |
+//! | `count` | 1 to [`MAX_COUNT`] | ticks |
+//! | `channel` | 1 to [`MAX_CHANNEL_LEN`] bytes | UTF-8 |
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::bounds::{MAX_CHANNEL_LEN, MAX_COUNT, MAX_PERIOD_MS, MAX_TICK_SIZE};
 use crate::config::EventDefaults;
+use crate::config::{MAX_CHANNEL_LEN, MAX_COUNT, MAX_PERIOD_MS, MAX_TICK_SIZE};
 
 const DEFAULT_CHANNEL: &str = "default";
 

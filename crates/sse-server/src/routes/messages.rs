@@ -1,19 +1,19 @@
 //! `POST /messages?channel=NAME`: the chat pattern. The body (UTF-8, at most `max_body_bytes`) is
 //! broadcast verbatim as a `message` event and answered with `202 {"id":N,"subscribers":K}`, where
 //! K is the number of subscribers it was queued for. The body is read under the size limit and
-//! the body timeouts (`body.rs`): 413 over the size, 408 when it stalls or takes too long. A
-//! message the memory budget refuses gets 503 and is not broadcast (`budget.rs`). The
-//! `delay_posts` fault waits between reading the body and publishing it.
+//! the body timeouts (`body`): 413 over the size, 408 when it stalls or takes too long. A
+//! message the hub's memory budget refuses gets 503 and is not broadcast. The `delay_posts` fault
+//! waits between reading the body and publishing it.
 
 use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 
 use crate::app::App;
-use crate::body::{read_body, ReadBodyError};
-use crate::conn::Conn;
-use crate::query;
-use crate::response::{json, refused, text, Body};
+use crate::app::Conn;
+use crate::routes::body::{read_body, ReadBodyError};
+use crate::routes::query;
+use crate::routes::response::{json, refused, text, Body};
 use crate::stats::{incr, ListenerCounters};
 
 #[derive(Debug, serde::Serialize)]

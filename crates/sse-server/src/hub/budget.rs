@@ -1,7 +1,6 @@
-//! The hub's memory budget: how many channels may exist, how many bytes of replayable messages all
-//! their rings may hold together, and the eviction of idle channels. Without it, every channel
-//! that ever received a message stayed forever with its ring (12 000 channels of one 64 KiB
-//! message each held 826 MB).
+//! The hub's memory budget: how many channels may exist and how many bytes of replayable
+//! messages all their rings may hold together, so that channels cannot hold memory without bound
+//! (crates/sse-server/FINDINGS.md, "Channel flood").
 //!
 //! - A request that would create a channel beyond `max_channels` is refused
 //!   ([`Refusal::ChannelLimit`], 503).
@@ -9,8 +8,7 @@
 //!   to make room, its own channel drops its oldest messages (a channel's history pays for its
 //!   own new messages), never another channel's. If that is not enough, the message is refused
 //!   ([`Refusal::ReplayBudget`], 503) and nothing is broadcast.
-//! - A channel with no subscriber and no message for `channel_idle_timeout` is evicted with its
-//!   ring by a sweep that runs a few times per timeout (`eviction.rs`).
+//! - Idle channels are evicted with their rings by the hub's sweep (`Hub::sweep_idle`).
 //!
 //! A message costs its encoded event's allocation plus [`MESSAGE_OVERHEAD`].
 

@@ -10,48 +10,36 @@
 //!   closes that subscriber (its token is cancelled, its stream ends, `overflows` counts it). The
 //!   client reconnects with `Last-Event-ID` and replays the rest from the ring. Memory stays
 //!   bounded by `replay_ring + subscribers * subscriber_queue` messages, and the rings together
-//!   by the replay budget (`budget.rs`).
+//!   by the replay budget (`budget`).
 //! - A channel disappears when it has neither subscribers nor messages, and is evicted with its
-//!   ring once it has had no subscriber and no message for the channel idle timeout.
+//!   ring once it has had no subscriber and no message for the channel idle timeout
+//!   ([`Hub::sweep_idle`]).
 //!
 //! Locking: the map lock is taken before a channel's lock, never the other way round.
 
-use std::collections::{HashMap, VecDeque};
+mod budget;
+mod channel;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::{Refusal, ReplayBudget, MESSAGE_OVERHEAD};
+pub(crate) use budget::Refusal;
+
 use crate::stats::{incr, ListenerCounters};
+use budget::ReplayBudget;
+use channel::{Channel, Slot};
+pub(crate) use channel::{Message, Replay};
 
-/// One `message` event, encoded, with its per-channel id.
-#[derive(Debug, Clone)]
-pub(crate) struct Message {
-    pub(crate) id: u64,
-    pub(crate) event: Bytes,
-    /// The message as published, what a WebSocket subscriber is sent: a slice of `event` when the
-    /// body is one line (no copy), its own buffer otherwise.
-    pub(crate) data: Bytes,
-    /// What it counts against the replay budget.
-    cost: usize,
-}
-
-/// What a new subscriber must be sent before live messages.
-#[derive(Debug, Default)]
-pub(crate) struct Replay {
-    /// Messages the client missed that the ring no longer holds: first and last id, inclusive.
-    pub(crate) gap: Option<(u64, u64)>,
-    /// Missed messages still in the ring, in order.
-    pub(crate) messages: Vec<Message>,
-    /// The stream's position once the replay is sent: the channel's last message id.
-    pub(crate) position: u64,
-}
+/// Bounds on the time between two sweeps for idle channels.
+const MIN_SWEEP_EVERY: Duration = Duration::from_millis(50);
+const MAX_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// A registered subscriber. Dropping it unregisters.
 #[derive(Debug)]
@@ -94,47 +82,6 @@ pub(crate) struct HubCounts {
     pub(crate) channels_evicted: u64,
     pub(crate) replay_bytes: u64,
     pub(crate) replay_budget_bytes: u64,
-}
-
-#[derive(Debug)]
-struct Channel {
-    last_id: u64,
-    ring: VecDeque<Message>,
-    /// The bytes `ring` counts against the budget.
-    ring_bytes: usize,
-    subscribers: Vec<Slot>,
-    /// The last message, subscription or unsubscription.
-    last_active: Instant,
-}
-
-impl Channel {
-    fn new() -> Channel {
-        Channel {
-            last_id: 0,
-            ring: VecDeque::new(),
-            ring_bytes: 0,
-            subscribers: Vec::new(),
-            last_active: Instant::now(),
-        }
-    }
-
-    /// Drops the oldest message of the ring, giving its bytes back to the budget.
-    fn drop_oldest(&mut self, budget: &ReplayBudget) -> bool {
-        let Some(oldest) = self.ring.pop_front() else {
-            return false;
-        };
-        self.ring_bytes -= oldest.cost;
-        budget.release(oldest.cost);
-        true
-    }
-}
-
-#[derive(Debug)]
-struct Slot {
-    key: u64,
-    queue: mpsc::Sender<Message>,
-    overflowed: CancellationToken,
-    counters: Arc<ListenerCounters>,
 }
 
 /// Removes the subscriber's slot when the subscription is dropped.
@@ -200,42 +147,11 @@ impl Hub {
     pub(crate) fn publish(&self, name: &str, data: &str) -> Result<(u64, usize), Refusal> {
         let (id, delivered) = self.with_channel(name, |ch| {
             let id = ch.last_id.checked_add(1).ok_or(Refusal::IdsExhausted)?;
-            let mut buf = Vec::with_capacity(data.len() + 48);
-            let id_text = id.to_string();
-            sse_wire::Event {
-                id: Some(&id_text),
-                event: Some("message"),
-                data,
-                retry: None,
-            }
-            .encode_into(&mut buf);
-            // One line of data encodes as `id: ID\nevent: message\ndata: DATA\n\n`; every line
-            // break makes it longer (a `data: ` and a `\n` for at most two bytes of break).
-            let one_line =
-                buf.len() == "id: \nevent: message\ndata: \n\n".len() + id_text.len() + data.len();
-            let copied = if one_line { 0 } else { data.len() };
-            let cost = buf
-                .capacity()
-                .saturating_add(copied)
-                .saturating_add(MESSAGE_OVERHEAD);
-            self.admit(ch, cost)?;
+            let message = Message::encode(id, data);
+            self.admit(ch, message.cost)?;
             ch.last_id = id;
             ch.last_active = Instant::now();
-            let event = Bytes::from(buf);
-            let data = if one_line {
-                // `data: BODY\n\n` ends the event.
-                let end = event.len() - 2;
-                event.slice(end - data.len()..end)
-            } else {
-                Bytes::copy_from_slice(data.as_bytes())
-            };
-            let message = Message {
-                id,
-                event,
-                data,
-                cost,
-            };
-            ch.ring_bytes += cost;
+            ch.ring_bytes += message.cost;
             ch.ring.push_back(message.clone());
             let mut delivered = 0;
             ch.subscribers
@@ -305,7 +221,7 @@ impl Hub {
             });
             ch.last_active = Instant::now();
             self.subscribers.fetch_add(1, Ordering::Relaxed);
-            Ok(replay_from(ch, last_seen))
+            Ok(ch.replay(last_seen))
         })?;
         let subscription = Subscription {
             queue: rx,
@@ -389,32 +305,33 @@ impl Hub {
     }
 }
 
-impl Drop for Registration {
-    fn drop(&mut self) {
-        self.hub.unregister(&self.name, self.key);
+impl Hub {
+    /// Evicts idle channels ([`Hub::evict_idle`]) a few times per `idle_timeout`, until
+    /// `shutdown`.
+    pub(crate) async fn sweep_idle(
+        self: Arc<Self>,
+        idle_timeout: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let every = (idle_timeout / 4).clamp(MIN_SWEEP_EVERY, MAX_SWEEP_EVERY);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            let evicted = self.evict_idle(idle_timeout);
+            if evicted > 0 {
+                tracing::debug!("evicted {evicted} idle channels");
+            }
+        }
     }
 }
 
-fn replay_from(ch: &Channel, last_seen: Option<u64>) -> Replay {
-    let position = ch.last_id;
-    let Some(last_seen) = last_seen.filter(|&l| l < position) else {
-        return Replay {
-            position,
-            ..Replay::default()
-        };
-    };
-    let oldest_kept = ch.ring.front().map_or(position.saturating_add(1), |m| m.id);
-    let gap = (oldest_kept > last_seen + 1).then_some((last_seen + 1, oldest_kept - 1));
-    let messages = ch
-        .ring
-        .iter()
-        .filter(|m| m.id > last_seen)
-        .cloned()
-        .collect();
-    Replay {
-        gap,
-        messages,
-        position,
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(&self.name, self.key);
     }
 }
 

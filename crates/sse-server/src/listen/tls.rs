@@ -1,10 +1,9 @@
 //! The certificate and the per-listener TLS configurations.
 //!
-//! Each TLS listener gets its own rustls configuration whose ALPN list holds exactly one protocol:
-//! `["http/1.1"]` for `h1-tls`, `["h2"]` for `h2`. rustls then refuses, with a
-//! `no_application_protocol` alert, any client that offers ALPN without that protocol. A client
-//! that offers no ALPN at all completes the handshake with no protocol selected; what happens next
-//! is the listener's decision (see `listener.rs`). The crypto provider is always `ring`.
+//! Each TLS listener gets its own rustls configuration whose ALPN list holds exactly its
+//! protocol's ([`Protocol::alpn`]): rustls refuses, with a `no_application_protocol` alert, a
+//! client that offers ALPN without it. A client that offers no ALPN completes the handshake with
+//! none selected, and the listener decides. The crypto provider is always `ring`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::config::TlsSource;
 use crate::error::ServerError;
-use crate::protocol::Protocol;
+use vocab::Protocol;
 
 /// The names the self-signed certificate is always valid for. IP strings become IP SANs, so
 /// clients can connect to `https://127.0.0.1:PORT` and verify without SNI; the addresses the

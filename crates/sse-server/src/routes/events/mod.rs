@@ -1,59 +1,45 @@
-//! `GET /events`: one event stream, produced on demand as the connection asks for body data.
+//! `GET /events`: one event stream, produced as hyper asks for body data (HTTP/1.1: room in the
+//! write buffer; HTTP/2: flow-control window), so a tick is stamped (`sent_ns`) when it is
+//! written, not when a timer fired, and a client that stops reading holds a few bounded frames
+//! (`frames`) whatever the tick size. The format: docs/event-stream.md, "The event-stream format";
+//! the stamp: docs/event-stream.md, "Send stamps".
 //!
-//! The body is a stream that hyper polls when it can write (HTTP/1.1: the write buffer has room;
-//! HTTP/2: the stream has flow-control capacity), so a tick is stamped (`sent_ns`) at the instant
-//! it is written into the body, not when a timer fired into some buffer. Events are handed over in
-//! frames of at most 16 KiB, and a large tick's padding is never allocated (`frames.rs`), so a
-//! client that stops reading holds a bounded amount of memory whatever the tick size. Order on
-//! the wire:
+//! On the wire: `retry: <ms>`; after a reconnect with `Last-Event-ID`, a `replay-gap` event for
+//! the missed messages the ring lost, then those it kept; then, as they come, messages, ticks
+//! (the first at once) and `: hb` heartbeats. A message's id is its channel sequence number
+//! (`17`), any other event's `<position>.<tick seq>` (`17.5`), the position being the last
+//! message this stream delivered (at first, the channel's last when it subscribed): the client's
+//! `Last-Event-ID` names the last message it has, so a resumed stream replays every later one
+//! still in the ring, whatever a fault did to the bytes in flight. An id that does not parse is
+//! treated as absent.
 //!
-//! 1. `retry: <ms>`;
-//! 2. after a reconnect with `Last-Event-ID`: a `replay-gap` event if the ring lost some of the
-//!    missed messages, then the missed messages still in the ring, in order;
-//! 3. merged, as they come: channel messages (`message`), ticks (`tick`, the first at once, then
-//!    every interval) and heartbeat comments (`: hb`, every heartbeat).
-//!
-//! Event ids: a message's id is its channel sequence number (`17`). Any other event's id is
-//! `<position>.<tick seq>` (`17.5`), where the position is the last message delivered on this
-//! stream, or, for a stream that started without `Last-Event-ID`, the channel's last message when
-//! it subscribed (0 on a new channel): the client has accounted for everything up to it. A
-//! `Last-Event-ID` we cannot parse is treated as absent.
-//!
-//! The stream ends cleanly after `count` ticks, at server shutdown (or its connection's GOAWAY
-//! fault), or when its subscriber queue overflowed (see `hub.rs`).
-//!
-//! Faults (`crate::faults`): `close_streams` ends the stream that long after it opened,
-//! cleanly or with a body error (which hyper turns into RST_STREAM on HTTP/2 and a dropped
-//! connection on HTTP/1.1); `stall` pauses all writing for its length, while published
-//! messages wait in the subscriber queue; `delay_events` writes each frame that long after it was
-//! made. Ticks are made when written, so a stall delays the next
-//! tick rather than queueing missed ones.
-//!
-//! No fault can lose a message still in the ring: the client's `Last-Event-ID` is the id of the
-//! last event it parsed, which names the last message it has, and a resumed stream replays every
-//! later message from the ring (`hub.rs`), whatever happened to the bytes in flight.
+//! The stream ends after `count` ticks, at shutdown or its connection's GOAWAY, when its
+//! subscriber queue overflows, and at the `close_streams` fault (cleanly, or with a body error:
+//! RST_STREAM on HTTP/2, a dropped connection on HTTP/1.1). `stall` pauses its writing (ticks are
+//! made when written, so a stall delays the next one), `delay_events` each frame.
 
-use std::pin::Pin;
+mod frames;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::StreamActivity;
-use crate::bounds;
-use crate::budget::Refusal;
-use crate::conn::Conn;
-use crate::faults::{CloseMode, FaultConfig, Stall};
-use crate::frames::{Frames, Kind};
+use crate::app::Conn;
+use crate::config::MAX_RESUME_SEQ;
+use crate::faults::{CloseMode, FaultConfig};
+use crate::hub::Refusal;
 use crate::hub::{Hub, Message, Subscription};
-use crate::query::EventsQuery;
-use crate::response::{Body, BodyError};
+use crate::routes::query::EventsQuery;
+use crate::routes::response::{Body, BodyError};
+use crate::routes::schedule::{deadline, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
+use frames::{Frames, Kind};
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,7 +52,7 @@ pub(crate) struct Resume {
 
 impl Resume {
     /// Parses `17` or `17.5`; `None` for anything else. A tick seq over
-    /// [`bounds::MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
+    /// [`MAX_RESUME_SEQ`] is dropped (the ticks start again at 1), so that counting on from
     /// it can never wrap; the message id is still resumed.
     pub(crate) fn parse(last_event_id: &str) -> Option<Resume> {
         let (message, tick) = match last_event_id.split_once('.') {
@@ -75,7 +61,7 @@ impl Resume {
         };
         Some(Resume {
             message: message.parse().ok()?,
-            tick: tick.filter(|&t| t <= bounds::MAX_RESUME_SEQ),
+            tick: tick.filter(|&t| t <= MAX_RESUME_SEQ),
         })
     }
 }
@@ -86,34 +72,17 @@ struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
     /// Frames to send before anything else: the `retry:` line and the replay at first, then the
-    /// rest of an event cut into frames (`frames.rs`).
+    /// rest of an event cut into frames.
     pending: Frames,
     position: u64,
-    next_tick: u64,
-    ticks_left: Option<u64>,
-    ticks: Interval,
-    heartbeats: Interval,
+    schedule: Schedule,
     shutdown: CancellationToken,
     counters: Arc<ListenerCounters>,
-    /// Reports frames handed to hyper and taken by it (`activity.rs`).
+    /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
     scratch: String,
-    /// `close_streams`: when and how this stream ends.
-    close: Option<(Pin<Box<Sleep>>, CloseMode)>,
-    /// `stall`: when the next stall begins.
-    stall: Option<StallSchedule>,
-    /// `delay_events`: how long each frame waits between produced and written.
-    delay: Option<Duration>,
     /// Set once the stream has ended, so it is not polled into a second end.
     ended: bool,
-}
-
-/// The stall schedule of one stream: the first stall begins `every` after the stream opened, each
-/// next one `every` after the previous one ended.
-#[derive(Debug)]
-struct StallSchedule {
-    stall: Stall,
-    next: Pin<Box<Sleep>>,
 }
 
 const HEARTBEAT: &[u8] = b": hb\n";
@@ -153,13 +122,9 @@ pub(crate) fn open(
     for m in replay.messages {
         pending.push(m.event, Kind::Message);
     }
-    let now = Instant::now();
     let stream = EventStream {
         position: replay.position,
-        next_tick,
-        ticks_left: query.count,
-        ticks: timer(now, query.interval, Duration::ZERO),
-        heartbeats: timer(now, query.heartbeat, query.heartbeat),
+        schedule: Schedule::new(&query, faults, next_tick),
         query,
         subscription,
         pending,
@@ -167,14 +132,6 @@ pub(crate) fn open(
         counters,
         activity: conn.activity.stream(),
         scratch: String::new(),
-        close: faults
-            .close_streams
-            .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode)),
-        stall: faults.stall.map(|stall| StallSchedule {
-            stall,
-            next: Box::pin(sleep_until(now + stall.every)),
-        }),
-        delay: faults.delay_events,
         ended: false,
     };
     incr(&stream.counters.streams_open);
@@ -184,20 +141,6 @@ pub(crate) fn open(
     })
     .map(|frame| frame.map(Frame::data));
     Ok(StreamBody::new(frames).boxed_unsync())
-}
-
-/// Waits for an optional deadline; never resolves without one.
-async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
-    match at {
-        Some(at) => at.as_mut().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
-    let mut t = interval_at(now + first_after, period);
-    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    t
 }
 
 impl EventStream {
@@ -212,14 +155,8 @@ impl EventStream {
         if !matches!(frame, Some(Ok(_))) {
             self.ended = true;
         } else {
-            if let Some(delay) = self.delay {
-                // The `delay_events` fault: the frame is made (a tick stamped) now, written later.
-                incr(&self.counters.faults_delayed);
-                tokio::select! {
-                    () = sleep(delay) => {}
-                    () = self.shutdown.cancelled() => {}
-                }
-            }
+            // The frame is made (a tick stamped) now, and written after the `delay_events` fault.
+            self.schedule.delay(&self.counters, &self.shutdown).await;
             self.activity.handed();
         }
         frame
@@ -230,10 +167,19 @@ impl EventStream {
             if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
                 return None;
             }
-            if self.close.as_ref().is_some_and(|(at, _)| at.is_elapsed()) {
+            let schedule = &self.schedule;
+            if schedule
+                .close
+                .as_ref()
+                .is_some_and(|(at, _)| at.is_elapsed())
+            {
                 return self.fault_close();
             }
-            if self.stall.as_ref().is_some_and(|s| s.next.is_elapsed()) {
+            if schedule
+                .stall
+                .as_ref()
+                .is_some_and(|(at, _)| at.is_elapsed())
+            {
                 self.stall().await;
                 continue;
             }
@@ -241,15 +187,15 @@ impl EventStream {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
-            if self.ticks_left == Some(0) {
+            if self.schedule.ticks_done() {
                 return None;
             }
             return tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => None,
                 () = self.subscription.overflowed.cancelled() => None,
-                () = deadline(self.close.as_mut().map(|(at, _)| at)) => continue,
-                () = deadline(self.stall.as_mut().map(|s| &mut s.next)) => continue,
+                () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => continue,
+                () = deadline(self.schedule.stall.as_mut().map(|(at, _)| at)) => continue,
                 message = self.subscription.queue.recv() => match message {
                     Some(m) => {
                         self.message(m);
@@ -257,18 +203,18 @@ impl EventStream {
                     }
                     None => None,
                 },
-                _ = self.ticks.tick() => {
+                _ = self.schedule.ticks.tick() => {
                     self.tick();
                     continue;
                 }
-                _ = self.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
+                _ = self.schedule.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
         }
     }
 
     /// Ends the stream for the `close_streams` fault.
     fn fault_close(&mut self) -> Option<Result<Bytes, BodyError>> {
-        let (_, mode) = self.close.take()?;
+        let (_, mode) = self.schedule.close.take()?;
         incr(&self.counters.faults_streams_closed);
         match mode {
             CloseMode::Clean => None,
@@ -279,18 +225,14 @@ impl EventStream {
     /// Writes nothing for the stall's length (or until the stream must end), then schedules the
     /// next stall.
     async fn stall(&mut self) {
-        let Some(stall) = &mut self.stall else {
-            return;
-        };
-        incr(&self.counters.faults_stalls);
+        let length = self.schedule.stall_begins(&self.counters);
         tokio::select! {
-            () = sleep(stall.stall.length) => {}
+            () = sleep(length) => {}
             () = self.shutdown.cancelled() => {}
             () = self.subscription.overflowed.cancelled() => {}
-            () = deadline(self.close.as_mut().map(|(at, _)| at)) => {}
+            () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => {}
         }
-        let next = Instant::now() + stall.stall.every;
-        stall.next.as_mut().reset(next);
+        self.schedule.stall_ended();
     }
 
     /// Queues a live message.
@@ -301,11 +243,7 @@ impl EventStream {
 
     /// Queues the next tick, stamped now.
     fn tick(&mut self) {
-        let seq = self.next_tick;
-        self.next_tick = seq.saturating_add(1);
-        if let Some(left) = &mut self.ticks_left {
-            *left = left.saturating_sub(1);
-        }
+        let seq = self.schedule.tick();
         self.scratch.clear();
         sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);

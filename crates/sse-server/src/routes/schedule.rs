@@ -1,0 +1,105 @@
+//! What an event stream and a WebSocket share: a subscriber's timers (a tick at once and every
+//! `interval`, a heartbeat every `heartbeat`), its tick count, and when the stream faults act on
+//! it (`close_streams`, `stall`, `delay_events`, [`crate::faults`]).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::{CloseMode, FaultConfig, Stall};
+use crate::routes::query::EventsQuery;
+use crate::stats::{incr, ListenerCounters};
+
+/// One subscriber's schedule, from the instant its stream opened.
+#[derive(Debug)]
+pub(crate) struct Schedule {
+    pub(crate) ticks: Interval,
+    pub(crate) heartbeats: Interval,
+    next_tick: u64,
+    ticks_left: Option<u64>,
+    /// `close_streams`: when the stream ends, and how.
+    pub(crate) close: Option<(Pin<Box<Sleep>>, CloseMode)>,
+    /// `stall`: when the next stall begins (the first `every` after the stream opened, each next
+    /// one `every` after the previous one ended), and the stall.
+    pub(crate) stall: Option<(Pin<Box<Sleep>>, Stall)>,
+    /// `delay_events`: how long each frame waits between made and written.
+    delay: Option<Duration>,
+}
+
+impl Schedule {
+    /// The schedule of a stream opening now, whose first tick is numbered `first_tick`.
+    pub(crate) fn new(query: &EventsQuery, faults: &FaultConfig, first_tick: u64) -> Schedule {
+        let now = Instant::now();
+        Schedule {
+            ticks: timer(now, query.interval, Duration::ZERO),
+            heartbeats: timer(now, query.heartbeat, query.heartbeat),
+            next_tick: first_tick,
+            ticks_left: query.count,
+            close: faults
+                .close_streams
+                .map(|c| (Box::pin(sleep_until(now + c.every)), c.mode)),
+            stall: faults
+                .stall
+                .map(|s| (Box::pin(sleep_until(now + s.every)), s)),
+            delay: faults.delay_events,
+        }
+    }
+
+    /// The next tick's sequence number, counted against `count`.
+    pub(crate) fn tick(&mut self) -> u64 {
+        let seq = self.next_tick;
+        self.next_tick = seq.saturating_add(1);
+        if let Some(left) = &mut self.ticks_left {
+            *left = left.saturating_sub(1);
+        }
+        seq
+    }
+
+    /// Whether the stream has made its `count` ticks.
+    pub(crate) fn ticks_done(&self) -> bool {
+        self.ticks_left == Some(0)
+    }
+
+    /// How long the stall that begins now lasts; counts it.
+    pub(crate) fn stall_begins(&self, counters: &ListenerCounters) -> Duration {
+        incr(&counters.faults_stalls);
+        self.stall
+            .as_ref()
+            .map_or(Duration::ZERO, |(_, s)| s.length)
+    }
+
+    /// A stall has ended: the next one begins `every` from now.
+    pub(crate) fn stall_ended(&mut self) {
+        if let Some((next, stall)) = &mut self.stall {
+            next.as_mut().reset(Instant::now() + stall.every);
+        }
+    }
+
+    /// The `delay_events` fault: waits between a frame made and written (counted), unless
+    /// `shutdown` comes first.
+    pub(crate) async fn delay(&self, counters: &ListenerCounters, shutdown: &CancellationToken) {
+        if let Some(delay) = self.delay {
+            incr(&counters.faults_delayed);
+            tokio::select! {
+                () = sleep(delay) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+}
+
+/// Waits for an optional deadline; never resolves without one.
+pub(crate) async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {
+    match at {
+        Some(at) => at.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
+    let mut t = interval_at(now + first_after, period);
+    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    t
+}
