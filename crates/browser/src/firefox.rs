@@ -3,7 +3,7 @@
 //! `firefox-esr --headless --profile DIR --remote-debugging-port 0` starts Firefox's remote agent
 //! on a free port, which it writes to `DIR/WebDriverBiDiServer.json`; the session endpoint is
 //! `ws://HOST:PORT/session` (no separate driver binary). The profile gets a `user.js`
-//! ([`prefs`]) and the launch the environment [`env`], which together keep Firefox off every
+//! ([`prefs`]) and the launch the environment [`env()`], which together keep Firefox off every
 //! host but the server; on TLS arms a `cert_override.txt` trusts the server's certificate for its
 //! address alone ([`cert_override`]; the session does not ask for `acceptInsecureCerts`, so any
 //! other certificate still fails: `tests/launch.rs`). Pages are driven in [`bidi`]; the network

@@ -1,6 +1,6 @@
 //! Scenario files: what to run, parsed in two stages.
 //!
-//! [`raw`] deserializes the TOML as written (unknown keys rejected, spans kept); [`Scenario::parse`]
+//! `raw` deserializes the TOML as written (unknown keys rejected, spans kept); [`Scenario::parse`]
 //! turns it into a validated [`Scenario`] whose every value is in range, or a [`ScenarioError`]
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.

@@ -1,36 +1,25 @@
 //! The emulation agrees with real Chromium and real Firefox.
 //!
-//! For each arm a browser can run (h1, h1-tls, h2) and 5, 6 and 10 EventSources with one POST
-//! issued after the streams are created, the same point runs against a fresh embedded server
-//! once emulated (`loadgen::run_point`, six connections per origin) and once in each headless
-//! browser (`browser::run_point`). They must agree on streams opened, streams still queued at the
-//! end, whether the POST completed or stalled, and the connections that carried the EventSources
-//! and the POST. Each must also match what that browser is known to do ([`truth`]): over HTTP/1.1
-//! at most six streams open and a POST behind six open streams stalls; over HTTP/2 everything
-//! opens and completes on one connection.
-//! The WebSocket arms (ws, wss) run the same points with WebSockets in place of EventSources and
-//! the POST sent on the first socket: every socket opens, each on its own connection, outside
-//! the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and the POST's echo comes back. No
-//! socket reuses the page's connection, so there the connections compared are the page's plus
-//! one per socket (`connections.any` on the browser's side).
-//! Two more points per browser: an HTTP/2 server limit of 3, and two clients with six streams
-//! each (every client has its own connection pool).
+//! For each arm a browser can run and 5, 6 and 10 streams with one POST issued after them, the
+//! same point ([`points::workload`]) runs against a fresh embedded server once emulated
+//! (`loadgen::run_point`) and once in each headless browser (`browser::run_point`). They must
+//! agree on streams opened, streams still queued at the end, whether the POST completed or
+//! stalled, and the connections that carried the streams and the POST; each must also match what
+//! the browser is known to do ([`truth`]). On the WebSocket arms the streams are WebSockets, each
+//! on a connection of its own outside the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and
+//! the POST's echo comes back; no socket reuses the page's connection, so the page's is counted
+//! too. Two more points per browser: an HTTP/2 server limit of 3, and two clients with six
+//! streams each (every client has its own connection pool).
 //!
-//! Connection accounting: the browser's page first loads a same-origin document (`/health`),
-//! whose request needs a connection the emulation never makes. The harness starts once that
-//! connection is idle, so over HTTP/1.1 the first EventSource reuses it and over HTTP/2 it is the
-//! one connection: the page load adds a request, not a connection. The comparison uses the
-//! connections that carried EventSource or POST responses (Chromium: its `connectionId`s;
-//! Firefox: the requests whose timings show they opened a connection, see `browser::network`),
-//! and additionally checks that no connection carried only the document and that the server
-//! counted exactly the connections the browser reported.
+//! The page's own load adds a request, not a connection (`browser::point`, "The page's own
+//! connection"): the browser side also checks that no connection carried only the document and
+//! that the server counted exactly the connections the browser reported.
 //!
-//! The same agreement holds across an emulated network of 50 ms round trip (`netem`): h1-tls
-//! and h2 at 6 and 10 streams, the server in the network's server namespace, the emulated
-//! clients and the browser in its client namespace (the browser started there with `ip netns
-//! exec`, [`browser::Launcher`]). There the time to first event must also show the round trips
-//! it crossed ([`check_round_trips`]), and the network must have carried the point's packets.
-//! These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2) and fail without.
+//! The same agreement holds across an emulated network of 50 ms round trip (`netem`), the server
+//! in its server namespace, the emulated clients and the browser ([`browser::Launcher`]) in its
+//! client namespace; there the time to first event must show the round trips it crossed
+//! ([`check_round_trips`]). These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`,
+//! iproute2) and fail without.
 //!
 //! Both browsers must be installed (`apt-get install chromium firefox-esr`, or
 //! `SSEBENCH_CHROMIUM=PATH` / `SSEBENCH_FIREFOX=PATH`): without them these tests fail, they never
