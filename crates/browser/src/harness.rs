@@ -168,6 +168,39 @@ mod tests {
     }
 
     #[test]
+    fn each_client_runs_its_part_of_the_workload() {
+        let workload = Workload {
+            clients: 2,
+            streams_per_client: 3,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_millis(1500),
+            posts: PostPlan {
+                rate_per_client: 2.0,
+                body_bytes: 64,
+            },
+            paths: vocab::Paths::for_channel("x"),
+            reconnect_delay: Duration::from_secs(3),
+        };
+        let c = HarnessConfig::for_client(&workload, 1, Some("ws://h/ws?channel=x".into()));
+        assert_eq!(
+            (c.streams, c.events_path.as_str()),
+            (3, "/events?channel=x")
+        );
+        assert_eq!(c.messages_path, "/messages?channel=x");
+        assert_eq!(
+            (c.warmup_ms, c.duration_ms, c.reconnect_ms),
+            (1000.0, 1500.0, 3000.0)
+        );
+        let at: Vec<f64> = c.posts.iter().map(|p| p.at_ms).collect();
+        assert_eq!(at, vec![1250.0, 1750.0, 2250.0], "client 1 of 2");
+        let first = HarnessConfig::for_client(&workload, 0, None);
+        assert_eq!(
+            first.posts[0].at_ms, 1000.0,
+            "client 0 starts at the end of warm-up"
+        );
+    }
+
+    #[test]
     fn expression_embeds_the_config() {
         let c = HarnessConfig {
             streams: 3,
