@@ -6,7 +6,7 @@
 //! * Chromium names each response's connection ([`ConnectionEvidence::Id`]): the connections are
 //!   the distinct ids.
 //! * Firefox does not, but its timings show whether a request set up the connection it was sent
-//!   on ([`ConnectionEvidence::Opened`]; docs/browsers.md, "Connections counted"). The connections
+//!   on ([`ConnectionEvidence::Opened`]; `crates/browser/FINDINGS.md`, "network.rs"). The connections
 //!   that carried any response are the requests that opened one; those that carried the
 //!   EventSources and POSTs are the ones the work requests opened, plus the page's connection if
 //!   the first work request sent reused a connection (no work request had opened one yet, so it

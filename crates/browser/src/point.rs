@@ -13,7 +13,8 @@
 //! Each page loads [`PAGE_PATH`] (not the demo page, whose own EventSource would hold a slot) and
 //! the harness starts [`SETTLE`] after the load event, once that connection is idle: over
 //! HTTP/1.1 the first EventSource reuses it, over HTTP/2 it is the one connection, so the page
-//! adds requests but no connection (docs/browsers.md, "The page loaded first").
+//! adds requests but no connection (docs/browsers.md, "The page loaded first"; the page's own
+//! requests: `crates/browser/FINDINGS.md`, "point.rs").
 //! [`Connections`](crate::Connections) keeps both views: the connections that carried the
 //! EventSources and POSTs (what the emulation is compared with) and those that carried anything.
 

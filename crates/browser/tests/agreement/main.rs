@@ -223,10 +223,9 @@ async fn wss_agrees_with_firefox() {
 
 /// A server that allows 3 concurrent streams: the browser opens 3 on its one connection and
 /// queues the other 7 EventSources there, and the POST, made after them, waits behind them
-/// (Chromium: same priority, `scripts/chromium-h2-capture/FINDINGS.md`, Q2; Firefox: Gecko's
-/// `Http2Session` keeps the streams over the server's limit in its own FIFO queue, which a
-/// `priority: "high"` fetch does not jump, `scripts/firefox-probes/`, `queue-h2-limit3-high`). No stream ends, so nothing leaves the
-/// queue: 3 open, 7 queued, the POST stalled, one connection.
+/// (docs/browsers.md, "The wait queue"; Chromium: `scripts/chromium-h2-capture/FINDINGS.md`, Q2;
+/// Firefox: `crates/browser/FINDINGS.md`, "tests/agreement"). No stream ends, so nothing leaves
+/// the queue: 3 open, 7 queued, the POST stalled, one connection.
 async fn h2_server_limit_of_3(kind: BrowserProfile) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;

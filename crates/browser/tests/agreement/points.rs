@@ -269,12 +269,11 @@ pub async fn real(
 
 /// What the browser is known to do, independent of either measurement.
 ///
-/// Both browsers alike (docs/browsers.md, "Six connections per origin", "The wait queue", "HTTP/2
-/// streams"; Firefox's own evidence: docs/browsers.md, "Firefox's differences", and
-/// `scripts/firefox-probes/`): over HTTP/1.1 a request waits for one of six connections and an
-/// EventSource never gives its connection back; over HTTP/2 one connection per origin carries
-/// everything, up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` (the embedded server
-/// announces 100).
+/// Both browsers alike, each rule with Chromium's and Firefox's evidence in docs/browsers.md
+/// ("Six connections per origin", "The wait queue", "HTTP/2 streams"): over HTTP/1.1 a request
+/// waits for one of six connections and an EventSource never gives its connection back; over
+/// HTTP/2 one connection per origin carries everything, up to the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` (the embedded server announces 100).
 pub fn truth(protocol: Protocol, streams: u64) -> Agreement {
     if protocol.is_websocket() {
         // Every socket opens on its own connection, one handshake at a time, outside the six
