@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
+use vocab::{BrowserProfile, Word};
 
 use crate::commands::compare::CompareArgs;
 use crate::commands::completions::CompletionsArgs;
@@ -45,7 +47,7 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
-    /// Run a scenario's points in real headless Chromium (the emulation's ground truth).
+    /// Run a scenario's points in a real headless browser (the emulation's ground truth).
     Browser(BrowserArgs),
 }
 
@@ -138,34 +140,38 @@ pub enum OutputFormat {
     Json,
 }
 
-/// `--browser`: the real browser that runs the points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BrowserArg {
-    /// Headless Chromium over the Chrome DevTools Protocol (package `chromium`).
-    Chromium,
-    /// Headless Firefox over WebDriver BiDi (package `firefox-esr`).
-    Firefox,
+/// A value parser for a word of the shared vocabulary: it accepts the words of `W::ALL`, and
+/// clap lists them in the help and in the error for any other value.
+fn word<W: Word + Clone + Send + Sync>() -> impl clap::builder::TypedValueParser<Value = W> {
+    clap::builder::PossibleValuesParser::new(W::names())
+        .map(|name| W::parse_word(&name).expect("a listed word parses"))
 }
 
-impl BrowserArg {
-    pub fn kind(self) -> browser::BrowserKind {
-        match self {
-            BrowserArg::Chromium => browser::BrowserKind::Chromium,
-            BrowserArg::Firefox => browser::BrowserKind::Firefox,
-        }
-    }
+/// How `bench browser` finds each browser, from the browser crate's table.
+fn browser_help() -> String {
+    let each = |what: fn(&browser::Install) -> String| {
+        BrowserProfile::ALL
+            .iter()
+            .map(|&b| format!("{b}: {}", what(browser::install(b))))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "The browser is found via --browser-path, then its environment variable ({}), then its \
+         names on PATH ({}). Debian packages: {}. h2c points are skipped: browsers never speak \
+         cleartext HTTP/2; points of more than {} clients are skipped too.\n\nExamples:\n  \
+         bench browser scenarios/ci-smoke.toml\n  \
+         bench browser --browser firefox scenarios/ci-smoke.toml",
+        each(|i| format!("${}", i.env_var)),
+        each(|i| i.path_names.join(", ")),
+        each(|i| i.package.to_owned()),
+        browser::MAX_CLIENTS,
+    )
 }
 
 /// Run a scenario's points in a real headless browser (the emulation's ground truth).
 #[derive(Debug, Args)]
-#[command(
-    after_help = "The browser is found via --browser-path, then $SSEBENCH_CHROMIUM (or \
-                  $SSEBENCH_FIREFOX), then `chromium` (or `firefox-esr`) on PATH (Debian: apt-get \
-                  install chromium firefox-esr). h2c points are skipped: browsers never speak \
-                  cleartext HTTP/2; points of more than 20 clients are skipped too.\n\nExamples:\n  \
-                  bench browser scenarios/ci-smoke.toml\n  \
-                  bench browser --browser firefox scenarios/ci-smoke.toml"
-)]
+#[command(after_help = browser_help())]
 pub struct BrowserArgs {
     /// The scenario file (TOML; every key is described in scenarios/README.md).
     pub scenario: PathBuf,
@@ -173,10 +179,10 @@ pub struct BrowserArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<crate::scenario::Override>,
     /// Which browser runs the points.
-    #[arg(long, value_enum, default_value_t = BrowserArg::Chromium)]
-    pub browser: BrowserArg,
-    /// The browser binary [default: $SSEBENCH_CHROMIUM or $SSEBENCH_FIREFOX, else chromium or
-    /// firefox-esr on PATH].
+    #[arg(long, value_parser = word::<BrowserProfile>(), default_value_t = BrowserProfile::default())]
+    pub browser: BrowserProfile,
+    /// The browser binary [default: the browser's environment variable, else its names on PATH,
+    /// as said below].
     #[arg(long, value_name = "PATH", alias = "chromium")]
     pub browser_path: Option<PathBuf>,
     /// Directory for the CSV report and its plot.

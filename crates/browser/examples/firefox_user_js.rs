@@ -4,5 +4,5 @@
 //! `cargo run -q -p browser --example firefox_user_js > user.js`
 
 fn main() {
-    print!("{}", browser::firefox_prefs::user_js());
+    print!("{}", browser::firefox::prefs::user_js());
 }

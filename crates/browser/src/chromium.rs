@@ -1,35 +1,33 @@
-//! One headless Chromium process with a fresh temporary profile, and the guard that always ends
-//! it.
+//! Headless Chromium, driven over the Chrome DevTools Protocol: its [`Driver`].
 //!
-//! The flags are fixed (see [`FLAGS`]): no GPU, no QUIC (a browser on QUIC would leave the
-//! HTTP/1.1 vs HTTP/2 comparison), no first-run UI, and no background traffic of the browser's
-//! own. `--disable-background-networking` is not enough for the last: Chromium 156 still looked up
-//! `clients2.google.com` with the system's DNS resolver during a point (measured under strace,
-//! `tests/isolation.rs`), so every host name resolves to "not found" without a query
-//! (`--host-resolver-rules`, [`host_resolver_rules`]). The rule maps IP literals too (measured:
-//! with `MAP * ~NOTFOUND` alone, `http://198.18.1.2:8000/` fails to resolve), so the server's
-//! address is excluded from it: 127.0.0.1, and the server's address in an emulated network.
-//! `--remote-debugging-port=0` picks a free port, which Chromium writes to
-//! `<profile>/DevToolsActivePort` (port, then the browser endpoint's path). For TLS arms the server
-//! certificate is accepted by its key alone with `--ignore-certificate-errors-spki-list`. A
-//! [`Launcher`] may start it inside a network namespace (see [`crate::launcher`]).
-//!
-//! [`Chromium::close`] asks the browser to exit (`Browser.close`) and waits a bounded time;
-//! dropping a [`Chromium`] kills its process group in any case (panics and early returns
-//! included), then removes the profile.
+//! Launched with fixed [`FLAGS`], a fresh profile, `--remote-debugging-port=0` (the port and the
+//! browser endpoint's path are written to `<profile>/DevToolsActivePort`), the
+//! [`host_resolver_rules`] that keep it off every host but the server (`tests/isolation.rs` checks
+//! the system calls), and on TLS arms the server's certificate accepted by its key alone
+//! (`--ignore-certificate-errors-spki-list`, [`crate::spki`]). Pages are driven in [`cdp`]; the
+//! network events read in [`events`].
 
+pub mod cdp;
+pub mod events;
+
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
+use serde_json::Value;
+use vocab::{BrowserProfile, Paths};
+
+use crate::driver::{Driver, Install, ServerUnderTest};
 use crate::error::BrowserError;
-use crate::kind::BrowserKind;
 use crate::launcher::Launcher;
-use crate::process::BrowserProcess;
-use crate::remote::Remote;
+use crate::network::PageNetwork;
+use crate::remote::{Dialect, Event, Remote};
 
 /// Every Chromium launch gets exactly these flags, plus [`host_resolver_rules`], the profile, the
-/// DevTools port and, for TLS, the accepted key.
+/// DevTools port and, for TLS, the accepted key. No QUIC: the comparison is HTTP/1.1 against
+/// HTTP/2 over TCP.
 pub const FLAGS: [&str; 8] = [
     "--headless",
     "--no-sandbox",
@@ -42,7 +40,9 @@ pub const FLAGS: [&str; 8] = [
 ];
 
 /// The host resolver rules flag: every host name (and IP literal) resolves to "not found" without
-/// a query, except 127.0.0.1 and the server's address `server`.
+/// a query, except 127.0.0.1 and the server's address `server` (the rule maps IP literals too).
+/// `--disable-background-networking` alone still let Chromium look a Google host up
+/// (`crates/browser/FINDINGS.md`, "chromium.rs").
 pub fn host_resolver_rules(server: IpAddr) -> String {
     let mut rules = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned();
     if server != IpAddr::V4(Ipv4Addr::LOCALHOST) {
@@ -51,95 +51,74 @@ pub fn host_resolver_rules(server: IpAddr) -> String {
     rules
 }
 
-/// How long Chromium may take to open its DevTools port.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `close` waits for a clean exit before killing.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Headless Chromium.
+#[derive(Debug, Clone, Copy)]
+pub struct Chromium;
 
-/// A running headless Chromium. Killed, with its process group, when dropped.
-#[derive(Debug)]
-pub struct Chromium {
-    process: BrowserProcess,
-    ws_url: String,
-}
+impl Driver for Chromium {
+    const PROFILE: BrowserProfile = BrowserProfile::Chromium;
+    const INSTALL: Install = Install {
+        env_var: "SSEBENCH_CHROMIUM",
+        path_names: &[
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ],
+        package: "chromium",
+        dialect: Dialect::Cdp,
+    };
+    const EVENTS: &'static [&'static str] = events::KEPT;
+    const CLOSE: &'static str = "Browser.close";
 
-impl Chromium {
-    /// Starts `path` with [`FLAGS`], a fresh profile, and `spki` (base64 SHA-256 of a
-    /// certificate's SubjectPublicKeyInfo) as the only accepted certificate key, if given, for a
-    /// server on 127.0.0.1.
-    pub async fn launch(path: &Path, spki: Option<&str>) -> Result<Chromium, BrowserError> {
-        Chromium::launch_with(
-            &Launcher::direct(),
-            path,
-            spki,
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-        )
-        .await
-    }
-
-    /// [`Chromium::launch`] through `launcher`, for a server at `server` (an address the host
-    /// resolver rules let through).
-    pub async fn launch_with(
+    fn command(
         launcher: &Launcher,
         path: &Path,
-        spki: Option<&str>,
-        server: IpAddr,
-    ) -> Result<Chromium, BrowserError> {
-        let kind = BrowserKind::Chromium;
-        let dir = BrowserProcess::temp_dir(kind)?;
+        profile: &Path,
+        server: &ServerUnderTest,
+    ) -> Result<Command, BrowserError> {
         let mut command = launcher.command(path);
         command
             .args(FLAGS)
-            .arg(host_resolver_rules(server))
-            .arg(format!(
-                "--user-data-dir={}",
-                dir.path().join("profile").display()
-            ))
+            .arg(host_resolver_rules(server.addr.ip()))
+            .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--remote-debugging-port=0");
-        if let Some(spki) = spki {
+        if let Some(der) = &server.certificate {
+            let spki = crate::spki::spki_sha256_base64(der).map_err(BrowserError::Certificate)?;
             command.arg(format!("--ignore-certificate-errors-spki-list={spki}"));
         }
         command.arg("about:blank");
-        let mut process = BrowserProcess::spawn(kind, path, command, dir)?;
-        let ws_url = process
-            .wait_for_endpoint(START_TIMEOUT, |profile| {
-                let text = std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?;
-                devtools_endpoint(&text)
-            })
-            .await?;
-        Ok(Chromium { process, ws_url })
+        Ok(command)
     }
 
-    /// The browser's DevTools WebSocket endpoint.
-    pub fn ws_url(&self) -> &str {
-        &self.ws_url
+    fn endpoint(profile: &Path) -> Option<String> {
+        devtools_endpoint(&std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?)
     }
 
-    /// The browser process id (also its process group id).
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
+    async fn start(_remote: &Remote) -> Result<(), BrowserError> {
+        Ok(())
     }
 
-    /// What Chromium wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        self.process.stderr()
+    fn open_page(
+        remote: &Remote,
+        page_url: &str,
+        load_timeout: Duration,
+    ) -> impl Future<Output = Result<String, BrowserError>> + Send {
+        cdp::open_tab(remote, page_url, load_timeout)
     }
 
-    /// The error to report if the browser has exited.
-    pub fn exited(&mut self) -> Option<BrowserError> {
-        let status = self.process.exit_status()?;
-        Some(self.process.exited_error(status))
+    fn evaluate(
+        remote: &Remote,
+        page: &str,
+        expression: &str,
+        what: &'static str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Value, BrowserError>> + Send {
+        cdp::evaluate(remote, page, expression, what, timeout)
     }
 
-    /// Asks the browser to exit over `cdp`, waits up to 3 s, then kills it.
-    pub async fn close(mut self, cdp: &Remote) {
-        let _ = cdp
-            .call_within("Browser.close", serde_json::json!({}), None, EXIT_TIMEOUT)
-            .await;
-        if !self.process.wait_exit(EXIT_TIMEOUT).await {
-            tracing::warn!("chromium did not exit within {EXIT_TIMEOUT:?}, killing it");
-        }
-        // Drop kills the process group (helpers included) and removes the profile.
+    fn page_network(events: &[Event], _paths: &Paths) -> PageNetwork {
+        events::page_network(events)
     }
 }
 
@@ -174,5 +153,46 @@ mod tests {
             host_resolver_rules("198.18.1.2".parse().unwrap()),
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2"
         );
+    }
+
+    #[test]
+    fn a_tls_server_is_trusted_by_its_key_alone() {
+        let args = |server: &ServerUnderTest| -> Vec<String> {
+            let command =
+                Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), server)
+                    .unwrap();
+            command
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let keys = |args: &[String]| {
+            args.iter()
+                .filter(|a| a.starts_with("--ignore-certificate-errors-spki-list="))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let plain = ServerUnderTest::loopback(8080);
+        assert!(args(&plain).contains(&"--user-data-dir=/p".to_owned()));
+        assert_eq!(keys(&args(&plain)), Vec::<String>::new());
+
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let der = cert.cert.der().to_vec();
+        let key = crate::spki::spki_sha256_base64(&der).unwrap();
+        let tls = ServerUnderTest {
+            certificate: Some(der),
+            ..plain.clone()
+        };
+        assert_eq!(
+            keys(&args(&tls)),
+            [format!("--ignore-certificate-errors-spki-list={key}")]
+        );
+        let bad = ServerUnderTest {
+            certificate: Some(b"not DER".to_vec()),
+            ..plain
+        };
+        let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &bad)
+            .unwrap_err();
+        assert!(matches!(err, BrowserError::Certificate(_)), "{err}");
     }
 }

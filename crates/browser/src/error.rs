@@ -4,43 +4,41 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::kind::BrowserKind;
+use vocab::{BrowserProfile, Protocol};
+
 use crate::spki::SpkiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
     /// No binary: the message names the Debian package.
     #[error(
-        "{browser} not found ({searched}): install it with `apt-get install {}`, \
-         or name the binary{} or {}=PATH",
-        browser.package(),
-        match browser {
-            BrowserKind::Chromium => " with --chromium PATH",
-            BrowserKind::Firefox => "",
-        },
-        browser.env_var()
+        "{browser} not found ({searched}): install it with `apt-get install {package}`, \
+         or name the binary with {env_var}=PATH"
     )]
     NotFound {
-        browser: BrowserKind,
+        browser: BrowserProfile,
         searched: String,
+        package: &'static str,
+        env_var: &'static str,
     },
 
     #[error("cannot start {browser} {}", path.display())]
     Spawn {
-        browser: BrowserKind,
+        browser: BrowserProfile,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
     #[error(
-        "{browser} {} did not open its {} port within {waited:?}{}",
+        "{browser} {} did not open its {remote} port within {waited:?}{}",
         path.display(),
-        browser.protocol(),
         tail(stderr)
     )]
     NotReady {
-        browser: BrowserKind,
+        browser: BrowserProfile,
+        /// The remote protocol's name.
+        remote: &'static str,
         path: PathBuf,
         waited: Duration,
         stderr: String,
@@ -51,7 +49,7 @@ pub enum BrowserError {
     /// non-local address; its stderr then says which).
     #[error("{browser} {} exited ({status}){}", path.display(), tail(stderr))]
     Exited {
-        browser: BrowserKind,
+        browser: BrowserProfile,
         path: PathBuf,
         status: String,
         stderr: String,
@@ -66,7 +64,7 @@ pub enum BrowserError {
     /// The arm cannot be driven by a browser at all (h2c).
     #[error("{protocol} cannot run in a browser: {reason}")]
     UnsupportedArm {
-        protocol: sse_server::Protocol,
+        protocol: Protocol,
         reason: &'static str,
     },
 
@@ -75,14 +73,14 @@ pub enum BrowserError {
 
     /// The server given to [`crate::run_point_with`] does not listen for the point's arm.
     #[error("the server given for the point has no {protocol} listener")]
-    NoListener { protocol: sse_server::Protocol },
+    NoListener { protocol: Protocol },
 
     #[error("cannot read the server certificate's public key")]
     Certificate(#[source] SpkiError),
 
     #[error("{browser} could not load {url}: {error}")]
     Navigation {
-        browser: BrowserKind,
+        browser: BrowserProfile,
         url: String,
         error: String,
     },
@@ -95,8 +93,8 @@ pub enum BrowserError {
         "protocol mismatch on {arm}: {browser} negotiated {got:?} for {url}, expected {expected:?}"
     )]
     ProtocolMismatch {
-        browser: BrowserKind,
-        arm: sse_server::Protocol,
+        browser: BrowserProfile,
+        arm: Protocol,
         expected: &'static str,
         got: String,
         url: String,

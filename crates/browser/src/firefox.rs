@@ -1,56 +1,52 @@
-//! One headless Firefox process with a fresh temporary profile, and the guard that always ends
-//! it.
+//! Headless Firefox (ESR on Debian), driven over WebDriver BiDi: its [`Driver`].
 //!
 //! `firefox-esr --headless --profile DIR --remote-debugging-port 0` starts Firefox's remote agent
-//! with WebDriver BiDi on a free port, which it writes to `DIR/WebDriverBiDiServer.json`
-//! (`{"ws_host": .., "ws_port": ..}`); the session endpoint is `ws://HOST:PORT/session`. No
-//! separate driver binary is involved.
-//!
-//! The profile gets a `user.js` ([`crate::firefox_prefs`]) and the environment [`env`] ([`ENV`]
-//! on the host, [`ENV_IN_NAMESPACE`] in a network namespace of its own), which together keep
-//! Firefox off every host but the server. For TLS arms it also gets a `cert_override.txt` that
-//! trusts the server's certificate for its `ADDRESS:PORT` by its SHA-256 fingerprint, and nothing
-//! else: the session does not ask for `acceptInsecureCerts`, so any other certificate still fails
-//! (`tests/launch.rs` checks both).
-//!
-//! [`Firefox::close`] ends the session with `browser.close` and waits a bounded time; dropping a
-//! [`Firefox`] kills its process group in any case, then removes the profile.
+//! on a free port, which it writes to `DIR/WebDriverBiDiServer.json`; the session endpoint is
+//! `ws://HOST:PORT/session` (no separate driver binary). The profile gets a `user.js`
+//! ([`prefs`]) and the launch the environment [`env()`], which together keep Firefox off every
+//! host but the server; on TLS arms a `cert_override.txt` trusts the server's certificate for its
+//! address alone ([`cert_override`]; the session does not ask for `acceptInsecureCerts`, so any
+//! other certificate still fails: `tests/launch.rs`). Pages are driven in [`bidi`]; the network
+//! events read in [`events`].
+
+pub mod bidi;
+pub mod events;
+pub mod prefs;
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
+use vocab::{BrowserProfile, Paths};
 
+use crate::driver::{Driver, Install, ServerUnderTest};
 use crate::error::BrowserError;
-use crate::kind::BrowserKind;
 use crate::launcher::Launcher;
-use crate::process::BrowserProcess;
-use crate::remote::Remote;
+use crate::network::PageNetwork;
+use crate::remote::{Dialect, Event, Remote};
 
 /// Every Firefox launch gets exactly these arguments, plus the profile and the remote port.
 pub const ARGS: [&str; 1] = ["--headless"];
 
-/// The environment of every Firefox launch. `MOZ_DISABLE_NONLOCAL_CONNECTIONS=1` makes Gecko
-/// abort on any connection attempt to a non-local address (and lets `services.settings.server`
-/// point at a dummy); `MOZ_CRASHREPORTER_DISABLE=1` keeps such an abort from starting the crash
-/// reporter.
+/// The environment of every Firefox launch on the host. `MOZ_DISABLE_NONLOCAL_CONNECTIONS=1`
+/// makes Gecko abort on any connection attempt to a non-local address (and lets
+/// `services.settings.server` point at a dummy); `MOZ_CRASHREPORTER_DISABLE=1` keeps such an
+/// abort from starting the crash reporter.
 pub const ENV: [(&str, &str); 2] = [
     ("MOZ_DISABLE_NONLOCAL_CONNECTIONS", "1"),
     ("MOZ_CRASHREPORTER_DISABLE", "1"),
 ];
 
-/// The environment of a Firefox launched in a network namespace of its own
-/// ([`Launcher::in_network_namespace`]), whose only route leads to the server on the
-/// benchmarking range 198.18.0.0/15. `MOZ_DISABLE_NONLOCAL_CONNECTIONS` cannot stay: Gecko counts
-/// only loopback and RFC 1918 addresses as local (`NetAddr::IsIPAddrLocal`) and aborts on the
-/// server's address (measured: "FATAL ERROR: Non-local network connections are disabled and a
-/// connection attempt to 198.18.1.2 (198.18.1.2) was made"). The namespace takes its place: it
-/// has no route anywhere else. `MOZ_REMOTE_SETTINGS_DEVTOOLS=1` is the other switch that makes a
-/// release build honour `services.settings.server` (remote settings' `allowServerURLOverride`),
-/// so remote settings still go to the dummy URL instead of trying
-/// `firefox.settings.services.mozilla.com`.
+/// The environment of a Firefox in a network namespace of its own
+/// ([`Launcher::in_network_namespace`]), whose only route leads to the server on 198.18.0.0/15.
+/// `MOZ_DISABLE_NONLOCAL_CONNECTIONS` cannot stay: Gecko counts only loopback and RFC 1918
+/// addresses as local and aborts on the server's address (`crates/browser/FINDINGS.md`,
+/// "firefox.rs"); the namespace takes its place. `MOZ_REMOTE_SETTINGS_DEVTOOLS=1` keeps a
+/// release build honouring `services.settings.server`, so remote settings still go to the dummy.
 pub const ENV_IN_NAMESPACE: [(&str, &str); 2] = [
     ("MOZ_REMOTE_SETTINGS_DEVTOOLS", "1"),
     ("MOZ_CRASHREPORTER_DISABLE", "1"),
@@ -64,95 +60,77 @@ pub fn env(launcher: &Launcher) -> [(&'static str, &'static str); 2] {
     }
 }
 
-/// How long Firefox may take to open its remote port.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `close` waits for a clean exit before killing.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Headless Firefox.
+#[derive(Debug, Clone, Copy)]
+pub struct Firefox;
 
-/// A running headless Firefox. Killed, with its process group, when dropped.
-#[derive(Debug)]
-pub struct Firefox {
-    process: BrowserProcess,
-    ws_url: String,
-}
+impl Driver for Firefox {
+    const PROFILE: BrowserProfile = BrowserProfile::Firefox;
+    const INSTALL: Install = Install {
+        env_var: "SSEBENCH_FIREFOX",
+        path_names: &["firefox-esr", "firefox"],
+        package: "firefox-esr",
+        dialect: Dialect::Bidi,
+    };
+    const EVENTS: &'static [&'static str] = events::KEPT;
+    const CLOSE: &'static str = "browser.close";
 
-impl Firefox {
-    /// Starts `path` with [`ARGS`], [`ENV`] and a fresh profile; `trusted` is the TLS server
-    /// (address and DER certificate) whose certificate the profile accepts, if any.
-    pub async fn launch(
-        path: &Path,
-        trusted: Option<(SocketAddr, &[u8])>,
-    ) -> Result<Firefox, BrowserError> {
-        Firefox::launch_with(&Launcher::direct(), path, trusted).await
-    }
-
-    /// [`Firefox::launch`] through `launcher`, with its environment ([`env`]).
-    pub async fn launch_with(
+    fn command(
         launcher: &Launcher,
         path: &Path,
-        trusted: Option<(SocketAddr, &[u8])>,
-    ) -> Result<Firefox, BrowserError> {
-        let kind = BrowserKind::Firefox;
-        let dir = BrowserProcess::temp_dir(kind)?;
-        let profile = dir.path().join("profile");
-        std::fs::write(profile.join("user.js"), crate::firefox_prefs::user_js())
+        profile: &Path,
+        server: &ServerUnderTest,
+    ) -> Result<Command, BrowserError> {
+        std::fs::write(profile.join("user.js"), prefs::user_js()).map_err(BrowserError::TempDir)?;
+        if let Some(der) = &server.certificate {
+            std::fs::write(
+                profile.join("cert_override.txt"),
+                cert_override(server.addr, der),
+            )
             .map_err(BrowserError::TempDir)?;
-        if let Some((addr, der)) = trusted {
-            std::fs::write(profile.join("cert_override.txt"), cert_override(addr, der))
-                .map_err(BrowserError::TempDir)?;
         }
         let mut command = launcher.command(path);
         command
             .args(ARGS)
             .arg("--profile")
-            .arg(&profile)
+            .arg(profile)
             .args(["--remote-debugging-port", "0"])
             .envs(env(launcher));
-        let mut process = BrowserProcess::spawn(kind, path, command, dir)?;
-        let ws_url = process
-            .wait_for_endpoint(START_TIMEOUT, |profile| {
-                let text =
-                    std::fs::read_to_string(profile.join("WebDriverBiDiServer.json")).ok()?;
-                bidi_endpoint(&text)
-            })
-            .await?;
-        Ok(Firefox { process, ws_url })
+        Ok(command)
     }
 
-    /// The WebDriver BiDi session endpoint.
-    pub fn ws_url(&self) -> &str {
-        &self.ws_url
+    fn endpoint(profile: &Path) -> Option<String> {
+        bidi_endpoint(&std::fs::read_to_string(profile.join("WebDriverBiDiServer.json")).ok()?)
     }
 
-    /// The browser process id (also its process group id).
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
+    fn start(remote: &Remote) -> impl Future<Output = Result<(), BrowserError>> + Send {
+        bidi::start_session(remote)
     }
 
-    /// What Firefox wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        self.process.stderr()
+    fn open_page(
+        remote: &Remote,
+        page_url: &str,
+        load_timeout: Duration,
+    ) -> impl Future<Output = Result<String, BrowserError>> + Send {
+        bidi::open_tab(remote, page_url, load_timeout)
     }
 
-    /// The error to report if the browser has exited (e.g. aborted on a non-local connection).
-    pub fn exited(&mut self) -> Option<BrowserError> {
-        let status = self.process.exit_status()?;
-        Some(self.process.exited_error(status))
+    fn evaluate(
+        remote: &Remote,
+        page: &str,
+        expression: &str,
+        what: &'static str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Value, BrowserError>> + Send {
+        bidi::evaluate(remote, page, expression, what, timeout)
     }
 
-    /// Asks the browser to exit over `remote` (`browser.close`), waits up to 3 s, then kills it.
-    pub async fn close(mut self, remote: &Remote) {
-        let _ = remote
-            .call_within("browser.close", json!({}), None, EXIT_TIMEOUT)
-            .await;
-        if !self.process.wait_exit(EXIT_TIMEOUT).await {
-            tracing::warn!("firefox did not exit within {EXIT_TIMEOUT:?}, killing it");
-        }
-        // Drop kills the process group (helpers included) and removes the profile.
+    fn page_network(events: &[Event], paths: &Paths) -> PageNetwork {
+        events::page_network(events, paths)
     }
 }
 
-/// The session URL from `WebDriverBiDiServer.json`.
+/// The session URL from `WebDriverBiDiServer.json` (`{"ws_host": .., "ws_port": ..}`).
 fn bidi_endpoint(text: &str) -> Option<String> {
     let v: Value = serde_json::from_str(text).ok()?;
     let host = v.get("ws_host")?.as_str()?;
@@ -219,5 +197,28 @@ mod tests {
         );
         assert_eq!(fields[3], "");
         assert!(text.ends_with("\t\n"));
+    }
+
+    #[test]
+    fn the_profile_trusts_the_tls_server_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = ServerUnderTest::loopback(8080);
+        let run = |server: &ServerUnderTest| {
+            Firefox::command(&Launcher::direct(), Path::new("ff"), dir.path(), server).unwrap()
+        };
+        let command = run(&plain);
+        assert!(dir.path().join("user.js").exists());
+        assert!(!dir.path().join("cert_override.txt").exists());
+        let envs: Vec<_> = command.get_envs().collect();
+        assert!(envs
+            .iter()
+            .any(|(k, _)| *k == "MOZ_DISABLE_NONLOCAL_CONNECTIONS"));
+        let tls = ServerUnderTest {
+            certificate: Some(b"der".to_vec()),
+            ..plain
+        };
+        run(&tls);
+        let text = std::fs::read_to_string(dir.path().join("cert_override.txt")).unwrap();
+        assert_eq!(text, cert_override(tls.addr, b"der"));
     }
 }

@@ -1,15 +1,15 @@
 //! The page harness (`harness.js`): what it is told, and what it reports back.
 //!
-//! The POST schedule is computed here exactly as the emulation computes it (`loadgen`'s
-//! `Schedule::instant`): `floor(rate * duration)` POSTs per client, the k-th at
-//! `warmup + (k + phase) / rate`, where client `i` of `n` has `phase = i / n`. Each body is
-//! `sse_wire::stamp::write_post_body`'s JSON carrying token `i * count + k` (unique in the point,
-//! as the emulation's tokens are: on the WebSocket arms a page finds its own messages' echo by
-//! it), padded to the scenario's size.
+//! Each page runs one client of the point's [`Workload`]: its streams, and its POSTs on the
+//! emulation's open-loop schedule ([`PostPlan`]: `per_client`, `phase`, `due`, counted from the
+//! end of warm-up). Each body is `sse_wire::stamp::write_post_body`'s JSON carrying token
+//! `i * count + k` (unique in the point, as the emulation's tokens are: on the WebSocket arms a
+//! page finds its own messages' echo by it), padded to the workload's size.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use vocab::{PostPlan, Workload};
 
 /// The script, a function expression taking [`HarnessConfig`].
 pub const HARNESS_JS: &str = include_str!("harness.js");
@@ -39,26 +39,24 @@ pub struct ScheduledPost {
     pub body: String,
 }
 
-/// The open-loop POST schedule of client `index` of `clients`.
+/// The open-loop POST schedule of client `index` of `clients`: `plan.per_client(duration)` POSTs,
+/// the k-th at `warmup + plan.due(k, phase)`.
 pub fn post_schedule(
-    rate_per_client: f64,
+    plan: &PostPlan,
     warmup: Duration,
     duration: Duration,
     index: u32,
     clients: u32,
-    body_bytes: usize,
 ) -> Vec<ScheduledPost> {
-    if rate_per_client <= 0.0 {
-        return Vec::new();
-    }
-    let count = (rate_per_client * duration.as_secs_f64()).floor() as u64;
-    let phase = f64::from(index) / f64::from(clients.max(1));
+    let count = plan.per_client(duration);
+    let phase = PostPlan::phase(index, clients);
     (0..count)
         .map(|k| {
             let mut body = String::new();
-            sse_wire::stamp::write_post_body(u64::from(index) * count + k, body_bytes, &mut body);
+            let token = u64::from(index) * count as u64 + k as u64;
+            sse_wire::stamp::write_post_body(token, plan.body_bytes, &mut body);
             ScheduledPost {
-                at_ms: (warmup.as_secs_f64() + (k as f64 + phase) / rate_per_client) * 1000.0,
+                at_ms: (warmup + plan.due(k, phase)).as_secs_f64() * 1000.0,
                 body,
             }
         })
@@ -66,6 +64,28 @@ pub fn post_schedule(
 }
 
 impl HarnessConfig {
+    /// What client `index` of `workload` runs; its streams are WebSockets to `websocket_url` if
+    /// given (the `ws` and `wss` arms).
+    pub fn for_client(workload: &Workload, index: u32, websocket_url: Option<String>) -> Self {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        HarnessConfig {
+            streams: workload.streams_per_client,
+            events_path: workload.paths.events.clone(),
+            messages_path: workload.paths.messages.clone(),
+            websocket_url,
+            reconnect_ms: ms(workload.reconnect_delay),
+            warmup_ms: ms(workload.warmup),
+            duration_ms: ms(workload.duration),
+            posts: post_schedule(
+                &workload.posts,
+                workload.warmup,
+                workload.duration,
+                index,
+                workload.clients,
+            ),
+        }
+    }
+
     /// The expression that starts the harness in a page.
     pub fn expression(&self) -> String {
         let config = serde_json::to_string(self).expect("a harness config serializes");
@@ -124,20 +144,60 @@ mod tests {
 
     #[test]
     fn schedule_matches_the_emulation() {
+        let plan = PostPlan {
+            rate_per_client: 2.0,
+            body_bytes: 64,
+        };
         let s = post_schedule(
-            2.0,
+            &plan,
             Duration::from_secs(1),
             Duration::from_millis(1500),
             1,
             2,
-            64,
         );
         // floor(2.0 * 1.5) = 3 POSTs, at 1 s + (k + 0.5) / 2 s.
         let at: Vec<f64> = s.iter().map(|p| p.at_ms).collect();
         assert_eq!(at, vec![1250.0, 1750.0, 2250.0]);
         assert!(s.iter().all(|p| p.body.len() == 64), "{:?}", s[0].body);
         assert!(s[2].body.contains("\"ssebench_token\":5"), "{}", s[2].body);
-        assert!(post_schedule(0.0, Duration::ZERO, Duration::from_secs(9), 0, 1, 8).is_empty());
+        let none = PostPlan {
+            rate_per_client: 0.0,
+            body_bytes: 8,
+        };
+        assert!(post_schedule(&none, Duration::ZERO, Duration::from_secs(9), 0, 1).is_empty());
+    }
+
+    #[test]
+    fn each_client_runs_its_part_of_the_workload() {
+        let workload = Workload {
+            clients: 2,
+            streams_per_client: 3,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_millis(1500),
+            posts: PostPlan {
+                rate_per_client: 2.0,
+                body_bytes: 64,
+            },
+            paths: vocab::Paths::for_channel("x"),
+            reconnect_delay: Duration::from_secs(3),
+        };
+        let c = HarnessConfig::for_client(&workload, 1, Some("ws://h/ws?channel=x".into()));
+        assert_eq!(
+            (c.streams, c.events_path.as_str()),
+            (3, "/events?channel=x")
+        );
+        assert_eq!(c.messages_path, "/messages?channel=x");
+        assert_eq!(
+            (c.warmup_ms, c.duration_ms, c.reconnect_ms),
+            (1000.0, 1500.0, 3000.0)
+        );
+        let at: Vec<f64> = c.posts.iter().map(|p| p.at_ms).collect();
+        assert_eq!(at, vec![1250.0, 1750.0, 2250.0], "client 1 of 2");
+        let first = HarnessConfig::for_client(&workload, 0, None);
+        assert_eq!(
+            first.posts[0].at_ms, 1000.0,
+            "client 0 starts at the end of warm-up"
+        );
     }
 
     #[test]

@@ -1,18 +1,13 @@
 //! How a browser program is started: directly, or through a wrapper that first moves it into a
 //! network namespace of its own, whose only route leads to the server (netem's client side of an
-//! emulated network: `netem::Emulator::command(Side::Client, program)`, i.e. `ip netns exec NAME
-//! program`). The wrapper must end by executing the program in place (`ip netns exec` does), so
-//! the process the launcher starts, and whose process group it kills, is the browser itself.
+//! emulated network: `ip netns exec NAME program`). The wrapper must end by executing the program
+//! in place, so the process started, and whose process group is killed, is the browser itself.
 //!
-//! The browser's own arguments, environment and process group are added to whatever command the
-//! launcher makes, so the flags and preferences that keep it off every host but the server are
-//! the same either way. Two things follow the namespace, each said where it is done:
-//! Chromium's host resolver rules also exclude the server's address (they would map an IP
-//! literal too, see [`crate::chromium::host_resolver_rules`]), and Firefox runs without
-//! `MOZ_DISABLE_NONLOCAL_CONNECTIONS`, which would abort it on the benchmarking range
-//! 198.18.0.0/15 (Gecko counts only loopback and RFC 1918 addresses as local), see
-//! [`crate::firefox::env`]. In a namespace whose only interfaces are loopback and the emulated
-//! link, nothing the browser tries can leave it; `tests/isolation.rs` checks the system calls.
+//! The browser's own arguments, environment and process group go on whatever command the launcher
+//! makes, so what keeps it off every host but the server is the same either way, except what the
+//! namespace changes: Chromium's resolver rules also let the server's address through, and Firefox
+//! runs without `MOZ_DISABLE_NONLOCAL_CONNECTIONS` (each said in its driver).
+//! `tests/isolation.rs` checks the system calls.
 
 use std::path::Path;
 use std::process::Command;

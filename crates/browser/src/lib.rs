@@ -1,23 +1,19 @@
 //! Ground truth for the emulation: the same sweep points, run in a real headless browser,
 //! Chromium or Firefox.
 //!
-//! `loadgen` emulates a browser's connection behaviour (six HTTP/1.1 connections per origin, one
-//! multiplexed HTTP/2 connection). This crate runs the real thing so the two can be compared: it
-//! launches the browser ([`chromium`], [`firefox`]; each in its own process group with a fresh
-//! profile, [`process`]), drives it over its remote protocol ([`remote`]: the Chrome DevTools
-//! Protocol for Chromium, [`cdp`]; WebDriver BiDi for Firefox, [`bidi`]), loads a same-origin page
-//! from the embedded server and runs a small script there that opens the EventSources and sends
-//! the POSTs ([`harness`]), reads the protocol and the connections of each request from the
-//! browser's network events ([`network`]), and sums it all into a [`PointOutcome`] with the
-//! emulation's metric definitions ([`point`]), the same type for both browsers.
+//! `loadgen` emulates a browser's connection behaviour; this crate runs the real thing so the two
+//! can be compared. [`point`] measures a point the same way in every browser, through the one
+//! [`Driver`] seam ([`driver`]); each browser is one module implementing it ([`chromium`]: the
+//! Chrome DevTools Protocol; [`firefox`]: WebDriver BiDi), which launches it with a fresh profile
+//! and no other connection than the server's, opens its pages and reads its network events. The
+//! rest is shared: the process and its group ([`process`]), the remote protocol client
+//! ([`remote`]), the page script ([`harness`]), the connections counted from network events
+//! ([`network`]) and the [`PointOutcome`] ([`outcome`]).
 //!
-//! Data flows one way: [`BrowserKind`] + [`PointSpec`] + `sse_server::ServerConfig` ->
-//! [`run_point`] -> [`PointOutcome`]; or, with a server the caller started and a [`Launcher`]
-//! (e.g. both sides of an emulated network, the browser in the client's network namespace),
-//! [`run_point_with`]. A browser is found by [`find_browser`] and never
-//! downloaded; TLS arms trust the server's certificate alone ([`spki`] for Chromium, a
-//! certificate override for Firefox); Firefox is kept off every host but the server
-//! ([`firefox_prefs`]).
+//! Data flows one way: a [`vocab::BrowserProfile`] + an arm + a [`vocab::Workload`] +
+//! `sse_server::ServerConfig` -> [`run_point`] -> [`PointOutcome`]; or, with a server the caller
+//! started and a [`Launcher`] (e.g. the browser in an emulated network's client namespace),
+//! [`run_point_with`]. A browser is found by [`find_browser`] and never downloaded.
 //!
 //! # Where each number comes from
 //!
@@ -25,34 +21,30 @@
 //! | --- | --- | --- |
 //! | streams requested / opened / open or queued at end, events received | the page (EventSource `open`, `readyState`, events) | the same |
 //! | POSTs scheduled / completed / stalled / failed | the page (`fetch`) | the same |
-//! | time to first event, POST round trip | the page's `performance.now()` | the same, at Firefox's 1 ms timer resolution (`privacy.reduceTimerPrecision`, with jitter) |
+//! | time to first event, POST round trip | the page's `performance.now()` | the same, at Firefox's coarser timer resolution (docs/browsers.md, "Firefox's differences") |
 //! | negotiated protocol (checked on every response) | CDP `response.protocol` | BiDi `response.protocol` |
-//! | connections carrying EventSources/POSTs, any request, page only | CDP `response.connectionId` (exact) | BiDi request timings: a request with a connect phase opened its connection (inferred, see [`network`]; the tests require it to equal the server's count) |
+//! | connections carrying EventSources/POSTs, any request, page only | CDP `response.connectionId` (exact) | BiDi request timings (inferred, see [`network`]; the tests require it to equal the server's count) |
 //! | requests by kind, network failures | CDP `Network` events | BiDi `network` events, kind from method and path |
 //! | server connections accepted / carrying requests / refused, requests | the embedded server's counters | the same |
 
-pub mod bidi;
-pub mod cdp;
 pub mod chromium;
+pub mod driver;
 pub mod error;
 pub mod firefox;
-pub mod firefox_prefs;
 pub mod harness;
-pub mod kind;
 pub mod launcher;
 mod locate;
 pub mod network;
+pub mod outcome;
 pub mod point;
 pub mod process;
 pub mod remote;
 pub mod spki;
 
+pub use driver::{Driver, Install, ServerUnderTest, Session};
 pub use error::{BrowserError, RemoteError};
-pub use kind::{BrowserKind, UnknownBrowser, CHROMIUM_ENV, FIREFOX_ENV};
 pub use launcher::Launcher;
-pub use locate::{find_browser, find_chromium};
+pub use locate::{find_browser, install};
 pub use network::Connections;
-pub use point::{
-    browser_supports, expected_protocol, run_point, run_point_with, PointOutcome, PointSpec,
-    ServerCounts, PAGE_PATH,
-};
+pub use outcome::PointOutcome;
+pub use point::{browser_supports, run_point, run_point_with, MAX_CLIENTS, PAGE_PATH};

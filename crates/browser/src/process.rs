@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vocab::BrowserProfile;
+
 use crate::error::BrowserError;
-use crate::kind::BrowserKind;
+use crate::remote::Dialect;
 
 /// How often the launchers poll for the browser's endpoint file.
 pub(crate) const POLL: Duration = Duration::from_millis(20);
@@ -21,7 +23,9 @@ pub(crate) const POLL: Duration = Duration::from_millis(20);
 /// A running browser, killed with its whole process group when dropped.
 #[derive(Debug)]
 pub struct BrowserProcess {
-    kind: BrowserKind,
+    browser: BrowserProfile,
+    /// What drives it, for messages.
+    dialect: Dialect,
     child: Child,
     path: PathBuf,
     /// Holds `profile/` and `stderr.log`; removed after the process group is gone.
@@ -30,9 +34,9 @@ pub struct BrowserProcess {
 
 impl BrowserProcess {
     /// A fresh temporary directory with an empty `profile/` in it, for [`BrowserProcess::spawn`].
-    pub fn temp_dir(kind: BrowserKind) -> Result<tempfile::TempDir, BrowserError> {
+    pub fn temp_dir(browser: BrowserProfile) -> Result<tempfile::TempDir, BrowserError> {
         let dir = tempfile::Builder::new()
-            .prefix(&format!("ssebench-{kind}-"))
+            .prefix(&format!("ssebench-{browser}-"))
             .tempdir()
             .map_err(BrowserError::TempDir)?;
         std::fs::create_dir(dir.path().join("profile")).map_err(BrowserError::TempDir)?;
@@ -42,7 +46,8 @@ impl BrowserProcess {
     /// Starts `command` (its program is `path`) as a new process group, stdout discarded, stderr
     /// to `dir/stderr.log`.
     pub fn spawn(
-        kind: BrowserKind,
+        browser: BrowserProfile,
+        dialect: Dialect,
         path: &Path,
         mut command: Command,
         dir: tempfile::TempDir,
@@ -55,16 +60,22 @@ impl BrowserProcess {
             .stdout(Stdio::null())
             .stderr(stderr);
         let child = command.spawn().map_err(|source| BrowserError::Spawn {
-            browser: kind,
+            browser,
             path: path.to_owned(),
             source,
         })?;
         Ok(BrowserProcess {
-            kind,
+            browser,
+            dialect,
             child,
             path: path.to_owned(),
             dir,
         })
+    }
+
+    /// Which browser it is.
+    pub fn browser(&self) -> BrowserProfile {
+        self.browser
     }
 
     /// The profile directory.
@@ -91,10 +102,16 @@ impl BrowserProcess {
         }
     }
 
+    /// The error to report if the browser has exited.
+    pub fn exited(&mut self) -> Option<BrowserError> {
+        let status = self.exit_status()?;
+        Some(self.exited_error(status))
+    }
+
     /// The error for a browser that exited while it was needed.
-    pub fn exited_error(&mut self, status: String) -> BrowserError {
+    fn exited_error(&mut self, status: String) -> BrowserError {
         BrowserError::Exited {
-            browser: self.kind,
+            browser: self.browser,
             path: self.path.clone(),
             status,
             stderr: self.stderr(),
@@ -113,12 +130,13 @@ impl BrowserProcess {
             if let Some(endpoint) = read(&profile) {
                 return Ok(endpoint);
             }
-            if let Some(status) = self.exit_status() {
-                return Err(self.exited_error(status));
+            if let Some(exited) = self.exited() {
+                return Err(exited);
             }
             if started.elapsed() > timeout {
                 return Err(BrowserError::NotReady {
-                    browser: self.kind,
+                    browser: self.browser,
+                    remote: self.dialect.name(),
                     path: self.path.clone(),
                     waited: timeout,
                     stderr: self.stderr(),

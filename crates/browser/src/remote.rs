@@ -48,7 +48,8 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    fn name(self) -> &'static str {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Cdp => "DevTools",
             Self::Bidi => "WebDriver BiDi",

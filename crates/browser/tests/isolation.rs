@@ -35,9 +35,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use browser::{BrowserKind, Launcher, PointOutcome, PointSpec};
+use browser::{Launcher, PointOutcome};
 use netem::{Emulator, NetworkConfig, Side};
 use sse_server::{DedicatedServer, Protocol, ServerConfig, ThreadStart};
+use vocab::{BrowserProfile, Paths, PostPlan, Workload};
 
 /// The system calls that open a connection or send a datagram, as strace names them.
 const TRACED: &str = "connect,sendto,sendmsg,sendmmsg";
@@ -138,19 +139,18 @@ fn traffic(log: &str) -> Vec<Traffic> {
     out
 }
 
-fn point_spec(protocol: Protocol) -> PointSpec {
-    PointSpec {
-        protocol,
+fn workload() -> Workload {
+    Workload {
         clients: 1,
         streams_per_client: 3,
         warmup: Duration::from_millis(1000),
         duration: Duration::from_millis(2000),
-        post_rate_per_client: 1.0,
-        post_body_bytes: 64,
-        events_path: "/events?channel=isolation".into(),
-        messages_path: "/messages?channel=isolation".into(),
-        websocket_path: "/ws?channel=isolation".into(),
-        reconnect_delay: loadgen::defaults::reconnect_delay(loadgen::BrowserProfile::Chromium),
+        posts: PostPlan {
+            rate_per_client: 1.0,
+            body_bytes: 64,
+        },
+        paths: Paths::for_channel("isolation"),
+        reconnect_delay: loadgen::defaults::reconnect_delay(BrowserProfile::Chromium),
     }
 }
 
@@ -160,19 +160,19 @@ fn server_config() -> ServerConfig {
     server
 }
 
-fn find(kind: BrowserKind) -> PathBuf {
+fn find(kind: BrowserProfile) -> PathBuf {
     browser::find_browser(kind, None)
         .unwrap_or_else(|e| panic!("the isolation test needs a real {kind} and never skips: {e}"))
 }
 
-async fn only_the_server(kind: BrowserKind, protocol: Protocol) {
+async fn only_the_server(kind: BrowserProfile, protocol: Protocol) {
     let binary = find(kind);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("strace.log");
     let traced = traced_browser(dir.path(), &binary, &log);
     let out = tokio::time::timeout(
         Duration::from_secs(120),
-        browser::run_point(kind, &traced, &point_spec(protocol), server_config()),
+        browser::run_point(kind, &traced, protocol, &workload(), server_config()),
     )
     .await
     .expect("a traced point stops by itself")
@@ -183,7 +183,7 @@ async fn only_the_server(kind: BrowserKind, protocol: Protocol) {
 /// Checks the strace log of a point: every TCP connect went to the server, at `server` if given
 /// (else at the one loopback address and port connected to), as many as the server accepted, and
 /// no datagram was sent anywhere.
-fn check_traffic(kind: BrowserKind, log: &Path, out: &PointOutcome, server: Option<SocketAddr>) {
+fn check_traffic(kind: BrowserProfile, log: &Path, out: &PointOutcome, server: Option<SocketAddr>) {
     assert_eq!(out.streams_opened, 3, "{out:#?}");
     assert_eq!(out.posts_completed, 2, "{out:#?}");
 
@@ -231,7 +231,10 @@ fn check_traffic(kind: BrowserKind, log: &Path, out: &PointOutcome, server: Opti
     );
     assert_eq!(
         connects.len() as u64,
-        out.server.connections_accepted,
+        out.server
+            .as_ref()
+            .expect("the server's counters")
+            .connections_accepted,
         "{kind}: connects to {server} vs sockets the server accepted"
     );
 }
@@ -239,7 +242,7 @@ fn check_traffic(kind: BrowserKind, log: &Path, out: &PointOutcome, server: Opti
 /// [`only_the_server`] with the browser in an emulated network's client namespace and the server
 /// in its server namespace. The point runs on a runtime whose workers are in the client namespace
 /// (the browser's remote protocol port is on that namespace's loopback).
-fn only_the_server_across_the_network(kind: BrowserKind) {
+fn only_the_server_across_the_network(kind: BrowserProfile) {
     let binary = find(kind);
     let emulator = Arc::new(
         Emulator::start(NetworkConfig::default()).unwrap_or_else(|e| {
@@ -259,8 +262,8 @@ fn only_the_server_across_the_network(kind: BrowserKind) {
         let log = dir.path().join("strace.log");
         let traced = traced_browser(dir.path(), &binary, &log);
         let mut config = server_config();
-        let spec = point_spec(Protocol::H2);
-        config.listeners = vec![(spec.protocol, SocketAddr::new(net.addr(Side::Server), 0))];
+        let arm = Protocol::H2;
+        config.listeners = vec![(arm, SocketAddr::new(net.addr(Side::Server), 0))];
         let server_side = Arc::clone(&net);
         let hook: ThreadStart = Arc::new(move || server_side.enter(Side::Server).unwrap());
         let server =
@@ -273,12 +276,12 @@ fn only_the_server_across_the_network(kind: BrowserKind) {
             Launcher::in_network_namespace(move |p| client_side.command(Side::Client, p));
         let out = tokio::time::timeout(
             Duration::from_secs(120),
-            browser::run_point_with(kind, &traced, &launcher, &spec, &server),
+            browser::run_point_with(kind, &traced, &launcher, arm, &workload(), &server),
         )
         .await
         .expect("a traced point stops by itself")
         .unwrap_or_else(|e| panic!("{kind} under strace in the client namespace: {e}"));
-        let addr = server.addr(spec.protocol).unwrap();
+        let addr = server.addr(arm).unwrap();
         server.shutdown().await;
         check_traffic(kind, &log, &out, Some(addr));
     });
@@ -289,28 +292,28 @@ fn only_the_server_across_the_network(kind: BrowserKind) {
 
 #[test]
 fn firefox_connects_to_the_server_only_across_an_emulated_network() {
-    only_the_server_across_the_network(BrowserKind::Firefox);
+    only_the_server_across_the_network(BrowserProfile::Firefox);
 }
 
 #[test]
 fn chromium_connects_to_the_server_only_across_an_emulated_network() {
-    only_the_server_across_the_network(BrowserKind::Chromium);
+    only_the_server_across_the_network(BrowserProfile::Chromium);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firefox_connects_to_the_server_only() {
-    only_the_server(BrowserKind::Firefox, Protocol::H2).await;
+    only_the_server(BrowserProfile::Firefox, Protocol::H2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_connects_to_the_server_only() {
-    only_the_server(BrowserKind::Chromium, Protocol::H2).await;
+    only_the_server(BrowserProfile::Chromium, Protocol::H2).await;
 }
 
 /// The same on the WebSocket arm: the sockets' connections go to the server as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_connects_to_the_server_only_on_wss() {
-    only_the_server(BrowserKind::Chromium, Protocol::Wss).await;
+    only_the_server(BrowserProfile::Chromium, Protocol::Wss).await;
 }
 
 #[test]
@@ -321,7 +324,7 @@ fn reads_strace_lines() {
 102 sendto(5<UDP:[127.0.0.1:999->10.255.255.53:53]>, ""..., 30, 0, NULL, 0) = 30
 102 sendmmsg(6<UDPv6:[[fd00::2]:4000->[fd00::1]:53]>, [{msg_hdr={msg_name=NULL, msg_namelen=0}}], 2, MSG_NOSIGNAL) = 2
 103 sendmsg(16<UNIX:[1->2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1}, 0) = 1
-104 connect(5<UNIX:[7]>, {sa_family=AF_UNIX, sun_path="/tmp/.X11-unix/X0"}, 20) = -1 ENOENT
+104 connect(5<UNIX:[7]>, {sa_family=AF_UNIX, sun_path="X0"}, 20) = -1 ENOENT
 104 connect(20<UDPv6:[8]>, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2001:4860:4860::8888", &sin6_addr), sin6_scope_id=0}, 28) = 0
 105 sendmsg(27<NETLINK:[12]>, {msg_name={sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, msg_namelen=12, msg_iov=[{iov_base=[{nlmsg_len=36, nlmsg_type=RTM_GETROUTE}, {rtm_family=AF_INET}, [{nla_len=8, nla_type=RTA_DST}, inet_addr("23.219.91.27")]], iov_len=36}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, 0) = 36"#;
     let shown: Vec<String> = traffic(log).iter().map(|t| format!("{t:?}")).collect();

@@ -1,7 +1,8 @@
-//! Launching the browsers: the remote protocol endpoint answers, the drop guard ends the whole
-//! process group, a binary that is not a browser is reported, and the server's self-signed
-//! certificate is trusted by exactly what the launch says (Chromium: the SPKI flag; Firefox: the
-//! profile's certificate override): the right certificate loads the page, another does not.
+//! Launching the browsers, each through its driver: the remote protocol endpoint answers, the
+//! drop guard ends the whole process group, a binary that is not a browser is reported, and the
+//! server's self-signed certificate is trusted by exactly what the launch says (Chromium: the SPKI
+//! flag; Firefox: the profile's certificate override): the right certificate loads the page,
+//! another does not.
 //!
 //! Like the agreement tests these need both browsers (`apt-get install chromium firefox-esr`, or
 //! `SSEBENCH_CHROMIUM` / `SSEBENCH_FIREFOX`) and fail without them.
@@ -13,15 +14,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use browser::chromium::Chromium;
+use browser::driver::start_process;
 use browser::firefox::Firefox;
-use browser::remote::{Dialect, Remote};
-use browser::BrowserKind;
-use serde_json::json;
+use browser::remote::Remote;
+use browser::{Driver, Launcher, ServerUnderTest, Session};
+use serde_json::{json, Value};
 use sse_server::{Protocol, ServerConfig};
+use vocab::BrowserProfile;
 
-fn find(kind: BrowserKind) -> PathBuf {
-    browser::find_browser(kind, None)
-        .unwrap_or_else(|e| panic!("these tests need a real {kind} and never skip: {e}"))
+fn find(browser: BrowserProfile) -> PathBuf {
+    browser::find_browser(browser, None)
+        .unwrap_or_else(|e| panic!("these tests need a real {browser} and never skip: {e}"))
 }
 
 /// Live (not zombie) processes whose process group is `pgid`.
@@ -44,7 +47,7 @@ fn group_members(pgid: u32) -> Vec<String> {
 }
 
 /// Waits up to 5 s for the process group `pgid` to be gone.
-async fn assert_group_gone(kind: BrowserKind, pgid: u32) {
+async fn assert_group_gone(browser: BrowserProfile, pgid: u32) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = group_members(pgid);
@@ -53,183 +56,129 @@ async fn assert_group_gone(kind: BrowserKind, pgid: u32) {
         }
         assert!(
             Instant::now() < deadline,
-            "{kind} process group {pgid} still has members after drop: {left:?}"
+            "{browser} process group {pgid} still has members after drop: {left:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-#[tokio::test]
-async fn devtools_answers_and_drop_ends_the_process_group() {
-    let browser = Chromium::launch(&find(BrowserKind::Chromium), None)
+/// Starts `D`'s browser, sends `hello` with `params` to its remote endpoint and hands the answer to `check`;
+/// the browser runs helpers in its process group, and dropping the process ends them all.
+async fn answers_and_drop_ends_the_process_group<D: Driver>(
+    hello: &str,
+    params: Value,
+    check: fn(&Value),
+) {
+    let (process, endpoint) = start_process::<D>(
+        &Launcher::direct(),
+        &find(D::PROFILE),
+        &ServerUnderTest::loopback(0),
+    )
+    .await
+    .unwrap();
+    let pid = process.pid();
+    let remote = Remote::connect(&endpoint, D::INSTALL.dialect, &[])
         .await
         .unwrap();
-    let pid = browser.pid();
-    let cdp = Remote::connect(browser.ws_url(), Dialect::Cdp, &[])
-        .await
-        .unwrap();
-    let version = cdp
-        .call("Browser.getVersion", json!({}), None)
-        .await
-        .unwrap();
-    let product = version["product"].as_str().unwrap_or_default();
-    assert!(product.contains("Chrome/"), "{version}");
+    let answer = remote.call(hello, params, None).await;
+    check(&answer.unwrap());
     assert!(
         group_members(pid).len() > 1,
-        "chromium runs helpers in its group"
+        "{} runs helpers in its group",
+        D::PROFILE
     );
-    drop(browser);
+    drop(process);
     // Reaped by the guard: the pid is gone (a zombie would still be listed).
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
-        "chromium {pid} still exists after drop"
+        "{} {pid} still exists after drop",
+        D::PROFILE
     );
-    assert_group_gone(BrowserKind::Chromium, pid).await;
+    assert_group_gone(D::PROFILE, pid).await;
+}
+
+#[tokio::test]
+async fn devtools_answers_and_drop_ends_the_process_group() {
+    answers_and_drop_ends_the_process_group::<Chromium>(
+        "Browser.getVersion",
+        json!({}),
+        |version| {
+            let product = version["product"].as_str().unwrap_or_default();
+            assert!(product.contains("Chrome/"), "{version}");
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn bidi_answers_and_drop_ends_the_process_group() {
-    let browser = Firefox::launch(&find(BrowserKind::Firefox), None)
+    answers_and_drop_ends_the_process_group::<Firefox>(
+        "session.new",
+        json!({"capabilities": {}}),
+        |session| {
+            assert_eq!(
+                session["capabilities"]["browserName"], "firefox",
+                "{session}"
+            );
+            assert_eq!(
+                session["capabilities"]["acceptInsecureCerts"], false,
+                "{session}"
+            );
+        },
+    )
+    .await;
+}
+
+async fn not_a_browser<D: Driver>() {
+    let server = ServerUnderTest::loopback(0);
+    let err = Session::launch::<D>(&Launcher::direct(), Path::new("/bin/true"), &server)
         .await
-        .unwrap();
-    let pid = browser.pid();
-    let bidi = Remote::connect(browser.ws_url(), Dialect::Bidi, &[])
-        .await
-        .unwrap();
-    let session = bidi
-        .call("session.new", json!({"capabilities": {}}), None)
-        .await
-        .unwrap();
-    assert_eq!(
-        session["capabilities"]["browserName"], "firefox",
-        "{session}"
-    );
-    assert_eq!(
-        session["capabilities"]["acceptInsecureCerts"], false,
-        "{session}"
-    );
-    assert!(
-        group_members(pid).len() > 1,
-        "firefox runs content processes in its group"
-    );
-    drop(browser);
-    assert!(
-        !Path::new(&format!("/proc/{pid}")).exists(),
-        "firefox {pid} still exists after drop"
-    );
-    assert_group_gone(BrowserKind::Firefox, pid).await;
+        .unwrap_err();
+    let expected = format!("{} /bin/true exited", D::PROFILE);
+    assert!(err.to_string().contains(&expected), "{err}");
 }
 
 #[tokio::test]
 async fn a_binary_that_is_not_a_browser_is_reported() {
-    let err = Chromium::launch(Path::new("/bin/true"), None)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("chromium /bin/true exited"),
-        "{err}"
-    );
-    let err = Firefox::launch(Path::new("/bin/true"), None)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("firefox /bin/true exited"),
-        "{err}"
-    );
+    not_a_browser::<Chromium>().await;
+    not_a_browser::<Firefox>().await;
 }
 
-/// Loads `/health` from an h2 server in a Chromium trusting `spki`; the navigation error, if any.
-async fn chromium_load_with_key(server_url: &str, spki: &str) -> Option<String> {
-    let browser = Chromium::launch(&find(BrowserKind::Chromium), Some(spki))
-        .await
-        .unwrap();
-    let cdp = Remote::connect(browser.ws_url(), Dialect::Cdp, &["Page.loadEventFired"])
-        .await
-        .unwrap();
-    let target = cdp
-        .call("Target.createTarget", json!({"url": "about:blank"}), None)
-        .await
-        .unwrap();
-    let session = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({"targetId": target["targetId"], "flatten": true}),
-            None,
-        )
-        .await
-        .unwrap();
-    let session = session["sessionId"].as_str().unwrap().to_owned();
-    let nav = cdp
-        .call(
-            "Page.navigate",
-            json!({"url": format!("{server_url}/health")}),
-            Some(&session),
-        )
-        .await
-        .unwrap();
-    browser.close(&cdp).await;
-    nav["errorText"].as_str().map(str::to_owned)
-}
-
-/// Loads `/health` from the h2 server at `addr` in a Firefox whose profile trusts `der` for it;
+/// Loads `/health` from the h2 server at `addr` in `D`'s browser launched to trust `der` for it;
 /// the navigation error, if any.
-async fn firefox_load_with_cert(addr: SocketAddr, der: &[u8]) -> Option<String> {
-    let browser = Firefox::launch(&find(BrowserKind::Firefox), Some((addr, der)))
+async fn load_with_cert<D: Driver>(addr: SocketAddr, der: &[u8]) -> Option<String> {
+    let server = ServerUnderTest {
+        addr,
+        certificate: Some(der.to_vec()),
+    };
+    let session = Session::launch::<D>(&Launcher::direct(), &find(D::PROFILE), &server)
         .await
         .unwrap();
-    let bidi = Remote::connect(browser.ws_url(), Dialect::Bidi, &[])
-        .await
-        .unwrap();
-    browser::bidi::start_session(&bidi).await.unwrap();
     let url = format!("https://{addr}/health");
-    let loaded = browser::bidi::open_tab(&bidi, &url, Duration::from_secs(15)).await;
-    browser.close(&bidi).await;
+    let loaded = D::open_page(session.remote(), &url, Duration::from_secs(15)).await;
+    session.close().await;
     match loaded {
         Ok(_) => None,
         Err(browser::BrowserError::Navigation { error, .. }) => Some(error),
-        Err(e) => panic!("firefox loading {url}: {e}"),
+        Err(e) => panic!("{} loading {url}: {e}", D::PROFILE),
     }
 }
 
-async fn h2_server() -> sse_server::RunningServer {
+/// The server's own certificate loads the page; another one fails with an error containing
+/// `refused`.
+async fn trusts_the_servers_certificate_and_only_it<D: Driver>(refused: &str) {
     let config = ServerConfig {
         listeners: vec![(Protocol::H2, SocketAddr::from(([127, 0, 0, 1], 0)))],
         ..ServerConfig::default()
     };
-    sse_server::start(config).await.unwrap()
-}
-
-#[tokio::test]
-async fn chromium_trusts_the_servers_key_and_only_it() {
-    let server = h2_server().await;
-    let url = server.url(Protocol::H2).unwrap();
-    let right = browser::spki::spki_sha256_base64(&server.cert_der()).unwrap();
-    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-    let wrong = browser::spki::spki_sha256_base64(other.cert.der()).unwrap();
-    let loaded = tokio::time::timeout(Duration::from_secs(60), async {
-        (
-            chromium_load_with_key(&url, &right).await,
-            chromium_load_with_key(&url, &wrong).await,
-        )
-    })
-    .await
-    .expect("both loads finish");
-    server.shutdown().await;
-    assert_eq!(loaded.0, None, "the server's own key is accepted");
-    let error = loaded.1.expect("another key is not accepted");
-    assert!(error.contains("CERT"), "{error}");
-}
-
-#[tokio::test]
-async fn firefox_trusts_the_servers_certificate_and_only_it() {
-    let server = h2_server().await;
+    let server = sse_server::start(config).await.unwrap();
     let addr = server.addr(Protocol::H2).unwrap();
     let right = server.cert_der();
     let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     let loaded = tokio::time::timeout(Duration::from_secs(90), async {
         (
-            firefox_load_with_cert(addr, &right).await,
-            firefox_load_with_cert(addr, other.cert.der()).await,
+            load_with_cert::<D>(addr, &right).await,
+            load_with_cert::<D>(addr, other.cert.der()).await,
         )
     })
     .await
@@ -237,5 +186,15 @@ async fn firefox_trusts_the_servers_certificate_and_only_it() {
     server.shutdown().await;
     assert_eq!(loaded.0, None, "the server's own certificate is accepted");
     let error = loaded.1.expect("another certificate is not accepted");
-    assert!(error.contains("SELF_SIGNED_CERT"), "{error}");
+    assert!(error.contains(refused), "{error}");
+}
+
+#[tokio::test]
+async fn chromium_trusts_the_servers_key_and_only_it() {
+    trusts_the_servers_certificate_and_only_it::<Chromium>("CERT").await;
+}
+
+#[tokio::test]
+async fn firefox_trusts_the_servers_certificate_and_only_it() {
+    trusts_the_servers_certificate_and_only_it::<Firefox>("SELF_SIGNED_CERT").await;
 }

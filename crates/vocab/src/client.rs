@@ -80,6 +80,14 @@ impl BrowserProfile {
             BrowserProfile::Firefox => ClientKind::EmulatedFirefox,
         }
     }
+
+    /// The `client` column of the real browser's rows.
+    pub fn real_client(self) -> ClientKind {
+        match self {
+            BrowserProfile::Chromium => ClientKind::Chromium,
+            BrowserProfile::Firefox => ClientKind::Firefox,
+        }
+    }
 }
 
 impl Word for BrowserProfile {
@@ -119,6 +127,8 @@ mod tests {
         for p in BrowserProfile::ALL {
             assert_eq!(p.as_str().parse::<BrowserProfile>(), Ok(p));
             assert!(p.emulated_client().is_emulated());
+            assert!(p.real_client().is_browser());
+            assert_eq!(p.real_client().as_str(), p.as_str());
         }
         assert_eq!(BrowserProfile::default(), BrowserProfile::Chromium);
         assert_eq!(

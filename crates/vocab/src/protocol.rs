@@ -118,6 +118,20 @@ impl Protocol {
     }
 }
 
+impl Protocol {
+    /// The name of the protocol a client ends up speaking on the arm, as ALPN spells it (RFC 7301)
+    /// and as a browser reports it (`response.protocol`): the arm's ALPN on TLS, `http/1.1` on
+    /// cleartext HTTP/1.1 (the WebSocket arms' handshakes included), `h2c` on cleartext HTTP/2
+    /// (RFC 9113, 3.1).
+    pub fn alpn_id(self) -> &'static str {
+        match self {
+            Protocol::H1 | Protocol::H1Tls | Protocol::Ws | Protocol::Wss => "http/1.1",
+            Protocol::H2 => "h2",
+            Protocol::H2c => "h2c",
+        }
+    }
+}
+
 impl Word for Protocol {
     const WHAT: &'static str = "protocol";
     const ALL: &'static [Protocol] = &Protocol::ALL;
@@ -157,5 +171,17 @@ mod tests {
         assert!(!Protocol::Wss.takes_url("ws://127.0.0.1:1"));
         assert!(!Protocol::H1.takes_url("ws://127.0.0.1:1"));
         assert!(!Protocol::H1.takes_url("https://127.0.0.1:1"));
+    }
+
+    #[test]
+    fn the_negotiated_name_is_the_alpn_where_there_is_one() {
+        for p in Protocol::ALL {
+            if let Some(alpn) = p.alpn() {
+                assert_eq!(p.alpn_id().as_bytes(), alpn, "{p}");
+            }
+        }
+        assert_eq!(Protocol::H1.alpn_id(), "http/1.1");
+        assert_eq!(Protocol::Ws.alpn_id(), "http/1.1");
+        assert_eq!(Protocol::H2c.alpn_id(), "h2c");
     }
 }

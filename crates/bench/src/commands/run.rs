@@ -75,11 +75,14 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     let Some(scenario) = load(&args.scenario, &args.set) else {
         return ExitStatus::Usage;
     };
-    let kind = args.browser.kind();
+    let kind = args.browser;
     let path = match browser::find_browser(kind, args.browser_path.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
+            if matches!(e, browser::BrowserError::NotFound { .. }) {
+                eprintln!("hint: or give the binary with --browser-path PATH");
+            }
             return ExitStatus::Failure;
         }
     };
@@ -99,7 +102,10 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
     let opts = RunOptions {
         out_dir: args.out.clone(),
         target: None,
-        client: Client::Browser { kind, path },
+        client: Client::Browser {
+            browser: kind,
+            path,
+        },
         progress_bar: !args.no_progress,
         network,
         server_pid: None,

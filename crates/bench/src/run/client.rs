@@ -16,19 +16,16 @@ use std::time::Instant;
 use anyhow::Context as _;
 use loadgen::{Metrics, PointConfig, Reach, Target, Trust};
 use tokio_util::sync::CancellationToken;
-use vocab::{ClientKind, Protocol};
+use vocab::{BrowserProfile, ClientKind, Protocol, Workload};
 
 use super::embedded;
 use super::health::CpuSample;
-use super::measurement::{Harness, Measurement, PointId, ServerCounts};
+use super::measurement::{Harness, Measurement, PointId};
 use super::memory;
 use super::progress::Progress;
 use super::series::Recorder;
 use crate::cli::ShardArg;
 use crate::scenario::Scenario;
-
-/// Clients (one isolated browser context and tab each) a browser point runs at most.
-pub const MAX_BROWSER_CLIENTS: u32 = 20;
 
 /// A client kind, ready to run points.
 #[derive(Debug, Clone)]
@@ -38,11 +35,11 @@ pub enum Client {
     /// (`--shard I/N`).
     Emulated {
         shard: Option<ShardArg>,
-        profile: vocab::BrowserProfile,
+        profile: BrowserProfile,
     },
     /// A real headless browser, at `path`.
     Browser {
-        kind: browser::BrowserKind,
+        browser: BrowserProfile,
         path: PathBuf,
     },
 }
@@ -79,7 +76,7 @@ impl Client {
     pub fn kind(&self) -> ClientKind {
         match self {
             Client::Emulated { profile, .. } => profile.emulated_client(),
-            Client::Browser { kind, .. } => client_kind(*kind),
+            Client::Browser { browser, .. } => browser.real_client(),
         }
     }
 
@@ -108,10 +105,11 @@ impl Client {
                 }
                 continue;
             }
-            if id.clients > MAX_BROWSER_CLIENTS {
+            if id.clients > browser::MAX_CLIENTS {
                 eprintln!(
-                    "skipping {id}: a browser point runs at most {MAX_BROWSER_CLIENTS} clients \
-                     (one browser context and tab each)"
+                    "skipping {id}: a browser point runs at most {} clients \
+                     (one browser context and tab each)",
+                    browser::MAX_CLIENTS
                 );
                 continue;
             }
@@ -137,12 +135,12 @@ impl Client {
                     .await
                     .map(|m| PointRun::Measured(Box::new(m)))
             }
-            Client::Browser { kind, path } => {
+            Client::Browser { browser, path } => {
                 let Destination::Embedded { network } = destination else {
                     anyhow::bail!("a browser point runs against the embedded server only");
                 };
                 let _ticker = progress.start_point(index, id, None);
-                browser_point(scenario, id, *kind, path, *network, stop).await
+                browser_point(scenario, id, *browser, path, *network, stop).await
             }
         }
     }
@@ -154,24 +152,12 @@ impl Client {
 async fn browser_point(
     scenario: &Scenario,
     id: PointId,
-    kind: browser::BrowserKind,
+    kind: BrowserProfile,
     path: &std::path::Path,
     network: Option<&Arc<netem::Emulator>>,
     stop: &CancellationToken,
 ) -> anyhow::Result<PointRun> {
-    let spec = browser::PointSpec {
-        protocol: id.arm,
-        clients: id.clients,
-        streams_per_client: id.streams_per_client,
-        warmup: scenario.warmup,
-        duration: scenario.duration,
-        post_rate_per_client: scenario.posts.rate_per_client,
-        post_body_bytes: scenario.posts.body_bytes,
-        events_path: format!("/events?channel={}", scenario.channel),
-        messages_path: format!("/messages?channel={}", scenario.channel),
-        websocket_path: format!("/ws?channel={}", scenario.channel),
-        reconnect_delay: scenario.reconnect_delay,
-    };
+    let workload = scenario.workload(&id);
     let launcher = match network {
         None => browser::Launcher::direct(),
         Some(n) => {
@@ -184,7 +170,7 @@ async fn browser_point(
     let started = Instant::now();
     let server = embedded::start(scenario, id.arm, network).await?;
     let net_before = network.map(|n| n.stats());
-    let run = browser::run_point_with(kind, path, &launcher, &spec, &server);
+    let run = browser::run_point_with(kind, path, &launcher, id.arm, &workload, &server);
     let outcome = tokio::select! {
         outcome = run => Some(outcome),
         _ = stop.cancelled() => None,
@@ -197,7 +183,7 @@ async fn browser_point(
         return Ok(PointRun::Interrupted);
     };
     let outcome = outcome.with_context(|| format!("{kind} {id}"))?;
-    let mut m = Measurement::browser(id, client_kind(kind), &outcome, started.elapsed());
+    let mut m = Measurement::browser(id, kind.real_client(), &outcome, started.elapsed());
     if let Some(net) = net {
         m.add_network(&net);
     }
@@ -229,10 +215,13 @@ async fn emulated(
                 .find(|t| t.arm == id.arm)
                 .context("no target URL for this protocol")?
                 .clone();
+            let mut workload = scenario.workload(&id);
+            workload.paths.events = (*events_path).to_owned();
+            workload.paths.messages = (*messages_path).to_owned();
             let config = PointConfig {
                 send_stamp: (*send_stamp).clone(),
                 page_path: scenario.page_path(false),
-                ..point_config(scenario, id, target, events_path, messages_path, shard)
+                ..point_config(scenario, target, workload, shard)
             };
             // The server's memory before the clients start, and at the end of the warm-up.
             let rss = server_pid
@@ -275,6 +264,7 @@ async fn emulated(
                     client_threads: scenario.client_threads,
                     client_cpu_ms,
                     server_cpu_ms: None,
+                    server_threads: None,
                 },
             );
             if let Some(bytes) = rss_per_client {
@@ -296,11 +286,9 @@ async fn emulated(
             let target = Target::within(id.arm, &url, &trust, reach)
                 .context("cannot target the embedded server")?;
             let net_before = network.map(|n| n.stats());
-            let events = format!("/events?channel={}", scenario.channel);
-            let messages = format!("/messages?channel={}", scenario.channel);
             let config = PointConfig {
                 page_path: scenario.page_path(true),
-                ..point_config(scenario, id, target, &events, &messages, shard)
+                ..point_config(scenario, target, scenario.workload(&id), shard)
             };
             // The server's own scheduler lag, probed on its runtime while the point runs.
             let probe_stop = CancellationToken::new();
@@ -317,23 +305,19 @@ async fn emulated(
             let net = network
                 .zip(net_before)
                 .map(|(n, before)| n.stats().since(&before));
-            let counts = server.stats().listener(id.arm).map(|l| ServerCounts {
-                connections_accepted: l.connections_accepted,
-                connections_carrying_requests: l.connections_carrying_requests,
-                connections_refused: l.connections_refused,
-                overflows: l.overflows,
-                threads: server.workers() as u64,
-            });
+            let counts = server.stats().listener(id.arm).cloned();
+            let server_threads = server.workers() as u64;
             server.shutdown().await;
             let mut m = Measurement::emulated(
                 id,
                 scenario.browser,
                 &outcome,
-                counts,
+                counts.as_ref(),
                 Harness {
                     client_threads: scenario.client_threads,
                     client_cpu_ms,
                     server_cpu_ms: Some(server_cpu_ms),
+                    server_threads: Some(server_threads),
                 },
             );
             if let Some(net) = net {
@@ -345,49 +329,40 @@ async fn emulated(
     }
 }
 
-/// A point's settings: the scenario's, on top of [`PointConfig::new`]'s defaults; with a shard,
-/// its part of the point's clients.
+/// A point's settings: the scenario's `workload`, on top of [`PointConfig::new`]'s defaults;
+/// with a shard, its part of the point's clients.
 fn point_config(
     scenario: &Scenario,
-    id: PointId,
     target: Target,
-    events_path: &str,
-    messages_path: &str,
+    mut workload: Workload,
     shard: Option<ShardArg>,
 ) -> PointConfig {
     let shard = shard.map(|s| loadgen::Shard {
         index: s.index - 1,
         count: s.count,
-        total_clients: id.clients,
+        total_clients: workload.clients,
     });
-    PointConfig {
-        clients: shard.map_or(id.clients, |s| {
-            loadgen::Shard::clients_of(s.index, s.count, id.clients)
-        }),
-        shard,
-        streams_per_client: id.streams_per_client,
-        max_connections_per_origin: scenario.max_connections_per_origin,
-        events_path: events_path.to_owned(),
-        messages_path: messages_path.to_owned(),
-        // The WebSocket arms' sockets: the channel in the query, unless the arm's target URL
-        // names a path of its own (`Target::websocket_path`).
-        websocket_path: format!("/ws?channel={}", scenario.channel),
-        post_rate_per_client: scenario.posts.rate_per_client,
-        post_body_bytes: scenario.posts.body_bytes,
-        warmup: scenario.warmup,
-        duration: scenario.duration,
-        profile: scenario.browser,
-        reconnect_delay: scenario.reconnect_delay,
-        connect_timeout: scenario.connect_timeout,
-        ..PointConfig::new(target)
+    if let Some(s) = shard {
+        workload.clients = loadgen::Shard::clients_of(s.index, s.count, s.total_clients);
     }
-}
-
-/// The report's `client` of a browser.
-pub fn client_kind(kind: browser::BrowserKind) -> ClientKind {
-    match kind {
-        browser::BrowserKind::Chromium => ClientKind::Chromium,
-        browser::BrowserKind::Firefox => ClientKind::Firefox,
+    PointConfig {
+        shard,
+        max_connections_per_origin: scenario.max_connections_per_origin,
+        profile: scenario.browser,
+        connect_timeout: scenario.connect_timeout,
+        // The workload, field by field until `PointConfig` carries it whole. The WebSocket arms'
+        // sockets take its path unless the arm's target URL names one (`Target::websocket_path`).
+        clients: workload.clients,
+        streams_per_client: workload.streams_per_client,
+        events_path: workload.paths.events,
+        messages_path: workload.paths.messages,
+        websocket_path: workload.paths.websocket,
+        post_rate_per_client: workload.posts.rate_per_client,
+        post_body_bytes: workload.posts.body_bytes,
+        warmup: workload.warmup,
+        duration: workload.duration,
+        reconnect_delay: workload.reconnect_delay,
+        ..PointConfig::new(target)
     }
 }
 
@@ -405,7 +380,7 @@ mod tests {
         )
         .expect("a valid scenario");
         let browser = Client::Browser {
-            kind: browser::BrowserKind::Chromium,
+            browser: BrowserProfile::Chromium,
             path: PathBuf::from("chromium"),
         };
         let arms: Vec<(Protocol, u32)> = browser
@@ -417,7 +392,7 @@ mod tests {
         assert_eq!(
             Client::Emulated {
                 shard: None,
-                profile: vocab::BrowserProfile::Chromium
+                profile: BrowserProfile::Chromium
             }
             .points(&s)
             .len(),

@@ -8,33 +8,22 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use loadgen::{DeliveryTally, Fatal, Metrics, PointOutcome};
 use report::LatencySummary;
+use sse_server::ListenerStats;
 use vocab::{ClientKind, Counter, ErrorClass, Latency, Metric};
 
 pub use crate::scenario::Point as PointId;
 
-/// The embedded server's own counts for a point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ServerCounts {
-    pub connections_accepted: u64,
-    pub connections_carrying_requests: u64,
-    pub connections_refused: u64,
-    pub overflows: u64,
-    /// Worker threads of the embedded server's runtime (0 when the browser runner started it).
-    pub threads: u64,
-}
-
-impl ServerCounts {
-    fn counters(self) -> [(Metric, u64); 4] {
-        [
-            (Metric::ServerConnectionsAccepted, self.connections_accepted),
-            (
-                Metric::ServerConnectionsCarryingRequests,
-                self.connections_carrying_requests,
-            ),
-            (Metric::ServerConnectionsRefused, self.connections_refused),
-            (Metric::ServerOverflows, self.overflows),
-        ]
-    }
+/// The report's counters from the embedded server's counters for the arm's listener.
+fn server_counters(l: &ListenerStats) -> [(Metric, u64); 4] {
+    [
+        (Metric::ServerConnectionsAccepted, l.connections_accepted),
+        (
+            Metric::ServerConnectionsCarryingRequests,
+            l.connections_carrying_requests,
+        ),
+        (Metric::ServerConnectionsRefused, l.connections_refused),
+        (Metric::ServerOverflows, l.overflows),
+    ]
 }
 
 /// The harness's own figures for an emulated point.
@@ -45,6 +34,8 @@ pub struct Harness {
     pub client_cpu_ms: u64,
     /// CPU the embedded server's threads used, ms (none with an external target).
     pub server_cpu_ms: Option<u64>,
+    /// Worker threads of the embedded server's runtime (none with an external target).
+    pub server_threads: Option<u64>,
 }
 
 /// One point's measurement.
@@ -70,12 +61,13 @@ pub struct Measurement {
 
 impl Measurement {
     /// An emulated point: every live counter and latency of `outcome`, its end state and loss
-    /// proof, every error class, and the embedded server's counts when there was one.
+    /// proof, every error class, and the embedded server's counters for the arm when there was
+    /// one.
     pub fn emulated(
         id: PointId,
         profile: vocab::BrowserProfile,
         outcome: &PointOutcome,
-        server: Option<ServerCounts>,
+        server: Option<&ListenerStats>,
         harness: Harness,
     ) -> Measurement {
         let m = &outcome.metrics;
@@ -106,9 +98,11 @@ impl Measurement {
         counters.extend(ErrorClass::ALL.map(|c| (Metric::Error(c), m.errors(c))));
         counters.push((Metric::ClientThreads, harness.client_threads as u64));
         counters.push((Metric::ClientCpuMs, harness.client_cpu_ms));
-        if let Some(s) = server {
-            counters.extend(s.counters());
-            counters.push((Metric::ServerThreads, s.threads));
+        if let Some(l) = server {
+            counters.extend(server_counters(l));
+        }
+        if let Some(threads) = harness.server_threads {
+            counters.push((Metric::ServerThreads, threads));
         }
         if let Some(ms) = harness.server_cpu_ms {
             counters.push((Metric::ServerCpuMs, ms));
@@ -171,16 +165,9 @@ impl Measurement {
             (Metric::Counter(Counter::EventsReceived), o.events_received),
             (Metric::Errors, o.requests_failed + o.posts_bad_status),
         ];
-        counters.extend(
-            ServerCounts {
-                connections_accepted: o.server.connections_accepted,
-                connections_carrying_requests: o.server.connections_carrying_requests,
-                connections_refused: o.server.connections_refused,
-                overflows: o.server.overflows,
-                threads: 0,
-            }
-            .counters(),
-        );
+        if let Some(l) = &o.server {
+            counters.extend(server_counters(l));
+        }
         let latencies = [
             (Latency::TimeToOpen, &o.time_to_open),
             (Latency::TimeToFirstEvent, &o.time_to_first_event),

@@ -1,6 +1,6 @@
 //! Scenario files: what to run, parsed in two stages.
 //!
-//! [`raw`] deserializes the TOML as written (unknown keys rejected, spans kept); [`Scenario::parse`]
+//! `raw` deserializes the TOML as written (unknown keys rejected, spans kept); [`Scenario::parse`]
 //! turns it into a validated [`Scenario`] whose every value is in range, or a [`ScenarioError`]
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.
@@ -24,7 +24,7 @@ pub use target::{
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vocab::{BrowserProfile, Protocol};
+use vocab::{BrowserProfile, Paths, PostPlan, Protocol, Workload};
 
 /// The page each emulated client loads first on the embedded server: a tiny same-origin
 /// document, the one the browser points load too (`browser::PAGE_PATH`).
@@ -56,7 +56,7 @@ pub struct Scenario {
     pub page: Option<String>,
     /// Worker threads of the load generator's runtime.
     pub client_threads: usize,
-    pub posts: Posts,
+    pub posts: PostPlan,
     pub server: ServerSettings,
     /// The `[target]` table: an external server instead of the embedded one (completed and
     /// overridden by the command line in [`resolve_target`]).
@@ -94,13 +94,6 @@ impl std::fmt::Display for Point {
         }
         Ok(())
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Posts {
-    /// POSTs per second per client; 0 sends none.
-    pub rate_per_client: f64,
-    pub body_bytes: usize,
 }
 
 /// Settings of the embedded server (ignored with an external target).
@@ -210,6 +203,20 @@ impl Scenario {
             (Some(p), _) => Some(p.clone()),
             (None, true) => Some(DEFAULT_PAGE.to_owned()),
             (None, false) => None,
+        }
+    }
+
+    /// What the clients of `point` do, whichever kind drives them: the one description the
+    /// emulation and the browsers run, on the embedded server's paths for the scenario's channel.
+    pub fn workload(&self, point: &Point) -> Workload {
+        Workload {
+            clients: point.clients,
+            streams_per_client: point.streams_per_client,
+            warmup: self.warmup,
+            duration: self.duration,
+            posts: self.posts,
+            paths: Paths::for_channel(&self.channel),
+            reconnect_delay: self.reconnect_delay,
         }
     }
 

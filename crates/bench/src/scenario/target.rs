@@ -312,18 +312,18 @@ pub fn resolve(
             Some(p) => Err(error(format!("{flag} {p}"), "must start with '/'")),
             None => Ok(file.cloned().unwrap_or(default)),
         };
-    let channel = &scenario.channel;
+    let paths = vocab::Paths::for_channel(&scenario.channel);
     let events_path = path(
         "--events-path",
         &flags.events_path,
         file.and_then(|f| f.events_path.as_ref()),
-        format!("/events?channel={channel}"),
+        paths.events,
     )?;
     let messages_path = path(
         "--messages-path",
         &flags.messages_path,
         file.and_then(|f| f.messages_path.as_ref()),
-        format!("/messages?channel={channel}"),
+        paths.messages,
     )?;
     let trust = match (&flags.cacert, flags.insecure) {
         (Some(p), _) => TrustSpec::CaFile(p.clone()),

@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use loadgen::defaults::POST_BODY_BYTES;
 use sse_server::FaultConfig;
-use vocab::{BrowserProfile, Protocol};
+use vocab::{BrowserProfile, PostPlan, Protocol};
 
 use super::checks::Ctx;
 use super::faults::faults;
@@ -12,7 +13,7 @@ use super::network::network;
 use super::raw::RawScenario;
 use super::server::server_settings;
 use super::target::file_target;
-use super::{Posts, Scenario, ScenarioError};
+use super::{Scenario, ScenarioError};
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let cx = Ctx { path, text };
@@ -120,9 +121,9 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         }
     };
     let posts = match &raw.posts {
-        None => Posts {
+        None => PostPlan {
             rate_per_client: 0.0,
-            body_bytes: 128,
+            body_bytes: POST_BODY_BYTES,
         },
         Some(p) => {
             let rate = match &p.rate_per_client {
@@ -138,10 +139,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
                     ))
                 }
             };
-            Posts {
+            PostPlan {
                 rate_per_client: rate,
-                body_bytes: cx.int_in("posts.body_size", p.body_size.as_ref(), 128, 0..=65_536)?
-                    as usize,
+                body_bytes: cx.int_in(
+                    "posts.body_size",
+                    p.body_size.as_ref(),
+                    POST_BODY_BYTES as i64,
+                    0..=65_536,
+                )? as usize,
             }
         }
     };

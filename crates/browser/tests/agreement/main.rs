@@ -1,36 +1,25 @@
 //! The emulation agrees with real Chromium and real Firefox.
 //!
-//! For each arm a browser can run (h1, h1-tls, h2) and 5, 6 and 10 EventSources with one POST
-//! issued after the streams are created, the same point runs against a fresh embedded server
-//! once emulated (`loadgen::run_point`, six connections per origin) and once in each headless
-//! browser (`browser::run_point`). They must agree on streams opened, streams still queued at the
-//! end, whether the POST completed or stalled, and the connections that carried the EventSources
-//! and the POST. Each must also match what that browser is known to do ([`truth`]): over HTTP/1.1
-//! at most six streams open and a POST behind six open streams stalls; over HTTP/2 everything
-//! opens and completes on one connection.
-//! The WebSocket arms (ws, wss) run the same points with WebSockets in place of EventSources and
-//! the POST sent on the first socket: every socket opens, each on its own connection, outside
-//! the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and the POST's echo comes back. No
-//! socket reuses the page's connection, so there the connections compared are the page's plus
-//! one per socket (`connections.any` on the browser's side).
-//! Two more points per browser: an HTTP/2 server limit of 3, and two clients with six streams
-//! each (every client has its own connection pool).
+//! For each arm a browser can run and 5, 6 and 10 streams with one POST issued after them, the
+//! same point ([`points::workload`]) runs against a fresh embedded server once emulated
+//! (`loadgen::run_point`) and once in each headless browser (`browser::run_point`). They must
+//! agree on streams opened, streams still queued at the end, whether the POST completed or
+//! stalled, and the connections that carried the streams and the POST; each must also match what
+//! the browser is known to do ([`truth`]). On the WebSocket arms the streams are WebSockets, each
+//! on a connection of its own outside the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and
+//! the POST's echo comes back; no socket reuses the page's connection, so the page's is counted
+//! too. Two more points per browser: an HTTP/2 server limit of 3, and two clients with six
+//! streams each (every client has its own connection pool).
 //!
-//! Connection accounting: the browser's page first loads a same-origin document (`/health`),
-//! whose request needs a connection the emulation never makes. The harness starts once that
-//! connection is idle, so over HTTP/1.1 the first EventSource reuses it and over HTTP/2 it is the
-//! one connection: the page load adds a request, not a connection. The comparison uses the
-//! connections that carried EventSource or POST responses (Chromium: its `connectionId`s;
-//! Firefox: the requests whose timings show they opened a connection, see `browser::network`),
-//! and additionally checks that no connection carried only the document and that the server
-//! counted exactly the connections the browser reported.
+//! The page's own load adds a request, not a connection (`browser::point`, "The page's own
+//! connection"): the browser side also checks that no connection carried only the document and
+//! that the server counted exactly the connections the browser reported.
 //!
-//! The same agreement holds across an emulated network of 50 ms round trip (`netem`): h1-tls
-//! and h2 at 6 and 10 streams, the server in the network's server namespace, the emulated
-//! clients and the browser in its client namespace (the browser started there with `ip netns
-//! exec`, [`browser::Launcher`]). There the time to first event must also show the round trips
-//! it crossed ([`check_round_trips`]), and the network must have carried the point's packets.
-//! These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`, iproute2) and fail without.
+//! The same agreement holds across an emulated network of 50 ms round trip (`netem`), the server
+//! in its server namespace, the emulated clients and the browser ([`browser::Launcher`]) in its
+//! client namespace; there the time to first event must show the round trips it crossed
+//! ([`check_round_trips`]). These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`,
+//! iproute2) and fail without.
 //!
 //! Both browsers must be installed (`apt-get install chromium firefox-esr`, or
 //! `SSEBENCH_CHROMIUM=PATH` / `SSEBENCH_FIREFOX=PATH`): without them these tests fail, they never
@@ -45,10 +34,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::BrowserKind;
 use netem::{Emulator, NetworkConfig, Side};
 use points::{emulated, find, real, row, stats, truth, Agreement, Net, Timing};
 use sse_server::Protocol;
+use vocab::BrowserProfile;
 
 /// One point at a time: the harness would otherwise run two tests' browsers and emulated
 /// clients at once on a small machine, and what is compared must not depend on that contention.
@@ -59,7 +48,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// The round trip of the emulated network points.
 const RTT: Duration = Duration::from_millis(50);
 
-async fn agree(kind: BrowserKind, protocol: Protocol) {
+async fn agree(kind: BrowserProfile, protocol: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
     agree_over(&Net::Loopback, kind, &path, protocol, &[5, 6, 10]).await;
@@ -82,7 +71,13 @@ fn check_round_trips(client: &str, protocol: Protocol, streams: u32, t: &Timing)
 
 /// Runs each point emulated, then in the browser, over `net`, and compares them with each other
 /// and with what the browser is known to do.
-async fn agree_over(net: &Net, kind: BrowserKind, path: &Path, protocol: Protocol, sweep: &[u32]) {
+async fn agree_over(
+    net: &Net,
+    kind: BrowserProfile,
+    path: &Path,
+    protocol: Protocol,
+    sweep: &[u32],
+) {
     let mut table = Vec::new();
     for &streams in sweep {
         let e = emulated(net, protocol, 1, streams, None).await;
@@ -95,14 +90,14 @@ async fn agree_over(net: &Net, kind: BrowserKind, path: &Path, protocol: Protoco
                 "{kind} {protocol} {streams}: the emulated network carried no packet: {carried:?}"
             );
             check_round_trips("emulated", protocol, streams, &e.1);
-            check_round_trips(kind.name(), protocol, streams, &b.1);
+            check_round_trips(kind.as_str(), protocol, streams, &b.1);
         }
         table.push(row(protocol, streams, "emulated", &e));
-        table.push(row(protocol, streams, kind.name(), &b));
+        table.push(row(protocol, streams, kind.as_str(), &b));
         println!("{}\n{}", table[table.len() - 2], table[table.len() - 1]);
         assert_eq!(
             b.0,
-            truth(kind, protocol, u64::from(streams)),
+            truth(protocol, u64::from(streams)),
             "{protocol} with {streams} streams: {kind} disagrees with its known behaviour"
         );
         assert_eq!(
@@ -125,7 +120,7 @@ async fn agree_over(net: &Net, kind: BrowserKind, path: &Path, protocol: Protoco
 /// [`agree_over`] across an emulated network of [`RTT`] at 6 and 10 streams. The emulated
 /// clients' runtime has its workers in the client namespace, and the points run on them (a
 /// spawned task, not `block_on`'s own thread, which stays where it is).
-fn agree_across_the_network(kind: BrowserKind, protocol: Protocol) {
+fn agree_across_the_network(kind: BrowserProfile, protocol: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.blocking_lock();
     let config = NetworkConfig {
@@ -158,133 +153,87 @@ fn agree_across_the_network(kind: BrowserKind, protocol: Protocol) {
 
 #[test]
 fn h1_tls_agrees_with_chromium_at_50ms_rtt() {
-    agree_across_the_network(BrowserKind::Chromium, Protocol::H1Tls);
+    agree_across_the_network(BrowserProfile::Chromium, Protocol::H1Tls);
 }
 
 #[test]
 fn h2_agrees_with_chromium_at_50ms_rtt() {
-    agree_across_the_network(BrowserKind::Chromium, Protocol::H2);
+    agree_across_the_network(BrowserProfile::Chromium, Protocol::H2);
 }
 
 #[test]
 fn h1_tls_agrees_with_firefox_at_50ms_rtt() {
-    agree_across_the_network(BrowserKind::Firefox, Protocol::H1Tls);
+    agree_across_the_network(BrowserProfile::Firefox, Protocol::H1Tls);
 }
 
 #[test]
 fn h2_agrees_with_firefox_at_50ms_rtt() {
-    agree_across_the_network(BrowserKind::Firefox, Protocol::H2);
+    agree_across_the_network(BrowserProfile::Firefox, Protocol::H2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h1_agrees_with_chromium() {
-    agree(BrowserKind::Chromium, Protocol::H1).await;
+    agree(BrowserProfile::Chromium, Protocol::H1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h1_tls_agrees_with_chromium() {
-    agree(BrowserKind::Chromium, Protocol::H1Tls).await;
+    agree(BrowserProfile::Chromium, Protocol::H1Tls).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_agrees_with_chromium() {
-    agree(BrowserKind::Chromium, Protocol::H2).await;
+    agree(BrowserProfile::Chromium, Protocol::H2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h1_agrees_with_firefox() {
-    agree(BrowserKind::Firefox, Protocol::H1).await;
+    agree(BrowserProfile::Firefox, Protocol::H1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h1_tls_agrees_with_firefox() {
-    agree(BrowserKind::Firefox, Protocol::H1Tls).await;
+    agree(BrowserProfile::Firefox, Protocol::H1Tls).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_agrees_with_firefox() {
-    agree(BrowserKind::Firefox, Protocol::H2).await;
+    agree(BrowserProfile::Firefox, Protocol::H2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_agrees_with_chromium() {
-    agree(BrowserKind::Chromium, Protocol::Ws).await;
+    agree(BrowserProfile::Chromium, Protocol::Ws).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_agrees_with_chromium() {
-    agree(BrowserKind::Chromium, Protocol::Wss).await;
+    agree(BrowserProfile::Chromium, Protocol::Wss).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_agrees_with_firefox() {
-    agree(BrowserKind::Firefox, Protocol::Ws).await;
+    agree(BrowserProfile::Firefox, Protocol::Ws).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_agrees_with_firefox() {
-    agree(BrowserKind::Firefox, Protocol::Wss).await;
+    agree(BrowserProfile::Firefox, Protocol::Wss).await;
 }
 
-/// A server that allows 3 concurrent streams: Chromium opens 3 on its one connection and queues
-/// the other 7 EventSources there; the POST, made after them with the same priority (`u=1, i`,
-/// captured), waits behind them (scripts/chromium-h2-capture/FINDINGS.md, Q2). No stream ends, so
-/// nothing leaves the queue: 3 open, 7 queued, the POST stalled, one connection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_server_limit_of_3_agrees_with_chromium() {
-    let chromium = find(BrowserKind::Chromium);
+/// A server that allows 3 concurrent streams: the browser opens 3 on its one connection and
+/// queues the other 7 EventSources there, and the POST, made after them, waits behind them
+/// (docs/browsers.md, "The wait queue"; Chromium: `scripts/chromium-h2-capture/FINDINGS.md`, Q2;
+/// Firefox: `crates/browser/FINDINGS.md`, "tests/agreement"). No stream ends, so nothing leaves
+/// the queue: 3 open, 7 queued, the POST stalled, one connection.
+async fn h2_server_limit_of_3(kind: BrowserProfile) {
+    let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
     let limit = Some(3);
     let e = emulated(&Net::Loopback, Protocol::H2, 1, 10, limit).await;
-    let c = real(
-        &Net::Loopback,
-        BrowserKind::Chromium,
-        &chromium,
-        Protocol::H2,
-        1,
-        10,
-        limit,
-    )
-    .await;
+    let b = real(&Net::Loopback, kind, &path, Protocol::H2, 1, 10, limit).await;
     println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
-    println!("{}", row(Protocol::H2, 10, "chromium, limit 3", &c));
-    assert_eq!(c.0, e.0, "h2 limit 3, 10 streams: chromium vs emulated");
-    let known = Agreement {
-        opened: 3,
-        queued_at_end: 7,
-        posts_scheduled: 1,
-        posts_completed: 0,
-        posts_stalled_at_end: 1,
-        connections: 1,
-        server_connections: 1,
-    };
-    assert_eq!(e.0, known, "h2 limit 3: both disagree with the capture");
-}
-
-/// The same for Firefox. Its HTTP/2 session takes the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
-/// as is and keeps the streams over it in the session's own FIFO queue, on the same connection
-/// (`Http2Session::RecvSettings`, `mQueuedStreams` in netwerk/protocol/http/Http2Session.cpp);
-/// measured here, a POST made after queued EventSources waits behind all of them, even with
-/// `fetch(.., {priority: "high"})` (/work/notes/firefox-facts.md, queue order). No stream ends:
-/// 3 open, 7 queued, the POST stalled, one connection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_server_limit_of_3_agrees_with_firefox() {
-    let firefox = find(BrowserKind::Firefox);
-    let _one = ONE_AT_A_TIME.lock().await;
-    let limit = Some(3);
-    let e = emulated(&Net::Loopback, Protocol::H2, 1, 10, limit).await;
-    let f = real(
-        &Net::Loopback,
-        BrowserKind::Firefox,
-        &firefox,
-        Protocol::H2,
-        1,
-        10,
-        limit,
-    )
-    .await;
-    println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
-    println!("{}", row(Protocol::H2, 10, "firefox, limit 3", &f));
+    println!("{}", row(Protocol::H2, 10, &format!("{kind}, limit 3"), &b));
     let known = Agreement {
         opened: 3,
         queued_at_end: 7,
@@ -295,10 +244,20 @@ async fn h2_server_limit_of_3_agrees_with_firefox() {
         server_connections: 1,
     };
     assert_eq!(
-        f.0, known,
-        "h2 limit 3: firefox disagrees with its known behaviour"
+        b.0, known,
+        "h2 limit 3: {kind} disagrees with its known behaviour"
     );
-    assert_eq!(e.0, f.0, "h2 limit 3, 10 streams: emulated vs firefox");
+    assert_eq!(e.0, b.0, "h2 limit 3, 10 streams: emulated vs {kind}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_server_limit_of_3_agrees_with_chromium() {
+    h2_server_limit_of_3(BrowserProfile::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_server_limit_of_3_agrees_with_firefox() {
+    h2_server_limit_of_3(BrowserProfile::Firefox).await;
 }
 
 /// Two virtual clients with six EventSources each over HTTP/1.1: each client is one isolated
@@ -306,7 +265,7 @@ async fn h2_server_limit_of_3_agrees_with_firefox() {
 /// emulated client has its own six slots. So all twelve open on twelve connections, and each
 /// client's POST stalls behind its own six streams. Were the contexts sharing one pool, six
 /// streams would stay queued.
-async fn two_clients(kind: BrowserKind) {
+async fn two_clients(kind: BrowserProfile) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
     let e = emulated(&Net::Loopback, Protocol::H1, 2, 6, None).await;
@@ -334,12 +293,12 @@ async fn two_clients(kind: BrowserKind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_have_their_own_pools_in_chromium() {
-    two_clients(BrowserKind::Chromium).await;
+    two_clients(BrowserProfile::Chromium).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_have_their_own_pools_in_firefox() {
-    two_clients(BrowserKind::Firefox).await;
+    two_clients(BrowserProfile::Firefox).await;
 }
 
 /// h2c is refused with a reason, before anything is started.

@@ -8,19 +8,48 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::{BrowserKind, Launcher};
+use browser::Launcher;
 use loadgen::{Counter, Latency, Metrics, PointConfig, Reach, Target, Trust};
 use netem::{Emulator, Side};
 use sse_server::{DedicatedServer, Protocol, ServerConfig, ThreadStart};
 use tokio_util::sync::CancellationToken;
+use vocab::{BrowserProfile, Paths, PostPlan, Workload};
 
-pub const WARMUP: Duration = Duration::from_millis(1000);
-pub const DURATION: Duration = Duration::from_millis(1500);
-/// One POST per 1.5 s of measured time: floor(1.0 * 1.5) = 1, at the end of warm-up.
-pub const POST_RATE: f64 = 1.0;
-pub const CHANNEL_EVENTS: &str = "/events?channel=agree";
-pub const CHANNEL_MESSAGES: &str = "/messages?channel=agree";
-pub const CHANNEL_WEBSOCKET: &str = "/ws?channel=agree";
+/// The point both clients run: `clients` with `streams` each, 1 s of warm-up, 1.5 s measured
+/// and one POST per client per 1.5 s: floor(1.0 * 1.5) = 1, at the end of warm-up.
+pub fn workload(clients: u32, streams: u32) -> Workload {
+    Workload {
+        clients,
+        streams_per_client: streams,
+        warmup: Duration::from_millis(1000),
+        duration: Duration::from_millis(1500),
+        posts: PostPlan {
+            rate_per_client: 1.0,
+            body_bytes: loadgen::defaults::POST_BODY_BYTES,
+        },
+        paths: Paths::for_channel("agree"),
+        reconnect_delay: loadgen::defaults::reconnect_delay(BrowserProfile::Chromium),
+    }
+}
+
+/// The emulated point of `workload` against `target`; the browsers load their page
+/// (`browser::PAGE_PATH`) before the harness runs, so the emulated clients do too.
+fn point_config(target: Target, workload: Workload) -> PointConfig {
+    PointConfig {
+        clients: workload.clients,
+        streams_per_client: workload.streams_per_client,
+        events_path: workload.paths.events,
+        messages_path: workload.paths.messages,
+        websocket_path: workload.paths.websocket,
+        post_rate_per_client: workload.posts.rate_per_client,
+        post_body_bytes: workload.posts.body_bytes,
+        warmup: workload.warmup,
+        duration: workload.duration,
+        reconnect_delay: workload.reconnect_delay,
+        page_path: Some(browser::PAGE_PATH.into()),
+        ..PointConfig::new(target)
+    }
+}
 
 /// Where a point's packets go: over loopback, or across an emulated network (the server in its
 /// server namespace; the emulated clients, whose runtime runs in its client namespace, and the
@@ -72,7 +101,7 @@ pub fn server_config(max_streams: Option<u32>) -> ServerConfig {
     config
 }
 
-pub fn find(kind: BrowserKind) -> PathBuf {
+pub fn find(kind: BrowserProfile) -> PathBuf {
     match browser::find_browser(kind, None) {
         Ok(path) => path,
         Err(e) => panic!("the agreement tests need a real {kind} and never skip: {e}"),
@@ -117,19 +146,7 @@ pub async fn emulated(
     };
     let trust = Trust::Certificates(vec![server.cert_der()]);
     let target = Target::within(arm, &url, &trust, reach).unwrap();
-    let point = PointConfig {
-        clients,
-        streams_per_client: streams,
-        events_path: CHANNEL_EVENTS.into(),
-        messages_path: CHANNEL_MESSAGES.into(),
-        websocket_path: CHANNEL_WEBSOCKET.into(),
-        // The browsers load their page (browser::PAGE_PATH) before the harness runs.
-        page_path: Some(browser::PAGE_PATH.into()),
-        post_rate_per_client: POST_RATE,
-        warmup: WARMUP,
-        duration: DURATION,
-        ..PointConfig::new(target)
-    };
+    let point = point_config(target, workload(clients, streams));
     let out = tokio::time::timeout(
         Duration::from_secs(30),
         loadgen::run_point(&point, Arc::new(Metrics::new()), &CancellationToken::new()),
@@ -175,37 +192,28 @@ pub async fn emulated(
 
 pub async fn real(
     net: &Net,
-    kind: BrowserKind,
+    kind: BrowserProfile,
     path: &Path,
     protocol: Protocol,
     clients: u32,
     streams: u32,
     max_streams: Option<u32>,
 ) -> (Agreement, Timing) {
-    let spec = browser::PointSpec {
-        protocol,
-        clients,
-        streams_per_client: streams,
-        warmup: WARMUP,
-        duration: DURATION,
-        post_rate_per_client: POST_RATE,
-        post_body_bytes: 128,
-        events_path: CHANNEL_EVENTS.into(),
-        messages_path: CHANNEL_MESSAGES.into(),
-        websocket_path: CHANNEL_WEBSOCKET.into(),
-        reconnect_delay: loadgen::defaults::reconnect_delay(loadgen::BrowserProfile::Chromium),
-    };
+    let workload = workload(clients, streams);
     let run = async {
         match net {
             Net::Loopback => {
-                browser::run_point(kind, path, &spec, server_config(max_streams)).await
+                let config = server_config(max_streams);
+                browser::run_point(kind, path, protocol, &workload, config).await
             }
             Net::Emulated(e) => {
                 let server = start_server(net, protocol, max_streams).await;
                 let inside = Arc::clone(e);
                 let launcher =
                     Launcher::in_network_namespace(move |p| inside.command(Side::Client, p));
-                let out = browser::run_point_with(kind, path, &launcher, &spec, &server).await;
+                let out =
+                    browser::run_point_with(kind, path, &launcher, protocol, &workload, &server)
+                        .await;
                 server.shutdown().await;
                 out
             }
@@ -234,10 +242,12 @@ pub async fn real(
     // browser reported.
     let page_only = u64::from(protocol.is_websocket());
     assert_eq!(out.connections.page_only, page_only, "{context}");
-    assert_eq!(
-        out.server.connections_carrying_requests, out.connections.any,
-        "{context}"
-    );
+    let server_connections = out
+        .server
+        .as_ref()
+        .expect("the server's counters")
+        .connections_carrying_requests;
+    assert_eq!(server_connections, out.connections.any, "{context}");
     let agreement = Agreement {
         opened: out.streams_opened,
         queued_at_end: out.streams_queued_at_end,
@@ -248,7 +258,7 @@ pub async fn real(
             true => out.connections.any,
             false => out.connections.streams_and_posts,
         },
-        server_connections: out.server.connections_carrying_requests,
+        server_connections,
     };
     let timing = Timing {
         first_event_p50_ms: median_ms(&out.time_to_first_event),
@@ -259,14 +269,12 @@ pub async fn real(
 
 /// What the browser is known to do, independent of either measurement.
 ///
-/// Chromium: ARCHITECTURE.md ("What the emulation must match", measured in Chromium 156).
-/// Firefox: `network.http.max-persistent-connections-per-server` = 6 (modules/libpref/init/
-/// all.js; read back from Firefox 153 ESR here); an HTTP/1.1 request waits for one of the six
-/// connections, and an EventSource never gives its connection back; over HTTP/2 one connection
-/// per origin carries everything, up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` (the
-/// embedded server announces 100). /work/notes/firefox-facts.md has the evidence. Both browsers
-/// are thus expected to behave alike on these points.
-pub fn truth(_kind: BrowserKind, protocol: Protocol, streams: u64) -> Agreement {
+/// Both browsers alike, each rule with Chromium's and Firefox's evidence in docs/browsers.md
+/// ("Six connections per origin", "The wait queue", "HTTP/2 streams"): over HTTP/1.1 a request
+/// waits for one of six connections and an EventSource never gives its connection back; over
+/// HTTP/2 one connection per origin carries everything, up to the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` (the embedded server announces 100).
+pub fn truth(protocol: Protocol, streams: u64) -> Agreement {
     if protocol.is_websocket() {
         // Every socket opens on its own connection, one handshake at a time, outside the six
         // HTTP/1.1 slots (scripts/chromium-ws-probe/); the page's connection stays its own.

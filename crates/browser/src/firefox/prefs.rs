@@ -1,34 +1,24 @@
 //! The `user.js` of every Firefox profile: what keeps a fresh Firefox from reaching any host
 //! but the embedded server (on 127.0.0.1, or across an emulated network).
 //!
-//! Out of the box Firefox ESR talks to Mozilla's and Google's services on its own (measured here,
-//! in a network namespace whose DNS and routes lead nowhere, see `scripts/browser-isolation.sh`:
-//! a fresh profile looked up `firefox.settings.services.mozilla.com` 43 times in 20 s, plus
-//! `aus5.mozilla.org` and `update.googleapis.com` for media plug-in updates). Three layers stop
-//! that, each enough for what it covers:
+//! Out of the box Firefox ESR talks to Mozilla's and Google's services on its own
+//! (`crates/browser/FINDINGS.md`, "firefox/prefs.rs"). Three layers stop that, each enough for
+//! what it covers:
 //!
 //! 1. These preferences switch the services off (telemetry, studies, remote settings, updates,
 //!    safe browsing lists, captive portal and connectivity checks, push, geolocation and region,
 //!    search suggestions, DNS over HTTPS, speculative connections and prefetch, HTTP/3).
-//! 2. `network.dns.native-is-localhost`: every DNS lookup Firefox makes becomes a lookup of
-//!    `localhost` (answered from `/etc/hosts`), so no DNS query can leave the machine. The server
-//!    is addressed by its IP literal, which needs no lookup at all.
-//! 3. The environment `MOZ_DISABLE_NONLOCAL_CONNECTIONS=1` (see [`crate::firefox::ENV`]): Gecko's
-//!    socket layer aborts the browser on any connection attempt to a non-local address
-//!    (`nsSocketTransport::InitiateSocket`), which fails the point loudly. It also makes release
-//!    builds honour `services.settings.server` (without it Firefox ignored the dummy URL below and
-//!    kept contacting `firefox.settings.services.mozilla.com`; measured). In a network namespace
-//!    of its own (an emulated network) Firefox runs without it, since Gecko would abort on the
-//!    server's address there; the namespace, whose only route leads to the server, takes its
-//!    place, and `MOZ_REMOTE_SETTINGS_DEVTOOLS=1` keeps the dummy URL honoured
-//!    ([`crate::firefox::ENV_IN_NAMESPACE`]).
+//! 2. `network.dns.native-is-localhost`: every DNS lookup becomes a lookup of `localhost`, so no
+//!    DNS query leaves the machine; the server is addressed by its IP literal.
+//! 3. The launch environment (`ENV` in the parent module): Gecko aborts on any connection to a
+//!    non-local address, which fails the point loudly, and release builds honour
+//!    `services.settings.server`. In a network namespace of its own the namespace, whose only
+//!    route leads to the server, takes the abort's place (`ENV_IN_NAMESPACE`).
 //!
 //! None of these touches what is measured: connections per server, HTTP/2, queueing and
-//! EventSource are left at their defaults. Speculative connections and prefetching only act on
-//! links, typed URLs and learned sites, which the harness page does not have.
-//!
-//! `tests/isolation.rs` checks the result at the system-call level: during a whole point the
-//! browser's processes connect to nothing but the server's port.
+//! EventSource stay at their defaults (a test below checks the names). `tests/isolation.rs`
+//! checks the result at the system-call level: during a whole point the browser's processes
+//! connect to nothing but the server's port.
 
 use std::fmt::Write as _;
 
@@ -94,7 +84,7 @@ pub const PREFS: &[(&str, Pref)] = &[
     ("app.normandy.api_url", Pref::Str("")),
     ("app.shield.optoutstudies.enabled", Pref::Bool(false)),
     // Remote settings (blocklists, Nimbus experiments, ...): the dummy URL Mozilla's own
-    // automation uses; honoured because of MOZ_DISABLE_NONLOCAL_CONNECTIONS (see above).
+    // automation uses; honoured because of the launch environment (see above).
     (
         "services.settings.server",
         Pref::Str("data:,#remote-settings-dummy/v1"),
@@ -205,7 +195,7 @@ pub const PREFS: &[(&str, Pref)] = &[
 /// The `user.js` text.
 pub fn user_js() -> String {
     let mut out = String::from(
-        "// Written by ssebench (crates/browser/src/firefox_prefs.rs): no traffic beyond 127.0.0.1.\n",
+        "// Written by ssebench (crates/browser/src/firefox/prefs.rs): no traffic beyond 127.0.0.1.\n",
     );
     for (name, value) in PREFS {
         let value = match value {

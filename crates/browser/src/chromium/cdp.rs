@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use vocab::BrowserProfile;
+
 use crate::error::BrowserError;
-use crate::kind::BrowserKind;
 use crate::remote::Remote;
 
 /// A new isolated browser context with one tab, attached, Network on, `page_url` loaded; its
@@ -52,7 +53,7 @@ pub async fn open_tab(
         .await?;
     if let Some(error) = nav.get("errorText").and_then(Value::as_str) {
         return Err(BrowserError::Navigation {
-            browser: BrowserKind::Chromium,
+            browser: BrowserProfile::Chromium,
             url: page_url.to_owned(),
             error: error.to_owned(),
         });

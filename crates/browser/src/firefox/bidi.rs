@@ -5,7 +5,7 @@
 //! checked at the end of every point).
 //!
 //! The session asks for nothing special (no `acceptInsecureCerts`: the profile trusts the
-//! server's certificate alone, see [`crate::firefox`]) and subscribes to the `network` events
+//! server's certificate alone) and subscribes to the `network` events
 //! once, for all contexts; each event names its browsing context. Scripts run with
 //! `script.evaluate` in the page's realm; BiDi returns its own serialization of values, so every
 //! result is passed through `JSON.stringify` in the page and parsed here.
@@ -14,16 +14,17 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use vocab::BrowserProfile;
+
+use super::events::KEPT;
 use crate::error::BrowserError;
-use crate::kind::BrowserKind;
-use crate::network::BIDI_EVENTS;
 use crate::remote::Remote;
 
 /// Starts the session and subscribes to the network events every point keeps.
 pub async fn start_session(bidi: &Remote) -> Result<(), BrowserError> {
     bidi.call("session.new", json!({ "capabilities": {} }), None)
         .await?;
-    bidi.call("session.subscribe", json!({ "events": BIDI_EVENTS }), None)
+    bidi.call("session.subscribe", json!({ "events": KEPT }), None)
         .await?;
     Ok(())
 }
@@ -58,7 +59,7 @@ pub async fn open_tab(
         Ok(_) => Ok(context),
         // A certificate or network error is the navigation's answer, not the protocol's.
         Err(crate::error::RemoteError::Command { message, .. }) => Err(BrowserError::Navigation {
-            browser: BrowserKind::Firefox,
+            browser: BrowserProfile::Firefox,
             url: page_url.to_owned(),
             error: message,
         }),
