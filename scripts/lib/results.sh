@@ -15,7 +15,7 @@
 #   median	h2-100k	streams_open	100000
 #   # load average at end: ...
 #
-#   results_begin NAME [NOTE]        # RESULTS_FILE=results/benchmarks/NAME.tsv, header written
+#   results_begin NAME [NOTE]        # RESULTS_FILE=results/benchmarks/<NAME>.tsv, header written
 #   results_add RUN CASE METRIC VALUE # one figure of one run (RUN: 1, 2, ...)
 #   results_medians                  # a `median` line per (case, metric) over the runs
 #   results_end                      # the closing load average; prints the file's path
