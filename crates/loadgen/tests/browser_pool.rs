@@ -1,7 +1,8 @@
 //! End-to-end: the emulated browser against the embedded test server, on port 0.
 //!
-//! Each test is written once and run on all four arms by `for_arms!`; the expectations that differ
-//! (the six-connection ceiling) are computed from the arm, never copied.
+//! Each test is written once and run on every arm with event streams by `test_support::arms`; the
+//! expectations that differ (the six-connection ceiling) are computed from the arm, never copied.
+//! The WebSocket arms are not in the HTTP pool (`websocket.rs` tests their own rules).
 
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used)]
@@ -14,30 +15,6 @@ use loadgen::{
 };
 use sse_server::{ServerConfig, Stats};
 use tokio_util::sync::CancellationToken;
-
-/// Generates one `#[tokio::test]` per arm, all four of them, calling `$body(arm)`.
-macro_rules! for_arms {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h1() {
-                $body(loadgen::Protocol::H1).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h1_tls() {
-                $body(loadgen::Protocol::H1Tls).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
 
 struct Run {
     streams_per_client: u32,
@@ -99,7 +76,8 @@ async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
 
 /// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
 /// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
-async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn ceiling(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -145,11 +123,11 @@ async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
     assert!(m.latency(Latency::EventDelivery).count > 0);
     assert_eq!(m.total_errors(), 0);
 }
-for_arms!(ceiling, super::eight_streams_hit_the_ceiling_only_on_http1);
 
 /// 16 streams on HTTP/1.1: ten wait for a slot the whole point, so queue_wait's p99 (and its p50,
 /// with 10 of 16 samples) is at least the length of the point. Over HTTP/2 nothing waits.
-async fn the_ceiling_shows_in_queue_wait(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn censored_queue_wait(arm: Protocol) {
     let (out, _) = run(
         arm,
         Run {
@@ -179,11 +157,11 @@ async fn the_ceiling_shows_in_queue_wait(arm: Protocol) {
         );
     }
 }
-for_arms!(censored_queue_wait, super::the_ceiling_shows_in_queue_wait);
 
 /// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
 /// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.
-async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn max_streams(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -222,14 +200,11 @@ async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
     );
     assert_eq!(stats.listeners[0].connections_accepted, conns);
 }
-for_arms!(
-    max_streams,
-    super::max_concurrent_streams_queues_on_one_connection
-);
 
 /// Streams that end (the server ends each after 5 events) free their slots: on HTTP/1.1 the
 /// queued requests then get new connections; every stream opens on both arms.
-async fn ended_streams_let_queued_ones_through(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn slots_free_up(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -246,7 +221,6 @@ async fn ended_streams_let_queued_ones_through(arm: Protocol) {
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
     assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_http2());
 }
-for_arms!(slots_free_up, super::ended_streams_let_queued_ones_through);
 
 /// The run refuses a server that negotiates another protocol than the arm pins.
 #[tokio::test]

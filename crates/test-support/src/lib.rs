@@ -7,6 +7,9 @@
 //!   connection), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
 //! - [`ws`]: a WebSocket client for the `ws` and `wss` listeners;
+//! - [`emulation`]: the emulated clients (`loadgen`) against the embedded server of one arm;
+//!   [`scripted`]: a server that answers as a test's script says (hostile streams, held slots,
+//!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
 //!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
@@ -19,7 +22,9 @@
 
 pub mod abuse;
 pub mod client;
+pub mod emulation;
 pub mod probe;
+pub mod scripted;
 pub mod server;
 pub mod sse;
 pub mod stall;
