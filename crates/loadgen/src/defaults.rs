@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use vocab::BrowserProfile;
+use vocab::{BrowserProfile, Paths, PostPlan, Workload};
 
 /// HTTP/1.1 connections per origin: 6 in Chromium (measured: `ARCHITECTURE.md`, browser facts),
 /// in Firefox (`network.http.max-persistent-connections-per-server`) and in Safari.
@@ -34,3 +34,20 @@ pub const LOSS_GRACE: Duration = Duration::from_millis(500);
 pub const POST_BODY_BYTES: usize = 128;
 /// The chat channel a scenario's streams subscribe to and its POSTs publish on.
 pub const CHANNEL: &str = "bench";
+
+/// One client with one stream on [`CHANNEL`], no POSTs ([`POST_BODY_BYTES`] each once a rate is
+/// set), [`WARMUP`], [`DURATION`], and the default profile's reconnection delay.
+pub fn workload() -> Workload {
+    Workload {
+        clients: 1,
+        streams_per_client: 1,
+        warmup: WARMUP,
+        duration: DURATION,
+        posts: PostPlan {
+            rate_per_client: 0.0,
+            body_bytes: POST_BODY_BYTES,
+        },
+        paths: Paths::for_channel(CHANNEL),
+        reconnect_delay: reconnect_delay(BrowserProfile::default()),
+    }
+}

@@ -48,4 +48,6 @@ pub use run::{run_point, PointConfig, PointOutcome, Shard};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Reach, Target, Trust};
-pub use vocab::{error_chain, BrowserProfile, Counter, ErrorClass, Latency, Protocol};
+pub use vocab::{
+    error_chain, BrowserProfile, Counter, ErrorClass, Latency, Paths, PostPlan, Protocol, Workload,
+};

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -24,18 +24,18 @@ use crate::metrics::Gauge;
 use crate::origin::RequestSpec;
 use crate::queue::Priority;
 use crate::queue_timer::QueueTimer;
-use vocab::{Counter, Latency};
+use vocab::{Counter, Latency, PostPlan};
 
-/// The schedule of one client.
+/// The schedule of one client: the point's [`PostPlan`] from the end of warm-up, at this
+/// client's phase.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schedule {
     /// When the first POST of the point may be scheduled (the end of warm-up).
     pub start: Instant,
-    /// POSTs per second for this client.
-    pub rate: f64,
-    /// How many POSTs this client sends.
+    pub plan: PostPlan,
+    /// How many POSTs this client sends ([`PostPlan::per_client`]).
     pub count: usize,
-    /// Fraction of one period this client is offset by, so clients do not POST in lockstep.
+    /// Fraction of one period this client is offset by ([`PostPlan::phase`]).
     pub phase: f64,
     /// This client's first token index.
     pub first_token: usize,
@@ -43,7 +43,7 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     pub fn instant(&self, k: usize) -> Instant {
-        self.start + Duration::from_secs_f64((k as f64 + self.phase) / self.rate)
+        self.start + self.plan.due(k, self.phase)
     }
 }
 

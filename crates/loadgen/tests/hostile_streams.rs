@@ -31,8 +31,8 @@ async fn run_one(
     tweak: impl FnOnce(&mut loadgen::PointConfig),
 ) -> PointOutcome {
     let mut config = emulation::point(target);
-    config.warmup = Duration::ZERO;
-    config.duration = duration;
+    config.workload.warmup = Duration::ZERO;
+    config.workload.duration = duration;
     tweak(&mut config);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);

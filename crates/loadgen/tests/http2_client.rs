@@ -30,11 +30,11 @@ fn ticking() -> Reply {
 
 async fn run_streams(target: loadgen::Target, streams: u32, post_rate: f64) -> PointOutcome {
     let mut config = emulation::point(target);
-    config.streams_per_client = streams;
-    config.post_rate_per_client = post_rate;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(1500);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.streams_per_client = streams;
+    config.workload.posts.rate_per_client = post_rate;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(1500);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out
@@ -112,10 +112,10 @@ async fn page_first(arm: Protocol) {
     let (server, target) = emulation::embedded(arm, |c| c.http2.max_concurrent_streams = 3).await;
     let mut config = emulation::point(target);
     config.page_path = Some("/health".into());
-    config.streams_per_client = 10;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(1500);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.streams_per_client = 10;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(1500);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     let stats = server
         .stats()
@@ -189,12 +189,12 @@ async fn simultaneous_events(arm: Protocol) {
     })
     .await;
     let mut config = emulation::point(target);
-    config.streams_per_client = 250;
+    config.workload.streams_per_client = 250;
     // Every POST is one event on all 250 streams at the same instant.
-    config.post_rate_per_client = 50.0;
-    config.post_body_bytes = 16;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_secs(3);
+    config.workload.posts.rate_per_client = 50.0;
+    config.workload.posts.body_bytes = 16;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_secs(3);
     let out = emulation::run(&config).await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 250);

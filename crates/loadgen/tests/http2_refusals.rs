@@ -17,9 +17,9 @@ use test_support::scripted::{self, Options, Reply};
 /// One stream for 1 s; after a failure it would reconnect only after 30 s.
 async fn run_one_stream(target: Target) -> PointOutcome {
     let mut config = emulation::point(target);
-    config.warmup = Duration::ZERO;
-    config.duration = Duration::from_secs(1);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.warmup = Duration::ZERO;
+    config.workload.duration = Duration::from_secs(1);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out

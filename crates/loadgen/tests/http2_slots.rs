@@ -33,10 +33,10 @@ async fn run_streams(target: Target, streams: u32) -> PointOutcome {
 async fn run_streams_as(target: Target, streams: u32, profile: BrowserProfile) -> PointOutcome {
     let mut config = emulation::point(target);
     config.profile = profile;
-    config.streams_per_client = streams;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(2000);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.streams_per_client = streams;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(2000);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     assert_eq!(

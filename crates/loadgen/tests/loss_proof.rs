@@ -33,12 +33,12 @@ async fn chat(
     })
     .await;
     let mut config = emulation::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = STREAMS_PER_CLIENT;
-    config.post_rate_per_client = 10.0;
-    config.duration = Duration::from_millis(2500);
-    config.events_path = format!("/events?channel=t{events_query}");
-    config.websocket_path = format!("/ws?channel=t{events_query}");
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = STREAMS_PER_CLIENT;
+    config.workload.posts.rate_per_client = 10.0;
+    config.workload.duration = Duration::from_millis(2500);
+    config.workload.paths.events = format!("/events?channel=t{events_query}");
+    config.workload.paths.websocket = format!("/ws?channel=t{events_query}");
     if arm.is_websocket() {
         // A socket is owed what was echoed at least the grace before its connection ended; the
         // faults here end connections after 300 ms, so the default 500 ms would owe nothing.
@@ -196,10 +196,10 @@ async fn tiny_ring(arm: Protocol) {
     })
     .await;
     let mut config = emulation::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = STREAMS_PER_CLIENT;
-    config.post_rate_per_client = 20.0;
-    config.duration = Duration::from_millis(2500);
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = STREAMS_PER_CLIENT;
+    config.workload.posts.rate_per_client = 20.0;
+    config.workload.duration = Duration::from_millis(2500);
     let out = emulation::run(&config).await;
     server.shutdown().await;
     let tally = out.delivery.expect("tracked");

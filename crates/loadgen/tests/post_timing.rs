@@ -27,12 +27,12 @@ async fn run_posts(
     duration: Duration,
 ) -> PointOutcome {
     let mut config = emulation::point(target);
-    config.clients = clients;
-    config.streams_per_client = streams;
-    config.post_rate_per_client = rate;
-    config.warmup = warmup;
-    config.duration = duration;
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.clients = clients;
+    config.workload.streams_per_client = streams;
+    config.workload.posts.rate_per_client = rate;
+    config.workload.warmup = warmup;
+    config.workload.duration = duration;
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     assert_eq!(

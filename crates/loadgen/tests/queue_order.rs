@@ -50,11 +50,11 @@ async fn queued_posts_reach_the_server_in_request_order(
     })
     .await;
     let mut config = emulation::point(target);
-    config.streams_per_client = SLOTS as u32;
-    config.post_rate_per_client = 10.0;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_secs(3);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.streams_per_client = SLOTS as u32;
+    config.workload.posts.rate_per_client = 10.0;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_secs(3);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let stall = stall.map(|(from, length)| {
         let start = Instant::now();
         tokio::spawn(async move {
@@ -134,10 +134,10 @@ async fn granted_at_once(arm: Protocol) {
     })
     .await;
     let mut config = emulation::point(target);
-    config.streams_per_client = 2;
-    config.warmup = Duration::from_millis(200);
-    config.duration = Duration::from_millis(2300);
-    config.reconnect_delay = Duration::from_secs(30);
+    config.workload.streams_per_client = 2;
+    config.workload.warmup = Duration::from_millis(200);
+    config.workload.duration = Duration::from_millis(2300);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let m = &out.metrics;

@@ -30,10 +30,10 @@ async fn away(arm: Protocol) {
     })
     .await;
     let mut config = emulation::point(target);
-    config.clients = 2;
-    config.streams_per_client = 2;
-    config.post_rate_per_client = 20.0;
-    config.duration = Duration::from_secs(2);
+    config.workload.clients = 2;
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 20.0;
+    config.workload.duration = Duration::from_secs(2);
     let out = emulation::run(&config).await;
     server.shutdown().await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);

@@ -24,10 +24,10 @@ async fn server_delays(arm: loadgen::Protocol) {
     })
     .await;
     let mut config = emulation::point(target);
-    config.streams_per_client = 2;
-    config.post_rate_per_client = 5.0;
-    config.warmup = Duration::from_millis(300);
-    config.duration = Duration::from_millis(1500);
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 5.0;
+    config.workload.warmup = Duration::from_millis(300);
+    config.workload.duration = Duration::from_millis(1500);
     let out = emulation::run(&config).await;
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));

@@ -15,11 +15,11 @@ use test_support::scripted::{self, Options, Reply, Step, Then};
 
 fn point(target: Target, streams: u32, post_rate: f64) -> loadgen::PointConfig {
     let mut config = emulation::point(target);
-    config.streams_per_client = streams;
-    config.post_rate_per_client = post_rate;
-    config.warmup = Duration::from_millis(300);
-    config.duration = Duration::from_secs(2);
-    config.reconnect_delay = Duration::from_millis(50);
+    config.workload.streams_per_client = streams;
+    config.workload.posts.rate_per_client = post_rate;
+    config.workload.warmup = Duration::from_millis(300);
+    config.workload.duration = Duration::from_secs(2);
+    config.workload.reconnect_delay = Duration::from_millis(50);
     config
 }
 
@@ -54,7 +54,7 @@ async fn closed_idle(arm: Protocol) {
     };
     let (target, seen) = scripted::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     let mut config = point(target, 5, 4.0);
-    config.duration = Duration::from_secs(3);
+    config.workload.duration = Duration::from_secs(3);
     let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let m = &out.metrics;

@@ -10,10 +10,10 @@ use test_support::emulation;
 async fn gone(arm: Protocol) {
     let (server, target) = emulation::embedded(arm, |c| c.events.retry_ms = 200).await;
     let mut config = emulation::point(target);
-    config.clients = 2;
-    config.streams_per_client = 2;
-    config.post_rate_per_client = 5.0;
-    config.duration = Duration::from_secs(60);
+    config.workload.clients = 2;
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 5.0;
+    config.workload.duration = Duration::from_secs(60);
     let started = Instant::now();
     let point = tokio::spawn(async move { emulation::run(&config).await });
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -22,9 +22,9 @@ const SOCKETS: u32 = 3;
 async fn chat(arm: Protocol) {
     let (server, target) = emulation::embedded(arm, |_| {}).await;
     let mut config = emulation::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = SOCKETS;
-    config.post_rate_per_client = 10.0;
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = SOCKETS;
+    config.workload.posts.rate_per_client = 10.0;
     let out = emulation::run(&config).await;
     let stats = server.stats();
     server.shutdown().await;
@@ -77,7 +77,7 @@ async fn chat(arm: Protocol) {
 async fn ten_sockets(arm: Protocol) {
     let (server, target) = emulation::embedded(arm, |_| {}).await;
     let mut config = emulation::point(target);
-    config.streams_per_client = 10;
+    config.workload.streams_per_client = 10;
     let out = emulation::run(&config).await;
     server.shutdown().await;
     let m = &out.metrics;
@@ -102,9 +102,9 @@ async fn lossy_external(arm: Protocol) {
     let (url, trust, skipped) = lossy_server(arm).await;
     let target = Target::new(arm, &url, &trust).expect("target");
     let mut config = emulation::point(target);
-    config.clients = 2;
-    config.streams_per_client = 1;
-    config.post_rate_per_client = 20.0;
+    config.workload.clients = 2;
+    config.workload.streams_per_client = 1;
+    config.workload.posts.rate_per_client = 20.0;
     let out = emulation::run(&config).await;
     let m = &out.metrics;
     assert!(out.fatal.is_none(), "{:?}", out.fatal);

@@ -7,19 +7,19 @@ use std::time::Duration;
 use loadgen::{run_point, Metrics, PointConfig, PointOutcome, Protocol, Target, Trust};
 use sse_server::{RunningServer, ServerConfig};
 use tokio_util::sync::CancellationToken;
+use vocab::Paths;
 
-/// A point of one client with one stream, no POSTs, short and with a short reconnection delay.
+/// A point of one client with one stream on channel `t`, no POSTs (of 64 bytes once a rate is
+/// set), short and with a short reconnection delay.
 pub fn point(target: Target) -> PointConfig {
-    PointConfig {
-        events_path: "/events?channel=t".into(),
-        messages_path: "/messages?channel=t".into(),
-        websocket_path: "/ws?channel=t".into(),
-        post_body_bytes: 64,
-        warmup: Duration::from_millis(200),
-        duration: Duration::from_millis(1500),
-        reconnect_delay: Duration::from_millis(100),
-        ..PointConfig::new(target)
-    }
+    let mut config = PointConfig::new(target);
+    let workload = &mut config.workload;
+    workload.paths = Paths::for_channel("t");
+    workload.posts.body_bytes = 64;
+    workload.warmup = Duration::from_millis(200);
+    workload.duration = Duration::from_millis(1500);
+    workload.reconnect_delay = Duration::from_millis(100);
+    config
 }
 
 /// The embedded server listening for `arm` only (ticks every 50 ms: [`crate::test_config`]), with
@@ -42,7 +42,7 @@ pub async fn embedded(
 
 /// Runs a point, which must stop by itself within `warmup + duration + 10 s`.
 pub async fn run(config: &PointConfig) -> PointOutcome {
-    let limit = config.warmup + config.duration + Duration::from_secs(10);
+    let limit = config.workload.warmup + config.workload.duration + Duration::from_secs(10);
     crate::within(
         limit,
         "a point stops by itself",
