@@ -361,23 +361,29 @@ fn point_config(
         total_clients: id.clients,
     });
     PointConfig {
-        clients: shard.map_or(id.clients, |s| {
-            loadgen::Shard::clients_of(s.index, s.count, id.clients)
-        }),
+        workload: vocab::Workload {
+            clients: shard.map_or(id.clients, |s| {
+                loadgen::Shard::clients_of(s.index, s.count, id.clients)
+            }),
+            streams_per_client: id.streams_per_client,
+            warmup: scenario.warmup,
+            duration: scenario.duration,
+            posts: vocab::PostPlan {
+                rate_per_client: scenario.posts.rate_per_client,
+                body_bytes: scenario.posts.body_bytes,
+            },
+            paths: vocab::Paths {
+                events: events_path.to_owned(),
+                messages: messages_path.to_owned(),
+                // The WebSocket arms' sockets: the channel in the query, unless the arm's target
+                // URL names a path of its own (`Target::websocket_path`).
+                websocket: format!("/ws?channel={}", scenario.channel),
+            },
+            reconnect_delay: scenario.reconnect_delay,
+        },
         shard,
-        streams_per_client: id.streams_per_client,
         max_connections_per_origin: scenario.max_connections_per_origin,
-        events_path: events_path.to_owned(),
-        messages_path: messages_path.to_owned(),
-        // The WebSocket arms' sockets: the channel in the query, unless the arm's target URL
-        // names a path of its own (`Target::websocket_path`).
-        websocket_path: format!("/ws?channel={}", scenario.channel),
-        post_rate_per_client: scenario.posts.rate_per_client,
-        post_body_bytes: scenario.posts.body_bytes,
-        warmup: scenario.warmup,
-        duration: scenario.duration,
         profile: scenario.browser,
-        reconnect_delay: scenario.reconnect_delay,
         connect_timeout: scenario.connect_timeout,
         ..PointConfig::new(target)
     }

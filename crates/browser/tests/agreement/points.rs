@@ -117,19 +117,18 @@ pub async fn emulated(
     };
     let trust = Trust::Certificates(vec![server.cert_der()]);
     let target = Target::within(arm, &url, &trust, reach).unwrap();
-    let point = PointConfig {
-        clients,
-        streams_per_client: streams,
-        events_path: CHANNEL_EVENTS.into(),
-        messages_path: CHANNEL_MESSAGES.into(),
-        websocket_path: CHANNEL_WEBSOCKET.into(),
-        // The browsers load their page (browser::PAGE_PATH) before the harness runs.
-        page_path: Some(browser::PAGE_PATH.into()),
-        post_rate_per_client: POST_RATE,
-        warmup: WARMUP,
-        duration: DURATION,
-        ..PointConfig::new(target)
-    };
+    let mut point = PointConfig::new(target);
+    let workload = &mut point.workload;
+    workload.clients = clients;
+    workload.streams_per_client = streams;
+    workload.paths.events = CHANNEL_EVENTS.into();
+    workload.paths.messages = CHANNEL_MESSAGES.into();
+    workload.paths.websocket = CHANNEL_WEBSOCKET.into();
+    workload.posts.rate_per_client = POST_RATE;
+    workload.warmup = WARMUP;
+    workload.duration = DURATION;
+    // The browsers load their page (browser::PAGE_PATH) before the harness runs.
+    point.page_path = Some(browser::PAGE_PATH.into());
     let out = tokio::time::timeout(
         Duration::from_secs(30),
         loadgen::run_point(&point, Arc::new(Metrics::new()), &CancellationToken::new()),
