@@ -82,37 +82,6 @@ async fn tcp_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     socket.connect(addr).await
 }
 
-/// Connects once to check that a run can start: TCP, TLS with the certificate check and the
-/// arm's ALPN, and on the HTTP/2 arms the HTTP/2 handshake up to the server's SETTINGS (a PING
-/// round trip). Nothing is requested; the connection is closed at once.
-pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> {
-    let start = Instant::now();
-    let (io, _) = connect(target, timeout).await?;
-    if !target.arm.is_http2() {
-        return Ok(());
-    }
-    let left = timeout.saturating_sub(start.elapsed());
-    let handshake = async {
-        let (_send, mut connection) = h2::client::handshake(io).await.map_err(LoadError::Http2)?;
-        let mut ping_pong = connection.ping_pong().expect("taken once");
-        let driver = async {
-            // Drives the connection until the PING below is answered (or the peer fails).
-            (&mut connection).await.map_err(LoadError::Http2)
-        };
-        tokio::select! {
-            pong = ping_pong.ping(h2::Ping::opaque()) => pong.map(drop).map_err(LoadError::Http2),
-            ended = driver => ended,
-        }
-    };
-    tokio::time::timeout(left, handshake)
-        .await
-        .map_err(|_| LoadError::Timeout {
-            what: "HTTP/2 SETTINGS",
-            addr: target.addr,
-            after: timeout,
-        })?
-}
-
 /// A TLS arm must negotiate its one ALPN protocol ([`Protocol::alpn`]), or nothing on the arms
 /// that are not HTTP/2: TLS without ALPN means HTTP/1.1, so a server that ignores ALPN still
 /// speaks their protocol.

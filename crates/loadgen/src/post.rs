@@ -18,12 +18,11 @@ use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
+use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::http2::SlotEvent;
 use crate::metrics::Gauge;
 use crate::origin::RequestSpec;
-use crate::queue::Priority;
-use crate::queue_timer::QueueTimer;
+use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency, PostPlan};
 
 /// The schedule of one client: the point's [`PostPlan`] from the end of warm-up, at this
@@ -156,7 +155,7 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64, asked: onesh
 /// Records a censored `post_rtt` for a POST dropped at the end of the point before it completed
 /// or failed.
 struct PendingPost<'a> {
-    ctx: &'a crate::context::Ctx,
+    ctx: &'a Ctx,
     scheduled: Instant,
     done: bool,
 }

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::{Client, PointShared};
-use crate::context::Ctx;
+use crate::client::Client;
+use crate::context::{Ctx, PointShared};
 use crate::delivery::{Delivery, DeliveryTally, TokenTable};
-use crate::fatal::Fatal;
+use crate::error::Fatal;
 use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
@@ -193,7 +193,7 @@ pub async fn run_point(
                     (client.clone(), page.clone(), workload.streams_per_client);
                 let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
                 spawn_stoppable(&tasks, &point_stop, async move {
-                    crate::page::load(&client, &page).await;
+                    client.load_page(&page).await;
                     for stream in 0..streams {
                         spawn_stoppable(
                             &inner_tasks,
@@ -274,7 +274,8 @@ pub async fn run_point(
 /// first of which sends the client's chat messages).
 async fn open_stream(client: Arc<Client>, websockets: bool, stream: u32) {
     if websockets {
-        run_socket(client, stream == 0).await;
+        let outbox = (stream == 0).then_some(&client.ws_outbox);
+        run_socket(&client.shared, &client.ws_gate, outbox).await;
     } else {
         run_stream(client).await;
     }

@@ -23,15 +23,13 @@ use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderName, Method, StatusCode};
 use sse_wire::{Item, Parser};
 
-use crate::client::{Client, PointShared};
-use crate::context::Ctx;
+use crate::client::Client;
+use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
-use crate::http2::SlotEvent;
 use crate::metrics::{Gauge, Metrics};
 use crate::origin::RequestSpec;
-use crate::queue::Priority;
-use crate::queue_timer::QueueTimer;
+use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
