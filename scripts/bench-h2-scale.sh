@@ -23,32 +23,24 @@ runs=${RUNS:-3}
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(scale efficiency h1-18k)
 
-[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin bench --bin server >&2
+source scripts/lib/common.sh
+build_release bench server
 bench=target/release/bench
 work=$(mktemp -d)
-server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# field METRIC COLUMN < report.csv: one column (value, count, p50, p99, ...) of a metric's first
-# row, the column found by its name in the header.
-field() { awk -F, -v m="$1" -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next } $at["metric"] == m { print $at[col]; exit }'; }
+field() { report_field "$@"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-start_server() { # $1 = listener flag (--h2, --h1); sets url and server_pid
-  taskset -c 1 target/release/server "$1" 127.0.0.1:0 --write-cert "$work/cert.pem" \
-    --max-connections 19000 --max-concurrent-streams 1000 \
-    > "$work/server.out" 2> "$work/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q '^listening' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(awk '/^listening/ { print $3; exit }' "$work/server.out")
-  [ -n "$url" ] || { echo "error: the server did not start: $(cat "$work/server.err")" >&2; exit 1; }
+server() { # $1 = listener flag (--h2, --h1); sets url and server_pid
+  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$1" 127.0.0.1:0 \
+    --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000
+  url=$(listening_url "$work/server.out")
 }
-stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 
 scale() {
   cat > "$work/scale.toml" <<'EOF'
@@ -79,7 +71,7 @@ EOF
     grep -E '^(threads|warning)' "$work/scale$i.out" | sed 's/^/     /' || true
   done
   echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
-  start_server --h2
+  server --h2
   sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$work/scale.toml"
   /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
     --cacert "$work/cert.pem" --out "$work/scale-ext" --no-plot --no-progress > "$work/scale-ext.out" 2>&1 \
@@ -128,10 +120,10 @@ efficiency() {
   command -v h2load >/dev/null || { echo "error: h2load is missing: apt-get install -y nghttp2-client" >&2; exit 2; }
   echo "== efficiency: CPU-seconds per million events, bench / h2load, $runs pairs per arm"
   printf '%-3s %-3s %10s %6s %9s %10s %10s %9s %10s %7s\n' arm run bench_ev errors bench_cpu bench_s/M h2load_ev h2load_cpu h2load_s/M ratio
-  start_server --h2
+  server --h2
   for i in $(seq 1 "$runs"); do efficiency_pair h2 1 100 "-c1 -m100" "$i"; done
   stop_server
-  start_server --h1
+  server --h1
   for i in $(seq 1 "$runs"); do efficiency_pair h1 17 6 "--h1 -c102 -m1" "$i"; done
   stop_server
   for arm in h2 h1; do
@@ -151,7 +143,7 @@ duration = "10s"
 connect_timeout = "30s"
 EOF
   echo "== h1-18k: 3,000 clients x 6 h1 streams against the server binary"
-  start_server --h1
+  server --h1
   taskset -c 0 "$bench" "$work/h1.toml" --target "h1=$url" --out "$work/h1" --no-plot --no-progress \
     > "$work/h1.out" 2>&1 || { tail -5 "$work/h1.out" >&2; exit 1; }
   stop_server

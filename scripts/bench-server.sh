@@ -15,7 +15,8 @@ requests=${REQUESTS:-100000}
 for tool in nginx h2load openssl taskset python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing: apt-get install -y nginx-light nghttp2-client openssl" >&2; exit 2; }
 done
-[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin server >&2
+source scripts/lib/common.sh
+build_release server
 
 work=$(mktemp -d)
 pids=()
@@ -33,13 +34,11 @@ head -c 128 /dev/zero | tr '\0' 'x' > "$work/body"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ssebench's server: one listener per protocol.
-taskset -c 1 target/release/server --h1 127.0.0.1:0 --h2 127.0.0.1:0 \
-  --cert "$work/cert.pem" --key "$work/key.pem" > "$work/server.out" 2>"$work/server.err" &
-pids+=($!)
-for _ in $(seq 100); do [ "$(grep -c '^listening' "$work/server.out" 2>/dev/null)" = 2 ] && break; sleep 0.1; done
-ours_h1=$(awk '$2 == "h1" { print $3 }' "$work/server.out")
-ours_h2=$(awk '$2 == "h2" { print $3 }' "$work/server.out")
-[ -n "$ours_h1" ] && [ -n "$ours_h2" ] || { echo "error: server did not start: $(cat "$work/server.err")" >&2; exit 1; }
+start_server "$work/server.out" "$work/server.err" 2 taskset -c 1 target/release/server \
+  --h1 127.0.0.1:0 --h2 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem"
+pids+=("$server_pid")
+ours_h1=$(listening_url "$work/server.out" h1)
+ours_h2=$(listening_url "$work/server.out" h2)
 
 # nginx: one worker, same certificate, `return 202` for every request.
 p1=$(free_port); p2=$(free_port)
@@ -90,8 +89,6 @@ load() { # $1 = h1|h2, $2 = origin
   fi
   awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
 }
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" "(median of $runs runs x $requests requests, h2load -c10 -m10)"
 for proto in h2 h1; do

@@ -12,11 +12,11 @@ cd "$(dirname "$0")/.."
 arms=("$@")
 [ ${#arms[@]} -gt 0 ] || arms=(h2 h1-tls)
 
-[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin bench --bin server >&2
+source scripts/lib/common.sh
+build_release bench server
 work=$(mktemp -d)
-server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,12 +35,9 @@ scenario_for() { # $1 arm, $2 clients -> scenario path
 printf '%-7s %8s %10s %12s %12s %12s %12s %14s\n' arm clients events/s bench_cpu_s server_cpu_s bench_cpu% server_cpu% mem_per_stream
 for arm in "${arms[@]}"; do
   flag="--$arm"
-  taskset -c 1 target/release/server "$flag" 127.0.0.1:0 --write-cert "$work/cert.pem" \
-      --event-interval 1s --replay-ring 4096 --max-connections 100000 > "$work/server.out" 2>"$work/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do grep -q '^listening' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(awk '/^listening/ { print $3; exit }' "$work/server.out")
-  [ -n "$url" ] || { echo "error: the server did not start: $(cat "$work/server.err")" >&2; exit 1; }
+  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$flag" 127.0.0.1:0 \
+      --write-cert "$work/cert.pem" --event-interval 1s --replay-ring 4096 --max-connections 100000
+  url=$(listening_url "$work/server.out")
 
   declare -A rss=()
   for clients in 10 1000; do
@@ -54,7 +51,7 @@ for arm in "${arms[@]}"; do
     read -r maxrss_kb user sys < "$work/time"
     rss[$clients]=$maxrss_kb
     csv=$(ls "$work/out-$arm-$clients"/*.csv)
-    events=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next } $at["metric"] == "events_received" { print $at["value"] }' "$csv")
+    events=$(report_field events_received value < "$csv")
     # Events arrive from the first stream opening to the end: warm-up + duration (20 s).
     eps=$(echo "$events / 20" | bc)
     bench_cpu=$(echo "$user + $sys" | bc)
@@ -66,5 +63,5 @@ for arm in "${arms[@]}"; do
       grep -E "^(clients|[0-9]+ +[0-9]+ +[a-z])" "$work/bench-$arm-$clients.out" | sed 's/^/    /' >&2 || true
     fi
   done
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  stop_server
 done

@@ -44,15 +44,15 @@ flags_for() {
 }
 for a in "${attacks[@]}"; do flags_for "$a" >/dev/null; done
 
+source scripts/lib/common.sh
 cargo build --release --locked -p sse-server --bin server >&2
 cargo build --release --locked -p test-support --example server_abuse >&2
 server=target/release/server
 driver=target/release/examples/server_abuse
 
 work=$(mktemp -d)
-server_pid=
 cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,25 +66,14 @@ for attack in "${attacks[@]}"; do
   echo "== $attack: server $flags"
   rm -f "$work/listening" "$work/cert.pem"
   # shellcheck disable=SC2086 # the flags are words
-  "$server" --write-cert "$work/cert.pem" $flags >"$work/listening" 2>"$work/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    [ "$(grep -c '^listening' "$work/listening" 2>/dev/null)" = 4 ] && break
-    sleep 0.1
-  done
-  [ "$(grep -c '^listening' "$work/listening")" = 4 ] || {
-    echo "error: the server did not start: $(cat "$work/server.err")" >&2
-    exit 1
-  }
+  start_server "$work/listening" "$work/server.err" 4 "$server" --write-cert "$work/cert.pem" $flags
   out=$("$driver" --listening "$work/listening" --cert "$work/cert.pem" --pid "$server_pid" \
     --attack "$attack" --rounds "$rounds") || { echo "$out"; echo "error: the driver failed" >&2; exit 1; }
   echo "$out" | grep -v '^RESULT'
   while read -r line; do results+=("$line"); done < <(echo "$out" | grep '^RESULT')
   echo "  server log: $(grep -c . "$work/server.err") lines, $(grep -c ' WARN ' "$work/server.err") WARN;" \
     "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  kill "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
+  stop_server
 done
 
 echo

@@ -15,29 +15,25 @@ out=${2:-$(mktemp -d)}
 read -r -a arms <<< "${ARMS:-h1-tls h2 wss}"
 read -r -a clients_list <<< "${CLIENTS:-50 1000}"
 
-[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin bench --bin server >&2
+source scripts/lib/common.sh
+build_release bench server
 mkdir -p "$out"
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
-trap cleanup EXIT
+trap stop_server EXIT
 
 printf '%-7s %8s %14s %16s\n' arm clients streams_opened rss_per_client
 for arm in "${arms[@]}"; do
   for clients in "${clients_list[@]}"; do
     dir="$out/$arm-$clients"
     mkdir -p "$dir"
-    target/release/server "--$arm" 127.0.0.1:0 --write-cert "$dir/cert.pem" \
-        --event-interval 1s --replay-ring 4096 --max-connections 100000 > "$dir/server.out" 2>"$dir/server.err" &
-    server_pid=$!
-    for _ in $(seq 100); do grep -q '^listening' "$dir/server.out" 2>/dev/null && break; sleep 0.1; done
-    url=$(awk '/^listening/ { print $3; exit }' "$dir/server.out")
-    [ -n "$url" ] || { echo "error: the server did not start: $(cat "$dir/server.err")" >&2; exit 1; }
+    start_server "$dir/server.out" "$dir/server.err" 1 target/release/server "--$arm" 127.0.0.1:0 \
+        --write-cert "$dir/cert.pem" --event-interval 1s --replay-ring 4096 --max-connections 100000
+    url=$(listening_url "$dir/server.out")
     sleep 1 # idle before its baseline
     target/release/bench "$scenario" --set "protocols=[\"$arm\"]" --set "clients=$clients" \
         --target "$arm=$url" --cacert "$dir/cert.pem" --server-pid "$server_pid" \
         --out "$dir" --no-plot --no-progress > "$dir/bench.out" 2>&1 \
         || { cat "$dir/bench.out" >&2; exit 1; }
-    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+    stop_server
     csv=$(ls "$dir"/*.csv)
     awk -F, -v arm="$arm" -v clients="$clients" '
       NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# One command per experiment. Usage: ./experiments.sh NAME   (or: ./experiments.sh all)
+# One command per experiment of FINDINGS.md, each a run of the capture tool (scripts/h2-capture/h2cap.py
+# --browser chromium). Usage: ./experiments.sh NAME   (or: ./experiments.sh all)
 # Output of each run: runs/<NAME>/{frames.jsonl,summary.txt,page.log,chromium.stderr[,netlog.json]}
 # Every run is bounded by --duration (Chromium is killed by process group after it) and by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")"
-run() { local name=$1; shift; echo "### $name"; timeout 180 python3 h2cap.py --name "$name" "$@" > "runs/$name.stdout.log" 2>&1; cat "runs/$name/summary.txt"; }
+run() { local name=$1; shift; echo "### $name"; timeout 180 python3 ../h2-capture/h2cap.py --browser chromium --name "$name" --out "runs/$name" "$@" > "runs/$name.stdout.log" 2>&1; cat "runs/$name/summary.txt"; }
 mkdir -p runs
 case "${1:-all}" in
   # Q1: client SETTINGS / connection WINDOW_UPDATE / receive-side flow control

@@ -2,7 +2,7 @@
 """Per-request key NetLog milestones for requests to 127.0.0.1 (stream request, stall, headers sent).
 usage: netlog_reqs.py netlog.json [extra-event-substring ...]"""
 import json, sys
-exec(open(__file__.replace('netlog_reqs.py', 'netlog_dump.py')).read().split("d = load")[0].split("import json, sys")[1])
+from netlog_dump import load
 d = load(sys.argv[1]); c = d['constants']
 extra = sys.argv[2:]
 types = {v: k for k, v in c['logEventTypes'].items()}; ph = {v: k for k, v in c['logEventPhase'].items()}

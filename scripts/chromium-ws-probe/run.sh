@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# The probes behind Chromium's WebSocket facts (crates/loadgen/src/ws_gate.rs, README.md here),
+# The probes behind Chromium's WebSocket facts (README.md here, crates/loadgen/src/ws_gate.rs),
 # each in a loopback-only network namespace (scripts/loopback-netns.sh), with Chromium launched
 # with crates/browser's fixed flags. Usage: scripts/chromium-ws-probe/run.sh [NAME...]; output in
 # runs/NAME.txt. Needs root, chromium, openssl (for tls), python3 with websocket-client.
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p runs
-sandbox=../loopback-netns.sh
-probe() { local name=$1; shift; echo "### $name: $*"; timeout 180 "$sandbox" python3 ws_probe.py "$@" 2>&1 | tee "runs/$name.txt"; }
-selected=("$@")
-want() { [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
+source ../lib/common.sh
+probe() { local name=$1; shift; run_probe "$name" python3 ws_probe.py "$@"; }
+select_probes "$@"
 want count-10 && probe count-10 --n 10 --seconds 4
 want serial && probe serial --n 4 --delay 0.3 --seconds 3
 want slots && probe slots --n 8 --after --seconds 4

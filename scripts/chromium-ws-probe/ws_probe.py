@@ -7,17 +7,19 @@ page also opens an EventSource and sends a POST (fetch) to the same origin 1.5 s
 WebSockets hold the six HTTP/1.1 slots? With --tls the server speaks TLS (ALPN http/1.1 only) and
 the page uses wss:// (Chromium trusts the key by --ignore-certificate-errors-spki-list).
 
-Chromium is launched with crates/browser's fixed flags (chromium.rs FLAGS), a fresh profile and
---remote-debugging-port=0; it is killed with its process group at exit. Only 127.0.0.1 is used.
+Chromium is launched with crates/browser's fixed flags (scripts/lib/browsers.py), a fresh profile
+and --remote-debugging-port=0; it is killed with its process group at exit. Only 127.0.0.1 is used.
 
 Prints the page's log (ms since the page created the first WebSocket), the server's log (s since
 the server started) and a summary: sockets opened, the most handshakes the server had in flight at
 once, and the gaps between handshake arrivals.
 """
-import argparse, atexit, base64, hashlib, json, os, shutil, signal, socket, ssl, subprocess
-import tempfile, threading, time, urllib.request
+import argparse, atexit, base64, hashlib, json, os, shutil, ssl, sys
+import tempfile, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-import websocket
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import browsers  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--n", type=int, default=10)
@@ -30,9 +32,6 @@ ap.add_argument("--then", type=int, default=0, help="WebSockets created in a sec
 ap.add_argument("--then-at", type=float, default=8000, help="ms after the first batch")
 args = ap.parse_args()
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 T0 = time.monotonic()
 log, lock = [], threading.Lock()
 in_flight = [0, 0]  # now, max
@@ -117,17 +116,10 @@ atexit.register(shutil.rmtree, work, True)
 srv = Server(("127.0.0.1", 0), H)
 spki = None
 if args.tls:
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-keyout", f"{work}/key.pem", "-out", f"{work}/cert.pem", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
-    der = subprocess.run(["openssl", "x509", "-in", f"{work}/cert.pem", "-pubkey", "-noout"],
-                         check=True, capture_output=True).stdout
-    pub = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=der,
-                         check=True, capture_output=True).stdout
-    spki = base64.b64encode(hashlib.sha256(pub).digest()).decode()
+    cert, key = browsers.self_signed(work)
+    spki = browsers.spki(cert)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(f"{work}/cert.pem", f"{work}/key.pem")
+    ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["http/1.1"])
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 port = srv.server_address[1]
@@ -135,49 +127,20 @@ threading.Thread(target=srv.serve_forever, daemon=True).start()
 scheme, ws_scheme = ("https", "wss") if args.tls else ("http", "ws")
 origin = f"{scheme}://127.0.0.1:{port}"
 
-cmd = ["chromium"] + FLAGS + [f"--user-data-dir={work}/profile", "--remote-debugging-port=0"]
-if spki:
-    cmd.append(f"--ignore-certificate-errors-spki-list={spki}")
-cmd.append("about:blank")
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+_, p = browsers.launch_chromium(f"{work}/profile", [browsers.NO_DNS], "about:blank", spki)
+dport, dpath = browsers.devtools(f"{work}/profile", 30)
+browser = browsers.Remote(f"ws://127.0.0.1:{dport}{dpath}", timeout=60)
 
 
-def end_browser():
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    p.wait()
-
-
-atexit.register(end_browser)
-for _ in range(600):
-    try:
-        dport, dpath = open(f"{work}/profile/DevToolsActivePort").read().split()[:2]
-        break
-    except Exception:
-        time.sleep(0.05)
-browser = websocket.create_connection(f"ws://127.0.0.1:{dport}{dpath}", suppress_origin=True, timeout=60)
-seq = [0]
-
-
-def call(ws, method, params):
-    seq[0] += 1
-    ws.send(json.dumps({"id": seq[0], "method": method, "params": params}))
-    while True:
-        m = json.loads(ws.recv())
-        if m.get("id") == seq[0]:
-            if "error" in m:
-                raise RuntimeError(f"{method}: {m['error']}")
-            return m["result"]
+def call(remote, method, params):
+    return remote.call(method, params, timeout=60)
 
 
 pages = []
 for _ in range(args.contexts):
     bc = call(browser, "Target.createBrowserContext", {"disposeOnDetach": True})["browserContextId"]
     tid = call(browser, "Target.createTarget", {"url": origin + "/health", "browserContextId": bc})["targetId"]
-    pages.append(websocket.create_connection(f"ws://127.0.0.1:{dport}/devtools/page/{tid}",
-                                             suppress_origin=True, timeout=60))
+    pages.append(browsers.Remote(f"ws://127.0.0.1:{dport}/devtools/page/{tid}", timeout=60))
 time.sleep(1.5)
 L("start")
 js = """(() => { window.log = []; const t0 = performance.now();
@@ -201,7 +164,7 @@ for page in pages:
     r = call(page, "Runtime.evaluate", {"expression": "JSON.stringify([window.log, keep.filter(w => w instanceof WebSocket).map(w => w.readyState)])", "returnByValue": True})
     results.append(json.loads(r["result"]["value"]))
 
-print(f"chromium: {subprocess.run(['chromium', '--version'], capture_output=True, text=True).stdout.strip()}")
+print(f"chromium: {browsers.version(browsers.CHROMIUM)}")
 print(f"args: {vars(args)}")
 for c, (plog, states) in enumerate(results):
     opens = [t for t, m in plog if m.startswith("ws open")]

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# One command per experiment. Usage: ./experiments.sh NAME   (or: ./experiments.sh all)
+# One command per experiment of FINDINGS.md, each a run of the capture tool (scripts/h2-capture/h2cap.py
+# --browser firefox). Usage: ./experiments.sh NAME   (or: ./experiments.sh all)
 # Output of each run: runs/<NAME>/{frames.jsonl,summary.txt,page.log,firefox.stderr}
 # Every run is bounded by --duration (Firefox is killed by process group after it) and by `timeout`.
 # Firefox gets ssebench's own user.js (written here from crates/browser) and environment.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p runs
-[ -s runs/user.js ] || cargo run -q --offline -p browser --example firefox_user_js > runs/user.js
-run() { local name=$1; shift; echo "### $name"; timeout 180 python3 h2cap.py --name "$name" --user-js runs/user.js "$@" > "runs/$name.stdout.log" 2>&1; cat "runs/$name/summary.txt"; }
+source ../lib/common.sh
+[ -s runs/user.js ] || firefox_user_js runs/user.js
+run() { local name=$1; shift; echo "### $name"; timeout 180 python3 ../h2-capture/h2cap.py --browser firefox --name "$name" --out "runs/$name" --user-js runs/user.js "$@" > "runs/$name.stdout.log" 2>&1; cat "runs/$name/summary.txt"; }
 case "${1:-all}" in
   # Q1: client SETTINGS / connection and stream WINDOW_UPDATEs / receive-side flow control
   q1-settings|all)       run q1-settings --n 1 --duration 5 --quiet-data ;;&

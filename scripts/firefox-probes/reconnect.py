@@ -1,9 +1,15 @@
 """EventSource reconnection delay in Firefox: the server answers /events with one event (id: 7,
-no retry: field unless ?retry=MS) and ends the body; every request's arrival is logged."""
-import sys, os, json, time, shutil, threading
+no retry: field unless RETRY_MS is given) and ends the body; every request's arrival is logged.
+usage: reconnect.py [RETRY_MS] SECONDS"""
+import os
+import sys
+import threading
+import time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bidi import *
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from browsers import firefox_session, kill_group  # noqa: E402
+
 retry = sys.argv[1] if len(sys.argv) > 1 else ""
 T0 = time.monotonic(); hits = []
 class H(BaseHTTPRequestHandler):
@@ -21,18 +27,13 @@ class H(BaseHTTPRequestHandler):
             self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b)
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H); port = srv.server_address[1]
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-prof = "/tmp/ssebench-probe-reconnect"; shutil.rmtree(prof, ignore_errors=True); os.makedirs(prof)
-shutil.copy(os.environ["USER_JS"], prof + "/user.js")
-os.environ.update({"MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1", "MOZ_CRASHREPORTER_DISABLE": "1"})
-p, d = launch(prof)
-b = Bidi(f"ws://127.0.0.1:{d['ws_port']}/session")
-b.send("session.new", {"capabilities": {}})
-ctx = b.send("browsingContext.create", {"type": "window"})["context"]
-b.send("browsingContext.navigate", {"context": ctx, "url": f"http://127.0.0.1:{port}/page", "wait": "complete"})
-b.send("script.evaluate", {"expression": "window.log=[]; const t0=performance.now(); const es = new EventSource('/events'); es.onopen=()=>log.push(['open', Math.round(performance.now()-t0)]); es.onerror=()=>log.push(['error', Math.round(performance.now()-t0), es.readyState]); es.onmessage=(e)=>log.push(['message', Math.round(performance.now()-t0), e.lastEventId]); 1", "target": {"context": ctx}, "awaitPromise": False})
+p, b = firefox_session(os.environ["USER_JS"])
+ctx = b.call("browsingContext.create", {"type": "window"})["context"]
+b.call("browsingContext.navigate", {"context": ctx, "url": f"http://127.0.0.1:{port}/page", "wait": "complete"})
+b.call("script.evaluate", {"expression": "window.log=[]; const t0=performance.now(); const es = new EventSource('/events'); es.onopen=()=>log.push(['open', Math.round(performance.now()-t0)]); es.onerror=()=>log.push(['error', Math.round(performance.now()-t0), es.readyState]); es.onmessage=(e)=>log.push(['message', Math.round(performance.now()-t0), e.lastEventId]); 1", "target": {"context": ctx}, "awaitPromise": False})
 time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 16)
-r = b.send("script.evaluate", {"expression": "JSON.stringify(window.log)", "target": {"context": ctx}, "awaitPromise": False})
-kill(p); srv.shutdown(); shutil.rmtree(prof, ignore_errors=True)
+r = b.call("script.evaluate", {"expression": "JSON.stringify(window.log)", "target": {"context": ctx}, "awaitPromise": False})
+kill_group(p); srv.shutdown()
 print("server saw /events at (s):", [(round(t, 3), lid) for t, lid in hits])
 print("intervals (ms):", [round((hits[i][0] - hits[i-1][0]) * 1000) for i in range(1, len(hits))])
 print("page:", r["result"]["value"])

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The probes behind /work/notes/firefox-facts.md, each in a loopback-only network namespace
+# The probes behind scripts/firefox-probes/FINDINGS.md, each in a loopback-only network namespace
 # (scripts/loopback-netns.sh), with Firefox launched as crates/browser launches it (its user.js
 # and environment). Usage: scripts/firefox-probes/run.sh [NAME...]; output in runs/NAME.txt.
 # Needs root, firefox-esr, chromium (for urgent-chromium), python3 with websocket-client, curl.
+# Builds the `server` binary and writes runs/user.js, unless SSE_SERVER and USER_JS name them.
 set -euo pipefail
 cd "$(dirname "$0")"
+source ../lib/common.sh
 root=$(cd ../.. && pwd)
 mkdir -p runs
-(cd "$root" && cargo build -q --offline --bin server && cargo run -q --offline -p browser --example firefox_user_js) > runs/user.js
-export SSE_SERVER="$root/target/debug/server" USER_JS="$PWD/runs/user.js"
-sandbox="$root/scripts/loopback-netns.sh"
-probe() { local name=$1; shift; echo "### $name: $*"; timeout 180 "$sandbox" python3 "$@" 2>/dev/null | grep -v '^\[' | tee "runs/$name.txt"; }
-selected=("$@")
-want() { [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
+if [ -z "${SSE_SERVER:-}" ] || [ -z "${USER_JS:-}" ]; then
+  (cd "$root" && cargo build -q --offline --bin server)
+  firefox_user_js runs/user.js
+  SSE_SERVER="$root/target/debug/server" USER_JS="$PWD/runs/user.js"
+fi
+export SSE_SERVER USER_JS PROBE_QUIET=1
+probe() { local name=$1; shift; run_probe "$name" python3 "$@"; }
+select_probes "$@"
 want prefs && probe prefs prefs.py dom.serverEvents.defaultReconnectionTime \
   network.http.max-persistent-connections-per-server network.http.max-connections \
   network.http.max-urgent-start-excessive-connections-per-host network.http.http2.default-concurrent \

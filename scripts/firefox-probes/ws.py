@@ -1,9 +1,9 @@
 """WebSocket limits in Firefox: the page opens N WebSockets to one HTTP/1.1 server, then an
 EventSource and a POST to the same server. Which open, and do WebSockets use the six slots?"""
-import sys, os, json, time, shutil, threading, base64, hashlib
+import base64, hashlib, json, os, sys, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bidi import *
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from browsers import firefox_session, kill_group  # noqa: E402
 N = int(sys.argv[1]); T0 = time.monotonic(); log = []
 def L(m): log.append((round(time.monotonic() - T0, 3), m))
 class H(BaseHTTPRequestHandler):
@@ -35,23 +35,18 @@ class H(BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b"ok")
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H); srv.daemon_threads = True; port = srv.server_address[1]
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-prof = "/tmp/ssebench-probe-ws"; shutil.rmtree(prof, ignore_errors=True); os.makedirs(prof)
-shutil.copy(os.environ["USER_JS"], prof + "/user.js")
-os.environ.update({"MOZ_DISABLE_NONLOCAL_CONNECTIONS": "1", "MOZ_CRASHREPORTER_DISABLE": "1"})
-p, d = launch(prof)
-b = Bidi(f"ws://127.0.0.1:{d['ws_port']}/session")
-b.send("session.new", {"capabilities": {}})
-ctx = b.send("browsingContext.create", {"type": "window"})["context"]
-b.send("browsingContext.navigate", {"context": ctx, "url": f"http://127.0.0.1:{port}/page", "wait": "complete"})
+p, b = firefox_session(os.environ["USER_JS"])
+ctx = b.call("browsingContext.create", {"type": "window"})["context"]
+b.call("browsingContext.navigate", {"context": ctx, "url": f"http://127.0.0.1:{port}/page", "wait": "complete"})
 time.sleep(0.5)
 js = """(() => { window.log = []; const t0 = performance.now(); const L = (m) => log.push([Math.round(performance.now() - t0), m]); window.keep = [];
  for (let i = 0; i < %d; i++) { const w = new WebSocket('ws://127.0.0.1:%d/ws' + i); w.onopen = () => L('ws open ' + i); w.onerror = () => L('ws error ' + i); w.onclose = (e) => L('ws close ' + i + ' ' + e.code); keep.push(w); }
  setTimeout(() => { const es = new EventSource('/events'); es.onopen = () => L('es open'); keep.push(es); L('es created'); }, 1500);
  setTimeout(() => { L('post sent'); fetch('/messages', {method: 'POST', body: 'x'}).then(r => r.text().then(() => L('post done'))).catch(e => L('post err ' + e)); }, 1600);
  return 1; })()""" % (N, port)
-b.send("script.evaluate", {"expression": js, "target": {"context": ctx}, "awaitPromise": False})
+b.call("script.evaluate", {"expression": js, "target": {"context": ctx}, "awaitPromise": False})
 time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 5)
-r = b.send("script.evaluate", {"expression": "JSON.stringify(window.log)", "target": {"context": ctx}, "awaitPromise": False})
-kill(p); shutil.rmtree(prof, ignore_errors=True)
+r = b.call("script.evaluate", {"expression": "JSON.stringify(window.log)", "target": {"context": ctx}, "awaitPromise": False})
+kill_group(p)
 print("page:"); [print("  ", x) for x in json.loads(r["result"]["value"])]
 print("server:"); [print("  ", x) for x in log]
