@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use vocab::{BrowserProfile, Paths, PostPlan, Workload};
 
-/// HTTP/1.1 connections per origin: 6 in Chromium (measured: `ARCHITECTURE.md`, browser facts),
-/// in Firefox (`network.http.max-persistent-connections-per-server`) and in Safari.
+/// HTTP/1.1 connections per origin: 6 in Chromium, Firefox and Safari (`docs/browsers.md`, "Six
+/// connections per origin").
 pub const CONNECTIONS_PER_ORIGIN: usize = 6;
-/// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink
-/// (`kDefaultReconnectDelay` in `event_source.cc`), 5 s in Gecko (pref
-/// `dom.serverEvents.defaultReconnectionTime` = 5000, read back in Firefox 153 ESR; probe
-/// `scripts/firefox-probes` `reconnect`: next requests 5104, 5007, 5004 ms after the end).
+/// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink, 5 s in Gecko
+/// (`docs/browsers.md`, "EventSource reconnection").
 pub const fn reconnect_delay(profile: BrowserProfile) -> Duration {
     match profile {
         BrowserProfile::Chromium => Duration::from_secs(3),

@@ -1,11 +1,11 @@
 //! The chat pattern's upstream half: POSTs on an open-loop schedule.
 //!
-//! Each client sends `rate` POSTs per second at fixed instants, whatever happened to earlier ones,
-//! so a POST stuck behind six open SSE streams shows up as latency instead of slowing the schedule
-//! (coordinated omission). `post_rtt` runs from the POST's scheduled instant to its response read
-//! to the end. Each body carries a unique token so subscribers can time its fan-out. On the
-//! WebSocket arms the same schedule hands each message to the client's first socket instead
-//! (`ws_outbox.rs`).
+//! Each client sends the point's [`PostPlan`]: POSTs at fixed instants, whatever happened to
+//! earlier ones, so a POST stuck behind six open SSE streams shows up as latency instead of
+//! slowing the schedule (`docs/measurement.md`, "Coordinated omission"). `post_rtt` runs from the
+//! POST's scheduled instant to its response read to the end. Each body carries a unique token so
+//! subscribers can time its fan-out. On the WebSocket arms the same schedule hands each message
+//! to the client's first socket instead (the `websocket` module's outbox).
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! One sweep point: N virtual clients, each with its streams (EventSources, or WebSockets on the
 //! `ws` and `wss` arms) and its POST schedule (chat messages on its first WebSocket), for a
-//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
-//! caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the loss
-//! proof ([`DeliveryTally`]) computed at the instant the point ended.
+//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when
+//! the caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the
+//! loss proof ([`DeliveryTally`]) computed at the instant the point ended.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

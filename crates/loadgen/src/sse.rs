@@ -3,7 +3,8 @@
 //! - `GET` with `Accept: text/event-stream`, `Cache-Control: no-cache`, and `Last-Event-ID` once
 //!   an id has been seen; each event is parsed with `sse-wire` and timed on arrival.
 //! - After a clean end of the body or a network error: wait the reconnection time (`retry:` from
-//!   the server, else the configured default, 3 s as in Blink) and reconnect.
+//!   the server, else the configured default, 3 s as in Blink: `docs/browsers.md`, "EventSource
+//!   reconnection") and reconnect.
 //! - A status other than 200, or a content type other than `text/event-stream`, fails the stream
 //!   for good: no reconnect, as the specification says.
 //! - A line or an event over the parser's [`Limits`](sse_wire::Limits) is an error

@@ -1,23 +1,26 @@
 //! One WebSocket of the `ws` and `wss` arms, opened and kept as a chat page in a browser keeps it.
 //!
-//! - It is created, then waits for the browser's rules to let it connect (`ws_gate.rs`: the
+//! - It is created, then waits for the browser's rules to let it connect ([`WsGate`]: the
 //!   per-client throttle delay and one handshake at a time per endpoint; over 255 per client it
 //!   fails at once): that wait is its `queue_wait`.
 //! - Its own connection: TCP (+ TLS with ALPN `http/1.1` only, checked), then the RFC 6455
-//!   handshake (`GET` with `Upgrade: websocket` and an `Origin`), on the path of the point's
-//!   `websocket_path` (or the path of the arm's target URL). The connection is counted in
+//!   handshake (`GET` with `Upgrade: websocket` and an `Origin`), on the point's WebSocket path
+//!   (or the path of the arm's target URL). The connection is counted in
 //!   `connections_opened` and `connections_carrying_requests`, its setup in `connect`; the `101`
 //!   ends `time_to_open`.
 //! - Every text message received is one event: counted, timed (`time_to_first_event`;
 //!   `event_delivery` from a tick's `"sent_ns"`; `fanout` and the loss proof by its
 //!   `"ssebench_token"`, as an SSE event's data).
-//! - The client's first socket also writes the client's chat messages (`ws_outbox.rs`) and takes
+//! - The client's first socket also writes the client's chat messages ([`Outbox`]) and takes
 //!   the copy of its own messages coming back as their echo (`post_rtt`).
 //! - After a Close frame, an error or the end of the connection, it opens a new connection after
 //!   the reconnection delay, with no `Last-Event-ID` to resume from: what was published
-//!   meanwhile is not owed to it (`delivery.rs`). A handshake answered with another status than
-//!   `101` is counted (`errors_status`) and retried the same way (a page's own reconnect loop;
-//!   a WebSocket never reconnects by itself).
+//!   meanwhile is not owed to it (the loss proof, `crate::delivery`). A handshake answered with
+//!   another status than `101` is counted (`errors_status`) and retried the same way (a page's
+//!   own reconnect loop; a WebSocket never reconnects by itself).
+
+mod gate;
+mod outbox;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,9 +40,6 @@ use crate::error::LoadError;
 use crate::metrics::Gauge;
 use crate::queue::{QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
-
-mod gate;
-mod outbox;
 
 pub(crate) use gate::WsGate;
 pub(crate) use outbox::Outbox;
