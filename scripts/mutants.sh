@@ -31,10 +31,10 @@ set -euo pipefail
 files_of() {
   case "$1" in
     loadgen)
-      echo crates/loadgen/src/pool_h1.rs crates/loadgen/src/queue.rs \
-        crates/loadgen/src/queue_timer.rs crates/loadgen/src/http2/mod.rs \
-        crates/loadgen/src/http2/session.rs crates/loadgen/src/http2/chromium.rs \
-        crates/loadgen/src/post.rs crates/loadgen/src/delivery.rs
+      echo crates/loadgen/src/http1/mod.rs crates/loadgen/src/queue.rs \
+        crates/loadgen/src/http2/mod.rs crates/loadgen/src/http2/session.rs \
+        crates/loadgen/src/http2/rules.rs crates/loadgen/src/post.rs \
+        crates/loadgen/src/delivery.rs
       ;;
     sse-wire) echo crates/sse-wire/src/parse.rs ;;
     report)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The probes behind Chromium's WebSocket facts (README.md here, crates/loadgen/src/ws_gate.rs),
-# each in a loopback-only network namespace (scripts/loopback-netns.sh), with Chromium launched
+# The probes behind Chromium's WebSocket facts (README.md and FINDINGS.md here, followed by
+# crates/loadgen/src/websocket/gate.rs), each in a loopback-only network namespace
+# (scripts/loopback-netns.sh), with Chromium launched
 # with crates/browser's fixed flags. Usage: scripts/chromium-ws-probe/run.sh [NAME...]; output in
 # runs/NAME.txt. Needs root, chromium, openssl (for tls), python3 with websocket-client.
 set -euo pipefail

@@ -1,17 +1,25 @@
 //! A virtual client: one browser profile with its own connection pool for the origin, shared by
 //! its EventSources and its POSTs (as a browser tab's fetches and EventSources share the six
-//! HTTP/1.1 slots). On the WebSocket arms its sockets have rules of their own (`ws_gate.rs`) and
-//! its chat messages go out on its first socket (`ws_outbox.rs`).
+//! HTTP/1.1 slots), and the page it loads first. On the WebSocket arms its sockets have rules of
+//! their own ([`WsGate`]) and its chat messages go out on its first socket ([`Outbox`]).
+//!
+//! The page: one `GET` of a same-origin document over the client's own pool before its streams
+//! and POSTs start, as a browser loads the page whose script creates them (`docs/browsers.md`,
+//! "The page loaded first"). Over HTTP/2 the streams then go out under the server's stream limit,
+//! read from the SETTINGS the page's connection brought, instead of under the 100 assumed before
+//! them; over HTTP/1.1 the first stream reuses the page's connection. Its status is not checked
+//! (a 404 is a loaded page too); a page that cannot be fetched (no connection) is counted in its
+//! error class, and the streams start anyway.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use crate::context::Ctx;
-use crate::delivery::{Delivery, TokenTable};
-use crate::origin::Origin;
-use crate::target::Target;
-use crate::ws_gate::WsGate;
-use crate::ws_outbox::Outbox;
+use bytes::Bytes;
+use http::Method;
+
+use crate::context::PointShared;
+use crate::origin::{Origin, RequestSpec};
+use crate::queue::Priority;
+use crate::websocket::{Outbox, WsGate};
 
 /// Everything the tasks of one virtual client share.
 #[derive(Debug)]
@@ -24,30 +32,8 @@ pub(crate) struct Client {
     pub ws_outbox: Outbox,
 }
 
-/// Per-point state shared by every client.
-#[derive(Debug)]
-pub(crate) struct PointShared {
-    pub ctx: Arc<Ctx>,
-    pub target: Arc<Target>,
-    pub events_path: String,
-    pub messages_path: String,
-    /// Path and query of the WebSockets, on the `ws` and `wss` arms.
-    pub websocket_path: String,
-    pub reconnect_delay: Duration,
-    pub post_body_bytes: usize,
-    /// Samples of steady-state latencies (`event_delivery`) count from this instant on.
-    pub measure_from: Instant,
-    pub tokens: TokenTable,
-    /// What each stream saw of the POSTs, for the loss proof.
-    pub delivery: Delivery,
-    /// Caps on each event stream's lines and events.
-    pub parser_limits: sse_wire::Limits,
-    /// Where events carry the server's send instant (`event_delivery`).
-    pub send_stamp: sse_wire::stamp::SendStamp,
-}
-
 impl Client {
-    /// `seed` varies the client's throttle delays (`ws_gate.rs`).
+    /// `seed` varies the client's throttle delays ([`WsGate`]).
     pub fn new(shared: Arc<PointShared>, max_connections_per_origin: usize, seed: u64) -> Self {
         Client {
             origin: Origin::new(
@@ -58,6 +44,27 @@ impl Client {
             shared,
             ws_gate: WsGate::new(seed),
             ws_outbox: Outbox::default(),
+        }
+    }
+
+    /// Fetches the page at `path` (path and query) and reads it to the end.
+    pub async fn load_page(&self, path: &str) {
+        let spec = RequestSpec {
+            method: Method::GET,
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            // The document is the most urgent request a page makes.
+            priority: Priority::High,
+        };
+        let result = async {
+            let response = self.origin.send(&self.shared.target, &spec, |_| {}).await?;
+            response.body.finish().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!("page load failed: {}", vocab::error_chain(&e));
+            self.shared.ctx.metrics.error(e.class());
         }
     }
 }

@@ -82,54 +82,23 @@ async fn tcp_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     socket.connect(addr).await
 }
 
-/// Connects once to check that a run can start: TCP, TLS with the certificate check and the
-/// arm's ALPN, and on the HTTP/2 arms the HTTP/2 handshake up to the server's SETTINGS (a PING
-/// round trip). Nothing is requested; the connection is closed at once.
-pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> {
-    let start = Instant::now();
-    let (io, _) = connect(target, timeout).await?;
-    if !target.arm.is_http2() {
-        return Ok(());
-    }
-    let left = timeout.saturating_sub(start.elapsed());
-    let handshake = async {
-        let (_send, mut connection) = h2::client::handshake(io).await.map_err(LoadError::Http2)?;
-        let mut ping_pong = connection.ping_pong().expect("taken once");
-        let driver = async {
-            // Drives the connection until the PING below is answered (or the peer fails).
-            (&mut connection).await.map_err(LoadError::Http2)
-        };
-        tokio::select! {
-            pong = ping_pong.ping(h2::Ping::opaque()) => pong.map(drop).map_err(LoadError::Http2),
-            ended = driver => ended,
-        }
-    };
-    tokio::time::timeout(left, handshake)
-        .await
-        .map_err(|_| LoadError::Timeout {
-            what: "HTTP/2 SETTINGS",
-            addr: target.addr,
-            after: timeout,
-        })?
-}
-
-/// `h2` must negotiate `h2`. `h1-tls` and `wss` must negotiate `http/1.1` or nothing: TLS without
-/// ALPN means HTTP/1.1, so a server that ignores ALPN still speaks the arm's protocol.
+/// A TLS arm must negotiate its one ALPN protocol ([`Protocol::alpn`]), or nothing on the arms
+/// that are not HTTP/2: TLS without ALPN means HTTP/1.1, so a server that ignores ALPN still
+/// speaks their protocol.
 fn check_alpn(arm: Protocol, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
-    let ok = matches!(
-        (arm, negotiated),
-        (Protocol::H2, Some(b"h2")) | (Protocol::H1Tls | Protocol::Wss, Some(b"http/1.1") | None)
-    );
+    let expected = arm.alpn();
+    let ok = match negotiated {
+        Some(protocol) => Some(protocol) == expected,
+        None => !arm.is_http2(),
+    };
     if ok {
         return Ok(());
     }
     Err(LoadError::AlpnMismatch {
         arm,
-        expected: if arm == Protocol::H2 {
-            "h2"
-        } else {
-            "http/1.1"
-        },
+        expected: expected
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .unwrap_or("none"),
         negotiated: negotiated.map_or_else(
             || "no ALPN".to_owned(),
             |p| format!("{:?}", String::from_utf8_lossy(p)),
@@ -149,6 +118,18 @@ mod tests {
         assert!(check_alpn(Protocol::H1Tls, Some(b"http/1.1")).is_ok());
         assert!(check_alpn(Protocol::H1Tls, None).is_ok());
         assert!(check_alpn(Protocol::H1Tls, Some(b"h2")).is_err());
+        for arm in Protocol::ALL.into_iter().filter(|a| a.is_tls()) {
+            assert!(check_alpn(arm, arm.alpn()).is_ok(), "{arm}");
+            for other in Protocol::ALL.into_iter().filter_map(|o| o.alpn()) {
+                let result = check_alpn(arm, Some(other));
+                assert_eq!(result.is_ok(), arm.alpn() == Some(other), "{arm}");
+            }
+        }
+        let err = check_alpn(Protocol::H2, Some(b"http/1.1")).expect_err("a mismatch");
+        assert_eq!(
+            err.to_string(),
+            "protocol mismatch on h2: expected ALPN \"h2\", the server negotiated \"http/1.1\""
+        );
     }
 
     #[test]

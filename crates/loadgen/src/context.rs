@@ -1,5 +1,7 @@
 //! State shared by every task of one sweep point: the metrics, the stop signal, the first fatal
-//! error ([`Fatal`]), and the target's health (a server that stays unreachable ends the run).
+//! error ([`Fatal`]) and the target's health (a server that stays unreachable ends the run) in
+//! [`Ctx`]; what every client reads of the point (target, paths, POST tokens, the loss proof's
+//! ledgers) in [`PointShared`].
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -8,10 +10,12 @@ use tokio_util::sync::CancellationToken;
 
 use vocab::{error_chain, BrowserProfile};
 
-use crate::error::LoadError;
-use crate::fatal::{Fatal, FatalKind};
+use crate::delivery::{Delivery, TokenTable};
+use crate::error::{Fatal, FatalKind, LoadError};
 use crate::metrics::Metrics;
+use crate::target::Target;
 
+/// The point's metrics, stop signal, first fatal error and target health.
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub metrics: Arc<Metrics>,
@@ -126,4 +130,26 @@ impl Ctx {
             });
         }
     }
+}
+
+/// Per-point state shared by every client.
+#[derive(Debug)]
+pub(crate) struct PointShared {
+    pub ctx: Arc<Ctx>,
+    pub target: Arc<Target>,
+    pub events_path: String,
+    pub messages_path: String,
+    /// Path and query of the WebSockets, on the `ws` and `wss` arms.
+    pub websocket_path: String,
+    pub reconnect_delay: Duration,
+    pub post_body_bytes: usize,
+    /// Samples of steady-state latencies (`event_delivery`) count from this instant on.
+    pub measure_from: Instant,
+    pub tokens: TokenTable,
+    /// What each stream saw of the POSTs, for the loss proof.
+    pub delivery: Delivery,
+    /// Caps on each event stream's lines and events.
+    pub parser_limits: sse_wire::Limits,
+    /// Where events carry the server's send instant (`event_delivery`).
+    pub send_stamp: sse_wire::stamp::SendStamp,
 }

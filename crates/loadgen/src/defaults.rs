@@ -4,15 +4,13 @@
 
 use std::time::Duration;
 
-use vocab::BrowserProfile;
+use vocab::{BrowserProfile, Paths, PostPlan, Workload};
 
-/// HTTP/1.1 connections per origin: 6 in Chromium (measured: `ARCHITECTURE.md`, browser facts),
-/// in Firefox (`network.http.max-persistent-connections-per-server`) and in Safari.
+/// HTTP/1.1 connections per origin: 6 in Chromium, Firefox and Safari (`docs/browsers.md`, "Six
+/// connections per origin").
 pub const CONNECTIONS_PER_ORIGIN: usize = 6;
-/// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink
-/// (`kDefaultReconnectDelay` in `event_source.cc`), 5 s in Gecko (pref
-/// `dom.serverEvents.defaultReconnectionTime` = 5000, read back in Firefox 153 ESR; probe
-/// `scripts/firefox-probes` `reconnect`: next requests 5104, 5007, 5004 ms after the end).
+/// EventSource's reconnection time until the server sends `retry:`: 3 s in Blink, 5 s in Gecko
+/// (`docs/browsers.md`, "EventSource reconnection").
 pub const fn reconnect_delay(profile: BrowserProfile) -> Duration {
     match profile {
         BrowserProfile::Chromium => Duration::from_secs(3),
@@ -34,3 +32,20 @@ pub const LOSS_GRACE: Duration = Duration::from_millis(500);
 pub const POST_BODY_BYTES: usize = 128;
 /// The chat channel a scenario's streams subscribe to and its POSTs publish on.
 pub const CHANNEL: &str = "bench";
+
+/// One client with one stream on [`CHANNEL`], no POSTs ([`POST_BODY_BYTES`] each once a rate is
+/// set), [`WARMUP`], [`DURATION`], and the default profile's reconnection delay.
+pub fn workload() -> Workload {
+    Workload {
+        clients: 1,
+        streams_per_client: 1,
+        warmup: WARMUP,
+        duration: DURATION,
+        posts: PostPlan {
+            rate_per_client: 0.0,
+            body_bytes: POST_BODY_BYTES,
+        },
+        paths: Paths::for_channel(CHANNEL),
+        reconnect_delay: reconnect_delay(BrowserProfile::default()),
+    }
+}

@@ -1,7 +1,8 @@
 //! The harness watching itself: how late timers and tasks run on a runtime. A probe asks to wake
 //! every 10 ms and records, each time, how long after its deadline it actually ran. On an idle
 //! runtime that is tens of microseconds; on a saturated one, milliseconds: then the latencies the
-//! run reports include the harness's own delay, and the summary says so.
+//! run reports include the harness's own delay, and the summary says so (`docs/measurement.md`,
+//! "When the harness is the bottleneck").
 
 use std::sync::Arc;
 use std::time::Duration;

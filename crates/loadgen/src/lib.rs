@@ -1,14 +1,19 @@
 //! Browser-faithful load generation for Server-Sent Events.
 //!
-//! A sweep point runs N virtual clients. Each is one browser profile with its own pool for the
-//! origin: on HTTP/1.1 at most six connections, requests queueing FIFO for a slot as in Chromium
-//! ([`pool_h1`](crate::pool_h1)); on HTTP/2 one connection whose streams are capped by the server's
-//! `SETTINGS_MAX_CONCURRENT_STREAMS` ([`http2`](crate::http2)). Each client opens its
-//! EventSources ([`sse`](crate::sse)) and POSTs on an open-loop schedule ([`post`](crate::post));
-//! every sample lands in shared HDR histograms ([`metrics`]). On the WebSocket arms (`ws`, `wss`)
-//! each client opens WebSockets instead ([`websocket`](crate::websocket)), under the browser's
-//! rules for them ([`ws_gate`]), and sends its chat messages on its first socket on the same
-//! schedule ([`ws_outbox`](crate::ws_outbox)).
+//! A sweep point runs N virtual clients (`client`). Each is one browser profile with its own pool
+//! for the origin (`origin`): on HTTP/1.1 at most six connections (`http1`), on HTTP/2 one
+//! connection whose streams the server's SETTINGS cap (`http2`), requests waiting for a slot in
+//! the browser's queue (`queue`). Each client loads its page, opens its EventSources (`sse`) and
+//! POSTs on an open-loop schedule (`post`); on the WebSocket arms (`ws`, `wss`) it opens
+//! WebSockets instead, under the browser's rules for them, and sends its chat messages on its
+//! first socket (`websocket`). Every sample lands in shared HDR histograms ([`metrics`]); the loss
+//! proof checks that every message reached every stream (`delivery`).
+//!
+//! The layers, from the bottom: the settings and words ([`defaults`], [`error`], [`target`],
+//! [`metrics`], [`health`], [`series`], `delivery`); one connection (`connect`: TCP, TLS and the
+//! arm's ALPN) and the point's shared state (`context`); the wait for a slot (`queue`); the
+//! protocols (`http1`, `http2`, `websocket`); the origin that hides HTTP/1.1 from HTTP/2
+//! (`origin`); a client and what it runs (`client`, `sse`, `post`); the point (`run`).
 //!
 //! Data flows one way: [`PointConfig`] -> [`run_point`] -> [`PointOutcome`].
 
@@ -18,34 +23,29 @@ mod context;
 pub mod defaults;
 mod delivery;
 pub mod error;
-mod fatal;
 pub mod health;
+mod http1;
 mod http2;
 pub mod metrics;
 mod origin;
-mod page;
-mod pool_h1;
 mod post;
 mod queue;
-mod queue_timer;
 mod run;
 pub mod series;
 mod sse;
 pub mod target;
 mod websocket;
-pub mod ws_gate;
-mod ws_outbox;
 
-pub use connect::probe;
 pub use delivery::{DeliveryTally, MAX_PAIRS};
-pub use error::LoadError;
-pub use fatal::{Fatal, FatalKind};
-pub use http2::chromium::BROWSER_STREAM_CAP;
-pub use http2::rules::INITIAL_STREAMS as BROWSER_INITIAL_STREAMS;
+pub use error::{Fatal, FatalKind, LoadError};
+pub use http2::{BROWSER_STREAM_CAP, INITIAL_STREAMS as BROWSER_INITIAL_STREAMS};
 pub use metrics::{LatencySummary, Metrics};
+pub use origin::probe;
 pub use queue::Priority;
 pub use run::{run_point, PointConfig, PointOutcome, Shard};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Reach, Target, Trust};
-pub use vocab::{error_chain, BrowserProfile, Counter, ErrorClass, Latency, Protocol};
+pub use vocab::{
+    error_chain, BrowserProfile, Counter, ErrorClass, Latency, Paths, PostPlan, Protocol, Workload,
+};

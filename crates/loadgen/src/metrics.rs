@@ -1,8 +1,9 @@
 //! What a run measures: one HDR histogram per latency and a set of counters, shared by every task
 //! of a sweep point.
 //!
-//! The counters and latencies are the catalog's ([`vocab::Counter`], [`vocab::Latency`]), each named
-//! there by what it counts or by its two instants.
+//! The counters and latencies are the catalog's ([`vocab::Counter`], [`vocab::Latency`]), each
+//! named there by what it counts or by its two instants (`docs/measurement.md`, "What a number
+//! means").
 //!
 //! Samples are recorded as they happen, so a run that is cut short (Ctrl-C, a dead server) loses
 //! nothing already measured. Nothing process-wide is locked per sample: each thread records into

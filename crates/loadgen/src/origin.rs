@@ -1,13 +1,16 @@
 //! One origin as a virtual client sees it: an HTTP/1.1 pool or an HTTP/2 connection, behind one
-//! interface that sends a request once a slot is granted and yields the response body in chunks.
+//! interface that sends a request once a slot is granted and yields the response body in chunks;
+//! and the [`probe`] that checks a run can start.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crate::connect::connect;
 use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::http2::{H2Origin, Permit, SlotEvent};
-use crate::pool_h1::{H1Pool, Lease};
-use crate::queue::Priority;
+use crate::http1::{H1Pool, Lease};
+use crate::http2::{self, H2Origin, Permit};
+use crate::queue::{Priority, SlotEvent};
 use crate::target::Target;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
@@ -113,13 +116,11 @@ impl Origin {
         &self,
         target: &Target,
         spec: &RequestSpec,
-        mut on_slot: impl FnMut(SlotEvent),
+        on_slot: impl FnMut(SlotEvent),
     ) -> Result<Response, LoadError> {
         match self {
             Origin::H1(pool) => {
-                let mut lease = pool.acquire(spec.priority).await;
-                on_slot(SlotEvent::Granted);
-                let send = lease.connection().await?;
+                // Origin form and a Host header.
                 let mut builder = Request::builder()
                     .method(spec.method.clone())
                     .uri(spec.path.as_str())
@@ -130,8 +131,7 @@ impl Origin {
                 let request = builder
                     .body(Full::new(spec.body.clone()))
                     .map_err(|e| invalid_request(target, e))?;
-                on_slot(SlotEvent::Sent);
-                let response = send.send_request(request).await.map_err(LoadError::Http1)?;
+                let (response, lease) = pool.send(request, spec.priority, on_slot).await?;
                 let (head, body) = response.into_parts();
                 Ok(Response {
                     status: head.status,
@@ -140,6 +140,7 @@ impl Origin {
                 })
             }
             Origin::H2(origin) => {
+                // Absolute form: h2 sends it as :scheme, :authority and :path.
                 let uri = format!("{}{}", target.origin(), spec.path);
                 let mut builder = Request::builder().method(spec.method.clone()).uri(uri);
                 for (k, v) in &spec.headers {
@@ -175,4 +176,23 @@ fn invalid_request(target: &Target, e: http::Error) -> LoadError {
         url: target.origin(),
         reason: format!("cannot build request: {e}"),
     }
+}
+
+/// Connects once to check that a run can start: TCP, TLS with the certificate check and the
+/// arm's ALPN, and on the HTTP/2 arms the HTTP/2 handshake up to the server's SETTINGS (a PING
+/// round trip). Nothing is requested; the connection is closed at once.
+pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> {
+    let start = Instant::now();
+    let (io, _) = connect(target, timeout).await?;
+    if !target.arm.is_http2() {
+        return Ok(());
+    }
+    let left = timeout.saturating_sub(start.elapsed());
+    tokio::time::timeout(left, http2::settings_round_trip(io))
+        .await
+        .map_err(|_| LoadError::Timeout {
+            what: "HTTP/2 SETTINGS",
+            addr: target.addr,
+            after: timeout,
+        })?
 }

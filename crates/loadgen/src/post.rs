@@ -1,15 +1,15 @@
 //! The chat pattern's upstream half: POSTs on an open-loop schedule.
 //!
-//! Each client sends `rate` POSTs per second at fixed instants, whatever happened to earlier ones,
-//! so a POST stuck behind six open SSE streams shows up as latency instead of slowing the schedule
-//! (coordinated omission). `post_rtt` runs from the POST's scheduled instant to its response read
-//! to the end. Each body carries a unique token so subscribers can time its fan-out. On the
-//! WebSocket arms the same schedule hands each message to the client's first socket instead
-//! (`ws_outbox.rs`).
+//! Each client sends the point's [`PostPlan`]: POSTs at fixed instants, whatever happened to
+//! earlier ones, so a POST stuck behind six open SSE streams shows up as latency instead of
+//! slowing the schedule (`docs/measurement.md`, "Coordinated omission"). `post_rtt` runs from the
+//! POST's scheduled instant to its response read to the end. Each body carries a unique token so
+//! subscribers can time its fan-out. On the WebSocket arms the same schedule hands each message
+//! to the client's first socket instead (the `websocket` module's outbox).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -18,24 +18,23 @@ use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
+use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::http2::SlotEvent;
 use crate::metrics::Gauge;
 use crate::origin::RequestSpec;
-use crate::queue::Priority;
-use crate::queue_timer::QueueTimer;
-use vocab::{Counter, Latency};
+use crate::queue::{Priority, QueueTimer, SlotEvent};
+use vocab::{Counter, Latency, PostPlan};
 
-/// The schedule of one client.
+/// The schedule of one client: the point's [`PostPlan`] from the end of warm-up, at this
+/// client's phase.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Schedule {
     /// When the first POST of the point may be scheduled (the end of warm-up).
     pub start: Instant,
-    /// POSTs per second for this client.
-    pub rate: f64,
-    /// How many POSTs this client sends.
+    pub plan: PostPlan,
+    /// How many POSTs this client sends ([`PostPlan::per_client`]).
     pub count: usize,
-    /// Fraction of one period this client is offset by, so clients do not POST in lockstep.
+    /// Fraction of one period this client is offset by ([`PostPlan::phase`]).
     pub phase: f64,
     /// This client's first token index.
     pub first_token: usize,
@@ -43,7 +42,7 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     pub fn instant(&self, k: usize) -> Instant {
-        self.start + Duration::from_secs_f64((k as f64 + self.phase) / self.rate)
+        self.start + self.plan.due(k, self.phase)
     }
 }
 
@@ -156,7 +155,7 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64, asked: onesh
 /// Records a censored `post_rtt` for a POST dropped at the end of the point before it completed
 /// or failed.
 struct PendingPost<'a> {
-    ctx: &'a crate::context::Ctx,
+    ctx: &'a Ctx,
     scheduled: Instant,
     done: bool,
 }

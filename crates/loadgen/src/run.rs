@@ -1,8 +1,8 @@
 //! One sweep point: N virtual clients, each with its streams (EventSources, or WebSockets on the
 //! `ws` and `wss` arms) and its POST schedule (chat messages on its first WebSocket), for a
-//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when the
-//! caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the loss
-//! proof ([`DeliveryTally`]) computed at the instant the point ended.
+//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when
+//! the caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the
+//! loss proof ([`DeliveryTally`]) computed at the instant the point ended.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,52 +10,36 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::{Client, PointShared};
-use crate::context::Ctx;
+use crate::client::Client;
+use crate::context::{Ctx, PointShared};
 use crate::delivery::{Delivery, DeliveryTally, TokenTable};
-use crate::fatal::Fatal;
+use crate::error::Fatal;
 use crate::metrics::{Gauge, Metrics};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
 use crate::target::Target;
 use crate::websocket::run_socket;
-use vocab::BrowserProfile;
+use vocab::{BrowserProfile, PostPlan, Workload};
 
 /// The validated settings of one sweep point.
 #[derive(Debug, Clone)]
 pub struct PointConfig {
     pub target: Arc<Target>,
-    /// The clients this process runs.
-    pub clients: u32,
+    /// What the clients do: how many (the clients this process runs), their streams, warm-up and
+    /// measured time, POSTs, paths on the server (a path in the arm's target URL takes the
+    /// WebSockets' place: [`Target::websocket_path`]) and reconnection delay (set it from
+    /// [`defaults::reconnect_delay`](crate::defaults::reconnect_delay) for the profile).
+    pub workload: Workload,
     /// When the point's clients are split over several processes (shards): which part this
     /// process runs. `None` runs them all.
     pub shard: Option<Shard>,
-    pub streams_per_client: u32,
     /// The HTTP/1.1 cap (6 in browsers). Ignored by the HTTP/2 arms.
     pub max_connections_per_origin: usize,
-    /// Path and query of the event stream, e.g. `/events?channel=bench`.
-    pub events_path: String,
-    /// Path and query the POSTs go to, e.g. `/messages?channel=bench`.
-    pub messages_path: String,
-    /// Path and query of the WebSockets on the `ws` and `wss` arms, e.g. `/ws?channel=bench`
-    /// (a path in the arm's target URL takes its place: [`Target::websocket_path`]).
-    pub websocket_path: String,
     /// The same-origin page each client loads before its streams and POSTs start, as a browser
-    /// does (`page.rs`); `None` starts them on a fresh pool.
+    /// does (`client.rs`); `None` starts them on a fresh pool.
     pub page_path: Option<String>,
-    /// POSTs per second per client; 0 sends none.
-    pub post_rate_per_client: f64,
-    pub post_body_bytes: usize,
-    /// Streams open and settle; POSTs and `event_delivery` samples start after it.
-    pub warmup: Duration,
-    /// The measured time after warm-up.
-    pub duration: Duration,
     /// Whose rules the clients follow where the browsers differ (HTTP/2 windows and stream cap).
-    /// The reconnection delay is its own field: set it from
-    /// [`defaults::reconnect_delay`](crate::defaults::reconnect_delay).
     pub profile: BrowserProfile,
-    /// Reconnection delay until the server sends `retry:` (3 s in Blink, 5 s in Gecko).
-    pub reconnect_delay: Duration,
     pub connect_timeout: Duration,
     /// How long to wait for tasks to stop at the end before abandoning them.
     pub drain_timeout: Duration,
@@ -115,36 +99,23 @@ pub struct PointOutcome {
 
 impl PointConfig {
     /// One client with one stream against `target`, no POSTs, every other setting from
-    /// [`defaults`](crate::defaults); set the fields a point needs on top.
+    /// [`defaults`](crate::defaults) ([`defaults::workload`](crate::defaults::workload)); set
+    /// the fields a point needs on top.
     pub fn new(target: Target) -> PointConfig {
         use crate::defaults as d;
         PointConfig {
             target: Arc::new(target),
-            clients: 1,
+            workload: d::workload(),
             shard: None,
-            streams_per_client: 1,
             max_connections_per_origin: d::CONNECTIONS_PER_ORIGIN,
-            events_path: format!("/events?channel={}", d::CHANNEL),
-            messages_path: format!("/messages?channel={}", d::CHANNEL),
-            websocket_path: format!("/ws?channel={}", d::CHANNEL),
             page_path: None,
-            post_rate_per_client: 0.0,
-            post_body_bytes: d::POST_BODY_BYTES,
-            warmup: d::WARMUP,
-            duration: d::DURATION,
             profile: BrowserProfile::default(),
-            reconnect_delay: d::reconnect_delay(BrowserProfile::default()),
             connect_timeout: d::CONNECT_TIMEOUT,
             drain_timeout: d::DRAIN_TIMEOUT,
             loss_grace: d::LOSS_GRACE,
             parser_limits: sse_wire::Limits::default(),
             send_stamp: sse_wire::stamp::SendStamp::default(),
         }
-    }
-
-    /// POSTs each client sends during the measured time.
-    pub fn posts_per_client(&self) -> usize {
-        (self.post_rate_per_client * self.duration.as_secs_f64()).floor() as usize
     }
 }
 
@@ -160,31 +131,28 @@ pub async fn run_point(
         Ctx::new(metrics.clone(), point_stop.clone(), config.connect_timeout)
             .with_profile(config.profile),
     );
-    let posts_per_client = if config.post_rate_per_client > 0.0 {
-        config.posts_per_client()
-    } else {
-        0
-    };
-    let measure_from = started + config.warmup;
+    let workload = &config.workload;
+    let posts_per_client = workload.posts.per_client(workload.duration);
+    let measure_from = started + workload.warmup;
     let nonce = point_nonce();
     let shared = Arc::new(PointShared {
         ctx: ctx.clone(),
         target: config.target.clone(),
-        events_path: config.events_path.clone(),
-        messages_path: config.messages_path.clone(),
+        events_path: workload.paths.events.clone(),
+        messages_path: workload.paths.messages.clone(),
         websocket_path: config
             .target
             .websocket_path
             .clone()
-            .unwrap_or_else(|| config.websocket_path.clone()),
-        reconnect_delay: config.reconnect_delay,
-        post_body_bytes: config.post_body_bytes,
+            .unwrap_or_else(|| workload.paths.websocket.clone()),
+        reconnect_delay: workload.reconnect_delay,
+        post_body_bytes: workload.posts.body_bytes,
         measure_from,
-        tokens: TokenTable::new(nonce, posts_per_client * config.clients as usize, started),
+        tokens: TokenTable::new(nonce, posts_per_client * workload.clients as usize, started),
         delivery: Delivery::new(
             started,
-            posts_per_client * config.clients as usize,
-            u64::from(config.clients) * u64::from(config.streams_per_client),
+            posts_per_client * workload.clients as usize,
+            u64::from(workload.clients) * u64::from(workload.streams_per_client),
         ),
         parser_limits: config.parser_limits,
         send_stamp: config.send_stamp.clone(),
@@ -200,9 +168,9 @@ pub async fn run_point(
             point_stop.clone(),
         ),
     );
-    let mut clients = Vec::with_capacity(config.clients as usize);
+    let mut clients = Vec::with_capacity(workload.clients as usize);
     let websockets = config.target.arm.is_websocket();
-    for index in 0..config.clients {
+    for index in 0..workload.clients {
         let client = Arc::new(Client::new(
             shared.clone(),
             config.max_connections_per_origin,
@@ -210,7 +178,7 @@ pub async fn run_point(
         ));
         match &config.page_path {
             None => {
-                for stream in 0..config.streams_per_client {
+                for stream in 0..workload.streams_per_client {
                     spawn_stoppable(
                         &tasks,
                         &point_stop,
@@ -222,10 +190,10 @@ pub async fn run_point(
                 // The page first, then the streams it creates (the POST schedule keeps its own
                 // open-loop instants).
                 let (client, page, streams) =
-                    (client.clone(), page.clone(), config.streams_per_client);
+                    (client.clone(), page.clone(), workload.streams_per_client);
                 let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
                 spawn_stoppable(&tasks, &point_stop, async move {
-                    crate::page::load(&client, &page).await;
+                    client.load_page(&page).await;
                     for stream in 0..streams {
                         spawn_stoppable(
                             &inner_tasks,
@@ -239,11 +207,11 @@ pub async fn run_point(
         if posts_per_client > 0 {
             let schedule = Schedule {
                 start: measure_from,
-                rate: config.post_rate_per_client,
+                plan: workload.posts,
                 count: posts_per_client,
                 phase: match config.shard {
-                    None => f64::from(index) / f64::from(config.clients.max(1)),
-                    Some(s) => f64::from(s.global(index)) / f64::from(s.total_clients.max(1)),
+                    None => PostPlan::phase(index, workload.clients),
+                    Some(s) => PostPlan::phase(s.global(index), s.total_clients),
                 },
                 first_token: index as usize * posts_per_client,
             };
@@ -255,7 +223,7 @@ pub async fn run_point(
         }
         clients.push(client);
     }
-    let end = measure_from + config.duration;
+    let end = measure_from + workload.duration;
     let mut watchdog = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
@@ -306,7 +274,8 @@ pub async fn run_point(
 /// first of which sends the client's chat messages).
 async fn open_stream(client: Arc<Client>, websockets: bool, stream: u32) {
     if websockets {
-        run_socket(client, stream == 0).await;
+        let outbox = (stream == 0).then_some(&client.ws_outbox);
+        run_socket(&client.shared, &client.ws_gate, outbox).await;
     } else {
         run_stream(client).await;
     }

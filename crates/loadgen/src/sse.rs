@@ -3,7 +3,8 @@
 //! - `GET` with `Accept: text/event-stream`, `Cache-Control: no-cache`, and `Last-Event-ID` once
 //!   an id has been seen; each event is parsed with `sse-wire` and timed on arrival.
 //! - After a clean end of the body or a network error: wait the reconnection time (`retry:` from
-//!   the server, else the configured default, 3 s as in Blink) and reconnect.
+//!   the server, else the configured default, 3 s as in Blink: `docs/browsers.md`, "EventSource
+//!   reconnection") and reconnect.
 //! - A status other than 200, or a content type other than `text/event-stream`, fails the stream
 //!   for good: no reconnect, as the specification says.
 //! - A line or an event over the parser's [`Limits`](sse_wire::Limits) is an error
@@ -23,15 +24,13 @@ use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderName, Method, StatusCode};
 use sse_wire::{Item, Parser};
 
-use crate::client::{Client, PointShared};
-use crate::context::Ctx;
+use crate::client::Client;
+use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
-use crate::http2::SlotEvent;
 use crate::metrics::{Gauge, Metrics};
 use crate::origin::RequestSpec;
-use crate::queue::Priority;
-use crate::queue_timer::QueueTimer;
+use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");

@@ -1,7 +1,8 @@
 //! End-to-end: the emulated browser against the embedded test server, on port 0.
 //!
-//! Each test is written once and run on all four arms by `for_arms!`; the expectations that differ
-//! (the six-connection ceiling) are computed from the arm, never copied.
+//! Each test is written once and run on every arm with event streams by `test_support::arms`; the
+//! expectations that differ (the six-connection ceiling) are computed from the arm, never copied.
+//! The WebSocket arms are not in the HTTP pool (`websocket.rs` tests their own rules).
 
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used)]
@@ -13,31 +14,8 @@ use loadgen::{
     run_point, Counter, Latency, Metrics, PointConfig, PointOutcome, Protocol, Target, Trust,
 };
 use sse_server::{ServerConfig, Stats};
+use test_support::emulation;
 use tokio_util::sync::CancellationToken;
-
-/// Generates one `#[tokio::test]` per arm, all four of them, calling `$body(arm)`.
-macro_rules! for_arms {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h1() {
-                $body(loadgen::Protocol::H1).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h1_tls() {
-                $body(loadgen::Protocol::H1Tls).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
 
 struct Run {
     streams_per_client: u32,
@@ -64,33 +42,16 @@ impl Default for Run {
 }
 
 async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
-    let protocol = arm;
-    let mut config = ServerConfig {
-        listeners: vec![(protocol, "127.0.0.1:0".parse().unwrap())],
-        ..ServerConfig::default()
-    };
-    config.events.interval = Duration::from_millis(50);
-    (spec.tweak)(&mut config);
-    let server = sse_server::start(config).await.unwrap();
-    let url = server.url(protocol).unwrap();
-    let target = Target::new(arm, &url, &Trust::Certificates(vec![server.cert_der()])).unwrap();
-    let config = PointConfig {
-        streams_per_client: spec.streams_per_client,
-        events_path: format!("/events?channel=t{}", spec.events_query),
-        messages_path: "/messages?channel=t".into(),
-        post_rate_per_client: spec.post_rate,
-        post_body_bytes: 64,
-        warmup: spec.warmup,
-        duration: spec.duration,
-        reconnect_delay: spec.reconnect_delay,
-        ..PointConfig::new(target)
-    };
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(30),
-        run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()),
-    )
-    .await
-    .expect("a point stops by itself");
+    let (server, target) = emulation::embedded(arm, spec.tweak).await;
+    let mut config = emulation::point(target);
+    let workload = &mut config.workload;
+    workload.streams_per_client = spec.streams_per_client;
+    workload.paths.events = format!("/events?channel=t{}", spec.events_query);
+    workload.posts.rate_per_client = spec.post_rate;
+    workload.warmup = spec.warmup;
+    workload.duration = spec.duration;
+    workload.reconnect_delay = spec.reconnect_delay;
+    let outcome = emulation::run(&config).await;
     let stats = server.stats();
     server.shutdown().await;
     assert!(outcome.fatal.is_none(), "fatal: {:?}", outcome.fatal);
@@ -99,7 +60,8 @@ async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
 
 /// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
 /// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
-async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn ceiling(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -145,11 +107,11 @@ async fn eight_streams_hit_the_ceiling_only_on_http1(arm: Protocol) {
     assert!(m.latency(Latency::EventDelivery).count > 0);
     assert_eq!(m.total_errors(), 0);
 }
-for_arms!(ceiling, super::eight_streams_hit_the_ceiling_only_on_http1);
 
 /// 16 streams on HTTP/1.1: ten wait for a slot the whole point, so queue_wait's p99 (and its p50,
 /// with 10 of 16 samples) is at least the length of the point. Over HTTP/2 nothing waits.
-async fn the_ceiling_shows_in_queue_wait(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn censored_queue_wait(arm: Protocol) {
     let (out, _) = run(
         arm,
         Run {
@@ -179,11 +141,11 @@ async fn the_ceiling_shows_in_queue_wait(arm: Protocol) {
         );
     }
 }
-for_arms!(censored_queue_wait, super::the_ceiling_shows_in_queue_wait);
 
 /// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
 /// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.
-async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn max_streams(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -194,11 +156,7 @@ async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
     .await;
     let m = &out.metrics;
     let (opened, queued, conns) = if arm.is_http2() { (3, 5, 1) } else { (6, 2, 6) };
-    let errors: Vec<_> = loadgen::ErrorClass::ALL
-        .iter()
-        .map(|&c| (c.name(), m.errors(c)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    let errors = emulation::errors(&out);
     assert_eq!(m.get(Counter::StreamsOpened), opened, "errors {errors:?}");
     // Known race, seen once on h2c in CI (4 queued, not 5): at the end instant one stream can be
     // between its grant and h2 holding it behind the server's limit, counted neither open nor
@@ -222,14 +180,11 @@ async fn max_concurrent_streams_queues_on_one_connection(arm: Protocol) {
     );
     assert_eq!(stats.listeners[0].connections_accepted, conns);
 }
-for_arms!(
-    max_streams,
-    super::max_concurrent_streams_queues_on_one_connection
-);
 
 /// Streams that end (the server ends each after 5 events) free their slots: on HTTP/1.1 the
 /// queued requests then get new connections; every stream opens on both arms.
-async fn ended_streams_let_queued_ones_through(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn slots_free_up(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
@@ -246,7 +201,6 @@ async fn ended_streams_let_queued_ones_through(arm: Protocol) {
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
     assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_http2());
 }
-for_arms!(slots_free_up, super::ended_streams_let_queued_ones_through);
 
 /// The run refuses a server that negotiates another protocol than the arm pins.
 #[tokio::test]
@@ -264,11 +218,9 @@ async fn protocol_mismatch_is_fatal() {
         &Trust::Certificates(vec![server.cert_der()]),
     )
     .unwrap();
-    let config = PointConfig {
-        warmup: Duration::ZERO,
-        reconnect_delay: Duration::from_millis(100),
-        ..PointConfig::new(target)
-    };
+    let mut config = PointConfig::new(target);
+    config.workload.warmup = Duration::ZERO;
+    config.workload.reconnect_delay = Duration::from_millis(100);
     let out = run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()).await;
     server.shutdown().await;
     let fatal = out.fatal.expect("a mismatch stops the run");

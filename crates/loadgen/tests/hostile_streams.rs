@@ -1,7 +1,7 @@
 //! Event streams from servers we did not write: every line ending, every split, huge lines, a
 //! BOM, binary garbage, a line that never ends, a stream cut mid-event, the wrong content type and
-//! an error status. Each runs against a scripted server (`common::raw`) on every arm and checks
-//! what the client made of the events, not only how many there were:
+//! an error status. Each runs against a scripted server (`test_support::scripted`) on every arm
+//! with event streams and checks what the client made of the events, not only how many there were:
 //!
 //! - **data**: every event's data carries a send stamp (the `event_delivery` convention,
 //!   `sse_wire::stamp`) dated a whole number of [`AGE_STEP`]s in the past, so `event_delivery`'s
@@ -15,15 +15,14 @@
 //!   wrongly changes those counts; and a reconnecting stream sends the last id back
 //!   (`Last-Event-ID`, recorded by the server).
 //!
-//! The expectations come from the WHATWG rules (`ARCHITECTURE.md`, "The event-stream format").
-
-mod common;
+//! The expectations come from the WHATWG rules (`docs/event-stream.md`, "The event-stream format").
 
 use std::time::Duration;
 
-use common::raw::{self, Reply, Step, Then};
 use loadgen::{Counter, ErrorClass, Latency, PointOutcome, Protocol};
 use sse_wire::stamp::{SendStamp, StampUnit};
+use test_support::emulation;
+use test_support::scripted::{self, Reply, Step, Then};
 
 /// Runs one client with one stream for `duration` against `target`.
 async fn run_one(
@@ -31,11 +30,11 @@ async fn run_one(
     duration: Duration,
     tweak: impl FnOnce(&mut loadgen::PointConfig),
 ) -> PointOutcome {
-    let mut config = common::point(target);
-    config.warmup = Duration::ZERO;
-    config.duration = duration;
+    let mut config = emulation::point(target);
+    config.workload.warmup = Duration::ZERO;
+    config.workload.duration = duration;
     tweak(&mut config);
-    let out = common::run(&config).await;
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out
 }
@@ -99,7 +98,7 @@ fn split_event(fields: &[&str], eol: &str, age: u64) -> String {
 /// Five events: ids 1, 2 and 3 ended by CR, LF and CRLF; an `event: mixed` with id 9 and all
 /// three line endings; a message with id 5. Their ages are 1 to 5. The messages' ids go 1, 2, 3,
 /// 5: one gap; the `mixed` event's id 9 is not a message id, so 5 is no duplicate.
-fn line_endings() -> Vec<u8> {
+fn every_line_ending() -> Vec<u8> {
     let mut body = split_event(&["id: 1"], "\r", 1);
     body.push_str(&split_event(&["id: 2"], "\n", 2));
     body.push_str(&split_event(&["id: 3"], "\r\n", 3));
@@ -112,14 +111,15 @@ fn line_endings() -> Vec<u8> {
     body.into_bytes()
 }
 
-/// The five events of [`line_endings`] in one write; then the stream ends, and the client
+/// The five events of [`every_line_ending`] in one write; then the stream ends, and the client
 /// reconnects with the last id it saw: 5, not the `mixed` event's 9.
-async fn every_line_ending(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |n| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn line_endings(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |n| {
         if n == 0 {
             Reply {
                 then: Then::End,
-                ..Reply::events(vec![Step::Write(line_endings())])
+                ..Reply::events(vec![Step::Write(every_line_ending())])
             }
         } else {
             Reply::events(Vec::new())
@@ -127,7 +127,7 @@ async fn every_line_ending(arm: Protocol) {
     })
     .await;
     let out = run_one(target, Duration::from_millis(800), split_stamp).await;
-    assert_eq!(events(&out), 5, "{:?}", common::errors(&out));
+    assert_eq!(events(&out), 5, "{:?}", emulation::errors(&out));
     assert_eq!(ages(&out), [1, 2, 3, 4, 5], "the events' data");
     assert_eq!(
         gaps_and_duplicates(&out),
@@ -138,20 +138,20 @@ async fn every_line_ending(arm: Protocol) {
     assert_eq!(out.metrics.total_errors(), 0);
     assert_eq!(out.metrics.get(Counter::Reconnects), 1);
 }
-for_all_arms!(line_endings, super::every_line_ending);
 
 /// The same events after a BOM and a comment, one byte per TCP write (or DATA frame): every split
 /// point, the BOM's bytes, the CR and LF of one line ending and the bytes of one character in
 /// different reads included.
-async fn split_at_every_byte(arm: Protocol) {
-    let (target, _) = raw::serve(arm, move |_| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn split_every_byte(arm: Protocol) {
+    let (target, _) = scripted::serve(arm, move |_| {
         let mut body = b"\xEF\xBB\xBF: comment\r\n".to_vec();
-        body.extend_from_slice(&line_endings());
+        body.extend_from_slice(&every_line_ending());
         Reply::bytewise(&body, Duration::from_millis(1))
     })
     .await;
     let out = run_one(target, Duration::from_millis(2500), split_stamp).await;
-    assert_eq!(events(&out), 5, "{:?}", common::errors(&out));
+    assert_eq!(events(&out), 5, "{:?}", emulation::errors(&out));
     assert_eq!(ages(&out), [1, 2, 3, 4, 5], "the events' data");
     assert_eq!(
         gaps_and_duplicates(&out),
@@ -160,27 +160,27 @@ async fn split_at_every_byte(arm: Protocol) {
     );
     assert_eq!(out.metrics.total_errors(), 0);
 }
-for_all_arms!(split_every_byte, super::split_at_every_byte);
 
 /// A 768 KiB data line (under the 1 MiB line cap) is one event, its stamp at the end of the line
 /// intact; one of 2 MiB is not, and counts as a parse error: the stream reconnects.
-async fn huge_lines(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn huge(arm: Protocol) {
     let line = |n: usize, age: u64| {
         let mut v = b"data: {\"pad\":\"".to_vec();
         v.extend(std::iter::repeat_n(b'x', n));
         v.extend_from_slice(format!("\",\"sent_ns\":{}}}\n\n", stamp(age)).as_bytes());
         v
     };
-    let (ok, _) = raw::serve(arm, move |_| {
+    let (ok, _) = scripted::serve(arm, move |_| {
         Reply::events(vec![Step::Write(line(768 << 10, 1))])
     })
     .await;
     let out = run_one(ok, Duration::from_millis(800), |_| {}).await;
-    assert_eq!(events(&out), 1, "{:?}", common::errors(&out));
+    assert_eq!(events(&out), 1, "{:?}", emulation::errors(&out));
     assert_eq!(ages(&out), [1]);
     assert_eq!(out.metrics.total_errors(), 0);
 
-    let (too_long, seen) = raw::serve(arm, move |n| {
+    let (too_long, seen) = scripted::serve(arm, move |n| {
         if n == 0 {
             Reply::events(vec![Step::Write(line(2 << 20, 1))])
         } else {
@@ -193,20 +193,20 @@ async fn huge_lines(arm: Protocol) {
         out.metrics.errors(ErrorClass::Parse),
         1,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert!(out.metrics.get(Counter::Reconnects) >= 1);
     assert!(seen.requests() >= 2);
     assert_eq!(events(&out), 1, "only the reconnected stream's event");
     assert_eq!(ages(&out), [2]);
 }
-for_all_arms!(huge, super::huge_lines);
 
 /// A BOM at the start is skipped; binary garbage (bytes that are not UTF-8, NULs, control bytes)
 /// in field names and values neither fires events nor breaks the stream; invalid UTF-8 in data is
 /// decoded lossily, and the stamp after it still reads.
-async fn bom_and_binary_garbage(arm: Protocol) {
-    let (target, _) = raw::serve(arm, move |_| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn bom_and_garbage(arm: Protocol) {
+    let (target, _) = scripted::serve(arm, move |_| {
         let mut body =
             format!("\u{FEFF}id: 1\ndata: {{\"sent_ns\":{}}}\n\n", stamp(1)).into_bytes();
         // Deterministic garbage: every byte value but CR and LF, lines of 61 bytes, none starting
@@ -226,7 +226,7 @@ async fn bom_and_binary_garbage(arm: Protocol) {
     })
     .await;
     let out = run_one(target, Duration::from_millis(600), |_| {}).await;
-    assert_eq!(events(&out), 2, "{:?}", common::errors(&out));
+    assert_eq!(events(&out), 2, "{:?}", emulation::errors(&out));
     assert_eq!(ages(&out), [1, 2], "the events' data");
     assert_eq!(
         gaps_and_duplicates(&out),
@@ -235,13 +235,13 @@ async fn bom_and_binary_garbage(arm: Protocol) {
     );
     assert_eq!(out.metrics.total_errors(), 0);
 }
-for_all_arms!(bom_and_garbage, super::bom_and_binary_garbage);
 
 /// A stream that never sends a line ending: the client gives up at the line cap (here 64 KiB),
 /// counts `errors_parse`, drops the connection and reconnects; it never buffers more than the cap,
 /// and the server could write only a bounded amount (the cap plus socket and window buffers).
-async fn line_that_never_ends(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |_| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn never_ends(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |_| {
         Reply::events(vec![Step::Flood {
             chunk: vec![b'x'; 16 << 10],
             max_bytes: 256 << 20,
@@ -256,7 +256,7 @@ async fn line_that_never_ends(arm: Protocol) {
     })
     .await;
     let parse = out.metrics.errors(ErrorClass::Parse);
-    assert!(parse >= 1, "{:?}", common::errors(&out));
+    assert!(parse >= 1, "{:?}", emulation::errors(&out));
     assert_eq!(events(&out), 0);
     assert!(out.metrics.get(Counter::Reconnects) >= 1);
     let per_request =
@@ -266,13 +266,13 @@ async fn line_that_never_ends(arm: Protocol) {
         "the client kept reading: {per_request} bytes per request"
     );
 }
-for_all_arms!(never_ends, super::line_that_never_ends);
 
 /// A stream cut in the middle of an event: the partial event is discarded (its data never
 /// arrives, its id is not the last id), the stream reconnects with the id of the last complete
 /// event, and a clean end is not an error.
-async fn cut_mid_event(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |n| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn cut(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |n| {
         if n == 0 {
             let body = format!(
                 "id: 7\ndata: {{\"sent_ns\":{}}}\n\nid: 8\ndata: {{\"sent_ns\":{}}}",
@@ -290,20 +290,20 @@ async fn cut_mid_event(arm: Protocol) {
     })
     .await;
     let out = run_one(target, Duration::from_millis(600), |_| {}).await;
-    assert_eq!(events(&out), 2, "{:?}", common::errors(&out));
+    assert_eq!(events(&out), 2, "{:?}", emulation::errors(&out));
     assert_eq!(ages(&out), [1, 2], "the cut event's data never arrives");
     assert_eq!(gaps_and_duplicates(&out), (0, 0), "ids 7 then 8");
     assert_eq!(out.metrics.total_errors(), 0);
     assert_eq!(out.metrics.get(Counter::Reconnects), 1);
     assert_eq!(seen.last_event_ids(), ["", "7"]);
 }
-for_all_arms!(cut, super::cut_mid_event);
 
 /// `200` with another content type, and a `500`: the EventSource fails for good, counted as
 /// `errors_status`, and never reconnects.
-async fn wrong_content_type_and_error_status(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn refused(arm: Protocol) {
     for (status, content_type) in [(200, "text/plain"), (500, "text/event-stream")] {
-        let (target, seen) = raw::serve(arm, move |_| Reply {
+        let (target, seen) = scripted::serve(arm, move |_| Reply {
             status,
             content_type,
             steps: vec![Step::Write(b"data: never\n\n".to_vec())],
@@ -321,4 +321,3 @@ async fn wrong_content_type_and_error_status(arm: Protocol) {
         assert_eq!(seen.requests(), 1);
     }
 }
-for_all_arms!(refused, super::wrong_content_type_and_error_status);

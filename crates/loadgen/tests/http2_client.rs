@@ -12,12 +12,11 @@
 //! - 250 streams that all receive an event at the same instant, again and again: no error (h2's
 //!   own small-DATA-frame defence must never fire against a well-behaved server).
 
-mod common;
-
 use std::time::Duration;
 
-use common::raw::{self, Options, Reply, Step};
 use loadgen::{Counter, PointOutcome, Protocol, BROWSER_INITIAL_STREAMS};
+use test_support::emulation;
+use test_support::scripted::{self, Options, Reply, Step};
 
 /// A stream that sends an event every 50 ms for a long while.
 fn ticking() -> Reply {
@@ -30,19 +29,20 @@ fn ticking() -> Reply {
 }
 
 async fn run_streams(target: loadgen::Target, streams: u32, post_rate: f64) -> PointOutcome {
-    let mut config = common::point(target);
-    config.streams_per_client = streams;
-    config.post_rate_per_client = post_rate;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(1500);
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = streams;
+    config.workload.posts.rate_per_client = post_rate;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(1500);
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out
 }
 
-async fn no_limit_in_settings_opens_100(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |_| ticking()).await;
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn settings_without_a_limit(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |_| ticking()).await;
     let out = run_streams(target, 150, 0.0).await;
     let m = &out.metrics;
     assert_eq!(BROWSER_INITIAL_STREAMS, 100);
@@ -50,7 +50,7 @@ async fn no_limit_in_settings_opens_100(arm: Protocol) {
         m.get(Counter::StreamsOpened),
         100,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert_eq!(out.streams_open_at_end, 100);
     assert_eq!(
@@ -58,28 +58,25 @@ async fn no_limit_in_settings_opens_100(arm: Protocol) {
         "the rest wait on the same connection"
     );
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(seen.requests(), 100);
 }
-for_http2_arms!(
-    settings_without_a_limit,
-    super::no_limit_in_settings_opens_100
-);
 
-async fn late_settings_refusals_are_retried(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn late_settings(arm: Protocol) {
     let options = Options {
         handshake_delay: Duration::from_millis(300),
         max_concurrent_streams: Some(3),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 10, 0.0).await;
     let m = &out.metrics;
     assert_eq!(
         m.get(Counter::StreamsOpened),
         3,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert_eq!(out.streams_queued_at_end, 7);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
@@ -87,7 +84,7 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
         m.total_errors(),
         0,
         "refusals are not errors: {:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     // Sent before the server's SETTINGS (100 assumed), so the 7 over its limit were refused
     // (REFUSED_STREAM) and sent again: a client that waited for SETTINGS would retry none.
@@ -106,20 +103,20 @@ async fn late_settings_refusals_are_retried(arm: Protocol) {
     );
     assert!(seen.requests() >= 3);
 }
-for_http2_arms!(late_settings, super::late_settings_refusals_are_retried);
 
 /// A client that loaded its page first (as a browser does before its script creates
 /// EventSources) knows the server's limit of 3: 3 streams open, 7 wait in h2 on the same
 /// connection, counted queued; none is sent over the limit and refused.
-async fn after_the_page_the_limit_is_known(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |c| c.http2.max_concurrent_streams = 3).await;
-    let mut config = common::point(target);
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn page_first(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |c| c.http2.max_concurrent_streams = 3).await;
+    let mut config = emulation::point(target);
     config.page_path = Some("/health".into());
-    config.streams_per_client = 10;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(1500);
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    config.workload.streams_per_client = 10;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(1500);
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     let stats = server
         .stats()
         .listener(arm)
@@ -132,7 +129,7 @@ async fn after_the_page_the_limit_is_known(arm: Protocol) {
         m.get(Counter::StreamsOpened),
         3,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert_eq!(out.streams_open_at_end, 3);
     assert_eq!(
@@ -146,16 +143,16 @@ async fn after_the_page_the_limit_is_known(arm: Protocol) {
     );
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
     assert_eq!(stats.requests, 4, "the page and 3 streams");
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
 }
-for_http2_arms!(page_first, super::after_the_page_the_limit_is_known);
 
-async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn goaway(arm: Protocol) {
     let options = Options {
         goaway_after: Some(5),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 5, 5.0).await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 5);
@@ -163,7 +160,7 @@ async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
         out.streams_open_at_end, 5,
         "the streams before the GOAWAY run on"
     );
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(
         m.get(Counter::ConnectionsCarryingRequests),
         2,
@@ -183,25 +180,25 @@ async fn goaway_moves_new_requests_to_a_new_connection(arm: Protocol) {
     assert!(m.get(Counter::EventsReceived) >= 5 * 30, "{m:?}");
     assert_eq!(seen.requests(), 5);
 }
-for_http2_arms!(goaway, super::goaway_moves_new_requests_to_a_new_connection);
 
-async fn simultaneous_events_on_250_streams(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |c| {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_events(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |c| {
         c.http2.max_concurrent_streams = 256;
         c.events.interval = Duration::from_millis(20);
     })
     .await;
-    let mut config = common::point(target);
-    config.streams_per_client = 250;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 250;
     // Every POST is one event on all 250 streams at the same instant.
-    config.post_rate_per_client = 50.0;
-    config.post_body_bytes = 16;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_secs(3);
-    let out = common::run(&config).await;
+    config.workload.posts.rate_per_client = 50.0;
+    config.workload.posts.body_bytes = 16;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_secs(3);
+    let out = emulation::run(&config).await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 250);
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
     assert_eq!(m.get(Counter::Reconnects), 0);
     // The load happened (about 150 POSTs are scheduled; on a starved machine 82 of 129 completed
@@ -216,7 +213,3 @@ async fn simultaneous_events_on_250_streams(arm: Protocol) {
     );
     server.shutdown().await;
 }
-for_http2_arms!(
-    simultaneous_events,
-    super::simultaneous_events_on_250_streams
-);

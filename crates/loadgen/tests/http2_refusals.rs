@@ -8,32 +8,32 @@
 //! looping: the fourth refusal counts as an error. Any other reset was processed (or may have
 //! been): it is an error at once, never sent again.
 
-mod common;
-
 use std::time::Duration;
 
-use common::raw::{self, Options, Reply};
 use loadgen::{Counter, ErrorClass, PointOutcome, Protocol, Target};
+use test_support::emulation;
+use test_support::scripted::{self, Options, Reply};
 
 /// One stream for 1 s; after a failure it would reconnect only after 30 s.
 async fn run_one_stream(target: Target) -> PointOutcome {
-    let mut config = common::point(target);
-    config.warmup = Duration::ZERO;
-    config.duration = Duration::from_secs(1);
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.warmup = Duration::ZERO;
+    config.workload.duration = Duration::from_secs(1);
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out
 }
 
 /// A server that refuses every stream: the request goes out four times (the first try and three
 /// retries), then the refusal is one `errors_rst_stream`.
-async fn refusals_are_retried_three_times_then_an_error(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn refused_streams(arm: Protocol) {
     let options = Options {
         reset_streams: Some(h2::Reason::REFUSED_STREAM),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     let out = run_one_stream(target).await;
     let m = &out.metrics;
     assert_eq!(seen.requests(), 1 + 3);
@@ -42,23 +42,20 @@ async fn refusals_are_retried_three_times_then_an_error(arm: Protocol) {
         m.errors(ErrorClass::RstStream),
         1,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert_eq!(m.total_errors(), 1);
     assert_eq!(m.get(Counter::StreamsOpened), 0);
 }
-for_http2_arms!(
-    refused_streams,
-    super::refusals_are_retried_three_times_then_an_error
-);
 
 /// A server that resets every stream with INTERNAL_ERROR: one request, one error, no retry.
-async fn other_resets_are_errors_and_never_retried(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn reset_streams(arm: Protocol) {
     let options = Options {
         reset_streams: Some(h2::Reason::INTERNAL_ERROR),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     let out = run_one_stream(target).await;
     let m = &out.metrics;
     assert_eq!(seen.requests(), 1);
@@ -67,11 +64,7 @@ async fn other_resets_are_errors_and_never_retried(arm: Protocol) {
         m.errors(ErrorClass::RstStream),
         1,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
     assert_eq!(m.total_errors(), 1);
 }
-for_http2_arms!(
-    reset_streams,
-    super::other_resets_are_errors_and_never_retried
-);

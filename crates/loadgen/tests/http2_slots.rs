@@ -10,12 +10,11 @@
 //! that opened one stream too many would show it there, not only in its own counters; with 3
 //! allowed (which the server enforces), it shows that the client uses all three.
 
-mod common;
-
 use std::time::Duration;
 
-use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{BrowserProfile, Counter, PointOutcome, Protocol, Target, BROWSER_STREAM_CAP};
+use test_support::emulation;
+use test_support::scripted::{self, Options, Reply, Step, Then};
 
 /// A stream that sends an event every 50 ms for a long while.
 fn ticking() -> Reply {
@@ -32,26 +31,32 @@ async fn run_streams(target: Target, streams: u32) -> PointOutcome {
 }
 
 async fn run_streams_as(target: Target, streams: u32, profile: BrowserProfile) -> PointOutcome {
-    let mut config = common::point(target);
+    let mut config = emulation::point(target);
     config.profile = profile;
-    config.streams_per_client = streams;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_millis(2000);
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    config.workload.streams_per_client = streams;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_millis(2000);
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
-    assert_eq!(out.metrics.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(
+        out.metrics.total_errors(),
+        0,
+        "{:?}",
+        emulation::errors(&out)
+    );
     out
 }
 
 /// Ten streams, a server allowing three, each stream ending 300 ms after it started: three run
 /// at a time, and the ten go through in four rounds, all on the first connection.
-async fn a_server_limit_of_3_gives_exactly_3_concurrent_streams(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn limit_3(arm: Protocol) {
     let options = Options {
         max_concurrent_streams: Some(3),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| Reply {
+    let (target, seen) = scripted::serve_with(arm, options, |_| Reply {
         then: Then::End,
         ..Reply::events(vec![
             Step::Write(b"data: short\n\n".to_vec()),
@@ -68,20 +73,17 @@ async fn a_server_limit_of_3_gives_exactly_3_concurrent_streams(arm: Protocol) {
     assert_eq!(m.get(Counter::ConnectionsOpened), 1);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
 }
-for_http2_arms!(
-    limit_3,
-    super::a_server_limit_of_3_gives_exactly_3_concurrent_streams
-);
 
 /// 300 streams, a server allowing 1000: Chromium's cap, 256, open; 44 wait on the same
 /// connection.
-async fn a_server_allowing_1000_gets_256(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn cap_256(arm: Protocol) {
     assert_eq!(BROWSER_STREAM_CAP, 256);
     let options = Options {
         max_concurrent_streams: Some(1000),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams(target, 300).await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 256);
@@ -91,17 +93,17 @@ async fn a_server_allowing_1000_gets_256(arm: Protocol) {
     assert_eq!(seen.max_open(), 256, "streams open at once, server view");
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
 }
-for_http2_arms!(cap_256, super::a_server_allowing_1000_gets_256);
 
 /// The same with Firefox's rules: Firefox takes the server's limit uncapped
 /// (`Http2Session::RecvSettings`; captured: 300 open against a limit of 1000), so all 300 open
 /// on the one connection.
-async fn firefox_opens_all_300_where_the_server_allows_1000(arm: Protocol) {
+#[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
+async fn firefox_uncapped(arm: Protocol) {
     let options = Options {
         max_concurrent_streams: Some(1000),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| ticking()).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| ticking()).await;
     let out = run_streams_as(target, 300, BrowserProfile::Firefox).await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 300);
@@ -109,7 +111,3 @@ async fn firefox_opens_all_300_where_the_server_allows_1000(arm: Protocol) {
     assert_eq!(seen.max_open(), 300, "streams open at once, server view");
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
 }
-for_http2_arms!(
-    firefox_uncapped,
-    super::firefox_opens_all_300_where_the_server_allows_1000
-);

@@ -3,19 +3,19 @@
 //! reaches every stream that was subscribed exactly once: `messages_lost == 0`,
 //! `messages_duplicated == 0`, with reconnects and replays along the way.
 //!
-//! Each test is written once and run on h1, h1-tls, h2 and h2c by `for_all_arms!`, and the fault
-//! tests also on ws and wss by `for_websocket_arms!`. A WebSocket has no `Last-Event-ID`: there
-//! the proof owes each socket what was published while one of its connections was up
-//! (`loadgen::DeliveryTally`), and the same faults must lose none of that; what went by while a
-//! socket reconnected is `missed`, shown, not asserted (it depends on when the faults hit).
-
-mod common;
+//! Each test is written once and run on every arm by `test_support::arms` (the tiny replay ring
+//! on the arms with event streams only: a WebSocket never resumes). A WebSocket has no
+//! `Last-Event-ID`: there the proof owes each socket what was published while one of its
+//! connections was up (`loadgen::DeliveryTally`), and the same faults must lose none of that; what
+//! went by while a socket reconnected is `missed`, shown, not asserted (it depends on when the
+//! faults hit).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use loadgen::{Counter, DeliveryTally, ErrorClass, PointOutcome, Protocol};
 use sse_server::{CloseMode, CloseStreams, FaultConfig, ServerConfig, Stall};
+use test_support::emulation;
 
 const CLIENTS: u32 = 3;
 const STREAMS_PER_CLIENT: u32 = 2;
@@ -26,25 +26,25 @@ async fn chat(
     faults: FaultConfig,
     events_query: &str,
 ) -> (PointOutcome, DeliveryTally) {
-    let (server, target) = common::embedded(arm, |c: &mut ServerConfig| {
+    let (server, target) = emulation::embedded(arm, |c: &mut ServerConfig| {
         c.events.retry_ms = 50;
         c.replay_ring = 4096;
         c.faults = faults;
     })
     .await;
-    let mut config = common::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = STREAMS_PER_CLIENT;
-    config.post_rate_per_client = 10.0;
-    config.duration = Duration::from_millis(2500);
-    config.events_path = format!("/events?channel=t{events_query}");
-    config.websocket_path = format!("/ws?channel=t{events_query}");
+    let mut config = emulation::point(target);
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = STREAMS_PER_CLIENT;
+    config.workload.posts.rate_per_client = 10.0;
+    config.workload.duration = Duration::from_millis(2500);
+    config.workload.paths.events = format!("/events?channel=t{events_query}");
+    config.workload.paths.websocket = format!("/ws?channel=t{events_query}");
     if arm.is_websocket() {
         // A socket is owed what was echoed at least the grace before its connection ended; the
         // faults here end connections after 300 ms, so the default 500 ms would owe nothing.
         config.loss_grace = Duration::from_millis(100);
     }
-    let out = common::run(&config).await;
+    let out = emulation::run(&config).await;
     server.shutdown().await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let tally = out.delivery.expect("the chat is small enough to track");
@@ -64,7 +64,7 @@ fn assert_no_loss(arm: Protocol, out: &PointOutcome, tally: DeliveryTally) {
         m.get(Counter::PostsScheduled),
         m.get(Counter::Gaps),
         m.get(Counter::Duplicates),
-        common::errors(out),
+        emulation::errors(out),
     );
     assert!(m.get(Counter::Reconnects) > 0, "{context}");
     assert!(tally.expected > 0, "{context}");
@@ -76,13 +76,12 @@ fn assert_no_loss(arm: Protocol, out: &PointOutcome, tally: DeliveryTally) {
 
 /// Streams that end by themselves after six ticks (300 ms): clean ends, resumed with
 /// `Last-Event-ID`.
-async fn streams_ending_by_count(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn ending_by_count(arm: Protocol) {
     let (out, tally) = chat(arm, FaultConfig::default(), "&count=6").await;
     assert_no_loss(arm, &out, tally);
     assert_eq!(out.metrics.total_errors(), 0, "clean ends are not errors");
 }
-for_all_arms!(ending_by_count, super::streams_ending_by_count);
-for_websocket_arms!(ws_ending_by_count, super::streams_ending_by_count);
 
 fn closing(mode: CloseMode) -> FaultConfig {
     FaultConfig {
@@ -95,17 +94,22 @@ fn closing(mode: CloseMode) -> FaultConfig {
 }
 
 /// Every stream closed cleanly 300 ms after it opened: a clean end, not an error.
-async fn clean_closes(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn closed_clean(arm: Protocol) {
     let (out, tally) = chat(arm, closing(CloseMode::Clean), "").await;
     assert_no_loss(arm, &out, tally);
-    assert_eq!(out.metrics.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(
+        out.metrics.total_errors(),
+        0,
+        "{:?}",
+        emulation::errors(&out)
+    );
 }
-for_all_arms!(closed_clean, super::clean_closes);
-for_websocket_arms!(ws_closed_clean, super::clean_closes);
 
 /// Every stream reset 300 ms after it opened: RST_STREAM on HTTP/2, the connection aborted on
 /// HTTP/1.1, a WebSocket's connection dropped without a Close frame.
-async fn reset_closes(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn closed_reset(arm: Protocol) {
     let (out, tally) = chat(arm, closing(CloseMode::Reset), "").await;
     assert_no_loss(arm, &out, tally);
     let class = if arm.is_http2() {
@@ -113,13 +117,16 @@ async fn reset_closes(arm: Protocol) {
     } else {
         ErrorClass::Reset
     };
-    assert!(out.metrics.errors(class) > 0, "{:?}", common::errors(&out));
+    assert!(
+        out.metrics.errors(class) > 0,
+        "{:?}",
+        emulation::errors(&out)
+    );
 }
-for_all_arms!(closed_reset, super::reset_closes);
-for_websocket_arms!(ws_closed_reset, super::reset_closes);
 
 /// Every connection reset (TCP RST) 300 ms after it was accepted, whatever it carries.
-async fn connection_resets(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn connections_reset(arm: Protocol) {
     let faults = FaultConfig {
         reset_connections_every: Some(Duration::from_millis(300)),
         ..FaultConfig::default()
@@ -129,15 +136,14 @@ async fn connection_resets(arm: Protocol) {
     assert!(
         out.metrics.errors(ErrorClass::Reset) > 0,
         "{:?}",
-        common::errors(&out)
+        emulation::errors(&out)
     );
 }
-for_all_arms!(connections_reset, super::connection_resets);
-for_websocket_arms!(ws_connections_reset, super::connection_resets);
 
 /// A GOAWAY 300 ms after each HTTP/2 connection was accepted: its streams end and resume on a new
 /// connection. HTTP/1.1 has no GOAWAY: nothing happens there, and nothing is lost either.
-async fn goaways(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn goaway(arm: Protocol) {
     let faults = FaultConfig {
         goaway_every: Some(Duration::from_millis(300)),
         ..FaultConfig::default()
@@ -152,13 +158,12 @@ async fn goaways(arm: Protocol) {
         assert_eq!(out.metrics.get(Counter::Reconnects), 0);
     }
 }
-for_all_arms!(goaway, super::goaways);
-for_websocket_arms!(ws_goaway, super::goaways);
 
 /// Stalled streams and POSTs answered 503 (on a WebSocket: messages dropped, so their sender
 /// never gets their echo): a failed POST is not owed to anyone, and what waited out a stall still
 /// arrives exactly once.
-async fn stalls_and_failed_posts(arm: Protocol) {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn stalls(arm: Protocol) {
     let faults = FaultConfig {
         close_streams: Some(CloseStreams {
             every: Duration::from_millis(700),
@@ -179,28 +184,26 @@ async fn stalls_and_failed_posts(arm: Protocol) {
     }
     assert!(m.get(Counter::PostsCompleted) < m.get(Counter::PostsScheduled));
 }
-for_all_arms!(stalls, super::stalls_and_failed_posts);
-for_websocket_arms!(ws_stalls, super::stalls_and_failed_posts);
 
 /// The proof is not vacuous: with a replay ring of one message, streams closed every 300 ms miss
 /// what was posted while they reconnected, and the run says so (`messages_lost` and `gaps`).
-async fn a_tiny_replay_ring_loses_messages(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |c: &mut ServerConfig| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_ring(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |c: &mut ServerConfig| {
         c.events.retry_ms = 150;
         c.replay_ring = 1;
         c.faults = closing(CloseMode::Clean);
     })
     .await;
-    let mut config = common::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = STREAMS_PER_CLIENT;
-    config.post_rate_per_client = 20.0;
-    config.duration = Duration::from_millis(2500);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = STREAMS_PER_CLIENT;
+    config.workload.posts.rate_per_client = 20.0;
+    config.workload.duration = Duration::from_millis(2500);
+    let out = emulation::run(&config).await;
     server.shutdown().await;
     let tally = out.delivery.expect("tracked");
     assert!(tally.lost > 0, "{tally:?}");
     assert!(tally.lost < tally.expected, "{tally:?}");
     assert!(out.metrics.get(Counter::Gaps) > 0);
 }
-for_all_arms!(tiny_ring, super::a_tiny_replay_ring_loses_messages);

@@ -1,44 +1,19 @@
 //! POSTs on an open-loop schedule, timed from their scheduled instant (coordinated omission), on
-//! every arm.
+//! every arm with POSTs (the scripted server speaks no WebSocket; `websocket.rs` times the
+//! WebSocket arms' messages).
 //!
-//! The expectations come from what the numbers mean (`ARCHITECTURE.md`, "What a number means";
+//! The expectations come from what the numbers mean (`docs/measurement.md`, "What a number means";
 //! `scenarios/README.md`): each client sends `rate` POSTs per second at fixed instants, offset by
 //! `index / clients` of a period, whatever happened to earlier ones; `post_rtt` runs from the
 //! POST's scheduled instant to its response read to the end, `post_queue_wait` from the scheduled
 //! instant to its slot. A load generator that timed from the moment a slot was free, or from the
 //! moment its task happened to run, would hide exactly the wait the benchmark exists to show.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{Counter, Latency, PointOutcome, Protocol, Target};
-
-/// Generates, for `$name`, one single-threaded `#[tokio::test]` per arm calling `$body(arm)`:
-/// blocking that one thread stalls every task of the point.
-macro_rules! for_all_arms_on_one_thread {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "current_thread")]
-            async fn h1() {
-                $body(loadgen::Protocol::H1).await
-            }
-            #[tokio::test(flavor = "current_thread")]
-            async fn h1_tls() {
-                $body(loadgen::Protocol::H1Tls).await
-            }
-            #[tokio::test(flavor = "current_thread")]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "current_thread")]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
+use test_support::emulation;
+use test_support::scripted::{self, Options, Reply, Step, Then};
 
 const SECOND_US: u64 = 1_000_000;
 
@@ -51,29 +26,35 @@ async fn run_posts(
     warmup: Duration,
     duration: Duration,
 ) -> PointOutcome {
-    let mut config = common::point(target);
-    config.clients = clients;
-    config.streams_per_client = streams;
-    config.post_rate_per_client = rate;
-    config.warmup = warmup;
-    config.duration = duration;
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.clients = clients;
+    config.workload.streams_per_client = streams;
+    config.workload.posts.rate_per_client = rate;
+    config.workload.warmup = warmup;
+    config.workload.duration = duration;
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
-    assert_eq!(out.metrics.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(
+        out.metrics.total_errors(),
+        0,
+        "{:?}",
+        emulation::errors(&out)
+    );
     out
 }
 
 /// Six streams hold every slot (the six HTTP/1.1 connections; on HTTP/2, a server allowing six
 /// streams) for 2.5 s from the start; the one POST, scheduled at 0.3 s, gets a slot only when they
 /// end: it waited at least 2.2 s, and its round trip took at least as long.
-async fn a_post_behind_held_slots_is_timed_from_its_schedule(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn behind_held_slots(arm: Protocol) {
     let slots = loadgen::defaults::CONNECTIONS_PER_ORIGIN;
     let options = Options {
         max_concurrent_streams: Some(slots as u32),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| Reply {
+    let (target, seen) = scripted::serve_with(arm, options, |_| Reply {
         then: Then::End,
         ..Reply::events(vec![
             Step::Write(b"data: holding a slot\n\n".to_vec()),
@@ -112,16 +93,13 @@ async fn a_post_behind_held_slots_is_timed_from_its_schedule(arm: Protocol) {
         queue_wait.min()
     );
 }
-for_all_arms!(
-    behind_held_slots,
-    super::a_post_behind_held_slots_is_timed_from_its_schedule
-);
 
 /// One POST scheduled at 0.5 s, while the client's only thread is stalled from 0.1 s to 1.6 s
 /// (a load generator that cannot keep up): its task runs 1.1 s late, and that lateness is part of
 /// its wait and its round trip. Nothing else holds a slot.
-async fn a_post_whose_task_ran_late_is_timed_from_its_schedule(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |_| Reply::events(Vec::new())).await;
+#[test_support::arms(sse, flavor = "current_thread")]
+async fn late_task(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |_| Reply::events(Vec::new())).await;
     let start = Instant::now();
     let stall = tokio::spawn(async move {
         tokio::time::sleep_until((start + Duration::from_millis(100)).into()).await;
@@ -152,16 +130,13 @@ async fn a_post_whose_task_ran_late_is_timed_from_its_schedule(arm: Protocol) {
         queue_wait.min()
     );
 }
-for_all_arms_on_one_thread!(
-    late_task,
-    super::a_post_whose_task_ran_late_is_timed_from_its_schedule
-);
 
 /// Two clients, one POST a second each for 3 s: client 0 at 0, 1 and 2 s, client 1 half a period
 /// later (0.5, 1.5, 2.5 s). Nothing holds a slot, so the server sees them alternate, each client's
 /// in its own order (client 1's tokens start after client 0's three): 0, 3, 1, 4, 2, 5.
-async fn the_schedule_is_open_loop_and_phased(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |_| Reply::events(Vec::new())).await;
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn schedule(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |_| Reply::events(Vec::new())).await;
     let out = run_posts(
         target,
         (2, 1),
@@ -176,20 +151,20 @@ async fn the_schedule_is_open_loop_and_phased(arm: Protocol) {
     let order: Vec<u64> = seen.post_indices().into_iter().flatten().collect();
     assert_eq!(order, [0, 3, 1, 4, 2, 5]);
 }
-for_all_arms!(schedule, super::the_schedule_is_open_loop_and_phased);
 
 /// `fanout` runs from the instant the POST is written, not from the instant it got its slot: a
 /// POST that must open a connection first (HTTP/1.1 over TLS: the stream holds the first one)
 /// waits 600 ms for the server's TLS handshake, and that wait is in its `post_rtt`, not in the
 /// fan-out of its message to the stream (a chat server: each POST is echoed to the open stream).
-async fn fanout_starts_when_the_post_is_written(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn fanout(arm: Protocol) {
     let handshake = Duration::from_millis(600);
     let options = Options {
         echo_posts: true,
         tls_delay: handshake,
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
+    let (target, seen) = scripted::serve_with(arm, options, |_| Reply::events(Vec::new())).await;
     // One POST (0.5 a second for 2 s), at the end of a warm-up long enough for the stream to
     // open through its own slow handshake.
     let out = run_posts(
@@ -220,4 +195,3 @@ async fn fanout_starts_when_the_post_is_written(arm: Protocol) {
         );
     }
 }
-for_all_arms!(fanout, super::fanout_starts_when_the_post_is_written);

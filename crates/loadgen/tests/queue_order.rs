@@ -1,5 +1,6 @@
 //! The wait queue end to end: requests that find every slot taken are served in the order they
-//! were made, on every arm.
+//! were made, on every arm with the HTTP pools (WebSockets queue for their handshake instead:
+//! `websocket.rs`).
 //!
 //! Chromium keeps one FIFO queue per priority (`ClientSocketPool` for HTTP/1.1; for HTTP/2
 //! `SpdySession::pending_create_stream_queues_`, `scripts/chromium-h2-capture/FINDINGS.md` Q2), and
@@ -8,41 +9,15 @@
 //! place in the client's open-loop schedule (`sse_wire::stamp`), and the scripted server records
 //! the bodies in order of arrival.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::raw::{self, Options, Reply, Step, Then};
 use loadgen::{Counter, Latency, Protocol};
+use test_support::emulation;
+use test_support::scripted::{self, Options, Reply, Step, Then};
 
 /// The streams holding every slot: the pool's six connections on HTTP/1.1; on HTTP/2, a server
 /// that allows this many concurrent streams.
 const SLOTS: usize = loadgen::defaults::CONNECTIONS_PER_ORIGIN;
-
-/// Generates, for `$name`, one `#[tokio::test]` per arm on a runtime with one worker thread
-/// (which, as every tokio worker, runs the task it spawned last first), calling `$body(arm)`.
-macro_rules! for_all_arms_on_one_worker {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-            async fn h1() {
-                $body(loadgen::Protocol::H1).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-            async fn h1_tls() {
-                $body(loadgen::Protocol::H1Tls).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-            async fn h2() {
-                $body(loadgen::Protocol::H2).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-            async fn h2c() {
-                $body(loadgen::Protocol::H2c).await
-            }
-        }
-    };
-}
 
 /// Six streams take every slot; POSTs scheduled every 100 ms from 500 ms on queue behind them.
 /// After 2 s the server ends one stream: its one slot then carries the queued POSTs one after
@@ -59,7 +34,7 @@ async fn queued_posts_reach_the_server_in_request_order(
         max_concurrent_streams: Some(SLOTS as u32),
         ..Options::default()
     };
-    let (target, seen) = raw::serve_with(arm, options, |n| {
+    let (target, seen) = scripted::serve_with(arm, options, |n| {
         let hold = Reply::events(vec![Step::Write(b"data: holding a slot\n\n".to_vec())]);
         if n == 0 {
             Reply {
@@ -74,12 +49,12 @@ async fn queued_posts_reach_the_server_in_request_order(
         }
     })
     .await;
-    let mut config = common::point(target);
-    config.streams_per_client = SLOTS as u32;
-    config.post_rate_per_client = 10.0;
-    config.warmup = Duration::from_millis(500);
-    config.duration = Duration::from_secs(3);
-    config.reconnect_delay = Duration::from_secs(30);
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = SLOTS as u32;
+    config.workload.posts.rate_per_client = 10.0;
+    config.workload.warmup = Duration::from_millis(500);
+    config.workload.duration = Duration::from_secs(3);
+    config.workload.reconnect_delay = Duration::from_secs(30);
     let stall = stall.map(|(from, length)| {
         let start = Instant::now();
         tokio::spawn(async move {
@@ -88,13 +63,13 @@ async fn queued_posts_reach_the_server_in_request_order(
             std::thread::sleep(length);
         })
     });
-    let out = common::run(&config).await;
+    let out = emulation::run(&config).await;
     if let Some(stall) = stall {
         stall.await.expect("the stall ends");
     }
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let m = &out.metrics;
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(m.get(Counter::StreamsOpened), SLOTS as u64);
 
     let order = seen.post_indices();
@@ -121,29 +96,27 @@ async fn queued_posts_reach_the_server_in_request_order(
     assert!(long >= 10, "{long} POSTs waited 400 ms or more");
 }
 
-async fn queued_requests_are_served_in_request_order(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn fifo(arm: Protocol) {
     queued_posts_reach_the_server_in_request_order(arm, None).await;
 }
-for_all_arms!(fifo, super::queued_requests_are_served_in_request_order);
 
 /// The client's only worker is blocked from 0.65 s to 1.65 s: the POSTs scheduled from 0.7 s to
 /// 1.6 s are issued together when it resumes, and still queue (and are served) in request order.
-async fn posts_issued_together_keep_their_request_order(arm: Protocol) {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 1)]
+async fn issued_together(arm: Protocol) {
     let stall = (Duration::from_millis(650), Duration::from_secs(1));
     queued_posts_reach_the_server_in_request_order(arm, Some(stall)).await;
 }
-for_all_arms_on_one_worker!(
-    issued_together,
-    super::posts_issued_together_keep_their_request_order
-);
 
 /// Two streams, both granted a slot at once (two of six on HTTP/1.1, two of 100 on HTTP/2): the
 /// first response ends after 500 ms, the second one's head comes only after 1.5 s. Neither waited
 /// for a slot, so `queue_wait`, which ends at the grant (before the connection and the response),
 /// is short for both: the second stream's does not run on to the end of the first, which freed a
 /// slot it never needed, nor to its own response head.
-async fn a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does(arm: Protocol) {
-    let (target, seen) = raw::serve(arm, |n| {
+#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+async fn granted_at_once(arm: Protocol) {
+    let (target, seen) = scripted::serve(arm, |n| {
         if n == 0 {
             Reply {
                 then: Then::End,
@@ -160,15 +133,15 @@ async fn a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does(a
         }
     })
     .await;
-    let mut config = common::point(target);
-    config.streams_per_client = 2;
-    config.warmup = Duration::from_millis(200);
-    config.duration = Duration::from_millis(2300);
-    config.reconnect_delay = Duration::from_secs(30);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 2;
+    config.workload.warmup = Duration::from_millis(200);
+    config.workload.duration = Duration::from_millis(2300);
+    config.workload.reconnect_delay = Duration::from_secs(30);
+    let out = emulation::run(&config).await;
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     let m = &out.metrics;
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(seen.requests(), 2);
     assert_eq!(m.get(Counter::StreamsOpened), 2, "the late head came");
     let wait = m.latency(Latency::QueueWait);
@@ -180,7 +153,3 @@ async fn a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does(a
         "queue_wait {wait:?}: a stream granted at once waited"
     );
 }
-for_all_arms!(
-    granted_at_once,
-    super::a_stream_granted_at_once_waits_for_nothing_whatever_its_response_does
-);

@@ -3,18 +3,18 @@
 //! POSTs 80 ms late shows it in `post_rtt` and `fanout`. This is what the CI gate's power rests on
 //! (`scripts/gate-reliability.sh` slows the server by 2 ms and expects the gate to notice).
 
-mod common;
-
 use std::time::Duration;
 
 use loadgen::{Counter, Latency};
 use sse_server::FaultConfig;
+use test_support::emulation;
 
 const EVENT_DELAY: Duration = Duration::from_millis(60);
 const POST_DELAY: Duration = Duration::from_millis(80);
 
-async fn delays_show_in_the_latencies(arm: loadgen::Protocol) {
-    let (server, target) = common::embedded(arm, |c| {
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn server_delays(arm: loadgen::Protocol) {
+    let (server, target) = emulation::embedded(arm, |c| {
         c.events.interval = Duration::from_millis(20);
         c.faults = FaultConfig {
             delay_events: Some(EVENT_DELAY),
@@ -23,14 +23,14 @@ async fn delays_show_in_the_latencies(arm: loadgen::Protocol) {
         };
     })
     .await;
-    let mut config = common::point(target);
-    config.streams_per_client = 2;
-    config.post_rate_per_client = 5.0;
-    config.warmup = Duration::from_millis(300);
-    config.duration = Duration::from_millis(1500);
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 5.0;
+    config.workload.warmup = Duration::from_millis(300);
+    config.workload.duration = Duration::from_millis(1500);
+    let out = emulation::run(&config).await;
     let m = &out.metrics;
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     let us = |d: Duration| d.as_micros() as u64;
     let delivery = m.latency(Latency::EventDelivery);
     assert!(delivery.count >= 20, "{delivery:?}");
@@ -52,4 +52,3 @@ async fn delays_show_in_the_latencies(arm: loadgen::Protocol) {
     );
     server.shutdown().await;
 }
-for_all_arms!(server_delays, super::delays_show_in_the_latencies);

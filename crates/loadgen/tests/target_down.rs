@@ -1,21 +1,21 @@
 //! A server that goes away mid-point: the point stops by itself about `down_after` (5 s) after the
 //! first failed connect, says why (`target down`), and returns what it measured until then.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use loadgen::{Counter, FatalKind, Protocol};
+use test_support::emulation;
 
-async fn server_gone_mid_point(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |c| c.events.retry_ms = 200).await;
-    let mut config = common::point(target);
-    config.clients = 2;
-    config.streams_per_client = 2;
-    config.post_rate_per_client = 5.0;
-    config.duration = Duration::from_secs(60);
+#[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
+async fn gone(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |c| c.events.retry_ms = 200).await;
+    let mut config = emulation::point(target);
+    config.workload.clients = 2;
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 5.0;
+    config.workload.duration = Duration::from_secs(60);
     let started = Instant::now();
-    let point = tokio::spawn(async move { common::run(&config).await });
+    let point = tokio::spawn(async move { emulation::run(&config).await });
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.shutdown().await;
     let gone = Instant::now();
@@ -34,4 +34,3 @@ async fn server_gone_mid_point(arm: Protocol) {
     assert!(m.get(Counter::PostsCompleted) > 0);
     assert!(out.delivery.is_some_and(|d| d.expected > 0));
 }
-for_all_arms!(gone, super::server_gone_mid_point);

@@ -1,15 +1,14 @@
 //! The WebSocket arms end to end: a chat on WebSockets against the embedded server, the browser's
 //! rules for opening them, and a server we did not write (the external contract).
 //!
-//! Each test is written once and run on ws and wss by `for_websocket_arms!`.
-
-mod common;
+//! Each test is written once and run on the WebSocket arms by `test_support::arms`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
 use loadgen::{Counter, Latency, Protocol, Target, Trust};
+use test_support::emulation;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -19,19 +18,20 @@ const SOCKETS: u32 = 3;
 /// Three clients with three sockets each chat at 10 messages/s: every socket opens on its own
 /// connection, every message comes back to its sender (its round trip) and reaches all nine
 /// sockets once, and ticks give `event_delivery`.
-async fn a_chat_on_websockets(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |_| {}).await;
-    let mut config = common::point(target);
-    config.clients = CLIENTS;
-    config.streams_per_client = SOCKETS;
-    config.post_rate_per_client = 10.0;
-    let out = common::run(&config).await;
+#[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
+async fn chat(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |_| {}).await;
+    let mut config = emulation::point(target);
+    config.workload.clients = CLIENTS;
+    config.workload.streams_per_client = SOCKETS;
+    config.workload.posts.rate_per_client = 10.0;
+    let out = emulation::run(&config).await;
     let stats = server.stats();
     server.shutdown().await;
     assert!(out.fatal.is_none(), "{:?}", out.fatal);
     let m = &out.metrics;
     let sockets = u64::from(CLIENTS * SOCKETS);
-    assert_eq!(m.total_errors(), 0, "{:?}", common::errors(&out));
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(m.get(Counter::StreamsOpened), sockets);
     assert_eq!(out.streams_open_at_end, sockets);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), sockets);
@@ -70,15 +70,15 @@ async fn a_chat_on_websockets(arm: Protocol) {
     assert_eq!(l.websocket_messages_received, scheduled);
     assert_eq!(l.connections_carrying_requests, sockets);
 }
-for_websocket_arms!(chat, super::a_chat_on_websockets);
 
 /// Ten sockets of one client: all open (no six-connection ceiling), one handshake at a time with
 /// 10 ms between them, so the last opens at least 90 ms after it was created.
-async fn ten_sockets_open_one_after_another(arm: Protocol) {
-    let (server, target) = common::embedded(arm, |_| {}).await;
-    let mut config = common::point(target);
-    config.streams_per_client = 10;
-    let out = common::run(&config).await;
+#[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
+async fn ten_sockets(arm: Protocol) {
+    let (server, target) = emulation::embedded(arm, |_| {}).await;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 10;
+    let out = emulation::run(&config).await;
     server.shutdown().await;
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 10);
@@ -92,21 +92,20 @@ async fn ten_sockets_open_one_after_another(arm: Protocol) {
         m.latency(Latency::QueueWait)
     );
 }
-for_websocket_arms!(ten_sockets, super::ten_sockets_open_one_after_another);
 
 /// A WebSocket server we did not write: it sends each text message it receives to every socket
 /// of its path, the sender's included, except that it skips every third message for the second
 /// socket that connected. The chat works against it (the token is found in the echoed body), and
 /// the loss proof sees exactly the skipped messages: it can fail.
-async fn an_external_server_that_drops_messages(arm: Protocol) {
-    let tls = arm.is_tls();
-    let (url, trust, skipped) = lossy_server(tls).await;
+#[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
+async fn lossy_external(arm: Protocol) {
+    let (url, trust, skipped) = lossy_server(arm).await;
     let target = Target::new(arm, &url, &trust).expect("target");
-    let mut config = common::point(target);
-    config.clients = 2;
-    config.streams_per_client = 1;
-    config.post_rate_per_client = 20.0;
-    let out = common::run(&config).await;
+    let mut config = emulation::point(target);
+    config.workload.clients = 2;
+    config.workload.streams_per_client = 1;
+    config.workload.posts.rate_per_client = 20.0;
+    let out = emulation::run(&config).await;
     let m = &out.metrics;
     assert!(out.fatal.is_none(), "{:?}", out.fatal);
     assert_eq!(m.get(Counter::StreamsOpened), 2);
@@ -125,32 +124,19 @@ async fn an_external_server_that_drops_messages(arm: Protocol) {
         "the second socket's own skipped messages get no echo"
     );
 }
-for_websocket_arms!(
-    lossy_external,
-    super::an_external_server_that_drops_messages
-);
 
-/// Starts the lossy server on 127.0.0.1 port 0; its URL names a path of its own.
-async fn lossy_server(tls: bool) -> (String, Trust, Arc<AtomicUsize>) {
+/// Starts the lossy server for `arm` on 127.0.0.1 port 0; its URL names a path of its own.
+async fn lossy_server(arm: Protocol) -> (String, Trust, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("cert");
-    let der = cert.cert.der().clone();
-    let acceptor = tls.then(|| {
-        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![der.clone()], key)
-        .expect("certificate");
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        tokio_rustls::TlsAcceptor::from(Arc::new(config))
-    });
+    let (acceptor, cert) = if arm.is_tls() {
+        let (acceptor, cert) = test_support::scripted::self_signed_tls(arm);
+        (Some(acceptor), Some(cert))
+    } else {
+        (None, None)
+    };
     let sockets: Arc<Mutex<Vec<mpsc::UnboundedSender<String>>>> = Arc::default();
     let skipped = Arc::new(AtomicUsize::new(0));
     let counter = Arc::new(AtomicUsize::new(0));
@@ -184,10 +170,10 @@ async fn lossy_server(tls: bool) -> (String, Trust, Arc<AtomicUsize>) {
             });
         }
     });
-    let scheme = if tls { "wss" } else { "ws" };
+    let scheme = arm.websocket_scheme().expect("a WebSocket arm");
     (
         format!("{scheme}://{addr}/room?name=lossy"),
-        Trust::Certificates(vec![der]),
+        Trust::Certificates(cert.into_iter().collect()),
         skipped_out,
     )
 }

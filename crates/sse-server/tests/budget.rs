@@ -1,21 +1,16 @@
 //! The hub's memory budget on every listener: the channel limit and the replay budget answer 503
 //! with a body that says which, counted apart; idle channels are evicted with their rings.
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
 use http::StatusCode;
 use sse_server::Protocol;
-use test_support::{connect, eventually, protocol_tests, spawn_server, test_config, SseReader};
+use test_support::{connect, eventually, spawn_server, test_config, SseReader};
 
-protocol_tests!(
-    a_request_over_the_channel_limit_gets_503_and_is_counted,
-    a_message_over_the_replay_budget_gets_503_and_is_counted,
-    idle_channels_are_evicted_with_their_rings,
-);
-
+#[test_support::arms(all)]
 async fn a_request_over_the_channel_limit_gets_503_and_is_counted(p: Protocol) {
     let mut config = test_config();
     config.max_channels = 3;
@@ -47,6 +42,7 @@ async fn a_request_over_the_channel_limit_gets_503_and_is_counted(p: Protocol) {
     assert_eq!((stats.channels, stats.messages), (3, 4));
 }
 
+#[test_support::arms(all)]
 async fn a_message_over_the_replay_budget_gets_503_and_is_counted(p: Protocol) {
     const BODY: usize = 10_000;
     let mut config = test_config();
@@ -77,6 +73,7 @@ async fn a_message_over_the_replay_budget_gets_503_and_is_counted(p: Protocol) {
     assert!(stats.replay_bytes >= 3 * BODY as u64, "{stats:?}");
 }
 
+#[test_support::arms(all)]
 async fn idle_channels_are_evicted_with_their_rings(p: Protocol) {
     let mut config = test_config();
     config.channel_idle_timeout = Duration::from_secs(1);

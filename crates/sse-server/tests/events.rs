@@ -1,7 +1,7 @@
 //! `GET /events`: the stream's shape, ids, stamps, heartbeats, count and shutdown, on every
 //! listener.
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -9,18 +9,10 @@ use std::time::Duration;
 use sse_server::Protocol;
 use sse_wire::stamp::{find_sent_ns, now_unix_ns};
 use test_support::{
-    connect, protocol_tests, spawn_default_server, spawn_server, test_config, within, SseItem,
-    SseReader, WAIT,
+    connect, spawn_default_server, spawn_server, test_config, within, SseItem, SseReader, WAIT,
 };
 
-protocol_tests!(
-    ticks_carry_ids_and_send_times_then_count_ends_cleanly,
-    heartbeats_are_comments,
-    resumed_ticks_continue_after_the_last_seq,
-    shutdown_ends_streams_cleanly,
-    shutdown_does_not_wait_for_idle_connections,
-);
-
+#[test_support::arms(all)]
 async fn ticks_carry_ids_and_send_times_then_count_ends_cleanly(p: Protocol) {
     let server = spawn_default_server().await;
     let mut client = connect(&server, p).await;
@@ -57,6 +49,7 @@ async fn ticks_carry_ids_and_send_times_then_count_ends_cleanly(p: Protocol) {
     assert_eq!(listener.streams_open, 0);
 }
 
+#[test_support::arms(all)]
 async fn heartbeats_are_comments(p: Protocol) {
     let server = spawn_default_server().await;
     let mut client = connect(&server, p).await;
@@ -74,6 +67,7 @@ async fn heartbeats_are_comments(p: Protocol) {
     assert_eq!(stream.item().await, SseItem::Comment("hb".into()));
 }
 
+#[test_support::arms(all)]
 async fn resumed_ticks_continue_after_the_last_seq(p: Protocol) {
     let server = spawn_default_server().await;
     let mut client = connect(&server, p).await;
@@ -86,6 +80,7 @@ async fn resumed_ticks_continue_after_the_last_seq(p: Protocol) {
     stream.until_end().await.expect("clean end");
 }
 
+#[test_support::arms(all)]
 async fn shutdown_ends_streams_cleanly(p: Protocol) {
     let mut config = test_config();
     config.events.interval = Duration::from_secs(60);
@@ -104,6 +99,7 @@ async fn shutdown_ends_streams_cleanly(p: Protocol) {
         .expect("the connection closes cleanly");
 }
 
+#[test_support::arms(all)]
 async fn shutdown_does_not_wait_for_idle_connections(p: Protocol) {
     let server = spawn_default_server().await;
     let mut idle = connect(&server, p).await;

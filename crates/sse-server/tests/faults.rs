@@ -2,7 +2,7 @@
 //! repeats a message for a client that reconnects with `Last-Event-ID` (the invariant the replay
 //! ring exists for).
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -18,19 +18,8 @@ use sse_server::{
 use test_support::client::{h2_reason, listener_addr};
 use test_support::server::error_chain;
 use test_support::{
-    connect, http2_tests, protocol_tests, spawn_server, test_config, within, ClientSpec, SseItem,
-    SseReader, TestClient,
+    connect, spawn_server, test_config, within, ClientSpec, SseItem, SseReader, TestClient,
 };
-
-protocol_tests!(
-    clean_closes_lose_no_message,
-    reset_closes_lose_no_message,
-    connection_resets_lose_no_message,
-    a_stall_delays_events_but_loses_none,
-    every_nth_post_and_stream_fail_with_503,
-    delays_hold_events_and_posts_back,
-);
-http2_tests!(goaways_lose_no_message);
 
 /// How often the periodic faults strike in these tests.
 const EVERY: Duration = Duration::from_millis(300);
@@ -218,6 +207,7 @@ async fn messages_survive(server: &RunningServer, p: Protocol, min_streams: usiz
     r.ends
 }
 
+#[test_support::arms(all)]
 async fn clean_closes_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
         close_streams: Some(CloseStreams {
@@ -241,6 +231,7 @@ async fn clean_closes_lose_no_message(p: Protocol) {
     assert_eq!((l.faults_connections_reset, l.faults_errors), (0, 0));
 }
 
+#[test_support::arms(all)]
 async fn reset_closes_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
         close_streams: Some(CloseStreams {
@@ -266,6 +257,7 @@ async fn reset_closes_lose_no_message(p: Protocol) {
     );
 }
 
+#[test_support::arms(all)]
 async fn connection_resets_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
         reset_connections_every: Some(EVERY),
@@ -288,6 +280,7 @@ async fn connection_resets_lose_no_message(p: Protocol) {
     assert_eq!(l.faults_streams_closed, 0);
 }
 
+#[test_support::arms(http2)]
 async fn goaways_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
         goaway_every: Some(EVERY),
@@ -309,6 +302,7 @@ async fn goaways_lose_no_message(p: Protocol) {
     assert_eq!(l.faults_streams_closed, 0);
 }
 
+#[test_support::arms(all)]
 async fn a_stall_delays_events_but_loses_none(p: Protocol) {
     const STALL: Duration = Duration::from_millis(400);
     const MESSAGES: u64 = 40;
@@ -361,6 +355,7 @@ async fn a_stall_delays_events_but_loses_none(p: Protocol) {
     assert_eq!((l.overflows, l.faults_streams_closed), (0, 0));
 }
 
+#[test_support::arms(all)]
 async fn every_nth_post_and_stream_fail_with_503(p: Protocol) {
     let server = server_with(FaultConfig {
         post_error_every_nth: NonZeroU32::new(3),
@@ -398,6 +393,7 @@ async fn every_nth_post_and_stream_fail_with_503(p: Protocol) {
     assert_eq!(listener(&server, p).faults_errors, 3);
 }
 
+#[test_support::arms(all)]
 async fn delays_hold_events_and_posts_back(p: Protocol) {
     const EVENT_DELAY: Duration = Duration::from_millis(150);
     const POST_DELAY: Duration = Duration::from_millis(250);

@@ -2,7 +2,7 @@
 //! that stopped answering PINGs, a peer that keeps its flow-control windows shut. Each is closed
 //! and counted under its own name, and a busy connection beside it is left alone.
 
-// Test helpers are plain async fns (run by `http2_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -12,17 +12,10 @@ use sse_server::Protocol;
 use test_support::abuse::{get_request, raw_connect};
 use test_support::client::listener_addr;
 use test_support::stall::zero_window_reader;
-use test_support::{
-    connect, eventually, http2_tests, spawn_server, test_config, within, SseReader, WAIT,
-};
+use test_support::{connect, eventually, spawn_server, test_config, within, SseReader, WAIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-http2_tests!(
-    an_idle_connection_gets_goaway_at_the_idle_timeout,
-    a_peer_that_does_not_answer_pings_is_closed,
-    a_zero_window_reader_is_reset_at_the_write_stall_timeout,
-);
-
+#[test_support::arms(http2)]
 async fn an_idle_connection_gets_goaway_at_the_idle_timeout(p: Protocol) {
     let mut config = test_config();
     config.http2_idle_timeout = Duration::from_millis(300);
@@ -44,6 +37,7 @@ async fn an_idle_connection_gets_goaway_at_the_idle_timeout(p: Protocol) {
     assert_eq!((l.idle_timeouts, l.connections_open), (1, 1));
 }
 
+#[test_support::arms(http2)]
 async fn a_peer_that_does_not_answer_pings_is_closed(p: Protocol) {
     let mut config = test_config();
     config.http2_keepalive_interval = Some(Duration::from_millis(200));
@@ -87,6 +81,7 @@ async fn a_peer_that_does_not_answer_pings_is_closed(p: Protocol) {
     end.await;
 }
 
+#[test_support::arms(http2)]
 async fn a_zero_window_reader_is_reset_at_the_write_stall_timeout(p: Protocol) {
     const STREAMS: usize = 10;
     let mut config = test_config();

@@ -1,7 +1,7 @@
 //! Each listener serves its one protocol and refuses the others, counting what it accepted,
 //! what carried requests and what it refused.
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::error::Error as _;
@@ -11,23 +11,14 @@ use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
 use test_support::abuse::{raw_connect, slow_reader};
 use test_support::client::{h2_reason, listener_addr};
 use test_support::{
-    connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config, within,
-    ClientSpec, SseReader, TestClient, WAIT,
+    connect, eventually, spawn_default_server, spawn_server, test_config, within, ClientSpec,
+    SseReader, TestClient, WAIT,
 };
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-protocol_tests!(
-    refuses_a_client_of_the_other_protocol,
-    counts_connections_that_carry_requests_apart_from_idle_ones,
-    over_max_connections_is_accepted_closed_and_counted,
-    a_connection_without_progress_is_reclaimed_for_a_new_one,
-    a_silent_connection_is_closed_at_the_header_timeout,
-    a_client_that_stops_reading_is_reset_at_the_write_stall_timeout,
-    a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent,
-);
-
 /// The client each listener must refuse, and how its failure shows at the client.
+#[test_support::arms(all)]
 async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
     let server = spawn_default_server().await;
     let addr = listener_addr(&server, p);
@@ -85,6 +76,7 @@ async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
     );
 }
 
+#[test_support::arms(all)]
 async fn counts_connections_that_carry_requests_apart_from_idle_ones(p: Protocol) {
     let server = spawn_default_server().await;
     let addr = listener_addr(&server, p);
@@ -115,6 +107,7 @@ async fn counts_connections_that_carry_requests_apart_from_idle_ones(p: Protocol
     .await;
 }
 
+#[test_support::arms(all)]
 async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
     let mut config = test_config();
     config.max_connections = 1;
@@ -152,6 +145,7 @@ async fn over_max_connections_is_accepted_closed_and_counted(p: Protocol) {
     assert!(!first.is_finished(), "the first one still works");
 }
 
+#[test_support::arms(all)]
 async fn a_connection_without_progress_is_reclaimed_for_a_new_one(p: Protocol) {
     let mut config = test_config();
     config.max_connections = 2;
@@ -186,6 +180,7 @@ async fn a_connection_without_progress_is_reclaimed_for_a_new_one(p: Protocol) {
     assert!(!streaming.is_finished(), "the streaming connection is kept");
 }
 
+#[test_support::arms(all)]
 async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
     let mut config = test_config();
     config.header_read_timeout = std::time::Duration::from_millis(100);
@@ -206,6 +201,7 @@ async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
     .await;
 }
 
+#[test_support::arms(all)]
 async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Protocol) {
     let mut config = test_config();
     config.write_stall_timeout = std::time::Duration::from_millis(500);
@@ -256,6 +252,7 @@ async fn bytes_written_to_a_stopped_reader(p: Protocol, socket_send_buffer: Opti
     last * TICK
 }
 
+#[test_support::arms(all)]
 async fn a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent(p: Protocol) {
     let autotuned = bytes_written_to_a_stopped_reader(p, None).await;
     let fixed = bytes_written_to_a_stopped_reader(p, Some(16 * 1024)).await;

@@ -1,24 +1,17 @@
 //! `POST /messages` and what subscribers get: fan-out across connections, replay after a
 //! reconnect, replay gaps, body limits and the slow-subscriber policy, on every listener.
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use http::StatusCode;
 use sse_server::Protocol;
 use test_support::{
-    connect, eventually, protocol_tests, spawn_default_server, spawn_server, test_config, within,
-    SseEvent, SseReader, WAIT,
+    connect, eventually, spawn_default_server, spawn_server, test_config, within, SseEvent,
+    SseReader, WAIT,
 };
 
-protocol_tests!(
-    a_post_reaches_a_subscriber_on_another_connection,
-    reconnecting_with_last_event_id_replays_exactly_the_missed_messages,
-    a_ring_too_small_reports_a_replay_gap,
-    bodies_over_the_limit_get_413_and_non_utf8_gets_400,
-    a_slow_subscriber_is_closed_and_counted,
-);
-
+#[test_support::arms(all)]
 async fn a_post_reaches_a_subscriber_on_another_connection(p: Protocol) {
     let server = spawn_default_server().await;
     let mut subscriber = connect(&server, p).await;
@@ -55,6 +48,7 @@ async fn a_post_reaches_a_subscriber_on_another_connection(p: Protocol) {
     assert_eq!(stats.listener(p).unwrap().messages_sent, 1);
 }
 
+#[test_support::arms(all)]
 async fn reconnecting_with_last_event_id_replays_exactly_the_missed_messages(p: Protocol) {
     let server = spawn_default_server().await;
     let mut poster = connect(&server, p).await;
@@ -108,6 +102,7 @@ async fn reconnecting_with_last_event_id_replays_exactly_the_missed_messages(p: 
     );
 }
 
+#[test_support::arms(all)]
 async fn a_ring_too_small_reports_a_replay_gap(p: Protocol) {
     let mut config = test_config();
     config.replay_ring = 2;
@@ -132,6 +127,7 @@ async fn a_ring_too_small_reports_a_replay_gap(p: Protocol) {
     assert_eq!(stream.event().await.id, "5.8");
 }
 
+#[test_support::arms(all)]
 async fn bodies_over_the_limit_get_413_and_non_utf8_gets_400(p: Protocol) {
     let mut config = test_config();
     config.max_body_bytes = 1000;
@@ -153,6 +149,7 @@ async fn bodies_over_the_limit_get_413_and_non_utf8_gets_400(p: Protocol) {
     assert_eq!(server.stats().messages, 1);
 }
 
+#[test_support::arms(all)]
 async fn a_slow_subscriber_is_closed_and_counted(p: Protocol) {
     const MESSAGE: usize = 512 * 1024;
     let mut config = test_config();

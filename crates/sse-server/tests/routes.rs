@@ -1,14 +1,13 @@
 //! The routes other than the event stream and messages, on every listener.
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use http::StatusCode;
 use sse_server::Protocol;
-use test_support::{connect, protocol_tests, spawn_default_server};
+use test_support::{connect, spawn_default_server};
 
-protocol_tests!(health_demo_page_stats_and_errors);
-
+#[test_support::arms(all)]
 async fn health_demo_page_stats_and_errors(p: Protocol) {
     let server = spawn_default_server().await;
     let mut client = connect(&server, p).await;

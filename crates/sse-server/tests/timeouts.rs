@@ -2,7 +2,7 @@
 //! arriving or takes too long gets 408. (The phases before it: `listeners.rs`; HTTP/2 connections
 //! that idle, die or stop granting window: `http2_timeouts.rs`.)
 
-// Test helpers are plain async fns (run by `protocol_tests!`), where clippy does not see a test.
+// The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -10,12 +10,7 @@ use std::time::Duration;
 use http::StatusCode;
 use sse_server::Protocol;
 use test_support::stall::{stalled_post, Framing, PostEnd};
-use test_support::{protocol_tests, spawn_server, test_config, WAIT};
-
-protocol_tests!(
-    a_stalled_post_body_gets_408_at_the_body_read_timeout,
-    a_dripping_post_body_gets_408_at_the_body_total_timeout,
-);
+use test_support::{spawn_server, test_config, WAIT};
 
 /// The ways a body can stall on this listener.
 fn framings(p: Protocol) -> Vec<Framing> {
@@ -36,6 +31,7 @@ fn expected_end(p: Protocol) -> PostEnd {
     }
 }
 
+#[test_support::arms(all)]
 async fn a_stalled_post_body_gets_408_at_the_body_read_timeout(p: Protocol) {
     let mut config = test_config();
     config.body_read_timeout = Duration::from_millis(300);
@@ -62,6 +58,7 @@ async fn a_stalled_post_body_gets_408_at_the_body_read_timeout(p: Protocol) {
     assert_eq!(stats.messages, 0, "nothing was broadcast");
 }
 
+#[test_support::arms(all)]
 async fn a_dripping_post_body_gets_408_at_the_body_total_timeout(p: Protocol) {
     let mut config = test_config();
     config.body_read_timeout = Duration::from_secs(5);

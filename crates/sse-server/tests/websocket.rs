@@ -9,20 +9,12 @@ use http::StatusCode;
 use sse_server::{CloseMode, CloseStreams, Protocol};
 use test_support::ws::{ws_connect, Received};
 use test_support::{
-    connect, eventually, spawn_default_server, spawn_server, test_config, websocket_tests,
-    SseReader,
+    connect, eventually, spawn_default_server, spawn_server, test_config, SseReader,
 };
-
-websocket_tests!(
-    messages_go_both_ways_on_one_hub,
-    ticks_carry_the_send_stamp,
-    bad_handshakes_are_refused_with_the_reason,
-    a_close_fault_sends_a_close_frame_and_shutdown_says_going_away,
-    binary_and_oversized_messages_close_the_socket,
-);
 
 /// A message sent on one socket reaches every socket and event stream of its channel, verbatim,
 /// the sender's own socket included; a POST reaches the sockets too.
+#[test_support::arms(websocket)]
 async fn messages_go_both_ways_on_one_hub(p: Protocol) {
     let server = spawn_default_server().await;
     let path = "/ws?channel=chat&interval_ms=600000";
@@ -86,6 +78,7 @@ async fn messages_go_both_ways_on_one_hub(p: Protocol) {
 }
 
 /// Ticks are the tick event's data, stamped when written, and padded to `size`.
+#[test_support::arms(websocket)]
 async fn ticks_carry_the_send_stamp(p: Protocol) {
     let server = spawn_default_server().await;
     let mut socket = ws_connect(&server, p, "/ws?channel=t&interval_ms=20&size=300&count=3")
@@ -109,6 +102,7 @@ async fn ticks_carry_the_send_stamp(p: Protocol) {
     );
 }
 
+#[test_support::arms(websocket)]
 async fn bad_handshakes_are_refused_with_the_reason(p: Protocol) {
     let server = spawn_default_server().await;
     let http_arm = if p.is_tls() {
@@ -145,6 +139,7 @@ async fn bad_handshakes_are_refused_with_the_reason(p: Protocol) {
     assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
 }
 
+#[test_support::arms(websocket)]
 async fn a_close_fault_sends_a_close_frame_and_shutdown_says_going_away(p: Protocol) {
     let mut config = test_config();
     config.faults.close_streams = Some(CloseStreams {
@@ -177,6 +172,7 @@ async fn a_close_fault_sends_a_close_frame_and_shutdown_says_going_away(p: Proto
     stopping.await.unwrap();
 }
 
+#[test_support::arms(websocket)]
 async fn binary_and_oversized_messages_close_the_socket(p: Protocol) {
     let mut config = test_config();
     config.max_body_bytes = 1024;

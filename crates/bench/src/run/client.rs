@@ -350,18 +350,7 @@ fn point_config(
         max_connections_per_origin: scenario.max_connections_per_origin,
         profile: scenario.browser,
         connect_timeout: scenario.connect_timeout,
-        // The workload, field by field until `PointConfig` carries it whole. The WebSocket arms'
-        // sockets take its path unless the arm's target URL names one (`Target::websocket_path`).
-        clients: workload.clients,
-        streams_per_client: workload.streams_per_client,
-        events_path: workload.paths.events,
-        messages_path: workload.paths.messages,
-        websocket_path: workload.paths.websocket,
-        post_rate_per_client: workload.posts.rate_per_client,
-        post_body_bytes: workload.posts.body_bytes,
-        warmup: workload.warmup,
-        duration: workload.duration,
-        reconnect_delay: workload.reconnect_delay,
+        workload,
         ..PointConfig::new(target)
     }
 }

@@ -36,16 +36,7 @@ pub fn workload(clients: u32, streams: u32) -> Workload {
 /// (`browser::PAGE_PATH`) before the harness runs, so the emulated clients do too.
 fn point_config(target: Target, workload: Workload) -> PointConfig {
     PointConfig {
-        clients: workload.clients,
-        streams_per_client: workload.streams_per_client,
-        events_path: workload.paths.events,
-        messages_path: workload.paths.messages,
-        websocket_path: workload.paths.websocket,
-        post_rate_per_client: workload.posts.rate_per_client,
-        post_body_bytes: workload.posts.body_bytes,
-        warmup: workload.warmup,
-        duration: workload.duration,
-        reconnect_delay: workload.reconnect_delay,
+        workload,
         page_path: Some(browser::PAGE_PATH.into()),
         ..PointConfig::new(target)
     }

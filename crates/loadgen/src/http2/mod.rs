@@ -1,26 +1,23 @@
-//! The HTTP/2 side of a virtual client: one connection per origin, every stream multiplexed on it,
-//! as Chromium keeps it.
+//! HTTP/2: one connection per origin with every stream multiplexed on it, as Chromium keeps it
+//! (`docs/browsers.md`, "HTTP/2 streams" and "GOAWAY and refused streams").
 //!
-//! - Stream slots: a connection carries at most `min(SETTINGS_MAX_CONCURRENT_STREAMS, 256)`
-//!   streams (Chromium; Firefox takes the server's limit uncapped); before the server's SETTINGS
-//!   arrive, and when they carry no limit, 100 ([`rules`]). The first requests of a new connection are granted at once and sent without
-//!   waiting for SETTINGS, as Chromium does; a later SETTINGS change raises or lowers the limit.
-//! - Past the limit, requests wait in the origin's queue (priority, then request order:
-//!   [`WaitQueue`]) on the same connection: no second connection is opened while the first one
-//!   lives. `queue_wait` ends when a request is granted its slot, before any connection setup.
+//! - Stream slots: a connection carries at most the server's `SETTINGS_MAX_CONCURRENT_STREAMS`,
+//!   capped as the profile's browser caps it, and 100 before the server's SETTINGS and when they
+//!   carry no limit ([`rules`]). The first requests of a new connection are granted at once and
+//!   sent without waiting for SETTINGS; a later SETTINGS change raises or lowers the limit.
+//! - Past the limit, requests wait in the origin's queue ([`WaitQueue`]) on the same connection:
+//!   no second connection is opened while the first one lives. `queue_wait` ends when a request
+//!   is granted its slot, before any connection setup.
 //! - GOAWAY: the connection takes no new streams; the next request opens a new connection (a new
 //!   [`Session`]). Streams the server never processed (above the GOAWAY's last stream id, or
 //!   refused with REFUSED_STREAM) are sent again, on the new connection, without counting as
-//!   errors (counted in `requests_retried`), up to [`chromium::MAX_UNPROCESSED_RETRIES`] times;
+//!   errors (counted in `requests_retried`), up to [`rules::MAX_UNPROCESSED_RETRIES`] times;
 //!   streams below the last stream id run to their end on the old connection.
-//! - The browser's SETTINGS and windows (Chromium: 6 MiB per stream, 15 MiB per connection;
-//!   Firefox: 12 MiB and 12 MiB), so that a client with hundreds of ticking streams never
-//!   exhausts h2's small-DATA-frame budget. The [`BrowserProfile`](vocab::BrowserProfile) in the
-//!   point's context picks the browser ([`rules::H2Rules`]).
+//! - The browser's SETTINGS and windows ([`rules::H2Rules`], by the point's
+//!   [`BrowserProfile`](vocab::BrowserProfile)), so that a client with hundreds of ticking
+//!   streams never exhausts h2's small-DATA-frame budget.
 
-pub(crate) mod chromium;
-mod firefox;
-pub(crate) mod rules;
+mod rules;
 mod session;
 
 use std::sync::atomic::Ordering;
@@ -31,24 +28,15 @@ use bytes::Bytes;
 use h2::{Reason, RecvStream};
 use http::Response;
 
+use crate::connect::Io;
 use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::queue::{Priority, WaitQueue};
+use crate::queue::{Priority, SlotEvent, WaitQueue};
 use crate::target::Target;
 use session::Session;
-use vocab::Counter;
 
-/// What happens to a request on its way to a stream slot, for the caller's `queue_wait` and queued
-/// gauge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SlotEvent {
-    /// The request was granted a slot.
-    Granted,
-    /// Its request is handed to the connection (written): where `fanout` starts.
-    Sent,
-    /// The server refused it unprocessed: it waits for a slot again.
-    Requeued,
-}
+pub use rules::{BROWSER_STREAM_CAP, INITIAL_STREAMS};
+use vocab::Counter;
 
 #[derive(Debug)]
 pub(crate) struct H2Origin {
@@ -196,7 +184,7 @@ impl H2Origin {
                     permit.sent = Some(sent);
                     return Ok((response, permit));
                 }
-                Err(Attempt::Unprocessed(e)) if retries < chromium::MAX_UNPROCESSED_RETRIES => {
+                Err(Attempt::Unprocessed(e)) if retries < rules::MAX_UNPROCESSED_RETRIES => {
                     retries += 1;
                     if e.is_go_away() {
                         self.shared.retire(&session);
@@ -303,6 +291,21 @@ impl H2Origin {
             session.abort();
         }
         st.current = Arc::new(Session::new());
+    }
+}
+
+/// The HTTP/2 handshake on `io` up to the server's SETTINGS (a PING round trip), with h2's own
+/// settings; nothing is requested, and the connection is dropped after.
+pub(crate) async fn settings_round_trip(io: Io) -> Result<(), LoadError> {
+    let (_send, mut connection) = h2::client::handshake(io).await.map_err(LoadError::Http2)?;
+    let mut ping_pong = connection.ping_pong().expect("taken once");
+    let driver = async {
+        // Drives the connection until the PING below is answered (or the peer fails).
+        (&mut connection).await.map_err(LoadError::Http2)
+    };
+    tokio::select! {
+        pong = ping_pong.ping(h2::Ping::opaque()) => pong.map(drop).map_err(LoadError::Http2),
+        ended = driver => ended,
     }
 }
 

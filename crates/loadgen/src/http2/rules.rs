@@ -1,24 +1,35 @@
-//! One HTTP/2 client's rules, by [`BrowserProfile`]: the SETTINGS and windows it announces, and
-//! how many streams it opens at once on a connection. The values are each browser's, as captured
-//! ([`chromium`](super::chromium), [`firefox`](super::firefox)); what both share (100 streams
-//! before the server's SETTINGS, and when SETTINGS carry no limit) is [`INITIAL_STREAMS`].
+//! One HTTP/2 client's rules, by [`BrowserProfile`]: the SETTINGS and windows it announces, how
+//! many streams it opens at once on a connection, and how often it sends a refused stream again.
+//! Each value is the browser's own, captured on this project's machine
+//! (`scripts/chromium-h2-capture/FINDINGS.md`, `scripts/firefox-h2-capture/FINDINGS.md`; the
+//! rules in `docs/browsers.md`, "HTTP/2 streams" and "HTTP/2 SETTINGS and windows").
 
 use vocab::BrowserProfile;
 
-use super::{chromium, firefox};
-
 /// Streams assumed before the server's SETTINGS arrive, kept when they carry no
 /// `SETTINGS_MAX_CONCURRENT_STREAMS`: 100 in both browsers (Chromium's
-/// `kInitialMaxConcurrentStreams`; Firefox's `network.http.http2.default-concurrent`; both
-/// captured with 150 EventSources against SETTINGS without the limit: 100 open).
+/// `kInitialMaxConcurrentStreams`, Firefox's `network.http.http2.default-concurrent`; Q3 and Q4 of
+/// both FINDINGS).
 pub const INITIAL_STREAMS: usize = 100;
+
+/// Chromium's cap on concurrent streams per connection, whatever the server allows
+/// (`kMaxConcurrentStreamLimit`; `scripts/chromium-h2-capture/FINDINGS.md`, Q3).
+pub const BROWSER_STREAM_CAP: usize = 256;
+
+/// How often a stream refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id) is
+/// sent again before the refusal counts as an error. Chromium retries such streams transparently
+/// (`docs/browsers.md`, "GOAWAY and refused streams"); the bound keeps a server that refuses
+/// everything from looping forever.
+pub(crate) const MAX_UNPROCESSED_RETRIES: u32 = 3;
 
 /// What the client of `profile` announces and how it counts its stream slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct H2Rules {
     pub header_table_size: u32,
     pub enable_push: bool,
+    /// `SETTINGS_INITIAL_WINDOW_SIZE`: each stream's receive window.
     pub stream_window: u32,
+    /// The connection's receive window (the protocol's 65,535 plus the first WINDOW_UPDATE).
     pub connection_window: u32,
     /// `SETTINGS_MAX_HEADER_LIST_SIZE`, when the browser sends one (Firefox does not).
     pub max_header_list_size: Option<u32>,
@@ -26,27 +37,34 @@ pub(crate) struct H2Rules {
     pub stream_cap: Option<usize>,
 }
 
+/// Chromium's SETTINGS and first WINDOW_UPDATE (`scripts/chromium-h2-capture/FINDINGS.md`, Q1).
+const CHROMIUM: H2Rules = H2Rules {
+    header_table_size: 64 * 1024,
+    enable_push: false,
+    stream_window: 6 * 1024 * 1024,
+    connection_window: 15 * 1024 * 1024,
+    max_header_list_size: Some(256 * 1024),
+    stream_cap: Some(BROWSER_STREAM_CAP),
+};
+
+/// Firefox's (`scripts/firefox-h2-capture/FINDINGS.md`, Q1). It announces a 131,072-byte stream
+/// window and adds 12,451,840 after each request's HEADERS; the emulation announces the 12 MiB at
+/// once (a server may send the same bytes one round trip sooner, nothing else differs). It takes
+/// the server's stream limit as it is (`Http2Session::RecvSettings`; Q3).
+const FIREFOX: H2Rules = H2Rules {
+    header_table_size: 64 * 1024,
+    enable_push: false,
+    stream_window: 12 * 1024 * 1024,
+    connection_window: 12 * 1024 * 1024,
+    max_header_list_size: None,
+    stream_cap: None,
+};
+
 impl H2Rules {
     pub(crate) fn of(profile: BrowserProfile) -> H2Rules {
         match profile {
-            BrowserProfile::Chromium => H2Rules {
-                header_table_size: chromium::HEADER_TABLE_SIZE,
-                enable_push: chromium::ENABLE_PUSH,
-                stream_window: chromium::STREAM_WINDOW,
-                connection_window: chromium::CONNECTION_WINDOW,
-                max_header_list_size: Some(chromium::MAX_HEADER_LIST_SIZE),
-                stream_cap: Some(chromium::BROWSER_STREAM_CAP),
-            },
-            // Firefox takes the server's limit as it is (`Http2Session::RecvSettings`:
-            // `mMaxConcurrent = value`; captured: 300 streams open against a limit of 1000).
-            BrowserProfile::Firefox => H2Rules {
-                header_table_size: firefox::HEADER_TABLE_SIZE,
-                enable_push: firefox::ENABLE_PUSH,
-                stream_window: firefox::STREAM_WINDOW,
-                connection_window: firefox::CONNECTION_WINDOW,
-                max_header_list_size: None,
-                stream_cap: None,
-            },
+            BrowserProfile::Chromium => CHROMIUM,
+            BrowserProfile::Firefox => FIREFOX,
         }
     }
 
@@ -77,6 +95,25 @@ impl H2Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The values in the captures (Q1 of both FINDINGS): each SETTINGS frame, and the first
+    /// WINDOW_UPDATE on stream 0 added to the protocol's 65,535; Firefox's stream window is the
+    /// 131,072 it announces plus the 12,451,840 it adds after each request's HEADERS.
+    #[test]
+    fn settings_and_windows_are_the_captured_ones() {
+        let chromium = H2Rules::of(BrowserProfile::Chromium);
+        assert_eq!(chromium.header_table_size, 65_536);
+        assert_eq!(chromium.stream_window, 6_291_456);
+        assert_eq!(chromium.connection_window, 15_663_105 + 65_535);
+        assert_eq!(chromium.max_header_list_size, Some(262_144));
+        let firefox = H2Rules::of(BrowserProfile::Firefox);
+        assert_eq!(firefox.header_table_size, 65_536);
+        assert_eq!(firefox.stream_window, 131_072 + 12_451_840);
+        assert_eq!(firefox.connection_window, 65_535 + 12_517_377);
+        for rules in [chromium, firefox] {
+            assert!(!rules.enable_push);
+        }
+    }
 
     #[test]
     fn stream_limits_as_each_browser_keeps_them() {

@@ -3,12 +3,16 @@
 //! `TCP_NODELAY` and sleeps in between, so every split reaches the client as its own read).
 //!
 //! HTTP/1.1 arms get a close-delimited body written straight onto the socket (no chunking, so the
-//! bytes on the wire are the script's). HTTP/2 arms get one DATA frame per write, from `h2`'s
-//! server. TLS arms use a self-signed certificate and the arm's ALPN.
+//! bytes on the wire are the script's: `http1.rs`). HTTP/2 arms get one DATA frame per write, from
+//! `h2`'s server (`http2.rs`). TLS arms use a self-signed certificate and the arm's ALPN
+//! ([`self_signed_tls`]). The WebSocket arms are not served.
 //!
 //! `POST`s are answered `202` with an empty body, outside the script, on every arm (HTTP/1.1 keeps
 //! the connection alive for the next request); their bodies are recorded in order of arrival, so
 //! a test can see which POST the client sent first ([`Seen::post_indices`]).
+
+mod http1;
+mod http2;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,9 +21,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use loadgen::{Protocol, Target, Trust};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
+use tokio_rustls::TlsAcceptor;
 
 /// One write of the body, or a pause.
 #[derive(Debug, Clone)]
@@ -136,12 +141,12 @@ impl Seen {
             .collect()
     }
     /// Takes the next place in the order of POSTs.
-    fn post_arrived(&self) -> usize {
+    pub(crate) fn post_arrived(&self) -> usize {
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
         posts.push(String::new());
         posts.len() - 1
     }
-    fn post_read(&self, place: usize, body: &[u8]) {
+    pub(crate) fn post_read(&self, place: usize, body: &[u8]) {
         let body = String::from_utf8_lossy(body).into_owned();
         if self.echo_posts.load(Ordering::Relaxed) {
             let _ = self.echo.send(Bytes::from(format!("data: {body}\n\n")));
@@ -220,8 +225,8 @@ pub async fn serve_with(
     seen.echo_posts.store(options.echo_posts, Ordering::Relaxed);
     let script: Script = Arc::new(script);
     let (tls, cert) = if arm.is_tls() {
-        let (config, cert) = tls_config(arm);
-        (Some(tokio_rustls::TlsAcceptor::from(config)), Some(cert))
+        let (acceptor, cert) = self_signed_tls(arm);
+        (Some(acceptor), Some(cert))
     } else {
         (None, None)
     };
@@ -255,8 +260,9 @@ pub async fn serve_with(
     (Target::new(arm, &url, &trust).expect("target"), seen)
 }
 
-/// The self-signed certificate's server configuration with the arm's ALPN, and the certificate.
-fn tls_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
+/// A TLS acceptor with a fresh self-signed certificate for `127.0.0.1` and the arm's one ALPN
+/// protocol, and the certificate (what the client trusts).
+pub fn self_signed_tls(arm: Protocol) -> (TlsAcceptor, CertificateDer<'static>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
     let cert = certified.cert.der().clone();
@@ -270,7 +276,7 @@ fn tls_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'stat
     .with_single_cert(vec![cert.clone()], key.into())
     .expect("server config");
     config.alpn_protocols = vec![arm.alpn().expect("a TLS arm").to_vec()];
-    (Arc::new(config), cert)
+    (TlsAcceptor::from(Arc::new(config)), cert)
 }
 
 async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: Options)
@@ -278,146 +284,16 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if arm.is_http2() {
-        h2_connection(io, seen, script, options).await;
+        http2::connection(io, seen, script, options).await;
     } else {
-        h1_connection(io, seen, script, options.keep_alive).await;
+        http1::connection(io, seen, script, options.keep_alive).await;
     }
-}
-
-/// Answers `POST`s (`202`, keep-alive) until a `GET` comes, answers that with a close-delimited
-/// body, and closes. After a `POST`, waits at most `keep_alive` for the next request.
-async fn h1_connection<IO>(
-    mut io: IO,
-    seen: Arc<Seen>,
-    script: Script,
-    keep_alive: Option<Duration>,
-) where
-    IO: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut buf = [0u8; 1024];
-    // Bytes read past the end of the last request.
-    let mut pending = Vec::new();
-    let mut answered_a_post = false;
-    let head = loop {
-        let next = read_head(&mut io, &mut pending);
-        let head = match keep_alive.filter(|_| answered_a_post) {
-            Some(idle) => tokio::time::timeout(idle, next).await.ok().flatten(),
-            None => next.await,
-        };
-        let Some(head) = head else {
-            return;
-        };
-        if !head.starts_with("POST ") {
-            break head;
-        }
-        let place = seen.post_arrived();
-        let length = header(&head, "content-length")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        while pending.len() < length {
-            match io.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
-            }
-        }
-        let rest = pending.split_off(length);
-        seen.post_read(place, &pending);
-        pending = rest;
-        let accepted = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n";
-        if io.write_all(accepted).await.is_err() || io.flush().await.is_err() {
-            return;
-        }
-        answered_a_post = true;
-    };
-    let last_event_id = header(&head, "last-event-id").unwrap_or_default();
-    let open = Open::new(&seen);
-    let reply = answer(&seen, &script, last_event_id);
-    tokio::time::sleep(reply.head_delay).await;
-    let status_head = format!(
-        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncache-control: no-cache\r\nconnection: close\r\n{}\r\n",
-        reply.status,
-        reply.content_type,
-        if reply.status == 200 { "" } else { "content-length: 0\r\n" },
-    );
-    if io.write_all(status_head.as_bytes()).await.is_err() || reply.status != 200 {
-        let _ = io.shutdown().await;
-        return;
-    }
-    if !play(&reply.steps, &mut H1Body(&mut io), &seen).await {
-        return;
-    }
-    match reply.then {
-        Then::End => {
-            drop(open);
-            let _ = io.shutdown().await;
-        }
-        Then::Hold => {
-            // Until the client closes its side, passing on echoed POSTs meanwhile.
-            let mut echoes = seen.echo.subscribe();
-            loop {
-                tokio::select! {
-                    read = io.read(&mut buf) => {
-                        if !matches!(read, Ok(n) if n > 0) {
-                            break;
-                        }
-                    }
-                    Ok(event) = echoes.recv() => {
-                        if !write_h1(&mut io, &event, &seen).await {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Reads one request head (through its blank line) from `pending` and then `io`; what was read
-/// past it stays in `pending`. `None` when the connection ends first.
-async fn read_head<IO: AsyncRead + Unpin>(io: &mut IO, pending: &mut Vec<u8>) -> Option<String> {
-    let mut buf = [0u8; 1024];
-    loop {
-        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = pending.split_off(end + 4);
-            let head = String::from_utf8_lossy(pending).into_owned();
-            *pending = rest;
-            return Some(head);
-        }
-        match io.read(&mut buf).await {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-/// The value of header `name` in a request head.
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().find_map(|l| {
-        let (n, value) = l.split_once(':')?;
-        n.eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_owned())
-    })
 }
 
 /// Where a script's body bytes go: an HTTP/1.1 connection or an HTTP/2 stream.
 trait BodySink {
     /// Writes `bytes` and counts them in `seen`; false once the peer is gone.
     async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool;
-}
-
-struct H1Body<'a, IO>(&'a mut IO);
-struct H2Body<'a>(&'a mut h2::SendStream<Bytes>);
-
-impl<IO: AsyncWrite + Unpin> BodySink for H1Body<'_, IO> {
-    async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool {
-        write_h1(self.0, bytes, seen).await
-    }
-}
-
-impl BodySink for H2Body<'_> {
-    async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool {
-        write_h2(self.0, bytes, seen).await
-    }
 }
 
 /// Plays a reply's steps into `sink`; false if the peer went away before the last one.
@@ -444,15 +320,6 @@ async fn play(steps: &[Step], sink: &mut impl BodySink, seen: &Seen) -> bool {
     true
 }
 
-async fn write_h1<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8], seen: &Seen) -> bool {
-    let ok = io.write_all(bytes).await.is_ok() && io.flush().await.is_ok();
-    if ok {
-        seen.body_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    }
-    ok
-}
-
 fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
     let n = seen.requests.fetch_add(1, Ordering::Relaxed);
     seen.last_event_ids
@@ -460,132 +327,4 @@ fn answer(seen: &Seen, script: &Script, last_event_id: String) -> Reply {
         .unwrap_or_else(|e| e.into_inner())
         .push(last_event_id);
     script(n)
-}
-
-/// Serves every request of one HTTP/2 connection, each on its own task.
-async fn h2_connection<IO>(io: IO, seen: Arc<Seen>, script: Script, options: Options)
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    tokio::time::sleep(options.handshake_delay).await;
-    let mut builder = h2::server::Builder::new();
-    if let Some(max) = options.max_concurrent_streams {
-        builder.max_concurrent_streams(max);
-    }
-    let Ok(mut conn) = builder.handshake(io).await else {
-        return;
-    };
-    let mut requests = 0;
-    while let Some(Ok((request, respond))) = conn.accept().await {
-        if request.method() == http::Method::POST {
-            let place = seen.post_arrived();
-            tokio::spawn(h2_post(request.into_body(), respond, place, seen.clone()));
-            continue;
-        }
-        requests += 1;
-        if options.goaway_after == Some(requests) {
-            // GOAWAY; the streams open so far run on, later requests must go elsewhere.
-            conn.graceful_shutdown();
-        }
-        let last_event_id = request
-            .headers()
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let reply = answer(&seen, &script, last_event_id);
-        if let Some(reason) = options.reset_streams {
-            let mut respond = respond;
-            respond.send_reset(reason);
-            continue;
-        }
-        tokio::spawn(h2_stream(respond, reply, seen.clone()));
-    }
-}
-
-/// Reads a POST's body, records it, and answers `202`.
-async fn h2_post(
-    mut body: h2::RecvStream,
-    mut respond: h2::server::SendResponse<Bytes>,
-    place: usize,
-    seen: Arc<Seen>,
-) {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.data().await {
-        let Ok(chunk) = chunk else { return };
-        let _ = body.flow_control().release_capacity(chunk.len());
-        bytes.extend_from_slice(&chunk);
-    }
-    seen.post_read(place, &bytes);
-    let accepted = http::Response::builder()
-        .status(202)
-        .body(())
-        .expect("response head");
-    let _ = respond.send_response(accepted, true);
-}
-
-async fn h2_stream(mut respond: h2::server::SendResponse<Bytes>, reply: Reply, seen: Arc<Seen>) {
-    // Counted from after h2 accepted the stream to before it ends it, so never more than h2
-    // itself has open.
-    let open = Open::new(&seen);
-    tokio::time::sleep(reply.head_delay).await;
-    let response = http::Response::builder()
-        .status(reply.status)
-        .header("content-type", reply.content_type)
-        .body(())
-        .expect("response head");
-    let Ok(mut body) = respond.send_response(response, reply.status != 200) else {
-        return;
-    };
-    if reply.status != 200 {
-        return;
-    }
-    if !play(&reply.steps, &mut H2Body(&mut body), &seen).await {
-        return;
-    }
-    match reply.then {
-        Then::End => {
-            drop(open);
-            let _ = body.send_data(Bytes::new(), true);
-        }
-        Then::Hold => {
-            // Until the client resets the stream or the connection ends, passing on echoed POSTs
-            // meanwhile.
-            let mut echoes = seen.echo.subscribe();
-            loop {
-                tokio::select! {
-                    _ = std::future::poll_fn(|cx| body.poll_reset(cx)) => break,
-                    Ok(event) = echoes.recv() => {
-                        if !write_h2(&mut body, &event, &seen).await {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Sends `bytes` as one DATA frame when the client's window allows, else in as few frames as its
-/// window updates allow.
-async fn write_h2(body: &mut h2::SendStream<Bytes>, bytes: &[u8], seen: &Seen) -> bool {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        body.reserve_capacity(rest.len());
-        let capacity = match std::future::poll_fn(|cx| body.poll_capacity(cx)).await {
-            Some(Ok(n)) if n > 0 => n,
-            Some(Ok(_)) => continue,
-            _ => return false,
-        };
-        let (now, later) = rest.split_at(capacity.min(rest.len()));
-        if body.send_data(Bytes::copy_from_slice(now), false).is_err() {
-            return false;
-        }
-        seen.body_bytes
-            .fetch_add(now.len() as u64, Ordering::Relaxed);
-        rest = later;
-    }
-    // Let the connection task write the frame before the next one is queued.
-    tokio::task::yield_now().await;
-    true
 }

@@ -1,4 +1,5 @@
-//! The HTTP/1.1 pool of one virtual client for one origin, as Chromium keeps it.
+//! HTTP/1.1: the pool of one virtual client for one origin, as Chromium keeps it
+//! (`docs/browsers.md`, "Six connections per origin"), and a request sent on a slot of it.
 //!
 //! - At most `max` connections per origin (6 in every browser); idle keep-alive connections count.
 //! - A request waiting for a slot sits in a priority queue, FIFO within a priority
@@ -14,14 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::{Request, Response};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
 use crate::connect::connect;
 use crate::context::Ctx;
 use crate::error::LoadError;
-use crate::queue::{Priority, WaitQueue};
+use crate::queue::{Priority, SlotEvent, WaitQueue};
 use crate::target::Target;
 use vocab::{Counter, Latency};
 
@@ -134,6 +137,23 @@ impl H1Pool {
         };
         // The pool outlives its waiters, so the sender is never dropped without sending.
         rx.await.expect("pool dropped while a request waited")
+    }
+
+    /// Sends `request` once a slot is granted and returns the response head, with the lease that
+    /// holds the slot (and its connection) until the body is done. `on_slot` hears the grant (the
+    /// end of `queue_wait`) and the instant the request is written.
+    pub async fn send(
+        &self,
+        request: Request<Full<Bytes>>,
+        priority: Priority,
+        mut on_slot: impl FnMut(SlotEvent),
+    ) -> Result<(Response<Incoming>, Lease), LoadError> {
+        let mut lease = self.acquire(priority).await;
+        on_slot(SlotEvent::Granted);
+        let send = lease.connection().await?;
+        on_slot(SlotEvent::Sent);
+        let response = send.send_request(request).await.map_err(LoadError::Http1)?;
+        Ok((response, lease))
     }
 
     fn lease(&self, conn: Option<Conn>) -> Lease {

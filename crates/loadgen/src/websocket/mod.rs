@@ -1,23 +1,26 @@
 //! One WebSocket of the `ws` and `wss` arms, opened and kept as a chat page in a browser keeps it.
 //!
-//! - It is created, then waits for the browser's rules to let it connect (`ws_gate.rs`: the
+//! - It is created, then waits for the browser's rules to let it connect ([`WsGate`]: the
 //!   per-client throttle delay and one handshake at a time per endpoint; over 255 per client it
 //!   fails at once): that wait is its `queue_wait`.
 //! - Its own connection: TCP (+ TLS with ALPN `http/1.1` only, checked), then the RFC 6455
-//!   handshake (`GET` with `Upgrade: websocket` and an `Origin`), on the path of the point's
-//!   `websocket_path` (or the path of the arm's target URL). The connection is counted in
+//!   handshake (`GET` with `Upgrade: websocket` and an `Origin`), on the point's WebSocket path
+//!   (or the path of the arm's target URL). The connection is counted in
 //!   `connections_opened` and `connections_carrying_requests`, its setup in `connect`; the `101`
 //!   ends `time_to_open`.
 //! - Every text message received is one event: counted, timed (`time_to_first_event`;
 //!   `event_delivery` from a tick's `"sent_ns"`; `fanout` and the loss proof by its
 //!   `"ssebench_token"`, as an SSE event's data).
-//! - The client's first socket also writes the client's chat messages (`ws_outbox.rs`) and takes
+//! - The client's first socket also writes the client's chat messages ([`Outbox`]) and takes
 //!   the copy of its own messages coming back as their echo (`post_rtt`).
 //! - After a Close frame, an error or the end of the connection, it opens a new connection after
 //!   the reconnection delay, with no `Last-Event-ID` to resume from: what was published
-//!   meanwhile is not owed to it (`delivery.rs`). A handshake answered with another status than
-//!   `101` is counted (`errors_status`) and retried the same way (a page's own reconnect loop;
-//!   a WebSocket never reconnects by itself).
+//!   meanwhile is not owed to it (the loss proof, `crate::delivery`). A handshake answered with
+//!   another status than `101` is counted (`errors_status`) and retried the same way (a page's
+//!   own reconnect loop; a WebSocket never reconnects by itself).
+
+mod gate;
+mod outbox;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,16 +33,16 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::client::{Client, PointShared};
 use crate::connect::{connect, Io};
-use crate::context::Ctx;
+use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
-use crate::http2::SlotEvent;
 use crate::metrics::Gauge;
-use crate::queue_timer::QueueTimer;
-use crate::ws_outbox::Outbox;
+use crate::queue::{QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
+
+pub(crate) use gate::WsGate;
+pub(crate) use outbox::Outbox;
 
 /// The largest message a socket accepts: a browser has no limit of its own worth emulating, and
 /// the server's ticks are at most 1 MiB (`sse_server::bounds::MAX_TICK_SIZE`) plus their JSON.
@@ -47,10 +50,9 @@ const MAX_MESSAGE: usize = 2 << 20;
 
 type Socket = WebSocketStream<Io>;
 
-/// Runs one WebSocket until the point stops (the caller drops this future). `sender`: the
-/// client's first socket, which writes its chat messages.
-pub(crate) async fn run_socket(client: Arc<Client>, sender: bool) {
-    let shared = &client.shared;
+/// Runs one WebSocket of a client whose rules are `gate` until the point stops (the caller drops
+/// this future). `outbox`: on the client's first socket, the chat messages it writes.
+pub(crate) async fn run_socket(shared: &PointShared, gate: &WsGate, outbox: Option<&Outbox>) {
     let metrics = &shared.ctx.metrics;
     metrics.incr(Counter::StreamsRequested);
     let created = Instant::now();
@@ -68,10 +70,10 @@ pub(crate) async fn run_socket(client: Arc<Client>, sender: bool) {
         opened: &opened,
         first_event: &first_event,
         ledger,
-        outbox: sender.then_some(&client.ws_outbox),
+        outbox,
     };
     loop {
-        if let Some(err) = connect_once(&client, &mut state).await {
+        if let Some(err) = connect_once(shared, gate, &mut state).await {
             metrics.error(err.class());
             tracing::debug!("websocket error: {}", vocab::error_chain(&err));
         }
@@ -137,16 +139,19 @@ impl Drop for Down {
 
 /// One connection: admitted, connected, handshaken, then read (and written) until it ends.
 /// Returns the error that ended it, if any.
-async fn connect_once(client: &Client, state: &mut SocketState<'_>) -> Option<LoadError> {
-    let shared = &client.shared;
+async fn connect_once(
+    shared: &PointShared,
+    gate: &WsGate,
+    state: &mut SocketState<'_>,
+) -> Option<LoadError> {
     let ctx = &*shared.ctx;
-    let Some(_live) = client.ws_gate.create() else {
+    let Some(_live) = gate.create() else {
         return Some(LoadError::WebSocketLimit {
-            max: crate::ws_gate::MAX_WEBSOCKETS_PER_CLIENT,
+            max: gate::MAX_WEBSOCKETS_PER_CLIENT,
         });
     };
     let mut queue = QueueTimer::start(ctx, Gauge::StreamsQueued, Latency::QueueWait);
-    let handshake = client.ws_gate.admit().await;
+    let handshake = gate.admit().await;
     queue.on_slot(SlotEvent::Granted);
     drop(queue);
     let mut ws = match open(shared).await {
@@ -206,7 +211,7 @@ async fn connect_once(client: &Client, state: &mut SocketState<'_>) -> Option<Lo
 /// What the connection does next.
 enum Step {
     Received(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
-    Send(crate::ws_outbox::Outgoing),
+    Send(outbox::Outgoing),
 }
 
 /// TCP, TLS and the handshake, within the connect timeout.

@@ -1,5 +1,5 @@
 //! The chat's upstream half on the WebSocket arms: a client's messages, sent on its first
-//! WebSocket in place of POSTs, on the same open-loop schedule (`post.rs`).
+//! WebSocket in place of POSTs, on the same open-loop schedule (`crate::post`).
 //!
 //! A message is due at its scheduled instant, whatever happened to earlier ones. It is written as
 //! soon as the client's first socket is open: a socket that is reconnecting keeps its messages

@@ -1,39 +1,23 @@
 //! How a browser lets a page's WebSockets connect: the rules of the `ws` and `wss` arms, per
-//! virtual client (one browser profile: one Chromium browser context with its own network
-//! context, so its own lock manager and throttler).
+//! virtual client (one browser profile: one Chromium browser context, with its own lock manager
+//! and throttler). Each rule was measured with `scripts/chromium-ws-probe/` (its README's table)
+//! and read in Chromium's source (`scripts/chromium-ws-probe/FINDINGS.md`; `docs/browsers.md`,
+//! "WebSockets"):
 //!
-//! Measured in headless Chromium 156 on this machine (`scripts/chromium-ws-probe/`, runs in
-//! `runs/`), and read in Chromium's source (`chromium/chromium`):
+//! - outside the six HTTP/1.1 slots, in their own socket pool (`WEBSOCKET_SOCKET_POOL`): the ws
+//!   arms have no six-connection ceiling;
+//! - one handshake at a time per endpoint (`WebSocketEndpointLockManager`), the lock given back
+//!   [`UNLOCK_DELAY`] after the handshake's response was read or the attempt failed
+//!   (`kUnlockDelayInMs`);
+//! - a throttle delay per renderer before each WebSocket starts
+//!   (`WebSocketPerProcessThrottler::CalculateDelay`): `rand(1000..=5000) ms x 2^min(p + f / (s +
+//!   1), 16) / 65536`, `p` the WebSockets still handshaking (this one included), `f` and `s` the
+//!   handshakes that failed and succeeded in the current and previous two-minute period;
+//! - at most [`MAX_WEBSOCKETS_PER_CLIENT`] per client (`kMaxPendingWebSocketConnections`): over
+//!   it a WebSocket fails at once (`errors_refused`).
 //!
-//! - **Outside the six HTTP/1.1 slots.** Eight WebSockets open to one origin, then an
-//!   EventSource and a `fetch` POST to the same origin open and complete at once (`runs/slots.txt`):
-//!   WebSockets come from their own socket pool (`WEBSOCKET_SOCKET_POOL`,
-//!   `net/socket/client_socket_pool_manager.cc`). So the ws arms have no six-connection ceiling.
-//! - **One handshake at a time per endpoint** (RFC 6455 §4.1): the server saw at most one
-//!   handshake in flight; with the 101 delayed 300 ms the sockets opened 306, 618, 931, 1244 ms
-//!   after creation (`runs/serial.txt`). The lock is per IP:port (`WebSocketEndpointLockManager`,
-//!   `net/socket/websocket_endpoint_lock_manager.cc`), taken before the TCP connect and given
-//!   back when the handshake's response has been read (`WebSocketBasicHandshakeStream::Upgrade`)
-//!   or the attempt failed, **10 ms later** (`kUnlockDelayInMs = 10`): handshakes to one server
-//!   arrived 11.6 ms apart (median) when the server answered at once (`runs/count-10.txt`). Two
-//!   browser contexts do not wait for each other (`runs/contexts.txt`: two handshakes in flight).
-//! - **A throttle delay per renderer** before each WebSocket starts: `rand(1000..=5000) ms x
-//!   2^min(p + f / (s + 1), 16) / 65536`, where `p` is the renderer's WebSockets still
-//!   handshaking (this one included), `f` and `s` the handshakes that failed and succeeded in the
-//!   current and previous two-minute period (`WebSocketPerProcessThrottler::CalculateDelay`,
-//!   `services/network/websocket_throttler.cc`). A few sockets get well under a millisecond;
-//!   past about ten at once it dominates (`runs/count-300.txt`: gaps of 81, 235, 465 ms between
-//!   handshakes after the 11th).
-//! - **At most 255 per client**: of 300 created at once 255 opened and the other 45 failed at
-//!   once (error, close 1006); with 250 open, 5 of 20 more opened and 15 failed at once
-//!   (`runs/count-300.txt`, `runs/count-250-then-20.txt`). Source: `kMaxPendingWebSocketConnections
-//!   = 255` (the throttler refuses with `ERR_INSUFFICIENT_RESOURCES`) and 255 sockets per group in
-//!   the WebSocket pool ("so the limit for wss will be the same as the limit for ws. Also note that
-//!   Firefox uses a limit of 200", crbug.com/486800). Over the limit here: `errors_refused`.
-//!
-//! Firefox 153 ESR also opens one handshake at a time per host and keeps WebSockets out of its six
-//! connections, with a total of 200 (`network.websocket.max-connections`; /work/notes and
-//! `ARCHITECTURE.md` of the browser facts). The emulation follows Chromium.
+//! Firefox allows 200, not 255 (`docs/browsers.md`, "Firefox's differences"); the emulation
+//! follows Chromium.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
