@@ -7,7 +7,7 @@ key as the only accepted one, `--origin-to-force-quic-on=127.0.0.1:PORT` (or, wi
 a free port. The page's console and every response's protocol (Network.responseReceived) are
 read over CDP; --netlog adds --log-net-log for a cross-check.
 
-Firefox: the project's user.js (crates/browser/src/firefox_prefs.rs, written by
+Firefox: the project's user.js (crates/browser/src/firefox/prefs.rs, written by
 `cargo run -p browser --example firefox_user_js`), then the HTTP/3 prefs below appended (a later
 line wins in user.js), a cert_override.txt trusting the capture certificate for 127.0.0.1:PORT
 and localhost:PORT only, the environment of crates/browser/src/firefox.rs, and WebDriver BiDi
