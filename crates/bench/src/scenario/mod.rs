@@ -214,7 +214,9 @@ impl Scenario {
             streams_per_client: point.streams_per_client,
             warmup: self.warmup,
             duration: self.duration,
+            stream_kind: vocab::StreamKind::EventSource,
             posts: self.posts,
+            answers: loadgen::defaults::answer_plan(),
             paths: Paths::for_channel(&self.channel),
             reconnect_delay: self.reconnect_delay,
         }

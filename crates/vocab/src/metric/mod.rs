@@ -109,6 +109,10 @@ pub enum Metric {
     Errors,
     /// The errors of one class.
     Error(ErrorClass),
+    AnswersQueuedAtEnd,
+    AnswersStreamingAtEnd,
+    /// The answers that failed in one class (their errors are in [`Metric::Error`] too).
+    AnswersFailed(ErrorClass),
     ServerConnectionsAccepted,
     ServerConnectionsCarryingRequests,
     ServerConnectionsRefused,
@@ -178,6 +182,8 @@ impl Metric {
             Metric::Errors,
         ]);
         all.extend(ErrorClass::ALL.map(Metric::Error));
+        all.extend([Metric::AnswersQueuedAtEnd, Metric::AnswersStreamingAtEnd]);
+        all.extend(ErrorClass::ALL.map(Metric::AnswersFailed));
         all.extend([
             Metric::ServerConnectionsAccepted,
             Metric::ServerConnectionsCarryingRequests,
@@ -220,6 +226,18 @@ impl Metric {
     /// The metric named `name`, if it is in the catalog.
     pub fn from_name(name: &str) -> Option<Metric> {
         Metric::all().into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the metric is about streamed answers: a point that asks none has no such row.
+    pub fn of_answers(self) -> bool {
+        match self {
+            Metric::Counter(c) => c.of_answers(),
+            Metric::Latency(l) | Metric::Censored(l) => l.of_answers(),
+            Metric::AnswersQueuedAtEnd
+            | Metric::AnswersStreamingAtEnd
+            | Metric::AnswersFailed(_) => true,
+            _ => false,
+        }
     }
 
     /// The metric's catalog entry.
@@ -278,17 +296,42 @@ impl Metric {
             Metric::Error(class) => {
                 let measures = match class {
                     ErrorClass::Refused => "TCP connects refused or unreachable",
-                    ErrorClass::Reset => "connections reset or closed under a request or stream",
+                    ErrorClass::Reset => {
+                        "connections reset or closed under a request or stream (answers: an answer \
+                         whose body ended before its end marker, `data: [DONE]`)"
+                    }
                     ErrorClass::RstStream => "HTTP/2 streams reset by the peer (RST_STREAM)",
                     ErrorClass::GoAway => "HTTP/2 requests failed by a GOAWAY",
                     ErrorClass::Timeout => "connects, handshakes or requests that took too long",
-                    ErrorClass::Status => "responses with a bad status or content type",
-                    ErrorClass::Parse => "event streams over a parser limit",
+                    ErrorClass::Status => {
+                        "responses with a bad status or content type (answers: also an error object \
+                         in the stream)"
+                    }
+                    ErrorClass::Parse => {
+                        "event streams over a parser limit (answers: also a chunk that is not the \
+                         framing's JSON)"
+                    }
                     ErrorClass::Tls => "TLS handshakes that failed",
                     ErrorClass::Protocol => "connections that negotiated the wrong protocol",
                 };
                 (class.metric_name(), NoIncrease, measures)
             }
+            Metric::AnswersQueuedAtEnd => (
+                "answers_queued_at_end",
+                NoIncrease,
+                "answers still waiting for a slot when the point ended",
+            ),
+            Metric::AnswersStreamingAtEnd => (
+                "answers_streaming_at_end",
+                Shown,
+                "answers sent (granted their slot) that had neither completed nor failed when the \
+                 point ended",
+            ),
+            Metric::AnswersFailed(class) => (
+                class.answers_failed_name(),
+                NoIncrease,
+                "answers that failed, by the class of their error (an answer never reconnects)",
+            ),
             Metric::ServerConnectionsAccepted => (
                 "server_connections_accepted",
                 Shown,
