@@ -97,6 +97,10 @@ pub(crate) struct RawFaults {
     pub stream_error_every_nth: Option<Spanned<i64>>,
     pub delay_events: Option<Spanned<String>>,
     pub delay_posts: Option<Spanned<String>>,
+    pub answer_stall_after: Option<Spanned<i64>>,
+    pub answer_stall_for: Option<Spanned<String>>,
+    pub answer_reset_after: Option<Spanned<i64>>,
+    pub slow_first_token: Option<Spanned<String>>,
 }
 
 /// A value or a list of values (a sweep), each a string (durations) or a number (percentages).
