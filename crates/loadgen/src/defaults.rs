@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use vocab::{
-    AnswerFraming, AnswerPlan, AnswerRequest, BrowserProfile, Paths, PostPlan, StreamKind,
-    Workload,
+    AnswerFraming, AnswerPlan, AnswerRequest, BrowserProfile, Paths, PostPlan, StreamKind, Workload,
 };
 
 /// HTTP/1.1 connections per origin: 6 in Chromium, Firefox and Safari (`docs/browsers.md`, "Six

@@ -131,7 +131,10 @@ mod tests {
         }
         assert_eq!("openai".parse(), Ok(AnswerFraming::OpenAi));
         let err = "sse".parse::<StreamKind>().unwrap_err().to_string();
-        assert!(err.contains("eventsource") && err.contains("answer"), "{err}");
+        assert!(
+            err.contains("eventsource") && err.contains("answer"),
+            "{err}"
+        );
     }
 
     #[test]

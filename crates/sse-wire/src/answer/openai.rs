@@ -89,11 +89,10 @@ pub fn read(data: &str) -> Result<Piece, ChunkError> {
     }
     let chunk: Chunk<'_> = serde_json::from_str(data).map_err(ChunkError)?;
     if let Some(error) = chunk.error {
-        return Ok(Piece::Error(
-            error
-                .message
-                .map_or_else(|| "an error without a message".to_owned(), Cow::into_owned),
-        ));
+        return Ok(Piece::Error(error.message.map_or_else(
+            || "an error without a message".to_owned(),
+            Cow::into_owned,
+        )));
     }
     let token = chunk.choices.iter().any(|c| {
         c.delta
@@ -165,7 +164,10 @@ mod tests {
     #[test]
     fn other_servers_chunks() {
         // A usage chunk, a null content (tool calls), an escaped token, an error mid-answer.
-        assert_eq!(read(r#"{"choices":[],"usage":{"total_tokens":3}}"#).unwrap(), Piece::Empty);
+        assert_eq!(
+            read(r#"{"choices":[],"usage":{"total_tokens":3}}"#).unwrap(),
+            Piece::Empty
+        );
         let null = r#"{"choices":[{"index":0,"delta":{"content":null}}]}"#;
         assert_eq!(read(null).unwrap(), Piece::Empty);
         let escaped = r#"{"choices":[{"delta":{"content":"\u00e9t\u00e9"}}]}"#;
