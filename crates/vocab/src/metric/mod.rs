@@ -10,6 +10,7 @@
 //! metrics are read once at the end of a point (what was still queued, the loss proof, the
 //! embedded server's counts, the harness's own health).
 
+mod answers;
 mod counter;
 mod latency;
 
@@ -230,14 +231,7 @@ impl Metric {
 
     /// Whether the metric is about streamed answers: a point that asks none has no such row.
     pub fn of_answers(self) -> bool {
-        match self {
-            Metric::Counter(c) => c.of_answers(),
-            Metric::Latency(l) | Metric::Censored(l) => l.of_answers(),
-            Metric::AnswersQueuedAtEnd
-            | Metric::AnswersStreamingAtEnd
-            | Metric::AnswersFailed(_) => true,
-            _ => false,
-        }
+        answers::of_answers(self)
     }
 
     /// The metric's catalog entry.
@@ -316,22 +310,9 @@ impl Metric {
                 };
                 (class.metric_name(), NoIncrease, measures)
             }
-            Metric::AnswersQueuedAtEnd => (
-                "answers_queued_at_end",
-                NoIncrease,
-                "answers still waiting for a slot when the point ended",
-            ),
-            Metric::AnswersStreamingAtEnd => (
-                "answers_streaming_at_end",
-                Shown,
-                "answers sent (granted their slot) that had neither completed nor failed when the \
-                 point ended",
-            ),
-            Metric::AnswersFailed(class) => (
-                class.answers_failed_name(),
-                NoIncrease,
-                "answers that failed, by the class of their error (an answer never reconnects)",
-            ),
+            Metric::AnswersQueuedAtEnd
+            | Metric::AnswersStreamingAtEnd
+            | Metric::AnswersFailed(_) => answers::info(self),
             Metric::ServerConnectionsAccepted => (
                 "server_connections_accepted",
                 Shown,
