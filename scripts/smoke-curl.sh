@@ -7,7 +7,8 @@
 #   h1      --http1.1                     h1-tls  --http1.1 --cacert CERT
 #   h2      --http2 --cacert CERT         h2c     --http2-prior-knowledge
 # For each: GET /health, POST /messages, a bounded GET /events?count=3 (clean end, three ticks),
-# GET /stats, and that the negotiated HTTP version is the listener's. Then that each listener
+# a streamed answer of three tokens (POST /v1/chat/completions: a role chunk, the tokens, a stop
+# chunk, [DONE]), GET /stats, and that the negotiated HTTP version is the listener's. Then that each listener
 # refuses the other protocol. Exits non-zero with a message on the first failure; the server is
 # stopped on exit.
 #
@@ -109,6 +110,16 @@ for protocol in h1 h1-tls h2 h2c; do
     expect "$protocol GET /events first line" "retry: 3000" "$(head -n 1 "$tmp/body")"
     expect "$protocol GET /events tick count" "3" "$(grep -c '^event: tick$' "$tmp/body")"
     expect "$protocol GET /events ids" "id: 0.1 id: 0.2 id: 0.3" "$(grep '^id: ' "$tmp/body" | tr '\n' ' ' | sed 's/ $//')"
+
+    got=$(request "$protocol" "/v1/chat/completions?ttft_ms=0&gap_ms=10" \
+        -H 'content-type: application/json' \
+        --data-binary '{"model":"smoke","stream":true,"max_tokens":3,"messages":[{"role":"user","content":"hi"}]}')
+    expect "$protocol POST /v1/chat/completions status and HTTP version" "200 $version" "$got"
+    grep -qi '^content-type: text/event-stream' "$tmp/headers" ||
+        fail "$protocol answer content type: $(cat "$tmp/headers")"
+    expect "$protocol answer chunks" "5" "$(grep -c '"object":"chat.completion.chunk"' "$tmp/body")"
+    expect "$protocol answer tokens" "3" "$(grep -c '"delta":{"content":' "$tmp/body")"
+    expect "$protocol answer end" "data: [DONE]" "$(grep -v '^$' "$tmp/body" | tail -n 1)"
 
     got=$(request "$protocol" /stats)
     expect "$protocol GET /stats status" "200 $version" "$got"

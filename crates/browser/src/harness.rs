@@ -179,6 +179,8 @@ mod tests {
                 body_bytes: 64,
             },
             paths: vocab::Paths::for_channel("x"),
+            stream_kind: vocab::StreamKind::EventSource,
+            answers: loadgen::defaults::answer_plan(),
             reconnect_delay: Duration::from_secs(3),
         };
         let c = HarnessConfig::for_client(&workload, 1, Some("ws://h/ws?channel=x".into()));

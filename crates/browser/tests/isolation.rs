@@ -150,6 +150,8 @@ fn workload() -> Workload {
             body_bytes: 64,
         },
         paths: Paths::for_channel("isolation"),
+        stream_kind: vocab::StreamKind::EventSource,
+        answers: loadgen::defaults::answer_plan(),
         reconnect_delay: loadgen::defaults::reconnect_delay(BrowserProfile::Chromium),
     }
 }

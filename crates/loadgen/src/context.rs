@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use vocab::{error_chain, BrowserProfile};
+use vocab::{error_chain, AnswerPlan, BrowserProfile};
 
 use crate::delivery::{Delivery, TokenTable};
 use crate::error::{Fatal, FatalKind, LoadError};
@@ -143,6 +143,9 @@ pub(crate) struct PointShared {
     pub websocket_path: String,
     pub reconnect_delay: Duration,
     pub post_body_bytes: usize,
+    /// The answers the clients ask, and the body each question POSTs.
+    pub answers: AnswerPlan,
+    pub answer_body: bytes::Bytes,
     /// Samples of steady-state latencies (`event_delivery`) count from this instant on.
     pub measure_from: Instant,
     pub tokens: TokenTable,

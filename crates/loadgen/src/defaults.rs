@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use vocab::{BrowserProfile, Paths, PostPlan, Workload};
+use vocab::{
+    AnswerFraming, AnswerPlan, AnswerRequest, BrowserProfile, Paths, PostPlan, StreamKind, Workload,
+};
 
 /// HTTP/1.1 connections per origin: 6 in Chromium, Firefox and Safari (`docs/browsers.md`, "Six
 /// connections per origin").
@@ -32,19 +34,48 @@ pub const LOSS_GRACE: Duration = Duration::from_millis(500);
 pub const POST_BODY_BYTES: usize = 128;
 /// The chat channel a scenario's streams subscribe to and its POSTs publish on.
 pub const CHANNEL: &str = "bench";
+/// Tokens each answer asks for (`max_tokens`).
+pub const ANSWER_MAX_TOKENS: u32 = 100;
+/// Bytes of each answer's question.
+pub const ANSWER_PROMPT_BYTES: usize = 256;
+/// A gap between two tokens of one answer longer than this is a stall: a pause a reader notices
+/// (ten times a 50 tokens/s stream's gap, and more than a usual sentence's).
+pub const ANSWER_STALL_THRESHOLD: Duration = Duration::from_secs(1);
+/// A tab whose answer failed asks again after its think time, but never sooner than this, so a
+/// server that refuses at once is not asked in a tight loop.
+pub const ANSWER_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
-/// One client with one stream on [`CHANNEL`], no POSTs ([`POST_BODY_BYTES`] each once a rate is
-/// set), [`WARMUP`], [`DURATION`], and the default profile's reconnection delay.
+/// No open-loop answers; tabs (if the streams are answers) ask again at once, OpenAI's framing
+/// and path, [`ANSWER_MAX_TOKENS`], [`ANSWER_PROMPT_BYTES`], [`ANSWER_STALL_THRESHOLD`].
+pub fn answer_plan() -> AnswerPlan {
+    AnswerPlan {
+        rate_per_client: 0.0,
+        think_time: Duration::ZERO,
+        request: AnswerRequest {
+            framing: AnswerFraming::OpenAi,
+            path: sse_wire::answer::openai::PATH.to_owned(),
+            max_tokens: ANSWER_MAX_TOKENS,
+            prompt_bytes: ANSWER_PROMPT_BYTES,
+        },
+        stall_threshold: ANSWER_STALL_THRESHOLD,
+    }
+}
+
+/// One client with one EventSource on [`CHANNEL`], no POSTs ([`POST_BODY_BYTES`] each once a rate
+/// is set), no answers ([`answer_plan`]), [`WARMUP`], [`DURATION`], and the default profile's
+/// reconnection delay.
 pub fn workload() -> Workload {
     Workload {
         clients: 1,
         streams_per_client: 1,
+        stream_kind: StreamKind::EventSource,
         warmup: WARMUP,
         duration: DURATION,
         posts: PostPlan {
             rate_per_client: 0.0,
             body_bytes: POST_BODY_BYTES,
         },
+        answers: answer_plan(),
         paths: Paths::for_channel(CHANNEL),
         reconnect_delay: reconnect_delay(BrowserProfile::default()),
     }

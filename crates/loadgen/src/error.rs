@@ -63,6 +63,12 @@ pub enum LoadError {
     WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
     #[error("WebSocket refused by the browser: a client has at most {max} at once")]
     WebSocketLimit { max: usize },
+    #[error("the answer ended without its end marker")]
+    AnswerTruncated,
+    #[error("malformed answer")]
+    AnswerChunk(#[source] sse_wire::answer::ChunkError),
+    #[error("the server reported an error mid-answer: {message}")]
+    AnswerError { message: String },
 }
 
 impl LoadError {
@@ -75,8 +81,12 @@ impl LoadError {
             LoadError::AlpnMismatch { .. } => ErrorClass::Protocol,
             LoadError::Http1(e) => classify_hyper(e),
             LoadError::Http2(e) => classify_h2(e),
-            LoadError::Status { .. } | LoadError::ContentType { .. } => ErrorClass::Status,
-            LoadError::Parse(_) => ErrorClass::Parse,
+            LoadError::Status { .. }
+            | LoadError::ContentType { .. }
+            | LoadError::AnswerError { .. } => ErrorClass::Status,
+            LoadError::Parse(_) | LoadError::AnswerChunk(_) => ErrorClass::Parse,
+            // The answer's body ended under it: to its reader, as a closed connection.
+            LoadError::AnswerTruncated => ErrorClass::Reset,
             LoadError::WebSocket(e) => classify_websocket(e),
             LoadError::WebSocketLimit { .. } => ErrorClass::Refused,
             LoadError::InvalidTarget { .. }

@@ -4,7 +4,8 @@
 //! for the origin (`origin`): on HTTP/1.1 at most six connections (`http1`), on HTTP/2 one
 //! connection whose streams the server's SETTINGS cap (`http2`), requests waiting for a slot in
 //! the browser's queue (`queue`). Each client loads its page, opens its EventSources (`sse`) and
-//! POSTs on an open-loop schedule (`post`); on the WebSocket arms (`ws`, `wss`) it opens
+//! POSTs on an open-loop schedule (`post`), and asks streamed answers through the same pool
+//! (`answer`: tabs, or open loop); on the WebSocket arms (`ws`, `wss`) it opens
 //! WebSockets instead, under the browser's rules for them, and sends its chat messages on its
 //! first socket (`websocket`). Every sample lands in shared HDR histograms ([`metrics`]); the loss
 //! proof checks that every message reached every stream (`delivery`).
@@ -13,10 +14,11 @@
 //! [`metrics`], [`health`], [`series`], `delivery`); one connection (`connect`: TCP, TLS and the
 //! arm's ALPN) and the point's shared state (`context`); the wait for a slot (`queue`); the
 //! protocols (`http1`, `http2`, `websocket`); the origin that hides HTTP/1.1 from HTTP/2
-//! (`origin`); a client and what it runs (`client`, `sse`, `post`); the point (`run`).
+//! (`origin`); a client and what it runs (`client`, `sse`, `post`, `answer`); the point (`run`).
 //!
 //! Data flows one way: [`PointConfig`] -> [`run_point`] -> [`PointOutcome`].
 
+mod answer;
 mod client;
 mod connect;
 mod context;
@@ -42,10 +44,11 @@ pub use http2::{BROWSER_STREAM_CAP, INITIAL_STREAMS as BROWSER_INITIAL_STREAMS};
 pub use metrics::{LatencySummary, Metrics};
 pub use origin::probe;
 pub use queue::Priority;
-pub use run::{run_point, PointConfig, PointOutcome, Shard};
+pub use run::{run_point, AnswersAtEnd, PointConfig, PointOutcome, Shard};
 /// The event-stream parser's caps ([`PointConfig::parser_limits`]).
 pub use sse_wire::Limits as ParserLimits;
 pub use target::{Reach, Target, Trust};
 pub use vocab::{
-    error_chain, BrowserProfile, Counter, ErrorClass, Latency, Paths, PostPlan, Protocol, Workload,
+    error_chain, AnswerFraming, AnswerPlan, AnswerRequest, BrowserProfile, Counter, ErrorClass,
+    Latency, Paths, PostPlan, Protocol, StreamKind, Workload,
 };

@@ -29,6 +29,10 @@ pub enum Gauge {
     PostsPending,
     /// POSTs waiting for a connection or stream slot.
     PostsQueued,
+    /// Answers waiting for a connection or stream slot.
+    AnswersQueued,
+    /// Answers granted their slot that have neither completed nor failed.
+    AnswersStreaming,
 }
 
 /// The shared measurements of one sweep point.
@@ -39,8 +43,10 @@ pub struct Metrics {
     counters: [AtomicU64; Counter::ALL.len()],
     /// Per latency: the samples recorded at a lower bound (still waiting when the point ended).
     censored: [AtomicU64; Latency::ALL.len()],
-    gauges: [AtomicU64; 4],
+    gauges: [AtomicU64; 6],
     errors: [AtomicU64; ErrorClass::ALL.len()],
+    /// Per class: the answers that failed in it (their errors are in `errors` too).
+    answer_failures: [AtomicU64; ErrorClass::ALL.len()],
 }
 
 /// Largest latency recorded: one hour, in microseconds. Larger values are clamped to it.
@@ -86,6 +92,7 @@ impl Metrics {
             censored: std::array::from_fn(|_| AtomicU64::new(0)),
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            answer_failures: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -157,6 +164,17 @@ impl Metrics {
 
     pub fn errors(&self, class: ErrorClass) -> u64 {
         self.errors[class.index()].load(Ordering::Relaxed)
+    }
+
+    /// An answer failed in `class`: counted there and among the errors.
+    pub fn answer_failed(&self, class: ErrorClass) {
+        self.error(class);
+        self.answer_failures[class.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The answers that failed in `class`.
+    pub fn answer_failures(&self, class: ErrorClass) -> u64 {
+        self.answer_failures[class.index()].load(Ordering::Relaxed)
     }
 
     pub fn total_errors(&self) -> u64 {

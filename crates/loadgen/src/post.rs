@@ -81,7 +81,7 @@ pub(crate) async fn run_schedule(client: Arc<Client>, schedule: Schedule, tasks:
 
 /// Polls `send` once, which asks for a slot (granted at once, or a place in the wait queue),
 /// then says so on `asked`, then runs it to the end.
-async fn ask_then_send<F: Future>(send: F, asked: oneshot::Sender<()>) -> F::Output {
+pub(crate) async fn ask_then_send<F: Future>(send: F, asked: oneshot::Sender<()>) -> F::Output {
     let mut send = std::pin::pin!(send);
     let mut asked = Some(asked);
     std::future::poll_fn(|cx| {

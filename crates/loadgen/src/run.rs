@@ -1,6 +1,6 @@
 //! One sweep point: N virtual clients, each with its streams (EventSources, or WebSockets on the
-//! `ws` and `wss` arms) and its POST schedule (chat messages on its first WebSocket), for a
-//! bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when
+//! `ws` and `wss` arms, or answer tabs), its POST schedule (chat messages on its first WebSocket)
+//! and its open-loop answers, for a bounded time. The point ends by itself at `warmup + duration`, earlier on a fatal error or when
 //! the caller's stop token fires (Ctrl-C); in every case what was measured is returned, with the
 //! loss proof ([`DeliveryTally`]) computed at the instant the point ended.
 
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::answer;
 use crate::client::Client;
 use crate::context::{Ctx, PointShared};
 use crate::delivery::{Delivery, DeliveryTally, TokenTable};
@@ -19,7 +20,7 @@ use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
 use crate::target::Target;
 use crate::websocket::run_socket;
-use vocab::{BrowserProfile, PostPlan, Workload};
+use vocab::{BrowserProfile, PostPlan, StreamKind, Workload};
 
 /// The validated settings of one sweep point.
 #[derive(Debug, Clone)]
@@ -87,6 +88,8 @@ pub struct PointOutcome {
     pub streams_open_at_end: u64,
     /// POSTs whose instant had come that had not completed when the point ended.
     pub posts_stalled_at_end: u64,
+    /// Where the answers were when the point ended; `None` for a point that asks none.
+    pub answers: Option<AnswersAtEnd>,
     /// Set when the point stopped early because the measurement could not go on.
     pub fatal: Option<Fatal>,
     /// True when the caller's stop token ended the point (Ctrl-C).
@@ -95,6 +98,15 @@ pub struct PointOutcome {
     pub elapsed: Duration,
     /// The loss proof; `None` when the point had too many (stream, POST) pairs to track.
     pub delivery: Option<DeliveryTally>,
+}
+
+/// Where a point's answers were when it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswersAtEnd {
+    /// Still waiting for a slot.
+    pub queued: u64,
+    /// Granted their slot, neither completed nor failed.
+    pub streaming: u64,
 }
 
 impl PointConfig {
@@ -147,12 +159,14 @@ pub async fn run_point(
             .unwrap_or_else(|| workload.paths.websocket.clone()),
         reconnect_delay: workload.reconnect_delay,
         post_body_bytes: workload.posts.body_bytes,
+        answer_body: answer::request_body(&workload.answers.request),
+        answers: workload.answers.clone(),
         measure_from,
         tokens: TokenTable::new(nonce, posts_per_client * workload.clients as usize, started),
         delivery: Delivery::new(
             started,
             posts_per_client * workload.clients as usize,
-            u64::from(workload.clients) * u64::from(workload.streams_per_client),
+            u64::from(workload.clients) * u64::from(workload.event_sources_per_client()),
         ),
         parser_limits: config.parser_limits,
         send_stamp: config.send_stamp.clone(),
@@ -170,25 +184,35 @@ pub async fn run_point(
     );
     let mut clients = Vec::with_capacity(workload.clients as usize);
     let websockets = config.target.arm.is_websocket();
+    let answers_per_client = workload.answers.per_client(workload.duration);
     for index in 0..workload.clients {
+        // This client's place among all of the point's (shards included), within one period.
+        let phase = match config.shard {
+            None => PostPlan::phase(index, workload.clients),
+            Some(s) => PostPlan::phase(s.global(index), s.total_clients),
+        };
         let client = Arc::new(Client::new(
             shared.clone(),
             config.max_connections_per_origin,
             u64::from(nonce) << 32 | u64::from(index),
         ));
+        let kind = match workload.stream_kind {
+            StreamKind::EventSource => Stream::EventSource { websockets },
+            // A tab asks first when it is created, as an EventSource opens, the clients spread
+            // over one think time.
+            StreamKind::Answer => Stream::AnswerTab {
+                first: started + workload.answers.think_time.mul_f64(phase),
+            },
+        };
         match &config.page_path {
             None => {
                 for stream in 0..workload.streams_per_client {
-                    spawn_stoppable(
-                        &tasks,
-                        &point_stop,
-                        open_stream(client.clone(), websockets, stream),
-                    );
+                    spawn_stoppable(&tasks, &point_stop, kind.run(client.clone(), stream));
                 }
             }
             Some(page) => {
-                // The page first, then the streams it creates (the POST schedule keeps its own
-                // open-loop instants).
+                // The page first, then the streams it creates (the POST and answer schedules keep
+                // their own open-loop instants).
                 let (client, page, streams) =
                     (client.clone(), page.clone(), workload.streams_per_client);
                 let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
@@ -198,21 +222,31 @@ pub async fn run_point(
                         spawn_stoppable(
                             &inner_tasks,
                             &inner_stop,
-                            open_stream(client.clone(), websockets, stream),
+                            kind.run(client.clone(), stream),
                         );
                     }
                 });
             }
+        }
+        if answers_per_client > 0 {
+            spawn_stoppable(
+                &tasks,
+                &point_stop,
+                answer::run_schedule(
+                    client.clone(),
+                    measure_from,
+                    answers_per_client,
+                    phase,
+                    tasks.clone(),
+                ),
+            );
         }
         if posts_per_client > 0 {
             let schedule = Schedule {
                 start: measure_from,
                 plan: workload.posts,
                 count: posts_per_client,
-                phase: match config.shard {
-                    None => PostPlan::phase(index, workload.clients),
-                    Some(s) => PostPlan::phase(s.global(index), s.total_clients),
-                },
+                phase,
                 first_token: index as usize * posts_per_client,
             };
             spawn_stoppable(
@@ -239,6 +273,10 @@ pub async fn run_point(
     let streams_queued_at_end = metrics.gauge(Gauge::StreamsQueued);
     let streams_open_at_end = metrics.gauge(Gauge::StreamsOpen);
     let posts_stalled_at_end = metrics.gauge(Gauge::PostsPending);
+    let answers = workload.has_answers().then(|| AnswersAtEnd {
+        queued: metrics.gauge(Gauge::AnswersQueued),
+        streaming: metrics.gauge(Gauge::AnswersStreaming),
+    });
     point_stop.cancel();
     tasks.close();
     if tokio::time::timeout(config.drain_timeout, tasks.wait())
@@ -263,6 +301,7 @@ pub async fn run_point(
         streams_queued_at_end,
         streams_open_at_end,
         posts_stalled_at_end,
+        answers,
         fatal: ctx.take_fatal(),
         interrupted: stop.is_cancelled(),
         elapsed: ended.duration_since(started),
@@ -270,14 +309,27 @@ pub async fn run_point(
     }
 }
 
-/// Stream number `stream` of a client: an EventSource, or on the WebSocket arms a WebSocket (the
-/// first of which sends the client's chat messages).
-async fn open_stream(client: Arc<Client>, websockets: bool, stream: u32) {
-    if websockets {
-        let outbox = (stream == 0).then_some(&client.ws_outbox);
-        run_socket(&client.shared, &client.ws_gate, outbox).await;
-    } else {
-        run_stream(client).await;
+/// What a client's streams are, for the point.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    /// An EventSource, or on the WebSocket arms a WebSocket (the first of which sends the
+    /// client's chat messages).
+    EventSource { websockets: bool },
+    /// A tab asking answers, the first at `first` (or when the tab is created, if later).
+    AnswerTab { first: Instant },
+}
+
+impl Stream {
+    /// Stream number `stream` of a client.
+    async fn run(self, client: Arc<Client>, stream: u32) {
+        match self {
+            Stream::EventSource { websockets: true } => {
+                let outbox = (stream == 0).then_some(&client.ws_outbox);
+                run_socket(&client.shared, &client.ws_gate, outbox).await;
+            }
+            Stream::EventSource { websockets: false } => run_stream(client).await,
+            Stream::AnswerTab { first } => answer::run_tab(client, first).await,
+        }
     }
 }
 

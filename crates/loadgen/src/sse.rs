@@ -339,7 +339,8 @@ fn on_event(
     }
 }
 
-fn is_event_stream(content_type: &str) -> bool {
+/// Whether a `Content-Type` is `text/event-stream` (its essence, any parameters).
+pub(crate) fn is_event_stream(content_type: &str) -> bool {
     content_type
         .split(';')
         .next()

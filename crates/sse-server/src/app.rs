@@ -3,13 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::Activity;
-use crate::config::EventDefaults;
+use crate::config::{AnswerDefaults, EventDefaults};
 use crate::faults::Faults;
 use crate::hub::Hub;
 use crate::stats::{ListenerCounters, Stats};
@@ -20,6 +21,10 @@ use crate::stats::{ListenerCounters, Stats};
 pub(crate) struct App {
     pub(crate) hub: Arc<Hub>,
     pub(crate) events: EventDefaults,
+    /// How streamed answers are paced, unless a request says otherwise.
+    pub(crate) answers: AnswerDefaults,
+    /// Streamed answers started: the next one's number (its draws depend on it).
+    pub(crate) answers_started: AtomicU64,
     /// How request bodies are read.
     pub(crate) body: BodyLimits,
     pub(crate) faults: Faults,

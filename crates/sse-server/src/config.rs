@@ -6,6 +6,8 @@
 //! one, read by the `Default` impls, the validation, the query strings and the `server` command
 //! line alike, so each is changed in one place.
 
+mod answers;
+
 use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -15,6 +17,11 @@ use std::time::Duration;
 use crate::error::ServerError;
 use crate::faults::FaultConfig;
 use vocab::Protocol;
+
+pub use answers::{
+    AnswerDefaults, Pace, DEFAULT_ANSWER_SEED, DEFAULT_ANSWER_TOKENS, DEFAULT_TIME_TO_FIRST_TOKEN,
+    DEFAULT_TOKEN_GAP, MAX_ANSWER_TOKENS,
+};
 
 /// HTTP/2's windows: from the smallest legal one (RFC 9113 §6.9.2) to the largest (2^31 - 1).
 pub const WINDOW_RANGE: RangeInclusive<u32> = 65_535..=(1 << 31) - 1;
@@ -115,6 +122,8 @@ pub struct ServerConfig {
     pub http2: Http2Settings,
     /// Defaults for `GET /events`; each can be overridden per request in the query string.
     pub events: EventDefaults,
+    /// How streamed answers (`POST /v1/chat/completions`) are paced; a request may override them.
+    pub answers: AnswerDefaults,
     /// Largest `POST /messages` body accepted, in bytes (default 64 KiB); larger gets 413.
     pub max_body_bytes: usize,
     /// Messages kept per channel for `Last-Event-ID` replay (default 1024).
@@ -251,6 +260,7 @@ impl Default for ServerConfig {
             tls: TlsSource::default(),
             http2: Http2Settings::default(),
             events: EventDefaults::default(),
+            answers: AnswerDefaults::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             replay_ring: DEFAULT_REPLAY_RING,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
@@ -326,6 +336,7 @@ impl ServerConfig {
             ));
         }
         self.validate_events()?;
+        self.answers.validate()?;
         for (key, value) in [
             ("replay_ring", self.replay_ring),
             ("subscriber_queue", self.subscriber_queue),

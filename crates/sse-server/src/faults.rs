@@ -14,6 +14,9 @@
 //! | `stream_error_every_nth` | `GET /events` and `GET /ws` (counted together) | 503 before subscribing | `faults_errors` |
 //! | `delay_events` | the event body, the WebSocket's messages | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap | `faults_delayed` |
 //! | `delay_posts` | `POST /messages`; on a WebSocket each received message is published that much later, in order | any protocol: the server waits this long after reading the body, then broadcasts and answers, so `post_rtt` and `fanout` grow by it | `faults_delayed` |
+//! | `answer_stall` (after, length) | each streamed answer (`routes::answers`) | any protocol: after its `after` first tokens the answer writes nothing for `length`, then goes on (the tokens due meanwhile come at once) | `faults_stalls` |
+//! | `answer_reset_after` | each streamed answer | after that many tokens the body fails: RST_STREAM(INTERNAL_ERROR) on HTTP/2, the connection dropped on HTTP/1.1 (no `[DONE]`) | `faults_streams_closed` |
+//! | `slow_first_token` | each streamed answer | its first token comes this much later than its time to first token says | `faults_delayed` |
 //!
 //! The every-Nth faults count requests per server, across listeners; the counters are per
 //! listener.
@@ -61,6 +64,20 @@ pub struct FaultConfig {
     /// Every `POST /messages` is broadcast and answered this long after its body was read: a
     /// server that is slower to accept messages.
     pub delay_posts: Option<Duration>,
+    /// Each streamed answer stops writing for a while after some of its tokens.
+    pub answer_stall: Option<AnswerStall>,
+    /// Each streamed answer's body fails after this many tokens (0: before its first).
+    pub answer_reset_after: Option<u32>,
+    /// Each streamed answer's first token comes this much later.
+    pub slow_first_token: Option<Duration>,
+}
+
+/// The `answer_stall` fault: after its first `after_tokens` tokens, an answer writes nothing for
+/// `length`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerStall {
+    pub after_tokens: u32,
+    pub length: Duration,
 }
 
 /// The `close_streams` fault: each event stream ends `every` after it opened, as `mode` says.
@@ -148,6 +165,11 @@ impl FaultConfig {
             ("fault stall_for", self.stall.map(|s| s.length)),
             ("fault delay_events", self.delay_events),
             ("fault delay_posts", self.delay_posts),
+            (
+                "fault answer_stall_for",
+                self.answer_stall.map(|s| s.length),
+            ),
+            ("fault slow_first_token", self.slow_first_token),
         ] {
             if value.is_some_and(|d| d.is_zero()) {
                 return Err(ServerError::invalid(key, "0s", "must be longer than zero"));

@@ -12,6 +12,8 @@
 //!   (`connection`);
 //! - `routes/`: the routes, the same on every listener: `GET /events` (`events/`, its output cut
 //!   into bounded frames), `POST /messages` (`messages`, `body`: request bodies under limits),
+//!   `POST /v1/chat/completions` (`answers/`: streamed answers, OpenAI's chunks, paced by seeded
+//!   draws),
 //!   `GET /ws` (`ws/`: the handshake and the session), strict query strings (`query`), responses;
 //! - `app`: what every request is handled with (the server's shared state and its connection's);
 //!   `activity`: what a connection is doing, which its watchdogs and the connection limit read;
@@ -42,10 +44,10 @@ mod routes;
 mod server;
 
 pub use config::SHUTDOWN_GRACE;
-pub use config::{EventDefaults, Http2Settings, ServerConfig, TlsSource};
+pub use config::{AnswerDefaults, EventDefaults, Http2Settings, Pace, ServerConfig, TlsSource};
 pub use dedicated::{DedicatedServer, ThreadStart};
 pub use error::ServerError;
-pub use faults::{CloseMode, CloseStreams, FaultConfig, Stall};
+pub use faults::{AnswerStall, CloseMode, CloseStreams, FaultConfig, Stall};
 pub use server::{start, RunningServer};
 pub use stats::{ListenerStats, Stats};
 /// The protocol arms: each listener speaks exactly one and refuses the others.

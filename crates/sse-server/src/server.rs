@@ -8,6 +8,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             replay_budget: config.replay_budget_bytes,
         })),
         events: config.events,
+        answers: config.answers,
+        answers_started: AtomicU64::new(0),
         body: BodyLimits {
             max_bytes: config.max_body_bytes,
             read_timeout: config.body_read_timeout,

@@ -122,18 +122,23 @@ listener_counters! {
     websockets_open,
     /// Text messages received on WebSockets and published to their channel.
     websocket_messages_received,
+    /// Streamed answers (`POST /v1/chat/completions`) writing now.
+    answers_open,
+    /// Streamed answers written to their end (`data: [DONE]`).
+    answers_done,
     /// Injected faults (see [`crate::FaultConfig`]): event streams ended by
-    /// the `close_streams` fault.
+    /// the `close_streams` fault, and answers failed by `answer_reset_after`.
     faults_streams_closed,
     /// Connections aborted by `reset_connections_every`.
     faults_connections_reset,
     /// HTTP/2 connections sent a GOAWAY by `goaway_every`.
     faults_goaways,
-    /// Stalls of an event stream by the `stall` fault.
+    /// Stalls of an event stream by the `stall` fault, and of an answer by `answer_stall`.
     faults_stalls,
     /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
     faults_errors,
-    /// Frames and POSTs held back by the `delay_events` and `delay_posts` faults.
+    /// Frames, POSTs and first tokens held back by the `delay_events`, `delay_posts` and
+    /// `slow_first_token` faults.
     faults_delayed,
     /// Requests answered 408 because their body sent nothing for `body_read_timeout`.
     body_read_timeouts,

@@ -49,12 +49,21 @@ impl ErrorClass {
         self.names().1
     }
 
-    fn names(self) -> (&'static str, &'static str) {
-        /// Each class's name, and its row's made from it.
+    /// The report row counting the answers that failed in this class: `answers_failed_<name>`.
+    pub fn answers_failed_name(self) -> &'static str {
+        self.names().2
+    }
+
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        /// Each class's name, and its rows' made from it.
         macro_rules! names {
             ($($class:ident => $name:literal,)*) => {
                 match self {
-                    $(ErrorClass::$class => ($name, concat!("errors_", $name)),)*
+                    $(ErrorClass::$class => (
+                        $name,
+                        concat!("errors_", $name),
+                        concat!("answers_failed_", $name),
+                    ),)*
                 }
             };
         }
@@ -88,6 +97,10 @@ mod tests {
         for (i, class) in ErrorClass::ALL.into_iter().enumerate() {
             assert_eq!(class.index(), i);
             assert_eq!(class.metric_name(), format!("errors_{}", class.name()));
+            assert_eq!(
+                class.answers_failed_name(),
+                format!("answers_failed_{}", class.name())
+            );
         }
     }
 }

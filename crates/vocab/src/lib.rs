@@ -17,8 +17,11 @@
 //! - [`IntervalCounts`]: what one interval of a point's time series counted, from the load
 //!   generator's sample to the report's series file;
 //! - [`Workload`]: what one sweep point asks of its clients, whichever kind drives them (the
-//!   arm, the clients and streams, the POST schedule, the paths on the server).
+//!   arm, the clients and streams, the POST schedule, the answers, the paths on the server);
+//!   [`StreamKind`]: what a client's streams are (EventSources or answer tabs), and
+//!   [`AnswerPlan`]: the streamed answers they ask, framed as [`AnswerFraming`] says.
 
+mod answer;
 mod client;
 mod error_chain;
 mod error_class;
@@ -28,6 +31,7 @@ mod protocol;
 mod word;
 mod workload;
 
+pub use answer::{AnswerFraming, AnswerPlan, AnswerRequest, StreamKind};
 pub use client::{BrowserProfile, ClientKind};
 pub use error_chain::error_chain;
 pub use error_class::ErrorClass;

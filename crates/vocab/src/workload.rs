@@ -7,23 +7,47 @@
 
 use std::time::Duration;
 
+use crate::answer::{AnswerPlan, StreamKind};
+
 /// The clients, streams and POSTs of one sweep point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
     /// Virtual clients, each a browser profile of its own (its own connection pools).
     pub clients: u32,
-    /// EventSources per client (WebSockets on the `ws` and `wss` arms).
+    /// Streams per client, each of `stream_kind`.
     pub streams_per_client: u32,
+    /// What each stream is: an EventSource (a WebSocket on the `ws` and `wss` arms), or a tab
+    /// asking answers.
+    pub stream_kind: StreamKind,
     /// Streams open and settle; POSTs and `event_delivery` samples start after it.
     pub warmup: Duration,
     /// The measured time after warm-up.
     pub duration: Duration,
     /// The chat messages each client sends.
     pub posts: PostPlan,
+    /// The answers each client asks for: its tabs' (when `stream_kind` is
+    /// [`StreamKind::Answer`]) and the open-loop ones.
+    pub answers: AnswerPlan,
     /// Where the streams, POSTs and sockets go on the server.
     pub paths: Paths,
     /// How long a closed stream waits before it opens again, until the server sends `retry:`.
     pub reconnect_delay: Duration,
+}
+
+impl Workload {
+    /// Whether the point's clients ask any answer: tabs, or a rate.
+    pub fn has_answers(&self) -> bool {
+        let tabs = self.stream_kind == StreamKind::Answer && self.streams_per_client > 0;
+        tabs || self.answers.rate_per_client > 0.0
+    }
+
+    /// EventSources (WebSockets) per client: the streams, unless they are answer tabs.
+    pub fn event_sources_per_client(&self) -> u32 {
+        match self.stream_kind {
+            StreamKind::EventSource => self.streams_per_client,
+            StreamKind::Answer => 0,
+        }
+    }
 }
 
 /// Path and query of each kind of request a point makes, e.g. `/events?channel=bench`.
@@ -64,11 +88,7 @@ pub struct PostPlan {
 impl PostPlan {
     /// How many POSTs each client sends in `duration`: `floor(rate x duration)`, 0 without a rate.
     pub fn per_client(&self, duration: Duration) -> usize {
-        if self.rate_per_client > 0.0 {
-            (self.rate_per_client * duration.as_secs_f64()).floor() as usize
-        } else {
-            0
-        }
+        open_loop_count(self.rate_per_client, duration)
     }
 
     /// The offset of client `index` of `clients` within one period, in periods (`index /
@@ -80,8 +100,24 @@ impl PostPlan {
     /// When POST `k` of a client with `phase` is due, counted from the start of the measured
     /// time (the end of warm-up): `(k + phase) / rate`.
     pub fn due(&self, k: usize, phase: f64) -> Duration {
-        Duration::from_secs_f64((k as f64 + phase) / self.rate_per_client)
+        open_loop_due(self.rate_per_client, k, phase)
     }
+}
+
+/// How many requests an open-loop schedule of `rate` per second makes in `duration`:
+/// `floor(rate x duration)`, 0 without a rate (POSTs and answers alike).
+pub(crate) fn open_loop_count(rate: f64, duration: Duration) -> usize {
+    if rate > 0.0 {
+        (rate * duration.as_secs_f64()).floor() as usize
+    } else {
+        0
+    }
+}
+
+/// When request `k` of an open-loop schedule of `rate` per second at `phase` is due:
+/// `(k + phase) / rate`.
+pub(crate) fn open_loop_due(rate: f64, k: usize, phase: f64) -> Duration {
+    Duration::from_secs_f64((k as f64 + phase) / rate)
 }
 
 #[cfg(test)]

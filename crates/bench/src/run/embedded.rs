@@ -1,4 +1,5 @@
-//! The embedded server of a point: the scenario's `[server]` and `[faults]` settings, one listener
+//! The embedded server of a point: the scenario's `[server]` and `[faults]` settings (answers'
+//! pacing included), one listener
 //! for the point's arm, on its own runtime and threads (so a run measures a client against a
 //! server, not two halves of one scheduler). The browser runner starts its server from the same
 //! configuration, so both clients measure against the same server.
@@ -27,6 +28,7 @@ pub fn server_config(scenario: &Scenario) -> sse_server::ServerConfig {
     config.events.interval = s.event_interval;
     config.events.size = s.event_bytes;
     config.events.heartbeat = s.heartbeat;
+    config.answers = s.answers;
     // The server's `retry:` is the scenario's reconnection delay, so the clients use it.
     config.events.retry_ms =
         u64::try_from(scenario.reconnect_delay.as_millis()).unwrap_or(u64::MAX);

@@ -62,7 +62,8 @@ pub struct Measurement {
 impl Measurement {
     /// An emulated point: every live counter and latency of `outcome`, its end state and loss
     /// proof, every error class, and the embedded server's counters for the arm when there was
-    /// one.
+    /// one. The answers' metrics only for a point that asks answers, so that a point without any
+    /// has the rows it always had.
     pub fn emulated(
         id: PointId,
         profile: vocab::BrowserProfile,
@@ -80,6 +81,14 @@ impl Measurement {
             (Metric::StreamsOpenAtEnd, outcome.streams_open_at_end),
             (Metric::PostsStalledAtEnd, outcome.posts_stalled_at_end),
         ]);
+        if let Some(a) = outcome.answers {
+            counters.extend([
+                (Metric::AnswersQueuedAtEnd, a.queued),
+                (Metric::AnswersStreamingAtEnd, a.streaming),
+            ]);
+            counters
+                .extend(ErrorClass::ALL.map(|c| (Metric::AnswersFailed(c), m.answer_failures(c))));
+        }
         if let Some(d) = outcome.delivery {
             counters.extend([
                 (Metric::MessagesExpected, d.expected),
@@ -107,12 +116,15 @@ impl Measurement {
         if let Some(ms) = harness.server_cpu_ms {
             counters.push((Metric::ServerCpuMs, ms));
         }
+        let answers = outcome.answers.is_some();
+        counters.retain(|(metric, _)| answers || !metric.of_answers());
         Measurement {
             id,
             client: profile.emulated_client(),
             counters: in_catalog_order(counters),
             latencies: Latency::ALL
                 .iter()
+                .filter(|l| answers || !l.of_answers())
                 // The server's lag probe runs only with the embedded server; the network's round
                 // trip only with an emulated network (`add_network_rtt`).
                 .filter(|&&l| l != Latency::ServerLag || server.is_some())
@@ -270,6 +282,60 @@ fn histogram(latency: Latency, samples: &[Duration]) -> Histogram<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A point that asks no answer has exactly the rows it had before answers existed; one that
+    /// asks some has every answer metric.
+    #[test]
+    fn answer_rows_only_for_points_that_ask_answers() {
+        let id = PointId {
+            arm: vocab::Protocol::H1,
+            clients: 1,
+            streams_per_client: 2,
+            network: None,
+        };
+        let outcome = |answers| PointOutcome {
+            metrics: std::sync::Arc::new(Metrics::new()),
+            streams_queued_at_end: 0,
+            streams_open_at_end: 2,
+            posts_stalled_at_end: 0,
+            answers,
+            fatal: None,
+            interrupted: false,
+            elapsed: Duration::from_secs(1),
+            delivery: None,
+        };
+        let harness = Harness {
+            client_threads: 1,
+            client_cpu_ms: 0,
+            server_cpu_ms: None,
+            server_threads: None,
+        };
+        let profile = vocab::BrowserProfile::Chromium;
+        let without = Measurement::emulated(id, profile, &outcome(None), None, harness);
+        assert!(without.counters().iter().all(|(m, _)| !m.of_answers()));
+        assert!(without.latencies().iter().all(|(l, _, _)| !l.of_answers()));
+        assert_eq!(without.counter(Counter::StreamsOpened), Some(0));
+        let at_end = loadgen::AnswersAtEnd {
+            queued: 1,
+            streaming: 6,
+        };
+        let with = Measurement::emulated(id, profile, &outcome(Some(at_end)), None, harness);
+        for metric in Metric::all().into_iter().filter(|m| m.of_answers()) {
+            let measured = match metric {
+                Metric::Latency(l) => with.latency(l).is_some(),
+                _ => with.counter(metric).is_some(),
+            };
+            assert!(measured, "{metric}");
+        }
+        assert_eq!(with.counter(Metric::AnswersStreamingAtEnd), Some(6));
+        assert_eq!(
+            with.counters().len() + with.latencies().len(),
+            without.counters().len()
+                + without.latencies().len()
+                + Metric::all().iter().filter(|m| m.of_answers()).count(),
+            "the answer rows come on top of the others"
+        );
+    }
 
     #[test]
     fn a_browser_point_keeps_the_emulated_names() {

@@ -64,14 +64,23 @@ impl Progress {
         };
         Ticker(Some(tokio::spawn(async move {
             loop {
-                bar.set_message(format!(
+                let mut message = format!(
                     "{label}: {} streams open of {}, {} events, {}/{} POSTs",
                     metrics.get(Counter::StreamsOpened),
                     metrics.get(Counter::StreamsRequested),
                     metrics.get(Counter::EventsReceived),
                     metrics.get(Counter::PostsCompleted),
                     metrics.get(Counter::PostsScheduled),
-                ));
+                );
+                let asked = metrics.get(Counter::AnswersScheduled);
+                if asked > 0 {
+                    message.push_str(&format!(
+                        ", {}/{asked} answers, {} tokens",
+                        metrics.get(Counter::AnswersCompleted),
+                        metrics.get(Counter::TokensReceived),
+                    ));
+                }
+                bar.set_message(message);
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         })))
@@ -79,8 +88,12 @@ impl Progress {
 
     pub fn finish_point(&self, index: usize, m: &Measurement) {
         let n = |metric: Metric| m.counter(metric).unwrap_or(0);
+        let answers = match m.counter(Counter::AnswersScheduled) {
+            Some(asked) => format!(", answers {}/{asked}", n(Counter::AnswersCompleted.into())),
+            None => String::new(),
+        };
         let line = format!(
-            "[{}/{}] {}: streams opened {}/{}, POSTs {}/{}, errors {}",
+            "[{}/{}] {}: streams opened {}/{}, POSTs {}/{}{answers}, errors {}",
             index + 1,
             self.total,
             m.id,

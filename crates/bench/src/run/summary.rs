@@ -75,6 +75,7 @@ pub fn render(scenario: &str, result: &RunResult) -> String {
          `>=` = at least: some samples are still waiting at the end of the point, counted at that lower bound;\n\
          `-` = not measured by this client, or no sample."
     );
+    answers_table(&mut out, result, network);
     if proof {
         let _ = writeln!(
             out,
@@ -154,6 +155,112 @@ fn row(m: &Measurement, faults: bool, proof: bool) -> Vec<String> {
         row.push(lost(m.delivery));
     }
     row
+}
+
+/// The streamed answers of the points that ask some, arms side by side as above.
+fn answers_table(out: &mut String, result: &RunResult, network: bool) {
+    let points: Vec<&Measurement> = result
+        .points
+        .iter()
+        .filter(|m| m.counter(Counter::AnswersScheduled).is_some())
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    let mut header = vec![
+        "clients",
+        "streams",
+        "arm",
+        "answers",
+        "failed",
+        "left",
+        "answer_queue",
+        "first_token",
+        "token_gap",
+        "per_token",
+        "tok/s",
+        "answer_time",
+        "stalls",
+    ];
+    if network {
+        header.insert(3, "rtt/loss");
+    }
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|m| {
+            let mut r = answer_row(m);
+            if network {
+                let cell = m.id.network.map_or("-".to_owned(), |n| {
+                    format!("{}/{}%", humantime::format_duration(n.rtt), n.loss * 100.0)
+                });
+                r.insert(3, cell);
+            }
+            r
+        })
+        .collect();
+    let _ = writeln!(out, "\nStreamed answers:");
+    let many = rows.len() > 2;
+    out.push_str(&table(&header, &rows, |a, b| {
+        many && (a[..2] != b[..2] || (network && a[3] != b[3]))
+    }));
+    let _ = writeln!(
+        out,
+        "\nanswers = completed of scheduled; failed = answers failed, every class; left = still queued/streaming at the end;\n\
+         answer_queue, first_token, answer_time = from the answer's scheduled instant to its slot, first token, [DONE];\n\
+         token_gap = between two tokens; per_token = (last - first token) / (tokens - 1) per answer;\n\
+         tok/s = tokens per second per answer from per_token: median/slowest 1 %; stalls = token gaps over the threshold."
+    );
+}
+
+fn answer_row(m: &Measurement) -> Vec<String> {
+    let count = |metric: Metric| m.counter(metric).map_or("-".to_owned(), |v| v.to_string());
+    let failed: u64 = vocab::ErrorClass::ALL
+        .iter()
+        .filter_map(|&c| m.counter(Metric::AnswersFailed(c)))
+        .sum();
+    let of = match (
+        m.counter(Counter::AnswersCompleted),
+        m.counter(Counter::AnswersScheduled),
+    ) {
+        (Some(done), Some(all)) => format!("{done}/{all}"),
+        _ => "-".to_owned(),
+    };
+    let left = match (
+        m.counter(Metric::AnswersQueuedAtEnd),
+        m.counter(Metric::AnswersStreamingAtEnd),
+    ) {
+        (Some(q), Some(s)) => format!("{q}/{s}"),
+        _ => "-".to_owned(),
+    };
+    vec![
+        m.id.clients.to_string(),
+        m.id.streams_per_client.to_string(),
+        m.id.arm.to_string(),
+        of,
+        failed.to_string(),
+        left,
+        pair(m, Latency::AnswerQueueWait),
+        pair(m, Latency::TimeToFirstToken),
+        pair(m, Latency::InterTokenGap),
+        pair(m, Latency::TimePerOutputToken),
+        tokens_per_second(m),
+        pair(m, Latency::AnswerTime),
+        count(Counter::AnswerStalls.into()),
+    ]
+}
+
+/// Tokens per second per answer, the reciprocal of `time_per_output_token`: its median and the
+/// rate the slowest 1 % of answers stay under (`1 / p99`).
+fn tokens_per_second(m: &Measurement) -> String {
+    let rate = |us: u64| 1e6 / us.max(1) as f64;
+    match m
+        .latency(Latency::TimePerOutputToken)
+        .filter(|s| s.count > 0)
+        .and_then(|s| s.p50.zip(s.p99))
+    {
+        Some((p50, p99)) => format!("{:.1}/{:.1}", rate(p50), rate(p99)),
+        None => "-".to_owned(),
+    }
 }
 
 /// `lost/expected`, plus duplicates when there are any; `no proof` when nothing was owed; `-` when

@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use sse_server::{CloseMode, CloseStreams, FaultConfig, Stall};
+use sse_server::{AnswerStall, CloseMode, CloseStreams, FaultConfig, Stall};
 use toml::Spanned;
 use vocab::Protocol;
 
@@ -109,8 +109,9 @@ pub(super) fn faults(
         f.delay_events.as_ref(),
         delay.clone(),
     )?;
-    let delay_posts = cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay)?;
-    Ok(FaultConfig {
+    let delay_posts =
+        cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay.clone())?;
+    let mut config = FaultConfig {
         close_streams: close_streams_every.map(|every| CloseStreams {
             every,
             mode: close_mode,
@@ -128,5 +129,66 @@ pub(super) fn faults(
         )?,
         delay_events,
         delay_posts,
-    })
+        ..FaultConfig::default()
+    };
+    answer_faults(cx, f, delay, &mut config)?;
+    Ok(config)
+}
+
+/// The faults of streamed answers, into `config`: `answer_stall_after` with `answer_stall_for`,
+/// `answer_reset_after`, `slow_first_token`.
+fn answer_faults(
+    cx: &Ctx<'_>,
+    f: &RawFaults,
+    delay: std::ops::RangeInclusive<Duration>,
+    config: &mut FaultConfig,
+) -> Result<(), ScenarioError> {
+    let tokens = |key: &str, v: Option<&Spanned<i64>>| {
+        v.map(|v| {
+            cx.int_in(
+                key,
+                Some(v),
+                0,
+                0..=i64::from(sse_server::config::MAX_ANSWER_TOKENS),
+            )
+        })
+        .transpose()
+        .map(|n| n.map(|n| n as u32))
+    };
+    let stall_after = tokens("faults.answer_stall_after", f.answer_stall_after.as_ref())?;
+    let stall_for = cx.optional_duration(
+        "faults.answer_stall_for",
+        f.answer_stall_for.as_ref(),
+        Duration::from_millis(1)..=Duration::from_secs(3600),
+    )?;
+    config.answer_stall = match (stall_after, stall_for) {
+        (Some(after_tokens), Some(length)) => Some(AnswerStall {
+            after_tokens,
+            length,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            let v = f.answer_stall_after.as_ref().expect("parsed from it");
+            return Err(cx.invalid(
+                "faults.answer_stall_after",
+                v,
+                "needs answer_stall_for, how long each answer stalls",
+            ));
+        }
+        (None, Some(_)) => {
+            let v = f.answer_stall_for.as_ref().expect("parsed from it");
+            return Err(cx.invalid(
+                "faults.answer_stall_for",
+                v,
+                "needs answer_stall_after, after how many tokens each answer stalls",
+            ));
+        }
+    };
+    config.answer_reset_after = tokens("faults.answer_reset_after", f.answer_reset_after.as_ref())?;
+    config.slow_first_token = cx.optional_duration(
+        "faults.slow_first_token",
+        f.slow_first_token.as_ref(),
+        delay,
+    )?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.
 
+mod answers;
 mod checks;
 mod faults;
 mod network;
@@ -24,7 +25,7 @@ pub use target::{
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vocab::{BrowserProfile, Paths, PostPlan, Protocol, Workload};
+use vocab::{AnswerPlan, BrowserProfile, Paths, PostPlan, Protocol, StreamKind, Workload};
 
 /// The page each emulated client loads first on the embedded server: a tiny same-origin
 /// document, the one the browser points load too (`browser::PAGE_PATH`).
@@ -38,8 +39,10 @@ pub struct Scenario {
     pub protocols: Vec<Protocol>,
     /// Sweep over the number of virtual clients.
     pub clients: Vec<u32>,
-    /// Sweep over the number of SSE streams each client opens.
+    /// Sweep over the number of streams each client opens, each of `stream_kind`.
     pub streams_per_client: Vec<u32>,
+    /// `stream_kind`: EventSources (the default), or tabs asking answers.
+    pub stream_kind: StreamKind,
     pub duration: Duration,
     pub warmup: Duration,
     pub max_connections_per_origin: usize,
@@ -57,6 +60,8 @@ pub struct Scenario {
     /// Worker threads of the load generator's runtime.
     pub client_threads: usize,
     pub posts: PostPlan,
+    /// `[answers]`: what the tabs and the open-loop answers ask.
+    pub answers: AnswerPlan,
     pub server: ServerSettings,
     /// The `[target]` table: an external server instead of the embedded one (completed and
     /// overridden by the command line in [`resolve_target`]).
@@ -107,6 +112,8 @@ pub struct ServerSettings {
     pub subscriber_queue: usize,
     /// Worker threads of the embedded server's own runtime.
     pub threads: usize,
+    /// How the server paces streamed answers, and the seed of its draws.
+    pub answers: sse_server::AnswerDefaults,
 }
 
 /// How the machine's cores are shared by default: the embedded server gets half (at least one),
@@ -206,6 +213,11 @@ impl Scenario {
         }
     }
 
+    /// Whether the scenario's clients ask streamed answers (tabs, or a rate).
+    pub fn has_answers(&self) -> bool {
+        self.stream_kind == StreamKind::Answer || self.answers.rate_per_client > 0.0
+    }
+
     /// What the clients of `point` do, whichever kind drives them: the one description the
     /// emulation and the browsers run, on the embedded server's paths for the scenario's channel.
     pub fn workload(&self, point: &Point) -> Workload {
@@ -214,7 +226,9 @@ impl Scenario {
             streams_per_client: point.streams_per_client,
             warmup: self.warmup,
             duration: self.duration,
+            stream_kind: self.stream_kind,
             posts: self.posts,
+            answers: self.answers.clone(),
             paths: Paths::for_channel(&self.channel),
             reconnect_delay: self.reconnect_delay,
         }

@@ -12,6 +12,7 @@ pub(crate) struct RawScenario {
     pub protocols: Spanned<Vec<Spanned<String>>>,
     pub clients: Option<Spanned<OneOrMany>>,
     pub streams_per_client: Option<Spanned<OneOrMany>>,
+    pub stream_kind: Option<Spanned<String>>,
     pub duration: Spanned<String>,
     pub warmup: Option<Spanned<String>>,
     pub max_connections_per_origin: Option<Spanned<i64>>,
@@ -22,6 +23,7 @@ pub(crate) struct RawScenario {
     pub page: Option<Spanned<String>>,
     pub client_threads: Option<Spanned<i64>>,
     pub posts: Option<RawPosts>,
+    pub answers: Option<Spanned<RawAnswers>>,
     pub server: Option<RawServer>,
     pub target: Option<Spanned<RawTarget>>,
     pub faults: Option<Spanned<RawFaults>>,
@@ -55,6 +57,17 @@ pub(crate) struct RawPosts {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawAnswers {
+    pub rate_per_client: Option<Spanned<f64>>,
+    pub think_time: Option<Spanned<String>>,
+    pub framing: Option<Spanned<String>>,
+    pub max_tokens: Option<Spanned<i64>>,
+    pub prompt_size: Option<Spanned<i64>>,
+    pub stall_threshold: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub event_interval: Option<Spanned<String>>,
     pub event_size: Option<Spanned<i64>>,
@@ -63,6 +76,11 @@ pub(crate) struct RawServer {
     pub replay_ring: Option<Spanned<i64>>,
     pub subscriber_queue: Option<Spanned<i64>>,
     pub threads: Option<Spanned<i64>>,
+    pub time_to_first_token: Option<Spanned<String>>,
+    pub time_to_first_token_p99: Option<Spanned<String>>,
+    pub token_gap: Option<Spanned<String>>,
+    pub token_gap_p99: Option<Spanned<String>>,
+    pub seed: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +115,10 @@ pub(crate) struct RawFaults {
     pub stream_error_every_nth: Option<Spanned<i64>>,
     pub delay_events: Option<Spanned<String>>,
     pub delay_posts: Option<Spanned<String>>,
+    pub answer_stall_after: Option<Spanned<i64>>,
+    pub answer_stall_for: Option<Spanned<String>>,
+    pub answer_reset_after: Option<Spanned<i64>>,
+    pub slow_first_token: Option<Spanned<String>>,
 }
 
 /// A value or a list of values (a sweep), each a string (durations) or a number (percentages).

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use sse_server::{AnswerDefaults, Pace};
+use toml::Spanned;
+
 use super::checks::Ctx;
 use super::raw::RawServer;
 use super::{ScenarioError, ServerSettings};
@@ -13,15 +16,7 @@ pub(super) fn server_settings(
     raw: Option<&RawServer>,
     default_threads: usize,
 ) -> Result<ServerSettings, ScenarioError> {
-    let none = RawServer {
-        event_interval: None,
-        event_size: None,
-        heartbeat: None,
-        max_concurrent_streams: None,
-        replay_ring: None,
-        subscriber_queue: None,
-        threads: None,
-    };
+    let none = RawServer::default();
     let s = raw.unwrap_or(&none);
     let hour = Duration::from_secs(3600);
     let defaults = sse_server::ServerConfig::default();
@@ -68,5 +63,62 @@ pub(super) fn server_settings(
             default_threads.max(1) as i64,
             1..=1024,
         )? as usize,
+        answers: answer_defaults(cx, s, defaults.answers)?,
+    })
+}
+
+/// How the server paces answers: `time_to_first_token` and `token_gap` fixed, or the medians of
+/// log-normal draws with their `_p99` keys; `seed`.
+fn answer_defaults(
+    cx: &Ctx<'_>,
+    s: &RawServer,
+    defaults: AnswerDefaults,
+) -> Result<AnswerDefaults, ScenarioError> {
+    let pace = |key: &str,
+                median: Option<&Spanned<String>>,
+                p99: Option<&Spanned<String>>,
+                default: Pace|
+     -> Result<Pace, ScenarioError> {
+        let hour = Duration::ZERO..=Duration::from_secs(3600);
+        let m = cx.duration_in(key, median, default.median(), hour.clone())?;
+        let Some(v) = p99 else {
+            return Ok(median.map_or(default, |_| Pace::Fixed(m)));
+        };
+        let p99_key = format!("{key}_p99");
+        let p = cx.duration_in(&p99_key, Some(v), Duration::ZERO, hour)?;
+        if m.is_zero() || p < m {
+            return Err(cx.invalid(
+                &p99_key,
+                v,
+                format!(
+                    "a distribution's p99 must be at least its median ({} = {}), and the median \
+                     above 0",
+                    key,
+                    humantime::format_duration(m)
+                ),
+            ));
+        }
+        Ok(Pace::LogNormal { median: m, p99: p })
+    };
+    Ok(AnswerDefaults {
+        time_to_first_token: pace(
+            "server.time_to_first_token",
+            s.time_to_first_token.as_ref(),
+            s.time_to_first_token_p99.as_ref(),
+            defaults.time_to_first_token,
+        )?,
+        token_gap: pace(
+            "server.token_gap",
+            s.token_gap.as_ref(),
+            s.token_gap_p99.as_ref(),
+            defaults.token_gap,
+        )?,
+        seed: cx.int_in(
+            "server.seed",
+            s.seed.as_ref(),
+            defaults.seed as i64,
+            0..=i64::MAX,
+        )? as u64,
+        ..defaults
     })
 }

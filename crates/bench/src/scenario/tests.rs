@@ -5,6 +5,7 @@ use vocab::Protocol;
 
 use super::{Scenario, ScenarioError};
 
+mod answers;
 mod keys;
 
 const GOOD: &str = r#"

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use loadgen::defaults::POST_BODY_BYTES;
 use sse_server::FaultConfig;
-use vocab::{BrowserProfile, PostPlan, Protocol};
+use vocab::{BrowserProfile, PostPlan, Protocol, StreamKind};
 
+use super::answers::{answers, stream_kind};
 use super::checks::Ctx;
 use super::faults::faults;
 use super::network::network;
@@ -44,10 +45,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
     }
     let protocols = protocols(&cx, &raw)?;
     let clients = cx.sweep("clients", raw.clients.as_ref(), 1..=100_000)?;
+    let stream_kind = stream_kind(&cx, &raw)?;
+    let answers = answers(&cx, raw.answers.as_ref(), stream_kind)?;
+    // Open-loop answers may run without any stream.
+    let fewest_streams = if answers.rate_per_client > 0.0 { 0 } else { 1 };
     let streams_per_client = cx.sweep(
         "streams_per_client",
         raw.streams_per_client.as_ref(),
-        1..=10_000,
+        fewest_streams..=10_000,
     )?;
     let duration = cx.duration("duration", &raw.duration)?;
     if duration.is_zero() || duration > Duration::from_secs(24 * 3600) {
@@ -120,36 +125,22 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
             ))
         }
     };
-    let posts = match &raw.posts {
-        None => PostPlan {
-            rate_per_client: 0.0,
-            body_bytes: POST_BODY_BYTES,
-        },
-        Some(p) => {
-            let rate = match &p.rate_per_client {
-                None => 0.0,
-                Some(r) if r.get_ref().is_finite() && (0.0..=10_000.0).contains(r.get_ref()) => {
-                    *r.get_ref()
-                }
-                Some(r) => {
-                    return Err(cx.invalid(
-                        "posts.rate_per_client",
-                        r,
-                        "must be a number of POSTs per second from 0 to 10000",
-                    ))
-                }
-            };
-            PostPlan {
-                rate_per_client: rate,
-                body_bytes: cx.int_in(
-                    "posts.body_size",
-                    p.body_size.as_ref(),
-                    POST_BODY_BYTES as i64,
-                    0..=65_536,
-                )? as usize,
-            }
+    let posts = posts(&cx, &raw)?;
+    if let Some(k) = &raw.stream_kind {
+        let websocket = protocols.iter().find(|a| a.is_websocket());
+        if let (StreamKind::Answer, true, Some(arm)) =
+            (stream_kind, posts.rate_per_client > 0.0, websocket)
+        {
+            return Err(cx.invalid(
+                "stream_kind",
+                k,
+                format!(
+                    "on {arm} the chat messages go out on each client's first WebSocket, and \
+                     answer tabs open none: remove [posts] or the WebSocket arms"
+                ),
+            ));
         }
-    };
+    }
     let target = match &raw.target {
         None => None,
         Some(t) => Some(file_target(&cx, t, &protocols)?),
@@ -196,6 +187,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         protocols,
         clients,
         streams_per_client,
+        stream_kind,
         duration,
         warmup,
         max_connections_per_origin,
@@ -206,10 +198,45 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         page,
         client_threads,
         posts,
+        answers,
         server,
         target,
         faults,
         network,
+    })
+}
+
+/// `[posts]`: the open-loop chat POSTs.
+fn posts(cx: &Ctx<'_>, raw: &RawScenario) -> Result<PostPlan, ScenarioError> {
+    Ok(match &raw.posts {
+        None => PostPlan {
+            rate_per_client: 0.0,
+            body_bytes: POST_BODY_BYTES,
+        },
+        Some(p) => {
+            let rate = match &p.rate_per_client {
+                None => 0.0,
+                Some(r) if r.get_ref().is_finite() && (0.0..=10_000.0).contains(r.get_ref()) => {
+                    *r.get_ref()
+                }
+                Some(r) => {
+                    return Err(cx.invalid(
+                        "posts.rate_per_client",
+                        r,
+                        "must be a number of POSTs per second from 0 to 10000",
+                    ))
+                }
+            };
+            PostPlan {
+                rate_per_client: rate,
+                body_bytes: cx.int_in(
+                    "posts.body_size",
+                    p.body_size.as_ref(),
+                    POST_BODY_BYTES as i64,
+                    0..=65_536,
+                )? as usize,
+            }
+        }
     })
 }
 

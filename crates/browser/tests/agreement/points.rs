@@ -28,6 +28,8 @@ pub fn workload(clients: u32, streams: u32) -> Workload {
             body_bytes: loadgen::defaults::POST_BODY_BYTES,
         },
         paths: Paths::for_channel("agree"),
+        stream_kind: vocab::StreamKind::EventSource,
+        answers: loadgen::defaults::answer_plan(),
         reconnect_delay: loadgen::defaults::reconnect_delay(BrowserProfile::Chromium),
     }
 }

@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use sse_server::faults::{CloseStreams, Stall};
+use sse_server::faults::{AnswerStall, CloseStreams, Stall};
 use sse_server::{CloseMode, FaultConfig};
 use vocab::Word;
 
@@ -49,6 +49,19 @@ pub(crate) struct FaultArgs {
     /// Broadcast and answer every POST /messages this long after its body was read.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     fault_delay_posts: Option<Duration>,
+    /// Stop writing each streamed answer for --fault-answer-stall-for after this many tokens.
+    #[arg(long, value_name = "N", requires = "fault_answer_stall_for")]
+    fault_answer_stall_after: Option<u32>,
+    /// How long each answer's stall lasts.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "fault_answer_stall_after")]
+    fault_answer_stall_for: Option<Duration>,
+    /// Fail each streamed answer's body after this many tokens (HTTP/2 RST_STREAM, HTTP/1.1
+    /// connection aborted).
+    #[arg(long, value_name = "N")]
+    fault_answer_reset_after: Option<u32>,
+    /// Send each streamed answer's first token this much later.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_slow_first_token: Option<Duration>,
 }
 
 impl FaultArgs {
@@ -69,6 +82,15 @@ impl FaultArgs {
             stream_error_every_nth: self.fault_stream_error_every_nth,
             delay_events: self.fault_delay_events,
             delay_posts: self.fault_delay_posts,
+            answer_stall: self
+                .fault_answer_stall_after
+                .zip(self.fault_answer_stall_for)
+                .map(|(after_tokens, length)| AnswerStall {
+                    after_tokens,
+                    length,
+                }),
+            answer_reset_after: self.fault_answer_reset_after,
+            slow_first_token: self.fault_slow_first_token,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `faults`), logging to stderr, the `listening` lines on stdout, and the signal that stops the
 //! server.
 
+mod answers;
 mod faults;
 mod listeners;
 
@@ -15,6 +16,7 @@ use clap::Parser;
 use sse_server::logging::{RateLimitedFormat, WARN_EVERY};
 use sse_server::{config, Protocol, RunningServer, ServerConfig, TlsSource};
 
+use answers::AnswerArgs;
 use faults::FaultArgs;
 use listeners::Listeners;
 
@@ -123,6 +125,9 @@ pub(crate) struct Args {
     max_connections: usize,
 
     #[command(flatten)]
+    answers: AnswerArgs,
+
+    #[command(flatten)]
     faults: FaultArgs,
 }
 
@@ -141,7 +146,7 @@ fn long_about() -> String {
          and TLS, each listener pinned to one protocol.\n\n\
          Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms= \
          (interval_ms, heartbeat_ms 1..={max_period}; retry_ms 0..={max_period}; size 0..={}; \
-         count 1..={}), POST /messages?channel=, GET /stats, GET /health, GET / (chat demo \
+         count 1..={}), POST /messages?channel=, {}, GET /stats, GET /health, GET / (chat demo \
          page); on the {} listeners also GET /ws?channel= (a WebSocket: each text message \
          received is published to the channel; every message of the channel, and a tick per \
          interval, is sent).\n\
@@ -151,6 +156,7 @@ fn long_about() -> String {
          it.",
         config::MAX_TICK_SIZE,
         config::MAX_COUNT,
+        answers::route(),
         websocket.join(" and "),
         flags.join(", "),
         Protocol::ALL.len(),
@@ -188,6 +194,7 @@ impl Args {
                 retry_ms: self.retry_ms,
                 count: defaults.events.count,
             },
+            answers: self.answers.config(),
             max_body_bytes: self.max_body,
             replay_ring: self.replay_ring,
             subscriber_queue: self.subscriber_queue,

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events`); each value within its range (`query`), else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages`) |
+//! | `POST /v1/chat/completions?ttft_ms=&ttft_p99_ms=&gap_ms=&gap_p99_ms=&seed=` | a streamed answer in OpenAI's chunk format (`answers/`) |
 //! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the WebSocket listeners: a WebSocket (`ws`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
@@ -14,6 +15,7 @@
 //! 503 to a request that would create a channel beyond `max_channels` and to a message that does
 //! not fit in the replay budget, counted ([`response::refused`]); the body says which.
 
+mod answers;
 mod body;
 mod events;
 mod messages;
@@ -44,7 +46,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
         "/events" | "/ws" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
-        "/messages" => (Method::POST, "POST"),
+        "/messages" | sse_wire::answer::openai::PATH => (Method::POST, "POST"),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if req.method() != allowed {
@@ -75,6 +77,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
             }
         }
         "/messages" => messages::post(&app, &conn, req).await,
+        sse_wire::answer::openai::PATH => answers::post(&app, &conn, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(

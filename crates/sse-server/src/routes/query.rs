@@ -1,4 +1,5 @@
-//! Query strings of `GET /events`, `GET /ws` and `POST /messages`, parsed strictly: an unknown
+//! Query strings of `GET /events`, `GET /ws`, `POST /messages` and the streamed answers' `POST`,
+//! parsed strictly: an unknown
 //! key, a repeated key or a value out of range is a 400 that names it, never a silent default.
 //! The ranges keep a client from making the server send absurd values (a `retry:` of
 //! 2^64 - 1 ms), sleep for centuries, or count past what a JavaScript number holds:
@@ -10,6 +11,8 @@
 //! | `size` | 0 to [`MAX_TICK_SIZE`] (1 MiB) | bytes of tick data |
 //! | `count` | 1 to [`MAX_COUNT`] | ticks |
 //! | `channel` | 1 to [`MAX_CHANNEL_LEN`] bytes | UTF-8 |
+//! | `ttft_ms`, `ttft_p99_ms`, `gap_ms`, `gap_p99_ms` (answers) | 0 to [`MAX_PERIOD_MS`] | milliseconds |
+//! | `seed` (answers) | any `u64` | |
 
 use std::fmt;
 use std::time::Duration;
@@ -67,6 +70,39 @@ pub(crate) fn events_query(
             "retry_ms" => q.retry_ms = number(&key, &value, 0, MAX_PERIOD_MS)?,
             _ => return Err(unknown(&key, KEYS)),
         }
+    }
+    Ok(q)
+}
+
+/// What a streamed answer's query asks, each key absent unless given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct AnswerQuery {
+    /// The time to first token: fixed, or the median with `ttft_p99`.
+    pub(crate) ttft: Option<Duration>,
+    pub(crate) ttft_p99: Option<Duration>,
+    /// The gap between tokens: fixed, or the median with `gap_p99`.
+    pub(crate) gap: Option<Duration>,
+    pub(crate) gap_p99: Option<Duration>,
+    pub(crate) seed: Option<u64>,
+}
+
+/// Parses a streamed answer's `?ttft_ms=&ttft_p99_ms=&gap_ms=&gap_p99_ms=&seed=`.
+pub(crate) fn answer_query(query: Option<&str>) -> Result<AnswerQuery, QueryError> {
+    let mut q = AnswerQuery::default();
+    const KEYS: &str = "ttft_ms, ttft_p99_ms, gap_ms, gap_p99_ms, seed";
+    for (key, value) in pairs(query, KEYS)? {
+        let slot = match key.as_str() {
+            "ttft_ms" => &mut q.ttft,
+            "ttft_p99_ms" => &mut q.ttft_p99,
+            "gap_ms" => &mut q.gap,
+            "gap_p99_ms" => &mut q.gap_p99,
+            "seed" => {
+                q.seed = Some(number(&key, &value, 0, u64::MAX)?);
+                continue;
+            }
+            _ => return Err(unknown(&key, KEYS)),
+        };
+        *slot = Some(millis(&key, &value, 0)?);
     }
     Ok(q)
 }
@@ -202,5 +238,27 @@ mod tests {
         assert!(err("channel=%zz").contains("percent"));
         assert!(err("channel=").contains("channel"));
         assert!(messages_query(Some("size=1")).is_err());
+    }
+
+    #[test]
+    fn answer_queries() {
+        let q = answer_query(Some("ttft_ms=0&gap_ms=20&gap_p99_ms=80&seed=7")).unwrap();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            q,
+            AnswerQuery {
+                ttft: Some(ms(0)),
+                ttft_p99: None,
+                gap: Some(ms(20)),
+                gap_p99: Some(ms(80)),
+                seed: Some(7),
+            }
+        );
+        assert_eq!(answer_query(None).unwrap(), AnswerQuery::default());
+        let err = |q| answer_query(Some(q)).unwrap_err().to_string();
+        assert!(err("tokens=5").contains("unknown query key \"tokens\""));
+        assert!(err("gap_ms=86400001").contains("gap_ms"));
+        assert!(err("seed=-1").contains("seed"));
+        assert!(err("seed=1&seed=2").contains("twice"));
     }
 }

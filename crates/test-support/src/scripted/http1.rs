@@ -1,22 +1,19 @@
 //! The scripted server's HTTP/1.1 connections: `POST`s answered `202` with keep-alive, then one
-//! `GET` answered with a close-delimited body written straight onto the socket.
+//! `GET` (or, with `script_posts`, one `POST`) answered with a close-delimited body written
+//! straight onto the socket.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{answer, play, BodySink, Open, Script, Seen, Then};
+use super::{answer, play, BodySink, Open, Options, Script, Seen, Then};
 
-/// Answers `POST`s (`202`, keep-alive) until a `GET` comes, answers that with a close-delimited
-/// body, and closes. After a `POST`, waits at most `keep_alive` for the next request.
-pub(super) async fn connection<IO>(
-    mut io: IO,
-    seen: Arc<Seen>,
-    script: Script,
-    keep_alive: Option<Duration>,
-) where
+/// Answers `POST`s (`202`, keep-alive) until a `GET` comes (or any request, with
+/// `script_posts`), answers that with a close-delimited body, and closes. After a `POST`, waits
+/// at most `keep_alive` for the next request.
+pub(super) async fn connection<IO>(mut io: IO, seen: Arc<Seen>, script: Script, options: Options)
+where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf = [0u8; 1024];
@@ -25,7 +22,7 @@ pub(super) async fn connection<IO>(
     let mut answered_a_post = false;
     let head = loop {
         let next = read_head(&mut io, &mut pending);
-        let head = match keep_alive.filter(|_| answered_a_post) {
+        let head = match options.keep_alive.filter(|_| answered_a_post) {
             Some(idle) => tokio::time::timeout(idle, next).await.ok().flatten(),
             None => next.await,
         };
@@ -48,6 +45,9 @@ pub(super) async fn connection<IO>(
         let rest = pending.split_off(length);
         seen.post_read(place, &pending);
         pending = rest;
+        if options.script_posts {
+            break head;
+        }
         let accepted = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n";
         if io.write_all(accepted).await.is_err() || io.flush().await.is_err() {
             return;

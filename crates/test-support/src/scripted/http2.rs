@@ -24,9 +24,24 @@ where
     };
     let mut requests = 0;
     while let Some(Ok((request, respond))) = conn.accept().await {
-        if request.method() == http::Method::POST {
+        if request.method() == http::Method::POST && !options.script_posts {
             let place = seen.post_arrived();
             tokio::spawn(h2_post(request.into_body(), respond, place, seen.clone()));
+            continue;
+        }
+        if request.method() == http::Method::POST {
+            // Answered by the script once its body is read.
+            let place = seen.post_arrived();
+            let body = request.into_body();
+            let (seen, script) = (seen.clone(), script.clone());
+            tokio::spawn(async move {
+                let Some(bytes) = read_h2_body(body).await else {
+                    return;
+                };
+                seen.post_read(place, &bytes);
+                let reply = answer(&seen, &script, String::new());
+                h2_stream(respond, reply, seen).await;
+            });
             continue;
         }
         requests += 1;
@@ -50,19 +65,27 @@ where
     }
 }
 
+/// A request's whole body; `None` if it failed.
+async fn read_h2_body(mut body: h2::RecvStream) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.ok()?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    Some(bytes)
+}
+
 /// Reads a POST's body, records it, and answers `202`.
 async fn h2_post(
-    mut body: h2::RecvStream,
+    body: h2::RecvStream,
     mut respond: h2::server::SendResponse<Bytes>,
     place: usize,
     seen: Arc<Seen>,
 ) {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.data().await {
-        let Ok(chunk) = chunk else { return };
-        let _ = body.flow_control().release_capacity(chunk.len());
-        bytes.extend_from_slice(&chunk);
-    }
+    let Some(bytes) = read_h2_body(body).await else {
+        return;
+    };
     seen.post_read(place, &bytes);
     let accepted = http::Response::builder()
         .status(202)

@@ -9,7 +9,9 @@
 //!
 //! `POST`s are answered `202` with an empty body, outside the script, on every arm (HTTP/1.1 keeps
 //! the connection alive for the next request); their bodies are recorded in order of arrival, so
-//! a test can see which POST the client sent first ([`Seen::post_indices`]).
+//! a test can see which POST the client sent first ([`Seen::post_indices`]). With
+//! [`Options::script_posts`] a POST is answered by the script instead, once its body is read (a
+//! streamed answer's server).
 
 mod http1;
 mod http2;
@@ -181,6 +183,9 @@ pub struct Options {
     /// A chat server: each POST's body is also sent, as one `data:` event, on every scripted
     /// response held open ([`Then::Hold`]) at that moment.
     pub echo_posts: bool,
+    /// A streamed answer's server: each POST, once its body is read (and recorded), is answered
+    /// by the script as a `GET` is (and counted in `Seen::requests`).
+    pub script_posts: bool,
     /// TLS arms: wait this long after accepting a connection before its TLS handshake (a slow
     /// handshake: a request on a new connection is written only this much later).
     pub tls_delay: Duration,
@@ -286,7 +291,7 @@ where
     if arm.is_http2() {
         http2::connection(io, seen, script, options).await;
     } else {
-        http1::connection(io, seen, script, options.keep_alive).await;
+        http1::connection(io, seen, script, options).await;
     }
 }
 

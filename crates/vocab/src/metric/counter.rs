@@ -17,11 +17,15 @@ pub enum Counter {
     ReplayedEvents,
     Gaps,
     Duplicates,
+    AnswersScheduled,
+    AnswersCompleted,
+    TokensReceived,
+    AnswerStalls,
 }
 
 impl Counter {
     /// Every live counter, in report order.
-    pub const ALL: [Counter; 12] = [
+    pub const ALL: [Counter; 16] = [
         Counter::StreamsRequested,
         Counter::StreamsOpened,
         Counter::ConnectionsOpened,
@@ -34,6 +38,10 @@ impl Counter {
         Counter::ReplayedEvents,
         Counter::Gaps,
         Counter::Duplicates,
+        Counter::AnswersScheduled,
+        Counter::AnswersCompleted,
+        Counter::TokensReceived,
+        Counter::AnswerStalls,
     ];
 
     /// The row name.
@@ -112,6 +120,28 @@ impl Counter {
                 Shown,
                 "`message` events repeated, by their integer ids",
             ),
+            Counter::AnswersScheduled => (
+                "answers_scheduled",
+                Shown,
+                "answers whose scheduled instant came during the point (open loop: its fixed \
+                 instant; a tab: its think time after its previous answer ended)",
+            ),
+            Counter::AnswersCompleted => (
+                "answers_completed",
+                NoDecrease,
+                "answers read to their end marker (`data: [DONE]`) after a `200 text/event-stream`",
+            ),
+            Counter::TokensReceived => (
+                "tokens_received",
+                Shown,
+                "tokens parsed: answer chunks whose content is not empty",
+            ),
+            Counter::AnswerStalls => (
+                "answer_stalls",
+                NoIncrease,
+                "gaps between two tokens of one answer longer than the scenario's \
+                 `answers.stall_threshold`",
+            ),
         };
         MetricInfo {
             name,
@@ -119,6 +149,17 @@ impl Counter {
             measures,
             rule,
         }
+    }
+
+    /// Whether the counter counts streamed answers (reported only for points that ask some).
+    pub fn of_answers(self) -> bool {
+        matches!(
+            self,
+            Counter::AnswersScheduled
+                | Counter::AnswersCompleted
+                | Counter::TokensReceived
+                | Counter::AnswerStalls
+        )
     }
 
     /// The counter's index in [`Counter::ALL`], for arrays of counters.

@@ -17,6 +17,12 @@ pub enum Latency {
     ClientLag,
     ServerLag,
     NetworkRtt,
+    AnswerQueueWait,
+    TimeToFirstToken,
+    InterTokenGap,
+    TimePerOutputToken,
+    AnswerTime,
+    TokenDelivery,
 }
 
 /// Each latency's row name, and its censored samples' row made from it.
@@ -54,11 +60,17 @@ names! {
     ClientLag => "client_lag",
     ServerLag => "server_lag",
     NetworkRtt => "network_rtt",
+    AnswerQueueWait => "answer_queue_wait",
+    TimeToFirstToken => "time_to_first_token",
+    InterTokenGap => "inter_token_gap",
+    TimePerOutputToken => "time_per_output_token",
+    AnswerTime => "answer_time",
+    TokenDelivery => "token_delivery",
 }
 
 impl Latency {
     /// Every latency, in report order.
-    pub const ALL: [Latency; 12] = [
+    pub const ALL: [Latency; 18] = [
         Latency::QueueWait,
         Latency::PostQueueWait,
         Latency::Connect,
@@ -71,6 +83,12 @@ impl Latency {
         Latency::ClientLag,
         Latency::ServerLag,
         Latency::NetworkRtt,
+        Latency::AnswerQueueWait,
+        Latency::TimeToFirstToken,
+        Latency::InterTokenGap,
+        Latency::TimePerOutputToken,
+        Latency::AnswerTime,
+        Latency::TokenDelivery,
     ];
 
     /// The latency's catalog entry.
@@ -113,6 +131,20 @@ impl Latency {
             Latency::ServerLag => "the embedded server's health: the same probe on the server's own runtime",
             Latency::NetworkRtt => "the emulated network checked before each condition: a TCP connect from the client \
                  namespace starts -> the server namespace's SYN-ACK completes it (one round trip)",
+            Latency::AnswerQueueWait => "an answer's scheduled instant -> it is granted its slot (as `queue_wait`): an answer \
+                 stuck behind six open streams waits here",
+            Latency::TimeToFirstToken => "an answer's scheduled instant (not when it was sent: coordinated omission corrected) \
+                 -> its first token parsed; `answer_queue_wait` is the part spent waiting for a slot",
+            Latency::InterTokenGap => "one token of an answer parsed -> the next token of the same answer parsed; one sample \
+                 per token after the first",
+            Latency::TimePerOutputToken => "per completed answer of at least two tokens: (its last token parsed - its first \
+                 token parsed) / (tokens - 1). Its reciprocal is the answer's tokens per second \
+                 (genai-perf's output token throughput per user): stored as this time, a rate's \
+                 distribution read upside down",
+            Latency::AnswerTime => "an answer's scheduled instant -> its end marker (`data: [DONE]`) parsed; completed \
+                 answers only (censored for those still queued or streaming at the end)",
+            Latency::TokenDelivery => "the server's send stamp in a token's chunk -> the token parsed at the client (same \
+                 host clock), as `event_delivery` for answers",
         };
         MetricInfo {
             name: self.name(),
@@ -132,6 +164,22 @@ impl Latency {
                 | Latency::TimeToOpen
                 | Latency::TimeToFirstEvent
                 | Latency::PostRtt
+                | Latency::AnswerQueueWait
+                | Latency::TimeToFirstToken
+                | Latency::AnswerTime
+        )
+    }
+
+    /// Whether the latency times streamed answers (reported only for points that ask some).
+    pub fn of_answers(self) -> bool {
+        matches!(
+            self,
+            Latency::AnswerQueueWait
+                | Latency::TimeToFirstToken
+                | Latency::InterTokenGap
+                | Latency::TimePerOutputToken
+                | Latency::AnswerTime
+                | Latency::TokenDelivery
         )
     }
 

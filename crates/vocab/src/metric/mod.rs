@@ -10,6 +10,7 @@
 //! metrics are read once at the end of a point (what was still queued, the loss proof, the
 //! embedded server's counts, the harness's own health).
 
+mod answers;
 mod counter;
 mod latency;
 
@@ -109,6 +110,10 @@ pub enum Metric {
     Errors,
     /// The errors of one class.
     Error(ErrorClass),
+    AnswersQueuedAtEnd,
+    AnswersStreamingAtEnd,
+    /// The answers that failed in one class (their errors are in [`Metric::Error`] too).
+    AnswersFailed(ErrorClass),
     ServerConnectionsAccepted,
     ServerConnectionsCarryingRequests,
     ServerConnectionsRefused,
@@ -178,6 +183,8 @@ impl Metric {
             Metric::Errors,
         ]);
         all.extend(ErrorClass::ALL.map(Metric::Error));
+        all.extend([Metric::AnswersQueuedAtEnd, Metric::AnswersStreamingAtEnd]);
+        all.extend(ErrorClass::ALL.map(Metric::AnswersFailed));
         all.extend([
             Metric::ServerConnectionsAccepted,
             Metric::ServerConnectionsCarryingRequests,
@@ -220,6 +227,11 @@ impl Metric {
     /// The metric named `name`, if it is in the catalog.
     pub fn from_name(name: &str) -> Option<Metric> {
         Metric::all().into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the metric is about streamed answers: a point that asks none has no such row.
+    pub fn of_answers(self) -> bool {
+        answers::of_answers(self)
     }
 
     /// The metric's catalog entry.
@@ -278,17 +290,29 @@ impl Metric {
             Metric::Error(class) => {
                 let measures = match class {
                     ErrorClass::Refused => "TCP connects refused or unreachable",
-                    ErrorClass::Reset => "connections reset or closed under a request or stream",
+                    ErrorClass::Reset => {
+                        "connections reset or closed under a request or stream (answers: an answer \
+                         whose body ended before its end marker, `data: [DONE]`)"
+                    }
                     ErrorClass::RstStream => "HTTP/2 streams reset by the peer (RST_STREAM)",
                     ErrorClass::GoAway => "HTTP/2 requests failed by a GOAWAY",
                     ErrorClass::Timeout => "connects, handshakes or requests that took too long",
-                    ErrorClass::Status => "responses with a bad status or content type",
-                    ErrorClass::Parse => "event streams over a parser limit",
+                    ErrorClass::Status => {
+                        "responses with a bad status or content type (answers: also an error object \
+                         in the stream)"
+                    }
+                    ErrorClass::Parse => {
+                        "event streams over a parser limit (answers: also a chunk that is not the \
+                         framing's JSON)"
+                    }
                     ErrorClass::Tls => "TLS handshakes that failed",
                     ErrorClass::Protocol => "connections that negotiated the wrong protocol",
                 };
                 (class.metric_name(), NoIncrease, measures)
             }
+            Metric::AnswersQueuedAtEnd
+            | Metric::AnswersStreamingAtEnd
+            | Metric::AnswersFailed(_) => answers::info(self),
             Metric::ServerConnectionsAccepted => (
                 "server_connections_accepted",
                 Shown,
