@@ -71,7 +71,11 @@ async fn ceiling(arm: Protocol) {
     )
     .await;
     let m = &out.metrics;
-    let (opened, queued, conns) = if arm.is_http2() { (8, 0, 1) } else { (6, 2, 6) };
+    let (opened, queued, conns) = if arm.is_multiplexed() {
+        (8, 0, 1)
+    } else {
+        (6, 2, 6)
+    };
     assert_eq!(m.get(Counter::StreamsRequested), 8);
     assert_eq!(m.get(Counter::StreamsOpened), opened);
     assert_eq!(out.streams_queued_at_end, queued);
@@ -80,7 +84,7 @@ async fn ceiling(arm: Protocol) {
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
     let scheduled = m.get(Counter::PostsScheduled);
     assert!(scheduled >= 4, "scheduled {scheduled}");
-    if arm.is_http2() {
+    if arm.is_multiplexed() {
         // Every POST whose time came completed, but perhaps the very last one in flight.
         assert!(m.get(Counter::PostsCompleted) + 1 >= scheduled);
         assert!(
@@ -123,7 +127,7 @@ async fn censored_queue_wait(arm: Protocol) {
     let m = &out.metrics;
     let wait = m.latency(Latency::QueueWait);
     assert_eq!(wait.count, 16);
-    if arm.is_http2() {
+    if arm.is_multiplexed() {
         assert_eq!(m.censored(Latency::QueueWait), 0);
         assert!(wait.p99 < 1_000_000, "{wait:?}");
     } else {
@@ -155,7 +159,11 @@ async fn max_streams(arm: Protocol) {
     )
     .await;
     let m = &out.metrics;
-    let (opened, queued, conns) = if arm.is_http2() { (3, 5, 1) } else { (6, 2, 6) };
+    let (opened, queued, conns) = if arm.is_multiplexed() {
+        (3, 5, 1)
+    } else {
+        (6, 2, 6)
+    };
     let errors = emulation::errors(&out);
     assert_eq!(m.get(Counter::StreamsOpened), opened, "errors {errors:?}");
     // Known race, seen once on h2c in CI (4 queued, not 5): at the end instant one stream can be
@@ -196,10 +204,10 @@ async fn slots_free_up(arm: Protocol) {
     let m = &out.metrics;
     assert_eq!(m.get(Counter::StreamsOpened), 8);
     assert_eq!(out.streams_queued_at_end, 0);
-    let conns = if arm.is_http2() { 1 } else { 8 };
+    let conns = if arm.is_multiplexed() { 1 } else { 8 };
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), conns);
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
-    assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_http2());
+    assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_multiplexed());
 }
 
 /// The run refuses a server that negotiates another protocol than the arm pins.

@@ -97,6 +97,8 @@ pub struct Seen {
     /// The body of each `POST`, in order of arrival (a slot is taken when the request head
     /// arrives and filled once the body is read).
     pub posts: Mutex<Vec<String>>,
+    /// For each `POST`, in order of arrival: how many `GET`s had arrived before it.
+    pub gets_before_posts: Mutex<Vec<usize>>,
     /// Scripted responses (`GET`s) open now, and the most open at once.
     pub open: AtomicUsize,
     pub max_open: AtomicUsize,
@@ -112,6 +114,7 @@ impl Default for Seen {
             last_event_ids: Mutex::default(),
             body_bytes: AtomicU64::default(),
             posts: Mutex::default(),
+            gets_before_posts: Mutex::default(),
             open: AtomicUsize::default(),
             max_open: AtomicUsize::default(),
             echo: broadcast::channel(1024).0,
@@ -126,6 +129,13 @@ impl Seen {
     }
     pub fn last_event_ids(&self) -> Vec<String> {
         self.last_event_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    /// [`Seen::gets_before_posts`].
+    pub fn gets_before_posts(&self) -> Vec<usize> {
+        self.gets_before_posts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -146,6 +156,10 @@ impl Seen {
     }
     /// Takes the next place in the order of POSTs.
     pub(crate) fn post_arrived(&self) -> usize {
+        self.gets_before_posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.requests());
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
         posts.push(String::new());
         posts.len() - 1
