@@ -94,6 +94,12 @@ impl Measurement {
                 .filter(|l| l.can_be_censored())
                 .map(|l| (Metric::Censored(l), m.censored(l))),
         );
+        if let Some(q) = outcome.quic {
+            counters.extend([
+                (Metric::QuicPacketsSent, q.sent),
+                (Metric::QuicPacketsLost, q.lost),
+            ]);
+        }
         counters.push((Metric::Errors, m.total_errors()));
         counters.extend(ErrorClass::ALL.map(|c| (Metric::Error(c), m.errors(c))));
         counters.push((Metric::ClientThreads, harness.client_threads as u64));
