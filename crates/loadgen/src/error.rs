@@ -234,8 +234,17 @@ fn tls_alert(e: &quinn::ConnectionError) -> Option<u8> {
 /// (`no_application_protocol`), a certificate did not verify, or no QUIC version was shared.
 fn quic_fatal_kind(e: &quinn::ConnectionError) -> Option<FatalKind> {
     use rustls::AlertDescription as A;
-    if matches!(e, quinn::ConnectionError::VersionMismatch) {
-        return Some(FatalKind::ProtocolMismatch);
+    match e {
+        quinn::ConnectionError::VersionMismatch => return Some(FatalKind::ProtocolMismatch),
+        // Our own certificate check failed: rustls's error, as quinn keeps its text (the alert
+        // it maps to varies: `BadSignature` is decrypt_error).
+        quinn::ConnectionError::TransportError(t)
+            if t.reason.starts_with("invalid peer certificate")
+                || t.reason.starts_with("peer sent no certificates") =>
+        {
+            return Some(FatalKind::BadTarget)
+        }
+        _ => {}
     }
     match A::from(tls_alert(e)?) {
         A::NoApplicationProtocol => Some(FatalKind::ProtocolMismatch),

@@ -303,9 +303,7 @@ pub fn self_signed_tls(arm: Protocol) -> (TlsAcceptor, CertificateDer<'static>) 
 }
 
 /// The TLS configuration of [`self_signed_tls`], and the certificate.
-pub(crate) fn self_signed_config(
-    arm: Protocol,
-) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
+pub fn self_signed_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
     let cert = certified.cert.der().clone();
