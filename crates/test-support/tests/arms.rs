@@ -25,7 +25,7 @@ async fn sse_arms(arm: Protocol) {
 #[test_support::arms(http1)]
 async fn http1_arms(arm: Protocol) {
     assert_named_after(arm);
-    assert!(!arm.is_http2() && !arm.is_websocket(), "{arm}");
+    assert!(!arm.is_multiplexed() && !arm.is_websocket(), "{arm}");
 }
 
 #[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@
 //! whose selection takes it, and no list of arms is written anywhere else.
 //!
 //! The selections: `all`; `sse` (the arms with event streams and POSTs: not WebSocket); `http1`
-//! (neither HTTP/2 nor WebSocket); `http2`; `websocket`; `tls`. What follows the selection goes to
+//! (neither multiplexed, as HTTP/2 and HTTP/3 are, nor WebSocket); `http2`; `websocket`; `tls`. What follows the selection goes to
 //! `#[tokio::test(...)]` as it is (the runtime's flavour and worker threads; tokio's default, one
 //! thread, without it).
 
@@ -60,7 +60,7 @@ impl Selection {
         match self {
             Selection::All => true,
             Selection::Sse => !arm.is_websocket(),
-            Selection::Http1 => !arm.is_http2() && !arm.is_websocket(),
+            Selection::Http1 => !arm.is_multiplexed() && !arm.is_websocket(),
             Selection::Http2 => arm.is_http2(),
             Selection::Websocket => arm.is_websocket(),
             Selection::Tls => arm.is_tls(),
@@ -160,12 +160,18 @@ mod tests {
             .collect()
     }
 
-    /// HTTP/1.1, HTTP/2 and WebSocket split the arms between them; `sse` is all but WebSocket.
+    /// HTTP/1.1, HTTP/2, WebSocket and the multiplexed arms that are not HTTP/2 (HTTP/3) split
+    /// the arms between them; `sse` is all but WebSocket.
     #[test]
     fn selections_split_the_arms_by_protocol_predicates() {
         let mut parts: Vec<Protocol> = [Selection::Http1, Selection::Http2, Selection::Websocket]
             .into_iter()
             .flat_map(arms_of)
+            .chain(
+                Protocol::ALL
+                    .into_iter()
+                    .filter(|a| a.is_multiplexed() && !a.is_http2()),
+            )
             .collect();
         parts.sort();
         assert_eq!(parts, arms_of(Selection::All));
