@@ -76,6 +76,7 @@ pub(crate) struct RawTarget {
     pub h2c: Option<Spanned<String>>,
     pub ws: Option<Spanned<String>>,
     pub wss: Option<Spanned<String>>,
+    pub h3: Option<Spanned<String>>,
     pub events_path: Option<Spanned<String>>,
     pub messages_path: Option<Spanned<String>>,
     pub cacert: Option<Spanned<String>>,

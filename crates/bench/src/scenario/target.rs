@@ -149,6 +149,7 @@ pub(super) fn file_target(
             Protocol::H2c => &t.h2c,
             Protocol::Ws => &t.ws,
             Protocol::Wss => &t.wss,
+            Protocol::H3 => &t.h3,
         };
         let Some(v) = specific else { continue };
         let key = format!("target.{arm}");
