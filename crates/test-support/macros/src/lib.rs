@@ -13,12 +13,13 @@
 //! whose selection takes it, and no list of arms is written anywhere else.
 //!
 //! The selections: `all`; `sse` (the arms with event streams and POSTs: not WebSocket); `http1`
-//! (neither HTTP/2 nor WebSocket); `http2`; `websocket`; `tls`. What follows the selection goes to
+//! (neither multiplexed nor WebSocket); `http2`; `multiplexed` (HTTP/2 and HTTP/3); `websocket`;
+//! `tls`; `tcp` (every arm on TCP: not HTTP/3's QUIC). What follows the selection goes to
 //! `#[tokio::test(...)]` as it is (the runtime's flavour and worker threads; tokio's default, one
 //! thread, without it).
 
 use proc_macro::{Delimiter, Spacing, TokenStream, TokenTree};
-use vocab::{Protocol, Word};
+use vocab::{Protocol, Transport, Word};
 
 /// Which arms a test runs on; see the crate documentation.
 #[derive(Debug, Clone, Copy)]
@@ -27,19 +28,23 @@ enum Selection {
     Sse,
     Http1,
     Http2,
+    Multiplexed,
     Websocket,
     Tls,
+    Tcp,
 }
 
 impl Selection {
     /// Every selection with the word that names it.
-    const WORDS: [(&'static str, Selection); 6] = [
+    const WORDS: [(&'static str, Selection); 8] = [
         ("all", Selection::All),
         ("sse", Selection::Sse),
         ("http1", Selection::Http1),
         ("http2", Selection::Http2),
+        ("multiplexed", Selection::Multiplexed),
         ("websocket", Selection::Websocket),
         ("tls", Selection::Tls),
+        ("tcp", Selection::Tcp),
     ];
 
     fn parse(word: &str) -> Result<Selection, String> {
@@ -60,10 +65,12 @@ impl Selection {
         match self {
             Selection::All => true,
             Selection::Sse => !arm.is_websocket(),
-            Selection::Http1 => !arm.is_http2() && !arm.is_websocket(),
+            Selection::Http1 => !arm.is_multiplexed() && !arm.is_websocket(),
             Selection::Http2 => arm.is_http2(),
+            Selection::Multiplexed => arm.is_multiplexed(),
             Selection::Websocket => arm.is_websocket(),
             Selection::Tls => arm.is_tls(),
+            Selection::Tcp => arm.transport() == Transport::Tcp,
         }
     }
 }
