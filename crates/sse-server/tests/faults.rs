@@ -15,7 +15,7 @@ use rustls_pki_types::CertificateDer;
 use sse_server::{
     CloseMode, CloseStreams, FaultConfig, ListenerStats, Protocol, RunningServer, Stall,
 };
-use test_support::client::{h2_reason, listener_addr};
+use test_support::client::{h2_reason, listener_addr, ClientError};
 use test_support::server::error_chain;
 use test_support::{
     connect, spawn_server, test_config, within, ClientSpec, SseItem, SseReader, TestClient,
@@ -137,7 +137,7 @@ impl Resumer {
     }
 }
 
-fn failed(e: &hyper::Error) -> End {
+fn failed(e: &ClientError) -> End {
     End::Failed(error_chain(e), h2_reason(e).map(u32::from))
 }
 
