@@ -103,10 +103,15 @@ impl Ctx {
             return;
         }
         {
+            // A connect that timed out was failing from its start, not from when it gave up: over
+            // QUIC a server that is gone never refuses, every attempt waits out the timeout.
+            let began = match err {
+                LoadError::Timeout { after, .. } => Instant::now().checked_sub(*after),
+                _ => None,
+            }
+            .unwrap_or_else(Instant::now);
             let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
-            let since = failing
-                .as_ref()
-                .map_or_else(Instant::now, |(since, _)| *since);
+            let since = failing.as_ref().map_or(began, |(since, _)| *since);
             *failing = Some((since, error_chain(err)));
         }
         self.check_down();

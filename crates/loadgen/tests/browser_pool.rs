@@ -59,7 +59,8 @@ async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
 }
 
 /// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
-/// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
+/// behind them for the whole run; HTTP/2 and HTTP/3 open all 8 on one connection and their POSTs
+/// complete.
 #[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn ceiling(arm: Protocol) {
     let (out, stats) = run(
@@ -146,14 +147,18 @@ async fn censored_queue_wait(arm: Protocol) {
     }
 }
 
-/// With the server allowing 3 concurrent streams, HTTP/2 keeps 3 open on its one connection and
-/// queues the rest; it never opens a second connection. HTTP/1.1 is not affected by the setting.
+/// With the server allowing 3 concurrent streams (HTTP/2's SETTINGS, HTTP/3's MAX_STREAMS), the
+/// multiplexed arms keep 3 open on their one connection and queue the rest; they never open a
+/// second connection. HTTP/1.1 is not affected by the setting.
 #[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn max_streams(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
-            tweak: |c| c.http2.max_concurrent_streams = 3,
+            tweak: |c| {
+                c.http2.max_concurrent_streams = 3;
+                c.http3_max_streams = 3;
+            },
             ..Run::default()
         },
     )
