@@ -234,8 +234,11 @@ async fn goaway(
 /// Resolves at `deadline` unless `arrived` is cancelled first.
 async fn no_request(deadline: Instant, arrived: &CancellationToken) {
     tokio::select! {
-        () = tokio::time::sleep_until(deadline) => {}
+        // The arrival first: past the deadline both are ready whenever the loop polls this again,
+        // and an unbiased select would then end a connection that has carried requests.
+        biased;
         () = arrived.cancelled() => std::future::pending().await,
+        () = tokio::time::sleep_until(deadline) => {}
     }
 }
 
