@@ -14,7 +14,8 @@
 #           RUNS runs: fanout and post_rtt p50/p99, POSTs completed, connections, the client's
 #           QUIC packets lost, the network's drops. -> results/benchmarks/h3-loss.tsv
 #
-#   scripts/bench-h3.sh [scale|loss ...]    # default: both; RUNS=3
+#   scripts/bench-h3.sh [scale|loss ...]    # default: both; RUNS=3; LOSS_DURATION=20s (each
+#                                           # loss point's measured time, the scenarios' own)
 #
 # Needs taskset (util-linux); `loss` needs root, /dev/net/tun and iproute2 (as `bench` with a
 # [network] table does).
@@ -108,12 +109,13 @@ EOF
 
 loss() {
   [ "$(id -u)" = 0 ] || { echo "error: the loss part needs root (an emulated network)" >&2; exit 2; }
-  results_begin h3-loss "shipped lossy-network (streams_per_client=5) and lossy-network-chat, h1-tls vs h2 vs h3, RTT 100 ms; latencies in ms"
+  local duration=${LOSS_DURATION:-20s}
+  results_begin h3-loss "shipped lossy-network (streams_per_client=5) and lossy-network-chat, duration=$duration, h1-tls vs h2 vs h3, RTT 100 ms; latencies in ms"
   for i in $(seq 1 "$runs"); do
     for scenario in lossy-network lossy-network-chat; do
       echo "== loss: $scenario, run $i of $runs"
-      local sets=()
-      [ "$scenario" = lossy-network ] && sets=(--set streams_per_client=5)
+      local sets=(--set "duration=$duration")
+      [ "$scenario" = lossy-network ] && sets+=(--set streams_per_client=5)
       "$bench" "$scenario" "${sets[@]}" --out "$work/$scenario-$i" --no-plot --no-progress \
         > "$work/$scenario-$i.out" 2>&1 || { tail -5 "$work/$scenario-$i.out" >&2; exit 1; }
       local csv

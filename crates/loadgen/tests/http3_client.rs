@@ -222,3 +222,24 @@ async fn quic_packets_and_connect() {
     assert_eq!(connect.count, 1, "{connect:?}");
     assert!(connect.p50 < 1_000_000, "{connect:?}");
 }
+
+/// Against the embedded server with a short first-request deadline (300 ms) and POSTs after it:
+/// a connection that carried requests keeps running past the deadline, however often new
+/// requests come (a server that cut it would show as `errors_reset` and a second connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_servers_first_request_deadline() {
+    let (server, target) = emulation::embedded(Protocol::H3, |c| {
+        c.header_read_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 2;
+    config.workload.posts.rate_per_client = 10.0;
+    config.workload.duration = Duration::from_millis(1500);
+    let out = run(&config).await;
+    server.shutdown().await;
+    let m = &out.metrics;
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
+    assert_eq!(m.get(Counter::ConnectionsOpened), 1);
+    assert!(m.get(Counter::PostsCompleted) >= 10, "{m:?}");
+}
