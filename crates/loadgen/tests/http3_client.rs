@@ -144,8 +144,10 @@ async fn goaway_below_and_above() {
     assert_eq!(out.streams_open_at_end, 10);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 2);
     assert_eq!(seen.requests(), 10, "the server answered each stream once");
+    // Each of the seven is retried at least once; a rejection read before the GOAWAY (they come
+    // on different streams) sends it once more on the old connection, within the retry bound.
     let retried = m.get(Counter::RequestsRetried);
-    assert!((1..=7).contains(&retried), "{retried} retried");
+    assert!((1..=7 * 3).contains(&retried), "{retried} retried");
     // The old connection kept delivering to its three streams.
     assert!(m.get(Counter::EventsReceived) >= 10 * 20, "{m:?}");
 }
