@@ -170,7 +170,7 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// How long a request body may go without delivering a byte (default 10 s). The request gets
     /// 408 and is counted in `body_read_timeouts`; HTTP/1.1 then closes the connection, HTTP/2
-    /// resets the stream, HTTP/3 stops reading it (STOP_SENDING `H3_NO_ERROR`).
+    /// resets the stream, HTTP/3 stops reading it (STOP_SENDING).
     pub body_read_timeout: Duration,
     /// How long a whole request body may take (default 30 s); over it, as for
     /// `body_read_timeout`, counted in `body_total_timeouts`.
