@@ -31,8 +31,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
 /// arrive (docs/browsers.md, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
-/// Default [`ServerConfig::http3_max_streams`]: RFC 9114 §6.1 asks for at least 100 request
-/// streams, and Chromium grants 100 itself (docs/browsers.md, "HTTP/3 streams").
+/// Default [`ServerConfig::http3_max_streams`]: RFC 9114 §6.1 asks a server to permit at least
+/// 100 request streams at a time.
 pub const DEFAULT_HTTP3_MAX_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;

@@ -60,6 +60,7 @@ pub(crate) struct RawServer {
     pub event_size: Option<Spanned<i64>>,
     pub heartbeat: Option<Spanned<String>>,
     pub max_concurrent_streams: Option<Spanned<i64>>,
+    pub http3_max_streams: Option<Spanned<i64>>,
     pub replay_ring: Option<Spanned<i64>>,
     pub subscriber_queue: Option<Spanned<i64>>,
     pub threads: Option<Spanned<i64>>,

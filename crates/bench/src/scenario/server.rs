@@ -18,6 +18,7 @@ pub(super) fn server_settings(
         event_size: None,
         heartbeat: None,
         max_concurrent_streams: None,
+        http3_max_streams: None,
         replay_ring: None,
         subscriber_queue: None,
         threads: None,
@@ -48,6 +49,12 @@ pub(super) fn server_settings(
             "server.max_concurrent_streams",
             s.max_concurrent_streams.as_ref(),
             i64::from(defaults.http2.max_concurrent_streams),
+            1..=1_000_000,
+        )? as u32,
+        http3_max_streams: cx.int_in(
+            "server.http3_max_streams",
+            s.http3_max_streams.as_ref(),
+            i64::from(defaults.http3_max_streams),
             1..=1_000_000,
         )? as u32,
         replay_ring: cx.int_in(

@@ -50,7 +50,7 @@ pub async fn quic_connect(
 /// (ending `Ok` when the server closed it with `H3_NO_ERROR`).
 pub(super) struct H3Connection {
     pub(super) sender: SendRequest<h3_quinn::OpenStreams, Bytes>,
-    /// Kept for the connection: its socket and driver.
+    /// The connection's own endpoint (its socket and driver), kept with it.
     pub(super) _endpoint: quinn::Endpoint,
     pub(super) connection: quinn::Connection,
 }

@@ -31,6 +31,7 @@ event_interval = "250ms"
 event_size = 100
 heartbeat = "15s"
 max_concurrent_streams = 100
+http3_max_streams = 100
 replay_ring = 1024
 subscriber_queue = 1024
 
@@ -209,6 +210,8 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "1000001",
         "from 1 to 1000000",
     ),
+    ("server", "http3_max_streams", "\"3\"", "invalid type"),
+    ("server", "http3_max_streams", "0", "from 1 to 1000000"),
     ("server", "replay_ring", "[1]", "invalid type"),
     ("server", "replay_ring", "0", "from 1 to 1000000"),
     ("server", "subscriber_queue", "\"big\"", "invalid type"),
@@ -370,7 +373,7 @@ fn keys_that_need_or_contradict_others() {
             "protocols = [\"h1\", \"h2\"]",
             "protocols = [\"h1\", \"h1-tls\"]",
             "faults.goaway_every",
-            "no h2 or h2c arm",
+            "no h2, h2c or h3 arm",
         ),
         (
             "[faults]",
