@@ -150,7 +150,7 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("", "protocols", "\"h1\"", "invalid type"),
     ("", "protocols", "[1]", "invalid type"),
     ("", "protocols", "[]", "at least one"),
-    ("", "protocols", "[\"h3\"]", "h1, h1-tls, h2, h2c"),
+    ("", "protocols", "[\"h4\"]", "h1, h1-tls, h2, h2c"),
     ("", "protocols", "[\"h1\", \"h1\"]", "listed twice"),
     ("", "clients", "\"many\"", "integer or a list"),
     ("", "clients", "[]", "empty sweep"),
@@ -336,10 +336,10 @@ fn unknown_keys_are_named_in_every_table() {
             "{msg}"
         );
     }
-    let text = EVERY_TARGET_KEY.replacen("insecure = false", "insecure = false\nh3 = \"x\"", 1);
+    let text = EVERY_TARGET_KEY.replacen("insecure = false", "insecure = false\nh4 = \"x\"", 1);
     let msg = error(&text);
     assert!(
-        msg.starts_with("x.toml:15: ") && msg.contains("`h3`"),
+        msg.starts_with("x.toml:15: ") && msg.contains("`h4`"),
         "{msg}"
     );
     let msg = error(&EVERY_KEY.replacen("[faults]", "[fault]", 1));
