@@ -113,7 +113,9 @@ pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 ///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
 ///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
 ///   rustls buffers at most 64 KiB of records per TLS connection; the kernel's socket buffers come
-///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side.
+///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side;
+/// - per HTTP/3 connection: at most `socket_send_buffer_bytes` of response data in quinn (its send
+///   window), and at most [`QUIC_RECEIVE_WINDOW`] of request data per stream and per connection.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// One listener per protocol, each on its own address (port 0 picks a free port).

@@ -152,3 +152,20 @@ async fn the_send_window_bounds_what_is_kept_for_a_peer_gone_silent() {
         "{taken} bytes taken after the peer fell silent, the send window is {WINDOW}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_connection_gets_goaway_and_is_closed_cleanly() {
+    let mut config = test_config();
+    config.http2_idle_timeout = Duration::from_millis(300);
+    let server = spawn_server(config).await;
+    let mut client = connect(&server, H3).await;
+    assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
+    within(WAIT, "the idle connection's end", client.closed())
+        .await
+        .expect("closed with H3_NO_ERROR after its GOAWAY");
+    eventually("the idle timeout is counted", || {
+        let l = server.stats().listener(H3).unwrap().clone();
+        (l.idle_timeouts, l.connections_open) == (1, 0)
+    })
+    .await;
+}
