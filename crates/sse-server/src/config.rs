@@ -428,6 +428,12 @@ mod tests {
         let mut c = ServerConfig::default();
         c.listeners.push(c.listeners[0]);
         assert!(c.validate().unwrap_err().to_string().contains("h1"));
+        let c = ServerConfig {
+            http3_max_streams: 0,
+            ..ServerConfig::default()
+        };
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(msg.contains("http3_max_streams"), "{msg}");
         let mut c = ServerConfig::default();
         c.events.retry_ms = u64::MAX;
         assert!(c.validate().unwrap_err().to_string().contains("retry_ms"));
