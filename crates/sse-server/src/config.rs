@@ -31,8 +31,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
 /// arrive (docs/browsers.md, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
-/// Default [`ServerConfig::http3_max_streams`]: RFC 9114 §6.1 asks for at least 100 request
-/// streams, and Chromium grants 100 itself (docs/browsers.md, "HTTP/3 streams").
+/// Default [`ServerConfig::http3_max_streams`]: RFC 9114 §6.1 asks a server to permit at least
+/// 100 request streams at a time.
 pub const DEFAULT_HTTP3_MAX_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
@@ -113,7 +113,9 @@ pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 ///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
 ///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
 ///   rustls buffers at most 64 KiB of records per TLS connection; the kernel's socket buffers come
-///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side.
+///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side;
+/// - per HTTP/3 connection: at most `socket_send_buffer_bytes` of response data in quinn (its send
+///   window), and at most [`QUIC_RECEIVE_WINDOW`] of request data per stream and per connection.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// One listener per protocol, each on its own address (port 0 picks a free port).
@@ -170,7 +172,7 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// How long a request body may go without delivering a byte (default 10 s). The request gets
     /// 408 and is counted in `body_read_timeouts`; HTTP/1.1 then closes the connection, HTTP/2
-    /// resets the stream, HTTP/3 stops reading it (STOP_SENDING `H3_NO_ERROR`).
+    /// resets the stream, HTTP/3 stops reading it (STOP_SENDING).
     pub body_read_timeout: Duration,
     /// How long a whole request body may take (default 30 s); over it, as for
     /// `body_read_timeout`, counted in `body_total_timeouts`.
@@ -426,6 +428,12 @@ mod tests {
         let mut c = ServerConfig::default();
         c.listeners.push(c.listeners[0]);
         assert!(c.validate().unwrap_err().to_string().contains("h1"));
+        let c = ServerConfig {
+            http3_max_streams: 0,
+            ..ServerConfig::default()
+        };
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(msg.contains("http3_max_streams"), "{msg}");
         let mut c = ServerConfig::default();
         c.events.retry_ms = u64::MAX;
         assert!(c.validate().unwrap_err().to_string().contains("retry_ms"));

@@ -192,7 +192,8 @@ async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
     .await;
 }
 
-#[test_support::arms(all)]
+// TCP only: a full socket and a TCP reset. HTTP/3's stopped reader: h3.rs.
+#[test_support::arms(tcp)]
 async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Protocol) {
     let mut config = test_config();
     config.write_stall_timeout = std::time::Duration::from_millis(500);
@@ -243,7 +244,8 @@ async fn bytes_written_to_a_stopped_reader(p: Protocol, socket_send_buffer: Opti
     last * TICK
 }
 
-#[test_support::arms(all)]
+// TCP only: SO_SNDBUF. On HTTP/3 the same setting is the QUIC send window: h3.rs.
+#[test_support::arms(tcp)]
 async fn a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent(p: Protocol) {
     let autotuned = bytes_written_to_a_stopped_reader(p, None).await;
     let fixed = bytes_written_to_a_stopped_reader(p, Some(16 * 1024)).await;

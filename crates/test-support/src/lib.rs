@@ -11,6 +11,7 @@
 //!   [`scripted`]: a server that answers as a test's script says (hostile streams, held slots,
 //!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
+//! - [`relay`]: a UDP relay a test can cut, for a QUIC peer that goes silent;
 //! - [`silent`]: connections that open and send nothing (speculative, or holding a slot), on TCP
 //!   and QUIC;
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
@@ -26,6 +27,7 @@ pub mod abuse;
 pub mod client;
 pub mod emulation;
 pub mod probe;
+pub mod relay;
 pub mod scripted;
 pub mod server;
 pub mod silent;

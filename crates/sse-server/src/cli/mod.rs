@@ -366,5 +366,9 @@ mod tests {
             .config()
             .unwrap();
         assert_eq!((off.http2_keepalive_interval, off.max_channels), (None, 5));
+        let h3 = Args::parse_from(["server", "--http3-max-streams=3"])
+            .config()
+            .unwrap();
+        assert_eq!(h3.http3_max_streams, 3);
     }
 }

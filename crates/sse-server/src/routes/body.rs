@@ -6,8 +6,7 @@
 //! A timed-out request gets 408: on HTTP/1.1 with `connection: close` (the rest of the body would
 //! have to be read to reuse the connection), on HTTP/2 h2 then resets the stream with `NO_ERROR`
 //! (RFC 9113 §8.1: a response may complete before the request does); on HTTP/3 the server stops
-//! reading the request stream with STOP_SENDING `H3_NO_ERROR` and completes its response (RFC 9114
-//! §4.1).
+//! reading the request stream (STOP_SENDING) and completes its response (RFC 9114 §4.1).
 //!
 //! Every route reads a [`RequestBody`]: hyper's body on HTTP/1.1 and HTTP/2, the HTTP/3 listener's
 //! adapter of an h3 request stream (`listen::quic`), boxed, so the routes are written once.

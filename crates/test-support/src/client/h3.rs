@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 use super::{tls_client_config, ClientError, ConnectError, ResponseBody};
 use crate::{within, WAIT};
 
-type Stream = RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+/// An HTTP/3 request stream, for a test to drive by hand.
+pub type H3Stream = RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+type Stream = H3Stream;
 
 /// A QUIC connection to `addr` whose handshake offered `alpn` and completed. The endpoint is
 /// returned with it: dropping both closes the connection.
@@ -48,7 +50,7 @@ pub async fn quic_connect(
 /// (ending `Ok` when the server closed it with `H3_NO_ERROR`).
 pub(super) struct H3Connection {
     pub(super) sender: SendRequest<h3_quinn::OpenStreams, Bytes>,
-    /// Kept for the connection: its socket and driver.
+    /// The connection's own endpoint (its socket and driver), kept with it.
     pub(super) _endpoint: quinn::Endpoint,
     pub(super) connection: quinn::Connection,
 }
@@ -100,14 +102,21 @@ impl H3Connection {
         request: Request<()>,
         body: Bytes,
     ) -> Result<Response<ResponseBody>, ClientError> {
+        let mut stream = self.open(request).await?;
         let failed = |error| stream_error(&self.connection, error);
-        let mut stream = self.sender.send_request(request).await.map_err(failed)?;
         if !body.is_empty() {
             stream.send_data(body).await.map_err(failed)?;
         }
         stream.finish().await.map_err(failed)?;
         let head = stream.recv_response().await.map_err(failed)?;
         Ok(head.map(|()| body_of(stream, self.connection.clone())))
+    }
+
+    /// Opens a request stream and sends `request`'s head on it (waiting, as a browser does, while
+    /// the server's stream limit allows no more).
+    pub(super) async fn open(&mut self, request: Request<()>) -> Result<H3Stream, ClientError> {
+        let failed = |error| stream_error(&self.connection, error);
+        self.sender.send_request(request).await.map_err(failed)
     }
 }
 

@@ -9,7 +9,7 @@
 
 mod h3;
 
-pub use self::h3::quic_connect;
+pub use self::h3::{quic_connect, H3Stream};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -342,6 +342,22 @@ impl TestClient {
             }
         };
         within(WAIT, "response headers", send).await
+    }
+
+    /// On HTTP/3: opens a request stream and sends the head of `method path` on it, leaving the
+    /// stream to the test (a body that never ends, a response never read). It waits, as a
+    /// browser does, while the server's stream limit allows no more. Panics on other versions.
+    pub async fn h3_stream(&mut self, method: Method, path: &str) -> Result<H3Stream, ClientError> {
+        let uri = format!("https://{}{path}", self.addr);
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .expect("a valid test request");
+        match &mut self.sender {
+            Sender::H3(h3) => h3.open(request).await,
+            Sender::H1(_) | Sender::H2(_) => panic!("h3_stream on a {:?} client", self.spec.http),
+        }
     }
 
     /// `GET path` with extra headers, panicking if no response arrives.

@@ -378,7 +378,7 @@ fn keys_that_need_or_contradict_others() {
             "protocols = [\"h1\", \"h2\"]",
             "protocols = [\"h1\", \"h1-tls\"]",
             "faults.goaway_every",
-            "no h2 or h2c arm",
+            "no h2, h2c or h3 arm",
         ),
         (
             "[faults]",

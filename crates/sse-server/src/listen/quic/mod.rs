@@ -109,10 +109,11 @@ impl QuicListener {
 
     /// The handshake within the header timeout, the ALPN check, then HTTP/3.
     async fn connection(&self, incoming: Incoming, accepted: Accepted, tracker: TaskTracker) {
-        let protocol = self.counters.protocol;
+        // The client's first packet is processed here: a ClientHello it carries whole may fail
+        // the handshake at once.
         let connecting = match incoming.accept() {
             Ok(connecting) => connecting,
-            Err(e) => return tracing::debug!(%protocol, "quic connection failed at once: {e}"),
+            Err(e) => return self.handshake_failed(&e),
         };
         let deadline = accepted.at + self.limits.header_read_timeout;
         let handshake = tokio::select! {
@@ -130,7 +131,7 @@ impl QuicListener {
             .handshake_data()
             .and_then(|data| data.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
             .and_then(|data| data.protocol);
-        if alpn.as_deref() != protocol.alpn() {
+        if alpn.as_deref() != self.counters.protocol.alpn() {
             if alpn.is_none() {
                 incr(&self.counters.alpn_none);
             }

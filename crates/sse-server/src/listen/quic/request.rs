@@ -6,7 +6,8 @@
 //! `H3_INTERNAL_ERROR`, as hyper's RST_STREAM(INTERNAL_ERROR) on HTTP/2.
 //!
 //! The routes stop reading a request body when they are done with it; the rest of the request
-//! stream is then refused with STOP_SENDING `H3_NO_ERROR` (RFC 9114 §4.1), what a 408 needs.
+//! stream is then refused with STOP_SENDING (RFC 9114 §4.1; [`H3Body`] says with which code),
+//! what a 408 needs.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,16 +130,22 @@ async fn respond(send: &mut SendHalf, resp: Response<Body>, gone: &CancellationT
 
 /// The body of an HTTP/3 request, as an [`http_body::Body`](hyper::body::Body): the DATA frames
 /// of its stream until the stream's end. Dropped before that, it refuses the rest with
-/// STOP_SENDING `H3_NO_ERROR`.
+/// STOP_SENDING: `H3_NO_ERROR`, or, when dropped in the middle of a read (a body that timed out),
+/// code 0, which quinn sends for a stream dropped unread. (h3-quinn holds the stream inside a read
+/// in flight, and panics if asked to stop it then.) Code 0 is no HTTP/3 code, and a client
+/// treats an unknown code as `H3_NO_ERROR` (RFC 9114 §8.1).
 pub(super) struct H3Body {
     stream: RecvHalf,
     ended: bool,
+    /// A read was left pending: h3-quinn holds the stream inside it.
+    reading: bool,
 }
 
 impl std::fmt::Debug for H3Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("H3Body")
             .field("ended", &self.ended)
+            .field("reading", &self.reading)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +155,7 @@ impl H3Body {
         H3Body {
             stream,
             ended: false,
+            reading: false,
         }
     }
 }
@@ -163,7 +171,9 @@ impl hyper::body::Body for H3Body {
         if self.ended {
             return Poll::Ready(None);
         }
+        self.reading = true;
         let polled = ready!(self.stream.poll_recv_data(cx));
+        self.reading = false;
         Poll::Ready(match polled {
             Ok(Some(mut data)) => Some(Ok(Frame::data(data.copy_to_bytes(data.remaining())))),
             Ok(None) => {
@@ -188,7 +198,7 @@ impl hyper::body::Body for H3Body {
 
 impl Drop for H3Body {
     fn drop(&mut self) {
-        if !self.ended {
+        if !self.ended && !self.reading {
             self.stream.stop_sending(Code::H3_NO_ERROR);
         }
     }

@@ -77,8 +77,11 @@ pub(super) async fn serve(
     // QUIC has no socket of its own to block on: whatever holds the data back (flow control,
     // congestion control) shows as frames waiting.
     let window_stall = activity.window_stall(listener.limits.write_stall_timeout, || false);
+    // Pinned here, dropped after the close below: dropping h3's connection closes it with
+    // H3_NO_ERROR, and the first close is the one the client sees.
+    tokio::pin!(requests);
     let abort = tokio::select! {
-        () = requests => None,
+        () = &mut requests => None,
         () = reset_due => Some(Abort::Fault),
         () = window_stall => Some(Abort::WindowStall),
         () = activity.closed() => Some(Abort::Reclaimed),
