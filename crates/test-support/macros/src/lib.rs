@@ -167,13 +167,22 @@ mod tests {
             .collect()
     }
 
-    /// HTTP/1.1, HTTP/2 and WebSocket split the arms between them; `sse` is all but WebSocket.
+    /// HTTP/1.1, the multiplexed arms (HTTP/2, HTTP/3) and WebSocket split the arms between
+    /// them; HTTP/2 is among the multiplexed; `sse` is all but WebSocket.
     #[test]
     fn selections_split_the_arms_by_protocol_predicates() {
-        let mut parts: Vec<Protocol> = [Selection::Http1, Selection::Http2, Selection::Websocket]
-            .into_iter()
-            .flat_map(arms_of)
-            .collect();
+        let mut parts: Vec<Protocol> = [
+            Selection::Http1,
+            Selection::Multiplexed,
+            Selection::Websocket,
+        ]
+        .into_iter()
+        .flat_map(arms_of)
+        .collect();
+        let multiplexed = arms_of(Selection::Multiplexed);
+        assert!(arms_of(Selection::Http2)
+            .iter()
+            .all(|a| multiplexed.contains(a)));
         parts.sort();
         assert_eq!(parts, arms_of(Selection::All));
         assert_eq!(arms_of(Selection::All), Protocol::ALL);
@@ -211,9 +220,9 @@ mod tests {
         for (word, _) in Selection::WORDS {
             assert!(Selection::parse(word).is_ok());
         }
-        let err = Selection::parse("h3").expect_err("not a selection");
+        let err = Selection::parse("h4").expect_err("not a selection");
         assert!(
-            err.contains("all, sse, http1, http2, websocket, tls"),
+            err.contains("all, sse, http1, http2, multiplexed, websocket, tls, tcp"),
             "{err}"
         );
     }
