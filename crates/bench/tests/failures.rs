@@ -170,6 +170,39 @@ fn unreachable_target_exits_2_naming_where_the_url_came_from() {
     );
 }
 
+/// An `h3` target that never answers over UDP: exit 2 before any point, one line naming the flag
+/// and the cause (no QUIC handshake within `connect_timeout`).
+#[test]
+fn an_h3_target_without_a_quic_answer_exits_2() {
+    let dir = temp_dir("h3-silent");
+    // A bound UDP socket that reads nothing: no QUIC answer, and no ICMP unreachable either.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    let url = format!("https://{}", silent.local_addr().expect("address"));
+    let scenario = write(
+        &dir,
+        "h3.toml",
+        "name = \"h3\"\nprotocols = [\"h3\"]\nduration = \"1s\"\nconnect_timeout = \"500ms\"\n",
+    );
+    let out = bench()
+        .arg(&scenario)
+        .args(["--no-plot", "--no-progress", "--insecure", "--target"])
+        .arg(format!("h3={url}"))
+        .arg("--out")
+        .arg(dir.join("results"))
+        .output()
+        .expect("bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: --target h3={url}: h3: QUIC handshake (no answer over UDP)"
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.join("results").exists());
+}
+
 /// A target outside loopback is refused before any packet is sent, naming the flag that allows
 /// it. (198.51.100.1 is TEST-NET-2, documentation only; nothing is sent to it.)
 #[test]

@@ -55,6 +55,10 @@ pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
             protocol,
             reason: "browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c",
         }),
+        Protocol::H3 => Err(BrowserError::UnsupportedArm {
+            protocol,
+            reason: "the browser drivers do not force HTTP/3 yet (issue #24)",
+        }),
     }
 }
 

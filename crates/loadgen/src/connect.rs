@@ -61,7 +61,7 @@ pub(crate) async fn connect(
 pub const LOOPBACK_SOURCES: u32 = 16;
 
 /// The source address of the next connection to `addr`, if the client picks one.
-fn source_for(addr: SocketAddr) -> Option<SocketAddr> {
+pub(crate) fn source_for(addr: SocketAddr) -> Option<SocketAddr> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_loopback() => {
@@ -82,14 +82,14 @@ async fn tcp_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     socket.connect(addr).await
 }
 
-/// A TLS arm must negotiate its one ALPN protocol ([`Protocol::alpn`]), or nothing on the arms
-/// that are not HTTP/2: TLS without ALPN means HTTP/1.1, so a server that ignores ALPN still
-/// speaks their protocol.
-fn check_alpn(arm: Protocol, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
+/// A TLS arm must negotiate its one ALPN protocol ([`Protocol::alpn`]), or nothing on the
+/// HTTP/1.1 arms: TLS without ALPN means HTTP/1.1, so a server that ignores ALPN still speaks
+/// their protocol.
+pub(crate) fn check_alpn(arm: Protocol, negotiated: Option<&[u8]>) -> Result<(), LoadError> {
     let expected = arm.alpn();
     let ok = match negotiated {
         Some(protocol) => Some(protocol) == expected,
-        None => !arm.is_http2(),
+        None => arm.alpn_id() == "http/1.1",
     };
     if ok {
         return Ok(());
@@ -118,6 +118,9 @@ mod tests {
         assert!(check_alpn(Protocol::H1Tls, Some(b"http/1.1")).is_ok());
         assert!(check_alpn(Protocol::H1Tls, None).is_ok());
         assert!(check_alpn(Protocol::H1Tls, Some(b"h2")).is_err());
+        assert!(check_alpn(Protocol::H3, Some(b"h3")).is_ok());
+        assert!(check_alpn(Protocol::H3, None).is_err());
+        assert!(check_alpn(Protocol::H3, Some(b"h2")).is_err());
         for arm in Protocol::ALL.into_iter().filter(|a| a.is_tls()) {
             assert!(check_alpn(arm, arm.alpn()).is_ok(), "{arm}");
             for other in Protocol::ALL.into_iter().filter_map(|o| o.alpn()) {

@@ -12,7 +12,7 @@ use vocab::{error_chain, AnswerPlan, BrowserProfile};
 
 use crate::delivery::{Delivery, TokenTable};
 use crate::error::{Fatal, FatalKind, LoadError};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, QuicTally};
 use crate::target::Target;
 
 /// The point's metrics, stop signal, first fatal error and target health.
@@ -25,6 +25,8 @@ pub(crate) struct Ctx {
     pub profile: BrowserProfile,
     /// How long connects may fail without a success before the target counts as down.
     pub down_after: Duration,
+    /// The QUIC connections' packets (the `h3` arm).
+    pub quic: QuicTally,
     fatal: Mutex<Option<Fatal>>,
     /// The instant the point ended, set before its tasks are stopped: what is still waiting then
     /// has waited at least until it (censored samples).
@@ -41,6 +43,7 @@ impl Ctx {
             connect_timeout,
             profile: BrowserProfile::default(),
             down_after: Duration::from_secs(5),
+            quic: QuicTally::default(),
             fatal: Mutex::new(None),
             failing: Mutex::new(None),
             ended: OnceLock::new(),
@@ -100,10 +103,15 @@ impl Ctx {
             return;
         }
         {
+            // A connect that timed out was failing from its start, not from when it gave up: over
+            // QUIC a server that is gone never refuses, every attempt waits out the timeout.
+            let began = match err {
+                LoadError::Timeout { after, .. } => Instant::now().checked_sub(*after),
+                _ => None,
+            }
+            .unwrap_or_else(Instant::now);
             let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
-            let since = failing
-                .as_ref()
-                .map_or_else(Instant::now, |(since, _)| *since);
+            let since = failing.as_ref().map_or(began, |(since, _)| *since);
             *failing = Some((since, error_chain(err)));
         }
         self.check_down();

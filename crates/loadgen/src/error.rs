@@ -53,6 +53,16 @@ pub enum LoadError {
     Http1(#[source] hyper::Error),
     #[error("HTTP/2 error")]
     Http2(#[source] h2::Error),
+    #[error("QUIC connection with {addr} failed{}", quic_hint(source))]
+    Quic {
+        addr: SocketAddr,
+        #[source]
+        source: quinn::ConnectionError,
+    },
+    #[error("HTTP/3 error")]
+    Http3(#[source] h3::error::StreamError),
+    #[error("HTTP/3 connection error")]
+    Http3Connection(#[source] h3::error::ConnectionError),
     #[error("unexpected status {status} for {what}")]
     Status { what: &'static str, status: u16 },
     #[error("event stream has content type {got:?}, expected text/event-stream")]
@@ -81,6 +91,9 @@ impl LoadError {
             LoadError::AlpnMismatch { .. } => ErrorClass::Protocol,
             LoadError::Http1(e) => classify_hyper(e),
             LoadError::Http2(e) => classify_h2(e),
+            LoadError::Quic { source, .. } => classify_quic(source),
+            LoadError::Http3(e) => classify_h3_stream(e),
+            LoadError::Http3Connection(e) => classify_h3_connection(e),
             LoadError::Status { .. }
             | LoadError::ContentType { .. }
             | LoadError::AnswerError { .. } => ErrorClass::Status,
@@ -103,6 +116,7 @@ impl LoadError {
             | LoadError::NotLoopback { .. }
             | LoadError::Trust(_) => Some(FatalKind::BadTarget),
             LoadError::Tls { source, .. } => tls_fatal_kind(source),
+            LoadError::Quic { source, .. } => quic_fatal_kind(source),
             _ => None,
         }
     }
@@ -169,6 +183,102 @@ fn classify_h2(e: &h2::Error) -> ErrorClass {
         ErrorClass::RstStream
     } else {
         ErrorClass::Reset
+    }
+}
+
+/// QUIC: a handshake that failed in TLS (an alert in the CRYPTO_ERROR range) is `tls`, a version
+/// QUIC could not agree on is `protocol`, the idle timeout is `timeout`, and every other end of
+/// the connection under a request (the peer's CONNECTION_CLOSE, a stateless reset) is `reset`.
+/// QUIC needs no class of its own (`docs/measurement.md`, "Errors by class").
+fn classify_quic(e: &quinn::ConnectionError) -> ErrorClass {
+    use quinn::ConnectionError as E;
+    if tls_alert(e).is_some() {
+        return ErrorClass::Tls;
+    }
+    match e {
+        E::TimedOut => ErrorClass::Timeout,
+        E::VersionMismatch => ErrorClass::Protocol,
+        _ => ErrorClass::Reset,
+    }
+}
+
+/// A stream reset by the server (RESET_STREAM) is `rst_stream`, as on HTTP/2; a request refused
+/// by a GOAWAY is `goaway`; the connection's end under it is classed as the connection's.
+fn classify_h3_stream(e: &h3::error::StreamError) -> ErrorClass {
+    use h3::error::StreamError as E;
+    match e {
+        E::RemoteTerminate { .. } => ErrorClass::RstStream,
+        E::RemoteClosing { .. } => ErrorClass::GoAway,
+        E::ConnectionError { 0: c, .. } => classify_h3_connection(c),
+        _ => ErrorClass::Reset,
+    }
+}
+
+fn classify_h3_connection(e: &h3::error::ConnectionError) -> ErrorClass {
+    use h3::error::ConnectionError as E;
+    use h3::quic::ConnectionErrorIncoming as In;
+    match e {
+        E::Timeout { .. } | E::Remote { 0: In::Timeout, .. } => ErrorClass::Timeout,
+        E::Remote {
+            0: In::Undefined(inner),
+            ..
+        } => inner
+            .downcast_ref::<quinn::ConnectionError>()
+            .map_or(ErrorClass::Reset, classify_quic),
+        _ => ErrorClass::Reset,
+    }
+}
+
+/// The TLS alert a QUIC handshake failed with: a CONNECTION_CLOSE in the CRYPTO_ERROR range
+/// (0x100 + alert, RFC 9001 4.8), sent by either side.
+fn tls_alert(e: &quinn::ConnectionError) -> Option<u8> {
+    let code = match e {
+        quinn::ConnectionError::TransportError(t) => t.code,
+        quinn::ConnectionError::ConnectionClosed(c) => c.error_code,
+        _ => return None,
+    };
+    u8::try_from(u64::from(code).checked_sub(0x100)?).ok()
+}
+
+/// QUIC failures the next attempt would meet again: the server refused ALPN `h3`
+/// (`no_application_protocol`), a certificate did not verify, or no QUIC version was shared.
+fn quic_fatal_kind(e: &quinn::ConnectionError) -> Option<FatalKind> {
+    use rustls::AlertDescription as A;
+    match e {
+        quinn::ConnectionError::VersionMismatch => return Some(FatalKind::ProtocolMismatch),
+        // Our own certificate check failed: rustls's error, as quinn keeps its text (the alert
+        // it maps to varies: `BadSignature` is decrypt_error).
+        quinn::ConnectionError::TransportError(t)
+            if t.reason.starts_with("invalid peer certificate")
+                || t.reason.starts_with("peer sent no certificates") =>
+        {
+            return Some(FatalKind::BadTarget)
+        }
+        _ => {}
+    }
+    match A::from(tls_alert(e)?) {
+        A::NoApplicationProtocol => Some(FatalKind::ProtocolMismatch),
+        A::BadCertificate
+        | A::UnsupportedCertificate
+        | A::CertificateRevoked
+        | A::CertificateExpired
+        | A::CertificateUnknown
+        | A::UnknownCA
+        | A::CertificateRequired => Some(FatalKind::BadTarget),
+        _ => None,
+    }
+}
+
+fn quic_hint(e: &quinn::ConnectionError) -> &'static str {
+    match quic_fatal_kind(e) {
+        Some(FatalKind::ProtocolMismatch) => {
+            " (the server does not speak HTTP/3 over QUIC v1: it refused ALPN \"h3\" or the version)"
+        }
+        Some(FatalKind::BadTarget) => {
+            " (the server's certificate does not verify: --cacert must name that certificate or the CA that \
+             signed it, for the URL's host; --insecure skips the check)"
+        }
+        _ => "",
     }
 }
 

@@ -35,6 +35,40 @@ pub enum Gauge {
     AnswersStreaming,
 }
 
+/// What the client's QUIC connections of a point sent and lost, all together, from quinn's path
+/// statistics: what QUIC shows that TCP hides in the kernel (`quic_packets_sent`,
+/// `quic_packets_lost` in the catalog). A packet declared lost is not sent again as such: QUIC
+/// sends its frames again in new packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuicPackets {
+    pub sent: u64,
+    pub lost: u64,
+}
+
+/// The point's [`QuicPackets`], added to as each connection ends.
+#[derive(Debug, Default)]
+pub(crate) struct QuicTally {
+    sent: AtomicU64,
+    lost: AtomicU64,
+}
+
+impl QuicTally {
+    /// Adds one connection's counts.
+    pub fn add(&self, stats: &quinn::ConnectionStats) {
+        self.sent
+            .fetch_add(stats.path.sent_packets, Ordering::Relaxed);
+        self.lost
+            .fetch_add(stats.path.lost_packets, Ordering::Relaxed);
+    }
+
+    pub fn read(&self) -> QuicPackets {
+        QuicPackets {
+            sent: self.sent.load(Ordering::Relaxed),
+            lost: self.lost.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The shared measurements of one sweep point.
 #[derive(Debug)]
 pub struct Metrics {

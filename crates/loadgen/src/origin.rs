@@ -1,6 +1,6 @@
-//! One origin as a virtual client sees it: an HTTP/1.1 pool or an HTTP/2 connection, behind one
-//! interface that sends a request once a slot is granted and yields the response body in chunks;
-//! and the [`probe`] that checks a run can start.
+//! One origin as a virtual client sees it: an HTTP/1.1 pool, an HTTP/2 connection or an HTTP/3
+//! connection, behind one interface that sends a request once a slot is granted and yields the
+//! response body in chunks; and the [`probe`] that checks a run can start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,12 +10,14 @@ use crate::context::Ctx;
 use crate::error::LoadError;
 use crate::http1::{H1Pool, Lease};
 use crate::http2::{self, H2Origin, Permit};
+use crate::http3::{self, H3Body, H3Origin};
 use crate::queue::{Priority, SlotEvent};
 use crate::target::Target;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
+use vocab::{BrowserProfile, Transport};
 
 /// A request to send: method, path (with query), headers, body.
 #[derive(Debug, Clone)]
@@ -35,7 +37,8 @@ pub struct Response {
     pub body: Body,
 }
 
-/// A response body; holds its connection slot (h1) or stream permit (h2) until dropped.
+/// A response body; holds its connection slot (h1), stream permit (h2) or stream (h3) until
+/// dropped.
 pub struct Body(BodyInner);
 
 enum BodyInner {
@@ -47,6 +50,8 @@ enum BodyInner {
         body: h2::RecvStream,
         _permit: Permit,
     },
+    /// Boxed: h3's request stream is several times the size of the others.
+    H3(Box<H3Body>),
 }
 
 impl std::fmt::Debug for Body {
@@ -54,6 +59,7 @@ impl std::fmt::Debug for Body {
         f.write_str(match self.0 {
             BodyInner::H1 { .. } => "Body(h1)",
             BodyInner::H2 { .. } => "Body(h2)",
+            BodyInner::H3(_) => "Body(h3)",
         })
     }
 }
@@ -78,6 +84,7 @@ impl Body {
                 }
                 Err(e) => Some(Err(LoadError::Http2(e))),
             },
+            BodyInner::H3(body) => body.next_chunk().await,
         }
     }
 
@@ -98,12 +105,15 @@ impl Body {
 pub(crate) enum Origin {
     H1(H1Pool),
     H2(H2Origin),
+    H3(H3Origin),
 }
 
 impl Origin {
     pub fn new(target: Arc<Target>, ctx: Arc<Ctx>, max_connections_per_origin: usize) -> Self {
         if target.arm.is_http2() {
             Origin::H2(H2Origin::new(target, ctx))
+        } else if target.arm.transport() == Transport::Udp {
+            Origin::H3(H3Origin::new(target, ctx))
         } else {
             Origin::H1(H1Pool::new(target, ctx, max_connections_per_origin))
         }
@@ -160,13 +170,33 @@ impl Origin {
                     }),
                 })
             }
+            Origin::H3(origin) => {
+                // Absolute form: h3 sends it as :scheme, :authority and :path.
+                let uri = format!("{}{}", target.origin(), spec.path);
+                let mut builder = Request::builder().method(spec.method.clone()).uri(uri);
+                for (k, v) in &spec.headers {
+                    builder = builder.header(k, v);
+                }
+                let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
+                let (response, body) = origin
+                    .send(request, spec.body.clone(), spec.priority, on_slot)
+                    .await?;
+                let (head, ()) = response.into_parts();
+                Ok(Response {
+                    status: head.status,
+                    headers: head.headers,
+                    body: Body(BodyInner::H3(Box::new(body))),
+                })
+            }
         }
     }
 
     /// Closes what the origin holds open.
     pub fn close(&self) {
-        if let Origin::H2(origin) = self {
-            origin.close();
+        match self {
+            Origin::H1(_) => {}
+            Origin::H2(origin) => origin.close(),
+            Origin::H3(origin) => origin.close(),
         }
     }
 }
@@ -180,8 +210,12 @@ fn invalid_request(target: &Target, e: http::Error) -> LoadError {
 
 /// Connects once to check that a run can start: TCP, TLS with the certificate check and the
 /// arm's ALPN, and on the HTTP/2 arms the HTTP/2 handshake up to the server's SETTINGS (a PING
-/// round trip). Nothing is requested; the connection is closed at once.
+/// round trip); on `h3` a QUIC handshake with ALPN `h3` (Chromium's transport parameters).
+/// Nothing is requested; the connection is closed at once.
 pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> {
+    if target.arm.transport() == Transport::Udp {
+        return http3::handshake(target, BrowserProfile::default(), timeout).await;
+    }
     let start = Instant::now();
     let (io, _) = connect(target, timeout).await?;
     if !target.arm.is_http2() {

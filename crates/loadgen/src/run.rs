@@ -15,7 +15,7 @@ use crate::client::Client;
 use crate::context::{Ctx, PointShared};
 use crate::delivery::{Delivery, DeliveryTally, TokenTable};
 use crate::error::Fatal;
-use crate::metrics::{Gauge, Metrics};
+use crate::metrics::{Gauge, Metrics, QuicPackets};
 use crate::post::{run_schedule, Schedule};
 use crate::sse::run_stream;
 use crate::target::Target;
@@ -98,6 +98,8 @@ pub struct PointOutcome {
     pub elapsed: Duration,
     /// The loss proof; `None` when the point had too many (stream, POST) pairs to track.
     pub delivery: Option<DeliveryTally>,
+    /// The client's QUIC packets, on the arms over QUIC (`h3`); `None` on TCP.
+    pub quic: Option<QuicPackets>,
 }
 
 /// Where a point's answers were when it ended.
@@ -306,6 +308,7 @@ pub async fn run_point(
         interrupted: stop.is_cancelled(),
         elapsed: ended.duration_since(started),
         delivery,
+        quic: (config.target.arm.transport() == vocab::Transport::Udp).then(|| ctx.quic.read()),
     }
 }
 

@@ -106,13 +106,13 @@ async fn closed_clean(arm: Protocol) {
     );
 }
 
-/// Every stream reset 300 ms after it opened: RST_STREAM on HTTP/2, the connection aborted on
-/// HTTP/1.1, a WebSocket's connection dropped without a Close frame.
+/// Every stream reset 300 ms after it opened: RST_STREAM on HTTP/2, RESET_STREAM on HTTP/3, the
+/// connection aborted on HTTP/1.1, a WebSocket's connection dropped without a Close frame.
 #[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
 async fn closed_reset(arm: Protocol) {
     let (out, tally) = chat(arm, closing(CloseMode::Reset), "").await;
     assert_no_loss(arm, &out, tally);
-    let class = if arm.is_http2() {
+    let class = if arm.is_multiplexed() {
         ErrorClass::RstStream
     } else {
         ErrorClass::Reset
@@ -140,8 +140,8 @@ async fn connections_reset(arm: Protocol) {
     );
 }
 
-/// A GOAWAY 300 ms after each HTTP/2 connection was accepted: its streams end and resume on a new
-/// connection. HTTP/1.1 has no GOAWAY: nothing happens there, and nothing is lost either.
+/// A GOAWAY 300 ms after each HTTP/2 or HTTP/3 connection was accepted: its streams end and resume
+/// on a new connection. HTTP/1.1 has no GOAWAY: nothing happens there, and nothing is lost either.
 #[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
 async fn goaway(arm: Protocol) {
     let faults = FaultConfig {
@@ -149,7 +149,7 @@ async fn goaway(arm: Protocol) {
         ..FaultConfig::default()
     };
     let (out, tally) = chat(arm, faults, "").await;
-    if arm.is_http2() {
+    if arm.is_multiplexed() {
         assert_no_loss(arm, &out, tally);
         assert!(out.metrics.get(Counter::ConnectionsOpened) > 1);
     } else {

@@ -87,7 +87,11 @@ async fn queued_posts_reach_the_server_in_request_order(
     );
     // A POST read to the end gives its HTTP/1.1 connection back for the next request: the
     // queued POSTs share one connection, the seventh; HTTP/2 has its one connection.
-    let connections = if arm.is_http2() { 1 } else { SLOTS as u64 + 1 };
+    let connections = if arm.is_multiplexed() {
+        1
+    } else {
+        SLOTS as u64 + 1
+    };
     assert_eq!(m.get(Counter::ConnectionsOpened), connections);
     // The order means something only if many POSTs waited together: the fifteen scheduled from
     // 0.5 s to 1.9 s waited for the slot freed after 2 s, the first twelve of them 0.4 s or more.

@@ -36,7 +36,7 @@ async fn a_self_signed_ca_certificate_is_trusted_as_the_end_entity() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (source, der) = ca_true_cert(&dir, "server");
     let (_, other) = ca_true_cert(&dir, "other");
-    for arm in [Protocol::H1Tls, Protocol::H2] {
+    for arm in Protocol::ALL.into_iter().filter(|a| a.is_tls()) {
         let config = ServerConfig {
             listeners: vec![(arm, "127.0.0.1:0".parse().expect("address"))],
             tls: source.clone(),

@@ -168,7 +168,7 @@ fn bad_cell_names_file_line_column_and_value() {
 fn each_cell_is_checked() {
     let cases = [
         (",emulated,", ",safari,", "client", "expected one of"),
-        (",h1,", ",h3,", "protocol", "expected one of"),
+        (",h1,", ",h4,", "protocol", "expected one of"),
         (
             "2026-11-23T20:13:00Z",
             "2026-11-23T21:13:00+01:00",

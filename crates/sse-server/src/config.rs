@@ -38,6 +38,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default [`Http2Settings::max_concurrent_streams`]: what Chromium assumes before SETTINGS
 /// arrive (docs/browsers.md, "HTTP/2 streams").
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default [`ServerConfig::http3_max_streams`]: RFC 9114 §6.1 asks a server to permit at least
+/// 100 request streams at a time.
+pub const DEFAULT_HTTP3_MAX_STREAMS: u32 = 100;
 /// Default HTTP/2 receive windows, stream and connection (hyper's default), bytes.
 pub const DEFAULT_WINDOW: u32 = 1024 * 1024;
 /// Default [`EventDefaults::interval`].
@@ -81,6 +84,12 @@ pub const DEFAULT_HTTP2_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// Default [`ServerConfig::http2_keepalive_timeout`].
 pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// quinn's send window, what [`ServerConfig::socket_send_buffer_bytes`] `None` leaves an HTTP/3
+/// connection: 8 times quinn's 1.25 MB stream window.
+pub const QUIC_DEFAULT_SEND_WINDOW: u64 = 10_000_000;
+/// The receive windows of the HTTP/3 listener, per request stream and per connection, bytes: what
+/// a client may send before the server reads it (request bodies), as HTTP/2's default windows.
+pub const QUIC_RECEIVE_WINDOW: u32 = DEFAULT_WINDOW;
 /// Default [`ServerConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
@@ -111,7 +120,9 @@ pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 ///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
 ///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
 ///   rustls buffers at most 64 KiB of records per TLS connection; the kernel's socket buffers come
-///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side.
+///   on top, outside the process: twice `socket_send_buffer_bytes` on the send side;
+/// - per HTTP/3 connection: at most `socket_send_buffer_bytes` of response data in quinn (its send
+///   window), and at most [`QUIC_RECEIVE_WINDOW`] of request data per stream and per connection.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// One listener per protocol, each on its own address (port 0 picks a free port).
@@ -120,6 +131,11 @@ pub struct ServerConfig {
     pub tls: TlsSource,
     /// Settings the HTTP/2 listeners (`h2`, `h2c`) advertise.
     pub http2: Http2Settings,
+    /// The bidirectional streams the HTTP/3 listener lets a client have open at once: QUIC's
+    /// `initial_max_streams_bidi`, with one more granted (`MAX_STREAMS`) for each stream that
+    /// ends, so a limit on open request streams as `max_concurrent_streams` is on HTTP/2
+    /// (default 100). A client that wants more waits for a stream to end.
+    pub http3_max_streams: u32,
     /// Defaults for `GET /events`; each can be overridden per request in the query string.
     pub events: EventDefaults,
     /// How streamed answers (`POST /v1/chat/completions`) are paced; a request may override them.
@@ -143,23 +159,29 @@ pub struct ServerConfig {
     /// on a fresh channel: its ids start at 1 again.
     pub channel_idle_timeout: Duration,
     /// Response bytes hyper may buffer per HTTP/1.1 connection and per HTTP/2 stream before the
-    /// server stops producing more for it (default 64 KiB, at least 8 KiB).
+    /// server stops producing more for it (default 64 KiB, at least 8 KiB). (HTTP/3's output is
+    /// bounded per connection, by `socket_send_buffer_bytes`.)
     pub send_buffer_bytes: usize,
     /// `SO_SNDBUF` of every accepted socket (set on the listening sockets, which the accepted ones
     /// inherit): default 256 KiB; `None` leaves the size to the kernel's autotuning. A fixed size
     /// bounds the kernel memory a client that stops reading costs and the bytes written for it
     /// before its socket blocks (crates/sse-server/FINDINGS.md, "Slow readers"). Linux doubles
     /// the value for its bookkeeping. A client far away with a fast link may want more (a window
-    /// is at most this much per round trip).
+    /// is at most this much per round trip). The HTTP/3 listener's one UDP socket is left alone:
+    /// there the size is each connection's QUIC send window, the response bytes quinn keeps for
+    /// it (written and not yet sent, or sent and not yet acknowledged), and `None` is quinn's own
+    /// default ([`QUIC_DEFAULT_SEND_WINDOW`]).
     pub socket_send_buffer_bytes: Option<usize>,
     /// Time allowed for a TLS handshake, for the first bytes on a cleartext connection, for an
     /// HTTP/1.1 request head (including the wait for the next request on a kept-alive
-    /// connection) and, on HTTP/2, from the accept to the first request (default 10 s).
+    /// connection) and, on HTTP/2, from the accept to the first request; on HTTP/3, from the
+    /// client's first packet through the QUIC handshake to its first request, and for each
+    /// request stream's head (default 10 s).
     /// A connection over it is closed and counted in `timeouts`.
     pub header_read_timeout: Duration,
     /// How long a request body may go without delivering a byte (default 10 s). The request gets
     /// 408 and is counted in `body_read_timeouts`; HTTP/1.1 then closes the connection, HTTP/2
-    /// resets the stream.
+    /// resets the stream, HTTP/3 stops reading it (STOP_SENDING).
     pub body_read_timeout: Duration,
     /// How long a whole request body may take (default 30 s); over it, as for
     /// `body_read_timeout`, counted in `body_total_timeouts`.
@@ -167,17 +189,22 @@ pub struct ServerConfig {
     /// How long output may wait for the client to take it (default 30 s): a write waiting for
     /// the socket (counted in `write_timeouts`), or, on HTTP/2, an event stream waiting for the
     /// client's flow-control window while nothing else on the connection moves (counted in
-    /// `window_timeouts`). The connection is then reset: a client that stopped reading would
+    /// `window_timeouts`), or, on HTTP/3, an event stream waiting for QUIC to take its data (the
+    /// client's flow-control windows, or a congestion window a client that stopped acknowledging
+    /// keeps shut) while nothing else on the connection moves (also `window_timeouts`). The
+    /// connection is then reset (HTTP/3: closed at once): a client that stopped reading would
     /// otherwise hold its buffers forever.
     pub write_stall_timeout: Duration,
-    /// An HTTP/2 connection with no request in flight for this long gets GOAWAY and is closed
-    /// (default 60 s), counted in `idle_timeouts`.
+    /// An HTTP/2 or HTTP/3 connection with no request in flight for this long gets GOAWAY and is
+    /// closed (default 60 s), counted in `idle_timeouts`.
     pub http2_idle_timeout: Duration,
     /// How often an HTTP/2 connection that has been silent is sent a PING (default 20 s); `None`
-    /// sends none.
+    /// sends none. HTTP/3 sends QUIC PINGs as often.
     pub http2_keepalive_interval: Option<Duration>,
     /// How long a PING may wait for its acknowledgement before the connection is closed as dead
-    /// (default 20 s), counted in `keepalive_timeouts`.
+    /// (default 20 s), counted in `keepalive_timeouts`. On HTTP/3 a peer from which nothing has
+    /// arrived for the interval plus this timeout is dropped (QUIC's `max_idle_timeout`, also
+    /// `keepalive_timeouts`); without PINGs, for `http2_idle_timeout`.
     pub http2_keepalive_timeout: Duration,
     /// Connections open at once across all listeners (default 10 000). A connection over the
     /// limit first reclaims the slot of a connection that has made no progress for a while
@@ -259,6 +286,7 @@ impl Default for ServerConfig {
             listeners: Protocol::ALL.map(|p| (p, loopback)).to_vec(),
             tls: TlsSource::default(),
             http2: Http2Settings::default(),
+            http3_max_streams: DEFAULT_HTTP3_MAX_STREAMS,
             events: EventDefaults::default(),
             answers: AnswerDefaults::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -302,12 +330,13 @@ impl ServerConfig {
             }
         }
         let h2 = &self.http2;
-        if h2.max_concurrent_streams == 0 {
-            return Err(ServerError::invalid(
-                "max_concurrent_streams",
-                0,
-                "must be at least 1",
-            ));
+        for (key, value) in [
+            ("max_concurrent_streams", h2.max_concurrent_streams),
+            ("http3_max_streams", self.http3_max_streams),
+        ] {
+            if value == 0 {
+                return Err(ServerError::invalid(key, 0, "must be at least 1"));
+            }
         }
         for (key, value) in [
             ("initial_stream_window", h2.initial_stream_window),
@@ -410,6 +439,12 @@ mod tests {
         let mut c = ServerConfig::default();
         c.listeners.push(c.listeners[0]);
         assert!(c.validate().unwrap_err().to_string().contains("h1"));
+        let c = ServerConfig {
+            http3_max_streams: 0,
+            ..ServerConfig::default()
+        };
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(msg.contains("http3_max_streams"), "{msg}");
         let mut c = ServerConfig::default();
         c.events.retry_ms = u64::MAX;
         assert!(c.validate().unwrap_err().to_string().contains("retry_ms"));

@@ -40,6 +40,11 @@ pub enum ServerError {
     /// rustls rejected the certificate and key (for example a key that does not match).
     #[error("invalid tls certificate or key")]
     Tls { source: rustls::Error },
+    /// rustls's configuration has no cipher suite QUIC's Initial packets can use.
+    #[error("no tls cipher suite for quic's initial packets")]
+    QuicTls {
+        source: quinn::crypto::rustls::NoInitialCipherSuite,
+    },
     /// The runtime or thread of a [`crate::DedicatedServer`] could not be created.
     #[error("cannot start the server's runtime")]
     Runtime(#[source] io::Error),

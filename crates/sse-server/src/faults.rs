@@ -6,9 +6,9 @@
 //!
 //! | fault | where | what happens, per protocol | counted in |
 //! |---|---|---|---|
-//! | `close_streams` (every, mode) | the event body (`routes::events`), the WebSocket (`routes::ws`: a Close frame 1000, or for `Reset` the connection dropped without one) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on) and drops the connection on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
-//! | `reset_connections_every` | the accepted socket (`listen`) | any protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk | `faults_connections_reset` |
-//! | `goaway_every` | the HTTP/2 connection (`listen::connection`) | HTTP/2 listeners: GOAWAY (hyper's graceful shutdown); the connection's event streams end cleanly (END_STREAM), as at server shutdown; other requests in flight finish; the connection closes once they have, or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. HTTP/1.1 listeners: nothing | `faults_goaways` |
+//! | `close_streams` (every, mode) | the event body (`routes::events`), the WebSocket (`routes::ws`: a Close frame 1000, or for `Reset` the connection dropped without one) | `Clean`: the body ends (h1: last chunk, the connection stays usable; h2: END_STREAM). `Reset`: the body fails, so hyper sends RST_STREAM(INTERNAL_ERROR) on h2 (the connection lives on), the h3 listener RESET_STREAM(H3_INTERNAL_ERROR), and the connection is dropped on h1 (the client sees the chunked body cut short) | `faults_streams_closed` |
+//! | `reset_connections_every` | the accepted socket (`listen`); the QUIC connection (`listen::quic`) | any TCP protocol, at any stage (TLS handshake, idle, streaming): the connection is dropped with `SO_LINGER` 0, so the peer gets a TCP RST (`ECONNRESET`), with no TLS close_notify, no GOAWAY, no last chunk. `h3` (once its handshake is done): closed at once with CONNECTION_CLOSE H3_INTERNAL_ERROR, QUIC's nearest to a reset | `faults_connections_reset` |
+//! | `goaway_every` | the HTTP/2 connection (`listen::connection`), the HTTP/3 one (`listen::quic`) | HTTP/2 and HTTP/3 listeners: GOAWAY (hyper's graceful shutdown; h3's, which then refuses later streams with H3_REQUEST_REJECTED); the connection's event streams end cleanly (END_STREAM, FIN), as at server shutdown; other requests in flight finish; the connection closes once they have (HTTP/3: CONNECTION_CLOSE H3_NO_ERROR), or is cut 5 s (`SHUTDOWN_GRACE`) after the GOAWAY. HTTP/1.1 listeners: nothing | `faults_goaways` |
 //! | `stall` (every, length) | the event body; a WebSocket stops writing (it goes on reading) | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
 //! | `post_error_every_nth` | `POST /messages`, and text messages received on WebSockets (counted together) | 503; the body is read (up to the limit) and dropped, nothing is broadcast. A WebSocket message is dropped (its sender gets no echo) | `faults_errors` |
 //! | `stream_error_every_nth` | `GET /events` and `GET /ws` (counted together) | 503 before subscribing | `faults_errors` |
@@ -46,7 +46,8 @@ pub struct FaultConfig {
     /// Every connection is aborted (TCP closed/reset under whatever it carries) this long after it
     /// was accepted.
     pub reset_connections_every: Option<Duration>,
-    /// HTTP/2 only: each connection gets a graceful GOAWAY this long after it was accepted
+    /// HTTP/2 and HTTP/3 only: each connection gets a graceful GOAWAY this long after it was
+    /// accepted
     /// (streams in flight finish or are cut when the connection closes; new requests must use a
     /// new connection).
     pub goaway_every: Option<Duration>,
@@ -106,7 +107,8 @@ pub enum CloseMode {
     /// The body ends normally: the client sees a clean end of stream and reconnects.
     #[default]
     Clean,
-    /// The body fails: RST_STREAM(INTERNAL_ERROR) on HTTP/2, the connection aborted on HTTP/1.1.
+    /// The body fails: RST_STREAM(INTERNAL_ERROR) on HTTP/2, RESET_STREAM(H3_INTERNAL_ERROR) on
+    /// HTTP/3, the connection aborted on HTTP/1.1.
     Reset,
 }
 

@@ -1,5 +1,6 @@
 //! ssebench's test server: Server-Sent Events and a chat endpoint over HTTP/1.1 and HTTP/2,
-//! cleartext and TLS, and WebSockets, each listener pinned to exactly one [`Protocol`].
+//! cleartext and TLS, HTTP/3 over QUIC, and WebSockets, each listener pinned to exactly one
+//! [`Protocol`].
 //!
 //! The load generator and the bench CLI embed it in-process with [`start`] (or on its own
 //! runtime, [`DedicatedServer`]); the `server` binary is a thin command line around the same call.
@@ -9,11 +10,11 @@
 //! - `listen/`: from a socket to hyper: the accept loop and its refusals, admission under the
 //!   connection limit (`reclaim`), TLS and ALPN (`tls`), the HTTP/2 preface on cleartext sockets
 //!   (`sniff`), the accepted socket and its write stalls (`socket`), hyper per protocol
-//!   (`connection`);
+//!   (`connection`); HTTP/3 on its UDP socket with quinn and h3 (`quic`), into the same routes;
 //! - `routes/`: the routes, the same on every listener: `GET /events` (`events/`, its output cut
-//!   into bounded frames), `POST /messages` (`messages`, `body`: request bodies under limits),
-//!   `POST /v1/chat/completions` (`answers/`: streamed answers, OpenAI's chunks, paced by seeded
-//!   draws),
+//!   into bounded frames), `POST /messages` (`messages`, `body`: request bodies, hyper's or
+//!   HTTP/3's, under limits), `POST /v1/chat/completions` (`answers/`: streamed answers, OpenAI's
+//!   chunks, paced by seeded draws),
 //!   `GET /ws` (`ws/`: the handshake and the session), strict query strings (`query`), responses;
 //! - `app`: what every request is handled with (the server's shared state and its connection's);
 //!   `activity`: what a connection is doing, which its watchdogs and the connection limit read;

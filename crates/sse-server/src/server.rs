@@ -24,14 +24,23 @@ use crate::config::SHUTDOWN_GRACE;
 use crate::error::ServerError;
 use crate::faults::Faults;
 use crate::hub::{Hub, HubLimits};
-use crate::listen::{Certificate, Limits, Listener, Registry, Server};
+use crate::listen::{
+    bind_quic, Certificate, Limits, Listener, QuicListener, QuicSettings, Registry, Server,
+};
 use crate::stats::{ListenerCounters, Stats};
-use vocab::Protocol;
+use vocab::{Protocol, Transport};
 
 /// How long it then waits for the dropped connections' tasks to end.
 const FORCE_WAIT: Duration = Duration::from_secs(1);
 /// The listen backlog, as `TcpListener::bind` sets it.
 const LISTEN_BACKLOG: u32 = 1024;
+
+/// A bound listener's socket: TCP (with the TLS configuration of the TLS arms), or QUIC's
+/// endpoint on UDP.
+enum Bound {
+    Tcp(TcpListener, Option<Arc<rustls::ServerConfig>>),
+    Quic(quinn::Endpoint),
+}
 
 /// A server whose listeners are accepting. See the module documentation for shutdown.
 #[derive(Debug)]
@@ -55,17 +64,27 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             addr,
             source,
         };
-        let socket = bind(addr, config.socket_send_buffer_bytes)
-            .await
-            .map_err(bind_error)?;
-        let local = socket.local_addr().map_err(bind_error)?;
-        let tls = if protocol.is_tls() {
-            Some(certificate.server_config(protocol)?)
-        } else {
-            None
+        let (socket, local) = match protocol.transport() {
+            Transport::Tcp => {
+                let socket = bind(addr, config.socket_send_buffer_bytes)
+                    .await
+                    .map_err(bind_error)?;
+                let local = socket.local_addr().map_err(bind_error)?;
+                let tls = if protocol.is_tls() {
+                    Some(certificate.server_config(protocol)?)
+                } else {
+                    None
+                };
+                (Bound::Tcp(socket, tls), local)
+            }
+            Transport::Udp => {
+                let endpoint = bind_quic(addr, protocol, &certificate, &config)?;
+                let local = endpoint.local_addr().map_err(bind_error)?;
+                (Bound::Quic(endpoint), local)
+            }
         };
         let counters = Arc::new(ListenerCounters::new(protocol, local));
-        bound.push((socket, counters, tls));
+        bound.push((socket, counters));
     }
 
     let app = Arc::new(App {
@@ -84,7 +103,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             total_timeout: config.body_total_timeout,
         },
         faults: Faults::new(config.faults.clone()),
-        listeners: bound.iter().map(|(_, c, _)| Arc::clone(c)).collect(),
+        listeners: bound.iter().map(|(_, c)| Arc::clone(c)).collect(),
         shutdown: CancellationToken::new(),
     });
     let tracker = TaskTracker::new();
@@ -107,15 +126,32 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .iter()
         .map(|c| (c.protocol, c.address))
         .collect();
-    for (socket, counters, tls) in bound {
-        let listener = Listener {
-            socket,
-            counters,
-            tls,
-            server: Arc::clone(&server),
-            limits: limits.clone(),
-        };
-        tracker.spawn(listener.run(tracker.clone()));
+    let quic = QuicSettings::new(&config);
+    for (socket, counters) in bound {
+        let server = Arc::clone(&server);
+        let limits = limits.clone();
+        match socket {
+            Bound::Tcp(socket, tls) => {
+                let listener = Listener {
+                    socket,
+                    counters,
+                    tls,
+                    server,
+                    limits,
+                };
+                tracker.spawn(listener.run(tracker.clone()));
+            }
+            Bound::Quic(endpoint) => {
+                let listener = QuicListener {
+                    endpoint,
+                    counters,
+                    server,
+                    limits,
+                    settings: quic,
+                };
+                tracker.spawn(listener.run(tracker.clone()));
+            }
+        }
     }
     Ok(RunningServer {
         listeners,

@@ -76,34 +76,41 @@ macro_rules! listener_counters {
 }
 
 listener_counters! {
-    /// Sockets accepted, including the ones refused or closed later.
+    /// Sockets accepted, including the ones refused or closed later (on `h3`: QUIC connections,
+    /// counted at their first packet; docs/measurement.md, "Connections on QUIC").
     connections_accepted,
     /// Sockets open now.
     connections_open,
     /// Connections that carried at least one request.
     connections_carrying_requests,
-    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2`, over `max_connections`
-    /// with no connection to reclaim.
+    /// Connections refused: wrong ALPN, wrong preface, no ALPN on `h2` and `h3`, over
+    /// `max_connections` with no connection to reclaim.
     connections_refused,
     /// Connections closed to make room for a new one at `max_connections`, because they had made
     /// no progress for a while (counted on the closed connection's listener).
     connections_reclaimed,
-    /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`).
+    /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`; on `h3`
+    /// the QUIC handshake itself fails, counted as refused only).
     alpn_none,
     /// Connections closed because the TLS handshake, the first bytes, an HTTP/1.1 request head or
-    /// an HTTP/2 connection's first request did not arrive within the header timeout.
+    /// an HTTP/2 or HTTP/3 connection's first request (on HTTP/3, its QUIC handshake too) did not
+    /// arrive within the header timeout.
     timeouts,
     /// Connections reset because a write waited longer than the write stall timeout (the client
     /// stopped reading).
     write_timeouts,
     /// HTTP/2 connections reset because their event streams waited longer than the write stall
-    /// timeout for the client's flow-control window, with nothing else moving (a zero window).
+    /// timeout for the client's flow-control window, with nothing else moving (a zero window);
+    /// HTTP/3 connections closed because QUIC took none of their data for as long.
     window_timeouts,
-    /// HTTP/2 connections closed (GOAWAY) after `http2_idle_timeout` without a request in flight.
+    /// HTTP/2 and HTTP/3 connections closed (GOAWAY) after `http2_idle_timeout` without a request
+    /// in flight.
     idle_timeouts,
-    /// HTTP/2 connections closed because a keep-alive PING was not answered in time.
+    /// HTTP/2 connections closed because a keep-alive PING was not answered in time; HTTP/3
+    /// connections QUIC dropped because nothing arrived from the peer for its idle timeout.
     keepalive_timeouts,
-    /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...).
+    /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...; on
+    /// `h3` any QUIC handshake that failed with an error).
     tls_errors,
     /// Requests received.
     requests,
@@ -131,7 +138,7 @@ listener_counters! {
     faults_streams_closed,
     /// Connections aborted by `reset_connections_every`.
     faults_connections_reset,
-    /// HTTP/2 connections sent a GOAWAY by `goaway_every`.
+    /// HTTP/2 and HTTP/3 connections sent a GOAWAY by `goaway_every`.
     faults_goaways,
     /// Stalls of an event stream by the `stall` fault, and of an answer by `answer_stall`.
     faults_stalls,

@@ -24,7 +24,9 @@ use tokio::sync::Mutex;
 
 mod common;
 
-use common::{check_latency, health, probe_latency, start, total, PROBE_P99, PROBE_SAMPLES, TEST};
+use common::{
+    check_latency, health, probe_latency, start, tcp_arms, total, PROBE_P99, PROBE_SAMPLES, TEST,
+};
 
 /// One abuse test at a time: each measures latency.
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -41,7 +43,7 @@ async fn slowloris_connections_are_closed_at_the_header_timeout() {
     within(TEST, "the slowloris scenario", async {
         let mut probe = DeliveryProbe::open(&server, Protocol::H2, "probe").await;
         let mut dribblers = Vec::new();
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             let request = get_request(p, listener_addr(&server, p), "/events?channel=x", 65_535);
             assert!(
                 BYTE_EVERY * request.len() as u32 > HEADER_TIMEOUT * 2,
@@ -70,17 +72,14 @@ async fn slowloris_connections_are_closed_at_the_header_timeout() {
         }
         eprintln!(
             "{} slowloris connections closed, the last {slowest:.1?} after its first byte",
-            PER_LISTENER * Protocol::ALL.len()
+            PER_LISTENER * tcp_arms().len()
         );
         check_latency(
             &latencies,
-            &format!(
-                "{} slowloris connections",
-                PER_LISTENER * Protocol::ALL.len()
-            ),
+            &format!("{} slowloris connections", PER_LISTENER * tcp_arms().len()),
         );
         let stats = server.stats();
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             let l = stats.listener(p).unwrap();
             let probe_connections = if p == Protocol::H2 { 2 } else { 0 };
             assert_eq!(
@@ -103,7 +102,7 @@ async fn oversized_bodies_get_413_without_being_read() {
     config.max_body_bytes = LIMIT;
     let server = start(config);
     within(TEST, "the oversized-body scenario", async {
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             let started = Instant::now();
             if p.is_http2() {
                 // A declared length over the limit is answered from the headers; only the stream
@@ -222,7 +221,7 @@ async fn thousands_of_idle_connections_do_not_stop_the_others() {
         let started = Instant::now();
         let mut idle = Vec::with_capacity(IDLE);
         for i in 0..IDLE {
-            let p = Protocol::ALL[i % Protocol::ALL.len()];
+            let p = tcp_arms()[i % tcp_arms().len()];
             idle.push(TcpStream::connect(listener_addr(&server, p)).await.unwrap());
         }
         eventually("every idle connection accepted", || {
@@ -337,7 +336,7 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
     const PER_LISTENER: usize = 25;
     let mut config = test_config();
     // The probe's two connections, then the stalled POSTs fill the server up to its limit.
-    config.max_connections = PER_LISTENER * Protocol::ALL.len() + 2;
+    config.max_connections = PER_LISTENER * tcp_arms().len() + 2;
     // Longer than the test: here only reclaiming can free a slot.
     config.body_read_timeout = Duration::from_secs(60);
     config.body_total_timeout = Duration::from_secs(60);
@@ -347,7 +346,7 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
         // A client that has been served is kept before the ones that have sent nothing useful.
         probe.sample().await;
         let mut stalled = Vec::new();
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             let framing = match p {
                 Protocol::H1 => Framing::ContentLength(1000),
                 _ => Framing::Chunked,
@@ -359,7 +358,7 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
         }
         eventually("the server is full", || {
             total(&server.stats(), |l| l.connections_open)
-                == (PER_LISTENER * Protocol::ALL.len() + 2) as u64
+                == (PER_LISTENER * tcp_arms().len() + 2) as u64
         })
         .await;
         // Longer than a connection must make no progress before its slot can be reclaimed.
@@ -367,7 +366,7 @@ async fn stalled_post_bodies_at_the_connection_limit_do_not_lock_out_other_clien
         // New clients, kept open: each needs a slot of its own.
         let (latencies, newcomers) = tokio::join!(probe_latency(&mut probe), async {
             let mut newcomers = Vec::new();
-            for p in Protocol::ALL {
+            for p in tcp_arms() {
                 for _ in 0..2 {
                     let mut client = connect(&server, p).await;
                     assert_eq!(client.get_text("/health").await.0, StatusCode::OK, "{p}");

@@ -17,7 +17,7 @@ use sse_server::Protocol;
 use test_support::abuse::{rss_bytes, slow_reader};
 use test_support::{test_config, within, DeliveryProbe};
 
-use common::{check_latency, health, probe_latency, start, total, TEST};
+use common::{check_latency, health, probe_latency, start, tcp_arms, total, TEST};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_readers_of_1_mib_ticks_cost_a_bounded_amount_each() {
@@ -33,7 +33,7 @@ async fn slow_readers_of_1_mib_ticks_cost_a_bounded_amount_each() {
         let baseline = rss_bytes().unwrap();
         let path = format!("/events?channel=big&interval_ms=5&size={TICK}");
         let mut readers = Vec::new();
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             for _ in 0..READERS_PER_LISTENER {
                 readers.push(slow_reader(&server, p, &path).await);
             }

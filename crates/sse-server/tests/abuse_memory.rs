@@ -17,7 +17,7 @@ use sse_server::Protocol;
 use test_support::abuse::{filler, rss_bytes, slow_reader};
 use test_support::{connect, eventually, test_config, within, DeliveryProbe};
 
-use common::{check_latency, health, probe_latency, start, total, TEST};
+use common::{check_latency, health, probe_latency, start, tcp_arms, total, TEST};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_readers_are_closed_and_memory_stays_bounded() {
@@ -35,7 +35,7 @@ async fn slow_readers_are_closed_and_memory_stays_bounded() {
     let server = start(config.clone());
     within(TEST, "the slow-reader scenario", async {
         let mut readers = Vec::new();
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             for _ in 0..READERS_PER_LISTENER {
                 readers.push(
                     slow_reader(
@@ -95,7 +95,7 @@ async fn slow_readers_are_closed_and_memory_stays_bounded() {
             total(&server.stats(), |l| l.overflows) == slow
         })
         .await;
-        for p in Protocol::ALL {
+        for p in tcp_arms() {
             let l = server.stats().listener(p).unwrap().clone();
             assert_eq!(l.overflows, READERS_PER_LISTENER as u64, "{p}: {l:?}");
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sse_server::Protocol;
 use sse_wire::stamp::{find_sent_ns, now_unix_ns};
+use test_support::silent::{silent_connection, Handshake};
 use test_support::{
     connect, spawn_default_server, spawn_server, test_config, within, SseItem, SseReader, WAIT,
 };
@@ -104,9 +105,7 @@ async fn shutdown_does_not_wait_for_idle_connections(p: Protocol) {
     let server = spawn_default_server().await;
     let mut idle = connect(&server, p).await;
     assert_eq!(idle.get_text("/health").await.0, http::StatusCode::OK);
-    let _silent = tokio::net::TcpStream::connect(server.addr(p).unwrap())
-        .await
-        .unwrap();
+    let _silent = silent_connection(&server, p, Handshake::Tcp).await.unwrap();
     let started = std::time::Instant::now();
     within(WAIT, "shutdown", server.shutdown()).await;
     let took = started.elapsed();

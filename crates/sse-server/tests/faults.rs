@@ -15,11 +15,12 @@ use rustls_pki_types::CertificateDer;
 use sse_server::{
     CloseMode, CloseStreams, FaultConfig, ListenerStats, Protocol, RunningServer, Stall,
 };
-use test_support::client::{h2_reason, listener_addr};
+use test_support::client::{h2_reason, h3_code, listener_addr, ClientError};
 use test_support::server::error_chain;
 use test_support::{
     connect, spawn_server, test_config, within, ClientSpec, SseItem, SseReader, TestClient,
 };
+use vocab::Transport;
 
 /// How often the periodic faults strike in these tests.
 const EVERY: Duration = Duration::from_millis(300);
@@ -33,7 +34,10 @@ const SCENARIO: Duration = Duration::from_secs(20);
 const CHANNEL_EVENTS: &str = "/events?channel=f&interval_ms=20";
 const CHANNEL_MESSAGES: &str = "/messages?channel=f";
 /// HTTP/2 `INTERNAL_ERROR`, what hyper resets a stream with when its body fails.
-const INTERNAL_ERROR: u32 = 0x2;
+const INTERNAL_ERROR: u64 = 0x2;
+/// HTTP/3 `H3_INTERNAL_ERROR`, what the h3 listener resets a stream with when its body fails, and
+/// closes a connection with at the `reset_connections_every` fault.
+const H3_INTERNAL_ERROR: u64 = 0x102;
 
 async fn server_with(faults: FaultConfig) -> RunningServer {
     let mut config = test_config();
@@ -50,8 +54,9 @@ fn listener(server: &RunningServer, p: Protocol) -> ListenerStats {
 enum End {
     /// The body ended cleanly.
     Clean,
-    /// The request or the body failed: the error chain and the HTTP/2 error code, if any.
-    Failed(String, Option<u32>),
+    /// The request or the body failed: the error chain and the HTTP/2 or HTTP/3 error code, if
+    /// any.
+    Failed(String, Option<u64>),
 }
 
 /// A client that reads event streams one after another, each on a new connection, resuming with
@@ -137,8 +142,9 @@ impl Resumer {
     }
 }
 
-fn failed(e: &hyper::Error) -> End {
-    End::Failed(error_chain(e), h2_reason(e).map(u32::from))
+fn failed(e: &ClientError) -> End {
+    let code = h2_reason(e).map(|r| u64::from(u32::from(r)));
+    End::Failed(error_chain(e), code.or_else(|| h3_code(e)))
 }
 
 /// Posts to the test channel every [`POST_INTERVAL`] for `how_long`, reconnecting whenever its
@@ -247,6 +253,9 @@ async fn reset_closes_lose_no_message(p: Protocol) {
             End::Failed(_, reason) if p.is_http2() => {
                 assert_eq!(*reason, Some(INTERNAL_ERROR), "RST_STREAM: {end:?}")
             }
+            End::Failed(_, reason) if p.transport() == Transport::Udp => {
+                assert_eq!(*reason, Some(H3_INTERNAL_ERROR), "RESET_STREAM: {end:?}")
+            }
             End::Failed(..) => {}
             End::Clean => panic!("a reset close must not look clean: {ends:?}"),
         }
@@ -265,10 +274,16 @@ async fn connection_resets_lose_no_message(p: Protocol) {
     })
     .await;
     let ends = messages_survive(&server, p, 4).await;
+    // QUIC has no reset of a whole connection: the server closes it at once, with an error code.
+    let reset = |e: &End| match (e, p.transport()) {
+        (End::Failed(chain, _), Transport::Tcp) => chain.to_lowercase().contains("reset"),
+        (End::Failed(_, code), Transport::Udp) => *code == Some(H3_INTERNAL_ERROR),
+        (End::Clean, _) => false,
+    };
     assert!(
-        ends.iter()
-            .all(|e| matches!(e, End::Failed(chain, _) if chain.to_lowercase().contains("reset"))),
-        "a reset connection fails its stream with a TCP reset: {ends:?}"
+        ends.iter().all(reset),
+        "a reset connection fails its stream with a TCP reset or an HTTP/3 CONNECTION_CLOSE \
+         H3_INTERNAL_ERROR: {ends:?}"
     );
     let l = listener(&server, p);
     assert!(
@@ -280,7 +295,7 @@ async fn connection_resets_lose_no_message(p: Protocol) {
     assert_eq!(l.faults_streams_closed, 0);
 }
 
-#[test_support::arms(http2)]
+#[test_support::arms(multiplexed)]
 async fn goaways_lose_no_message(p: Protocol) {
     let server = server_with(FaultConfig {
         goaway_every: Some(EVERY),

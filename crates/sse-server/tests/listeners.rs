@@ -8,14 +8,14 @@ use std::error::Error as _;
 
 use http::StatusCode;
 use sse_server::{Protocol, ServerConfig, ServerError, TlsSource};
-use test_support::abuse::{raw_connect, slow_reader};
-use test_support::client::{h2_reason, listener_addr};
+use test_support::abuse::slow_reader;
+use test_support::client::{h2_reason, listener_addr, Http};
+use test_support::silent::{silent_connection, Handshake};
 use test_support::{
     connect, eventually, spawn_default_server, spawn_server, test_config, within, ClientSpec,
     SseReader, TestClient, WAIT,
 };
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 
 /// The client each listener must refuse, and how its failure shows at the client.
 #[test_support::arms(all)]
@@ -25,19 +25,18 @@ async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
     let cert = server.cert_der();
     let mut wrong = ClientSpec::for_protocol(p);
     match p {
-        Protocol::H1 | Protocol::H2c | Protocol::Ws => wrong.http2 = !wrong.http2,
-        Protocol::H1Tls | Protocol::Wss => wrong.alpn = vec![b"h2".to_vec()],
+        Protocol::H1 | Protocol::Ws => wrong.http = Http::H2,
+        Protocol::H2c => wrong.http = Http::H1,
+        Protocol::H1Tls | Protocol::Wss | Protocol::H3 => wrong.alpn = vec![b"h2".to_vec()],
         Protocol::H2 => wrong.alpn = vec![b"http/1.1".to_vec()],
     }
     let connected = TestClient::connect(addr, &wrong, &cert).await;
     match p {
-        Protocol::H1Tls | Protocol::H2 | Protocol::Wss => {
+        Protocol::H1Tls | Protocol::H2 | Protocol::Wss | Protocol::H3 => {
             let err = connected.expect_err("the TLS handshake must fail");
             assert_eq!(
-                err.rustls_error(),
-                Some(&rustls::Error::AlertReceived(
-                    rustls::AlertDescription::NoApplicationProtocol
-                )),
+                err.tls_alert(),
+                Some(rustls::AlertDescription::NoApplicationProtocol),
                 "{err:?}"
             );
         }
@@ -80,7 +79,7 @@ async fn refuses_a_client_of_the_other_protocol(p: Protocol) {
 async fn counts_connections_that_carry_requests_apart_from_idle_ones(p: Protocol) {
     let server = spawn_default_server().await;
     let addr = listener_addr(&server, p);
-    let _speculative = TcpStream::connect(addr).await.unwrap();
+    let _speculative = silent_connection(&server, p, Handshake::Tcp).await.unwrap();
     let mut client = connect(&server, p).await;
     for _ in 0..3 {
         assert_eq!(client.get_text("/health").await.0, StatusCode::OK);
@@ -153,20 +152,19 @@ async fn a_connection_without_progress_is_reclaimed_for_a_new_one(p: Protocol) {
     let mut streaming = connect(&server, p).await;
     let mut stream = SseReader::new(streaming.get("/events?interval_ms=50", &[]).await);
     stream.event_of("tick").await;
-    // Connected (TLS included) but silent: the server is waiting for its request.
-    let mut silent = raw_connect(&server, p).await.unwrap();
+    // Connected (TLS or QUIC's handshake included) but silent: the server is waiting for its
+    // request.
+    let mut silent = silent_connection(&server, p, Handshake::Tls).await.unwrap();
     // Longer than a connection must be quiet before its slot can be reclaimed (100 ms).
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mut newcomer = connect(&server, p).await;
     assert_eq!(newcomer.get_text("/health").await.0, StatusCode::OK);
-    // (An HTTP/2 server sends its SETTINGS first: read past them to the end.)
-    let mut buf = [0u8; 256];
-    within(WAIT, "the silent connection is closed", async {
-        while let Ok(n @ 1..) = silent.read(&mut buf).await {
-            assert!(p.is_http2(), "{n} bytes for a silent HTTP/1.1 client");
-        }
-    })
-    .await;
+    // (An HTTP/2 server sends its SETTINGS first: they are read past.)
+    let n = silent.closed_by_server().await;
+    assert!(
+        n == 0 || p.is_http2(),
+        "{n} bytes for a silent HTTP/1.1 client"
+    );
     let l = server.stats().listener(p).unwrap().clone();
     assert_eq!(
         (
@@ -185,15 +183,8 @@ async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
     let mut config = test_config();
     config.header_read_timeout = std::time::Duration::from_millis(100);
     let server = spawn_server(config).await;
-    let mut silent = TcpStream::connect(listener_addr(&server, p)).await.unwrap();
-    let mut buf = [0u8; 64];
-    let read = within(
-        WAIT,
-        "the server closes a silent connection",
-        silent.read(&mut buf),
-    )
-    .await;
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let mut silent = silent_connection(&server, p, Handshake::Tcp).await.unwrap();
+    silent.closed_by_server().await;
     eventually("the timeout is counted and the connection gone", || {
         let l = server.stats().listener(p).unwrap().clone();
         (l.timeouts, l.connections_refused, l.connections_open) == (1, 0, 0)
@@ -201,7 +192,8 @@ async fn a_silent_connection_is_closed_at_the_header_timeout(p: Protocol) {
     .await;
 }
 
-#[test_support::arms(all)]
+// TCP only: a full socket and a TCP reset. HTTP/3's stopped reader: h3.rs.
+#[test_support::arms(tcp)]
 async fn a_client_that_stops_reading_is_reset_at_the_write_stall_timeout(p: Protocol) {
     let mut config = test_config();
     config.write_stall_timeout = std::time::Duration::from_millis(500);
@@ -252,7 +244,8 @@ async fn bytes_written_to_a_stopped_reader(p: Protocol, socket_send_buffer: Opti
     last * TICK
 }
 
-#[test_support::arms(all)]
+// TCP only: SO_SNDBUF. On HTTP/3 the same setting is the QUIC send window: h3.rs.
+#[test_support::arms(tcp)]
 async fn a_fixed_socket_send_buffer_bounds_what_a_stopped_reader_is_sent(p: Protocol) {
     let autotuned = bytes_written_to_a_stopped_reader(p, None).await;
     let fixed = bytes_written_to_a_stopped_reader(p, Some(16 * 1024)).await;

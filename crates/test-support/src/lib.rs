@@ -4,19 +4,22 @@
 //!   ([`ServerThread`]); [`target`]: a server's addresses and certificate ([`Endpoints`]),
 //!   in this process or another ([`Target`]);
 //! - [`client`]: one real client per [`Protocol`] (TCP, TLS with ALPN, hyper's HTTP/1.1 or HTTP/2
-//!   connection), plus the deliberately wrong clients that listeners must refuse;
+//!   connection; QUIC with h3), plus the deliberately wrong clients that listeners must refuse;
 //! - [`sse`]: read an event stream through `sse_wire::Parser`;
 //! - [`ws`]: a WebSocket client for the `ws` and `wss` listeners;
 //! - [`emulation`]: the emulated clients (`loadgen`) against the embedded server of one arm;
 //!   [`scripted`]: a server that answers as a test's script says (hostile streams, held slots,
 //!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
+//! - [`relay`]: a UDP relay a test can cut, for a QUIC peer that goes silent;
+//! - [`silent`]: connections that open and send nothing (speculative, or holding a slot), on TCP
+//!   and QUIC;
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
 //!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
 //! - [`arms`]: write a test once as `async fn name(arm: Protocol)` under
 //!   `#[test_support::arms(SELECTION)]` and get `name::h1`, `name::h2c`, ... one `#[tokio::test]`
-//!   per arm the selection takes (`all`, `sse`, `http1`, `http2`, `websocket`, `tls`), the arms
-//!   read from `Protocol::ALL`.
+//!   per arm the selection takes (`all`, `sse`, `http1`, `http2`, `multiplexed`, `websocket`,
+//!   `tls`, `tcp`), the arms read from `Protocol::ALL`.
 //!
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
@@ -24,8 +27,10 @@ pub mod abuse;
 pub mod client;
 pub mod emulation;
 pub mod probe;
+pub mod relay;
 pub mod scripted;
 pub mod server;
+pub mod silent;
 pub mod sse;
 pub mod stall;
 pub mod target;

@@ -4,9 +4,9 @@ use std::collections::VecDeque;
 
 use http::Response;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use sse_wire::Parser;
 
+use crate::client::{ClientError, ResponseBody};
 use crate::server::error_chain;
 use crate::{within, WAIT};
 
@@ -18,7 +18,7 @@ pub use sse_wire::OwnedItem as SseItem;
 /// An open event stream.
 #[derive(Debug)]
 pub struct SseReader {
-    body: Incoming,
+    body: ResponseBody,
     parser: Parser,
     ready: VecDeque<SseItem>,
     ended: bool,
@@ -26,7 +26,7 @@ pub struct SseReader {
 
 impl SseReader {
     /// Checks the response is a 200 `text/event-stream` and wraps its body.
-    pub fn new(resp: Response<Incoming>) -> SseReader {
+    pub fn new(resp: Response<ResponseBody>) -> SseReader {
         assert_eq!(resp.status(), http::StatusCode::OK, "event stream status");
         let content_type = resp.headers().get(http::header::CONTENT_TYPE);
         assert_eq!(
@@ -44,7 +44,7 @@ impl SseReader {
 
     /// The next item; `Ok(None)` once the body ended cleanly; `Err` if the body failed. Panics if
     /// nothing arrives within [`WAIT`].
-    pub async fn next(&mut self) -> Result<Option<SseItem>, hyper::Error> {
+    pub async fn next(&mut self) -> Result<Option<SseItem>, ClientError> {
         loop {
             if let Some(item) = self.ready.pop_front() {
                 return Ok(Some(item));
@@ -97,7 +97,7 @@ impl SseReader {
     }
 
     /// Reads until the body ends: `Ok(())` if it ended cleanly.
-    pub async fn until_end(&mut self) -> Result<(), hyper::Error> {
+    pub async fn until_end(&mut self) -> Result<(), ClientError> {
         while self.next().await?.is_some() {}
         Ok(())
     }

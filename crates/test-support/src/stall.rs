@@ -1,6 +1,7 @@
 //! Clients that start something and never finish it, for the server's timeout tests and the abuse
-//! driver: a POST whose body stops arriving ([`stalled_post`]) and an HTTP/2 client that opens
-//! event streams but never grants them a flow-control window ([`zero_window_reader`]).
+//! driver: a POST whose body stops arriving ([`stalled_post`], on every arm) and an HTTP/2 client
+//! that opens event streams but never grants them a flow-control window
+//! ([`zero_window_reader`]).
 
 use std::io;
 use std::time::Duration;
@@ -10,9 +11,12 @@ use http::StatusCode;
 use sse_server::Protocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
+use vocab::Transport;
 
 use crate::abuse::{raw_connect, RawStream};
+use crate::client::H3Stream;
 use crate::target::Endpoints;
+use crate::{connect, TestClient};
 
 /// The body bytes a stalled POST sends before it stops.
 const FIRST_BYTES: &[u8] = b"hello";
@@ -41,6 +45,11 @@ enum Inner {
         _client: h2::client::SendRequest<Bytes>,
         connection: JoinHandle<Result<(), h2::Error>>,
     },
+    Http3 {
+        stream: Box<H3Stream>,
+        /// Keeps the connection open.
+        _client: Box<TestClient>,
+    },
 }
 
 impl std::fmt::Debug for Inner {
@@ -48,6 +57,7 @@ impl std::fmt::Debug for Inner {
         match self {
             Inner::Http1(_, framing) => write!(f, "Http1({framing:?})"),
             Inner::Http2 { .. } => f.write_str("Http2"),
+            Inner::Http3 { .. } => f.write_str("Http3"),
         }
     }
 }
@@ -76,6 +86,9 @@ pub enum PostEnd {
     ConnectionClosed,
     /// HTTP/2: the server reset the stream with this error code; the connection is still open.
     StreamReset(h2::Reason),
+    /// HTTP/3: the server stopped reading the request stream (STOP_SENDING) with this error code;
+    /// the connection is still open.
+    StreamStopped(u64),
     /// Nothing ended within the wait.
     StillOpen,
 }
@@ -83,7 +96,7 @@ pub enum PostEnd {
 /// Opens `POST path` on the `protocol` listener and sends the start of a body that never ends:
 /// on HTTP/1.1 the head with `framing` and five body bytes; on HTTP/2 (the h2 crate, which answers
 /// PINGs and SETTINGS as a live client does) HEADERS without END_STREAM and one five-byte DATA
-/// frame.
+/// frame; on HTTP/3 (h3) the HEADERS and one five-byte DATA frame on a stream left open.
 pub async fn stalled_post(
     server: &(impl Endpoints + ?Sized),
     protocol: Protocol,
@@ -91,6 +104,23 @@ pub async fn stalled_post(
     framing: Framing,
 ) -> io::Result<StalledPost> {
     let addr = server.addr(protocol);
+    if protocol.transport() == Transport::Udp {
+        let mut client = connect(server, protocol).await;
+        let mut stream = client
+            .h3_stream(http::Method::POST, path)
+            .await
+            .map_err(io::Error::other)?;
+        stream
+            .send_data(Bytes::from_static(FIRST_BYTES))
+            .await
+            .map_err(io::Error::other)?;
+        return Ok(StalledPost {
+            inner: Inner::Http3 {
+                stream: Box::new(stream),
+                _client: Box::new(client),
+            },
+        });
+    }
     let mut io = raw_connect(server, protocol).await?;
     if !protocol.is_http2() {
         let declared = match framing {
@@ -148,6 +178,10 @@ impl StalledPost {
             Inner::Http2 { body, .. } => body
                 .send_data(Bytes::from_static(b"x"), false)
                 .map_err(io::Error::other),
+            Inner::Http3 { stream, .. } => stream
+                .send_data(Bytes::from_static(b"x"))
+                .await
+                .map_err(io::Error::other),
         }
     }
 
@@ -189,6 +223,25 @@ impl StalledPost {
                     Ok(Ok(reason)) => PostEnd::StreamReset(reason),
                     Ok(Err(_)) => PostEnd::ConnectionClosed,
                     Err(_) => PostEnd::StillOpen,
+                };
+                PostAnswer { status, end }
+            }
+            Inner::Http3 { stream, .. } => {
+                let status = match tokio::time::timeout_at(deadline, stream.recv_response()).await {
+                    Ok(Ok(resp)) => Some(resp.status()),
+                    Ok(Err(_)) | Err(_) => None,
+                };
+                // STOP_SENDING shows when the next body byte is refused.
+                let end = loop {
+                    let sent = stream.send_data(Bytes::from_static(b"x"));
+                    match tokio::time::timeout_at(deadline, sent).await {
+                        Err(_) => break PostEnd::StillOpen,
+                        Ok(Ok(())) => tokio::time::sleep(Duration::from_millis(10)).await,
+                        Ok(Err(h3::error::StreamError::RemoteTerminate { code, .. })) => {
+                            break PostEnd::StreamStopped(code.value())
+                        }
+                        Ok(Err(_)) => break PostEnd::ConnectionClosed,
+                    }
                 };
                 PostAnswer { status, end }
             }

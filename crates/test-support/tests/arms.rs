@@ -2,6 +2,7 @@
 //! the arm, with the arm it is named after, on the runtime asked for.
 
 use test_support::Protocol;
+use vocab::Transport;
 
 /// The test's own name must be the arm's, `-` written `_`.
 fn assert_named_after(arm: Protocol) {
@@ -25,7 +26,7 @@ async fn sse_arms(arm: Protocol) {
 #[test_support::arms(http1)]
 async fn http1_arms(arm: Protocol) {
     assert_named_after(arm);
-    assert!(!arm.is_http2() && !arm.is_websocket(), "{arm}");
+    assert!(!arm.is_multiplexed() && !arm.is_websocket(), "{arm}");
 }
 
 #[test_support::arms(http2, flavor = "multi_thread", worker_threads = 2)]
@@ -48,4 +49,16 @@ async fn websocket_arms(arm: Protocol) {
 async fn tls_arms(arm: Protocol) {
     assert_named_after(arm);
     assert!(arm.is_tls(), "{arm}");
+}
+
+#[test_support::arms(multiplexed)]
+async fn multiplexed_arms(arm: Protocol) {
+    assert_named_after(arm);
+    assert!(arm.is_multiplexed(), "{arm}");
+}
+
+#[test_support::arms(tcp)]
+async fn tcp_arms(arm: Protocol) {
+    assert_named_after(arm);
+    assert_eq!(arm.transport(), Transport::Tcp, "{arm}");
 }

@@ -7,13 +7,14 @@
 pub enum ErrorClass {
     /// TCP connect refused or unreachable.
     Refused,
-    /// The connection was reset or closed under a request or stream.
+    /// The connection was reset or closed under a request or stream (on QUIC: the peer's
+    /// CONNECTION_CLOSE, a stateless reset).
     Reset,
-    /// HTTP/2 stream reset by the peer (RST_STREAM).
+    /// Stream reset by the peer (HTTP/2 RST_STREAM, HTTP/3 RESET_STREAM).
     RstStream,
-    /// HTTP/2 connection ended by GOAWAY.
+    /// Request failed by a GOAWAY (HTTP/2, HTTP/3).
     GoAway,
-    /// A connect, handshake or request took too long.
+    /// A connect, handshake or request took too long (on QUIC also the idle timeout).
     Timeout,
     /// The response status or content type was not what the request needs.
     Status,

@@ -4,7 +4,8 @@
 //! of the same protocol arms, client kinds, error classes and metrics. Each is one type here, as
 //! hyper and h2 share one `http::Version`: a rename is one edit, and a mismatch cannot compile.
 //!
-//! - [`Protocol`]: how a point's requests travel (`h1`, `h1-tls`, `h2`, `h2c`, `ws`, `wss`);
+//! - [`Protocol`]: how a point's requests travel (`h1`, `h1-tls`, `h2`, `h2c`, `ws`, `wss`, `h3`), and
+//!   [`Transport`]: what its connections run on (TCP, or UDP for QUIC);
 //! - [`ClientKind`]: what drove them (the emulation, Chromium, Firefox), and [`BrowserProfile`]:
 //!   whose rules the emulation follows;
 //! - [`ErrorClass`]: the classes failures are counted under;
@@ -37,6 +38,6 @@ pub use error_chain::error_chain;
 pub use error_class::ErrorClass;
 pub use interval::IntervalCounts;
 pub use metric::{Counter, DefaultRule, Latency, Metric, MetricInfo, MetricKind};
-pub use protocol::Protocol;
+pub use protocol::{Protocol, Transport};
 pub use word::{UnknownWord, Word};
 pub use workload::{Paths, PostPlan, Workload};

@@ -10,6 +10,13 @@
 //! opened by an HTTP/1.1 `Upgrade`; `wss` over TLS with ALPN `http/1.1` only) instead of an event
 //! stream down and POSTs up. Their origin (the page, `/health`) is `http://` or `https://`; the
 //! sockets' URLs are `ws://` or `wss://` on the same host and port.
+//!
+//! `h3` is HTTP/3 (RFC 9114) over QUIC (RFC 9000) on UDP, TLS 1.3 inside QUIC (RFC 9001) with ALPN
+//! `h3` only: no TCP fallback, no `Alt-Svc` upgrade. The callers that mean "one connection per
+//! origin, requests as streams under the server's stream limit" ask
+//! [`Protocol::is_multiplexed`] (`h2`, `h2c`, `h3`); those that mean HTTP/2's own framing
+//! (SETTINGS, the preface, flow-control windows as HTTP/2 spells them) ask
+//! [`Protocol::is_http2`]; code that binds or opens sockets asks [`Protocol::transport`].
 
 use serde::{Deserialize, Serialize};
 
@@ -36,17 +43,47 @@ pub enum Protocol {
     /// WebSocket over TLS, ALPN `http/1.1` only (RFC 6455 over HTTP/1.1, not RFC 8441).
     #[serde(rename = "wss")]
     Wss,
+    /// HTTP/3 over QUIC on UDP, ALPN `h3` only (TLS 1.3 inside QUIC).
+    #[serde(rename = "h3")]
+    H3,
 }
+
+/// The transport an arm's connections run on: what a listener binds and a client opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Transport {
+    /// TCP (cleartext or TLS over it).
+    #[serde(rename = "tcp")]
+    Tcp,
+    /// UDP, carrying QUIC.
+    #[serde(rename = "udp")]
+    Udp,
+}
+
+impl Transport {
+    /// Every transport, in a fixed order.
+    pub const ALL: [Transport; 2] = [Transport::Tcp, Transport::Udp];
+
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+crate::word!(Transport, "transport");
 
 impl Protocol {
     /// Every arm, in a fixed order.
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::H1,
         Protocol::H1Tls,
         Protocol::H2,
         Protocol::H2c,
         Protocol::Ws,
         Protocol::Wss,
+        Protocol::H3,
     ];
 
     /// The name used in scenario files, on the command line, in reports, stats and
@@ -59,12 +96,24 @@ impl Protocol {
             Protocol::H2c => "h2c",
             Protocol::Ws => "ws",
             Protocol::Wss => "wss",
+            Protocol::H3 => "h3",
         }
     }
 
-    /// True for the arms that run TLS.
+    /// True for the arms that run TLS (over TCP, or inside QUIC for `h3`).
     pub fn is_tls(self) -> bool {
-        matches!(self, Protocol::H1Tls | Protocol::H2 | Protocol::Wss)
+        matches!(
+            self,
+            Protocol::H1Tls | Protocol::H2 | Protocol::Wss | Protocol::H3
+        )
+    }
+
+    /// The transport the arm's connections run on: UDP for `h3` (QUIC), TCP for the others.
+    pub fn transport(self) -> Transport {
+        match self {
+            Protocol::H3 => Transport::Udp,
+            _ => Transport::Tcp,
+        }
     }
 
     /// True for the WebSocket arms (`ws`, `wss`).
@@ -81,9 +130,17 @@ impl Protocol {
         }
     }
 
-    /// True for the multiplexed arms (one connection per origin).
+    /// True for the HTTP/2 arms (`h2`, `h2c`): HTTP/2's framing, preface, SETTINGS and windows.
+    /// For "one connection per origin, streams under a limit" ask [`Protocol::is_multiplexed`].
     pub fn is_http2(self) -> bool {
         matches!(self, Protocol::H2 | Protocol::H2c)
+    }
+
+    /// True for the multiplexed arms (`h2`, `h2c`, `h3`): a browser keeps one connection per
+    /// origin and sends every request on it as a stream, up to the server's stream limit
+    /// (HTTP/2's `SETTINGS_MAX_CONCURRENT_STREAMS`, QUIC's `MAX_STREAMS`).
+    pub fn is_multiplexed(self) -> bool {
+        matches!(self, Protocol::H2 | Protocol::H2c | Protocol::H3)
     }
 
     /// The only ALPN protocol the arm offers and accepts, for the TLS arms.
@@ -91,6 +148,7 @@ impl Protocol {
         match self {
             Protocol::H1Tls | Protocol::Wss => Some(b"http/1.1"),
             Protocol::H2 => Some(b"h2"),
+            Protocol::H3 => Some(b"h3"),
             Protocol::H1 | Protocol::H2c | Protocol::Ws => None,
         }
     }
@@ -128,6 +186,7 @@ impl Protocol {
             Protocol::H1 | Protocol::H1Tls | Protocol::Ws | Protocol::Wss => "http/1.1",
             Protocol::H2 => "h2",
             Protocol::H2c => "h2c",
+            Protocol::H3 => "h3",
         }
     }
 }
@@ -157,7 +216,7 @@ mod tests {
             );
             assert_eq!(p.alpn().is_some(), p.is_tls());
         }
-        assert!("h3".parse::<Protocol>().is_err());
+        assert!("h4".parse::<Protocol>().is_err());
         assert_eq!(Protocol::H2.scheme(), "https");
         assert_eq!(Protocol::H2c.scheme(), "http");
         assert_eq!(Protocol::H2.alpn(), Some(&b"h2"[..]));
@@ -171,6 +230,22 @@ mod tests {
         assert!(!Protocol::Wss.takes_url("ws://127.0.0.1:1"));
         assert!(!Protocol::H1.takes_url("ws://127.0.0.1:1"));
         assert!(!Protocol::H1.takes_url("https://127.0.0.1:1"));
+        assert_eq!(Protocol::H3.alpn(), Some(&b"h3"[..]));
+        assert_eq!(Protocol::H3.scheme(), "https");
+        assert!(Protocol::H3.takes_url("https://127.0.0.1:1"));
+        assert!(Protocol::H3.is_multiplexed() && !Protocol::H3.is_http2());
+    }
+
+    #[test]
+    fn only_h3_runs_on_udp() {
+        for p in Protocol::ALL {
+            let udp = p.transport() == Transport::Udp;
+            assert_eq!(udp, p == Protocol::H3, "{p}");
+            // Every HTTP/2 arm is multiplexed; QUIC is, and always runs TLS.
+            assert!(!p.is_http2() || p.is_multiplexed(), "{p}");
+            assert!(!udp || (p.is_tls() && p.is_multiplexed()), "{p}");
+        }
+        assert_eq!("udp".parse::<Transport>(), Ok(Transport::Udp));
     }
 
     #[test]
@@ -183,5 +258,6 @@ mod tests {
         assert_eq!(Protocol::H1.alpn_id(), "http/1.1");
         assert_eq!(Protocol::Ws.alpn_id(), "http/1.1");
         assert_eq!(Protocol::H2c.alpn_id(), "h2c");
+        assert_eq!(Protocol::H3.alpn_id(), "h3");
     }
 }

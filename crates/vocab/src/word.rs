@@ -107,7 +107,7 @@ mod tests {
     use std::fmt;
 
     use super::*;
-    use crate::{BrowserProfile, ClientKind, ErrorClass, MetricKind, Protocol};
+    use crate::{BrowserProfile, ClientKind, ErrorClass, MetricKind, Protocol, Transport};
 
     /// Every word parses from its name, and a refusal names every accepted word.
     fn check<W: Word + PartialEq + fmt::Debug + std::str::FromStr<Err = UnknownWord>>() {
@@ -133,5 +133,6 @@ mod tests {
         check::<BrowserProfile>();
         check::<MetricKind>();
         check::<ErrorClass>();
+        check::<Transport>();
     }
 }

@@ -25,6 +25,7 @@ pub fn server_config(scenario: &Scenario) -> sse_server::ServerConfig {
         ..sse_server::ServerConfig::default()
     };
     config.http2.max_concurrent_streams = s.max_concurrent_streams;
+    config.http3_max_streams = s.http3_max_streams;
     config.events.interval = s.event_interval;
     config.events.size = s.event_bytes;
     config.events.heartbeat = s.heartbeat;

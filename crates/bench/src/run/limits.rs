@@ -7,13 +7,16 @@
 //! What a point needs, at most:
 //! - client connections: per client on HTTP/1.1 one per stream, plus one for POSTs when it sends
 //!   any, capped at `max_connections_per_origin`; on HTTP/2 one (two while a GOAWAY'd connection
-//!   drains);
-//! - the same again when the server is embedded (its accepted sockets live in this process);
+//!   drains); on HTTP/3 the same, each QUIC connection with a UDP socket of its own (as a
+//!   browser's);
+//! - over TCP the same again when the server is embedded (its accepted sockets live in this
+//!   process); over UDP nothing more: the embedded server's one UDP socket serves every
+//!   connection;
 //! - [`OVERHEAD`] for everything else (runtime, listeners, stdio, the report, TLS roots).
 
 use std::fmt;
 
-use vocab::Protocol;
+use vocab::{Protocol, Transport};
 
 use crate::scenario::Scenario;
 
@@ -90,7 +93,7 @@ impl fmt::Display for TooManyDescriptors {
 
 /// Connections one client holds at most on `arm`.
 pub fn connections_per_client(scenario: &Scenario, arm: Protocol, streams: u32) -> u64 {
-    if arm.is_http2() {
+    if arm.is_multiplexed() {
         return 2;
     }
     let posts = u64::from(scenario.posts.rate_per_client > 0.0);
@@ -105,7 +108,11 @@ pub fn descriptors_needed(
     streams: u32,
     embedded: bool,
 ) -> u64 {
-    let sides = if embedded { 2 } else { 1 };
+    let sides = if embedded && arm.transport() == Transport::Tcp {
+        2
+    } else {
+        1
+    };
     u64::from(clients) * connections_per_client(scenario, arm, streams) * sides + OVERHEAD
 }
 
@@ -172,6 +179,11 @@ mod tests {
         assert_eq!(
             descriptors_needed(&s, Protocol::H1, 100, 2, false),
             100 * 3 + 64
+        );
+        // h3: two UDP sockets per client at most; the embedded server's one socket is overhead.
+        assert_eq!(
+            descriptors_needed(&s, Protocol::H3, 100, 8, true),
+            100 * 2 + 64
         );
         let limit = NofileLimit {
             soft: 20_000,

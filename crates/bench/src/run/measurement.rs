@@ -103,6 +103,12 @@ impl Measurement {
                 .filter(|l| l.can_be_censored())
                 .map(|l| (Metric::Censored(l), m.censored(l))),
         );
+        if let Some(q) = outcome.quic {
+            counters.extend([
+                (Metric::QuicPacketsSent, q.sent),
+                (Metric::QuicPacketsLost, q.lost),
+            ]);
+        }
         counters.push((Metric::Errors, m.total_errors()));
         counters.extend(ErrorClass::ALL.map(|c| (Metric::Error(c), m.errors(c))));
         counters.push((Metric::ClientThreads, harness.client_threads as u64));
@@ -299,6 +305,7 @@ mod tests {
             streams_open_at_end: 2,
             posts_stalled_at_end: 0,
             answers,
+            quic: None,
             fatal: None,
             interrupted: false,
             elapsed: Duration::from_secs(1),

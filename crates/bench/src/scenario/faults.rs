@@ -53,11 +53,11 @@ pub(super) fn faults(
         every.clone(),
     )?;
     if let Some(g) = &f.goaway_every {
-        if !protocols.iter().any(|a| a.is_http2()) {
+        if !protocols.iter().any(|a| a.is_multiplexed()) {
             return Err(cx.invalid(
                 "faults.goaway_every",
                 g,
-                "GOAWAY is HTTP/2 only and the scenario runs no h2 or h2c arm",
+                "GOAWAY is HTTP/2's and HTTP/3's and the scenario runs no h2, h2c or h3 arm",
             ));
         }
     }

@@ -108,6 +108,8 @@ pub struct ServerSettings {
     pub event_bytes: usize,
     pub heartbeat: Duration,
     pub max_concurrent_streams: u32,
+    /// The HTTP/3 listener's stream limit (QUIC MAX_STREAMS, bidirectional).
+    pub http3_max_streams: u32,
     pub replay_ring: usize,
     pub subscriber_queue: usize,
     /// Worker threads of the embedded server's own runtime.

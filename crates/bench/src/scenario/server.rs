@@ -45,6 +45,12 @@ pub(super) fn server_settings(
             i64::from(defaults.http2.max_concurrent_streams),
             1..=1_000_000,
         )? as u32,
+        http3_max_streams: cx.int_in(
+            "server.http3_max_streams",
+            s.http3_max_streams.as_ref(),
+            i64::from(defaults.http3_max_streams),
+            1..=1_000_000,
+        )? as u32,
         replay_ring: cx.int_in(
             "server.replay_ring",
             s.replay_ring.as_ref(),

@@ -28,6 +28,7 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "chat",
     "chat-1000",
     "ci-smoke",
+    "h3-ceiling",
     "lossy-network",
     "lossy-network-chat",
     "reconnect",

@@ -149,6 +149,7 @@ pub(super) fn file_target(
             Protocol::H2c => &t.h2c,
             Protocol::Ws => &t.ws,
             Protocol::Wss => &t.wss,
+            Protocol::H3 => &t.h3,
         };
         let Some(v) = specific else { continue };
         let key = format!("target.{arm}");
@@ -419,10 +420,10 @@ mod tests {
             ..TargetFlags::default()
         };
         assert!(resolve(&scenario(""), &alone).is_err());
-        let e = resolve(&scenario(""), &flags(&["h3=https://127.0.0.1:1"])).unwrap_err();
+        let e = resolve(&scenario(""), &flags(&["h4=https://127.0.0.1:1"])).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("--target h3=https://127.0.0.1:1: bad protocol"),
+                .starts_with("--target h4=https://127.0.0.1:1: bad protocol"),
             "{e}"
         );
     }

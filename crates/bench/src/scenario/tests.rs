@@ -81,7 +81,7 @@ fn each_bad_value_names_line_key_and_rule() {
         ("clients = [1, 2]", "clients = 0", &[":4:", "clients", "from 1 to 100000"]),
         ("clients = [1, 2]", "clients = [1, 1]", &["clients", "twice"]),
         ("clients = [1, 2]", "clients = \"many\"", &[":4:", "integer or a list"]),
-        ("protocols = [\"h1-tls\", \"h2\"]", "protocols = [\"h3\"]", &[":3:", "protocols", "h1, h1-tls, h2, h2c"]),
+        ("protocols = [\"h1-tls\", \"h2\"]", "protocols = [\"h4\"]", &[":3:", "protocols", "h1, h1-tls, h2, h2c, ws, wss, h3"]),
         ("protocols = [\"h1-tls\", \"h2\"]", "protocols = []", &["protocols", "at least one"]),
         ("rate_per_client = 2.5", "rate_per_client = -1.0", &[":9:", "posts.rate_per_client"]),
         ("rate_per_client = 2.5", "rate_per_client = 2.5\nbody_size = 100000", &[":10:", "posts.body_size", "65536"]),

@@ -286,15 +286,17 @@ fn protocols(cx: &Ctx<'_>, raw: &RawScenario) -> Result<Vec<Protocol>, ScenarioE
         return Err(cx.invalid(
             "protocols",
             &raw.protocols,
-            "give at least one of h1, h1-tls, h2, h2c, ws, wss",
+            format!(
+                "give at least one of {}",
+                <Protocol as vocab::Word>::accepted()
+            ),
         ));
     }
     let mut out = Vec::new();
     for p in raw.protocols.get_ref() {
-        let arm: Protocol = p
-            .get_ref()
-            .parse()
-            .map_err(|_| cx.invalid("protocols", p, "expected one of h1, h1-tls, h2, h2c"))?;
+        let arm: Protocol = p.get_ref().parse().map_err(|e: vocab::UnknownWord| {
+            cx.invalid("protocols", p, format!("expected one of {}", e.expected))
+        })?;
         if out.contains(&arm) {
             return Err(cx.invalid("protocols", p, "listed twice"));
         }

@@ -35,6 +35,7 @@ use crate::queue::{Priority, SlotEvent, WaitQueue};
 use crate::target::Target;
 use session::Session;
 
+pub(crate) use rules::MAX_UNPROCESSED_RETRIES;
 pub use rules::{BROWSER_STREAM_CAP, INITIAL_STREAMS};
 use vocab::Counter;
 

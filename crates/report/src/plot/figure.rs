@@ -144,6 +144,9 @@ pub(crate) fn arm_color(client: ClientKind, protocol: Protocol) -> (u8, u8, u8) 
             (ClientKind::Chromium, Protocol::Wss) => (170, 68, 153),
             (ClientKind::Firefox, Protocol::Ws) => (221, 204, 119),
             (ClientKind::Firefox, Protocol::Wss) => (136, 204, 238),
+            (ClientKind::Emulated | ClientKind::EmulatedFirefox, Protocol::H3) => (187, 85, 102),
+            (ClientKind::Chromium, Protocol::H3) => (0, 68, 136),
+            (ClientKind::Firefox, Protocol::H3) => (34, 136, 51),
         }
     }
 }

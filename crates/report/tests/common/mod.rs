@@ -85,7 +85,9 @@ pub fn sweep(run_id: &str, scenario: &str) -> Vec<Row> {
         for streams in [1u32, 4, 6, 8, 12] {
             let opened = match protocol {
                 Protocol::H1 | Protocol::H1Tls => streams.min(6),
-                Protocol::H2 | Protocol::H2c | Protocol::Ws | Protocol::Wss => streams,
+                Protocol::H2 | Protocol::H2c | Protocol::Ws | Protocol::Wss | Protocol::H3 => {
+                    streams
+                }
             };
             let queued = streams - opened;
             let posts = if queued > 0 { 0 } else { 20 };

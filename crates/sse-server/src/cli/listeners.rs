@@ -3,14 +3,19 @@
 use std::net::SocketAddr;
 
 use sse_server::Protocol;
+use vocab::Transport;
 
 /// One `--PROTOCOL ADDR` flag per protocol arm ([`Protocol::ALL`]), in that order.
 #[derive(Debug, Default)]
 pub(crate) struct Listeners(pub(crate) Vec<(Protocol, SocketAddr)>);
 
 /// What a protocol's listener flag says of its listener, from the properties the listener's
-/// behaviour follows (`Protocol::is_http2`, `alpn`, `is_websocket`).
+/// behaviour follows (`Protocol::transport`, `is_http2`, `alpn`, `is_websocket`).
 fn listener_help(protocol: Protocol) -> String {
+    if protocol.transport() == Transport::Udp {
+        let alpn = protocol.alpn().unwrap_or_default().escape_ascii();
+        return format!("HTTP/3 listener address (QUIC on UDP, TLS 1.3, ALPN {alpn} required)");
+    }
     let http = if protocol.is_http2() {
         "HTTP/2"
     } else {

@@ -20,8 +20,8 @@ use answers::AnswerArgs;
 use faults::FaultArgs;
 use listeners::Listeners;
 
-/// ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext and
-/// TLS, each listener pinned to one protocol.
+/// ssebench's test server: Server-Sent Events and chat over HTTP/1.1, HTTP/2 and HTTP/3, cleartext
+/// and TLS, each listener pinned to one protocol.
 #[derive(Debug, Parser)]
 #[command(name = "server", version, long_about = long_about())]
 pub(crate) struct Args {
@@ -48,6 +48,11 @@ pub(crate) struct Args {
     /// HTTP/2 initial connection receive window, bytes (65535..=2147483647).
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_WINDOW)]
     initial_connection_window: u32,
+    /// HTTP/3: the request streams a client may have open at once (QUIC's initial MAX_STREAMS
+    /// for bidirectional streams, one more granted per stream that ends); a client waits for
+    /// more.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_HTTP3_MAX_STREAMS)]
+    http3_max_streams: u32,
 
     /// Default time between tick events (e.g. 250ms, 1s; at most 1 day); query interval_ms
     /// overrides.
@@ -142,8 +147,8 @@ fn long_about() -> String {
         .collect();
     let flags: Vec<String> = Protocol::ALL.iter().map(|p| format!("--{p}")).collect();
     format!(
-        "ssebench's test server: Server-Sent Events and chat over HTTP/1.1 and HTTP/2, cleartext \
-         and TLS, each listener pinned to one protocol.\n\n\
+        "ssebench's test server: Server-Sent Events and chat over HTTP/1.1, HTTP/2 and HTTP/3 \
+         (QUIC on UDP), cleartext and TLS, each listener pinned to one protocol.\n\n\
          Routes: GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms= \
          (interval_ms, heartbeat_ms 1..={max_period}; retry_ms 0..={max_period}; size 0..={}; \
          count 1..={}), POST /messages?channel=, {}, GET /stats, GET /health, GET / (chat demo \
@@ -187,6 +192,7 @@ impl Args {
                 initial_stream_window: self.initial_stream_window,
                 initial_connection_window: self.initial_connection_window,
             },
+            http3_max_streams: self.http3_max_streams,
             events: sse_server::EventDefaults {
                 interval: self.event_interval.into(),
                 size: self.event_size,
@@ -367,5 +373,9 @@ mod tests {
             .config()
             .unwrap();
         assert_eq!((off.http2_keepalive_interval, off.max_channels), (None, 5));
+        let h3 = Args::parse_from(["server", "--http3-max-streams=3"])
+            .config()
+            .unwrap();
+        assert_eq!(h3.http3_max_streams, 3);
     }
 }

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -31,6 +33,7 @@ use crate::app::{Conn, UpgradeSlot};
 use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
 use crate::routes;
+use crate::routes::TransportError;
 use crate::stats::{incr, ListenerCounters};
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
@@ -140,6 +143,8 @@ impl Server {
             }
             let app = Arc::clone(&app);
             async move {
+                let req =
+                    req.map(|body: Incoming| body.map_err(TransportError::from).boxed_unsync());
                 let resp = routes::handle(app, conn, req).await;
                 drop(in_flight);
                 Ok::<_, Infallible>(resp)

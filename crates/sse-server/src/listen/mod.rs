@@ -8,6 +8,7 @@
 //! | `h2c` | the HTTP/2 preface (prior knowledge) | anything else (answered with 505) |
 //! | `ws` | cleartext HTTP/1.1, whose `GET /ws` upgrades to a WebSocket | as `h1` |
 //! | `wss` | ALPN `http/1.1`, or no ALPN at all, as `h1-tls`; `GET /ws` upgrades | as `h1-tls` |
+//! | `h3` | QUIC on UDP with ALPN `h3` (`quic`) | any other ALPN, or none (the QUIC handshake fails) |
 //!
 //! TLS without ALPN means HTTP/1.1 (RFC 7301; HTTP/2 over TLS requires ALPN `h2`, RFC 9113
 //! §3.2), so it is served on `h1-tls` and `wss` and refused on `h2`: a benchmark is never served
@@ -21,12 +22,14 @@
 //! `reset_connections_every` fault.
 
 mod connection;
+mod quic;
 mod reclaim;
 mod sniff;
 mod socket;
 mod tls;
 
 pub(crate) use connection::Server;
+pub(crate) use quic::{bind as bind_quic, QuicListener, QuicSettings};
 pub(crate) use reclaim::Registry;
 pub(crate) use tls::Certificate;
 
@@ -53,7 +56,7 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 /// suppressed in between ([`RateLimit`]): any client can trigger them at will.
 static ACCEPT_FAILED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 static FULL_WARN: RateLimit = RateLimit::new(WARN_EVERY);
-static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
+pub(crate) static REFUSED_WARN: RateLimit = RateLimit::new(WARN_EVERY);
 
 /// One bound listener and what its connections need.
 #[derive(Debug)]
@@ -77,8 +80,8 @@ pub(crate) struct Limits {
 
 /// Keeps the listener's open-connection count while a connection lives.
 #[derive(Debug)]
-struct OpenGuard {
-    counters: Arc<ListenerCounters>,
+pub(crate) struct OpenGuard {
+    pub(crate) counters: Arc<ListenerCounters>,
 }
 
 impl Drop for OpenGuard {

@@ -3,7 +3,9 @@
 //! Each TLS listener gets its own rustls configuration whose ALPN list holds exactly its
 //! protocol's ([`Protocol::alpn`]): rustls refuses, with a `no_application_protocol` alert, a
 //! client that offers ALPN without it. A client that offers no ALPN completes the handshake with
-//! none selected, and the listener decides. The crypto provider is always `ring`.
+//! none selected, and the listener decides. The crypto provider is always `ring`. The HTTP/3
+//! listener's configuration is TLS 1.3 only (QUIC carries nothing older, RFC 9001 §4.2), and
+//! rustls completes no QUIC handshake without ALPN.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::config::TlsSource;
 use crate::error::ServerError;
-use vocab::Protocol;
+use vocab::{Protocol, Transport};
 
 /// The names the self-signed certificate is always valid for. IP strings become IP SANs, so
 /// clients can connect to `https://127.0.0.1:PORT` and verify without SNI; the addresses the
@@ -88,14 +90,18 @@ impl Certificate {
     }
 
     /// The rustls configuration for a TLS listener: this certificate, ALPN exactly the listener's
-    /// protocol.
+    /// protocol, TLS 1.3 only over QUIC.
     pub(crate) fn server_config(
         &self,
         protocol: Protocol,
     ) -> Result<Arc<rustls::ServerConfig>, ServerError> {
         let tls_error = |source| ServerError::Tls { source };
+        let versions: &[&rustls::SupportedProtocolVersion] = match protocol.transport() {
+            Transport::Tcp => rustls::DEFAULT_VERSIONS,
+            Transport::Udp => &[&rustls::version::TLS13],
+        };
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(default_provider()))
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .map_err(tls_error)?
             .with_no_client_auth()
             .with_single_cert(self.chain.clone(), self.key.clone_key())

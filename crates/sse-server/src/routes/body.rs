@@ -5,16 +5,26 @@
 //!
 //! A timed-out request gets 408: on HTTP/1.1 with `connection: close` (the rest of the body would
 //! have to be read to reuse the connection), on HTTP/2 h2 then resets the stream with `NO_ERROR`
-//! (RFC 9113 §8.1: a response may complete before the request does).
+//! (RFC 9113 §8.1: a response may complete before the request does); on HTTP/3 the server stops
+//! reading the request stream (STOP_SENDING) and completes its response (RFC 9114 §4.1).
+//!
+//! Every route reads a [`RequestBody`]: hyper's body on HTTP/1.1 and HTTP/2, the HTTP/3 listener's
+//! adapter of an h3 request stream (`listen::quic`), boxed, so the routes are written once.
 
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::time::{timeout_at, Instant};
 
 use crate::app::BodyLimits;
+
+/// Why the transport could not deliver a request body (hyper's error, or h3's).
+pub(crate) type TransportError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every request body, whichever listener received it.
+pub(crate) type RequestBody = UnsyncBoxBody<Bytes, TransportError>;
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +36,12 @@ pub(crate) enum ReadBodyError {
     #[error("request body not complete within {0:?}")]
     TotalTimeout(Duration),
     #[error("cannot read message body: {0}")]
-    Failed(#[source] hyper::Error),
+    Failed(#[source] TransportError),
 }
 
 /// Reads the whole body; `on_data` is called for each piece that arrives (progress).
 pub(crate) async fn read_body(
-    mut body: Incoming,
+    mut body: RequestBody,
     limits: BodyLimits,
     mut on_data: impl FnMut(),
 ) -> Result<Bytes, ReadBodyError> {

@@ -7,11 +7,10 @@
 
 use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode, Version};
-use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::app::Conn;
-use crate::routes::body::{read_body, ReadBodyError};
+use crate::routes::body::{read_body, ReadBodyError, RequestBody};
 use crate::routes::query;
 use crate::routes::response::{json, refused, text, Body};
 use crate::stats::{incr, ListenerCounters};
@@ -22,7 +21,7 @@ struct Accepted {
     subscribers: usize,
 }
 
-pub(crate) async fn post(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> Response<Body> {
     let counters = &conn.counters;
     let channel = match query::messages_query(req.uri().query()) {
         Ok(c) => c,
@@ -57,7 +56,8 @@ pub(crate) async fn post(app: &App, conn: &Conn, req: Request<Incoming>) -> Resp
 }
 
 /// The answer to a body that could not be read: 413 or 400, or 408 for a timeout (counted). On
-/// HTTP/1.1 the connection is closed after a 408: the rest of the body is still on its way.
+/// HTTP/1.1 the connection is closed after a 408: the rest of the body is still on its way (HTTP/2
+/// and HTTP/3 end the request stream only).
 pub(crate) fn body_error(
     e: &ReadBodyError,
     version: Version,

@@ -29,19 +29,20 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::app::Conn;
 use crate::stats::incr;
 use body::{read_body, ReadBodyError};
+pub(crate) use body::{RequestBody, TransportError};
 use events::Resume;
-use response::{json, refused, text, with_type, Body};
+pub(crate) use response::Body;
+use response::{json, refused, text, with_type};
 
 const DEMO_PAGE: &str = include_str!("demo.html");
 
 /// Answers one request.
-pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<RequestBody>) -> Response<Body> {
     let counters = &conn.counters;
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
@@ -88,7 +89,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<Incoming>) ->
     }
 }
 
-fn events(app: &Arc<App>, conn: &Conn, req: &Request<Incoming>) -> Response<Body> {
+fn events(app: &Arc<App>, conn: &Conn, req: &Request<RequestBody>) -> Response<Body> {
     let query = match query::events_query(req.uri().query(), &app.events) {
         Ok(q) => q,
         Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),

@@ -9,6 +9,16 @@ use std::time::Duration;
 use http::StatusCode;
 use sse_server::{ListenerStats, Protocol, ServerConfig, Stats};
 use test_support::{connect, DeliveryProbe, Latencies, ServerThread};
+use vocab::Transport;
+
+/// The arms these tests abuse: their clients write raw bytes on TCP (HTTP/1.1 and HTTP/2 framing
+/// by hand). The HTTP/3 listener's bounds are tested in h3.rs.
+pub fn tcp_arms() -> Vec<Protocol> {
+    Protocol::ALL
+        .into_iter()
+        .filter(|p| p.transport() == Transport::Tcp)
+        .collect()
+}
 
 /// Worker threads of the server's runtime (the machines these run on have two cores).
 pub const SERVER_WORKERS: usize = 2;

@@ -13,12 +13,13 @@
 //! whose selection takes it, and no list of arms is written anywhere else.
 //!
 //! The selections: `all`; `sse` (the arms with event streams and POSTs: not WebSocket); `http1`
-//! (neither HTTP/2 nor WebSocket); `http2`; `websocket`; `tls`. What follows the selection goes to
+//! (neither multiplexed nor WebSocket); `http2`; `multiplexed` (HTTP/2 and HTTP/3); `websocket`;
+//! `tls`; `tcp` (every arm on TCP: not HTTP/3's QUIC). What follows the selection goes to
 //! `#[tokio::test(...)]` as it is (the runtime's flavour and worker threads; tokio's default, one
 //! thread, without it).
 
 use proc_macro::{Delimiter, Spacing, TokenStream, TokenTree};
-use vocab::{Protocol, Word};
+use vocab::{Protocol, Transport, Word};
 
 /// Which arms a test runs on; see the crate documentation.
 #[derive(Debug, Clone, Copy)]
@@ -27,19 +28,23 @@ enum Selection {
     Sse,
     Http1,
     Http2,
+    Multiplexed,
     Websocket,
     Tls,
+    Tcp,
 }
 
 impl Selection {
     /// Every selection with the word that names it.
-    const WORDS: [(&'static str, Selection); 6] = [
+    const WORDS: [(&'static str, Selection); 8] = [
         ("all", Selection::All),
         ("sse", Selection::Sse),
         ("http1", Selection::Http1),
         ("http2", Selection::Http2),
+        ("multiplexed", Selection::Multiplexed),
         ("websocket", Selection::Websocket),
         ("tls", Selection::Tls),
+        ("tcp", Selection::Tcp),
     ];
 
     fn parse(word: &str) -> Result<Selection, String> {
@@ -60,10 +65,12 @@ impl Selection {
         match self {
             Selection::All => true,
             Selection::Sse => !arm.is_websocket(),
-            Selection::Http1 => !arm.is_http2() && !arm.is_websocket(),
+            Selection::Http1 => !arm.is_multiplexed() && !arm.is_websocket(),
             Selection::Http2 => arm.is_http2(),
+            Selection::Multiplexed => arm.is_multiplexed(),
             Selection::Websocket => arm.is_websocket(),
             Selection::Tls => arm.is_tls(),
+            Selection::Tcp => arm.transport() == Transport::Tcp,
         }
     }
 }
@@ -160,13 +167,22 @@ mod tests {
             .collect()
     }
 
-    /// HTTP/1.1, HTTP/2 and WebSocket split the arms between them; `sse` is all but WebSocket.
+    /// HTTP/1.1, the multiplexed arms (HTTP/2, HTTP/3) and WebSocket split the arms between
+    /// them; HTTP/2 is among the multiplexed; `sse` is all but WebSocket.
     #[test]
     fn selections_split_the_arms_by_protocol_predicates() {
-        let mut parts: Vec<Protocol> = [Selection::Http1, Selection::Http2, Selection::Websocket]
-            .into_iter()
-            .flat_map(arms_of)
-            .collect();
+        let mut parts: Vec<Protocol> = [
+            Selection::Http1,
+            Selection::Multiplexed,
+            Selection::Websocket,
+        ]
+        .into_iter()
+        .flat_map(arms_of)
+        .collect();
+        let multiplexed = arms_of(Selection::Multiplexed);
+        assert!(arms_of(Selection::Http2)
+            .iter()
+            .all(|a| multiplexed.contains(a)));
         parts.sort();
         assert_eq!(parts, arms_of(Selection::All));
         assert_eq!(arms_of(Selection::All), Protocol::ALL);
@@ -204,9 +220,9 @@ mod tests {
         for (word, _) in Selection::WORDS {
             assert!(Selection::parse(word).is_ok());
         }
-        let err = Selection::parse("h3").expect_err("not a selection");
+        let err = Selection::parse("h4").expect_err("not a selection");
         assert!(
-            err.contains("all, sse, http1, http2, websocket, tls"),
+            err.contains("all, sse, http1, http2, multiplexed, websocket, tls, tcp"),
             "{err}"
         );
     }

@@ -4,8 +4,10 @@
 //!
 //! HTTP/1.1 arms get a close-delimited body written straight onto the socket (no chunking, so the
 //! bytes on the wire are the script's: `http1.rs`). HTTP/2 arms get one DATA frame per write, from
-//! `h2`'s server (`http2.rs`). TLS arms use a self-signed certificate and the arm's ALPN
-//! ([`self_signed_tls`]). The WebSocket arms are not served.
+//! `h2`'s server (`http2.rs`); `h3` one DATA frame per write on quinn and `h3`'s server
+//! (`http3.rs`), with QUIC's own events on cue (MAX_STREAMS raised late, CONNECTION_CLOSE). TLS
+//! arms use a self-signed certificate and the arm's ALPN ([`self_signed_tls`]). The WebSocket arms
+//! are not served.
 //!
 //! `POST`s are answered `202` with an empty body, outside the script, on every arm (HTTP/1.1 keeps
 //! the connection alive for the next request); their bodies are recorded in order of arrival, so
@@ -15,6 +17,7 @@
 
 mod http1;
 mod http2;
+mod http3;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_rustls::TlsAcceptor;
+use vocab::Transport;
 
 /// One write of the body, or a pause.
 #[derive(Debug, Clone)]
@@ -95,6 +99,8 @@ pub struct Seen {
     /// The body of each `POST`, in order of arrival (a slot is taken when the request head
     /// arrives and filled once the body is read).
     pub posts: Mutex<Vec<String>>,
+    /// For each `POST`, in order of arrival: how many `GET`s had arrived before it.
+    pub gets_before_posts: Mutex<Vec<usize>>,
     /// Scripted responses (`GET`s) open now, and the most open at once.
     pub open: AtomicUsize,
     pub max_open: AtomicUsize,
@@ -110,6 +116,7 @@ impl Default for Seen {
             last_event_ids: Mutex::default(),
             body_bytes: AtomicU64::default(),
             posts: Mutex::default(),
+            gets_before_posts: Mutex::default(),
             open: AtomicUsize::default(),
             max_open: AtomicUsize::default(),
             echo: broadcast::channel(1024).0,
@@ -124,6 +131,13 @@ impl Seen {
     }
     pub fn last_event_ids(&self) -> Vec<String> {
         self.last_event_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    /// [`Seen::gets_before_posts`].
+    pub fn gets_before_posts(&self) -> Vec<usize> {
+        self.gets_before_posts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -144,6 +158,10 @@ impl Seen {
     }
     /// Takes the next place in the order of POSTs.
     pub(crate) fn post_arrived(&self) -> usize {
+        self.gets_before_posts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.requests());
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
         posts.push(String::new());
         posts.len() - 1
@@ -197,15 +215,24 @@ pub struct Options {
     /// SETTINGS reach the client late.
     pub handshake_delay: Duration,
     /// HTTP/2: `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` sends none (the client keeps its
-    /// assumption).
+    /// assumption). HTTP/3: the bidirectional streams open at once that QUIC's MAX_STREAMS
+    /// allows (100 when `None`), one more granted as each ends.
     pub max_concurrent_streams: Option<u32>,
-    /// HTTP/2, on the first connection: GOAWAY (h2's graceful shutdown, as nginx does at its
-    /// `keepalive_requests`) once this many requests arrived; the open streams keep running.
+    /// HTTP/2 and HTTP/3, on the first connection: GOAWAY (h2's graceful shutdown, as nginx does
+    /// at its `keepalive_requests`; h3's, whose later requests are reset with
+    /// `H3_REQUEST_REJECTED`) once this many `GET`s arrived; the open streams keep running.
     pub goaway_after: Option<usize>,
     /// HTTP/2: answer every `GET` with RST_STREAM and this reason instead of a response (the
     /// request is still counted and its script still called): `REFUSED_STREAM` refuses it
-    /// unprocessed, `INTERNAL_ERROR` fails it.
+    /// unprocessed, `INTERNAL_ERROR` fails it. HTTP/3: RESET_STREAM with `H3_REQUEST_REJECTED`,
+    /// `H3_REQUEST_CANCELLED` (for `CANCEL`) or `H3_INTERNAL_ERROR`.
     pub reset_streams: Option<h2::Reason>,
+    /// HTTP/3: raise the stream limit (MAX_STREAMS) of every connection to this many open at once,
+    /// this long after it was accepted.
+    pub raise_streams: Option<(Duration, u32)>,
+    /// HTTP/3, on the first connection: CONNECTION_CLOSE with this HTTP/3 error code this long
+    /// after it was accepted.
+    pub close_after: Option<(Duration, u32)>,
 }
 
 /// Starts the scripted server for `arm` on port 0; `script(n)` answers the n-th request (from 0).
@@ -224,6 +251,14 @@ pub async fn serve_with(
     options: Options,
     script: impl Fn(usize) -> Reply + Send + Sync + 'static,
 ) -> (Target, Arc<Seen>) {
+    if arm.transport() == Transport::Udp {
+        let seen = Arc::new(Seen::default());
+        seen.echo_posts.store(options.echo_posts, Ordering::Relaxed);
+        let (addr, cert) = http3::serve(options, seen.clone(), Arc::new(script));
+        let url = format!("{}://{addr}", arm.scheme());
+        let target = Target::new(arm, &url, &Trust::Certificates(vec![cert])).expect("target");
+        return (target, seen);
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let seen = Arc::new(Seen::default());
@@ -268,6 +303,12 @@ pub async fn serve_with(
 /// A TLS acceptor with a fresh self-signed certificate for `127.0.0.1` and the arm's one ALPN
 /// protocol, and the certificate (what the client trusts).
 pub fn self_signed_tls(arm: Protocol) -> (TlsAcceptor, CertificateDer<'static>) {
+    let (config, cert) = self_signed_config(arm);
+    (TlsAcceptor::from(config), cert)
+}
+
+/// The TLS configuration of [`self_signed_tls`], and the certificate.
+pub fn self_signed_config(arm: Protocol) -> (Arc<rustls::ServerConfig>, CertificateDer<'static>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
     let cert = certified.cert.der().clone();
@@ -281,7 +322,7 @@ pub fn self_signed_tls(arm: Protocol) -> (TlsAcceptor, CertificateDer<'static>) 
     .with_single_cert(vec![cert.clone()], key.into())
     .expect("server config");
     config.alpn_protocols = vec![arm.alpn().expect("a TLS arm").to_vec()];
-    (TlsAcceptor::from(Arc::new(config)), cert)
+    (Arc::new(config), cert)
 }
 
 async fn connection<IO>(arm: Protocol, io: IO, seen: Arc<Seen>, script: Script, options: Options)

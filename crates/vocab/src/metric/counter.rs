@@ -67,7 +67,8 @@ impl Counter {
             Counter::ConnectionsOpened => (
                 "connections_opened",
                 Shown,
-                "connections the client established (TCP + TLS + HTTP handshake)",
+                "connections the client established (TCP + TLS + HTTP handshake; h3: the QUIC \
+                 handshake)",
             ),
             Counter::ConnectionsCarryingRequests => (
                 "connections_carrying_requests",
@@ -100,8 +101,9 @@ impl Counter {
             Counter::RequestsRetried => (
                 "requests_retried",
                 Shown,
-                "HTTP/2 requests the server did not process (REFUSED_STREAM, or above a GOAWAY's \
-                 last stream id) and that were sent again, as Chromium does, instead of failing",
+                "requests the server did not process and that were sent again, as Chromium does, \
+                 instead of failing: HTTP/2 REFUSED_STREAM or above a GOAWAY's last stream id; \
+                 HTTP/3 a stream reset before its response",
             ),
             Counter::ReplayedEvents => (
                 "replayed_events",

@@ -110,7 +110,9 @@ impl Latency {
                  -> it is written on the client's first WebSocket (later if that socket is \
                  reconnecting)",
             Latency::Connect => "TCP connect starts -> the TLS handshake is done and the negotiated ALPN checked \
-                 (cleartext: TCP connected); one sample per connection",
+                 (cleartext: TCP connected); h3: the first QUIC Initial packet is sent -> the \
+                 handshake is complete with 1-RTT keys and ALPN `h3` checked; one sample per \
+                 connection",
             Latency::TimeToOpen => "the EventSource or WebSocket is created (its first request wanted) -> it is open: \
                  the `200 text/event-stream` response head, the WebSocket's `101` handshake done; \
                  its first open only",

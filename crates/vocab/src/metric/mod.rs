@@ -135,6 +135,11 @@ pub enum Metric {
     /// Packets the emulated network's bottleneck queue dropped (it was full), per direction.
     NetworkQueueDropsUp,
     NetworkQueueDropsDown,
+    /// The `h3` arm: packets the client's QUIC connections sent, and of those the ones its QUIC
+    /// stack declared lost (their frames go out again in new packets): what QUIC shows and TCP
+    /// keeps in the kernel.
+    QuicPacketsSent,
+    QuicPacketsLost,
     /// A real browser's connections that carried any request, the page's own included.
     ConnectionsCarryingAnyRequest,
     /// A real browser's requests for the page itself (the document, a favicon).
@@ -201,6 +206,8 @@ impl Metric {
             Metric::NetworkLossDropsDown,
             Metric::NetworkQueueDropsUp,
             Metric::NetworkQueueDropsDown,
+            Metric::QuicPacketsSent,
+            Metric::QuicPacketsLost,
             Metric::ConnectionsCarryingAnyRequest,
             Metric::PageRequests,
         ]);
@@ -294,8 +301,10 @@ impl Metric {
                         "connections reset or closed under a request or stream (answers: an answer \
                          whose body ended before its end marker, `data: [DONE]`)"
                     }
-                    ErrorClass::RstStream => "HTTP/2 streams reset by the peer (RST_STREAM)",
-                    ErrorClass::GoAway => "HTTP/2 requests failed by a GOAWAY",
+                    ErrorClass::RstStream => {
+                        "streams reset by the peer (HTTP/2 RST_STREAM, HTTP/3 RESET_STREAM)"
+                    }
+                    ErrorClass::GoAway => "requests failed by a GOAWAY (HTTP/2, HTTP/3)",
                     ErrorClass::Timeout => "connects, handshakes or requests that took too long",
                     ErrorClass::Status => {
                         "responses with a bad status or content type (answers: also an error object \
@@ -389,6 +398,18 @@ impl Metric {
                 "network_queue_drops_down",
                 Shown,
                 "server-to-client packets dropped because the bottleneck queue was full",
+            ),
+            Metric::QuicPacketsSent => (
+                "quic_packets_sent",
+                Shown,
+                "h3: packets the client's QUIC connections sent (quinn's path statistics, every \
+                 connection of the point)",
+            ),
+            Metric::QuicPacketsLost => (
+                "quic_packets_lost",
+                Shown,
+                "h3: of those, packets the client's QUIC stack declared lost; their frames were \
+                 sent again in new packets (QUIC retransmits frames, not packets)",
             ),
             Metric::ConnectionsCarryingAnyRequest => (
                 "connections_carrying_any_request",

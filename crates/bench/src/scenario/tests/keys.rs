@@ -31,6 +31,7 @@ event_interval = "250ms"
 event_size = 100
 heartbeat = "15s"
 max_concurrent_streams = 100
+http3_max_streams = 100
 replay_ring = 1024
 subscriber_queue = 1024
 
@@ -149,7 +150,12 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("", "protocols", "\"h1\"", "invalid type"),
     ("", "protocols", "[1]", "invalid type"),
     ("", "protocols", "[]", "at least one"),
-    ("", "protocols", "[\"h3\"]", "h1, h1-tls, h2, h2c"),
+    (
+        "",
+        "protocols",
+        "[\"h4\"]",
+        "h1, h1-tls, h2, h2c, ws, wss, h3",
+    ),
     ("", "protocols", "[\"h1\", \"h1\"]", "listed twice"),
     ("", "clients", "\"many\"", "integer or a list"),
     ("", "clients", "[]", "empty sweep"),
@@ -209,6 +215,8 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
         "1000001",
         "from 1 to 1000000",
     ),
+    ("server", "http3_max_streams", "\"3\"", "invalid type"),
+    ("server", "http3_max_streams", "0", "from 1 to 1000000"),
     ("server", "replay_ring", "[1]", "invalid type"),
     ("server", "replay_ring", "0", "from 1 to 1000000"),
     ("server", "subscriber_queue", "\"big\"", "invalid type"),
@@ -333,10 +341,10 @@ fn unknown_keys_are_named_in_every_table() {
             "{msg}"
         );
     }
-    let text = EVERY_TARGET_KEY.replacen("insecure = false", "insecure = false\nh3 = \"x\"", 1);
+    let text = EVERY_TARGET_KEY.replacen("insecure = false", "insecure = false\nh4 = \"x\"", 1);
     let msg = error(&text);
     assert!(
-        msg.starts_with("x.toml:15: ") && msg.contains("`h3`"),
+        msg.starts_with("x.toml:15: ") && msg.contains("`h4`"),
         "{msg}"
     );
     let msg = error(&EVERY_KEY.replacen("[faults]", "[fault]", 1));
@@ -370,7 +378,7 @@ fn keys_that_need_or_contradict_others() {
             "protocols = [\"h1\", \"h2\"]",
             "protocols = [\"h1\", \"h1-tls\"]",
             "faults.goaway_every",
-            "no h2 or h2c arm",
+            "no h2, h2c or h3 arm",
         ),
         (
             "[faults]",

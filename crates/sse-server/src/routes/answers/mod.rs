@@ -14,15 +14,14 @@ use std::sync::atomic::Ordering;
 
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::app::{App, Conn};
-use crate::routes::body::{read_body, ReadBodyError};
+use crate::routes::body::{read_body, ReadBodyError, RequestBody};
 use crate::routes::messages::body_error;
 use crate::routes::response::{text, Body};
 use pace::Draws;
 
-pub(crate) async fn post(app: &App, conn: &Conn, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> Response<Body> {
     let counters = &conn.counters;
     let limit = app.body.max_bytes;
     let declared = req

@@ -22,17 +22,21 @@ use http::header::{
 };
 use http::{HeaderMap, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::app::App;
 use crate::app::Conn;
+use crate::routes::body::RequestBody;
 use crate::routes::query;
 use crate::routes::response::{refused, text, Body};
 use crate::stats::incr;
 use session::Session;
 
 /// Answers `GET /ws`: `101` and a parked session, or why not.
-pub(crate) fn upgrade(app: &Arc<App>, conn: &Conn, mut req: Request<Incoming>) -> Response<Body> {
+pub(crate) fn upgrade(
+    app: &Arc<App>,
+    conn: &Conn,
+    mut req: Request<RequestBody>,
+) -> Response<Body> {
     let Some(slot) = &conn.upgrade else {
         return text(
             StatusCode::NOT_FOUND,
