@@ -110,7 +110,7 @@ async fn six_answers_stall_a_seventh_and_a_post_on_http1_only(arm: Protocol) {
         7,
         "every answer streams on past the end"
     );
-    if arm.is_http2() {
+    if arm.is_multiplexed() {
         assert_eq!((answers.streaming, answers.queued), (7, 0));
         assert_eq!(m.get(Counter::PostsCompleted), 1);
         assert_eq!(out.posts_stalled_at_end, 0);
@@ -322,7 +322,8 @@ async fn bad_answers_fail_by_class(arm: Protocol) {
     }
 }
 
-/// The server's `answer_reset_after`: HTTP/2 resets the stream, HTTP/1.1 drops the connection.
+/// The server's `answer_reset_after`: HTTP/2 and HTTP/3 reset the stream, HTTP/1.1 drops the
+/// connection.
 #[test_support::arms(sse)]
 async fn an_answer_reset_mid_way(arm: Protocol) {
     let (_server, target) = emulation::embedded(arm, |c: &mut ServerConfig| {
@@ -335,7 +336,7 @@ async fn an_answer_reset_mid_way(arm: Protocol) {
     .await;
     let out = emulation::run(&tabs(target, 1)).await;
     let m = &out.metrics;
-    let class = if arm.is_http2() {
+    let class = if arm.is_multiplexed() {
         ErrorClass::RstStream
     } else {
         ErrorClass::Reset

@@ -83,9 +83,24 @@ async fn serve_connection(
         let Ok((request, stream)) = resolver.resolve_request().await else {
             continue;
         };
-        if request.method() == http::Method::POST {
+        if request.method() == http::Method::POST && !options.script_posts {
             let place = seen.post_arrived();
             tokio::spawn(post(stream, place, seen.clone()));
+            continue;
+        }
+        if request.method() == http::Method::POST {
+            // Answered by the script once its body is read.
+            let place = seen.post_arrived();
+            let (seen, script) = (seen.clone(), script.clone());
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let Some(bytes) = read_body(&mut stream).await else {
+                    return;
+                };
+                seen.post_read(place, &bytes);
+                let reply = answer(&seen, &script, String::new());
+                respond(stream, reply, seen).await;
+            });
             continue;
         }
         requests += 1;
@@ -121,16 +136,23 @@ fn h3_code(reason: h2::Reason) -> Code {
     }
 }
 
-/// Reads a POST's body, records it, and answers `202`.
-async fn post(mut stream: Stream, place: usize, seen: Arc<Seen>) {
+/// A request's whole body, or `None` if the stream failed first.
+async fn read_body(stream: &mut Stream) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     loop {
         match stream.recv_data().await {
             Ok(Some(mut chunk)) => bytes.extend_from_slice(&chunk.copy_to_bytes(chunk.remaining())),
-            Ok(None) => break,
-            Err(_) => return,
+            Ok(None) => return Some(bytes),
+            Err(_) => return None,
         }
     }
+}
+
+/// Reads a POST's body, records it, and answers `202`.
+async fn post(mut stream: Stream, place: usize, seen: Arc<Seen>) {
+    let Some(bytes) = read_body(&mut stream).await else {
+        return;
+    };
     seen.post_read(place, &bytes);
     let accepted = http::Response::builder()
         .status(202)
