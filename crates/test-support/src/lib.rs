@@ -19,7 +19,10 @@
 //! - [`arms`]: write a test once as `async fn name(arm: Protocol)` under
 //!   `#[test_support::arms(SELECTION)]` and get `name::h1`, `name::h2c`, ... one `#[tokio::test]`
 //!   per arm the selection takes (`all`, `sse`, `http1`, `http2`, `multiplexed`, `websocket`,
-//!   `tls`, `tcp`), the arms read from `Protocol::ALL`.
+//!   `tls`, `tcp`, or one arm's name), the arms read from `Protocol::ALL`; and
+//!   [`browsers`]: `fn name(browser: BrowserProfile, arm: Protocol)` under
+//!   `#[test_support::browsers(SELECTION)]` gives `name::chromium::h3`, ... one test per browser
+//!   of `BrowserProfile::ALL` and arm of the selection it speaks (`BrowserProfile::speaks`).
 //!
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
@@ -45,8 +48,9 @@ pub use server::{spawn_default_server, spawn_server, test_config, ServerThread};
 pub use sse::{SseEvent, SseItem, SseReader};
 pub use sse_server::Protocol;
 pub use target::{Endpoints, Target};
-/// One test per protocol arm: see the [`test_macros`] crate.
-pub use test_macros::arms;
+/// One test per protocol arm, and per browser and arm: see the [`test_macros`] crate.
+pub use test_macros::{arms, browsers};
+pub use vocab::BrowserProfile;
 
 /// The bound on any single wait inside these helpers.
 pub const WAIT: Duration = Duration::from_secs(10);

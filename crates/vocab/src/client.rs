@@ -1,5 +1,6 @@
 //! What drove a point's requests: the emulation, or a real browser as its ground truth.
 
+use crate::protocol::Protocol;
 use crate::word::{word_traits, Word};
 
 /// A client kind; the `client` column of a report.
@@ -81,6 +82,29 @@ impl BrowserProfile {
         }
     }
 
+    /// Why the browser cannot run `arm`, or `None` if it speaks it. A browser speaks HTTP/2
+    /// only over TLS with ALPN `h2` (RFC 9113, 3.1: no browser implements cleartext `h2c`); it
+    /// speaks HTTP/3 when told the origin is on QUIC (docs/browsers.md, "HTTP/3 streams").
+    pub fn cannot_speak(self, arm: Protocol) -> Option<&'static str> {
+        match arm {
+            Protocol::H2c => {
+                Some("browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c")
+            }
+            Protocol::H1
+            | Protocol::H1Tls
+            | Protocol::H2
+            | Protocol::Ws
+            | Protocol::Wss
+            | Protocol::H3 => None,
+        }
+    }
+
+    /// True if the browser runs `arm` (see [`BrowserProfile::cannot_speak`]): the arms of its
+    /// points and of its per-browser tests (`#[test_support::browsers]`).
+    pub fn speaks(self, arm: Protocol) -> bool {
+        self.cannot_speak(arm).is_none()
+    }
+
     /// The `client` column of the real browser's rows.
     pub fn real_client(self) -> ClientKind {
         match self {
@@ -136,5 +160,17 @@ mod tests {
             "emulated-firefox"
         );
         assert!("safari".parse::<BrowserProfile>().is_err());
+    }
+
+    /// Every browser speaks every arm but cleartext HTTP/2, and says why not.
+    #[test]
+    fn browsers_speak_every_arm_but_h2c() {
+        for browser in BrowserProfile::ALL {
+            for arm in Protocol::ALL {
+                assert_eq!(browser.speaks(arm), arm != Protocol::H2c, "{browser} {arm}");
+            }
+            let why = browser.cannot_speak(Protocol::H2c).expect("a reason");
+            assert!(why.contains("h2c"), "{why}");
+        }
     }
 }
