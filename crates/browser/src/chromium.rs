@@ -3,9 +3,10 @@
 //! Launched with fixed [`FLAGS`], a fresh profile, `--remote-debugging-port=0` (the port and the
 //! browser endpoint's path are written to `<profile>/DevToolsActivePort`), the
 //! [`host_resolver_rules`] that keep it off every host but the server (`tests/isolation.rs` checks
-//! the system calls), and on TLS arms the server's certificate accepted by its key alone
-//! (`--ignore-certificate-errors-spki-list`, [`crate::spki`]). Pages are driven in [`cdp`]; the
-//! network events read in [`events`].
+//! the system calls), on TLS arms the server's certificate accepted by its key alone
+//! (`--ignore-certificate-errors-spki-list`, [`crate::spki`]), and QUIC off except on the `h3`
+//! arm, where the server's origin alone is forced onto it ([`quic_flags`]). Pages are driven in
+//! [`cdp`]; the network events read in [`events`].
 
 pub mod cdp;
 pub mod events;
@@ -17,7 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use vocab::{BrowserProfile, Paths};
+use vocab::{BrowserProfile, Paths, Transport};
 
 use crate::driver::{Driver, Install, ServerUnderTest};
 use crate::error::BrowserError;
@@ -25,14 +26,12 @@ use crate::launcher::Launcher;
 use crate::network::PageNetwork;
 use crate::remote::{Dialect, Event, Remote};
 
-/// Every Chromium launch gets exactly these flags, plus [`host_resolver_rules`], the profile, the
-/// DevTools port and, for TLS, the accepted key. No QUIC: the comparison is HTTP/1.1 against
-/// HTTP/2 over TCP.
-pub const FLAGS: [&str; 8] = [
+/// Every Chromium launch gets exactly these flags, plus [`quic_flags`], [`host_resolver_rules`],
+/// the profile, the DevTools port and, for TLS, the accepted key.
+pub const FLAGS: [&str; 7] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
-    "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
@@ -49,6 +48,20 @@ pub fn host_resolver_rules(server: IpAddr) -> String {
         rules.push_str(&format!(" , EXCLUDE {server}"));
     }
     rules
+}
+
+/// QUIC for `server`: off for a server on TCP (no QUIC to any origin); for one on UDP (the `h3`
+/// arm) on, and its origin forced onto it, so the first request goes over HTTP/3 with no TCP
+/// attempt and no `Alt-Svc` (`scripts/h3-capture/FINDINGS.md`, "Setup" and Q5: 0 TCP connections
+/// in 46 forced runs; HTTP/3 learned from `Alt-Svc` fails the SPKI allowlist).
+pub fn quic_flags(server: &ServerUnderTest) -> Vec<String> {
+    match server.transport {
+        Transport::Tcp => vec!["--disable-quic".to_owned()],
+        Transport::Udp => vec![
+            "--enable-quic".to_owned(),
+            format!("--origin-to-force-quic-on={}", server.addr),
+        ],
+    }
 }
 
 /// Headless Chromium.
@@ -80,6 +93,7 @@ impl Driver for Chromium {
         let mut command = launcher.command(path);
         command
             .args(FLAGS)
+            .args(quic_flags(server))
             .arg(host_resolver_rules(server.addr.ip()))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--remote-debugging-port=0");
@@ -95,7 +109,7 @@ impl Driver for Chromium {
         devtools_endpoint(&std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?)
     }
 
-    async fn start(_remote: &Remote) -> Result<(), BrowserError> {
+    async fn start(_remote: &Remote, _server: &ServerUnderTest) -> Result<(), BrowserError> {
         Ok(())
     }
 
@@ -194,5 +208,43 @@ mod tests {
         let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &bad)
             .unwrap_err();
         assert!(matches!(err, BrowserError::Certificate(_)), "{err}");
+    }
+
+    /// QUIC is off unless the server is on UDP; then the server's origin alone is forced onto
+    /// it, and its key is still the only one accepted (no certificate errors ignored wholesale).
+    #[test]
+    fn quic_only_for_the_h3_servers_origin() {
+        let args = |server: &ServerUnderTest| -> Vec<String> {
+            let command =
+                Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), server)
+                    .unwrap();
+            command
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let quic = |args: &[String]| -> Vec<String> {
+            args.iter()
+                .filter(|a| a.contains("quic"))
+                .cloned()
+                .collect()
+        };
+        let tcp = ServerUnderTest::loopback(8443);
+        assert_eq!(quic(&args(&tcp)), ["--disable-quic"]);
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let h3 = ServerUnderTest {
+            transport: Transport::Udp,
+            certificate: Some(cert.cert.der().to_vec()),
+            ..ServerUnderTest::loopback(8443)
+        };
+        let all = args(&h3);
+        assert_eq!(
+            quic(&all),
+            ["--enable-quic", "--origin-to-force-quic-on=127.0.0.1:8443"]
+        );
+        assert!(all
+            .iter()
+            .any(|a| a.starts_with("--ignore-certificate-errors-spki-list=")));
+        assert!(!all.contains(&"--ignore-certificate-errors".to_owned()));
     }
 }

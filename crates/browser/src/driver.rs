@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vocab::{BrowserProfile, Paths};
+use vocab::{BrowserProfile, Paths, Transport};
 
 use crate::error::BrowserError;
 use crate::launcher::Launcher;
@@ -43,19 +43,24 @@ pub struct Install {
 }
 
 /// The server a browser is launched for: its listener's address (the one address the browser
-/// may reach) and, on a TLS arm, the certificate the browser trusts, and nothing else.
+/// may reach), the transport it listens on, and on a TLS arm the certificate the browser trusts,
+/// and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerUnderTest {
     pub addr: SocketAddr,
+    /// UDP: the origin speaks HTTP/3 over QUIC only, and the browser must be told so (each
+    /// driver's way); TCP: QUIC stays off.
+    pub transport: Transport,
     /// The server's DER certificate, for the TLS arms.
     pub certificate: Option<Vec<u8>>,
 }
 
 impl ServerUnderTest {
-    /// A cleartext server on 127.0.0.1 (or a launch with no server in mind).
+    /// A cleartext TCP server on 127.0.0.1 (or a launch with no server in mind).
     pub fn loopback(port: u16) -> ServerUnderTest {
         ServerUnderTest {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            transport: Transport::Tcp,
             certificate: None,
         }
     }
@@ -84,8 +89,12 @@ pub trait Driver {
     /// The remote endpoint's URL, once the browser has written it into `profile`.
     fn endpoint(profile: &Path) -> Option<String>;
 
-    /// What a fresh remote connection needs before pages open (BiDi: the session).
-    fn start(remote: &Remote) -> impl Future<Output = Result<(), BrowserError>> + Send;
+    /// What a fresh remote connection needs before pages open for `server` (BiDi: the session;
+    /// Firefox on HTTP/3: its warm-up load). Nothing done here may show among a page's events.
+    fn start(
+        remote: &Remote,
+        server: &ServerUnderTest,
+    ) -> impl Future<Output = Result<(), BrowserError>> + Send;
 
     /// One client's page: a fresh isolated context (own connection pools) with `page_url`
     /// loaded; its scope for [`Remote::events`] and [`Driver::evaluate`].
@@ -144,7 +153,7 @@ impl Session {
     ) -> Result<Session, BrowserError> {
         let (process, endpoint) = start_process::<D>(launcher, path, server).await?;
         let remote = Remote::connect(&endpoint, D::INSTALL.dialect, D::EVENTS).await?;
-        D::start(&remote).await?;
+        D::start(&remote, server).await?;
         Ok(Session {
             process,
             remote,

@@ -85,6 +85,18 @@ pub enum BrowserError {
         error: String,
     },
 
+    /// Firefox's warm-up load before an `h3` point (`crate::firefox::bidi::warm_up`) was not
+    /// refused: something answers on TCP at the server's port, which the point never contacts.
+    #[error(
+        "{browser}'s warm-up load of {url} should have been refused over TCP (the h3 server \
+         listens on UDP only), but got: {answer}"
+    )]
+    WarmUp {
+        browser: BrowserProfile,
+        url: String,
+        answer: String,
+    },
+
     #[error("the page script failed ({what}): {detail}")]
     Script { what: &'static str, detail: String },
 

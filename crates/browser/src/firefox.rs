@@ -6,8 +6,10 @@
 //! ([`prefs`]) and the launch the environment [`env()`], which together keep Firefox off every
 //! host but the server; on TLS arms a `cert_override.txt` trusts the server's certificate for its
 //! address alone ([`cert_override`]; the session does not ask for `acceptInsecureCerts`, so any
-//! other certificate still fails: `tests/launch.rs`). Pages are driven in [`bidi`]; the network
-//! events read in [`events`].
+//! other certificate still fails: `tests/launch.rs`). On the `h3` arm the profile's preferences
+//! send the server's origin to QUIC ([`prefs::http3`]) and [`bidi::warm_up`] makes one load
+//! before the pages, so that their first request already goes over HTTP/3. Pages are driven in
+//! [`bidi`]; the network events read in [`events`].
 
 pub mod bidi;
 pub mod events;
@@ -21,7 +23,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use vocab::{BrowserProfile, Paths};
+use vocab::{BrowserProfile, Paths, Transport};
 
 use crate::driver::{Driver, Install, ServerUnderTest};
 use crate::error::BrowserError;
@@ -81,7 +83,8 @@ impl Driver for Firefox {
         profile: &Path,
         server: &ServerUnderTest,
     ) -> Result<Command, BrowserError> {
-        std::fs::write(profile.join("user.js"), prefs::user_js()).map_err(BrowserError::TempDir)?;
+        let user_js = prefs::user_js_for(server.transport, server.addr);
+        std::fs::write(profile.join("user.js"), user_js).map_err(BrowserError::TempDir)?;
         if let Some(der) = &server.certificate {
             std::fs::write(
                 profile.join("cert_override.txt"),
@@ -103,8 +106,12 @@ impl Driver for Firefox {
         bidi_endpoint(&std::fs::read_to_string(profile.join("WebDriverBiDiServer.json")).ok()?)
     }
 
-    fn start(remote: &Remote) -> impl Future<Output = Result<(), BrowserError>> + Send {
-        bidi::start_session(remote)
+    async fn start(remote: &Remote, server: &ServerUnderTest) -> Result<(), BrowserError> {
+        bidi::start_session(remote).await?;
+        match server.transport {
+            Transport::Tcp => Ok(()),
+            Transport::Udp => bidi::warm_up(remote, server.addr).await,
+        }
     }
 
     fn open_page(

@@ -12,8 +12,8 @@
 //!
 //! Each page loads [`PAGE_PATH`] (not the demo page, whose own EventSource would hold a slot) and
 //! the harness starts [`SETTLE`] after the load event, once that connection is idle: over
-//! HTTP/1.1 the first EventSource reuses it, over HTTP/2 it is the one connection, so the page
-//! adds requests but no connection (docs/browsers.md, "The page loaded first"; the page's own
+//! HTTP/1.1 the first EventSource reuses it, over HTTP/2 and HTTP/3 it is the one connection, so
+//! the page adds requests but no connection (docs/browsers.md, "The page loaded first"; the page's own
 //! requests: `crates/browser/FINDINGS.md`, "point.rs").
 //! [`Connections`](crate::Connections) keeps both views: the connections that carried the
 //! EventSources and POSTs (what the emulation is compared with) and those that carried anything.
@@ -47,18 +47,11 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
 /// Slack on top of `warmup + duration` for the page's end-of-point snapshot.
 const RESULT_SLACK: Duration = Duration::from_secs(15);
 
-/// Which arms a browser can run; `Err` says why not.
-pub fn browser_supports(protocol: Protocol) -> Result<(), BrowserError> {
-    match protocol {
-        Protocol::H1 | Protocol::H1Tls | Protocol::H2 | Protocol::Ws | Protocol::Wss => Ok(()),
-        Protocol::H2c => Err(BrowserError::UnsupportedArm {
-            protocol,
-            reason: "browsers speak HTTP/2 only over TLS with ALPN h2, never cleartext h2c",
-        }),
-        Protocol::H3 => Err(BrowserError::UnsupportedArm {
-            protocol,
-            reason: "the browser drivers do not force HTTP/3 yet (issue #24)",
-        }),
+/// Which arms a browser can run ([`BrowserProfile::speaks`]); `Err` says why not.
+pub fn browser_supports(browser: BrowserProfile, protocol: Protocol) -> Result<(), BrowserError> {
+    match browser.cannot_speak(protocol) {
+        None => Ok(()),
+        Some(reason) => Err(BrowserError::UnsupportedArm { protocol, reason }),
     }
 }
 
@@ -72,7 +65,7 @@ pub async fn run_point(
     mut server: ServerConfig,
 ) -> Result<PointOutcome, BrowserError> {
     let started = Instant::now();
-    browser_supports(arm)?;
+    browser_supports(browser, arm)?;
     server.listeners = vec![(arm, SocketAddr::from(([127, 0, 0, 1], 0)))];
     let server = sse_server::start(server)
         .await
@@ -110,12 +103,13 @@ async fn run<D: Driver>(
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
     let started = Instant::now();
-    browser_supports(arm)?;
+    browser_supports(D::PROFILE, arm)?;
     let addr = server
         .addr(arm)
         .ok_or(BrowserError::NoListener { protocol: arm })?;
     let under_test = ServerUnderTest {
         addr,
+        transport: arm.transport(),
         certificate: arm.is_tls().then(|| server.cert_der().to_vec()),
     };
     let mut session = Session::launch::<D>(launcher, path, &under_test).await?;

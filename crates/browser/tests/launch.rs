@@ -149,6 +149,7 @@ async fn a_binary_that_is_not_a_browser_is_reported() {
 async fn load_with_cert<D: Driver>(addr: SocketAddr, der: &[u8]) -> Option<String> {
     let server = ServerUnderTest {
         addr,
+        transport: vocab::Transport::Tcp,
         certificate: Some(der.to_vec()),
     };
     let session = Session::launch::<D>(&Launcher::direct(), &find(D::PROFILE), &server)

@@ -92,9 +92,10 @@ impl Client {
     /// named on stderr with the reason.
     pub fn points(&self, scenario: &Scenario) -> Vec<PointId> {
         let all = scenario.points().into_iter();
-        if matches!(self, Client::Emulated { .. }) {
-            return all.collect();
-        }
+        let browser = match self {
+            Client::Emulated { .. } => return all.collect(),
+            Client::Browser { browser, .. } => *browser,
+        };
         if scenario.has_answers() {
             eprintln!(
                 "skipping every point: the browsers do not run streamed answers yet (the \
@@ -105,7 +106,7 @@ impl Client {
         let mut skipped_arms: Vec<Protocol> = Vec::new();
         let mut out = Vec::new();
         for id in all {
-            if let Err(e) = browser::browser_supports(id.arm) {
+            if let Err(e) = browser::browser_supports(browser, id.arm) {
                 if !skipped_arms.contains(&id.arm) {
                     eprintln!("skipping {}: {e}", id.arm);
                     skipped_arms.push(id.arm);

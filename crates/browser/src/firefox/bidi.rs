@@ -10,6 +10,7 @@
 //! `script.evaluate` in the page's realm; BiDi returns its own serialization of values, so every
 //! result is passed through `JSON.stringify` in the page and parsed here.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 use vocab::BrowserProfile;
 
 use super::events::KEPT;
-use crate::error::BrowserError;
+use crate::error::{BrowserError, RemoteError};
 use crate::remote::Remote;
 
 /// Starts the session and subscribes to the network events every point keeps.
@@ -27,6 +28,58 @@ pub async fn start_session(bidi: &Remote) -> Result<(), BrowserError> {
     bidi.call("session.subscribe", json!({ "events": KEPT }), None)
         .await?;
     Ok(())
+}
+
+/// How long the warm-up's tab may take to be refused (across an emulated network a lost SYN is
+/// sent again after a second).
+const WARM_UP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Idle time after the warm-up, so Firefox's alt-svc storage, whose loading the warm-up started,
+/// is ready before the first page (the capture waited 2 s; 0 s was enough in 3 of 3 trials).
+const WARM_UP_SETTLE: Duration = Duration::from_millis(500);
+
+/// Before an `h3` point, one load of the server's origin in a tab of its own, closed afterwards.
+/// The first request to an origin cannot use the HTTP/3 mapping preference: Firefox's alt-svc
+/// storage is still loading, so it goes over TCP (`scripts/h3-capture/FINDINGS.md`, "Setup"; the
+/// request starts that loading). The server listens on UDP only, so this TCP connection to its
+/// port is refused, which is checked: any other answer means something else listens there. Its
+/// events belong to its own browsing context, never to a page's: no response of a point comes
+/// from it, and the pages opened after it go over HTTP/3 from their first request.
+pub async fn warm_up(bidi: &Remote, addr: SocketAddr) -> Result<(), BrowserError> {
+    let url = format!("https://{addr}/");
+    let created = bidi
+        .call("browsingContext.create", json!({ "type": "tab" }), None)
+        .await?;
+    let context = created["context"].as_str().unwrap_or_default().to_owned();
+    let loaded = bidi
+        .call_within(
+            "browsingContext.navigate",
+            json!({ "context": context, "url": url, "wait": "complete" }),
+            None,
+            WARM_UP_TIMEOUT,
+        )
+        .await;
+    bidi.call("browsingContext.close", json!({ "context": context }), None)
+        .await?;
+    match loaded {
+        Err(RemoteError::Command { message, .. }) if message.contains(REFUSED) => {
+            tokio::time::sleep(WARM_UP_SETTLE).await;
+            Ok(())
+        }
+        Err(RemoteError::Command { message, .. }) => Err(warm_up_error(url, message)),
+        Err(e) => Err(e.into()),
+        Ok(answer) => Err(warm_up_error(url, answer.to_string())),
+    }
+}
+
+/// Firefox's error for a TCP connection refused.
+const REFUSED: &str = "NS_ERROR_CONNECTION_REFUSED";
+
+fn warm_up_error(url: String, answer: String) -> BrowserError {
+    BrowserError::WarmUp {
+        browser: BrowserProfile::Firefox,
+        url,
+        answer,
+    }
 }
 
 /// A new user context with one window, `page_url` loaded (its load event fired); the window's
@@ -58,7 +111,7 @@ pub async fn open_tab(
     match navigated {
         Ok(_) => Ok(context),
         // A certificate or network error is the navigation's answer, not the protocol's.
-        Err(crate::error::RemoteError::Command { message, .. }) => Err(BrowserError::Navigation {
+        Err(RemoteError::Command { message, .. }) => Err(BrowserError::Navigation {
             browser: BrowserProfile::Firefox,
             url: page_url.to_owned(),
             error: message,

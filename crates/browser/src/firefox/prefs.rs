@@ -19,15 +19,21 @@
 //! EventSource stay at their defaults (a test below checks the names). `tests/isolation.rs`
 //! checks the result at the system-call level: during a whole point the browser's processes
 //! connect to nothing but the server's port.
+//!
+//! HTTP/3 is off ([`PREFS`]) except for a server on QUIC (the `h3` arm), where [`http3`] turns it
+//! on for the server's address alone.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 /// A preference value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pref {
     Bool(bool),
     Int(i32),
     Str(&'static str),
+    /// A string made for one launch (the server's address).
+    Owned(String),
 }
 
 /// Every preference written to `user.js`: name, value.
@@ -185,23 +191,76 @@ pub const PREFS: &[(&str, Pref)] = &[
     ("network.dns.use_https_rr_as_altsvc", Pref::Bool(false)),
     ("network.dns.disablePrefetch", Pref::Bool(true)),
     // Connections: direct (no proxy from the environment), no speculative connections or
-    // prefetch, no HTTP/3 (Chromium runs with --disable-quic; the server speaks no QUIC).
+    // prefetch, no HTTP/3 (Chromium runs with --disable-quic; only the h3 arm's server speaks
+    // QUIC, and `http3` turns it on for that server alone).
     ("network.proxy.type", Pref::Int(0)),
     ("network.http.speculative-parallel-limit", Pref::Int(0)),
     ("network.prefetch-next", Pref::Bool(false)),
     ("network.http.http3.enable", Pref::Bool(false)),
 ];
 
-/// The `user.js` text.
+/// The preferences that put Firefox on HTTP/3 to the server at `addr`, and to nothing else, as
+/// the capture found them needed (`scripts/h3-capture/FINDINGS.md`, "Setup"): HTTP/3 on; the
+/// testing mapping that sends `addr`'s origin to QUIC on its own port (the server serves no
+/// `Alt-Svc`, and speaks no TCP on the `h3` arm); its use forced; and HTTP/3 kept when a root the
+/// profile trusts is not built in (the server's certificate override counts as one: with the
+/// default `true` Firefox closes the QUIC connection after its handshake and goes to TCP).
+pub fn http3(addr: SocketAddr) -> [(&'static str, Pref); 4] {
+    let host = match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    [
+        ("network.http.http3.enable", Pref::Bool(true)),
+        (
+            "network.http.http3.alt-svc-mapping-for-testing",
+            Pref::Owned(format!("{host};h3=:{}", addr.port())),
+        ),
+        (
+            "network.http.http3.force-use-alt-svc-mapping-for-testing",
+            Pref::Bool(true),
+        ),
+        (
+            "network.http.http3.disable_when_third_party_roots_found",
+            Pref::Bool(false),
+        ),
+    ]
+}
+
+/// The `user.js` text of a profile for a server on TCP (no HTTP/3).
 pub fn user_js() -> String {
+    write_user_js(&[])
+}
+
+/// The `user.js` text of a profile for the server at `addr` on `transport`: [`PREFS`], with
+/// [`http3`]'s in place of theirs for a server on QUIC.
+pub fn user_js_for(transport: vocab::Transport, addr: SocketAddr) -> String {
+    match transport {
+        vocab::Transport::Tcp => user_js(),
+        vocab::Transport::Udp => write_user_js(&http3(addr)),
+    }
+}
+
+/// [`PREFS`], each overridden by its entry in `overrides` if it has one, then the overrides that
+/// [`PREFS`] does not name: one line per preference.
+fn write_user_js(overrides: &[(&'static str, Pref)]) -> String {
     let mut out = String::from(
-        "// Written by ssebench (crates/browser/src/firefox/prefs.rs): no traffic beyond 127.0.0.1.\n",
+        "// Written by ssebench (crates/browser/src/firefox/prefs.rs): no traffic beyond the server.\n",
     );
-    for (name, value) in PREFS {
+    let overridden = |name: &str| overrides.iter().find(|(n, _)| *n == name);
+    let base = PREFS
+        .iter()
+        .map(|(name, value)| overridden(name).unwrap_or(&(name, value.clone())).clone());
+    let added = overrides
+        .iter()
+        .filter(|(name, _)| !PREFS.iter().any(|(n, _)| n == name))
+        .cloned();
+    for (name, value) in base.chain(added).collect::<Vec<_>>() {
         let value = match value {
             Pref::Bool(b) => b.to_string(),
             Pref::Int(i) => i.to_string(),
             Pref::Str(s) => serde_json::to_string(s).expect("a string serializes"),
+            Pref::Owned(s) => serde_json::to_string(&s).expect("a string serializes"),
         };
         let _ = writeln!(out, "user_pref({name:?}, {value});");
     }
@@ -226,6 +285,35 @@ mod tests {
         let before = names.len();
         names.dedup();
         assert_eq!(names.len(), before, "a pref is listed twice");
+    }
+
+    /// For a server on QUIC, HTTP/3 is on and mapped to its address alone, each preference once.
+    #[test]
+    fn http3_for_the_server_alone() {
+        let addr: SocketAddr = "198.18.1.2:4433".parse().unwrap();
+        let tcp = user_js_for(vocab::Transport::Tcp, addr);
+        assert_eq!(tcp, user_js());
+        assert!(tcp.contains("user_pref(\"network.http.http3.enable\", false);"));
+        assert!(!tcp.contains("alt-svc-mapping"));
+        let quic = user_js_for(vocab::Transport::Udp, addr);
+        assert!(quic.contains("user_pref(\"network.http.http3.enable\", true);"));
+        assert!(!quic.contains("user_pref(\"network.http.http3.enable\", false);"));
+        assert!(quic.contains(
+            "user_pref(\"network.http.http3.alt-svc-mapping-for-testing\", \"198.18.1.2;h3=:4433\");"
+        ));
+        assert!(quic.contains(
+            "user_pref(\"network.http.http3.disable_when_third_party_roots_found\", false);"
+        ));
+        assert_eq!(quic.lines().count(), PREFS.len() + 1 + 3, "one line each");
+        let mut names: Vec<&str> = quic
+            .lines()
+            .filter_map(|l| l.strip_prefix("user_pref(\""))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "a pref is written twice");
     }
 
     /// What is measured must stay at Firefox's defaults.

@@ -304,6 +304,6 @@ async fn two_clients_have_their_own_pools_in_firefox() {
 /// h2c is refused with a reason, before anything is started.
 #[tokio::test]
 async fn h2c_is_refused_with_a_reason() {
-    let err = browser::browser_supports(Protocol::H2c).unwrap_err();
+    let err = browser::browser_supports(BrowserProfile::Chromium, Protocol::H2c).unwrap_err();
     assert!(err.to_string().contains("h2c"), "{err}");
 }
