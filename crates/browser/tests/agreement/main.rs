@@ -2,14 +2,18 @@
 //!
 //! For each arm a browser can run and 5, 6 and 10 streams with one POST issued after them, the
 //! same point ([`points::workload`]) runs against a fresh embedded server once emulated
-//! (`loadgen::run_point`) and once in each headless browser (`browser::run_point`). They must
+//! (`loadgen::run_point`) and once in each headless browser (`browser::run_point`). Each test is
+//! written once over browsers and arms (`#[test_support::browsers]`: `agrees::chromium::h3`,
+//! `agrees::firefox::h1`, ...), the browsers from `vocab::BrowserProfile::ALL` and the arms each
+//! speaks, so a new arm or browser joins them by being added to `vocab`. They must
 //! agree on streams opened, streams still queued at the end, whether the POST completed or
 //! stalled, and the connections that carried the streams and the POST; each must also match what
 //! the browser is known to do ([`truth`]). On the WebSocket arms the streams are WebSockets, each
 //! on a connection of its own outside the six HTTP/1.1 slots (`scripts/chromium-ws-probe/`), and
 //! the POST's echo comes back; no socket reuses the page's connection, so the page's is counted
-//! too. Two more points per browser: an HTTP/2 server limit of 3, and two clients with six
-//! streams each (every client has its own connection pool).
+//! too. Two more kinds of point per browser: a server stream limit of 3 on the multiplexed arms
+//! (HTTP/2 and HTTP/3), and two clients with six streams each on HTTP/1.1 (every client has its
+//! own connection pool).
 //!
 //! The page's own load adds a request, not a connection (`browser::point`, "The page's own
 //! connection"): the browser side also checks that no connection carried only the document and
@@ -18,7 +22,8 @@
 //! The same agreement holds across an emulated network of 50 ms round trip (`netem`), the server
 //! in its server namespace, the emulated clients and the browser ([`browser::Launcher`]) in its
 //! client namespace; there the time to first event must show the round trips it crossed
-//! ([`check_round_trips`]). These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`,
+//! ([`check_round_trips`]); on every TLS arm (`cargo test -p browser --test agreement 50ms`).
+//! These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`,
 //! iproute2) and fail without.
 //!
 //! Both browsers must be installed (`apt-get install chromium firefox-esr`, or
@@ -48,7 +53,10 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// The round trip of the emulated network points.
 const RTT: Duration = Duration::from_millis(50);
 
-async fn agree(kind: BrowserProfile, protocol: Protocol) {
+/// Every arm a browser speaks, on loopback: 5, 6 and 10 streams and a POST, emulated and in the
+/// browser (`agrees::chromium::h3`, ...).
+#[test_support::browsers(all, flavor = "multi_thread", worker_threads = 2)]
+async fn agrees(kind: BrowserProfile, protocol: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
     agree_over(&Net::Loopback, kind, &path, protocol, &[5, 6, 10]).await;
@@ -57,10 +65,11 @@ async fn agree(kind: BrowserProfile, protocol: Protocol) {
 /// Over an emulated round trip, a stream's first event comes at least one round trip after its
 /// EventSource (the request and its answer), and on a connection of its own two more (the TCP and
 /// TLS 1.3 handshakes first). Over HTTP/1.1 all but the first stream open a connection (the first
-/// reuses the page's), so the median is at least 3 RTT; over HTTP/2 at least 1 RTT. 5% off for
-/// Firefox's coarse page timers. Less means the traffic did not cross the emulated network.
+/// reuses the page's), and every WebSocket opens one (then its upgrade), so the median is at least
+/// 3 RTT; over HTTP/2 and HTTP/3 (the page's one connection) at least 1 RTT. 5% off for Firefox's
+/// coarse page timers. Less means the traffic did not cross the emulated network.
 fn check_round_trips(client: &str, protocol: Protocol, streams: u32, t: &Timing) {
-    let trips = if protocol.is_http2() { 1.0 } else { 3.0 };
+    let trips = if protocol.is_multiplexed() { 1.0 } else { 3.0 };
     let floor = RTT.as_secs_f64() * 1e3 * trips * 0.95;
     let p50 = t.first_event_p50_ms.expect("a time to first event");
     assert!(
@@ -117,10 +126,12 @@ async fn agree_over(
     );
 }
 
-/// [`agree_over`] across an emulated network of [`RTT`] at 6 and 10 streams. The emulated
-/// clients' runtime has its workers in the client namespace, and the points run on them (a
-/// spawned task, not `block_on`'s own thread, which stays where it is).
-fn agree_across_the_network(kind: BrowserProfile, protocol: Protocol) {
+/// [`agree_over`] across an emulated network of [`RTT`] at 6 and 10 streams, on every TLS arm a
+/// browser speaks (`agrees_at_50ms_rtt::firefox::h3`, ...). The emulated clients' runtime has its
+/// workers in the client namespace, and the points run on them (a spawned task, not `block_on`'s
+/// own thread, which stays where it is).
+#[test_support::browsers(tls)]
+fn agrees_at_50ms_rtt(kind: BrowserProfile, protocol: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.blocking_lock();
     let config = NetworkConfig {
@@ -151,89 +162,25 @@ fn agree_across_the_network(kind: BrowserProfile, protocol: Protocol) {
         .unwrap();
 }
 
-#[test]
-fn h1_tls_agrees_with_chromium_at_50ms_rtt() {
-    agree_across_the_network(BrowserProfile::Chromium, Protocol::H1Tls);
-}
-
-#[test]
-fn h2_agrees_with_chromium_at_50ms_rtt() {
-    agree_across_the_network(BrowserProfile::Chromium, Protocol::H2);
-}
-
-#[test]
-fn h1_tls_agrees_with_firefox_at_50ms_rtt() {
-    agree_across_the_network(BrowserProfile::Firefox, Protocol::H1Tls);
-}
-
-#[test]
-fn h2_agrees_with_firefox_at_50ms_rtt() {
-    agree_across_the_network(BrowserProfile::Firefox, Protocol::H2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h1_agrees_with_chromium() {
-    agree(BrowserProfile::Chromium, Protocol::H1).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h1_tls_agrees_with_chromium() {
-    agree(BrowserProfile::Chromium, Protocol::H1Tls).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_agrees_with_chromium() {
-    agree(BrowserProfile::Chromium, Protocol::H2).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h1_agrees_with_firefox() {
-    agree(BrowserProfile::Firefox, Protocol::H1).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h1_tls_agrees_with_firefox() {
-    agree(BrowserProfile::Firefox, Protocol::H1Tls).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_agrees_with_firefox() {
-    agree(BrowserProfile::Firefox, Protocol::H2).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ws_agrees_with_chromium() {
-    agree(BrowserProfile::Chromium, Protocol::Ws).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wss_agrees_with_chromium() {
-    agree(BrowserProfile::Chromium, Protocol::Wss).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ws_agrees_with_firefox() {
-    agree(BrowserProfile::Firefox, Protocol::Ws).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wss_agrees_with_firefox() {
-    agree(BrowserProfile::Firefox, Protocol::Wss).await;
-}
-
-/// A server that allows 3 concurrent streams: the browser opens 3 on its one connection and
-/// queues the other 7 EventSources there, and the POST, made after them, waits behind them
-/// (docs/browsers.md, "The wait queue"; Chromium: `scripts/chromium-h2-capture/FINDINGS.md`, Q2;
-/// Firefox: `crates/browser/FINDINGS.md`, "tests/agreement"). No stream ends, so nothing leaves
-/// the queue: 3 open, 7 queued, the POST stalled, one connection.
-async fn h2_server_limit_of_3(kind: BrowserProfile) {
+/// A server that allows 3 concurrent streams, on the multiplexed arms: the browser opens 3 on its
+/// one connection and queues the other 7 EventSources there, and the POST, made after them, waits
+/// behind them. HTTP/2: `SETTINGS_MAX_CONCURRENT_STREAMS` 3 (docs/browsers.md, "The wait queue";
+/// Chromium: `scripts/chromium-h2-capture/FINDINGS.md`, Q2; Firefox: `crates/browser/FINDINGS.md`,
+/// "tests/agreement"). HTTP/3: QUIC's MAX_STREAMS counts streams ever opened, but the server's
+/// quinn grants one more for each stream that ends, so the page's request gives its stream back
+/// and 3 EventSources run, the rest waiting in creation order, the POST last, on the one
+/// connection (docs/browsers.md, "HTTP/3 streams"; both browsers: `scripts/h3-capture/FINDINGS.md`,
+/// Q3, limit 3 with credit returned). No stream ends, so nothing leaves the queue: 3 open,
+/// 7 queued, the POST stalled, one connection.
+#[test_support::browsers(multiplexed, flavor = "multi_thread", worker_threads = 2)]
+async fn server_limit_of_3(kind: BrowserProfile, arm: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
     let limit = Some(3);
-    let e = emulated(&Net::Loopback, Protocol::H2, 1, 10, limit).await;
-    let b = real(&Net::Loopback, kind, &path, Protocol::H2, 1, 10, limit).await;
-    println!("{}", row(Protocol::H2, 10, "emulated, limit 3", &e));
-    println!("{}", row(Protocol::H2, 10, &format!("{kind}, limit 3"), &b));
+    let e = emulated(&Net::Loopback, arm, 1, 10, limit).await;
+    let b = real(&Net::Loopback, kind, &path, arm, 1, 10, limit).await;
+    println!("{}", row(arm, 10, "emulated, limit 3", &e));
+    println!("{}", row(arm, 10, &format!("{kind}, limit 3"), &b));
     let known = Agreement {
         opened: 3,
         queued_at_end: 7,
@@ -245,19 +192,9 @@ async fn h2_server_limit_of_3(kind: BrowserProfile) {
     };
     assert_eq!(
         b.0, known,
-        "h2 limit 3: {kind} disagrees with its known behaviour"
+        "{arm} limit 3: {kind} disagrees with its known behaviour"
     );
-    assert_eq!(e.0, b.0, "h2 limit 3, 10 streams: emulated vs {kind}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_server_limit_of_3_agrees_with_chromium() {
-    h2_server_limit_of_3(BrowserProfile::Chromium).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h2_server_limit_of_3_agrees_with_firefox() {
-    h2_server_limit_of_3(BrowserProfile::Firefox).await;
+    assert_eq!(e.0, b.0, "{arm} limit 3, 10 streams: emulated vs {kind}");
 }
 
 /// Two virtual clients with six EventSources each over HTTP/1.1: each client is one isolated
@@ -265,16 +202,14 @@ async fn h2_server_limit_of_3_agrees_with_firefox() {
 /// emulated client has its own six slots. So all twelve open on twelve connections, and each
 /// client's POST stalls behind its own six streams. Were the contexts sharing one pool, six
 /// streams would stay queued.
-async fn two_clients(kind: BrowserProfile) {
+#[test_support::browsers(h1, flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_have_their_own_pools(kind: BrowserProfile, arm: Protocol) {
     let path = find(kind);
     let _one = ONE_AT_A_TIME.lock().await;
-    let e = emulated(&Net::Loopback, Protocol::H1, 2, 6, None).await;
-    let b = real(&Net::Loopback, kind, &path, Protocol::H1, 2, 6, None).await;
-    println!("{}", row(Protocol::H1, 12, "emulated, 2 clients x 6", &e));
-    println!(
-        "{}",
-        row(Protocol::H1, 12, &format!("{kind}, 2 clients x 6"), &b)
-    );
+    let e = emulated(&Net::Loopback, arm, 2, 6, None).await;
+    let b = real(&Net::Loopback, kind, &path, arm, 2, 6, None).await;
+    println!("{}", row(arm, 12, "emulated, 2 clients x 6", &e));
+    println!("{}", row(arm, 12, &format!("{kind}, 2 clients x 6"), &b));
     let known = Agreement {
         opened: 12,
         queued_at_end: 0,
@@ -291,19 +226,11 @@ async fn two_clients(kind: BrowserProfile) {
     assert_eq!(e.0, b.0, "2 clients x 6 streams: emulated vs {kind}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_clients_have_their_own_pools_in_chromium() {
-    two_clients(BrowserProfile::Chromium).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_clients_have_their_own_pools_in_firefox() {
-    two_clients(BrowserProfile::Firefox).await;
-}
-
 /// h2c is refused with a reason, before anything is started.
 #[tokio::test]
 async fn h2c_is_refused_with_a_reason() {
-    let err = browser::browser_supports(BrowserProfile::Chromium, Protocol::H2c).unwrap_err();
-    assert!(err.to_string().contains("h2c"), "{err}");
+    for kind in BrowserProfile::ALL {
+        let err = browser::browser_supports(kind, Protocol::H2c).unwrap_err();
+        assert!(err.to_string().contains("h2c"), "{err}");
+    }
 }

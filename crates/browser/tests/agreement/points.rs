@@ -84,12 +84,14 @@ pub fn median_ms(samples: &[Duration]) -> Option<f64> {
         .map(|d| d.as_secs_f64() * 1e3)
 }
 
-/// The embedded server of every point; `max_streams` sets its `SETTINGS_MAX_CONCURRENT_STREAMS`.
+/// The embedded server of every point; `max_streams` sets its stream limit on the multiplexed
+/// arms: HTTP/2's `SETTINGS_MAX_CONCURRENT_STREAMS`, the streams QUIC lets be open at once.
 pub fn server_config(max_streams: Option<u32>) -> ServerConfig {
     let mut config = ServerConfig::default();
     config.events.interval = Duration::from_millis(100);
     if let Some(max) = max_streams {
         config.http2.max_concurrent_streams = max;
+        config.http3_max_streams = max;
     }
     config
 }
@@ -263,10 +265,10 @@ pub async fn real(
 /// What the browser is known to do, independent of either measurement.
 ///
 /// Both browsers alike, each rule with Chromium's and Firefox's evidence in docs/browsers.md
-/// ("Six connections per origin", "The wait queue", "HTTP/2 streams"): over HTTP/1.1 a request
-/// waits for one of six connections and an EventSource never gives its connection back; over
-/// HTTP/2 one connection per origin carries everything, up to the server's
-/// `SETTINGS_MAX_CONCURRENT_STREAMS` (the embedded server announces 100).
+/// ("Six connections per origin", "The wait queue", "HTTP/2 streams", "HTTP/3 streams"): over
+/// HTTP/1.1 a request waits for one of six connections and an EventSource never gives its
+/// connection back; over HTTP/2 and HTTP/3 one connection per origin carries everything, up to
+/// the server's stream limit (the embedded server allows 100 on each).
 pub fn truth(protocol: Protocol, streams: u64) -> Agreement {
     if protocol.is_websocket() {
         // Every socket opens on its own connection, one handshake at a time, outside the six
@@ -281,7 +283,7 @@ pub fn truth(protocol: Protocol, streams: u64) -> Agreement {
             server_connections: streams + 1,
         };
     }
-    if protocol.is_http2() {
+    if protocol.is_multiplexed() {
         Agreement {
             opened: streams,
             queued_at_end: 0,
