@@ -1,7 +1,7 @@
 """The two browsers, started as crates/browser starts them, with HTTP/3 switched on for the capture.
 
-Chromium: the fixed flags of crates/browser/src/chromium.rs (`FLAGS`, with `--disable-quic`
-replaced by `--enable-quic`), its host resolver rules, a fresh profile, the capture certificate's
+Chromium: the fixed flags of crates/browser/src/chromium.rs (`FLAGS`, with `--enable-quic` where
+a TCP server gets `--disable-quic`: `quic_flags`), its host resolver rules, a fresh profile, the capture certificate's
 key as the only accepted one, `--origin-to-force-quic-on=127.0.0.1:PORT` (or, with
 --chromium-quic altsvc, nothing forced: HTTP/3 is learned from the TCP side's Alt-Svc), and CDP on
 a free port. The page's console and every response's protocol (Network.responseReceived) are
@@ -27,7 +27,7 @@ import websocket
 
 CHROMIUM = shutil.which("chromium") or "chromium"
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox") or "firefox-esr"
-# crates/browser/src/chromium.rs FLAGS, with --disable-quic swapped for --enable-quic.
+# crates/browser/src/chromium.rs FLAGS, with --enable-quic (quic_flags() for a server on UDP).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]

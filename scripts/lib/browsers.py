@@ -25,7 +25,7 @@ import websocket
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox") or "firefox-esr"
-# crates/browser/src/chromium.rs FLAGS.
+# crates/browser/src/chromium.rs FLAGS and quic_flags() for a server on TCP (--disable-quic).
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # crates/browser/src/chromium.rs host_resolver_rules(): no host name resolves, 127.0.0.1 is reached.
