@@ -165,18 +165,7 @@ async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, Load
         .await
         .inspect_err(|e| ctx.connect_failed(e))?;
     let rules = H2Rules::of(ctx.profile);
-    let mut builder = h2::client::Builder::new();
-    builder
-        .initial_max_send_streams(rules::INITIAL_STREAMS)
-        .header_table_size(rules.header_table_size)
-        .enable_push(rules.enable_push)
-        .initial_window_size(rules.stream_window)
-        .initial_connection_window_size(rules.connection_window)
-        .data_frame_budget(rules.data_frame_budget());
-    if let Some(size) = rules.max_header_list_size {
-        builder.max_header_list_size(size);
-    }
-    let handshake = builder.handshake::<_, Bytes>(io);
+    let handshake = rules.client().handshake::<_, Bytes>(io);
     let left = ctx.connect_timeout.saturating_sub(started.elapsed());
     let (send, mut connection) = tokio::time::timeout(left, handshake)
         .await
