@@ -168,7 +168,6 @@ async fn measure<D: Driver>(
         server: listener(server, arm),
         server_connections_after_page_load: after_load
             .map_or(0, |l| l.connections_carrying_requests),
-        negotiated: arm.alpn_id().to_owned(),
         ..PointOutcome::default()
     };
     for (page, result) in pages.iter().zip(results) {
@@ -178,19 +177,9 @@ async fn measure<D: Driver>(
                 detail: e.to_string(),
             })?;
         let network = D::page_network(&remote.events(page, 0), &workload.paths);
-        // Firefox reports each WebSocket handshake as a response (status 101) of a connection
-        // of its own; Chromium's network events do not show them, so there the page's own
-        // count of opens stands for them.
-        let handshakes = network.websocket_handshakes();
-        let websockets = arm.is_websocket();
-        out.add_page(&snapshot, websockets, websockets && handshakes == 0);
-        check_protocol(D::PROFILE, arm, &network)?;
+        out.negotiated = check_protocol(D::PROFILE, arm, &network)?;
+        out.add_page(&snapshot, arm.is_websocket());
         out.add_network(&network);
-        if websockets {
-            // The handshakes' connections carried sockets, not the page.
-            out.connections.page_only = out.connections.page_only.saturating_sub(handshakes);
-            out.connections.streams_and_posts += handshakes;
-        }
     }
     Ok(out)
 }
@@ -200,21 +189,92 @@ fn listener(server: &RunningServer, arm: Protocol) -> Option<sse_server::Listene
     server.stats().listener(arm).cloned()
 }
 
-/// Every response must have come over the arm's protocol: a fallback fails the point.
+/// The protocol the browser reported for a page's responses, which must be the arm's on every
+/// response that names one (a fallback fails the point), and on at least one (a page whose
+/// responses say nothing proves nothing).
 fn check_protocol(
     browser: BrowserProfile,
     arm: Protocol,
     network: &PageNetwork,
-) -> Result<(), BrowserError> {
+) -> Result<String, BrowserError> {
     let expected = arm.alpn_id();
-    match network.responses.iter().find(|r| r.protocol != expected) {
-        Some(r) => Err(BrowserError::ProtocolMismatch {
-            browser,
-            arm,
-            expected,
-            got: r.protocol.clone(),
-            url: r.url.clone(),
-        }),
-        None => Ok(()),
+    let mut negotiated = None;
+    for r in &network.responses {
+        let Some(got) = &r.protocol else { continue };
+        if got != expected {
+            return Err(BrowserError::ProtocolMismatch {
+                browser,
+                arm,
+                expected,
+                got: got.clone(),
+                url: r.url.clone(),
+            });
+        }
+        negotiated = Some(got.clone());
+    }
+    negotiated.ok_or(BrowserError::NoProtocol { browser, arm })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{ConnectionEvidence, RequestKind, Response};
+
+    fn response(protocol: Option<&str>) -> Response {
+        Response {
+            kind: RequestKind::Stream,
+            url: "https://127.0.0.1:1/events".into(),
+            status: 200,
+            protocol: protocol.map(str::to_owned),
+            connection: ConnectionEvidence::Handshake,
+        }
+    }
+
+    fn page(protocols: &[Option<&str>]) -> PageNetwork {
+        PageNetwork {
+            responses: protocols.iter().map(|&p| response(p)).collect(),
+            ..PageNetwork::default()
+        }
+    }
+
+    #[test]
+    fn the_negotiated_protocol_is_the_one_the_browser_reported() {
+        let chromium = BrowserProfile::Chromium;
+        let got = check_protocol(
+            chromium,
+            Protocol::H2,
+            &page(&[Some("h2"), None, Some("h2")]),
+        );
+        assert_eq!(got.unwrap(), "h2");
+        let got = check_protocol(chromium, Protocol::Ws, &page(&[Some("http/1.1"), None]));
+        assert_eq!(
+            got.unwrap(),
+            "http/1.1",
+            "a handshake without one is skipped"
+        );
+    }
+
+    #[test]
+    fn a_fallback_on_any_response_fails() {
+        let got = check_protocol(
+            BrowserProfile::Firefox,
+            Protocol::H2,
+            &page(&[Some("h2"), Some("http/1.1")]),
+        );
+        assert!(
+            matches!(&got, Err(BrowserError::ProtocolMismatch { got, .. }) if got == "http/1.1"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_page_without_a_reported_protocol_fails() {
+        for responses in [&[][..], &[None, None][..]] {
+            let got = check_protocol(BrowserProfile::Chromium, Protocol::H1, &page(responses));
+            assert!(
+                matches!(got, Err(BrowserError::NoProtocol { .. })),
+                "{responses:?}: {got:?}"
+            );
+        }
     }
 }
