@@ -40,13 +40,17 @@ pub const FLAGS: [&str; 8] = [
 ];
 
 /// The host resolver rules flag: every host name (and IP literal) resolves to "not found" without
-/// a query, except 127.0.0.1 and the server's address `server` (the rule maps IP literals too).
-/// `--disable-background-networking` alone still let Chromium look a Google host up
+/// a query, except 127.0.0.1 and the servers' addresses `servers` (the rule maps IP literals
+/// too). `--disable-background-networking` alone still let Chromium look a Google host up
 /// (`crates/browser/FINDINGS.md`, "chromium.rs").
-pub fn host_resolver_rules(server: IpAddr) -> String {
+pub fn host_resolver_rules(servers: impl IntoIterator<Item = IpAddr>) -> String {
     let mut rules = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned();
-    if server != IpAddr::V4(Ipv4Addr::LOCALHOST) {
-        rules.push_str(&format!(" , EXCLUDE {server}"));
+    let mut excluded = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    for server in servers {
+        if !excluded.contains(&server) {
+            rules.push_str(&format!(" , EXCLUDE {server}"));
+            excluded.push(server);
+        }
     }
     rules
 }
@@ -75,17 +79,26 @@ impl Driver for Chromium {
         launcher: &Launcher,
         path: &Path,
         profile: &Path,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> Result<Command, BrowserError> {
         let mut command = launcher.command(path);
         command
             .args(FLAGS)
-            .arg(host_resolver_rules(server.addr.ip()))
+            .arg(host_resolver_rules(servers.iter().map(|s| s.addr.ip())))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--remote-debugging-port=0");
-        if let Some(der) = &server.certificate {
+        let mut keys = Vec::new();
+        for der in servers.iter().filter_map(|s| s.certificate.as_ref()) {
             let spki = crate::spki::spki_sha256_base64(der).map_err(BrowserError::Certificate)?;
-            command.arg(format!("--ignore-certificate-errors-spki-list={spki}"));
+            if !keys.contains(&spki) {
+                keys.push(spki);
+            }
+        }
+        if !keys.is_empty() {
+            command.arg(format!(
+                "--ignore-certificate-errors-spki-list={}",
+                keys.join(",")
+            ));
         }
         command.arg("about:blank");
         Ok(command)
@@ -145,22 +158,32 @@ mod tests {
 
     #[test]
     fn the_resolver_rules_let_the_server_through() {
+        let far: IpAddr = "198.18.1.2".parse().unwrap();
         assert_eq!(
-            host_resolver_rules(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            host_resolver_rules([IpAddr::V4(Ipv4Addr::LOCALHOST)]),
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
         );
         assert_eq!(
-            host_resolver_rules("198.18.1.2".parse().unwrap()),
+            host_resolver_rules([far]),
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2"
+        );
+        assert_eq!(
+            host_resolver_rules([far, far]),
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2",
+            "each address once"
         );
     }
 
     #[test]
     fn a_tls_server_is_trusted_by_its_key_alone() {
         let args = |server: &ServerUnderTest| -> Vec<String> {
-            let command =
-                Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), server)
-                    .unwrap();
+            let command = Chromium::command(
+                &Launcher::direct(),
+                Path::new("c"),
+                Path::new("/p"),
+                std::slice::from_ref(server),
+            )
+            .unwrap();
             command
                 .get_args()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -187,11 +210,37 @@ mod tests {
             keys(&args(&tls)),
             [format!("--ignore-certificate-errors-spki-list={key}")]
         );
+        // Several servers: each one's key, once.
+        let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let other_der = other.cert.der().to_vec();
+        let other_key = crate::spki::spki_sha256_base64(&other_der).unwrap();
+        let second = ServerUnderTest {
+            addr: "127.0.0.1:8443".parse().unwrap(),
+            certificate: Some(other_der),
+        };
+        let several = [tls.clone(), second, tls, plain.clone()];
+        let command = Chromium::command(
+            &Launcher::direct(),
+            Path::new("c"),
+            Path::new("/p"),
+            &several,
+        )
+        .unwrap();
+        let all: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            keys(&all),
+            [format!(
+                "--ignore-certificate-errors-spki-list={key},{other_key}"
+            )]
+        );
         let bad = ServerUnderTest {
             certificate: Some(b"not DER".to_vec()),
             ..plain
         };
-        let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &bad)
+        let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &[bad])
             .unwrap_err();
         assert!(matches!(err, BrowserError::Certificate(_)), "{err}");
     }

@@ -48,4 +48,6 @@ pub use launcher::Launcher;
 pub use locate::{find_browser, install};
 pub use network::Connections;
 pub use outcome::PointOutcome;
-pub use point::{browser_supports, run_point, run_point_with, MAX_CLIENTS, PAGE_PATH};
+pub use point::{
+    browser_supports, run_point, run_point_with, run_points_with, PointSpec, MAX_CLIENTS, PAGE_PATH,
+};

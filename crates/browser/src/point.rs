@@ -6,7 +6,9 @@
 //! context (its own connection pools, as one emulated client has) with one page; load the
 //! same-origin page; run the harness ([`crate::harness`]) with the client's part of the
 //! [`Workload`]; at `warmup + duration` freeze the pages' state, read their network events and the
-//! server's counters; then close the browser and stop the server.
+//! server's counters; then close the browser and stop the server. Independent points, each with
+//! its own server, can share one browser launched for all their servers ([`run_points_with`]):
+//! their clients' contexts are still their own.
 //!
 //! # The page's own connection
 //!
@@ -92,40 +94,89 @@ pub async fn run_point_with(
     workload: &Workload,
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
+    let point = PointSpec {
+        arm,
+        workload,
+        server,
+    };
+    let mut outcomes = run_points_with(browser, path, launcher, &[point]).await?;
+    outcomes.pop().expect("one outcome per point")
+}
+
+/// One point of [`run_points_with`]: its arm, its workload and the server the caller started for
+/// it (fresh, so that its counters are the point's).
+#[derive(Debug, Clone, Copy)]
+pub struct PointSpec<'a> {
+    pub arm: Protocol,
+    pub workload: &'a Workload,
+    pub server: &'a RunningServer,
+}
+
+/// Runs several independent points at once in one fresh `browser` at `path`, started through
+/// `launcher` for all their servers (each trusted for its own address alone): each point's
+/// clients get contexts of their own, as in a browser of their own, and each point is measured
+/// as [`run_point_with`] measures it. What a browser's start costs is paid once (seconds of CPU
+/// for Firefox). `Err` when the browser could not be started; else one outcome per point, in
+/// order.
+pub async fn run_points_with(
+    browser: BrowserProfile,
+    path: &Path,
+    launcher: &Launcher,
+    points: &[PointSpec<'_>],
+) -> Result<Vec<Result<PointOutcome, BrowserError>>, BrowserError> {
     match browser {
-        BrowserProfile::Chromium => run::<Chromium>(path, launcher, arm, workload, server).await,
-        BrowserProfile::Firefox => run::<Firefox>(path, launcher, arm, workload, server).await,
+        BrowserProfile::Chromium => run::<Chromium>(path, launcher, points).await,
+        BrowserProfile::Firefox => run::<Firefox>(path, launcher, points).await,
     }
 }
 
 async fn run<D: Driver>(
     path: &Path,
     launcher: &Launcher,
-    arm: Protocol,
-    workload: &Workload,
-    server: &RunningServer,
-) -> Result<PointOutcome, BrowserError> {
+    points: &[PointSpec<'_>],
+) -> Result<Vec<Result<PointOutcome, BrowserError>>, BrowserError> {
     let started = Instant::now();
-    browser_supports(arm)?;
-    let addr = server
-        .addr(arm)
-        .ok_or(BrowserError::NoListener { protocol: arm })?;
-    let under_test = ServerUnderTest {
-        addr,
-        certificate: arm.is_tls().then(|| server.cert_der().to_vec()),
-    };
-    let mut session = Session::launch::<D>(launcher, path, &under_test).await?;
-    let result = measure::<D>(&session, arm, workload, server).await;
+    let mut servers = Vec::with_capacity(points.len());
+    for point in points {
+        browser_supports(point.arm)?;
+        let addr = point
+            .server
+            .addr(point.arm)
+            .ok_or(BrowserError::NoListener {
+                protocol: point.arm,
+            })?;
+        servers.push(ServerUnderTest {
+            addr,
+            certificate: point.arm.is_tls().then(|| point.server.cert_der().to_vec()),
+        });
+    }
+    let mut session = Session::launch::<D>(launcher, path, &servers).await?;
+    let measured = futures_util::future::join_all(
+        points
+            .iter()
+            .map(|p| measure::<D>(&session, p.arm, p.workload, p.server)),
+    )
+    .await;
     // A browser that died mid-point (e.g. Firefox refusing a non-local connection) explains the
     // failure better than the closed protocol connection does.
-    let result = match (result, session.exited()) {
-        (Err(_), Some(exited)) => Err(exited),
-        (result, _) => result,
-    };
+    let results: Vec<_> = measured
+        .into_iter()
+        .map(|result| match (result, session.exited()) {
+            (Err(_), Some(exited)) => Err(exited),
+            (result, _) => result,
+        })
+        .collect();
     session.close().await;
-    let mut outcome = result?;
-    outcome.elapsed = started.elapsed();
-    Ok(outcome)
+    let elapsed = started.elapsed();
+    Ok(results
+        .into_iter()
+        .map(|result| {
+            result.map(|mut outcome| {
+                outcome.elapsed = elapsed;
+                outcome
+            })
+        })
+        .collect())
 }
 
 async fn measure<D: Driver>(
