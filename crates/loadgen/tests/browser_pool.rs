@@ -59,14 +59,15 @@ async fn run(arm: Protocol, spec: Run) -> (PointOutcome, Stats) {
     (outcome, stats)
 }
 
-/// 8 EventSources and POSTs in one client: HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait
-/// behind them for the whole run; HTTP/2 opens all 8 on one connection and its POSTs complete.
+/// 8 EventSources and three POSTs (0, 0.5 and 1 s into the 1.5 s measured) in one client:
+/// HTTP/1.1 opens exactly 6, queues 2, and its POSTs wait behind them for the whole run; HTTP/2
+/// opens all 8 on one connection, and each POST completes and reaches all 8 streams.
 #[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn ceiling(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
-            post_rate: 4.0,
+            post_rate: 2.0,
             ..Run::default()
         },
     )
@@ -80,16 +81,18 @@ async fn ceiling(arm: Protocol) {
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), conns);
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
     let scheduled = m.get(Counter::PostsScheduled);
-    assert!(scheduled >= 4, "scheduled {scheduled}");
+    assert_eq!(scheduled, 3, "2 a second for 1.5 s");
     if arm.is_http2() {
-        // Every POST whose time came completed, but perhaps the very last one in flight.
-        assert!(m.get(Counter::PostsCompleted) + 1 >= scheduled);
-        assert!(
-            m.latency(Latency::Fanout).count >= 8 * 3,
-            "each POST fans out to 8 streams"
+        // The last POST has 500 ms to complete and reach the streams.
+        assert_eq!(m.get(Counter::PostsCompleted), scheduled);
+        assert_eq!(out.posts_stalled_at_end, 0);
+        assert_eq!(
+            m.latency(Latency::Fanout).count,
+            8 * scheduled,
+            "each POST reaches each of the 8 streams once"
         );
-        assert!(m.latency(Latency::PostRtt).count >= 3);
-        assert!(m.censored(Latency::PostRtt) <= 1);
+        assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
+        assert_eq!(m.censored(Latency::PostRtt), 0);
         assert_eq!(m.censored(Latency::PostQueueWait), 0);
     } else {
         assert_eq!(m.get(Counter::PostsCompleted), 0);
