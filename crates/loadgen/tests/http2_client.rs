@@ -179,9 +179,13 @@ async fn goaway(arm: Protocol) {
         "{completed} of {scheduled} POSTs completed, {} pending",
         out.posts_stalled_at_end
     );
-    // Five streams, 50 ms apart, over two seconds: the old connection kept delivering.
+    // The old connection kept delivering after its GOAWAY (sent at the fifth request, at the
+    // start): ticks every 50 ms for two seconds, up to 200, of which a loaded machine's server
+    // wrote as few as 146 (its sleeps run late). Half a second's worth is the bound: a connection
+    // torn down by the GOAWAY delivers one or none per stream, and then its streams would not be
+    // open at the end either (asserted above, with no reconnect in the point).
     let events = m.get(Counter::EventsReceived);
-    assert!(events >= 5 * 30, "{events} events");
+    assert!(events >= 5 * 10, "{events} events");
     assert_eq!(seen.requests(), 5);
 }
 
