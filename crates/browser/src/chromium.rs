@@ -39,29 +39,40 @@ pub const FLAGS: [&str; 7] = [
 ];
 
 /// The host resolver rules flag: every host name (and IP literal) resolves to "not found" without
-/// a query, except 127.0.0.1 and the server's address `server` (the rule maps IP literals too).
-/// `--disable-background-networking` alone still let Chromium look a Google host up
+/// a query, except 127.0.0.1 and the servers' addresses `servers` (the rule maps IP literals
+/// too). `--disable-background-networking` alone still let Chromium look a Google host up
 /// (`crates/browser/FINDINGS.md`, "chromium.rs").
-pub fn host_resolver_rules(server: IpAddr) -> String {
+pub fn host_resolver_rules(servers: impl IntoIterator<Item = IpAddr>) -> String {
     let mut rules = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".to_owned();
-    if server != IpAddr::V4(Ipv4Addr::LOCALHOST) {
-        rules.push_str(&format!(" , EXCLUDE {server}"));
+    let mut excluded = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    for server in servers {
+        if !excluded.contains(&server) {
+            rules.push_str(&format!(" , EXCLUDE {server}"));
+            excluded.push(server);
+        }
     }
     rules
 }
 
-/// QUIC for `server`: off for a server on TCP (no QUIC to any origin); for one on UDP (the `h3`
-/// arm) on, and its origin forced onto it, so the first request goes over HTTP/3 with no TCP
+/// QUIC for `servers`: off when none is on UDP (no QUIC to any origin); else on, and the origins
+/// of those on UDP (the `h3` arm) alone forced onto it, so the first request goes over HTTP/3 with no TCP
 /// attempt and no `Alt-Svc` (`scripts/h3-capture/FINDINGS.md`, "Setup" and Q5: 0 TCP connections
 /// in 46 forced runs; HTTP/3 learned from `Alt-Svc` fails the SPKI allowlist).
-pub fn quic_flags(server: &ServerUnderTest) -> Vec<String> {
-    match server.transport {
-        Transport::Tcp => vec!["--disable-quic".to_owned()],
-        Transport::Udp => vec![
-            "--enable-quic".to_owned(),
-            format!("--origin-to-force-quic-on={}", server.addr),
-        ],
+pub fn quic_flags(servers: &[ServerUnderTest]) -> Vec<String> {
+    let quic: Vec<String> = servers
+        .iter()
+        .filter(|s| s.transport == Transport::Udp)
+        .map(|s| s.addr.to_string())
+        .collect();
+    if quic.is_empty() {
+        return vec!["--disable-quic".to_owned()];
     }
+    // The flag takes a comma-separated list of origins (Chromium's
+    // `network::switches::kOriginToForceQuicOn`).
+    vec![
+        "--enable-quic".to_owned(),
+        format!("--origin-to-force-quic-on={}", quic.join(",")),
+    ]
 }
 
 /// Headless Chromium.
@@ -88,18 +99,27 @@ impl Driver for Chromium {
         launcher: &Launcher,
         path: &Path,
         profile: &Path,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> Result<Command, BrowserError> {
         let mut command = launcher.command(path);
         command
             .args(FLAGS)
-            .args(quic_flags(server))
-            .arg(host_resolver_rules(server.addr.ip()))
+            .args(quic_flags(servers))
+            .arg(host_resolver_rules(servers.iter().map(|s| s.addr.ip())))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--remote-debugging-port=0");
-        if let Some(der) = &server.certificate {
+        let mut keys = Vec::new();
+        for der in servers.iter().filter_map(|s| s.certificate.as_ref()) {
             let spki = crate::spki::spki_sha256_base64(der).map_err(BrowserError::Certificate)?;
-            command.arg(format!("--ignore-certificate-errors-spki-list={spki}"));
+            if !keys.contains(&spki) {
+                keys.push(spki);
+            }
+        }
+        if !keys.is_empty() {
+            command.arg(format!(
+                "--ignore-certificate-errors-spki-list={}",
+                keys.join(",")
+            ));
         }
         command.arg("about:blank");
         Ok(command)
@@ -109,7 +129,7 @@ impl Driver for Chromium {
         devtools_endpoint(&std::fs::read_to_string(profile.join("DevToolsActivePort")).ok()?)
     }
 
-    async fn start(_remote: &Remote, _server: &ServerUnderTest) -> Result<(), BrowserError> {
+    async fn start(_remote: &Remote, _servers: &[ServerUnderTest]) -> Result<(), BrowserError> {
         Ok(())
     }
 
@@ -159,22 +179,32 @@ mod tests {
 
     #[test]
     fn the_resolver_rules_let_the_server_through() {
+        let far: IpAddr = "198.18.1.2".parse().unwrap();
         assert_eq!(
-            host_resolver_rules(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            host_resolver_rules([IpAddr::V4(Ipv4Addr::LOCALHOST)]),
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
         );
         assert_eq!(
-            host_resolver_rules("198.18.1.2".parse().unwrap()),
+            host_resolver_rules([far]),
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2"
+        );
+        assert_eq!(
+            host_resolver_rules([far, far]),
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 198.18.1.2",
+            "each address once"
         );
     }
 
     #[test]
     fn a_tls_server_is_trusted_by_its_key_alone() {
         let args = |server: &ServerUnderTest| -> Vec<String> {
-            let command =
-                Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), server)
-                    .unwrap();
+            let command = Chromium::command(
+                &Launcher::direct(),
+                Path::new("c"),
+                Path::new("/p"),
+                std::slice::from_ref(server),
+            )
+            .unwrap();
             command
                 .get_args()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -201,11 +231,38 @@ mod tests {
             keys(&args(&tls)),
             [format!("--ignore-certificate-errors-spki-list={key}")]
         );
+        // Several servers: each one's key, once.
+        let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let other_der = other.cert.der().to_vec();
+        let other_key = crate::spki::spki_sha256_base64(&other_der).unwrap();
+        let second = ServerUnderTest {
+            addr: "127.0.0.1:8443".parse().unwrap(),
+            transport: Transport::Tcp,
+            certificate: Some(other_der),
+        };
+        let several = [tls.clone(), second, tls, plain.clone()];
+        let command = Chromium::command(
+            &Launcher::direct(),
+            Path::new("c"),
+            Path::new("/p"),
+            &several,
+        )
+        .unwrap();
+        let all: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            keys(&all),
+            [format!(
+                "--ignore-certificate-errors-spki-list={key},{other_key}"
+            )]
+        );
         let bad = ServerUnderTest {
             certificate: Some(b"not DER".to_vec()),
             ..plain
         };
-        let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &bad)
+        let err = Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), &[bad])
             .unwrap_err();
         assert!(matches!(err, BrowserError::Certificate(_)), "{err}");
     }
@@ -215,9 +272,13 @@ mod tests {
     #[test]
     fn quic_only_for_the_h3_servers_origin() {
         let args = |server: &ServerUnderTest| -> Vec<String> {
-            let command =
-                Chromium::command(&Launcher::direct(), Path::new("c"), Path::new("/p"), server)
-                    .unwrap();
+            let command = Chromium::command(
+                &Launcher::direct(),
+                Path::new("c"),
+                Path::new("/p"),
+                std::slice::from_ref(server),
+            )
+            .unwrap();
             command
                 .get_args()
                 .map(|a| a.to_string_lossy().into_owned())

@@ -42,9 +42,9 @@ pub struct Install {
     pub dialect: Dialect,
 }
 
-/// The server a browser is launched for: its listener's address (the one address the browser
-/// may reach), the transport it listens on, and on a TLS arm the certificate the browser trusts,
-/// and nothing else.
+/// A server a browser is launched for: its listener's address (the browser may reach the
+/// addresses of the servers it is launched for, and no other), the transport it listens on, and
+/// on a TLS arm the certificate the browser trusts there, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerUnderTest {
     pub addr: SocketAddr,
@@ -78,22 +78,22 @@ pub trait Driver {
     const CLOSE: &'static str;
 
     /// The command that starts the browser at `path` through `launcher`, with the fresh,
-    /// empty `profile` directory (files it needs there are written here), for `server` only.
+    /// empty `profile` directory (files it needs there are written here), for `servers` only.
     fn command(
         launcher: &Launcher,
         path: &Path,
         profile: &Path,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> Result<Command, BrowserError>;
 
     /// The remote endpoint's URL, once the browser has written it into `profile`.
     fn endpoint(profile: &Path) -> Option<String>;
 
-    /// What a fresh remote connection needs before pages open for `server` (BiDi: the session;
+    /// What a fresh remote connection needs before pages open for `servers` (BiDi: the session;
     /// Firefox on HTTP/3: its warm-up load). Nothing done here may show among a page's events.
     fn start(
         remote: &Remote,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> impl Future<Output = Result<(), BrowserError>> + Send;
 
     /// One client's page: a fresh isolated context (own connection pools) with `page_url`
@@ -119,15 +119,15 @@ pub trait Driver {
     fn page_network(events: &[Event], paths: &Paths) -> PageNetwork;
 }
 
-/// Starts `D`'s browser at `path` with a fresh profile and waits for its remote endpoint:
-/// the process (killed with its group when dropped) and the endpoint's URL.
+/// Starts `D`'s browser at `path` with a fresh profile for `servers` and waits for its remote
+/// endpoint: the process (killed with its group when dropped) and the endpoint's URL.
 pub async fn start_process<D: Driver>(
     launcher: &Launcher,
     path: &Path,
-    server: &ServerUnderTest,
+    servers: &[ServerUnderTest],
 ) -> Result<(BrowserProcess, String), BrowserError> {
     let dir = BrowserProcess::temp_dir(D::PROFILE)?;
-    let command = D::command(launcher, path, &dir.path().join("profile"), server)?;
+    let command = D::command(launcher, path, &dir.path().join("profile"), servers)?;
     let mut process = BrowserProcess::spawn(D::PROFILE, D::INSTALL.dialect, path, command, dir)?;
     let endpoint = process
         .wait_for_endpoint(START_TIMEOUT, D::endpoint)
@@ -144,16 +144,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts `D`'s browser for `server` ([`start_process`]) and connects to it, ready to open
+    /// Starts `D`'s browser for `servers` ([`start_process`]) and connects to it, ready to open
     /// pages.
     pub async fn launch<D: Driver>(
         launcher: &Launcher,
         path: &Path,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> Result<Session, BrowserError> {
-        let (process, endpoint) = start_process::<D>(launcher, path, server).await?;
+        let (process, endpoint) = start_process::<D>(launcher, path, servers).await?;
         let remote = Remote::connect(&endpoint, D::INSTALL.dialect, D::EVENTS).await?;
-        D::start(&remote, server).await?;
+        D::start(&remote, servers).await?;
         Ok(Session {
             process,
             remote,

@@ -111,6 +111,11 @@ pub enum BrowserError {
         got: String,
         url: String,
     },
+    #[error("no protocol on {arm}: {browser} reported no response with its protocol")]
+    NoProtocol {
+        browser: BrowserProfile,
+        arm: Protocol,
+    },
 }
 
 /// A remote protocol (CDP or WebDriver BiDi) failure.

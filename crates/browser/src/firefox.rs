@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use vocab::{BrowserProfile, Paths, Transport};
+use vocab::{BrowserProfile, Paths, Protocol, Transport};
 
 use crate::driver::{Driver, Install, ServerUnderTest};
 use crate::error::BrowserError;
@@ -81,16 +81,33 @@ impl Driver for Firefox {
         launcher: &Launcher,
         path: &Path,
         profile: &Path,
-        server: &ServerUnderTest,
+        servers: &[ServerUnderTest],
     ) -> Result<Command, BrowserError> {
-        let user_js = prefs::user_js_for(server.transport, server.addr);
+        // Firefox maps HTTP/3 by host (`network.http.http3.alt-svc-mapping-for-testing`), so one
+        // profile can send one server on 127.0.0.1 to QUIC, not two: `run_points_with` gives each
+        // point on QUIC a browser of its own.
+        let quic: Vec<&ServerUnderTest> = servers
+            .iter()
+            .filter(|s| s.transport == Transport::Udp)
+            .collect();
+        let user_js = match quic.as_slice() {
+            [] => prefs::user_js(),
+            [one] => prefs::user_js_for(Transport::Udp, one.addr),
+            _ => {
+                return Err(BrowserError::UnsupportedArm {
+                    protocol: Protocol::H3,
+                    reason: "one Firefox profile maps HTTP/3 to one server; launch one browser per h3 server",
+                })
+            }
+        };
         std::fs::write(profile.join("user.js"), user_js).map_err(BrowserError::TempDir)?;
-        if let Some(der) = &server.certificate {
-            std::fs::write(
-                profile.join("cert_override.txt"),
-                cert_override(server.addr, der),
-            )
-            .map_err(BrowserError::TempDir)?;
+        let tls: Vec<(SocketAddr, &[u8])> = servers
+            .iter()
+            .filter_map(|s| s.certificate.as_deref().map(|der| (s.addr, der)))
+            .collect();
+        if !tls.is_empty() {
+            std::fs::write(profile.join("cert_override.txt"), cert_override(&tls))
+                .map_err(BrowserError::TempDir)?;
         }
         let mut command = launcher.command(path);
         command
@@ -106,12 +123,12 @@ impl Driver for Firefox {
         bidi_endpoint(&std::fs::read_to_string(profile.join("WebDriverBiDiServer.json")).ok()?)
     }
 
-    async fn start(remote: &Remote, server: &ServerUnderTest) -> Result<(), BrowserError> {
+    async fn start(remote: &Remote, servers: &[ServerUnderTest]) -> Result<(), BrowserError> {
         bidi::start_session(remote).await?;
-        match server.transport {
-            Transport::Tcp => Ok(()),
-            Transport::Udp => bidi::warm_up(remote, server.addr).await,
+        for server in servers.iter().filter(|s| s.transport == Transport::Udp) {
+            bidi::warm_up(remote, server.addr).await?;
         }
+        Ok(())
     }
 
     fn open_page(
@@ -145,26 +162,33 @@ fn bidi_endpoint(text: &str) -> Option<String> {
     (port > 0).then(|| format!("ws://{host}:{port}/session"))
 }
 
-/// A `cert_override.txt` that trusts exactly the certificate `der` for `addr`: one line of
-/// `host:port:origin-attributes`, the hash algorithm's OID (SHA-256), the colon-separated
-/// upper-case fingerprint and an empty database key, tab-separated, as Firefox writes it itself.
-/// The empty origin attributes cover every user context.
-pub fn cert_override(addr: SocketAddr, der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let mut fingerprint = String::new();
-    for (i, byte) in digest.as_ref().iter().enumerate() {
-        let sep = if i == 0 { "" } else { ":" };
-        let _ = write!(fingerprint, "{sep}{byte:02X}");
+/// A `cert_override.txt` that trusts exactly the certificate `der` for `addr`, for each
+/// `(addr, der)` of `servers`: a line each of `host:port:origin-attributes`, the hash
+/// algorithm's OID (SHA-256), the colon-separated upper-case fingerprint and an empty database
+/// key, tab-separated, as Firefox writes it itself. The empty origin attributes cover every user
+/// context.
+pub fn cert_override(servers: &[(SocketAddr, &[u8])]) -> String {
+    let mut text = "# PSM Certificate Override Settings file\n# This is a generated file!  Do not \
+                    edit.\n"
+        .to_owned();
+    for &(addr, der) in servers {
+        let digest = ring::digest::digest(&ring::digest::SHA256, der);
+        let mut fingerprint = String::new();
+        for (i, byte) in digest.as_ref().iter().enumerate() {
+            let sep = if i == 0 { "" } else { ":" };
+            let _ = write!(fingerprint, "{sep}{byte:02X}");
+        }
+        let host = match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        let _ = writeln!(
+            text,
+            "{host}:{}:\tOID.2.16.840.1.101.3.4.2.1\t{fingerprint}\t",
+            addr.port()
+        );
     }
-    let host = match addr {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    format!(
-        "# PSM Certificate Override Settings file\n# This is a generated file!  Do not edit.\n\
-         {host}:{}:\tOID.2.16.840.1.101.3.4.2.1\t{fingerprint}\t\n",
-        addr.port()
-    )
+    text
 }
 
 #[cfg(test)]
@@ -191,7 +215,7 @@ mod tests {
     #[test]
     fn override_line_has_the_sha256_fingerprint() {
         let addr: SocketAddr = "127.0.0.1:8443".parse().unwrap();
-        let text = cert_override(addr, b"not really a certificate");
+        let text = cert_override(&[(addr, b"not really a certificate")]);
         let line = text.lines().nth(2).unwrap();
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields[0], "127.0.0.1:8443:");
@@ -210,10 +234,10 @@ mod tests {
     fn the_profile_trusts_the_tls_server_alone() {
         let dir = tempfile::tempdir().unwrap();
         let plain = ServerUnderTest::loopback(8080);
-        let run = |server: &ServerUnderTest| {
-            Firefox::command(&Launcher::direct(), Path::new("ff"), dir.path(), server).unwrap()
+        let run = |servers: &[ServerUnderTest]| {
+            Firefox::command(&Launcher::direct(), Path::new("ff"), dir.path(), servers).unwrap()
         };
-        let command = run(&plain);
+        let command = run(std::slice::from_ref(&plain));
         assert!(dir.path().join("user.js").exists());
         assert!(!dir.path().join("cert_override.txt").exists());
         let envs: Vec<_> = command.get_envs().collect();
@@ -222,10 +246,20 @@ mod tests {
             .any(|(k, _)| *k == "MOZ_DISABLE_NONLOCAL_CONNECTIONS"));
         let tls = ServerUnderTest {
             certificate: Some(b"der".to_vec()),
-            ..plain
+            ..plain.clone()
         };
-        run(&tls);
+        let other = ServerUnderTest {
+            addr: "127.0.0.1:8444".parse().unwrap(),
+            transport: Transport::Tcp,
+            certificate: Some(b"other".to_vec()),
+        };
+        run(&[tls.clone(), plain, other.clone()]);
         let text = std::fs::read_to_string(dir.path().join("cert_override.txt")).unwrap();
-        assert_eq!(text, cert_override(tls.addr, b"der"));
+        assert_eq!(
+            text,
+            cert_override(&[(tls.addr, b"der"), (other.addr, b"other")]),
+            "each TLS server's certificate for its address alone"
+        );
+        assert_eq!(text.lines().count(), 4);
     }
 }

@@ -22,8 +22,9 @@
 //! | streams requested / opened / open or queued at end, events received | the page (EventSource `open`, `readyState`, events) | the same |
 //! | POSTs scheduled / completed / stalled / failed | the page (`fetch`) | the same |
 //! | time to first event, POST round trip | the page's `performance.now()` | the same, at Firefox's coarser timer resolution (docs/browsers.md, "Firefox's differences") |
-//! | negotiated protocol (checked on every response) | CDP `response.protocol` | BiDi `response.protocol` |
+//! | negotiated protocol (read per response, every response that names one checked; a page with none fails) | CDP `response.protocol` | BiDi `response.protocol` |
 //! | connections carrying EventSources/POSTs, any request, page only | CDP `response.connectionId` (exact) | BiDi request timings (inferred, see [`network`]; the tests require it to equal the server's count) |
+//! | connections carrying WebSockets | one per handshake, CDP `Network.webSocketHandshakeResponseReceived` (no id; see [`network`]) | BiDi request timings of the handshakes (`101`), as above |
 //! | requests by kind, network failures | CDP `Network` events | BiDi `network` events, kind from method and path |
 //! | server connections accepted / carrying requests / refused, requests | the embedded server's counters | the same |
 
@@ -47,4 +48,6 @@ pub use launcher::Launcher;
 pub use locate::{find_browser, install};
 pub use network::Connections;
 pub use outcome::PointOutcome;
-pub use point::{browser_supports, run_point, run_point_with, MAX_CLIENTS, PAGE_PATH};
+pub use point::{
+    browser_supports, run_point, run_point_with, run_points_with, PointSpec, MAX_CLIENTS, PAGE_PATH,
+};

@@ -13,6 +13,12 @@
 //!   can only have been the page's). The server's own count is the cross-check (the agreement
 //!   tests compare them).
 //!
+//! * A WebSocket's handshake, in Chromium, comes with no connection id
+//!   ([`ConnectionEvidence::Handshake`]): each is a connection of its own. Chromium takes
+//!   WebSockets' sockets from a pool of their own (`scripts/chromium-ws-probe/FINDINGS.md`), and
+//!   after its `101` a connection carries nothing but that socket (RFC 6455, section 4), so no
+//!   handshake shares a connection with anything. The server's count is the cross-check here too.
+//!
 //! Connections are counted from responses, so a socket the browser opened speculatively and never
 //! used is not counted (the server's `connections_accepted` does count it).
 
@@ -23,7 +29,7 @@ use serde_json::Value;
 /// What a request was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RequestKind {
-    /// An EventSource's request.
+    /// An EventSource's request (on the WebSocket arms, a WebSocket's handshake).
     Stream,
     /// A `fetch` (the POSTs).
     Post,
@@ -39,6 +45,9 @@ pub enum ConnectionEvidence {
     /// Firefox: whether the request set up the connection it was sent on, and when the request
     /// was sent (`timings.requestStart`, milliseconds since the epoch).
     Opened { opened: bool, request_start: f64 },
+    /// Chromium's WebSocket handshakes (`Network.webSocketHandshakeResponseReceived`): no id, a
+    /// connection of its own (see the module documentation).
+    Handshake,
 }
 
 /// One response.
@@ -47,8 +56,9 @@ pub struct Response {
     pub kind: RequestKind,
     pub url: String,
     pub status: u16,
-    /// `response.protocol`: `http/1.1`, `h2`, ...
-    pub protocol: String,
+    /// `response.protocol` as the browser reported it for this response: `http/1.1`, `h2`, ...;
+    /// `None` where it reports none (Chromium's WebSocket handshakes).
+    pub protocol: Option<String>,
     pub connection: ConnectionEvidence,
 }
 
@@ -90,7 +100,7 @@ impl PageNetwork {
             .filter(|r| kinds.contains(&r.kind))
             .filter_map(|r| match r.connection {
                 ConnectionEvidence::Id { id, .. } => Some(id),
-                ConnectionEvidence::Opened { .. } => None,
+                ConnectionEvidence::Opened { .. } | ConnectionEvidence::Handshake => None,
             })
             .collect()
     }
@@ -117,7 +127,7 @@ impl PageNetwork {
                     opened,
                     request_start,
                 } => Some((r.kind != RequestKind::Page, opened, request_start)),
-                ConnectionEvidence::Id { .. } => None,
+                ConnectionEvidence::Id { .. } | ConnectionEvidence::Handshake => None,
             })
             .collect();
         let page_opened = opened.iter().filter(|&&(w, o, _)| !w && o).count() as u64;
@@ -133,14 +143,22 @@ impl PageNetwork {
             page_only: page_opened - page_reused,
         };
 
+        // Chromium's WebSocket handshakes: one connection each, carrying a WebSocket.
+        let handshakes = self
+            .responses
+            .iter()
+            .filter(|r| r.connection == ConnectionEvidence::Handshake)
+            .count() as u64;
+        let by_handshake = Connections {
+            streams_and_posts: handshakes,
+            any: handshakes,
+            page_only: 0,
+        };
+
         let mut out = by_id;
         out += by_timings;
+        out += by_handshake;
         out
-    }
-
-    /// WebSocket handshakes among the responses (`101 Switching Protocols`).
-    pub fn websocket_handshakes(&self) -> u64 {
-        self.responses.iter().filter(|r| r.status == 101).count() as u64
     }
 }
 

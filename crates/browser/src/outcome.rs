@@ -47,7 +47,8 @@ pub struct PointOutcome {
     /// Requests that failed at the network level (CDP `Network.loadingFailed`, BiDi
     /// `network.fetchError`).
     pub requests_failed: u64,
-    /// The protocol the browser negotiated (checked on every response).
+    /// The protocol the browser reported for its responses (every response that names one is
+    /// checked: all the arm's).
     pub negotiated: String,
     /// The server's counters for the arm's listener at the end of the point (`None` only for an
     /// outcome made by hand).
@@ -65,16 +66,10 @@ pub struct PointOutcome {
 }
 
 impl PointOutcome {
-    /// Adds one page's end state. With `socket_connections` (the WebSocket arms in Chromium,
-    /// whose network events do not show them) each `open` of a socket is counted as a connection
-    /// of its own (WebSockets never share one). On the WebSocket arms a POST is done, without a
-    /// status, when its echo came back.
-    pub(crate) fn add_page(
-        &mut self,
-        page: &PageResult,
-        websockets: bool,
-        socket_connections: bool,
-    ) {
+    /// Adds one page's end state (its connections come from its network events:
+    /// [`PointOutcome::add_network`]). On the WebSocket arms a POST is done, without a status,
+    /// when its echo came back.
+    pub(crate) fn add_page(&mut self, page: &PageResult, websockets: bool) {
         if self.visibility.is_empty() || self.visibility == "visible" {
             self.visibility.clone_from(&page.visibility);
         }
@@ -86,10 +81,6 @@ impl PointOutcome {
             self.streams_queued_at_end += u64::from(s.ready_state == CONNECTING);
             self.events_received += s.events;
             self.stream_errors += s.errors;
-            if socket_connections {
-                self.connections.streams_and_posts += s.opens;
-                self.connections.any += s.opens;
-            }
             if let Some(opened) = s.opened {
                 self.time_to_open.push(ms(opened - s.created));
             }

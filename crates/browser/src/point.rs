@@ -6,7 +6,9 @@
 //! context (its own connection pools, as one emulated client has) with one page; load the
 //! same-origin page; run the harness ([`crate::harness`]) with the client's part of the
 //! [`Workload`]; at `warmup + duration` freeze the pages' state, read their network events and the
-//! server's counters; then close the browser and stop the server.
+//! server's counters; then close the browser and stop the server. Independent points, each with
+//! its own server, can share one browser launched for all their servers ([`run_points_with`]):
+//! their clients' contexts are still their own.
 //!
 //! # The page's own connection
 //!
@@ -23,7 +25,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sse_server::{Protocol, RunningServer, ServerConfig};
-use vocab::{BrowserProfile, Workload};
+use vocab::{BrowserProfile, Transport, Workload};
 
 use crate::chromium::Chromium;
 use crate::driver::{Driver, ServerUnderTest, Session};
@@ -89,41 +91,103 @@ pub async fn run_point_with(
     workload: &Workload,
     server: &RunningServer,
 ) -> Result<PointOutcome, BrowserError> {
+    let point = PointSpec {
+        arm,
+        workload,
+        server,
+    };
+    let mut outcomes = run_points_with(browser, path, launcher, &[point]).await?;
+    outcomes.pop().expect("one outcome per point")
+}
+
+/// One point of [`run_points_with`]: its arm, its workload and the server the caller started for
+/// it (fresh, so that its counters are the point's).
+#[derive(Debug, Clone, Copy)]
+pub struct PointSpec<'a> {
+    pub arm: Protocol,
+    pub workload: &'a Workload,
+    pub server: &'a RunningServer,
+}
+
+/// Runs several independent points at once in one fresh `browser` at `path`, started through
+/// `launcher` for all their servers (each trusted for its own address alone): each point's
+/// clients get contexts of their own, as in a browser of their own, and each point is measured
+/// as [`run_point_with`] measures it. What a browser's start costs is paid once (seconds of CPU
+/// for Firefox). `Err` when the browser could not be started; else one outcome per point, in
+/// order.
+pub async fn run_points_with(
+    browser: BrowserProfile,
+    path: &Path,
+    launcher: &Launcher,
+    points: &[PointSpec<'_>],
+) -> Result<Vec<Result<PointOutcome, BrowserError>>, BrowserError> {
+    // One Firefox profile sends one server to HTTP/3 (its testing mapping is by host, and every
+    // server here is on 127.0.0.1): several points on QUIC get a browser each, one after another.
+    let quic = points
+        .iter()
+        .filter(|p| p.arm.transport() == Transport::Udp)
+        .count();
+    if browser == BrowserProfile::Firefox && quic > 1 {
+        let mut outcomes = Vec::with_capacity(points.len());
+        for point in points {
+            outcomes.extend(run::<Firefox>(path, launcher, std::slice::from_ref(point)).await?);
+        }
+        return Ok(outcomes);
+    }
     match browser {
-        BrowserProfile::Chromium => run::<Chromium>(path, launcher, arm, workload, server).await,
-        BrowserProfile::Firefox => run::<Firefox>(path, launcher, arm, workload, server).await,
+        BrowserProfile::Chromium => run::<Chromium>(path, launcher, points).await,
+        BrowserProfile::Firefox => run::<Firefox>(path, launcher, points).await,
     }
 }
 
 async fn run<D: Driver>(
     path: &Path,
     launcher: &Launcher,
-    arm: Protocol,
-    workload: &Workload,
-    server: &RunningServer,
-) -> Result<PointOutcome, BrowserError> {
+    points: &[PointSpec<'_>],
+) -> Result<Vec<Result<PointOutcome, BrowserError>>, BrowserError> {
     let started = Instant::now();
-    browser_supports(D::PROFILE, arm)?;
-    let addr = server
-        .addr(arm)
-        .ok_or(BrowserError::NoListener { protocol: arm })?;
-    let under_test = ServerUnderTest {
-        addr,
-        transport: arm.transport(),
-        certificate: arm.is_tls().then(|| server.cert_der().to_vec()),
-    };
-    let mut session = Session::launch::<D>(launcher, path, &under_test).await?;
-    let result = measure::<D>(&session, arm, workload, server).await;
+    let mut servers = Vec::with_capacity(points.len());
+    for point in points {
+        browser_supports(D::PROFILE, point.arm)?;
+        let addr = point
+            .server
+            .addr(point.arm)
+            .ok_or(BrowserError::NoListener {
+                protocol: point.arm,
+            })?;
+        servers.push(ServerUnderTest {
+            addr,
+            transport: point.arm.transport(),
+            certificate: point.arm.is_tls().then(|| point.server.cert_der().to_vec()),
+        });
+    }
+    let mut session = Session::launch::<D>(launcher, path, &servers).await?;
+    let measured = futures_util::future::join_all(
+        points
+            .iter()
+            .map(|p| measure::<D>(&session, p.arm, p.workload, p.server)),
+    )
+    .await;
     // A browser that died mid-point (e.g. Firefox refusing a non-local connection) explains the
     // failure better than the closed protocol connection does.
-    let result = match (result, session.exited()) {
-        (Err(_), Some(exited)) => Err(exited),
-        (result, _) => result,
-    };
+    let results: Vec<_> = measured
+        .into_iter()
+        .map(|result| match (result, session.exited()) {
+            (Err(_), Some(exited)) => Err(exited),
+            (result, _) => result,
+        })
+        .collect();
     session.close().await;
-    let mut outcome = result?;
-    outcome.elapsed = started.elapsed();
-    Ok(outcome)
+    let elapsed = started.elapsed();
+    Ok(results
+        .into_iter()
+        .map(|result| {
+            result.map(|mut outcome| {
+                outcome.elapsed = elapsed;
+                outcome
+            })
+        })
+        .collect())
 }
 
 async fn measure<D: Driver>(
@@ -166,7 +230,6 @@ async fn measure<D: Driver>(
         server: listener(server, arm),
         server_connections_after_page_load: after_load
             .map_or(0, |l| l.connections_carrying_requests),
-        negotiated: arm.alpn_id().to_owned(),
         ..PointOutcome::default()
     };
     for (page, result) in pages.iter().zip(results) {
@@ -176,19 +239,9 @@ async fn measure<D: Driver>(
                 detail: e.to_string(),
             })?;
         let network = D::page_network(&remote.events(page, 0), &workload.paths);
-        // Firefox reports each WebSocket handshake as a response (status 101) of a connection
-        // of its own; Chromium's network events do not show them, so there the page's own
-        // count of opens stands for them.
-        let handshakes = network.websocket_handshakes();
-        let websockets = arm.is_websocket();
-        out.add_page(&snapshot, websockets, websockets && handshakes == 0);
-        check_protocol(D::PROFILE, arm, &network)?;
+        out.negotiated = check_protocol(D::PROFILE, arm, &network)?;
+        out.add_page(&snapshot, arm.is_websocket());
         out.add_network(&network);
-        if websockets {
-            // The handshakes' connections carried sockets, not the page.
-            out.connections.page_only = out.connections.page_only.saturating_sub(handshakes);
-            out.connections.streams_and_posts += handshakes;
-        }
     }
     Ok(out)
 }
@@ -198,21 +251,92 @@ fn listener(server: &RunningServer, arm: Protocol) -> Option<sse_server::Listene
     server.stats().listener(arm).cloned()
 }
 
-/// Every response must have come over the arm's protocol: a fallback fails the point.
+/// The protocol the browser reported for a page's responses, which must be the arm's on every
+/// response that names one (a fallback fails the point), and on at least one (a page whose
+/// responses say nothing proves nothing).
 fn check_protocol(
     browser: BrowserProfile,
     arm: Protocol,
     network: &PageNetwork,
-) -> Result<(), BrowserError> {
+) -> Result<String, BrowserError> {
     let expected = arm.alpn_id();
-    match network.responses.iter().find(|r| r.protocol != expected) {
-        Some(r) => Err(BrowserError::ProtocolMismatch {
-            browser,
-            arm,
-            expected,
-            got: r.protocol.clone(),
-            url: r.url.clone(),
-        }),
-        None => Ok(()),
+    let mut negotiated = None;
+    for r in &network.responses {
+        let Some(got) = &r.protocol else { continue };
+        if got != expected {
+            return Err(BrowserError::ProtocolMismatch {
+                browser,
+                arm,
+                expected,
+                got: got.clone(),
+                url: r.url.clone(),
+            });
+        }
+        negotiated = Some(got.clone());
+    }
+    negotiated.ok_or(BrowserError::NoProtocol { browser, arm })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{ConnectionEvidence, RequestKind, Response};
+
+    fn response(protocol: Option<&str>) -> Response {
+        Response {
+            kind: RequestKind::Stream,
+            url: "https://127.0.0.1:1/events".into(),
+            status: 200,
+            protocol: protocol.map(str::to_owned),
+            connection: ConnectionEvidence::Handshake,
+        }
+    }
+
+    fn page(protocols: &[Option<&str>]) -> PageNetwork {
+        PageNetwork {
+            responses: protocols.iter().map(|&p| response(p)).collect(),
+            ..PageNetwork::default()
+        }
+    }
+
+    #[test]
+    fn the_negotiated_protocol_is_the_one_the_browser_reported() {
+        let chromium = BrowserProfile::Chromium;
+        let got = check_protocol(
+            chromium,
+            Protocol::H2,
+            &page(&[Some("h2"), None, Some("h2")]),
+        );
+        assert_eq!(got.unwrap(), "h2");
+        let got = check_protocol(chromium, Protocol::Ws, &page(&[Some("http/1.1"), None]));
+        assert_eq!(
+            got.unwrap(),
+            "http/1.1",
+            "a handshake without one is skipped"
+        );
+    }
+
+    #[test]
+    fn a_fallback_on_any_response_fails() {
+        let got = check_protocol(
+            BrowserProfile::Firefox,
+            Protocol::H2,
+            &page(&[Some("h2"), Some("http/1.1")]),
+        );
+        assert!(
+            matches!(&got, Err(BrowserError::ProtocolMismatch { got, .. }) if got == "http/1.1"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_page_without_a_reported_protocol_fails() {
+        for responses in [&[][..], &[None, None][..]] {
+            let got = check_protocol(BrowserProfile::Chromium, Protocol::H1, &page(responses));
+            assert!(
+                matches!(got, Err(BrowserError::NoProtocol { .. })),
+                "{responses:?}: {got:?}"
+            );
+        }
     }
 }

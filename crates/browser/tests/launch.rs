@@ -72,7 +72,7 @@ async fn answers_and_drop_ends_the_process_group<D: Driver>(
     let (process, endpoint) = start_process::<D>(
         &Launcher::direct(),
         &find(D::PROFILE),
-        &ServerUnderTest::loopback(0),
+        &[ServerUnderTest::loopback(0)],
     )
     .await
     .unwrap();
@@ -131,7 +131,7 @@ async fn bidi_answers_and_drop_ends_the_process_group() {
 
 async fn not_a_browser<D: Driver>() {
     let server = ServerUnderTest::loopback(0);
-    let err = Session::launch::<D>(&Launcher::direct(), Path::new("/bin/true"), &server)
+    let err = Session::launch::<D>(&Launcher::direct(), Path::new("/bin/true"), &[server])
         .await
         .unwrap_err();
     let expected = format!("{} /bin/true exited", D::PROFILE);
@@ -152,7 +152,7 @@ async fn load_with_cert<D: Driver>(addr: SocketAddr, der: &[u8]) -> Option<Strin
         transport: vocab::Transport::Tcp,
         certificate: Some(der.to_vec()),
     };
-    let session = Session::launch::<D>(&Launcher::direct(), &find(D::PROFILE), &server)
+    let session = Session::launch::<D>(&Launcher::direct(), &find(D::PROFILE), &[server])
         .await
         .unwrap();
     let url = format!("https://{addr}/health");

@@ -18,16 +18,18 @@ use hdrhistogram::Histogram;
 
 use vocab::{Counter, ErrorClass, Latency};
 
-/// Values that go up and down; read once at the end of a point.
+/// Values that go up and down; read together at one instant ([`Metrics::gauges`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gauge {
-    /// Streams waiting for a connection or stream slot.
+    /// Streams requested and not open yet: waiting for a connection or stream slot, or granted
+    /// one and waiting for their response head (WebSockets: for their handshake).
     StreamsQueued,
     /// Streams whose response is open now.
     StreamsOpen,
     /// POSTs whose scheduled instant has passed and that have not completed.
     PostsPending,
-    /// POSTs waiting for a connection or stream slot.
+    /// POSTs not sent yet: waiting for a connection or stream slot, or granted one and waiting
+    /// for their response head.
     PostsQueued,
     /// Answers waiting for a connection or stream slot.
     AnswersQueued,
@@ -69,6 +71,41 @@ impl QuicTally {
     }
 }
 
+impl Gauge {
+    const COUNT: usize = 6;
+}
+
+/// Every gauge at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gauges([u64; Gauge::COUNT]);
+
+impl Gauges {
+    pub fn get(&self, gauge: Gauge) -> u64 {
+        self.0[gauge as usize]
+    }
+}
+
+/// One unit of a gauge, held while alive (an open stream).
+#[derive(Debug)]
+pub(crate) struct GaugeUp<'a> {
+    metrics: &'a Metrics,
+    gauge: Gauge,
+}
+
+impl<'a> GaugeUp<'a> {
+    /// One unit leaves `from` for `gauge` in one step ([`Metrics::gauge_move`]), held from now.
+    pub(crate) fn moved(metrics: &'a Metrics, from: Gauge, gauge: Gauge) -> Self {
+        metrics.gauge_move(from, gauge);
+        GaugeUp { metrics, gauge }
+    }
+}
+
+impl Drop for GaugeUp<'_> {
+    fn drop(&mut self) {
+        self.metrics.gauge_down(self.gauge);
+    }
+}
+
 /// The shared measurements of one sweep point.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,7 +114,9 @@ pub struct Metrics {
     counters: [AtomicU64; Counter::ALL.len()],
     /// Per latency: the samples recorded at a lower bound (still waiting when the point ended).
     censored: [AtomicU64; Latency::ALL.len()],
-    gauges: [AtomicU64; 6],
+    /// Under one lock, so that a move from one gauge to another is one step and a reading of
+    /// them all is one instant: a stream is never seen in both or neither.
+    gauges: Mutex<Gauges>,
     errors: [AtomicU64; ErrorClass::ALL.len()],
     /// Per class: the answers that failed in it (their errors are in `errors` too).
     answer_failures: [AtomicU64; ErrorClass::ALL.len()],
@@ -124,7 +163,7 @@ impl Metrics {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
             censored: std::array::from_fn(|_| AtomicU64::new(0)),
-            gauges: std::array::from_fn(|_| AtomicU64::new(0)),
+            gauges: Mutex::new(Gauges::default()),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             answer_failures: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -177,19 +216,35 @@ impl Metrics {
         self.counters[counter.index()].load(Ordering::Relaxed)
     }
 
+    fn gauges_mut(&self) -> std::sync::MutexGuard<'_, Gauges> {
+        self.gauges.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn gauge_up(&self, gauge: Gauge) {
-        self.gauges[gauge as usize].fetch_add(1, Ordering::Relaxed);
+        self.gauges_mut().0[gauge as usize] += 1;
     }
 
     pub fn gauge_down(&self, gauge: Gauge) {
-        let _ =
-            self.gauges[gauge as usize].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                Some(v.saturating_sub(1))
-            });
+        let mut gauges = self.gauges_mut();
+        let value = &mut gauges.0[gauge as usize];
+        *value = value.saturating_sub(1);
+    }
+
+    /// One item leaves `from` for `to` (a queued stream opens) in one step.
+    pub fn gauge_move(&self, from: Gauge, to: Gauge) {
+        let mut gauges = self.gauges_mut();
+        let value = &mut gauges.0[from as usize];
+        *value = value.saturating_sub(1);
+        gauges.0[to as usize] += 1;
     }
 
     pub fn gauge(&self, gauge: Gauge) -> u64 {
-        self.gauges[gauge as usize].load(Ordering::Relaxed)
+        self.gauges().get(gauge)
+    }
+
+    /// Every gauge at this instant.
+    pub fn gauges(&self) -> Gauges {
+        *self.gauges_mut()
     }
 
     pub fn error(&self, class: ErrorClass) {

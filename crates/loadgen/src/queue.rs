@@ -7,12 +7,19 @@
 //! goes to the next one, so no slot is ever handed to nobody.
 //!
 //! [`QueueTimer`]: one request's `queue_wait`, from the instant it is wanted to the instant it is
-//! granted its slot, and the gauge of requests queued meanwhile. A refused HTTP/2 stream goes back
-//! to the queue ([`SlotEvent::Requeued`]): its wait then runs on to the grant that finally carried
-//! it. The sample is recorded once, when the queue phase is over for good: when the request was
-//! sent (or failed), or when its task was dropped. A request still queued when the point ended has
-//! waited at least until the end: it is recorded at that lower bound and counted as censored
-//! (`docs/measurement.md`, "Censored samples"), so the ceiling shows in the latency.
+//! granted its slot, and the gauge of requests queued. A refused HTTP/2 stream, or one h2 holds
+//! behind the server's limit, goes back to the queue ([`SlotEvent::Requeued`]): its wait then runs
+//! on to the grant that finally carried it. The sample is recorded once, when the queue phase is
+//! over for good: when the response head came (or the request failed), or when its task was
+//! dropped. A request still queued when the point ended has waited at least until the end: it is
+//! recorded at that lower bound and counted as censored (`docs/measurement.md`, "Censored
+//! samples"), so the ceiling shows in the latency.
+//!
+//! The gauge counts the request from the instant it is wanted to its response head, grant or no
+//! grant: a stream between its grant and its answer (its connection opening, its request on the
+//! way, h2 holding it) is still waiting, as a browser's EventSource is still `CONNECTING`. So at
+//! every instant each stream requested is queued, open ([`QueueTimer::opened`] moves it from one
+//! gauge to the other in one step), or neither because its request ended or failed.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -22,7 +29,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::context::Ctx;
-use crate::metrics::Gauge;
+use crate::metrics::{Gauge, GaugeUp};
 use vocab::Latency;
 
 /// Request priority in the queues. An EventSource and a `fetch` share the default priority in
@@ -120,7 +127,7 @@ pub(crate) enum SlotEvent {
     Requeued,
 }
 
-/// Times one request's wait for a slot; see the module documentation.
+/// Times one request's wait for a slot and counts it queued; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct QueueTimer<'a> {
     ctx: &'a Ctx,
@@ -128,8 +135,8 @@ pub(crate) struct QueueTimer<'a> {
     latency: Latency,
     wanted: Instant,
     granted: Option<Instant>,
-    /// The request is counted in `gauge`.
-    queued: bool,
+    /// The request is counted in `gauge` (until it is answered or dropped).
+    counted: bool,
 }
 
 impl<'a> QueueTimer<'a> {
@@ -143,7 +150,7 @@ impl<'a> QueueTimer<'a> {
             latency,
             wanted: Instant::now(),
             granted: None,
-            queued: true,
+            counted: true,
         }
     }
 
@@ -153,29 +160,27 @@ impl<'a> QueueTimer<'a> {
         self.wanted = at;
     }
 
-    /// What the origin reports on the request's way to a slot.
+    /// What the origin reports on the request's way to a slot: the end of its wait, or a new
+    /// wait. The request stays counted queued either way, until its answer.
     pub fn on_slot(&mut self, event: SlotEvent) {
         match event {
-            SlotEvent::Granted => {
-                self.granted = Some(Instant::now());
-                if std::mem::take(&mut self.queued) {
-                    self.ctx.metrics.gauge_down(self.gauge);
-                }
-            }
+            SlotEvent::Granted => self.granted = Some(Instant::now()),
             SlotEvent::Sent => {}
-            SlotEvent::Requeued => {
-                self.granted = None;
-                if !std::mem::replace(&mut self.queued, true) {
-                    self.ctx.metrics.gauge_up(self.gauge);
-                }
-            }
+            SlotEvent::Requeued => self.granted = None,
         }
+    }
+
+    /// The request was answered and is open now: it leaves the queued gauge for `open` in one
+    /// step, and stays counted there while the returned guard lives.
+    pub fn opened(mut self, open: Gauge) -> GaugeUp<'a> {
+        self.counted = false;
+        GaugeUp::moved(&self.ctx.metrics, self.gauge, open)
     }
 }
 
 impl Drop for QueueTimer<'_> {
     fn drop(&mut self) {
-        if self.queued {
+        if self.counted {
             self.ctx.metrics.gauge_down(self.gauge);
         }
         match self.granted {
@@ -277,25 +282,45 @@ mod tests {
         )
     }
 
+    /// The wait ends at the last grant; the request is counted queued until its answer, grants
+    /// or not, then open, never both and never neither.
     #[test]
     fn a_requeued_request_waits_until_its_last_grant() {
         let ctx = ctx();
         let metrics = &ctx.metrics;
+        let (queued, open) = (Gauge::StreamsQueued, Gauge::StreamsOpen);
+        let counts = || (metrics.gauge(queued), metrics.gauge(open));
         {
-            let mut timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
-            assert_eq!(metrics.gauge(Gauge::StreamsQueued), 1);
+            let mut timer = QueueTimer::start(&ctx, queued, Latency::QueueWait);
+            assert_eq!(counts(), (1, 0));
             timer.on_slot(SlotEvent::Granted);
-            assert_eq!(metrics.gauge(Gauge::StreamsQueued), 0);
+            assert_eq!(counts(), (1, 0), "granted, not answered");
             timer.on_slot(SlotEvent::Requeued);
-            assert_eq!(metrics.gauge(Gauge::StreamsQueued), 1);
+            assert_eq!(counts(), (1, 0));
             std::thread::sleep(Duration::from_millis(20));
             timer.on_slot(SlotEvent::Granted);
-            assert_eq!(metrics.gauge(Gauge::StreamsQueued), 0);
+            timer.on_slot(SlotEvent::Sent);
+            assert_eq!(counts(), (1, 0), "sent, not answered");
+            let _open = timer.opened(open);
+            assert_eq!(counts(), (0, 1), "answered");
         }
+        assert_eq!(counts(), (0, 0), "ended");
         let wait = metrics.latency(Latency::QueueWait);
         assert_eq!(wait.count, 1, "one sample per request, not per grant");
         assert!(wait.p50 >= 20_000, "{wait:?}");
         assert_eq!(metrics.censored(Latency::QueueWait), 0);
+    }
+
+    #[test]
+    fn a_request_that_fails_after_its_grant_leaves_the_queue() {
+        let ctx = ctx();
+        let mut timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
+        timer.on_slot(SlotEvent::Granted);
+        assert_eq!(ctx.metrics.gauge(Gauge::StreamsQueued), 1);
+        drop(timer);
+        assert_eq!(ctx.metrics.gauge(Gauge::StreamsQueued), 0);
+        assert_eq!(ctx.metrics.latency(Latency::QueueWait).count, 1);
+        assert_eq!(ctx.metrics.censored(Latency::QueueWait), 0);
     }
 
     #[test]

@@ -82,7 +82,8 @@ impl Shard {
 #[derive(Debug)]
 pub struct PointOutcome {
     pub metrics: Arc<Metrics>,
-    /// Streams still waiting for a slot when the point ended.
+    /// Streams requested and not open when the point ended: waiting for a slot, or granted one
+    /// and waiting for their response head (WebSockets: their handshake).
     pub streams_queued_at_end: u64,
     /// Streams open when the point ended.
     pub streams_open_at_end: u64,
@@ -272,12 +273,13 @@ pub async fn run_point(
     // at this instant.
     let ended = Instant::now();
     ctx.end(ended);
-    let streams_queued_at_end = metrics.gauge(Gauge::StreamsQueued);
-    let streams_open_at_end = metrics.gauge(Gauge::StreamsOpen);
-    let posts_stalled_at_end = metrics.gauge(Gauge::PostsPending);
+    let gauges = metrics.gauges();
+    let streams_queued_at_end = gauges.get(Gauge::StreamsQueued);
+    let streams_open_at_end = gauges.get(Gauge::StreamsOpen);
+    let posts_stalled_at_end = gauges.get(Gauge::PostsPending);
     let answers = workload.has_answers().then(|| AnswersAtEnd {
-        queued: metrics.gauge(Gauge::AnswersQueued),
-        streaming: metrics.gauge(Gauge::AnswersStreaming),
+        queued: gauges.get(Gauge::AnswersQueued),
+        streaming: gauges.get(Gauge::AnswersStreaming),
     });
     point_stop.cancel();
     tasks.close();

@@ -62,13 +62,14 @@ impl Sampler {
         let now = now.max(self.last);
         let events = metrics.get(Counter::EventsReceived);
         let errors = metrics.total_errors();
+        let gauges = metrics.gauges();
         let interval = Interval {
             counts: IntervalCounts {
                 start: self.last.duration_since(self.start),
                 length: now.duration_since(self.last),
                 events: events.saturating_sub(self.events),
-                streams_open: metrics.gauge(Gauge::StreamsOpen),
-                streams_queued: metrics.gauge(Gauge::StreamsQueued),
+                streams_open: gauges.get(Gauge::StreamsOpen),
+                streams_queued: gauges.get(Gauge::StreamsQueued),
                 errors: errors.saturating_sub(self.errors),
             },
             latencies: Latency::ALL

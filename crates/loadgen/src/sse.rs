@@ -28,7 +28,7 @@ use crate::client::Client;
 use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
-use crate::metrics::{Gauge, Metrics};
+use crate::metrics::Gauge;
 use crate::origin::RequestSpec;
 use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
@@ -114,27 +114,6 @@ enum Ended {
     Failed(LoadError),
 }
 
-/// Decrements a gauge when dropped, unless already released.
-struct GaugeGuard<'a>(Option<(&'a Metrics, Gauge)>);
-
-impl<'a> GaugeGuard<'a> {
-    fn up(metrics: &'a Metrics, gauge: Gauge) -> Self {
-        metrics.gauge_up(gauge);
-        GaugeGuard(Some((metrics, gauge)))
-    }
-    fn release(&mut self) {
-        if let Some((m, g)) = self.0.take() {
-            m.gauge_down(g);
-        }
-    }
-}
-
-impl Drop for GaugeGuard<'_> {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
 /// Records a censored `time_to_first_event` (`time_to_open`) if the stream is dropped at the end
 /// of the point without having parsed an event (without having opened).
 struct FirstEventGuard<'a> {
@@ -204,7 +183,7 @@ async fn connect_once(
         })
         .await;
     let written = written.unwrap_or_else(Instant::now);
-    drop(queue);
+    // Queued until here, the response head (or the failure): dropping `queue` ends that.
     let mut response = match sent {
         Ok(r) => r,
         Err(e) => return Ended::Reconnect(Some(e)),
@@ -231,7 +210,7 @@ async fn connect_once(
         metrics.record(Latency::TimeToOpen, created.elapsed());
         state.opened.store(true, Ordering::Relaxed);
     }
-    let _open = GaugeGuard::up(metrics, Gauge::StreamsOpen);
+    let _open = queue.opened(Gauge::StreamsOpen);
     if let Some(ledger) = &state.ledger {
         ledger.opened(Instant::now(), resumed);
     }

@@ -13,7 +13,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use loadgen::{Counter, DeliveryTally, ErrorClass, PointOutcome, Protocol};
+use loadgen::{Counter, DeliveryTally, ErrorClass, Latency, PointOutcome, Protocol};
 use sse_server::{CloseMode, CloseStreams, FaultConfig, ServerConfig, Stall};
 use test_support::emulation;
 
@@ -57,7 +57,7 @@ fn assert_no_loss(arm: Protocol, out: &PointOutcome, tally: DeliveryTally) {
     let m = &out.metrics;
     let context = format!(
         "{arm}: {tally:?}, reconnects {}, replayed {}, posts {}/{}, gaps {}, duplicates {}, \
-         errors {:?}",
+         errors {:?}, connect {:?}, client lag {:?}",
         m.get(Counter::Reconnects),
         m.get(Counter::ReplayedEvents),
         m.get(Counter::PostsCompleted),
@@ -65,6 +65,8 @@ fn assert_no_loss(arm: Protocol, out: &PointOutcome, tally: DeliveryTally) {
         m.get(Counter::Gaps),
         m.get(Counter::Duplicates),
         emulation::errors(out),
+        m.latency(Latency::Connect),
+        m.latency(Latency::ClientLag),
     );
     assert!(m.get(Counter::Reconnects) > 0, "{context}");
     assert!(tally.expected > 0, "{context}");
@@ -124,11 +126,14 @@ async fn closed_reset(arm: Protocol) {
     );
 }
 
-/// Every connection reset (TCP RST) 300 ms after it was accepted, whatever it carries.
+/// Every connection reset (TCP RST) a second after it was accepted, whatever it carries: twice
+/// per stream in the point. (Not sooner: a connection must carry its request before its reset,
+/// and under load a debug build's TLS handshakes took longer than 300 ms, the interval this
+/// test had; then no HTTP/1.1-over-TLS stream ever opened and nothing was owed.)
 #[test_support::arms(all, flavor = "multi_thread", worker_threads = 2)]
 async fn connections_reset(arm: Protocol) {
     let faults = FaultConfig {
-        reset_connections_every: Some(Duration::from_millis(300)),
+        reset_connections_every: Some(Duration::from_secs(1)),
         ..FaultConfig::default()
     };
     let (out, tally) = chat(arm, faults, "").await;

@@ -131,25 +131,35 @@ async fn late_task(arm: Protocol) {
     );
 }
 
-/// Two clients, one POST a second each for 3 s: client 0 at 0, 1 and 2 s, client 1 half a period
-/// later (0.5, 1.5, 2.5 s). Nothing holds a slot, so the server sees them alternate, each client's
-/// in its own order (client 1's tokens start after client 0's three): 0, 3, 1, 4, 2, 5.
+/// Two clients, one POST every 2 s each for 4 s: client 0 at 0 and 2 s, client 1 half a period
+/// later (1 and 3 s). No POST reaches the server before its instant; nothing holds a slot, so the
+/// server sees them alternate, each client's in its own order (client 1's tokens start after
+/// client 0's two): 0, 2, 1, 3. The POSTs are a second apart, so only a harness stalled for a
+/// second (its `client_lag`) could reorder them, and the last one has a second to complete.
 #[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn schedule(arm: Protocol) {
     let (target, seen) = scripted::serve(arm, |_| Reply::events(Vec::new())).await;
-    let out = run_posts(
-        target,
-        (2, 1),
-        1.0,
-        Duration::from_millis(300),
-        Duration::from_secs(3),
-    )
-    .await;
+    let (rate, warmup) = (0.5, Duration::from_millis(300));
+    let before = Instant::now();
+    let out = run_posts(target, (2, 1), rate, warmup, Duration::from_secs(4)).await;
     let m = &out.metrics;
-    assert_eq!(m.get(Counter::PostsScheduled), 6);
-    assert_eq!(m.get(Counter::PostsCompleted), 6);
-    let order: Vec<u64> = seen.post_indices().into_iter().flatten().collect();
-    assert_eq!(order, [0, 3, 1, 4, 2, 5]);
+    let lag = m.latency(Latency::ClientLag);
+    assert_eq!(m.get(Counter::PostsScheduled), 4, "client lag {lag:?}");
+    assert_eq!(m.get(Counter::PostsCompleted), 4, "client lag {lag:?}");
+    let arrivals = seen.post_arrivals();
+    for &(index, at) in &arrivals {
+        // Token index = client x 2 + k; POST k of client c is due at (k + c / 2) / rate.
+        let index = index.expect("a POST carries its token");
+        let (client, k) = (index / 2, index % 2);
+        let due = warmup + Duration::from_secs_f64((k as f64 + client as f64 / 2.0) / rate);
+        assert!(
+            at >= before + due,
+            "POST {index} reached the server {:?} after the start, before its instant {due:?}",
+            at - before
+        );
+    }
+    let order: Vec<u64> = arrivals.into_iter().filter_map(|(i, _)| i).collect();
+    assert_eq!(order, [0, 2, 1, 3], "client lag {lag:?}");
 }
 
 /// `fanout` runs from the instant the POST is written, not from the instant it got its slot: a

@@ -85,6 +85,13 @@ async fn queued_posts_reach_the_server_in_request_order(
         "only {} of 30 POSTs were served",
         order.len()
     );
+    // And none went missing: with no error, each of the 30 completed or was on its way at the
+    // end.
+    assert_eq!(m.get(Counter::PostsScheduled), 30);
+    assert_eq!(
+        m.get(Counter::PostsCompleted) + out.posts_stalled_at_end,
+        30
+    );
     // A POST read to the end gives its HTTP/1.1 connection back for the next request: the
     // queued POSTs share one connection, the seventh; HTTP/2 has its one connection.
     let connections = if arm.is_multiplexed() {

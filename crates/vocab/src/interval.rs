@@ -15,7 +15,8 @@ pub struct IntervalCounts {
     pub events: u64,
     /// Streams whose response was open at the end of the interval.
     pub streams_open: u64,
-    /// Streams waiting for a connection or stream slot at the end of the interval.
+    /// Streams requested and not open at the end of the interval: waiting for a slot, or granted
+    /// one and waiting for their response head.
     pub streams_queued: u64,
     /// Errors counted during the interval, every class.
     pub errors: u64,

@@ -1,7 +1,9 @@
 //! What Chromium's CDP `Network` events say about a page's requests: each request's kind from its
 //! resource type (`EventSource`, `Fetch`/`XHR`, anything else the page's own), and for each
 //! response its `protocol` and `connectionId`, so connections are counted exactly, as distinct
-//! ids.
+//! ids. WebSockets have events of their own (`Network.webSocketCreated`, then
+//! `Network.webSocketHandshakeResponseReceived`), without a protocol or a connection id: each
+//! handshake is a connection of its own ([`ConnectionEvidence::Handshake`]).
 
 use std::collections::HashMap;
 
@@ -13,12 +15,15 @@ pub const KEPT: &[&str] = &[
     "Network.requestWillBeSent",
     "Network.responseReceived",
     "Network.loadingFailed",
+    "Network.webSocketCreated",
+    "Network.webSocketHandshakeResponseReceived",
     "Page.loadEventFired",
 ];
 
 /// Reads one CDP session's events.
 pub fn page_network(events: &[Event]) -> PageNetwork {
     let mut kinds: HashMap<String, RequestKind> = HashMap::new();
+    let mut websockets: HashMap<String, String> = HashMap::new();
     let mut out = PageNetwork::default();
     for event in events {
         let p = &event.params;
@@ -43,7 +48,7 @@ pub fn page_network(events: &[Event]) -> PageNetwork {
                     kind,
                     url: str_at(r, "/url").to_owned(),
                     status: r["status"].as_f64().unwrap_or(0.0) as u16,
-                    protocol: str_at(r, "/protocol").to_owned(),
+                    protocol: r["protocol"].as_str().map(str::to_owned),
                     connection: ConnectionEvidence::Id {
                         id: r["connectionId"].as_f64().unwrap_or(0.0) as u64,
                         reused: r["connectionReused"].as_bool().unwrap_or(false),
@@ -53,6 +58,19 @@ pub fn page_network(events: &[Event]) -> PageNetwork {
             "Network.loadingFailed" => {
                 let kind = kinds.get(&id).copied().unwrap_or(RequestKind::Page);
                 out.failed.push((kind, str_at(p, "/errorText").to_owned()));
+            }
+            "Network.webSocketCreated" => {
+                *out.requested.entry(RequestKind::Stream).or_default() += 1;
+                websockets.insert(id, str_at(p, "/url").to_owned());
+            }
+            "Network.webSocketHandshakeResponseReceived" => {
+                out.responses.push(Response {
+                    kind: RequestKind::Stream,
+                    url: websockets.get(&id).cloned().unwrap_or_default(),
+                    status: p["response"]["status"].as_f64().unwrap_or(0.0) as u16,
+                    protocol: None,
+                    connection: ConnectionEvidence::Handshake,
+                });
             }
             _ => {}
         }
@@ -139,6 +157,53 @@ mod tests {
         assert_eq!(
             n.failed,
             vec![(RequestKind::Post, "net::ERR_FAILED".into())]
+        );
+    }
+
+    /// WebSockets show in their own events, without a connection id or a protocol: one
+    /// connection per handshake, beside the document's.
+    #[test]
+    fn websocket_handshakes_are_connections_of_their_own() {
+        let created = |id: &str| {
+            event(
+                "Network.webSocketCreated",
+                json!({"requestId": id, "url": "ws://127.0.0.1:1/ws?channel=t"}),
+            )
+        };
+        let answered = |id: &str| {
+            event(
+                "Network.webSocketHandshakeResponseReceived",
+                json!({"requestId": id, "response": {"status": 101, "statusText": "Switching Protocols"}}),
+            )
+        };
+        let events = vec![
+            event(
+                "Network.requestWillBeSent",
+                json!({"requestId": "doc", "type": "Document"}),
+            ),
+            event(
+                "Network.responseReceived",
+                json!({"requestId": "doc", "type": "Document", "response": {
+                    "url": "http://127.0.0.1:1/health", "status": 200, "protocol": "http/1.1",
+                    "connectionId": 4, "connectionReused": false}}),
+            ),
+            created("w1"),
+            created("w2"),
+            answered("w1"),
+            answered("w2"),
+        ];
+        let n = page_network(&events);
+        assert_eq!(n.requested[&RequestKind::Stream], 2);
+        assert_eq!(n.responses[1].url, "ws://127.0.0.1:1/ws?channel=t");
+        assert_eq!(n.responses[1].protocol, None, "CDP names none");
+        assert_eq!(n.responses[0].protocol.as_deref(), Some("http/1.1"));
+        assert_eq!(
+            n.connections(),
+            Connections {
+                streams_and_posts: 2,
+                any: 3,
+                page_only: 1
+            }
         );
     }
 }

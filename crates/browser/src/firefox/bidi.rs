@@ -21,10 +21,20 @@ use super::events::KEPT;
 use crate::error::{BrowserError, RemoteError};
 use crate::remote::Remote;
 
+/// How long Firefox may take to answer `session.new`: it answers once its remote agent is up,
+/// which on a loaded 2-core machine took more than the 10 s other commands get (several
+/// Firefox starting at once, beside a build). The same bound as for the endpoint file.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Starts the session and subscribes to the network events every point keeps.
 pub async fn start_session(bidi: &Remote) -> Result<(), BrowserError> {
-    bidi.call("session.new", json!({ "capabilities": {} }), None)
-        .await?;
+    bidi.call_within(
+        "session.new",
+        json!({ "capabilities": {} }),
+        None,
+        SESSION_TIMEOUT,
+    )
+    .await?;
     bidi.call("session.subscribe", json!({ "events": KEPT }), None)
         .await?;
     Ok(())

@@ -49,7 +49,7 @@ pub fn page_network(events: &[Event], paths: &Paths) -> PageNetwork {
                     kind,
                     url: str_at(r, "/url").to_owned(),
                     status: r["status"].as_f64().unwrap_or(0.0) as u16,
-                    protocol: str_at(r, "/protocol").to_owned(),
+                    protocol: r["protocol"].as_str().map(str::to_owned),
                     connection: ConnectionEvidence::Opened {
                         opened: at("connectStart") > 0.0,
                         request_start: at("requestStart"),
@@ -65,8 +65,8 @@ pub fn page_network(events: &[Event], paths: &Paths) -> PageNetwork {
     out
 }
 
-/// A request's kind from its method and same-origin absolute URL: the point's event stream, its
-/// POSTs, or the page's own.
+/// A request's kind from its method and same-origin absolute URL: the point's event stream (or
+/// WebSocket), its POSTs, or the page's own.
 fn kind(paths: &Paths, method: &str, url: &str) -> RequestKind {
     // The path and query start at the first `/` after `//`.
     let path = url
@@ -74,7 +74,7 @@ fn kind(paths: &Paths, method: &str, url: &str) -> RequestKind {
         .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
         .unwrap_or(url);
     match method {
-        "GET" if path == paths.events => RequestKind::Stream,
+        "GET" if path == paths.events || path == paths.websocket => RequestKind::Stream,
         "POST" if path == paths.messages => RequestKind::Post,
         _ => RequestKind::Page,
     }
@@ -218,6 +218,30 @@ mod tests {
             RequestKind::Page
         );
         assert_eq!(k("GET", "http://127.0.0.1:9/health"), RequestKind::Page);
+        assert_eq!(
+            k("GET", "ws://127.0.0.1:9/ws?channel=t"),
+            RequestKind::Stream,
+            "a WebSocket's handshake is the stream's request"
+        );
+    }
+
+    #[test]
+    fn websocket_handshakes_open_their_own_connections() {
+        // The document on its connection, then two WebSockets, each handshake with a connect.
+        let n = page(&[
+            (1, "GET", "/health", Some((5.0, 10.0))),
+            (2, "GET", "/ws?channel=t", Some((20.0, 21.0))),
+            (3, "GET", "/ws?channel=t", Some((30.0, 31.0))),
+        ]);
+        assert_eq!(n.requested[&RequestKind::Stream], 2);
+        assert_eq!(
+            n.connections(),
+            Connections {
+                streams_and_posts: 2,
+                any: 3,
+                page_only: 1
+            }
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::Launcher;
+use browser::{Launcher, PointSpec};
 use loadgen::{Counter, Latency, Metrics, PointConfig, Reach, Target, Trust};
 use netem::{Emulator, Side};
 use sse_server::{DedicatedServer, Protocol, ServerConfig, ThreadStart};
@@ -185,39 +185,76 @@ pub async fn emulated(
     (agreement, timing)
 }
 
+/// A point's shape: its clients, their streams, and the server's stream limit if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub clients: u32,
+    pub streams: u32,
+    pub max_streams: Option<u32>,
+}
+
+/// The points of `shapes` in one browser of `kind` (each with a fresh server of its own, each
+/// client in contexts of its own), all at once: one browser start for them all.
 pub async fn real(
     net: &Net,
     kind: BrowserProfile,
     path: &Path,
     protocol: Protocol,
-    clients: u32,
-    streams: u32,
-    max_streams: Option<u32>,
-) -> (Agreement, Timing) {
-    let workload = workload(clients, streams);
-    let run = async {
-        match net {
-            Net::Loopback => {
-                let config = server_config(max_streams);
-                browser::run_point(kind, path, protocol, &workload, config).await
-            }
-            Net::Emulated(e) => {
-                let server = start_server(net, protocol, max_streams).await;
-                let inside = Arc::clone(e);
-                let launcher =
-                    Launcher::in_network_namespace(move |p| inside.command(Side::Client, p));
-                let out =
-                    browser::run_point_with(kind, path, &launcher, protocol, &workload, &server)
-                        .await;
-                server.shutdown().await;
-                out
-            }
+    shapes: &[Shape],
+) -> Vec<(Agreement, Timing)> {
+    let workloads: Vec<Workload> = shapes
+        .iter()
+        .map(|s| workload(s.clients, s.streams))
+        .collect();
+    let mut servers = Vec::with_capacity(shapes.len());
+    for shape in shapes {
+        servers.push(start_server(net, protocol, shape.max_streams).await);
+    }
+    let launcher = match net {
+        Net::Loopback => Launcher::direct(),
+        Net::Emulated(e) => {
+            let inside = Arc::clone(e);
+            Launcher::in_network_namespace(move |p| inside.command(Side::Client, p))
         }
     };
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("a browser point stops by itself")
-        .unwrap_or_else(|e| panic!("{kind} {protocol} {streams}: {e}"));
+    let points: Vec<PointSpec<'_>> = workloads
+        .iter()
+        .zip(&servers)
+        .map(|(workload, server)| PointSpec {
+            arm: protocol,
+            workload,
+            server,
+        })
+        .collect();
+    let outcomes = tokio::time::timeout(
+        Duration::from_secs(90),
+        browser::run_points_with(kind, path, &launcher, &points),
+    )
+    .await
+    .expect("browser points stop by themselves")
+    .unwrap_or_else(|e| panic!("{kind} {protocol}: {e}"));
+    for server in servers {
+        server.shutdown().await;
+    }
+    shapes
+        .iter()
+        .zip(outcomes)
+        .map(|(shape, out)| {
+            let out = out.unwrap_or_else(|e| panic!("{kind} {protocol} {shape:?}: {e}"));
+            reduce(kind, protocol, *shape, out)
+        })
+        .collect()
+}
+
+/// What is compared of one browser point, after the checks every point must pass.
+fn reduce(
+    kind: BrowserProfile,
+    protocol: Protocol,
+    Shape {
+        clients, streams, ..
+    }: Shape,
+    out: browser::PointOutcome,
+) -> (Agreement, Timing) {
     let context = format!("{kind} {protocol} {streams}: {out:#?}");
     assert_eq!(out.visibility, "visible", "{context}");
     assert_eq!(out.requests_failed, 0, "{context}");

@@ -229,10 +229,10 @@ impl H2Origin {
         }
         let end_of_stream = body.is_empty();
         on_slot(SlotEvent::Sent);
-        let sent = session.mark_sent();
         let (response, mut stream) = send
             .send_request(clone_request(request), end_of_stream)
             .map_err(Attempt::classify)?;
+        let sent = session.mark_sent(stream.stream_id().as_u32());
         session.carried(&self.shared);
         // A server limit learned after this request was granted (its SETTINGS were read while the
         // connection opened) makes h2 hold the stream in its own queue until a stream ends: it is
@@ -252,9 +252,10 @@ impl H2Origin {
                 .send_data(body.clone(), true)
                 .map_err(Attempt::classify)?;
         }
-        // Until its response: while h2 holds the request unsent behind the server's limit, it is
-        // queued (see `Session::held`) until earlier streams end. (A limit lowered later, with
-        // the request already written, would count it queued too; servers do not do that.)
+        // Until its response: while h2 holds the request unsent behind the server's limit, it
+        // waits for a slot (see `Session::held`) until earlier streams end. (A limit lowered
+        // later, with the request already written, would restart its wait too; servers do not do
+        // that.) It counts as queued until its response head in any case (`QueueTimer`).
         let mut response = std::pin::pin!(response);
         let mut requeued = false;
         loop {

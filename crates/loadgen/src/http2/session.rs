@@ -32,11 +32,10 @@ pub(crate) struct Session {
     /// `min(server's SETTINGS_MAX_CONCURRENT_STREAMS, 256)`; 100 until the server says otherwise.
     pub(super) limit: AtomicUsize,
     conn: OnceCell<Conn>,
-    /// The requests handed to h2 on this connection and not yet ended, by send order; see
+    /// The stream ids of the requests handed to h2 on this connection and not yet ended; see
     /// [`Session::held`].
-    sent: std::sync::Mutex<std::collections::BTreeSet<u64>>,
-    next_sent: std::sync::atomic::AtomicU64,
-    /// Woken when a sent request ends or the limit changes.
+    sent: std::sync::Mutex<std::collections::BTreeSet<u32>>,
+    /// Woken when a request is handed to h2 or ends, or the limit changes.
     pub(super) changed: tokio::sync::Notify,
 }
 
@@ -44,13 +43,13 @@ pub(crate) struct Session {
 #[derive(Debug)]
 pub(crate) struct Sent {
     session: Arc<Session>,
-    seq: u64,
+    stream_id: u32,
 }
 
 impl Sent {
     /// Whether h2 still holds this request (see [`Session::held`]).
     pub(super) fn held(&self) -> bool {
-        self.session.held(self.seq)
+        self.session.held(self.stream_id)
     }
 }
 
@@ -60,7 +59,7 @@ impl Drop for Sent {
             .sent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.seq);
+            .remove(&self.stream_id);
         self.session.changed.notify_waiters();
     }
 }
@@ -88,31 +87,36 @@ impl Session {
             limit: AtomicUsize::new(rules::INITIAL_STREAMS),
             conn: OnceCell::new(),
             sent: std::sync::Mutex::new(std::collections::BTreeSet::new()),
-            next_sent: std::sync::atomic::AtomicU64::new(0),
             changed: tokio::sync::Notify::new(),
         }
     }
 
-    /// Records a request handed to h2 (call just before `send_request`).
-    pub(super) fn mark_sent(self: &Arc<Self>) -> Sent {
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = self.next_sent.fetch_add(1, Ordering::Relaxed);
-        sent.insert(seq);
+    /// Records the request h2 just took as stream `stream_id` (call right after `send_request`,
+    /// which numbers streams in the order h2 will open them).
+    pub(super) fn mark_sent(self: &Arc<Self>, stream_id: u32) -> Sent {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(stream_id);
+        // A later stream that looked before this one was recorded looks again.
+        self.changed.notify_waiters();
         Sent {
             session: self.clone(),
-            seq,
+            stream_id,
         }
     }
 
-    /// Whether h2 still holds request `seq` unsent: h2 writes a new stream's HEADERS only while
-    /// the server's limit allows, in stream order, so a request with at least `limit` earlier
-    /// requests still running on the connection waits inside h2. That happens when the server's
-    /// SETTINGS (a limit under the 100 assumed before them) are read between a request's grant
-    /// and the write of its HEADERS; Chromium, which writes at once, would have sent it and seen
-    /// it refused. Either way the request waits for a slot: it counts as queued.
-    pub(super) fn held(&self, seq: u64) -> bool {
+    /// Whether h2 still holds stream `stream_id` unsent: h2 writes a new stream's HEADERS only
+    /// while the server's limit allows, in stream id order, so a request with at least `limit`
+    /// lower-numbered requests still running on the connection waits inside h2. That happens
+    /// when the server's SETTINGS (a limit under the 100 assumed before them) are read between a
+    /// request's grant and the write of its HEADERS; Chromium, which writes at once, would have
+    /// sent it and seen it refused. Either way the request waits for a slot: its `queue_wait`
+    /// runs on. (Ordered by h2's ids, not by the order the tasks got here: two tasks on two
+    /// threads can take their ids in the other order.)
+    pub(super) fn held(&self, stream_id: u32) -> bool {
         let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        sent.range(..seq).count() >= self.limit.load(Ordering::Relaxed)
+        sent.range(..stream_id).count() >= self.limit.load(Ordering::Relaxed)
     }
 
     pub(super) fn has_free_slot(&self) -> bool {
@@ -161,18 +165,7 @@ async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, Load
         .await
         .inspect_err(|e| ctx.connect_failed(e))?;
     let rules = H2Rules::of(ctx.profile);
-    let mut builder = h2::client::Builder::new();
-    builder
-        .initial_max_send_streams(rules::INITIAL_STREAMS)
-        .header_table_size(rules.header_table_size)
-        .enable_push(rules.enable_push)
-        .initial_window_size(rules.stream_window)
-        .initial_connection_window_size(rules.connection_window)
-        .data_frame_budget(rules.data_frame_budget());
-    if let Some(size) = rules.max_header_list_size {
-        builder.max_header_list_size(size);
-    }
-    let handshake = builder.handshake::<_, Bytes>(io);
+    let handshake = rules.client().handshake::<_, Bytes>(io);
     let left = ctx.connect_timeout.saturating_sub(started.elapsed());
     let (send, mut connection) = tokio::time::timeout(left, handshake)
         .await
@@ -212,4 +205,26 @@ async fn open(shared: &Arc<Shared>, session: Weak<Session>) -> Result<Conn, Load
         carried: AtomicBool::new(false),
         _driver: AbortOnDrop(driver),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under a limit of 3, h2 opens streams 1, 3 and 5 and holds 7. Two tasks that took ids 5
+    /// and 7 may record them in the other order: `held` follows the ids, so the stream h2 holds
+    /// is the one that waits.
+    #[test]
+    fn held_follows_h2s_stream_ids_not_the_order_they_were_recorded() {
+        let session = Arc::new(Session::new());
+        session.limit.store(3, Ordering::Relaxed);
+        let first = session.mark_sent(1);
+        let _second = session.mark_sent(3);
+        let fourth = session.mark_sent(7);
+        let third = session.mark_sent(5);
+        assert!(!third.held(), "the third stream is open under a limit of 3");
+        assert!(fourth.held(), "h2 holds the fourth");
+        drop(first);
+        assert!(!fourth.held(), "a stream ended: h2 opens the fourth");
+    }
 }

@@ -110,22 +110,6 @@ impl Drop for Censor<'_> {
     }
 }
 
-/// Holds a gauge up while alive.
-struct Up<'a>(&'a Ctx, Gauge);
-
-impl<'a> Up<'a> {
-    fn new(ctx: &'a Ctx, gauge: Gauge) -> Self {
-        ctx.metrics.gauge_up(gauge);
-        Up(ctx, gauge)
-    }
-}
-
-impl Drop for Up<'_> {
-    fn drop(&mut self) {
-        self.0.metrics.gauge_down(self.1);
-    }
-}
-
 /// Tells the ledger when the connection ends, however it ends.
 struct Down(Option<Arc<StreamLedger>>);
 
@@ -150,10 +134,10 @@ async fn connect_once(
             max: gate::MAX_WEBSOCKETS_PER_CLIENT,
         });
     };
+    // Queued until its handshake is done; its wait ends when the gate lets it connect.
     let mut queue = QueueTimer::start(ctx, Gauge::StreamsQueued, Latency::QueueWait);
     let handshake = gate.admit().await;
     queue.on_slot(SlotEvent::Granted);
-    drop(queue);
     let mut ws = match open(shared).await {
         Ok(ws) => {
             handshake.done(true);
@@ -170,7 +154,7 @@ async fn connect_once(
             .record(Latency::TimeToOpen, now.duration_since(state.created));
         ctx.metrics.incr(Counter::StreamsOpened);
     }
-    let _open = Up::new(ctx, Gauge::StreamsOpen);
+    let _open = queue.opened(Gauge::StreamsOpen);
     if let Some(ledger) = &state.ledger {
         ledger.opened(now, false);
     }

@@ -21,7 +21,7 @@ mod http3;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use loadgen::{Protocol, Target, Trust};
@@ -97,8 +97,8 @@ pub struct Seen {
     /// Body bytes written, all requests together.
     pub body_bytes: AtomicU64,
     /// The body of each `POST`, in order of arrival (a slot is taken when the request head
-    /// arrives and filled once the body is read).
-    pub posts: Mutex<Vec<String>>,
+    /// arrives and filled once the body is read), and the instant its head arrived.
+    pub posts: Mutex<Vec<(String, Instant)>>,
     /// For each `POST`, in order of arrival: how many `GET`s had arrived before it.
     pub gets_before_posts: Mutex<Vec<usize>>,
     /// Scripted responses (`GET`s) open now, and the most open at once.
@@ -149,11 +149,20 @@ impl Seen {
     /// The POST token index (`sse_wire::stamp`: the low 32 bits of the token, the POST's place in
     /// the client's schedule) of each POST, in order of arrival; `None` for a body without one.
     pub fn post_indices(&self) -> Vec<Option<u64>> {
+        self.post_arrivals().into_iter().map(|(i, _)| i).collect()
+    }
+    /// [`Seen::post_indices`], each with the instant the POST's request head arrived.
+    pub fn post_arrivals(&self) -> Vec<(Option<u64>, Instant)> {
         self.posts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|body| sse_wire::stamp::find_token(body).map(|t| t & 0xFFFF_FFFF))
+            .map(|(body, at)| {
+                (
+                    sse_wire::stamp::find_token(body).map(|t| t & 0xFFFF_FFFF),
+                    *at,
+                )
+            })
             .collect()
     }
     /// Takes the next place in the order of POSTs.
@@ -163,7 +172,7 @@ impl Seen {
             .unwrap_or_else(|e| e.into_inner())
             .push(self.requests());
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
-        posts.push(String::new());
+        posts.push((String::new(), Instant::now()));
         posts.len() - 1
     }
     pub(crate) fn post_read(&self, place: usize, body: &[u8]) {
@@ -172,7 +181,7 @@ impl Seen {
             let _ = self.echo.send(Bytes::from(format!("data: {body}\n\n")));
         }
         let mut posts = self.posts.lock().unwrap_or_else(|e| e.into_inner());
-        posts[place] = body;
+        posts[place].0 = body;
     }
 }
 

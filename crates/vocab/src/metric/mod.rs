@@ -256,8 +256,9 @@ impl Metric {
             Metric::StreamsQueuedAtEnd => (
                 "streams_queued_at_end",
                 Exact,
-                "EventSources still waiting for a slot when the point ended (ws, wss: WebSockets \
-                 not yet allowed to connect)",
+                "EventSources requested and not open when the point ended: waiting for a slot, or \
+                 granted one and waiting for their response head (ws, wss: WebSockets not yet \
+                 open: waiting to be allowed to connect, or in their handshake)",
             ),
             Metric::StreamsOpenAtEnd => (
                 "streams_open_at_end",
