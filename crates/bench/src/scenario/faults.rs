@@ -109,7 +109,25 @@ pub(super) fn faults(
         f.delay_events.as_ref(),
         delay.clone(),
     )?;
-    let delay_posts = cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay)?;
+    let delay_posts = cx.optional_duration(
+        "faults.delay_posts",
+        f.delay_posts.as_ref(),
+        delay.clone(),
+    )?;
+    let delay_tls_handshake = cx.optional_duration(
+        "faults.delay_tls_handshake",
+        f.delay_tls_handshake.as_ref(),
+        delay,
+    )?;
+    if let Some(d) = &f.delay_tls_handshake {
+        if !protocols.iter().any(|a| a.is_tls()) {
+            return Err(cx.invalid(
+                "faults.delay_tls_handshake",
+                d,
+                "delays TLS handshakes and the scenario runs no TLS arm",
+            ));
+        }
+    }
     Ok(FaultConfig {
         close_streams: close_streams_every.map(|every| CloseStreams {
             every,
@@ -128,5 +146,10 @@ pub(super) fn faults(
         )?,
         delay_events,
         delay_posts,
+        drop_ticks_every_nth: nth(
+            "faults.drop_ticks_every_nth",
+            f.drop_ticks_every_nth.as_ref(),
+        )?,
+        delay_tls_handshake,
     })
 }

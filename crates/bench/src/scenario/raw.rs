@@ -97,6 +97,8 @@ pub(crate) struct RawFaults {
     pub stream_error_every_nth: Option<Spanned<i64>>,
     pub delay_events: Option<Spanned<String>>,
     pub delay_posts: Option<Spanned<String>>,
+    pub drop_ticks_every_nth: Option<Spanned<i64>>,
+    pub delay_tls_handshake: Option<Spanned<String>>,
 }
 
 /// A value or a list of values (a sweep), each a string (durations) or a number (percentages).

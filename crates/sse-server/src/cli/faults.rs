@@ -49,6 +49,12 @@ pub(crate) struct FaultArgs {
     /// Broadcast and answer every POST /messages this long after its body was read.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     fault_delay_posts: Option<Duration>,
+    /// Make and never write every Nth tick of each stream (2: half the ticks).
+    #[arg(long, value_name = "N")]
+    fault_drop_ticks_every_nth: Option<NonZeroU32>,
+    /// Start every TLS handshake this long after the connection was accepted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_delay_tls_handshake: Option<Duration>,
 }
 
 impl FaultArgs {
@@ -69,6 +75,8 @@ impl FaultArgs {
             stream_error_every_nth: self.fault_stream_error_every_nth,
             delay_events: self.fault_delay_events,
             delay_posts: self.fault_delay_posts,
+            drop_ticks_every_nth: self.fault_drop_ticks_every_nth,
+            delay_tls_handshake: self.fault_delay_tls_handshake,
         }
     }
 }
