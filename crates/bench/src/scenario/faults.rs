@@ -109,11 +109,8 @@ pub(super) fn faults(
         f.delay_events.as_ref(),
         delay.clone(),
     )?;
-    let delay_posts = cx.optional_duration(
-        "faults.delay_posts",
-        f.delay_posts.as_ref(),
-        delay.clone(),
-    )?;
+    let delay_posts =
+        cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay.clone())?;
     let delay_tls_handshake = cx.optional_duration(
         "faults.delay_tls_handshake",
         f.delay_tls_handshake.as_ref(),

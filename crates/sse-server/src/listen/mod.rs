@@ -234,7 +234,11 @@ impl Listener {
         };
         if let Some(delay) = self.server.app.faults.config.delay_tls_handshake {
             incr(&self.counters.faults_delayed);
-            if self.unless_shutdown(tokio::time::sleep(delay)).await.is_none() {
+            if self
+                .unless_shutdown(tokio::time::sleep(delay))
+                .await
+                .is_none()
+            {
                 return;
             }
         }
