@@ -18,9 +18,10 @@
 #
 # Environment:
 #   SSEBENCH_CI_RUNS      new runs per set (default 3)
-#   SSEBENCH_CI_BASE_RUNS runs a --refresh records (default 6: the spread between the baseline's
-#                         runs is the gate's estimate of the run-to-run noise of each latency, and
-#                         6 runs catch a row whose runs fall into two modes far more often than 3)
+#   SSEBENCH_CI_BASE_RUNS runs a --refresh records (default 12): the spread between the baseline's
+#                         runs is the gate's estimate of each latency's run-to-run noise, and some
+#                         rows have runs in two modes (h2's time_to_open at 4 streams per client:
+#                         a median of 0.2 or 0.5 ms), which 12 runs catch where 6 missed them
 #   SSEBENCH_CI_CONFIRM   0: judge once, without the confirming set
 #   SSEBENCH_CI_SET       scenario overrides for the new runs, space-separated KEY=VALUE (each a
 #                         `bench --set KEY=VALUE`; e.g. "faults.delay_events=2ms" slows the embedded
@@ -37,7 +38,7 @@ baseline=${SSEBENCH_CI_BASELINE:-results/baseline}
 refresh=false
 if [ "${1:-}" = "--refresh" ]; then
   refresh=true
-  runs=${SSEBENCH_CI_BASE_RUNS:-6}
+  runs=${SSEBENCH_CI_BASE_RUNS:-12}
   shift
 fi
 
