@@ -24,6 +24,8 @@ profile_flag=()
 [[ ${PROFILE:-debug} == release ]] && profile_flag=(--release)
 
 cargo build -p netem --tests "${profile_flag[@]}" --quiet
+RESULTS_COMMAND="${PROFILE:+PROFILE=$PROFILE }scripts/netem-check.sh" results_begin netem-check \
+  "configured vs measured, one run of cargo test -p netem (${PROFILE:-debug}); every netem-check line below"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -33,8 +35,6 @@ cargo test -p netem "${profile_flag[@]}" --quiet -- --nocapture --test-threads=1
 echo "configured vs measured (crates/netem/tests/emulator.rs, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
 grep -o 'netem-check: .*' "$log" | sed 's/^netem-check: /  /' || true
 
-RESULTS_COMMAND="${PROFILE:+PROFILE=$PROFILE }scripts/netem-check.sh" results_begin netem-check \
-  "configured vs measured, one run of cargo test -p netem (${PROFILE:-debug}); every netem-check line below"
 grep -o 'netem-check: .*' "$log" | sed 's/^netem-check: /# /' >> "$RESULTS_FILE" || true
 # The figures the README quotes, read from those lines.
 grep -o 'netem-check: .*' "$log" | awk '
@@ -44,7 +44,7 @@ grep -o 'netem-check: .*' "$log" | awk '
   }
   /^netem-check: bandwidth/ {
     for (i = 1; i <= NF; i++) if ($i == "goodput") { v = $(i + 1); break }
-    b = $5; sub(/,$/, "", b)
+    b = $5 " " $6; sub(/,$/, "", b)
     printf "1\tbandwidth %s %s\tgoodput_mbit_s\t%s\n", $3, b, v
   }
   /^netem-check: loss (up|down) configured/ {
