@@ -53,9 +53,8 @@ pub const DEFAULT_FLOOR_US: u64 = 1_000;
 /// +50%, decides).
 pub const FLOOR_SHARE_OF_BASE: f64 = 0.5;
 
-/// Nor does the floor fall under this many microseconds: one thread's wake-up on a loopback
-/// machine (the reading: `crates/report/FINDINGS.md`), so that a median of 1 us that reads 2 us
-/// is not a doubling.
+/// Nor does the floor fall under this many microseconds, so that a median of 1 us that reads 2 us
+/// is not a doubling (the reading: `crates/report/FINDINGS.md`, "The latency floor").
 pub const MIN_FLOOR_US: f64 = 20.0;
 
 /// The latency rules used unless overridden: quiet on run-to-run noise, while a doubling of either
