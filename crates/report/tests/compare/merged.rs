@@ -84,3 +84,67 @@ fn merged_percentiles_are_those_of_the_union() {
         .collect();
     assert_eq!(connect_p50(&bare, &bare).0, Some(100.0));
 }
+
+#[test]
+fn the_comparison_says_whether_every_latency_was_merged() {
+    let with_histograms: Vec<Report> = ["a1", "a2"]
+        .iter()
+        .map(|id| run_with_connect(id, &[1_000; 12]))
+        .collect();
+    // The sweep's other latencies carry no histogram: only the merged connect rows do.
+    let all_merged = |reports: &[Report]| -> Vec<Report> {
+        reports
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.rows.retain(|row| {
+                    row.histogram.is_some() || !matches!(row.value, Value::Latency(_))
+                });
+                r
+            })
+            .collect()
+    };
+    let merged = all_merged(&with_histograms);
+    let both = compare(&merged, &merged, &CompareOptions::default()).unwrap();
+    assert!(both.merged);
+    let bare: Vec<Report> = merged
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            for row in &mut r.rows {
+                row.histogram = None;
+            }
+            r
+        })
+        .collect();
+    for (base, new) in [(&merged, &bare), (&bare, &merged)] {
+        let one_side = compare(base, new, &CompareOptions::default()).unwrap();
+        assert!(!one_side.merged, "one side without histograms");
+        assert!(one_side
+            .render(TableFormat::Text)
+            .contains("medians over each side's runs"));
+    }
+    assert!(both
+        .render(TableFormat::Text)
+        .contains("read from the merged histograms"));
+}
+
+/// A sample count is a count, not a latency: its rule applies as it is, with no floor.
+#[test]
+fn a_count_rule_has_no_latency_floor() {
+    let base = [run_with_connect("a", &[1_000; 1_000])];
+    let fewer = [run_with_connect("b", &[1_000; 990])];
+    let mut options = CompareOptions::default();
+    options
+        .thresholds
+        .push(ThresholdSpec::parse_flag("connect.count=-0").unwrap());
+    let comparison = compare(&base, &fewer, &options).unwrap();
+    let wanted = key("ceiling", Protocol::H2, 1, "connect");
+    let count: Vec<LineVerdict> = comparison
+        .lines
+        .iter()
+        .filter(|line| line.key == wanted && line.field == Some(LatencyField::Count))
+        .map(|line| line.verdict)
+        .collect();
+    assert_eq!(count, [LineVerdict::Regression], "10 samples fewer");
+}
