@@ -7,13 +7,15 @@
 #   scripts/mutants.sh loadgen               # one crate (loadgen, sse-wire, report or netem)
 #   scripts/mutants.sh report -- --list      # extra arguments go to cargo mutants
 #   scripts/mutants.sh loadgen -- --iterate  # only mutants not caught by the previous run
+#   MUTANTS_FILES="crates/loadgen/src/websocket/gate.rs" scripts/mutants.sh loadgen   # some files
 #
 # Install once: cargo install cargo-mutants --locked
 #
 # It runs one mutant at a time (MUTANTS_JOBS, default 1), in a copy of the tree (cargo-mutants'
 # default; the working tree is never touched), with a time limit for each mutant's tests
 # (MUTANTS_TIMEOUT seconds; by default 300 for loadgen, whose tests take about 40 s here, 180 for
-# netem, and 60 for the others): a mutant that hangs a test counts as "timeout" (caught) and costs that long.
+# netem, and 60 for the others): a mutant that hangs a test counts as "timeout" (caught) and
+# costs that long.
 # Results: target/mutants/CRATE/mutants.out/{caught,missed,timeout,unviable}.txt, and each
 # mutant's build and test output under log/.
 #
@@ -76,7 +78,7 @@ main() {
   local status=0
   for crate in "${crates[@]}"; do
     local file_args=() f
-    for f in $(files_of "$crate"); do file_args+=(--file "$f"); done
+    for f in ${MUTANTS_FILES:-$(files_of "$crate")}; do file_args+=(--file "$f"); done
     local timeout=${MUTANTS_TIMEOUT:-60}
     local test_args=()
     if [ "$crate" = loadgen ]; then
