@@ -16,6 +16,9 @@
 #
 #   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k ...]    # default: all three; RUNS=3
 #
+# Each part writes its figures, each run's and their medians, to results/benchmarks/ (h2-scale.tsv,
+# h2-efficiency.tsv, h1-18k.tsv; scripts/lib/results.sh).
+#
 # Needs h2load (apt-get install -y nghttp2-client) for `efficiency`, and taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(scale efficiency h1-18k)
 
 source scripts/lib/common.sh
+source scripts/lib/results.sh
 build_release bench server
 bench=target/release/bench
 work=$(mktemp -d)
@@ -56,6 +60,8 @@ connect_timeout = "30s"
 event_interval = "1s"
 max_concurrent_streams = 256
 EOF
+  RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh scale" results_begin h2-scale \
+    "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external); latencies in ms"
   echo "== scale: 400 clients x 250 h2 streams, embedded server, $runs runs"
   printf '%-4s %15s %7s %6s %17s %15s %14s\n' run opened errors conns delivery_p50/p99 queue_wait_p99 rss_per_stream
   for i in $(seq 1 "$runs"); do
@@ -69,6 +75,16 @@ EOF
       "$(ms "$(field event_delivery p50 < "$csv")")/$(ms "$(field event_delivery p99 < "$csv")") ms" \
       "$(ms "$(field queue_wait p99 < "$csv")") ms" "$((rss_kb * 1024 / 100000))"
     grep -E '^(threads|warning)' "$work/scale$i.out" | sed 's/^/     /' || true
+    grep -E '^(threads|warning)' "$work/scale$i.out" | sed "s/^/# run $i: /" >> "$RESULTS_FILE" || true
+    results_add "$i" machine load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+    for m in streams_requested streams_opened errors connections_carrying_requests; do
+      results_add "$i" embedded "$m" "$(field "$m" value < "$csv")"
+    done
+    results_add "$i" embedded event_delivery_p50_ms "$(ms "$(field event_delivery p50 < "$csv")")"
+    results_add "$i" embedded event_delivery_p99_ms "$(ms "$(field event_delivery p99 < "$csv")")"
+    results_add "$i" embedded queue_wait_p99_ms "$(ms "$(field queue_wait p99 < "$csv")")"
+    results_add "$i" embedded client_lag_p99_ms "$(ms "$(field client_lag p99 < "$csv")")"
+    results_add "$i" embedded max_rss_bytes_per_stream "$((rss_kb * 1024 / 100000))"
   done
   echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
   server --h2
@@ -79,6 +95,12 @@ EOF
   stop_server
   csv=$(ls "$work/scale-ext"/*.csv)
   echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
+  results_add 1 external streams_opened "$(field streams_opened value < "$csv")"
+  results_add 1 external errors "$(field errors value < "$csv")"
+  results_add 1 external bench_max_rss_mib "$(( $(cat "$work/rss") / 1024 ))"
+  results_add 1 external bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
+  results_medians
+  results_end
 }
 
 # One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
@@ -114,10 +136,23 @@ EOF
     bpm = bc / (be / 1e6); hpm = hc / (he / 1e6)
     printf "%-3s %-3s %10d %6d %9.2f %10.2f %10d %9.2f %10.2f %6.2fx\n", arm, i, be, err, bc, bpm, he, hc, hpm, bpm / hpm
   }' | tee -a "$work/ratios-$arm"
+  # The line just printed, as figures.
+  read -r _ _ be err bc bpm he hc hpm ratio < <(tail -1 "$work/ratios-$arm")
+  results_add "$i" machine load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add "$i" "$arm" bench_events "$be"
+  results_add "$i" "$arm" errors "$err"
+  results_add "$i" "$arm" bench_cpu_s "$bc"
+  results_add "$i" "$arm" bench_cpu_s_per_million_events "$bpm"
+  results_add "$i" "$arm" h2load_events "$he"
+  results_add "$i" "$arm" h2load_cpu_s "$hc"
+  results_add "$i" "$arm" h2load_cpu_s_per_million_events "$hpm"
+  results_add "$i" "$arm" ratio_bench_to_h2load "${ratio%x}"
 }
 
 efficiency() {
   command -v h2load >/dev/null || { echo "error: h2load is missing: apt-get install -y nghttp2-client" >&2; exit 2; }
+  RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh efficiency" results_begin h2-efficiency \
+    "CPU-seconds per million events, bench / h2load, same server pinned to CPU 1, clients to CPU 0; h2: 1 x 100 streams, h1: 17 x 6"
   echo "== efficiency: CPU-seconds per million events, bench / h2load, $runs pairs per arm"
   printf '%-3s %-3s %10s %6s %9s %10s %10s %9s %10s %7s\n' arm run bench_ev errors bench_cpu bench_s/M h2load_ev h2load_cpu h2load_s/M ratio
   server --h2
@@ -129,6 +164,8 @@ efficiency() {
   for arm in h2 h1; do
     echo "   $arm: median ratio $(awk '{ print $NF }' "$work/ratios-$arm" | tr -d x | median)x (goal <= 1.25x)"
   done
+  results_medians
+  results_end
 }
 
 h1_18k() {
@@ -142,6 +179,8 @@ warmup = "20s"
 duration = "10s"
 connect_timeout = "30s"
 EOF
+  RESULTS_COMMAND="scripts/bench-h2-scale.sh h1-18k" results_begin h1-18k \
+    "3,000 clients x 6 h1 streams against the server binary, one run; latencies in ms"
   echo "== h1-18k: 3,000 clients x 6 h1 streams against the server binary"
   server --h1
   taskset -c 0 "$bench" "$work/h1.toml" --target "h1=$url" --out "$work/h1" --no-plot --no-progress \
@@ -149,6 +188,13 @@ EOF
   stop_server
   csv=$(ls "$work/h1"/*.csv)
   echo "   opened $(field streams_opened value < "$csv")/$(field streams_requested value < "$csv"), errors $(field errors value < "$csv"), connections $(field connections_carrying_requests value < "$csv"), first event p99 $(ms "$(field time_to_first_event p99 < "$csv")") ms"
+  results_add 1 machine load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  for m in streams_requested streams_opened errors connections_carrying_requests; do
+    results_add 1 h1-18k "$m" "$(field "$m" value < "$csv")"
+  done
+  results_add 1 h1-18k time_to_first_event_p99_ms "$(ms "$(field time_to_first_event p99 < "$csv")")"
+  results_medians
+  results_end
 }
 
 for part in "${parts[@]}"; do

@@ -7,6 +7,9 @@
 #
 #   scripts/bench-server.sh                 # RUNS=3 REQUESTS=100000 by default
 #
+# Each run's req/s, the medians and the ratios go to results/benchmarks/bench-server.tsv
+# (scripts/lib/results.sh).
+#
 # Needs: nginx-light, nghttp2-client (h2load), openssl (apt-get install -y nginx-light nghttp2-client openssl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +19,10 @@ for tool in nginx h2load openssl taskset python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing: apt-get install -y nginx-light nghttp2-client openssl" >&2; exit 2; }
 done
 source scripts/lib/common.sh
+source scripts/lib/results.sh
 build_release server
+RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests scripts/bench-server.sh" results_begin bench-server \
+  "h2load -c10 -m10, $requests POSTs a run, ours and nginx alternating, each server on CPU 1 with one worker, h2load on CPU 0"
 
 work=$(mktemp -d)
 pids=()
@@ -94,12 +100,25 @@ printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio
 for proto in h2 h1; do
   ours_url=ours_$proto; nginx_url=nginx_$proto
   : > "$work/ours.txt"; : > "$work/nginx.txt"
-  for _ in $(seq "$runs"); do
+  for i in $(seq "$runs"); do
+    results_add "$i" machine "load_average_1min_$proto" "$(cut -d' ' -f1 /proc/loadavg)"
     load "$proto" "${!ours_url}" >> "$work/ours.txt"
     load "$proto" "${!nginx_url}" >> "$work/nginx.txt"
+    o=$(tail -1 "$work/ours.txt"); n=$(tail -1 "$work/nginx.txt")
+    results_add "$i" "$proto" ours_req_per_s "$o"
+    results_add "$i" "$proto" nginx_req_per_s "$n"
+    results_add "$i" "$proto" ratio_ours_to_nginx "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
   done
   o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
   label=$([ "$proto" = h2 ] && echo "h2 (TLS, ALPN h2)" || echo "h1 (cleartext)")
   printf '%-24s %12.0f %12.0f %7.2fx   runs: ours %s / nginx %s\n' "$label" "$o" "$n" "$(echo "$o / $n" | bc -l)" \
     "$(paste -sd' ' "$work/ours.txt")" "$(paste -sd' ' "$work/nginx.txt")"
 done
+results_medians
+# The ratio of the medians (the table's figure), beside the median of the per-run ratios.
+for proto in h2 h1; do
+  o=$(awk -F'\t' -v p="$proto" '$1 == "median" && $2 == p && $3 == "ours_req_per_s" { print $4 }' "$RESULTS_FILE")
+  n=$(awk -F'\t' -v p="$proto" '$1 == "median" && $2 == p && $3 == "nginx_req_per_s" { print $4 }' "$RESULTS_FILE")
+  results_add median "$proto" ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+done
+results_end

@@ -13,6 +13,10 @@
 3. No absolute path of a particular machine anywhere (Cargo.lock files excepted): /work/, /root/,
    /home/USER/, or /tmp/ followed by a repository file. System paths (/usr/bin/chromium, /proc,
    /dev/net/tun) and scratch files (/tmp/ssebench.pem) are fine.
+4. Every results file under results/benchmarks/ (what a README table's figures are read from,
+   tracked; a table naming one that is missing is caught by 1.) is as scripts/lib/results.sh
+   writes it: the command, date, git revision, machine and load average at start, the column
+   line, and the load average at end.
 
   scripts/check-tree.py [--root DIR]   exit 0: clean; 1: findings (listed)
   scripts/check-tree.py --self-test    builds a fixture tree with one fault of each kind and checks
@@ -206,6 +210,22 @@ class Tree:
                                 % m.group(1))
                     break
 
+    # -- 4. results files ---------------------------------------------------------------------
+    RESULTS_HEADER = ("# command: ", "# date: ", "# git: ", "# machine: ", "# load average at start: ")
+
+    def check_results(self, path, text):
+        lines = text.splitlines()
+        head = [l for l in lines if l.startswith("# ")]
+        for want in self.RESULTS_HEADER:
+            if not any(l.startswith(want) for l in head):
+                self.findings.append("%s:1: results file without its '%s' line" % (path, want.strip()))
+        if "run\tcase\tmetric\tvalue" not in lines:
+            self.findings.append("%s:1: results file without its column line (run case metric value)"
+                                 % path)
+        if not any(l.startswith("# load average at end: ") for l in lines):
+            self.findings.append("%s:%d: results file without its closing load average (an "
+                                 "unfinished run?)" % (path, len(lines)))
+
     def run(self):
         me = os.path.relpath(os.path.abspath(__file__), self.root)
         for f in self.files:
@@ -217,6 +237,8 @@ class Tree:
             except (UnicodeDecodeError, OSError):
                 continue
             self.check_machine(f, text)
+            if f.startswith("results/benchmarks/") and f.endswith(".tsv"):
+                self.check_results(f, text)
             if f.endswith(".rs"):
                 cited = rust_comments(text)
             elif f.endswith(CITING) or os.path.basename(f) in CITING_NAMES:
@@ -236,11 +258,19 @@ class Tree:
 def self_test():
     """One fault of each kind in a fixture tree: each must be reported; the fixed tree passes."""
     machine = "/wo" + "rk/notes/facts.md"  # split so this file itself stays clean
+    results = ("# command: scripts/ok.sh\n# date: 2026-12-06T14:03:11Z\n# git: 1a2b3c4 (dirty: no)\n"
+               "# machine: 2 cores\n# load average at start: 1.00 1.00 1.00\n"
+               "run\tcase\tmetric\tvalue\n1\ta\tb\t3\nmedian\ta\tb\t3\n"
+               "# load average at end: 1.00 1.00 1.00\n")
     fixture = {
-        "README.md": "# Fixture\n\n## Real heading\n",
-        ".gitignore": "runs/\n",
+        "README.md": "# Fixture\n\n## Real heading\n\n| what | figure |\n| --- | --- |\n"
+                     "| a | 3 (results/benchmarks/ok.tsv) |\n",
+        ".gitignore": "runs/\n/results/*\n!/results/benchmarks/\n",
+        "results/benchmarks/ok.tsv": results,
+        "results/benchmarks/cut.tsv": results,
         "docs/guide.md": "# Guide\n\nSee `docs/guide.md`, [the top](../README.md#real-heading), "
-                         "scripts/ok.sh and scripts/runs/output.txt (ignored output).\n"
+                         "scripts/ok.sh, scripts/runs/output.txt and results/run.csv (ignored "
+                         "output).\n"
                          "Scratch files such as /tmp/fixture.pem are fine.\n",
         "scripts/ok.sh": "#!/bin/sh\n# Reads docs/guide.md (`README.md`, \"Real heading\").\n",
         "crates/a/src/lib.rs": "//! The rule (`README.md`, \"Real\n//! heading\"), in docs/\n"
@@ -248,12 +278,17 @@ def self_test():
                                "fn f() -> &'static str { \"crates/not/a/comment.rs\" }\n",
     }
     faults = {
+        "README.md": ("missing results file", "| b | 4 (results/benchmarks/gone.tsv) |\n"),
+        "results/benchmarks/cut.tsv": ("unfinished results file", None),
         "docs/guide.md": ("missing path", "Also crates/a/src/gone.rs.\n"),
         "scripts/ok.sh": ("missing heading", "# See README.md, \"No such heading\".\n"),
         "crates/a/src/lib.rs": ("machine path", "// Evidence: %s\n" % machine),
         ".ci/run": ("machine path in /tmp", "cd /tmp/checkout/crates/a\n"),
     }
-    expected = {"missing path": "no such path 'crates/a/src/gone.rs'",
+    expected = {"missing results file": "no such path 'results/benchmarks/gone.tsv'",
+                "unfinished results file": "results/benchmarks/cut.tsv:8: results file without "
+                                           "its closing load average",
+                "missing path": "no such path 'crates/a/src/gone.rs'",
                 "missing heading": 'no heading "No such heading" in README.md',
                 "machine path": "absolute path of a machine '/wo" + "rk/'",
                 "machine path in /tmp": "absolute path of a machine '/tmp/checkout/crates/a'"}
@@ -264,7 +299,10 @@ def self_test():
             files.setdefault(".ci/run", "#!/bin/sh\n")
             if with_faults:
                 for path, (_, line) in faults.items():
-                    files[path] = files.get(path, "") + line
+                    if line is None:  # the fault is the file cut short: its last line gone
+                        files[path] = files[path].rsplit("# load average at end", 1)[0]
+                    else:
+                        files[path] = files.get(path, "") + line
             for path, body in files.items():
                 os.makedirs(os.path.join(d, os.path.dirname(path)), exist_ok=True)
                 with open(os.path.join(d, path), "w") as fh:

@@ -7,13 +7,18 @@
 # - max RSS at 10 clients) / 990 streams, both measured in this run.
 #
 #   scripts/loadgen-capacity.sh [ARM...]      # default: h2 h1-tls
+#
+# The figures go to results/benchmarks/loadgen-capacity.tsv (scripts/lib/results.sh), one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arms=("$@")
 [ ${#arms[@]} -gt 0 ] || arms=(h2 h1-tls)
 
+SCRIPT_ARGS="$*"
 source scripts/lib/common.sh
+source scripts/lib/results.sh
 build_release bench server
+results_begin loadgen-capacity "scenarios/chat-1000.toml against the server binary, bench on CPU 0, server on CPU 1; one run per arm"
 work=$(mktemp -d)
 cleanup() {
   stop_server
@@ -60,8 +65,17 @@ for arm in "${arms[@]}"; do
       per=$(( (rss[1000] - rss[10]) * 1024 / 990 ))
       printf '%-7s %8s %10s %12.2f %12.2f %11.0f%% %11.0f%% %12s B\n' "$arm" "$clients" "$eps" "$bench_cpu" "$server_cpu" \
         "$(echo "100 * $bench_cpu / $wall" | bc -l)" "$(echo "100 * $server_cpu / $wall" | bc -l)" "$per"
+      results_add 1 "$arm" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+      results_add 1 "$arm" events_per_s "$eps"
+      results_add 1 "$arm" bench_cpu_s "$bench_cpu"
+      results_add 1 "$arm" server_cpu_s "$server_cpu"
+      results_add 1 "$arm" bench_cpu_percent "$(echo "100 * $bench_cpu / $wall" | bc -l | xargs printf '%.0f')"
+      results_add 1 "$arm" server_cpu_percent "$(echo "100 * $server_cpu / $wall" | bc -l | xargs printf '%.0f')"
+      results_add 1 "$arm" bench_memory_bytes_per_stream "$per"
       grep -E "^(clients|[0-9]+ +[0-9]+ +[a-z])" "$work/bench-$arm-$clients.out" | sed 's/^/    /' >&2 || true
     fi
   done
   stop_server
 done
+results_medians
+results_end

@@ -4,16 +4,18 @@
 # must fail on it. A surviving ("missed") mutant is a behaviour no test pins.
 #
 #   scripts/mutants.sh                       # every crate below, one after the other
-#   scripts/mutants.sh loadgen               # one crate (loadgen, sse-wire or report)
+#   scripts/mutants.sh loadgen               # one crate (loadgen, sse-wire, report or netem)
 #   scripts/mutants.sh report -- --list      # extra arguments go to cargo mutants
 #   scripts/mutants.sh loadgen -- --iterate  # only mutants not caught by the previous run
+#   MUTANTS_FILES="crates/loadgen/src/websocket/gate.rs" scripts/mutants.sh loadgen   # some files
 #
 # Install once: cargo install cargo-mutants --locked
 #
 # It runs one mutant at a time (MUTANTS_JOBS, default 1), in a copy of the tree (cargo-mutants'
 # default; the working tree is never touched), with a time limit for each mutant's tests
-# (MUTANTS_TIMEOUT seconds; by default 300 for loadgen, whose tests take about 40 s here, and 60
-# for the others): a mutant that hangs a test counts as "timeout" (caught) and costs that long.
+# (MUTANTS_TIMEOUT seconds; by default 300 for loadgen, whose tests take about 40 s here, 180 for
+# netem, and 60 for the others): a mutant that hangs a test counts as "timeout" (caught) and
+# costs that long.
 # Results: target/mutants/CRATE/mutants.out/{caught,missed,timeout,unviable}.txt, and each
 # mutant's build and test output under log/.
 #
@@ -34,17 +36,19 @@ files_of() {
       echo crates/loadgen/src/http1/mod.rs crates/loadgen/src/queue.rs \
         crates/loadgen/src/http2/mod.rs crates/loadgen/src/http2/session.rs \
         crates/loadgen/src/http2/rules.rs crates/loadgen/src/post.rs \
-        crates/loadgen/src/delivery.rs
+        crates/loadgen/src/delivery.rs crates/loadgen/src/websocket/mod.rs \
+        crates/loadgen/src/websocket/gate.rs crates/loadgen/src/websocket/outbox.rs
       ;;
     sse-wire) echo crates/sse-wire/src/parse.rs ;;
     report)
       echo crates/report/src/compare/mod.rs crates/report/src/compare/side.rs \
         crates/report/src/compare/line.rs crates/report/src/compare/error.rs \
         crates/report/src/thresholds/mod.rs crates/report/src/thresholds/rule.rs \
-        crates/report/src/thresholds/selector.rs
+        crates/report/src/thresholds/selector.rs crates/report/src/merge.rs
       ;;
+    netem) echo crates/netem/src/shaper.rs crates/netem/src/forwarder.rs ;;
     *)
-      echo "unknown crate: $1 (loadgen, sse-wire or report)" >&2
+      echo "unknown crate: $1 (loadgen, sse-wire, report or netem)" >&2
       return 2
       ;;
   esac
@@ -59,7 +63,7 @@ main() {
     shift
   done
   [ "${1:-}" = "--" ] && shift
-  [ ${#crates[@]} -eq 0 ] && crates=(loadgen sse-wire report)
+  [ ${#crates[@]} -eq 0 ] && crates=(loadgen sse-wire report netem)
   local crate
   for crate in "${crates[@]}"; do files_of "$crate" >/dev/null; done
 
@@ -74,7 +78,7 @@ main() {
   local status=0
   for crate in "${crates[@]}"; do
     local file_args=() f
-    for f in $(files_of "$crate"); do file_args+=(--file "$f"); done
+    for f in ${MUTANTS_FILES:-$(files_of "$crate")}; do file_args+=(--file "$f"); done
     local timeout=${MUTANTS_TIMEOUT:-60}
     local test_args=()
     if [ "$crate" = loadgen ]; then
@@ -86,6 +90,11 @@ main() {
       # time; an_idle_runtime... needs 5 wake-ups of a 10 ms timer within 120 ms).
       test_args=(-- -- --test-threads 8 --skip simultaneous_events
         --skip an_idle_runtime_runs_its_timers_on_time)
+    elif [ "$crate" = netem ]; then
+      # netem's tests build namespaces (root) and measure delay, rate and loss through them, one
+      # at a time (about 20 s here).
+      timeout=${MUTANTS_TIMEOUT:-180}
+      test_args=(-- -- --test-threads 1)
     fi
     local out=target/mutants/$crate
     mkdir -p "$out"

@@ -8,38 +8,51 @@
 #
 #   scripts/server-memory.sh [SCENARIO [OUT]]    # default: scenarios/sse-vs-websocket.toml, a temp dir
 #   ARMS="h1-tls h2 wss" CLIENTS="50 1000" scripts/server-memory.sh
+#   RUNS=3 scripts/server-memory.sh              # each point 3 times, and the medians
+#
+# The figures go to results/benchmarks/server-memory.tsv (scripts/lib/results.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-scenarios/sse-vs-websocket.toml}
 out=${2:-$(mktemp -d)}
 read -r -a arms <<< "${ARMS:-h1-tls h2 wss}"
 read -r -a clients_list <<< "${CLIENTS:-50 1000}"
+runs=${RUNS:-1}
 
 source scripts/lib/common.sh
+source scripts/lib/results.sh
 build_release bench server
+RESULTS_COMMAND="ARMS=\"${arms[*]}\" CLIENTS=\"${clients_list[*]}\" RUNS=$runs scripts/server-memory.sh $*" \
+  results_begin server-memory "$scenario: a fresh release server per point, bench --server-pid; server_rss_per_client in bytes"
 mkdir -p "$out"
 trap stop_server EXIT
 
-printf '%-7s %8s %14s %16s\n' arm clients streams_opened rss_per_client
+printf '%-4s %-7s %8s %14s %16s\n' run arm clients streams_opened rss_per_client
+for run in $(seq 1 "$runs"); do
 for arm in "${arms[@]}"; do
   for clients in "${clients_list[@]}"; do
-    dir="$out/$arm-$clients"
+    dir="$out/$arm-$clients-$run"
     mkdir -p "$dir"
     start_server "$dir/server.out" "$dir/server.err" 1 target/release/server "--$arm" 127.0.0.1:0 \
         --write-cert "$dir/cert.pem" --event-interval 1s --replay-ring 4096 --max-connections 100000
     url=$(listening_url "$dir/server.out")
     sleep 1 # idle before its baseline
+    load=$(cut -d' ' -f1 /proc/loadavg)
     target/release/bench "$scenario" --set "protocols=[\"$arm\"]" --set "clients=$clients" \
         --target "$arm=$url" --cacert "$dir/cert.pem" --server-pid "$server_pid" \
         --out "$dir" --no-plot --no-progress > "$dir/bench.out" 2>&1 \
         || { cat "$dir/bench.out" >&2; exit 1; }
     stop_server
     csv=$(ls "$dir"/*.csv)
-    awk -F, -v arm="$arm" -v clients="$clients" '
-      NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next }
-      $at["metric"] == "streams_opened" { opened = $at["value"] }
-      $at["metric"] == "server_rss_per_client" { rss = $at["value"] }
-      END { printf "%-7s %8s %14s %14s B\n", arm, clients, opened, rss }' "$csv"
+    opened=$(report_field streams_opened value < "$csv")
+    rss=$(report_field server_rss_per_client value < "$csv")
+    printf '%-4s %-7s %8s %14s %14s B\n' "$run" "$arm" "$clients" "$opened" "$rss"
+    results_add "$run" "$arm clients=$clients" load_average_1min "$load"
+    results_add "$run" "$arm clients=$clients" streams_opened "$opened"
+    results_add "$run" "$arm clients=$clients" server_rss_per_client "$rss"
   done
 done
+done
+results_medians
+results_end
 echo "reports: $out" >&2

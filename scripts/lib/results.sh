@@ -34,7 +34,7 @@ results_begin() {
   cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
   mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
   {
-    echo "# command: ${RESULTS_COMMAND:-$0 ${SCRIPT_ARGS:-}}"
+    echo "# command: ${RESULTS_COMMAND:-scripts/$(basename "$0") ${SCRIPT_ARGS:-}}"
     echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# git: $rev (dirty: $dirty)"
     echo "# machine: $(nproc) cores, ${cpu:-unknown cpu}, ${mem:-unknown memory}, $(uname -sr)"

@@ -22,8 +22,8 @@ pub mod thresholds;
 mod write;
 
 pub use compare::{
-    compare, compare_files, samples_needed, CompareError, CompareOptions, Comparison, Criterion,
-    Line, LineVerdict, Side, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
+    compare, compare_files, floor_for, samples_needed, CompareError, CompareOptions, Comparison,
+    Criterion, Line, LineVerdict, Side, Unjudged, Verdict, DEFAULT_MIN_TAIL_SAMPLES,
 };
 pub use error::{FieldError, ReportError};
 pub use merge::{merge, MergeError};
@@ -36,5 +36,6 @@ pub use schema::{
 pub use table::TableFormat;
 pub use thresholds::{
     default_thresholds, Rule, ThresholdError, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US,
+    FLOOR_SHARE_OF_BASE, MIN_FLOOR_US,
 };
 pub use write::{write_report, ReportWriter};

@@ -339,6 +339,33 @@ mod tests {
         assert_eq!(rows[0].meta.host, "m2+m1+m3");
     }
 
+    /// The merged run started when its first shard did, whichever order the shards come in.
+    #[test]
+    fn the_merged_run_starts_with_its_earliest_shard() {
+        let h = hist([1, 2, 3]);
+        let starting = |shard_of: &str, at: &str| {
+            let mut r = shard(shard_of, "m", 1, &h);
+            for row in &mut r.rows {
+                row.meta.started_utc = at.parse().expect("a timestamp");
+            }
+            r
+        };
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+            let all = [
+                starting("1/3", "2026-11-30T12:00:05Z"),
+                starting("2/3", "2026-11-30T12:00:01Z"),
+                starting("3/3", "2026-11-30T12:00:09Z"),
+            ];
+            let given = order.map(|i| all[i].clone());
+            let rows = merge(&given).expect("a whole set");
+            assert_eq!(
+                rows[0].meta.started_utc.as_str(),
+                "2026-11-30T12:00:01Z",
+                "{order:?}"
+            );
+        }
+    }
+
     #[test]
     fn incomplete_or_mixed_sets_are_refused_naming_why() {
         let h = hist([1, 2, 3]);

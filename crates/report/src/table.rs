@@ -56,11 +56,23 @@ impl Comparison {
             runs("base", &self.base_runs),
             runs("new", &self.new_runs),
             format!(
-                "values are medians over each side's runs; latencies in microseconds; \
-                 a latency change of at most {} us, or of at most the spread between base's \
-                 runs, never counts; a percentile is judged only with at least {} samples \
-                 beyond it in every run (few-samples otherwise)",
-                self.floor_us, self.min_tail_samples
+                "counters are medians over each side's runs; latencies in microseconds, {}; \
+                 a latency change of at most the floor ({} us, or half the base value when that \
+                 is less, never under 20 us) or the spread between base's runs never counts; a \
+                 percentile is judged only with at least {} samples beyond it {}; a line not \
+                 judged says why",
+                if self.merged {
+                    "read from the merged histograms of each side's runs"
+                } else {
+                    "medians over each side's runs"
+                },
+                self.floor_us,
+                self.min_tail_samples,
+                if self.merged {
+                    "on each side"
+                } else {
+                    "in every run"
+                },
             ),
         ];
         let all: Vec<[String; 12]> = self.lines.iter().map(cells).collect();
@@ -115,6 +127,10 @@ impl Comparison {
                     "new": line.new,
                     "threshold": cells[10],
                     "verdict": line.verdict.as_str(),
+                    "not_judged": match line.verdict {
+                        LineVerdict::NotJudged(why) => Value::String(why.to_string()),
+                        _ => Value::Null,
+                    },
                 })
             })
             .collect();
@@ -131,6 +147,7 @@ impl Comparison {
             "new_runs": runs(&self.new_runs),
             "floor_us": self.floor_us,
             "min_tail_samples": self.min_tail_samples,
+            "merged_histograms": self.merged,
             "tally": self.tally(),
             "verdict": verdict,
             "lines": lines,
@@ -138,22 +155,29 @@ impl Comparison {
         format!("{out:#}\n")
     }
 
-    /// `12 lines: 10 ok, 1 improved, 1 REGRESSION`.
+    /// `12 lines: 9 ok, 1 improved, 1 REGRESSION, 1 not judged`.
     fn tally(&self) -> String {
-        let verdicts = [
-            LineVerdict::Ok,
-            LineVerdict::Improved,
-            LineVerdict::Regression,
-            LineVerdict::Changed,
-            LineVerdict::FewSamples,
-            LineVerdict::BaseOnly,
-            LineVerdict::NewOnly,
+        let words = [
+            "ok",
+            "improved",
+            "REGRESSION",
+            "CHANGED",
+            "not-judged",
+            "base-only",
+            "new-only",
         ];
-        let counts: Vec<String> = verdicts
+        let counts: Vec<String> = words
             .into_iter()
-            .map(|verdict| (verdict, self.count(verdict)))
+            .map(|word| {
+                let count = self
+                    .lines
+                    .iter()
+                    .filter(|line| line.verdict.as_str() == word)
+                    .count();
+                (word.replace('-', " "), count)
+            })
             .filter(|(_, count)| *count > 0)
-            .map(|(verdict, count)| format!("{count} {}", verdict.as_str()))
+            .map(|(word, count)| format!("{count} {word}"))
             .collect();
         format!("{} lines: {}", self.lines.len(), counts.join(", "))
     }
@@ -186,10 +210,8 @@ fn cells(line: &Line) -> [String; 12] {
             rule,
             floor,
             spread,
-        } => format!("{rule} >{}", number(spread.max(floor as f64).round())),
+        } => format!("{rule} >{}", number(spread.max(floor).round())),
         Criterion::HasSamples => "samples".to_owned(),
-        Criterion::SamplesNeeded(Some(needed)) => format!("n>={needed}"),
-        Criterion::SamplesNeeded(None) => "never".to_owned(),
     };
     let optional = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), number);
     [
@@ -204,7 +226,7 @@ fn cells(line: &Line) -> [String; 12] {
         change,
         percent,
         threshold,
-        line.verdict.as_str().to_owned(),
+        line.verdict.describe(),
     ]
 }
 

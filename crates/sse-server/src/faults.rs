@@ -12,7 +12,9 @@
 //! | `stall` (every, length) | the event body; a WebSocket stops writing (it goes on reading) | any protocol: the stream writes nothing (no events, no heartbeats) for `stall_for`; the first stall starts `stall_every` after the stream opened, each next one `stall_every` after the previous ended; messages published meanwhile wait in the subscriber queue (if it overflows, the usual overflow policy applies) | `faults_stalls` |
 //! | `post_error_every_nth` | `POST /messages`, and text messages received on WebSockets (counted together) | 503; the body is read (up to the limit) and dropped, nothing is broadcast. A WebSocket message is dropped (its sender gets no echo) | `faults_errors` |
 //! | `stream_error_every_nth` | `GET /events` and `GET /ws` (counted together) | 503 before subscribing | `faults_errors` |
-//! | `delay_events` | the event body, the WebSocket's messages | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap | `faults_delayed` |
+//! | `delay_events` | the event body, the WebSocket's messages | any protocol: every frame (event, message, heartbeat) is produced and stamped, then written this much later, so `event_delivery` and `fanout` grow by it; the delays of one stream add up, they do not overlap; under 1 ms (the timer's resolution) the stream waits by yielding to the runtime until the instant comes | `faults_delayed` |
+//! | `drop_ticks_every_nth` | the event body, the WebSocket's ticks | any protocol: each tick whose sequence number is a multiple of N is made but never written (2: half the ticks); its number is not reused | `faults_ticks_dropped` |
+//! | `delay_tls_handshake` | the accepted socket of a TLS listener (`listen`) | `h1-tls`, `h2`, `wss` (not `h3`: QUIC's handshake is quinn's): the server waits this long before it reads the ClientHello, so each TLS handshake (the client's `connect`) takes that much longer | `faults_delayed` |
 //! | `delay_posts` | `POST /messages`; on a WebSocket each received message is published that much later, in order | any protocol: the server waits this long after reading the body, then broadcasts and answers, so `post_rtt` and `fanout` grow by it | `faults_delayed` |
 //! | `answer_stall` (after, length) | each streamed answer (`routes::answers`) | any protocol: after its `after` first tokens the answer writes nothing for `length`, then goes on (the tokens due meanwhile come at once) | `faults_stalls` |
 //! | `answer_reset_after` | each streamed answer | after that many tokens the body fails: RST_STREAM(INTERNAL_ERROR) on HTTP/2, the connection dropped on HTTP/1.1 (no `[DONE]`) | `faults_streams_closed` |
@@ -65,6 +67,12 @@ pub struct FaultConfig {
     /// Every `POST /messages` is broadcast and answered this long after its body was read: a
     /// server that is slower to accept messages.
     pub delay_posts: Option<Duration>,
+    /// Every tick whose sequence number is a multiple of N is made but not written: a server
+    /// that sends fewer ticks than asked (2: half of them).
+    pub drop_ticks_every_nth: Option<NonZeroU32>,
+    /// Every TLS handshake starts this long after its connection was accepted: a server slower
+    /// to set up a connection.
+    pub delay_tls_handshake: Option<Duration>,
     /// Each streamed answer stops writing for a while after some of its tokens.
     pub answer_stall: Option<AnswerStall>,
     /// Each streamed answer's body fails after this many tokens (0: before its first).
@@ -172,6 +180,7 @@ impl FaultConfig {
                 self.answer_stall.map(|s| s.length),
             ),
             ("fault slow_first_token", self.slow_first_token),
+            ("fault delay_tls_handshake", self.delay_tls_handshake),
         ] {
             if value.is_some_and(|d| d.is_zero()) {
                 return Err(ServerError::invalid(key, "0s", "must be longer than zero"));

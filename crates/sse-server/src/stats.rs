@@ -144,9 +144,11 @@ listener_counters! {
     faults_stalls,
     /// Requests answered 503 by `post_error_every_nth` or `stream_error_every_nth`.
     faults_errors,
-    /// Frames, POSTs and first tokens held back by the `delay_events`, `delay_posts` and
-    /// `slow_first_token` faults.
+    /// Frames, POSTs, first tokens and TLS handshakes held back by the `delay_events`,
+    /// `delay_posts`, `slow_first_token` and `delay_tls_handshake` faults.
     faults_delayed,
+    /// Ticks made and not written by the `drop_ticks_every_nth` fault.
+    faults_ticks_dropped,
     /// Requests answered 408 because their body sent nothing for `body_read_timeout`.
     body_read_timeouts,
     /// Requests answered 408 because their body was not complete within `body_total_timeout`.

@@ -37,8 +37,9 @@ pub enum Format {
 /// Compare a new report against a baseline and fail on regressions.
 ///
 /// Rows are joined on scenario, client, protocol, clients, streams per client and metric. With
-/// several runs per side, each side's value is the median over its runs. Exit status: 0 no
-/// regression, 1 regression (REGRESSION or CHANGED lines), 2 unusable input.
+/// several runs per side, a counter is the median over the side's runs and a latency is read from
+/// their merged histograms (every sample of every run). A line that is not judged says why. Exit
+/// status: 0 no regression, 1 regression (REGRESSION or CHANGED lines), 2 unusable input.
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = after_long_help())]
 pub struct CompareArgs {
@@ -47,16 +48,17 @@ pub struct CompareArgs {
     pub base: PathBuf,
 
     /// The report(s) to check against the baseline; several are several runs of the new side
-    /// (e.g. a shell glob), reduced to their median like --new.
+    /// (e.g. a shell glob), taken together like --new.
     #[arg(value_name = "NEW.csv", required = true, num_args = 1..)]
     pub new: Vec<PathBuf>,
 
-    /// Another baseline run of the same scenarios (repeatable); the baseline is then the median
-    /// over all baseline runs, so one noisy run cannot decide.
+    /// Another baseline run of the same scenarios (repeatable); the baseline is then every
+    /// baseline run together (medians of counters, merged latency histograms), so one noisy run
+    /// cannot decide.
     #[arg(long = "base", value_name = "CSV")]
     pub more_base: Vec<PathBuf>,
 
-    /// Another new run (repeatable); the new side is then the median over all new runs.
+    /// Another new run (repeatable); the new side is then every new run together.
     #[arg(long = "new", value_name = "CSV")]
     pub more_new: Vec<PathBuf>,
 
@@ -84,14 +86,16 @@ pub struct CompareArgs {
     #[arg(long)]
     pub no_default_thresholds: bool,
 
-    /// A latency that moves by at most this many microseconds is never a regression (0: no floor).
+    /// A latency that moves by at most this many microseconds, or by at most half its base value
+    /// when that is less (but never under 20 us), is never a regression (0: no floor).
     #[arg(long, value_name = "MICROSECONDS", default_value_t = DEFAULT_FLOOR_US)]
     pub floor_us: u64,
 
-    /// Judge a percentile only when every run on both sides has at least this many samples at or
-    /// beyond it (p50 needs 2x as many samples in all, p99 100x); others show `few-samples`
-    /// (0: judge whatever the count). A latency change within the spread between the baseline's
-    /// runs never counts either.
+    /// Judge a percentile only when each side has at least this many samples at or beyond it (p50
+    /// needs 2x as many samples in all, p99 100x): the samples of all its runs, read from their
+    /// merged histograms, or of every run for reports without histograms; others show `not
+    /// judged` with the count (0: judge whatever the count). A latency change within the spread
+    /// between the baseline's runs never counts either.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_TAIL_SAMPLES)]
     pub min_tail_samples: u64,
 

@@ -1,6 +1,7 @@
 //! The run watching itself, as wrk2 and Gatling users expect: per point, how much CPU the load
-//! generator's threads and the embedded server's threads used (from `/proc/self/task/*/stat`,
-//! each runtime's threads known by their names), next to each runtime's scheduler lag (the
+//! generator's threads and the embedded server's threads used (from `/proc/self/task/*/schedstat`,
+//! nanoseconds on CPU, or `stat`'s 10 ms ticks where the kernel keeps no schedstat; each
+//! runtime's threads known by their names), next to each runtime's scheduler lag (the
 //! `client_lag` and `server_lag` probes). A point where the load generator was the bottleneck
 //! gets a warning in the summary naming the figure; its latencies include the harness's own delay.
 
@@ -24,53 +25,62 @@ pub const CPU_LIMIT: f64 = 0.9;
 /// CPU time used so far by the process's threads of each runtime.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSample {
-    client_ms: u64,
-    server_ms: u64,
+    client_ns: u64,
+    server_ns: u64,
     at: Instant,
 }
 
 impl CpuSample {
-    /// Reads `/proc/self/task/*/{comm,stat}` now; 0 where it cannot be read.
+    /// Reads `/proc/self/task/*/{comm,schedstat}` (or `stat`) now; 0 where it cannot be read.
     pub fn now() -> CpuSample {
         let (mut client, mut server) = (0u64, 0u64);
-        let ticks_per_second = rustix::param::clock_ticks_per_second().max(1);
+        let ns_per_tick = 1_000_000_000 / rustix::param::clock_ticks_per_second().max(1);
         if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
             for task in tasks.flatten() {
                 let path = task.path();
                 let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
                     continue;
                 };
-                let Some(ticks) = std::fs::read_to_string(path.join("stat"))
+                let on_cpu_ns = std::fs::read_to_string(path.join("schedstat"))
                     .ok()
-                    .and_then(|stat| cpu_ticks(&stat))
-                else {
+                    .and_then(|schedstat| cpu_ns(&schedstat))
+                    .or_else(|| {
+                        let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+                        Some(cpu_ticks(&stat)? * ns_per_tick)
+                    });
+                let Some(ns) = on_cpu_ns else {
                     continue;
                 };
                 if name.starts_with(CLIENT_THREADS) {
-                    client += ticks;
+                    client += ns;
                 } else if name.starts_with(SERVER_THREADS) {
-                    server += ticks;
+                    server += ns;
                 }
             }
         }
-        let ms = |ticks: u64| ticks * 1000 / ticks_per_second;
         CpuSample {
-            client_ms: ms(client),
-            server_ms: ms(server),
+            client_ns: client,
+            server_ns: server,
             at: Instant::now(),
         }
     }
 
-    /// CPU used since `start` by the client's and the server's threads, ms, and the wall time.
-    /// Threads that ended meanwhile (an embedded server shut down) are no longer counted: take
-    /// the second sample before the server stops.
+    /// CPU used since `start` by the client's and the server's threads, ms (rounded), and the
+    /// wall time. Threads that ended meanwhile (an embedded server shut down) are no longer
+    /// counted: take the second sample before the server stops.
     pub fn since(self, start: CpuSample) -> (u64, u64, Duration) {
+        let ms = |ns: u64| (ns + 500_000) / 1_000_000;
         (
-            self.client_ms.saturating_sub(start.client_ms),
-            self.server_ms.saturating_sub(start.server_ms),
+            ms(self.client_ns.saturating_sub(start.client_ns)),
+            ms(self.server_ns.saturating_sub(start.server_ns)),
             self.at.duration_since(start.at),
         )
     }
+}
+
+/// The time on CPU of a `/proc/.../schedstat` line (its first field, nanoseconds).
+fn cpu_ns(schedstat: &str) -> Option<u64> {
+    schedstat.split_whitespace().next()?.parse().ok()
 }
 
 /// utime + stime (fields 14 and 15) of a `/proc/.../stat` line; the command name (field 2) may
@@ -148,6 +158,12 @@ mod tests {
         let stat = "1234 (tokio (worker) 1) S 1 2 3 4 5 6 7 8 9 10 250 30 0 0 20 0 1 0";
         assert_eq!(cpu_ticks(stat), Some(280));
         assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn schedstat_gives_nanoseconds_on_cpu() {
+        assert_eq!(cpu_ns("151134725 248266165 75\n"), Some(151_134_725));
+        assert_eq!(cpu_ns(""), None);
     }
 
     #[test]

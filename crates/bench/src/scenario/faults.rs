@@ -111,6 +111,23 @@ pub(super) fn faults(
     )?;
     let delay_posts =
         cx.optional_duration("faults.delay_posts", f.delay_posts.as_ref(), delay.clone())?;
+    let delay_tls_handshake = cx.optional_duration(
+        "faults.delay_tls_handshake",
+        f.delay_tls_handshake.as_ref(),
+        delay.clone(),
+    )?;
+    if let Some(d) = &f.delay_tls_handshake {
+        if !protocols
+            .iter()
+            .any(|a| a.is_tls() && a.transport() == vocab::Transport::Tcp)
+        {
+            return Err(cx.invalid(
+                "faults.delay_tls_handshake",
+                d,
+                "delays TLS handshakes over TCP and the scenario runs no TLS arm over TCP (h1-tls, h2, wss)",
+            ));
+        }
+    }
     let mut config = FaultConfig {
         close_streams: close_streams_every.map(|every| CloseStreams {
             every,
@@ -129,6 +146,11 @@ pub(super) fn faults(
         )?,
         delay_events,
         delay_posts,
+        drop_ticks_every_nth: nth(
+            "faults.drop_ticks_every_nth",
+            f.drop_ticks_every_nth.as_ref(),
+        )?,
+        delay_tls_handshake,
         ..FaultConfig::default()
     };
     answer_faults(cx, f, delay, &mut config)?;

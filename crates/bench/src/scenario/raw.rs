@@ -121,6 +121,8 @@ pub(crate) struct RawFaults {
     pub answer_stall_for: Option<Spanned<String>>,
     pub answer_reset_after: Option<Spanned<i64>>,
     pub slow_first_token: Option<Spanned<String>>,
+    pub drop_ticks_every_nth: Option<Spanned<i64>>,
+    pub delay_tls_handshake: Option<Spanned<String>>,
 }
 
 /// A value or a list of values (a sweep), each a string (durations) or a number (percentages).

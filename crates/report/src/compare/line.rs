@@ -18,7 +18,7 @@ pub enum Verdict {
 /// The verdict of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LineVerdict {
-    /// Within the threshold, or no threshold applies.
+    /// Within the threshold.
     Ok,
     /// Beyond the threshold in the good direction.
     Improved,
@@ -26,8 +26,8 @@ pub enum LineVerdict {
     Regression,
     /// Beyond an either-way (`=`) threshold: a behaviour change, counted as a regression.
     Changed,
-    /// Too few samples for this percentile on one side: shown, not judged.
-    FewSamples,
+    /// Shown, not judged, for this reason.
+    NotJudged(Unjudged),
     /// The key is in BASE only.
     BaseOnly,
     /// The key is in NEW only.
@@ -42,7 +42,7 @@ impl LineVerdict {
             Self::Improved => "improved",
             Self::Regression => "REGRESSION",
             Self::Changed => "CHANGED",
-            Self::FewSamples => "few-samples",
+            Self::NotJudged(_) => "not-judged",
             Self::BaseOnly => "base-only",
             Self::NewOnly => "new-only",
         }
@@ -52,27 +52,71 @@ impl LineVerdict {
     pub fn is_regression(self) -> bool {
         matches!(self, Self::Regression | Self::Changed)
     }
+
+    /// What the table prints: the word, or `not judged: ` and the reason.
+    pub fn describe(self) -> String {
+        match self {
+            Self::NotJudged(why) => format!("not judged: {why}"),
+            other => other.as_str().to_owned(),
+        }
+    }
+}
+
+/// Why a line is shown but not judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unjudged {
+    /// No threshold names the metric (or, for a latency, this field of it).
+    NoThreshold,
+    /// The threshold that applies is `off`.
+    ThresholdOff,
+    /// Too few samples to read the field: it needs `needed` (`None`: never enough, as for
+    /// `max`), and the side with fewer had `have`.
+    FewSamples {
+        /// The samples the field needs.
+        needed: Option<u64>,
+        /// The samples of the side with fewer.
+        have: u64,
+    },
+    /// Neither side has samples.
+    NoSamples,
+    /// BASE has no samples, so there is nothing to hold NEW against.
+    NoBaseSamples,
+}
+
+impl fmt::Display for Unjudged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoThreshold => f.write_str("no threshold"),
+            Self::ThresholdOff => f.write_str("threshold off, shown only"),
+            Self::FewSamples {
+                needed: Some(needed),
+                have,
+            } => write!(f, "{have} samples, {needed} needed"),
+            Self::FewSamples { needed: None, .. } => f.write_str("one sample, never enough"),
+            Self::NoSamples => f.write_str("no samples"),
+            Self::NoBaseSamples => f.write_str("no samples in base"),
+        }
+    }
 }
 
 /// What a line was held against.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Criterion {
-    /// No threshold applies: shown, never fails.
+    /// Nothing: the line is not judged (its verdict says why).
     None,
     /// A counter's (or a latency `count`'s) rule.
     Rule(Rule),
-    /// A latency field's rule, above the noise: a change of at most `noise` microseconds (the
-    /// larger of the floor and the spread between BASE's runs) never counts.
+    /// A latency field's rule, above the noise: a change of at most the larger of `floor` and
+    /// `spread` never counts.
     RuleAboveNoise {
         /// The rule.
         rule: Rule,
-        /// The absolute floor, microseconds.
-        floor: u64,
+        /// This line's floor, microseconds: the `--floor-us` floor, or a share of BASE's value
+        /// when that is smaller ([`crate::thresholds::FLOOR_SHARE_OF_BASE`]).
+        floor: f64,
         /// The spread of BASE's runs for this field (largest minus smallest), microseconds.
         spread: f64,
     },
-    /// Too few samples: each run needs this many for the field.
-    SamplesNeeded(Option<u64>),
     /// NEW must have samples where BASE had some.
     HasSamples,
 }

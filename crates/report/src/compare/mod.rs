@@ -17,13 +17,14 @@ mod line;
 mod side;
 
 pub use error::CompareError;
-pub use line::{Criterion, Line, LineVerdict, Side, Verdict};
+pub use line::{Criterion, Line, LineVerdict, Side, Unjudged, Verdict};
 
 use crate::error::ReportError;
 use crate::read::Report;
 use crate::schema::{LatencyField, MetricKind, RowKey};
 use crate::thresholds::{
     Direction, Judgement, Origin, Rule, ThresholdSpec, Thresholds, DEFAULT_FLOOR_US,
+    FLOOR_SHARE_OF_BASE, MIN_FLOOR_US,
 };
 use side::{has_samples, Median, SideMedians};
 
@@ -32,8 +33,10 @@ use side::{has_samples, Median, SideMedians};
 pub struct CompareOptions {
     /// The rules; see [`Thresholds`].
     pub thresholds: Thresholds,
-    /// A latency change of at most this many microseconds is neither a regression nor an
-    /// improvement; 0 disables the floor.
+    /// A latency change of at most this many microseconds (or of at most
+    /// [`FLOOR_SHARE_OF_BASE`] of the base value, when that is smaller, but never under
+    /// [`MIN_FLOOR_US`]: [`floor_for`]) is neither a regression nor an improvement; 0 disables
+    /// the floor.
     pub floor_us: u64,
     /// Rows present on one side only are listed but do not make the input unusable.
     pub allow_missing: bool,
@@ -41,8 +44,9 @@ pub struct CompareOptions {
     /// report of the same scenario sit side by side. Every row takes the client kind of the first
     /// base row; since the two clients do not record the same metrics, it implies `allow_missing`.
     pub across_clients: bool,
-    /// A percentile is compared only when every run on both sides has at least this many samples
-    /// at or beyond it (see [`samples_needed`]); 0 compares whatever the sample count.
+    /// A percentile is compared only when each side has at least this many samples at or beyond
+    /// it (see [`samples_needed`]): in its merged histogram, or, for runs without histograms, in
+    /// every run; 0 compares whatever the sample count.
     pub min_tail_samples: u64,
 }
 
@@ -87,8 +91,11 @@ pub struct Comparison {
     pub new_runs: Vec<PathBuf>,
     /// The latency floor used, microseconds.
     pub floor_us: u64,
-    /// The samples beyond a percentile each run needed for it to be judged.
+    /// The samples beyond a percentile each side needed for it to be judged.
     pub min_tail_samples: u64,
+    /// Whether every latency was read from the merged histograms of its runs (else, for rows
+    /// without histograms, from the median of the runs' values).
+    pub merged: bool,
     /// Every line, ordered by key and field.
     pub lines: Vec<Line>,
     /// Thresholds given by the user (not defaults) that match no metric of either side: most
@@ -235,11 +242,13 @@ pub fn compare(
         .cloned()
         .collect();
 
+    let merged = base_side.merged() && new_side.merged();
     Ok(Comparison {
         base_runs: base_side.paths,
         new_runs: new_side.paths,
         floor_us: options.floor_us,
         min_tail_samples: options.min_tail_samples,
+        merged,
         lines,
         unmatched_thresholds,
         allow_missing: options.allow_missing,
@@ -263,15 +272,20 @@ fn compare_key(
         criterion,
         verdict,
     };
+    let rule_of = |spec: Option<&ThresholdSpec>| match spec.map(|spec| spec.rule) {
+        None => Err(LineVerdict::NotJudged(Unjudged::NoThreshold)),
+        Some(Rule::Off) => Err(LineVerdict::NotJudged(Unjudged::ThresholdOff)),
+        Some(rule) => Ok(rule),
+    };
     match (base, new) {
         (Median::Counter(base), Median::Counter(new)) => {
-            let (criterion, verdict) = match options.thresholds.counter_rule(&key.metric) {
-                None => (Criterion::None, LineVerdict::Ok),
-                Some(spec) => (Criterion::Rule(spec.rule), judge(&spec.rule, *base, *new)),
+            let (criterion, verdict) = match rule_of(options.thresholds.counter_rule(&key.metric)) {
+                Err(unjudged) => (Criterion::None, unjudged),
+                Ok(rule) => (Criterion::Rule(rule), judge(&rule, *base, *new)),
             };
             lines.push(line(None, Some(*base), Some(*new), criterion, verdict));
         }
-        (Median::Latency(_), Median::Latency(_)) => {
+        (Median::Latency(base_latency), Median::Latency(new_latency)) => {
             let count = Some(LatencyField::Count);
             let base_count = base.field(LatencyField::Count);
             let new_count = new.field(LatencyField::Count);
@@ -286,38 +300,49 @@ fn compare_key(
                 ));
                 return;
             }
-            let (Median::Latency(base_latency), Median::Latency(new_latency)) = (base, new) else {
-                return;
-            };
-            let fewest = base_latency.fewest_samples.min(new_latency.fewest_samples);
+            let fewest = base_latency.samples.min(new_latency.samples);
             for (field, spec) in options.thresholds.latency_rules(&key.metric) {
                 let spread = base_latency.spread[field as usize].unwrap_or(0.0);
                 let (base, new) = (base.field(field), new.field(field));
-                let (criterion, verdict) = if field == LatencyField::Count {
-                    let verdict = both(base, new, |b, n| judge(&spec.rule, b, n));
-                    (Criterion::Rule(spec.rule), verdict)
-                } else {
-                    let needed = samples_needed(field, options.min_tail_samples);
-                    let judged = base.is_some() && new.is_some();
-                    if judged && needed.is_none_or(|needed| fewest < needed) {
-                        (Criterion::SamplesNeeded(needed), LineVerdict::FewSamples)
-                    } else {
-                        let floor = options.floor_us;
-                        let noise = spread.max(floor as f64);
-                        let verdict = both(base, new, |b, n| {
-                            if (n - b).abs() <= noise {
+                let rule = match rule_of(Some(spec)) {
+                    Ok(rule) => rule,
+                    Err(unjudged) => {
+                        lines.push(line(Some(field), base, new, Criterion::None, unjudged));
+                        continue;
+                    }
+                };
+                let (criterion, verdict) = match (base, new) {
+                    _ if field == LatencyField::Count => {
+                        let verdict = both(base, new, |b, n| judge(&rule, b, n));
+                        (Criterion::Rule(rule), verdict)
+                    }
+                    (None, None) => (Criterion::None, not_judged(Unjudged::NoSamples)),
+                    (None, Some(_)) => (Criterion::None, not_judged(Unjudged::NoBaseSamples)),
+                    (Some(b), Some(n)) => {
+                        let needed = samples_needed(field, options.min_tail_samples);
+                        if needed.is_none_or(|needed| fewest < needed) {
+                            let few = Unjudged::FewSamples {
+                                needed,
+                                have: fewest,
+                            };
+                            (Criterion::None, not_judged(few))
+                        } else {
+                            let floor = floor_for(options.floor_us, b);
+                            let verdict = if (n - b).abs() <= spread.max(floor) {
                                 LineVerdict::Ok
                             } else {
-                                judge(&spec.rule, b, n)
-                            }
-                        });
-                        let criterion = Criterion::RuleAboveNoise {
-                            rule: spec.rule,
-                            floor,
-                            spread,
-                        };
-                        (criterion, verdict)
+                                judge(&rule, b, n)
+                            };
+                            let criterion = Criterion::RuleAboveNoise {
+                                rule,
+                                floor,
+                                spread,
+                            };
+                            (criterion, verdict)
+                        }
                     }
+                    // has_samples(base) && !has_samples(new) returned above.
+                    (Some(_), None) => (Criterion::HasSamples, LineVerdict::Regression),
                 };
                 lines.push(line(Some(field), base, new, criterion, verdict));
             }
@@ -327,6 +352,18 @@ fn compare_key(
     }
 }
 
+fn not_judged(why: Unjudged) -> LineVerdict {
+    LineVerdict::NotJudged(why)
+}
+
+/// The floor of a latency line whose BASE value is `base`: [`FLOOR_SHARE_OF_BASE`] of `base`,
+/// so that a doubling of a value far under the `--floor-us` floor is still beyond it, but at
+/// most that floor and at least [`MIN_FLOOR_US`] (or the floor, when it is lower: 0 disables it).
+pub fn floor_for(floor_us: u64, base: f64) -> f64 {
+    let most = floor_us as f64;
+    (base.abs() * FLOOR_SHARE_OF_BASE).clamp(MIN_FLOOR_US.min(most), most)
+}
+
 fn base_kind(field: Option<LatencyField>) -> MetricKind {
     match field {
         None => MetricKind::Counter,
@@ -334,7 +371,7 @@ fn base_kind(field: Option<LatencyField>) -> MetricKind {
     }
 }
 
-/// Judges a pair only when both sides have the value; otherwise `ok`.
+/// Judges a `count` pair (always both present for a latency row).
 fn both(
     base: Option<f64>,
     new: Option<f64>,

@@ -1,32 +1,41 @@
-//! One side of a comparison: several runs of the same scenarios reduced, key by key, to the
-//! median of each value, so that one noisy run out of three cannot flip a verdict.
+//! One side of a comparison: several runs of the same scenarios reduced, key by key, to one
+//! value each: a counter to the median over the runs, so that one noisy run out of three cannot
+//! flip a verdict; a latency to the percentiles of the runs' merged histograms (every sample of
+//! every run, so that a latency of a few samples per run is read from all of them), or, when a
+//! run carries no histogram, to the median of each field over the runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::error::CompareError;
 use super::line::Side;
+use crate::histogram;
 use crate::read::Report;
 use crate::schema::{LatencyField, MetricKind, RowKey, Value};
 
-/// The median over a side's runs of one row's value.
+/// One row's value over a side's runs.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Median {
     /// The median of a counter.
     Counter(f64),
-    /// The median of each latency field, and how much it varied between the runs.
+    /// A latency's fields, and how much they varied between the runs.
     Latency(Box<LatencyMedian>),
 }
 
 /// A latency row over a side's runs. Arrays are indexed like [`LatencyField::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LatencyMedian {
-    /// The median of each field; all but `count` are `None` when the median run had no samples.
+    /// Each field: `count` is the median of the runs' counts; the others are read from the merged
+    /// histogram when every run carries one, else they are the median of the runs' values (all
+    /// `None` when the median run had no samples).
     pub(crate) fields: [Option<f64>; 7],
     /// Each field's spread between the runs (largest minus smallest); 0 with one run.
     pub(crate) spread: [Option<f64>; 7],
-    /// The fewest samples any run of the side had.
-    pub(crate) fewest_samples: u64,
+    /// The samples the fields were read from: all the runs' together when merged, else the
+    /// fewest of any one run.
+    pub(crate) samples: u64,
+    /// Whether the fields were read from the merged histograms.
+    pub(crate) merged: bool,
 }
 
 impl Median {
@@ -59,7 +68,7 @@ impl<'a> SideMedians<'a> {
         if runs.is_empty() {
             return Err(CompareError::NoRuns { side });
         }
-        let mut values: BTreeMap<&RowKey, Vec<(Value, &Path)>> = BTreeMap::new();
+        let mut values: BTreeMap<&RowKey, Vec<RunValue<'a>>> = BTreeMap::new();
         for run in runs {
             if run.rows.is_empty() {
                 return Err(CompareError::EmptyReport {
@@ -67,16 +76,17 @@ impl<'a> SideMedians<'a> {
                 });
             }
             for row in &run.rows {
-                values
-                    .entry(&row.key)
-                    .or_default()
-                    .push((row.value, &run.path));
+                values.entry(&row.key).or_default().push(RunValue {
+                    value: row.value,
+                    histogram: row.histogram.as_deref(),
+                    path: &run.path,
+                });
             }
         }
         for run in runs {
             let keys: BTreeSet<&RowKey> = run.rows.iter().map(|row| &row.key).collect();
             if let Some(key) = values.keys().find(|key| !keys.contains(*key)) {
-                let present = values[*key][0].1.to_owned();
+                let present = values[*key][0].path.to_owned();
                 return Err(CompareError::RunsDiffer {
                     side,
                     key: Box::new((*key).clone()),
@@ -87,12 +97,20 @@ impl<'a> SideMedians<'a> {
         }
         let mut medians = BTreeMap::new();
         for (key, values) in values {
-            let first_path = values[0].1;
+            let first_path = values[0].path;
             medians.insert(key, (median_of(key, &values)?, first_path));
         }
         Ok(Self {
             medians,
             paths: runs.iter().map(|run| run.path.clone()).collect(),
+        })
+    }
+
+    /// Whether every latency of this side was read from merged histograms.
+    pub(crate) fn merged(&self) -> bool {
+        self.medians.values().all(|(median, _)| match median {
+            Median::Counter(_) => true,
+            Median::Latency(latency) => latency.merged,
         })
     }
 
@@ -105,31 +123,40 @@ impl<'a> SideMedians<'a> {
     }
 }
 
-/// The median of one key's values over the runs of a side.
-fn median_of(key: &RowKey, values: &[(Value, &Path)]) -> Result<Median, CompareError> {
-    let (first_value, first_path) = values[0];
-    if let Some((value, path)) = values
+/// One run's value of a key.
+#[derive(Debug, Clone, Copy)]
+struct RunValue<'a> {
+    value: Value,
+    /// A latency row's `histogram` cell, if the run wrote it.
+    histogram: Option<&'a str>,
+    path: &'a Path,
+}
+
+/// One key's value over the runs of a side.
+fn median_of(key: &RowKey, values: &[RunValue<'_>]) -> Result<Median, CompareError> {
+    let first = values[0];
+    if let Some(other) = values
         .iter()
-        .find(|(value, _)| value.kind() != first_value.kind())
+        .find(|run| run.value.kind() != first.value.kind())
     {
         return Err(CompareError::KindDiffers {
             key: Box::new(key.clone()),
-            first: first_value.kind(),
-            first_path: first_path.to_owned(),
-            second: value.kind(),
-            second_path: (*path).to_owned(),
+            first: first.value.kind(),
+            first_path: first.path.to_owned(),
+            second: other.value.kind(),
+            second_path: other.path.to_owned(),
         });
     }
-    if let Value::Counter(_) = first_value {
-        let counts = values.iter().filter_map(|(value, _)| match value {
-            Value::Counter(count) => Some(*count as f64),
+    if let Value::Counter(_) = first.value {
+        let counts = values.iter().filter_map(|run| match run.value {
+            Value::Counter(count) => Some(count as f64),
             Value::Latency(_) => None,
         });
         return Ok(Median::Counter(median(counts).unwrap_or_default()));
     }
     let summaries: Vec<_> = values
         .iter()
-        .filter_map(|(value, _)| match value {
+        .filter_map(|run| match run.value {
             Value::Latency(summary) => Some(summary),
             Value::Counter(_) => None,
         })
@@ -138,19 +165,43 @@ fn median_of(key: &RowKey, values: &[(Value, &Path)]) -> Result<Median, CompareE
     let mut spread = [None; 7];
     fields[LatencyField::Count as usize] = median(summaries.iter().map(|s| s.count as f64));
     spread[LatencyField::Count as usize] = range(summaries.iter().map(|s| s.count as f64));
+    for field in LatencyField::ALL {
+        if field != LatencyField::Count {
+            spread[field as usize] = range(summaries.iter().filter_map(|s| s.get(field)));
+        }
+    }
+    // The reader has checked that every histogram cell decodes.
+    let histograms: Option<Vec<_>> = values
+        .iter()
+        .map(|run| run.histogram.and_then(|cell| histogram::decode(cell).ok()))
+        .collect();
+    if let Some(merged) = histograms.as_ref().and_then(histogram::merge) {
+        let summary = histogram::summary(&merged);
+        for field in LatencyField::ALL {
+            if field != LatencyField::Count {
+                fields[field as usize] = summary.get(field);
+            }
+        }
+        return Ok(Median::Latency(Box::new(LatencyMedian {
+            fields,
+            spread,
+            samples: summary.count,
+            merged: true,
+        })));
+    }
     let has_samples = fields[LatencyField::Count as usize].is_some_and(|count| count > 0.0);
     if has_samples {
         for field in LatencyField::ALL {
             if field != LatencyField::Count {
                 fields[field as usize] = median(summaries.iter().filter_map(|s| s.get(field)));
-                spread[field as usize] = range(summaries.iter().filter_map(|s| s.get(field)));
             }
         }
     }
     Ok(Median::Latency(Box::new(LatencyMedian {
         fields,
         spread,
-        fewest_samples: summaries.iter().map(|s| s.count).min().unwrap_or(0),
+        samples: summaries.iter().map(|s| s.count).min().unwrap_or(0),
+        merged: false,
     })))
 }
 
@@ -174,11 +225,10 @@ pub(crate) fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
     }
 }
 
-/// True when the median run of a latency row had samples.
+/// True when a latency row has percentiles: its merged histogram, or its median run, had
+/// samples.
 pub(crate) fn has_samples(median: &Median) -> bool {
-    median
-        .field(LatencyField::Count)
-        .is_some_and(|count| count > 0.0)
+    median.field(LatencyField::P50).is_some()
 }
 
 #[cfg(test)]

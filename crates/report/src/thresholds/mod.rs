@@ -26,7 +26,8 @@
 //! pattern over a shorter); among equals the one given last wins, so `--threshold` overrides
 //! `--thresholds FILE`, which overrides [`default_thresholds`]. Latency fields are compared only if
 //! some key names them (by default `p50` and `p99`). A latency change of at most the floor
-//! (`--floor-us`, [`DEFAULT_FLOOR_US`]) is never a regression nor an improvement.
+//! (`--floor-us`, [`DEFAULT_FLOOR_US`], or [`FLOOR_SHARE_OF_BASE`] of the base value when that is
+//! less, never under [`MIN_FLOOR_US`]) is never a regression nor an improvement.
 
 mod rule;
 mod selector;
@@ -46,6 +47,15 @@ pub use selector::{MetricPattern, Selector};
 /// The default latency floor in microseconds: a p99 that moves by at most 1 ms is noise on a
 /// shared two-core machine (one scheduler tick of a busy neighbour), never a regression.
 pub const DEFAULT_FLOOR_US: u64 = 1_000;
+
+/// The floor never exceeds this share of the base value: a loopback median of 0.1 ms that doubles
+/// moves by 0.1 ms, far under 1 ms, and is still caught (the floor is then 0.05 ms, and the rule,
+/// +50%, decides).
+pub const FLOOR_SHARE_OF_BASE: f64 = 0.5;
+
+/// Nor does the floor fall under this many microseconds, so that a median of 1 us that reads 2 us
+/// is not a doubling (the reading: `crates/report/FINDINGS.md`, "The latency floor").
+pub const MIN_FLOOR_US: f64 = 20.0;
 
 /// The latency rules used unless overridden: quiet on run-to-run noise, while a doubling of either
 /// percentile is caught (the reading: `crates/report/FINDINGS.md`).

@@ -8,6 +8,7 @@
 mod common;
 
 mod input;
+mod merged;
 mod noise;
 mod output;
 mod verdicts;
@@ -17,7 +18,7 @@ use std::slice;
 use common::{chain, key, latency, meta, sweep, write_rows, Scratch};
 use report::{
     compare, compare_files, CompareError, CompareOptions, LatencyField, LatencySummary,
-    LineVerdict, Protocol, Report, Row, TableFormat, ThresholdSpec, Value, Verdict,
+    LineVerdict, Protocol, Report, Row, TableFormat, ThresholdSpec, Unjudged, Value, Verdict,
 };
 
 fn report_of(name: &str, rows: Vec<Row>) -> Report {
@@ -83,6 +84,10 @@ fn verdict_at(comparison: &report::Comparison, field: Option<LatencyField>) -> V
         .filter(|line| line.key == wanted && line.field == field)
         .map(|line| line.verdict)
         .collect()
+}
+
+fn not_judged(why: Unjudged) -> LineVerdict {
+    LineVerdict::NotJudged(why)
 }
 
 /// A latency row with `count` samples and its p50 at `p50_us` (every other field consistent).

@@ -67,10 +67,13 @@ fn percentiles_of_few_samples_are_shown_not_judged() {
         let verdicts = verdict_at(&comparison, Some(LatencyField::P99));
         (verdicts, comparison.verdict().unwrap())
     };
-    assert_eq!(
-        judge(499),
-        (vec![LineVerdict::FewSamples], Verdict::NoRegression)
-    );
+    let few = |have| {
+        LineVerdict::NotJudged(Unjudged::FewSamples {
+            needed: Some(500),
+            have,
+        })
+    };
+    assert_eq!(judge(499), (vec![few(499)], Verdict::NoRegression));
     assert_eq!(
         judge(500),
         (vec![LineVerdict::Regression], Verdict::Regression)
@@ -93,33 +96,54 @@ fn percentiles_of_few_samples_are_shown_not_judged() {
         );
         verdict_at(&run(base, new), Some(LatencyField::P50))
     };
-    assert_eq!(p50(9), [LineVerdict::FewSamples]);
+    assert_eq!(
+        p50(9),
+        [LineVerdict::NotJudged(Unjudged::FewSamples {
+            needed: Some(10),
+            have: 9
+        })]
+    );
     assert_eq!(p50(10), [LineVerdict::Regression]);
 }
 
+/// The floor is 1 ms, or half the base value when that is less, and never under 20 us: a doubled
+/// loopback median is caught, however far under 1 ms it is (issue #23: the flat 1 ms floor let
+/// a median of 0.1 ms grow tenfold unflagged).
 #[test]
-fn the_floor_is_one_millisecond_and_its_boundary_is_ok() {
+fn the_floor_scales_with_the_base_value() {
     assert_eq!(report::DEFAULT_FLOOR_US, 1_000);
-    // A p50 of 100 us: +1000 us is +1000% but within the floor; +1001 us is beyond it.
-    let p50_after = |new_p50: u64| {
+    let p50_after = |base_p50: u64, new_p50: u64| {
         let base = with(
             sweep("a", "ceiling"),
             Protocol::H2,
             1,
             "post_rtt",
-            latency_n(1_000, 100, 5_000),
+            latency_n(1_000, base_p50, 50_000),
         );
         let new = with(
             sweep("b", "ceiling"),
             Protocol::H2,
             1,
             "post_rtt",
-            latency_n(1_000, new_p50, 5_000),
+            latency_n(1_000, new_p50, 50_000),
         );
         verdict_at(&run(base, new), Some(LatencyField::P50))
     };
-    assert_eq!(p50_after(1_100), [LineVerdict::Ok]);
-    assert_eq!(p50_after(1_101), [LineVerdict::Regression]);
+    // A p50 of 100 us: the floor is 50 us and the rule, +50%, decides.
+    assert_eq!(p50_after(100, 150), [LineVerdict::Ok]);
+    assert_eq!(p50_after(100, 151), [LineVerdict::Regression]);
+    assert_eq!(p50_after(100, 200), [LineVerdict::Regression], "doubled");
+    // A p50 of 10 ms: the floor is 1 ms, and +50% (5 ms) decides.
+    assert_eq!(p50_after(10_000, 15_000), [LineVerdict::Ok]);
+    assert_eq!(p50_after(10_000, 15_001), [LineVerdict::Regression]);
+    // A p50 of 3 us: the floor is 20 us, so 3 -> 23 us is noise, 3 -> 24 us is not.
+    assert_eq!(p50_after(3, 23), [LineVerdict::Ok]);
+    assert_eq!(p50_after(3, 24), [LineVerdict::Regression]);
+    assert_eq!(report::floor_for(1_000, 100.0), 50.0);
+    assert_eq!(report::floor_for(1_000, 10_000.0), 1_000.0);
+    assert_eq!(report::floor_for(1_000, 3.0), report::MIN_FLOOR_US);
+    assert_eq!(report::floor_for(0, 100.0), 0.0, "--floor-us 0 disables it");
+    assert_eq!(report::floor_for(10, 3.0), 10.0, "never above --floor-us");
 }
 
 #[test]
@@ -164,7 +188,7 @@ fn changes_within_the_baselines_spread_do_not_count() {
 }
 
 /// A latency that gains samples (none in BASE) has nothing to be judged against: its percentile
-/// lines are `ok` (shown), neither `few-samples` nor a regression, whatever NEW's count.
+/// lines say so (`not judged: no samples in base`), never a regression, whatever NEW's count.
 #[test]
 fn gaining_samples_leaves_the_percentiles_unjudged() {
     let base = sweep("a", "ceiling");
@@ -191,8 +215,8 @@ fn gaining_samples_leaves_the_percentiles_unjudged() {
         assert_eq!(
             lines,
             [
-                (Some(LatencyField::P50), LineVerdict::Ok),
-                (Some(LatencyField::P99), LineVerdict::Ok)
+                (Some(LatencyField::P50), not_judged(Unjudged::NoBaseSamples)),
+                (Some(LatencyField::P99), not_judged(Unjudged::NoBaseSamples))
             ],
             "{count} samples"
         );

@@ -26,7 +26,24 @@ fn tables_show_every_line_and_the_tally() {
     assert_eq!(lines[header].find("verdict"), changed.find("CHANGED"));
     assert!(changed.contains("streams_opened"), "{changed}");
     assert!(changed.contains("+33.3%"), "{changed}");
-    assert!(text.contains("\n100 lines: 99 ok, 1 CHANGED\n"), "{text}");
+    assert!(
+        text.contains("\n100 lines: 85 ok, 1 CHANGED, 14 not judged\n"),
+        "{text}"
+    );
+    // A line not judged says why, in the verdict column.
+    let unjudged = lines
+        .iter()
+        .find(|l| l.contains("streams_requested"))
+        .unwrap();
+    assert!(unjudged.ends_with("not judged: no threshold"), "{unjudged}");
+    let no_samples = lines
+        .iter()
+        .find(|l| l.contains("h1") && l.contains(" 8 ") && l.contains("post_rtt"))
+        .unwrap();
+    assert!(
+        no_samples.ends_with("not judged: no samples"),
+        "{no_samples}"
+    );
     // The failing line is repeated at the end, below its own header.
     let recap: Vec<&str> = text
         .split("failing lines:\n")
@@ -41,7 +58,10 @@ fn tables_show_every_line_and_the_tally() {
         "{recap:?}"
     );
     let identical = run(sweep("a", "ceiling"), sweep("b", "ceiling")).render(TableFormat::Text);
-    assert!(identical.ends_with("100 lines: 100 ok\n"), "{identical}");
+    assert!(
+        identical.ends_with("100 lines: 86 ok, 14 not judged\n"),
+        "{identical}"
+    );
 
     let markdown = comparison.render(TableFormat::Markdown);
     assert!(
@@ -91,4 +111,13 @@ fn json_output_has_every_line_and_the_verdict() {
         (Some(6.0), Some(8.0))
     );
     assert_eq!(line["threshold"], "=0");
+    assert_eq!(line["not_judged"], serde_json::Value::Null);
+    let unjudged: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["verdict"] == "not-judged")
+        .collect();
+    assert_eq!(unjudged.len(), 14);
+    assert!(unjudged
+        .iter()
+        .any(|l| l["metric"] == "post_rtt" && l["not_judged"] == "no samples"));
 }

@@ -3,14 +3,43 @@
 
 use super::*;
 
+/// Identical reports: every judged line is `ok`, and every other line says why it was not judged:
+/// `streams_requested` has no default threshold, and `post_rtt` has no samples where the h1
+/// POSTs stall behind the ceiling (8 and 12 streams).
 #[test]
 fn identical_reports_do_not_regress() {
     let comparison = run(sweep("a", "ceiling"), sweep("b", "ceiling"));
     assert_eq!(comparison.verdict().unwrap(), Verdict::NoRegression);
-    assert!(comparison
-        .lines
-        .iter()
-        .all(|line| line.verdict == LineVerdict::Ok));
+    let mut unjudged = Vec::new();
+    for line in &comparison.lines {
+        match line.verdict {
+            LineVerdict::Ok => {}
+            LineVerdict::NotJudged(why) => unjudged.push((
+                line.key.protocol,
+                line.key.streams_per_client,
+                line.key.metric.as_str(),
+                why,
+            )),
+            other => panic!("{other:?}: {line:?}"),
+        }
+    }
+    let mut expected = Vec::new();
+    for protocol in [Protocol::H1, Protocol::H2] {
+        for streams in [1, 4, 6, 8, 12] {
+            expected.push((
+                protocol,
+                streams,
+                "streams_requested",
+                Unjudged::NoThreshold,
+            ));
+            if protocol == Protocol::H1 && streams > 6 {
+                expected.extend([(protocol, streams, "post_rtt", Unjudged::NoSamples); 2]);
+            }
+        }
+    }
+    unjudged.sort_by_key(|u| format!("{u:?}"));
+    expected.sort_by_key(|u| format!("{u:?}"));
+    assert_eq!(unjudged, expected);
     // 2 arms x 5 points x (4 counters + 3 latencies x p50, p99).
     assert_eq!(comparison.lines.len(), 2 * 5 * (4 + 3 * 2));
 }
@@ -140,7 +169,7 @@ fn counters_follow_their_rules() {
         Verdict::Regression
     );
 
-    // No rule for streams_requested: shown, never fails.
+    // No rule for streams_requested: shown, not judged, never fails.
     let requested = with(
         sweep("b", "ceiling"),
         Protocol::H2,

@@ -62,6 +62,12 @@ pub(crate) struct FaultArgs {
     /// Send each streamed answer's first token this much later.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     fault_slow_first_token: Option<Duration>,
+    /// Make and never write every Nth tick of each stream (2: half the ticks).
+    #[arg(long, value_name = "N")]
+    fault_drop_ticks_every_nth: Option<NonZeroU32>,
+    /// Start every TLS handshake this long after the connection was accepted.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    fault_delay_tls_handshake: Option<Duration>,
 }
 
 impl FaultArgs {
@@ -91,6 +97,8 @@ impl FaultArgs {
                 }),
             answer_reset_after: self.fault_answer_reset_after,
             slow_first_token: self.fault_slow_first_token,
+            drop_ticks_every_nth: self.fault_drop_ticks_every_nth,
+            delay_tls_handshake: self.fault_delay_tls_handshake,
         }
     }
 }

@@ -235,6 +235,16 @@ impl Listener {
         let Some(config) = &self.tls else {
             return;
         };
+        if let Some(delay) = self.server.app.faults.config.delay_tls_handshake {
+            incr(&self.counters.faults_delayed);
+            if self
+                .unless_shutdown(tokio::time::sleep(delay))
+                .await
+                .is_none()
+            {
+                return;
+            }
+        }
         let acceptor = TlsAcceptor::from(Arc::clone(config));
         let timeout = self.limits.header_read_timeout;
         let handshake = tokio::time::timeout(timeout, acceptor.accept(stream));

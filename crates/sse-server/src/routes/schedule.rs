@@ -1,7 +1,8 @@
 //! What an event stream and a WebSocket share: a subscriber's timers (a tick at once and every
 //! `interval`, a heartbeat every `heartbeat`), its tick count, and when the stream faults act on
-//! it (`close_streams`, `stall`, `delay_events`, [`crate::faults`]).
+//! it (`close_streams`, `stall`, `delay_events`, `drop_ticks_every_nth`, [`crate::faults`]).
 
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub(crate) struct Schedule {
     pub(crate) stall: Option<(Pin<Box<Sleep>>, Stall)>,
     /// `delay_events`: how long each frame waits between made and written.
     delay: Option<Duration>,
+    /// `drop_ticks_every_nth`: ticks whose number is a multiple of this are not written.
+    drop_ticks_every: Option<NonZeroU32>,
 }
 
 impl Schedule {
@@ -44,17 +47,24 @@ impl Schedule {
                 .stall
                 .map(|s| (Box::pin(sleep_until(now + s.every)), s)),
             delay: faults.delay_events,
+            drop_ticks_every: faults.drop_ticks_every_nth,
         }
     }
 
-    /// The next tick's sequence number, counted against `count`.
-    pub(crate) fn tick(&mut self) -> u64 {
+    /// The next tick's sequence number, counted against `count`; `None` when the
+    /// `drop_ticks_every_nth` fault drops it (counted): the tick is made but not written.
+    pub(crate) fn tick(&mut self, counters: &ListenerCounters) -> Option<u64> {
         let seq = self.next_tick;
         self.next_tick = seq.saturating_add(1);
         if let Some(left) = &mut self.ticks_left {
             *left = left.saturating_sub(1);
         }
-        seq
+        let every = self.drop_ticks_every.map(|n| u64::from(n.get()));
+        if every.is_some_and(|every| seq.is_multiple_of(every)) {
+            incr(&counters.faults_ticks_dropped);
+            return None;
+        }
+        Some(seq)
     }
 
     /// Whether the stream has made its `count` ticks.
@@ -83,12 +93,28 @@ impl Schedule {
         if let Some(delay) = self.delay {
             incr(&counters.faults_delayed);
             tokio::select! {
-                () = sleep(delay) => {}
+                () = wait(delay) => {}
                 () = shutdown.cancelled() => {}
             }
         }
     }
 }
+
+/// Waits `delay`: on the runtime's timer from 1 ms up, below that (the timer's resolution: a
+/// `sleep` of 50 us lasts about 1 ms) by yielding to the other tasks until the instant has come,
+/// so that a delay of a few tens of microseconds is that long.
+pub(crate) async fn wait(delay: Duration) {
+    if delay >= TIMER_RESOLUTION {
+        return sleep(delay).await;
+    }
+    let until = std::time::Instant::now() + delay;
+    while std::time::Instant::now() < until {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The resolution of tokio's timer: a sleep ends on a millisecond tick.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// Waits for an optional deadline; never resolves without one.
 pub(crate) async fn deadline(at: Option<&mut Pin<Box<Sleep>>>) {

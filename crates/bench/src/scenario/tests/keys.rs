@@ -46,6 +46,8 @@ post_error_every_nth = 10
 stream_error_every_nth = 100
 delay_events = "2ms"
 delay_posts = "3ms"
+drop_ticks_every_nth = 2
+delay_tls_handshake = "5ms"
 "#;
 
 /// Every key of the `[target]` form, on every arm.
@@ -94,6 +96,8 @@ fn every_key_parses() {
     assert_eq!(f.stream_error_every_nth.map(|n| n.get()), Some(100));
     assert_eq!(f.delay_events, Some(Duration::from_millis(2)));
     assert_eq!(f.delay_posts, Some(Duration::from_millis(3)));
+    assert_eq!(f.drop_ticks_every_nth.map(|n| n.get()), Some(2));
+    assert_eq!(f.delay_tls_handshake, Some(Duration::from_millis(5)));
     let s = parse(EVERY_TARGET_KEY).unwrap();
     let t = crate::scenario::resolve_target(&s, &crate::scenario::TargetFlags::default())
         .unwrap()
@@ -268,6 +272,9 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("faults", "delay_events", "2", "invalid type"),
     ("faults", "delay_events", "\"0s\"", "from 1us to 1m"),
     ("faults", "delay_posts", "\"2m\"", "from 1us to 1m"),
+    ("faults", "drop_ticks_every_nth", "0", "from 1 to 1000000"),
+    ("faults", "delay_tls_handshake", "5", "invalid type"),
+    ("faults", "delay_tls_handshake", "\"0s\"", "from 1us to 1m"),
 ];
 
 const BAD_TARGET_VALUES: &[(&str, &str, &str, &str)] = &[
@@ -379,6 +386,12 @@ fn keys_that_need_or_contradict_others() {
             "protocols = [\"h1\", \"h1-tls\"]",
             "faults.goaway_every",
             "no h2, h2c or h3 arm",
+        ),
+        (
+            "protocols = [\"h1\", \"h2\"]",
+            "protocols = [\"h1\", \"h2c\"]",
+            "faults.delay_tls_handshake",
+            "no TLS arm",
         ),
         (
             "[faults]",

@@ -241,9 +241,11 @@ impl EventStream {
         self.pending.push(m.event, Kind::Message);
     }
 
-    /// Queues the next tick, stamped now.
+    /// Queues the next tick, stamped now (unless the `drop_ticks_every_nth` fault drops it).
     fn tick(&mut self) {
-        let seq = self.schedule.tick();
+        let Some(seq) = self.schedule.tick(&self.counters) else {
+            return;
+        };
         self.scratch.clear();
         sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);

@@ -15,7 +15,7 @@
 //! Closed with 1001 at shutdown, 1013 when the subscriber queue overflowed, 1000 after `count`
 //! ticks. Faults: `close_streams` closes with 1000 (`Clean`) or drops the connection (`Reset`);
 //! `stall` stops writing (reading goes on); `delay_events` delays each message written;
-//! `delay_posts` each message published, in order.
+//! `delay_posts` each message published, in order; `drop_ticks_every_nth` skips ticks.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -203,9 +203,15 @@ impl Session {
                     Err(_) => continue,
                 },
                 Outgoing::Tick => {
+                    let Some(seq) = schedule.tick(&self.counters) else {
+                        if schedule.ticks_done() {
+                            break End::Close(CloseCode::Normal, "count reached");
+                        }
+                        continue;
+                    };
                     scratch.clear();
                     sse_wire::stamp::write_tick_data(
-                        schedule.tick(),
+                        seq,
                         sse_wire::stamp::now_unix_ns(),
                         self.query.size,
                         &mut scratch,
