@@ -12,7 +12,9 @@
 //!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
-//!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
+//!   reset) and the process's resident memory; [`attacker`]: clients from other loopback
+//!   addresses, silent WebSockets, stalled HTTP/2 streams beside a moving one, replay requests;
+//!   [`probe`]: the latency a well-behaved client sees;
 //! - [`arms`]: write a test once as `async fn name(arm: Protocol)` under
 //!   `#[test_support::arms(SELECTION)]` and get `name::h1`, `name::h2c`, ... one `#[tokio::test]`
 //!   per arm the selection takes (`all`, `sse`, `http1`, `http2`, `websocket`, `tls`), the arms
@@ -21,6 +23,7 @@
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
 pub mod abuse;
+pub mod attacker;
 pub mod client;
 pub mod emulation;
 pub mod probe;
