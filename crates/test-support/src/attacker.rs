@@ -202,9 +202,21 @@ pub async fn stalled_streams(
     stalled_path: impl Fn(usize) -> String,
     stalled: usize,
 ) -> io::Result<StalledStreams> {
+    stalled_streams_from(server, protocol, None, moving_path, stalled_path, stalled).await
+}
+
+/// [`stalled_streams`] from the client address `from`.
+pub async fn stalled_streams_from(
+    server: &(impl Endpoints + ?Sized),
+    protocol: Protocol,
+    from: Option<IpAddr>,
+    moving_path: &str,
+    stalled_path: impl Fn(usize) -> String,
+    stalled: usize,
+) -> io::Result<StalledStreams> {
     assert!(protocol.is_http2(), "flow-control windows are HTTP/2's");
     let addr = server.addr(protocol);
-    let io = raw_connect_from(server, protocol, None).await?;
+    let io = raw_connect_from(server, protocol, from).await?;
     let (client, connection) = h2::client::Builder::new()
         // Room for every stalled stream's first window, so the moving one is never held back by
         // the connection's.
@@ -317,7 +329,20 @@ pub async fn unread_request(
     receive_buffer: u32,
     request: &[u8],
 ) -> io::Result<tokio::net::TcpStream> {
+    unread_request_from(None, addr, receive_buffer, request).await
+}
+
+/// [`unread_request`] from the client address `from` (IPv4).
+pub async fn unread_request_from(
+    from: Option<IpAddr>,
+    addr: SocketAddr,
+    receive_buffer: u32,
+    request: &[u8],
+) -> io::Result<tokio::net::TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(from) = from {
+        socket.bind(SocketAddr::new(from, 0))?;
+    }
     socket.set_recv_buffer_size(receive_buffer)?;
     let mut stream = within(WAIT, "tcp connect", socket.connect(addr)).await?;
     stream.set_nodelay(true)?;
