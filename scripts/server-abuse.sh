@@ -14,7 +14,9 @@
 #
 # ROUNDS (1 to 5, default 2) runs each attack that many times against the same server process:
 # memory the allocator keeps after round 1 and reuses in round 2 is a high-water mark, not a leak.
-# RESULTS_DIR writes the results file elsewhere (e.g. a scratch directory for a trial run).
+# RESULTS_DIR writes the results file elsewhere (e.g. a scratch directory for a trial run),
+# RESULTS_NAME names it (default server-abuse). SERVER_BIN runs another `server` binary (e.g. one
+# built from an older revision, for a before/after comparison); SSEBENCH_NO_BUILD skips the builds.
 #
 # Each attack is bounded in count and time. Issue 26's attacks run against the server's defaults
 # (every limit and timeout as documented); issue 13's shorten a timeout so the attack's end is seen
@@ -53,9 +55,11 @@ for a in "${attacks[@]}"; do flags_for "$a" >/dev/null; done
 
 source scripts/lib/common.sh
 source scripts/lib/results.sh
-cargo build --release --locked -p sse-server --bin server >&2
-cargo build --release --locked -p test-support --example server_abuse >&2
-server=target/release/server
+if [ -z "${SSEBENCH_NO_BUILD:-}" ]; then
+  cargo build --release --locked -p sse-server --bin server >&2
+  cargo build --release --locked -p test-support --example server_abuse >&2
+fi
+server=${SERVER_BIN:-target/release/server}
 driver=target/release/examples/server_abuse
 
 work=$(mktemp -d)
@@ -65,7 +69,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-results_begin server-abuse "ROUNDS=$rounds; each attack against a fresh release server, rounds on the same one"
+results_begin "${RESULTS_NAME:-server-abuse}" \
+  "ROUNDS=$rounds; server $server; each attack against a fresh server process, rounds on the same one"
 echo "host: $(uname -srm), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
   "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 results=()
@@ -90,7 +95,8 @@ for r in "${results[@]}"; do
   attack=$(echo "$r" | tr ' ' '\n' | sed -n 's/^attack=//p')
   round=$(echo "$r" | tr ' ' '\n' | sed -n 's/^round=//p')
   for kv in $(echo "$r" | tr ' ' '\n' | grep '=' | grep -v -e '^attack=' -e '^round='); do
-    results_add "$round" "$attack" "${kv%%=*}" "${kv#*=}"
+    value=${kv#*=}
+    results_add "$round" "$attack" "${kv%%=*}" "${value#+}"
   done
 done
 results_medians
