@@ -35,11 +35,15 @@ pub struct Stats {
     pub replay_budget_bytes: u64,
     /// Channels displaced (evicted with their ring before their idle timeout) to make room for a
     /// new channel or message when `max_channels` or the replay budget was reached, since start.
+    /// (This and the next two read as 0 from a server that has none.)
+    #[serde(default)]
     pub channels_displaced: u64,
     /// Bytes of messages waiting in subscribers' queues now, each message counted once per
     /// connection (what `connection_queue_bytes` bounds per connection).
+    #[serde(default)]
     pub queued_bytes: u64,
     /// Replays (`Last-Event-ID`) running now (at most `max_concurrent_replays`).
+    #[serde(default)]
     pub replays_active: u64,
 }
 
@@ -52,7 +56,8 @@ macro_rules! listener_counters {
         pub struct ListenerStats {
             pub protocol: Protocol,
             pub address: SocketAddr,
-            $($(#[$doc])* pub $name: u64,)*
+            // A counter an older server does not have reads as 0.
+            $($(#[$doc])* #[serde(default)] pub $name: u64,)*
         }
 
         /// The live counters of one listener.
