@@ -6,8 +6,9 @@
 # client's success rate and latency p50/p99 during the attack and in the 5 s after it (chat
 # messages on kept-alive HTTP/2; new clients: connect, GET /health, POST to a new channel), and the
 # server's counters; then a table of all attacks against the goals: every attempt served, p99 under
-# 100 ms, RSS 30 s after within 10% of before. Every figure goes to a results file
-# (results/benchmarks/server-abuse.tsv, scripts/lib/results.sh) with the medians over the rounds.
+# 100 ms, RSS 30 s after within 10% of before. Every figure goes to a results file under
+# results/benchmarks/ (scripts/lib/results.sh; named by RESULTS_NAME, default server-abuse) with
+# the medians over the rounds.
 #
 #   ROUNDS=2 scripts/server-abuse.sh                   # every attack, twice each: about 40 minutes
 #   ROUNDS=2 scripts/server-abuse.sh websocket-silent replay-storm
