@@ -225,7 +225,9 @@ async fn one_answer(arm: Protocol, reply: Reply, duration: Duration) -> PointOut
     config.workload.duration = duration;
     let out = emulation::run(&config).await;
     assert_eq!(seen.requests(), 1, "one question");
-    let body = seen.posts.lock().unwrap_or_else(|e| e.into_inner())[0].0.clone();
+    let body = seen.posts.lock().unwrap_or_else(|e| e.into_inner())[0]
+        .0
+        .clone();
     assert!(body.contains("\"stream\":true"), "{body}");
     assert!(out.fatal.is_none(), "fatal: {:?}", out.fatal);
     out

@@ -8,8 +8,11 @@
 //!   waiting `write_stall_timeout` while no frame of the connection is taken and the socket is
 //!   not blocked mean a client keeping its windows shut ([`Activity::window_stall`]; see
 //!   crates/sse-server/FINDINGS.md, "Idle and zero-window HTTP/2 connections");
-//! - progress, the last request, piece of a request body or frame taken: the connection limit
-//!   closes the quietest connection first (`listen::reclaim`).
+//! - progress, the last request, piece of a request body or frame taken, and what the client
+//!   itself last sent (a request, a piece of a body, a WebSocket frame): the connection limit
+//!   closes the quietest connection first (`listen::reclaim`);
+//! - WebSockets that have not yet answered the server's first ping: until then a socket counts as
+//!   having done nothing useful, however much the server writes to it.
 //!
 //! Times are nanoseconds since the connection's epoch in atomics: a frame handed and taken takes
 //! no lock.
@@ -22,11 +25,17 @@ use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::peer::ClientAddr;
+
 /// The activity of one connection, shared by its requests, its event streams and its watchdogs.
 #[derive(Debug)]
 pub(crate) struct Activity {
     epoch: Instant,
     progress: AtomicU64,
+    /// What the client last sent.
+    heard: AtomicU64,
+    /// WebSockets that have not heard from their client yet.
+    unproven: AtomicUsize,
     in_flight: AtomicUsize,
     /// Requests whose handler has finished (an event stream counts once its stream has begun).
     completed: AtomicU64,
@@ -46,6 +55,8 @@ impl Activity {
         Arc::new(Activity {
             epoch: Instant::now(),
             progress: AtomicU64::new(0),
+            heard: AtomicU64::new(0),
+            unproven: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
@@ -71,9 +82,16 @@ impl Activity {
         self.progress.store(self.now(), Ordering::Relaxed);
     }
 
+    /// Records that the client sent something now (which is progress too).
+    pub(crate) fn heard(&self) {
+        let now = self.now();
+        self.progress.store(now, Ordering::Relaxed);
+        self.heard.store(now, Ordering::Relaxed);
+    }
+
     /// A request has arrived; in flight until the guard is dropped.
     pub(crate) fn request(self: &Arc<Self>) -> InFlight {
-        self.progress();
+        self.heard();
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
     }
@@ -84,6 +102,8 @@ impl Activity {
         StreamActivity {
             in_flight: self.request(),
             handed: false,
+            unproven: false,
+            since: None,
         }
     }
 
@@ -92,17 +112,29 @@ impl Activity {
         self.at(self.progress.load(Ordering::Relaxed))
     }
 
+    /// When the client last sent something.
+    pub(crate) fn last_heard(&self) -> Instant {
+        self.at(self.heard.load(Ordering::Relaxed))
+    }
+
+    /// Whether a WebSocket of this connection has not heard from its client yet.
+    pub(crate) fn unproven(&self) -> bool {
+        self.unproven.load(Ordering::Relaxed) > 0
+    }
+
     /// Event streams open now.
     pub(crate) fn streams(&self) -> usize {
         self.streams.load(Ordering::Relaxed)
     }
 
-    /// Whether the connection has done nothing useful yet: no request has been answered, or a
-    /// request other than an event stream is still in flight (its body has not arrived).
+    /// Whether the connection has done nothing useful yet: no request has been answered, a
+    /// request other than an event stream is still in flight (its body has not arrived), or a
+    /// WebSocket has not heard from its client.
     pub(crate) fn nothing_useful_yet(&self) -> bool {
         let streams = self.streams();
         self.completed.load(Ordering::Relaxed) == 0
             || self.in_flight.load(Ordering::Relaxed) > streams
+            || self.unproven()
     }
 
     /// Asks the connection to close.
@@ -189,12 +221,71 @@ pub(crate) struct StreamActivity {
     in_flight: InFlight,
     /// A frame has been handed to hyper and not yet taken.
     handed: bool,
+    /// A WebSocket that has not heard from its client yet.
+    unproven: bool,
+    /// This stream's own watch (HTTP/2): when its frame started waiting.
+    since: Option<Arc<StreamWait>>,
+}
+
+/// What an HTTP/2 stream's own watchdog (`listen::streams`) watches: since when its frame has
+/// waited, and whether its subscriber overflowed.
+#[derive(Debug, Default)]
+pub(crate) struct StreamWatch {
+    pub(crate) wait: Arc<StreamWait>,
+    /// Cancelled by the hub when the stream's subscriber overflows.
+    pub(crate) overflowed: CancellationToken,
+}
+
+/// Since when one stream's frame has waited for hyper to take it: what its watchdog reads
+/// (`listen::streams`).
+#[derive(Debug, Default)]
+pub(crate) struct StreamWait {
+    /// Nanoseconds after the connection's epoch, plus one; 0 while nothing waits.
+    since: AtomicU64,
+    started: Notify,
+}
+
+impl StreamWait {
+    /// Resolves once a frame of the stream is waiting; returns since when (as the connection's
+    /// [`Activity`] counts time).
+    pub(crate) async fn waiting(&self, activity: &Activity) -> Instant {
+        loop {
+            let notified = self.started.notified();
+            if let Some(since) = self.since(activity) {
+                return since;
+            }
+            notified.await;
+        }
+    }
+
+    /// Since when a frame of the stream has waited, if one does.
+    pub(crate) fn since(&self, activity: &Activity) -> Option<Instant> {
+        match self.since.load(Ordering::Acquire) {
+            0 => None,
+            ns => Some(activity.at(ns - 1)),
+        }
+    }
 }
 
 impl StreamActivity {
-    /// Records progress now (a WebSocket read a frame).
-    pub(crate) fn progress(&self) {
-        self.in_flight.0.progress();
+    /// Reports this stream's waits to `wait` as well (its own watchdog).
+    pub(crate) fn watched_by(&mut self, wait: Arc<StreamWait>) {
+        self.since = Some(wait);
+    }
+
+    /// A WebSocket opened: it counts as having done nothing useful until [`StreamActivity::heard`].
+    pub(crate) fn awaiting_client(&mut self) {
+        if !std::mem::replace(&mut self.unproven, true) {
+            self.in_flight.0.unproven.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The client sent something now (a WebSocket frame).
+    pub(crate) fn heard(&mut self) {
+        self.in_flight.0.heard();
+        if std::mem::take(&mut self.unproven) {
+            self.in_flight.0.unproven.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// hyper has come back for the next frame: the last one was taken.
@@ -207,6 +298,9 @@ impl StreamActivity {
         activity.progress.store(now, Ordering::Relaxed);
         activity.waiting_since.store(now, Ordering::Release);
         activity.waiting.fetch_sub(1, Ordering::AcqRel);
+        if let Some(wait) = &self.since {
+            wait.since.store(0, Ordering::Release);
+        }
     }
 
     /// A frame has been handed to hyper.
@@ -215,11 +309,14 @@ impl StreamActivity {
             return;
         }
         let activity = &self.in_flight.0;
+        let now = activity.now();
         if activity.waiting.fetch_add(1, Ordering::AcqRel) == 0 {
-            activity
-                .waiting_since
-                .store(activity.now(), Ordering::Release);
+            activity.waiting_since.store(now, Ordering::Release);
             activity.started_waiting.notify_one();
+        }
+        if let Some(wait) = &self.since {
+            wait.since.store(now.saturating_add(1), Ordering::Release);
+            wait.started.notify_one();
         }
     }
 }
@@ -230,14 +327,18 @@ impl Drop for StreamActivity {
         if self.handed {
             activity.waiting.fetch_sub(1, Ordering::AcqRel);
         }
+        if self.unproven {
+            activity.unproven.fetch_sub(1, Ordering::Relaxed);
+        }
         activity.streams.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// One accepted connection: when, and what it is doing.
+/// One accepted connection: when, from whom, and what it is doing.
 #[derive(Debug)]
 pub(crate) struct Accepted {
     pub(crate) at: tokio::time::Instant,
+    pub(crate) peer: ClientAddr,
     pub(crate) activity: Arc<Activity>,
 }
 

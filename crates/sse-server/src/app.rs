@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::activity::Activity;
+use crate::activity::{Activity, StreamActivity, StreamWatch};
 use crate::config::{AnswerDefaults, EventDefaults};
 use crate::faults::Faults;
-use crate::hub::Hub;
+use crate::hub::{Held, Hub, Subscriber};
+use crate::peer::ClientAddr;
 use crate::stats::{ListenerCounters, Stats};
 
 /// The state shared by every connection of one server: the hub, the per-request settings, the
@@ -28,6 +29,8 @@ pub(crate) struct App {
     /// How request bodies are read.
     pub(crate) body: BodyLimits,
     pub(crate) faults: Faults,
+    /// `websocket_idle_timeout`.
+    pub(crate) websocket_idle_timeout: Duration,
     pub(crate) listeners: Vec<Arc<ListenerCounters>>,
     /// Cancelled when graceful shutdown begins: event streams end, listeners stop accepting.
     pub(crate) shutdown: CancellationToken,
@@ -44,6 +47,9 @@ impl App {
             channels_evicted: hub.channels_evicted,
             replay_bytes: hub.replay_bytes,
             replay_budget_bytes: hub.replay_budget_bytes,
+            channels_displaced: hub.channels_displaced,
+            queued_bytes: hub.queued_bytes,
+            replays_active: hub.replays_active,
         }
     }
 }
@@ -66,8 +72,40 @@ pub(crate) struct Conn {
     pub(crate) streams: CancellationToken,
     /// What the connection is doing.
     pub(crate) activity: Arc<Activity>,
+    /// Who the client is, for its shares.
+    pub(crate) peer: ClientAddr,
+    /// What the connection's subscribers have queued.
+    pub(crate) held: Arc<Held>,
+    /// On HTTP/2: the request's stream, under its own watchdog.
+    pub(crate) stream: Option<Arc<StreamWatch>>,
     /// On the WebSocket listeners: where `GET /ws` parks its session.
     pub(crate) upgrade: Option<Arc<UpgradeSlot>>,
+}
+
+impl Conn {
+    /// This request as a subscriber: on HTTP/2 its overflow ends its stream through the stream's
+    /// watchdog.
+    pub(crate) fn subscriber(&self) -> Subscriber {
+        Subscriber {
+            counters: Arc::clone(&self.counters),
+            held: Arc::clone(&self.held),
+            peer: self.peer,
+            overflowed: self
+                .stream
+                .as_ref()
+                .map_or_else(CancellationToken::new, |s| s.overflowed.clone()),
+        }
+    }
+
+    /// An event stream opens on this request: its frames reported to the connection and, on
+    /// HTTP/2, to the stream's watchdog.
+    pub(crate) fn stream_activity(&self) -> StreamActivity {
+        let mut activity = self.activity.stream();
+        if let Some(stream) = &self.stream {
+            activity.watched_by(Arc::clone(&stream.wait));
+        }
+        activity
+    }
 }
 
 /// A WebSocket session waiting for its connection to be handed over.

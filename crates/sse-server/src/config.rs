@@ -92,6 +92,23 @@ pub const QUIC_DEFAULT_SEND_WINDOW: u64 = 10_000_000;
 pub const QUIC_RECEIVE_WINDOW: u32 = DEFAULT_WINDOW;
 /// Default [`ServerConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default [`ServerConfig::connection_share_per_address`]: a tenth of the default
+/// `max_connections`.
+pub const DEFAULT_CONNECTION_SHARE_PER_ADDRESS: usize = 1_000;
+/// Default [`ServerConfig::websocket_idle_timeout`].
+pub const DEFAULT_WEBSOCKET_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default [`ServerConfig::connection_queue_bytes`]: 8 MiB, 128 messages of the largest body.
+pub const DEFAULT_CONNECTION_QUEUE_BYTES: usize = 8 << 20;
+/// Default [`ServerConfig::max_channels_per_address`]: a tenth of the default `max_channels`.
+pub const DEFAULT_MAX_CHANNELS_PER_ADDRESS: usize = 1_000;
+/// Default [`ServerConfig::max_replay_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_REPLAY_BYTES: usize = 1 << 20;
+/// Default [`ServerConfig::max_concurrent_replays`].
+pub const DEFAULT_MAX_CONCURRENT_REPLAYS: usize = 16;
+/// How long an HTTP/2 event stream whose subscriber queue overflowed may take to end by itself
+/// (it does as soon as hyper asks it for data) before it is reset: one that waits for a window
+/// the client never opens would otherwise hold its queue for as long as its connection lives.
+pub const OVERFLOW_GRACE: Duration = Duration::from_secs(1);
 
 /// Largest `interval_ms`, `heartbeat_ms` and `retry_ms` a client may ask for, and largest event
 /// default: one day.
@@ -114,8 +131,12 @@ pub const MAX_RESUME_SEQ: u64 = (1 << 53) - 1;
 /// - replayable messages: at most `replay_budget_bytes` over all channels (each message counted
 ///   as its encoded event plus a fixed overhead), in at most `max_channels` channels; a channel
 ///   with no subscriber and no message for `channel_idle_timeout` is evicted with its ring;
-/// - per subscriber: at most `subscriber_queue` messages waiting, nearly always the same messages
-///   the ring holds (they are shared, not copied);
+/// - per connection: at most `connection_queue_bytes` of messages waiting in its subscribers'
+///   queues (each message counted once however many of its streams wait for it), and at most
+///   `subscriber_queue` messages per subscriber; nearly always the same messages the ring holds
+///   (they are shared, not copied);
+/// - per reconnect: a replay is read from the ring as the client takes it, never copied out in
+///   advance; at most `max_concurrent_replays` run at once, each of at most `max_replay_bytes`;
 /// - per connection: what hyper buffers for writing, at most about `send_buffer_bytes` per
 ///   HTTP/1.1 connection or per HTTP/2 stream (event streams are cut into frames of at most
 ///   16 KiB, and tick padding is shared static memory, so the size of a tick does not matter);
@@ -145,15 +166,38 @@ pub struct ServerConfig {
     /// Messages kept per channel for `Last-Event-ID` replay (default 1024).
     pub replay_ring: usize,
     /// Events queued per subscriber before it counts as too slow and its stream is closed
-    /// (default 1024).
+    /// (default 1024), counted in `overflows`. An HTTP/2 stream that has not ended by itself
+    /// [`OVERFLOW_GRACE`] later (it waits for a window the client keeps shut) is reset
+    /// (RST_STREAM CANCEL), counted in `stream_overflow_resets`.
     pub subscriber_queue: usize,
+    /// Bytes of messages one connection's subscribers may have queued together, each message
+    /// counted once (default 8 MiB): a message that would take the connection over it overflows
+    /// that subscriber as a full queue does, counted in `overflows` and
+    /// `connection_queue_overflows`. It bounds what a connection's stalled streams hold, however
+    /// many it opens.
+    pub connection_queue_bytes: usize,
     /// Channels that may exist at once (default 10 000). A request that would create one more
-    /// gets 503, counted in `channel_limit_refusals`.
+    /// first displaces the least recently active channel that has no subscriber (with its ring,
+    /// counted in `channels_displaced`); if none of those it samples has none, it gets 503,
+    /// counted in `channel_limit_refusals`.
     pub max_channels: usize,
+    /// Channels one client address (an IPv6 client: its /64) may have created and still exist
+    /// (default 1 000). A request from that address that would create one more gets 503 naming
+    /// this limit, counted in `channel_share_refusals`.
+    pub max_channels_per_address: usize,
     /// Bytes of replayable messages kept over all channels (default 64 MiB). A message that does
-    /// not fit, even once its own channel's oldest messages have made room, gets 503, counted in
-    /// `replay_budget_refusals`.
+    /// not fit makes room by dropping its own channel's oldest messages, then by displacing the
+    /// least recently active channels that have no subscriber (`channels_displaced`); if that is
+    /// not enough it gets 503, counted in `replay_budget_refusals`.
     pub replay_budget_bytes: usize,
+    /// Bytes of missed messages one reconnect (`Last-Event-ID`) is replayed (default 1 MiB): the
+    /// newest that fit; the older ones are reported in a `replay-gap` event, counted in
+    /// `replays_truncated`.
+    pub max_replay_bytes: usize,
+    /// Replays that run at once (default 16). A reconnect that finds them all running waits for
+    /// one to finish before its own replay begins (its live messages queue meanwhile), counted in
+    /// `replays_waited`.
+    pub max_concurrent_replays: usize,
     /// A channel with no subscriber and no new message for this long is evicted with its replay
     /// ring (default 60 s), counted in `channels_evicted`. A client that comes back later starts
     /// on a fresh channel: its ids start at 1 again.
@@ -208,9 +252,22 @@ pub struct ServerConfig {
     pub http2_keepalive_timeout: Duration,
     /// Connections open at once across all listeners (default 10 000). A connection over the
     /// limit first reclaims the slot of a connection that has made no progress for a while
-    /// (`connections_reclaimed`); if there is none, it is accepted, closed at once and counted as
-    /// refused.
+    /// (`connections_reclaimed`; a WebSocket that has not answered the server's first ping counts
+    /// as having done nothing useful yet); then, from a client address holding more than
+    /// `connection_share_per_address`, the one that has been silent longest, live or not
+    /// (`connections_reclaimed_over_share`); if there is none, it is accepted, closed at once and
+    /// counted as refused.
     pub max_connections: usize,
+    /// The slots one client address (an IPv6 client: its /64) keeps once the server is full
+    /// (default 1 000): a newcomer from another address may take the slot of one of its
+    /// connections beyond that, and a newcomer from an address at its share may only reclaim its
+    /// own address's slots. Below `max_connections` nobody is held to it.
+    pub connection_share_per_address: usize,
+    /// A WebSocket from whose client nothing has arrived (no message, no pong to the server's
+    /// pings) for this long is closed with 1008 (default 60 s), counted in
+    /// `websocket_idle_timeouts`. The server pings a socket once it has been silent for half of
+    /// it, so a live client always has the chance to answer.
+    pub websocket_idle_timeout: Duration,
     /// Faults to inject (default: none). See [`FaultConfig`].
     pub faults: FaultConfig,
 }
@@ -292,8 +349,12 @@ impl Default for ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             replay_ring: DEFAULT_REPLAY_RING,
             subscriber_queue: DEFAULT_SUBSCRIBER_QUEUE,
+            connection_queue_bytes: DEFAULT_CONNECTION_QUEUE_BYTES,
             max_channels: DEFAULT_MAX_CHANNELS,
+            max_channels_per_address: DEFAULT_MAX_CHANNELS_PER_ADDRESS,
             replay_budget_bytes: DEFAULT_REPLAY_BUDGET_BYTES,
+            max_replay_bytes: DEFAULT_MAX_REPLAY_BYTES,
+            max_concurrent_replays: DEFAULT_MAX_CONCURRENT_REPLAYS,
             channel_idle_timeout: DEFAULT_CHANNEL_IDLE_TIMEOUT,
             send_buffer_bytes: DEFAULT_SEND_BUFFER_BYTES,
             socket_send_buffer_bytes: DEFAULT_SOCKET_SEND_BUFFER_BYTES,
@@ -305,6 +366,8 @@ impl Default for ServerConfig {
             http2_keepalive_interval: Some(DEFAULT_HTTP2_KEEPALIVE_INTERVAL),
             http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            connection_share_per_address: DEFAULT_CONNECTION_SHARE_PER_ADDRESS,
+            websocket_idle_timeout: DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
             faults: FaultConfig::default(),
         }
     }
@@ -352,6 +415,7 @@ impl ServerConfig {
             ("http2_idle_timeout", self.http2_idle_timeout),
             ("http2_keepalive_timeout", self.http2_keepalive_timeout),
             ("channel_idle_timeout", self.channel_idle_timeout),
+            ("websocket_idle_timeout", self.websocket_idle_timeout),
         ] {
             if value.is_zero() {
                 return Err(ServerError::invalid(key, "0s", "must be longer than zero"));
@@ -372,6 +436,14 @@ impl ServerConfig {
             ("max_connections", self.max_connections),
             ("max_channels", self.max_channels),
             ("replay_budget_bytes", self.replay_budget_bytes),
+            ("connection_queue_bytes", self.connection_queue_bytes),
+            (
+                "connection_share_per_address",
+                self.connection_share_per_address,
+            ),
+            ("max_channels_per_address", self.max_channels_per_address),
+            ("max_replay_bytes", self.max_replay_bytes),
+            ("max_concurrent_replays", self.max_concurrent_replays),
         ] {
             if value == 0 {
                 return Err(ServerError::invalid(key, 0, "must be at least 1"));

@@ -8,9 +8,10 @@
 //!
 //! - `server`: start and shutdown; `dedicated`: a server on its own runtime and threads;
 //! - `listen/`: from a socket to hyper: the accept loop and its refusals, admission under the
-//!   connection limit (`reclaim`), TLS and ALPN (`tls`), the HTTP/2 preface on cleartext sockets
-//!   (`sniff`), the accepted socket and its write stalls (`socket`), hyper per protocol
-//!   (`connection`); HTTP/3 on its UDP socket with quinn and h3 (`quic`), into the same routes;
+//!   connection limit and the shares of one client address (`reclaim`), TLS and ALPN (`tls`), the
+//!   HTTP/2 preface on cleartext sockets (`sniff`), the accepted socket and its write stalls
+//!   (`socket`), hyper per protocol (`connection`), each HTTP/2 stream under its own watchdog
+//!   (`streams`); HTTP/3 on its UDP socket with quinn and h3 (`quic`), into the same routes;
 //! - `routes/`: the routes, the same on every listener: `GET /events` (`events/`, its output cut
 //!   into bounded frames), `POST /messages` (`messages`, `body`: request bodies, hyper's or
 //!   HTTP/3's, under limits), `POST /v1/chat/completions` (`answers/`: streamed answers, OpenAI's
@@ -18,8 +19,10 @@
 //!   `GET /ws` (`ws/`: the handshake and the session), strict query strings (`query`), responses;
 //! - `app`: what every request is handled with (the server's shared state and its connection's);
 //!   `activity`: what a connection is doing, which its watchdogs and the connection limit read;
-//! - `hub/`: channels, the replay ring, the slow-subscriber policy, the memory budget and the
-//!   eviction of idle channels;
+//! - `hub/`: channels and their table (shares per client address, displacement, eviction of idle
+//!   channels), the replay ring and replays read from it as they are sent, the slow-subscriber
+//!   policy and what a connection's queues hold, the memory budget;
+//! - `peer`: who a client is, for its shares;
 //! - [`config`]: what a server starts with, its defaults and ranges; [`faults`]: the faults it
 //!   injects on a schedule; [`stats`]: the counters behind `GET /stats`; [`logging`]:
 //!   rate-limited warnings; [`error`]: why starting failed.
@@ -27,8 +30,10 @@
 //! # Under attack
 //!
 //! Every phase of a connection has a timeout, each counted in `/stats` under its own name, the
-//! connection limit reclaims the slots of connections that make no progress before it refuses
-//! anyone, and the memory the server keeps is bounded as [`ServerConfig`] states.
+//! connection limit reclaims the slots of connections that make no progress (and of client
+//! addresses over their share) before it refuses anyone, a stalled HTTP/2 stream is reset on its
+//! own, one client address cannot take every channel, a replay is bounded and read as it is sent,
+//! and the memory the server keeps is bounded as [`ServerConfig`] states.
 //! scripts/server-abuse.sh runs the attacks; its figures are in crates/sse-server/FINDINGS.md.
 pub mod config;
 pub mod error;
@@ -41,6 +46,7 @@ mod app;
 mod dedicated;
 mod hub;
 mod listen;
+mod peer;
 mod routes;
 mod server;
 

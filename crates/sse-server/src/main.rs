@@ -9,6 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
+/// jemalloc rather than glibc's malloc: with its background threads on (the crate's
+/// `background_threads` feature) it gives the memory an attack made the server allocate back to
+/// the kernel some seconds after it is freed, even while the server is idle
+/// (crates/sse-server/FINDINGS.md, "RSS after an attack").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     cli::init_logging();

@@ -92,7 +92,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             ring_capacity: config.replay_ring,
             queue_capacity: config.subscriber_queue,
             max_channels: config.max_channels,
+            max_channels_per_address: config.max_channels_per_address,
             replay_budget: config.replay_budget_bytes,
+            max_replay_bytes: config.max_replay_bytes,
+            max_concurrent_replays: config.max_concurrent_replays,
         })),
         events: config.events,
         answers: config.answers,
@@ -103,6 +106,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             total_timeout: config.body_total_timeout,
         },
         faults: Faults::new(config.faults.clone()),
+        websocket_idle_timeout: config.websocket_idle_timeout,
         listeners: bound.iter().map(|(_, c)| Arc::clone(c)).collect(),
         shutdown: CancellationToken::new(),
     });
@@ -119,7 +123,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let limits = Limits {
         header_read_timeout: config.header_read_timeout,
         write_stall_timeout: config.write_stall_timeout,
-        registry: Arc::new(Registry::new(config.max_connections)),
+        registry: Arc::new(Registry::new(
+            config.max_connections,
+            config.connection_share_per_address,
+        )),
     };
     let listeners = app
         .listeners

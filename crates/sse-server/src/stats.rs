@@ -33,6 +33,18 @@ pub struct Stats {
     pub replay_bytes: u64,
     /// The most `replay_bytes` may reach (`replay_budget_bytes`).
     pub replay_budget_bytes: u64,
+    /// Channels displaced (evicted with their ring before their idle timeout) to make room for a
+    /// new channel or message when `max_channels` or the replay budget was reached, since start.
+    /// (This and the next two read as 0 from a server that has none.)
+    #[serde(default)]
+    pub channels_displaced: u64,
+    /// Bytes of messages waiting in subscribers' queues now, each message counted once per
+    /// connection (what `connection_queue_bytes` bounds per connection).
+    #[serde(default)]
+    pub queued_bytes: u64,
+    /// Replays (`Last-Event-ID`) running now (at most `max_concurrent_replays`).
+    #[serde(default)]
+    pub replays_active: u64,
 }
 
 /// Defines [`ListenerStats`] and `ListenerCounters` from one list of counter names, so that a
@@ -44,7 +56,8 @@ macro_rules! listener_counters {
         pub struct ListenerStats {
             pub protocol: Protocol,
             pub address: SocketAddr,
-            $($(#[$doc])* pub $name: u64,)*
+            // A counter an older server does not have reads as 0.
+            $($(#[$doc])* #[serde(default)] pub $name: u64,)*
         }
 
         /// The live counters of one listener.
@@ -89,6 +102,10 @@ listener_counters! {
     /// Connections closed to make room for a new one at `max_connections`, because they had made
     /// no progress for a while (counted on the closed connection's listener).
     connections_reclaimed,
+    /// Connections closed to make room for a newcomer from another client address at
+    /// `max_connections`, because their address held more than `connection_share_per_address`
+    /// (counted on the closed connection's listener).
+    connections_reclaimed_over_share,
     /// TLS connections whose client offered no ALPN (served on `h1-tls`, refused on `h2`; on `h3`
     /// the QUIC handshake itself fails, counted as refused only).
     alpn_none,
@@ -109,6 +126,15 @@ listener_counters! {
     /// HTTP/2 connections closed because a keep-alive PING was not answered in time; HTTP/3
     /// connections QUIC dropped because nothing arrived from the peer for its idle timeout.
     keepalive_timeouts,
+    /// HTTP/2 event streams reset (RST_STREAM) because they waited longer than the write stall
+    /// timeout for their window while other streams of their connection moved.
+    stream_window_timeouts,
+    /// HTTP/2 event streams reset (RST_STREAM) because their subscriber queue had overflowed and
+    /// they had not ended by themselves within the overflow grace (they wait for a window).
+    stream_overflow_resets,
+    /// WebSockets closed because nothing (no message, no pong) arrived from the client for
+    /// `websocket_idle_timeout`.
+    websocket_idle_timeouts,
     /// TLS handshakes that failed for a reason other than ALPN (bad record, unknown CA, ...; on
     /// `h3` any QUIC handshake that failed with an error).
     tls_errors,
@@ -123,8 +149,11 @@ listener_counters! {
     /// `message` events written into event streams, and channel messages sent on WebSockets (a
     /// subset of `events_sent`).
     messages_sent,
-    /// Streams closed because their subscriber queue was full (event streams and WebSockets).
+    /// Streams closed because their subscriber queue was full (event streams and WebSockets), or
+    /// their connection's queues held `connection_queue_bytes`.
     overflows,
+    /// Of `overflows`, those because the connection's queues held `connection_queue_bytes`.
+    connection_queue_overflows,
     /// WebSockets open now (`GET /ws` upgraded, on the `ws` and `wss` listeners).
     websockets_open,
     /// Text messages received on WebSockets and published to their channel.
@@ -155,6 +184,13 @@ listener_counters! {
     body_total_timeouts,
     /// Requests answered 503 because they would have created a channel beyond `max_channels`.
     channel_limit_refusals,
+    /// Requests answered 503 because their client address had created
+    /// `max_channels_per_address` channels that still exist.
+    channel_share_refusals,
+    /// Reconnects whose replay was cut to `max_replay_bytes` (the rest reported as a gap).
+    replays_truncated,
+    /// Reconnects whose replay waited for one of the `max_concurrent_replays` to finish.
+    replays_waited,
     /// `POST /messages` answered 503 because the message did not fit in the replay budget.
     replay_budget_refusals,
 }

@@ -1,5 +1,7 @@
 //! The hub's memory budget on every listener: the channel limit and the replay budget answer 503
-//! with a body that says which, counted apart; idle channels are evicted with their rings.
+//! with a body that says which, counted apart, once no channel without a subscriber can make room
+//! (channels nobody watches give way: `abuse_channels.rs`); idle channels are evicted with their
+//! rings.
 
 // The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
@@ -8,13 +10,30 @@ use std::time::Duration;
 
 use http::StatusCode;
 use sse_server::Protocol;
-use test_support::{connect, eventually, spawn_server, test_config, SseReader};
+use sse_server::RunningServer;
+use test_support::{connect, eventually, spawn_server, test_config, SseReader, TestClient};
+
+/// A subscriber on each of `channels`, so that none can be displaced.
+async fn watch(
+    server: &RunningServer,
+    p: Protocol,
+    channels: &[&str],
+) -> Vec<(TestClient, SseReader)> {
+    let mut watchers = Vec::new();
+    for name in channels {
+        let mut watcher = connect(server, p).await;
+        let stream = SseReader::new(watcher.get(&format!("/events?channel={name}"), &[]).await);
+        watchers.push((watcher, stream));
+    }
+    watchers
+}
 
 #[test_support::arms(all)]
 async fn a_request_over_the_channel_limit_gets_503_and_is_counted(p: Protocol) {
     let mut config = test_config();
     config.max_channels = 3;
     let server = spawn_server(config).await;
+    let _watchers = watch(&server, p, &["a", "b", "c"]).await;
     let mut client = connect(&server, p).await;
     for name in ["a", "b", "c"] {
         let (status, body) = client.post(&format!("/messages?channel={name}"), "m").await;
@@ -49,6 +68,7 @@ async fn a_message_over_the_replay_budget_gets_503_and_is_counted(p: Protocol) {
     // Room for three such messages (each costs its encoded event plus a little).
     config.replay_budget_bytes = 3 * BODY + 3 * 200;
     let server = spawn_server(config).await;
+    let _watchers = watch(&server, p, &["a", "b", "c"]).await;
     let mut client = connect(&server, p).await;
     let body = "x".repeat(BODY);
     for name in ["a", "b", "c"] {

@@ -15,7 +15,9 @@
 //! - [`silent`]: connections that open and send nothing (speculative, or holding a slot), on TCP
 //!   and QUIC;
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
-//!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
+//!   reset) and the process's resident memory; [`attacker`]: clients from other loopback
+//!   addresses, silent WebSockets, stalled HTTP/2 streams beside a moving one, replay requests;
+//!   [`probe`]: the latency a well-behaved client sees;
 //! - [`arms`]: write a test once as `async fn name(arm: Protocol)` under
 //!   `#[test_support::arms(SELECTION)]` and get `name::h1`, `name::h2c`, ... one `#[tokio::test]`
 //!   per arm the selection takes (`all`, `sse`, `http1`, `http2`, `multiplexed`, `websocket`,
@@ -27,6 +29,7 @@
 //! Every wait is bounded: helpers panic with a message rather than hang.
 
 pub mod abuse;
+pub mod attacker;
 pub mod client;
 pub mod emulation;
 pub mod probe;

@@ -117,14 +117,11 @@ pub(super) fn faults(
         delay.clone(),
     )?;
     if let Some(d) = &f.delay_tls_handshake {
-        if !protocols
-            .iter()
-            .any(|a| a.is_tls() && a.transport() == vocab::Transport::Tcp)
-        {
+        if !protocols.iter().any(|a| a.is_tls()) {
             return Err(cx.invalid(
                 "faults.delay_tls_handshake",
                 d,
-                "delays TLS handshakes over TCP and the scenario runs no TLS arm over TCP (h1-tls, h2, wss)",
+                "delays TLS handshakes and the scenario runs no TLS arm",
             ));
         }
     }

@@ -232,10 +232,7 @@ async fn two_clients_have_their_own_pools(kind: BrowserProfile, arm: Protocol) {
     );
     let b = b.pop().expect("one point");
     println!("{}", row(arm, 12, "emulated, 2 clients x 6", &e));
-    println!(
-        "{}",
-        row(arm, 12, &format!("{kind}, 2 clients x 6"), &b)
-    );
+    println!("{}", row(arm, 12, &format!("{kind}, 2 clients x 6"), &b));
     let known = Agreement {
         opened: 12,
         queued_at_end: 0,

@@ -75,15 +75,33 @@ pub(crate) struct Args {
     /// Messages kept per channel for Last-Event-ID replay.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_REPLAY_RING)]
     replay_ring: usize,
-    /// Events queued per subscriber; a subscriber whose queue is full has its stream closed.
+    /// Events queued per subscriber; a subscriber whose queue is full has its stream closed (an
+    /// HTTP/2 stream that does not end by itself within a second is reset).
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_SUBSCRIBER_QUEUE)]
     subscriber_queue: usize,
-    /// Channels that may exist at once; a request that would create one more gets 503.
+    /// Bytes of messages one connection's subscribers may have queued together (each message
+    /// counted once); a message over it closes its subscriber's stream, as a full queue does.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_CONNECTION_QUEUE_BYTES)]
+    connection_queue_bytes: usize,
+    /// Channels that may exist at once; a request that would create one more displaces the least
+    /// recently active channel without a subscriber, or gets 503 if there is none.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CHANNELS)]
     max_channels: usize,
-    /// Bytes of replayable messages kept over all channels; a POST that does not fit gets 503.
+    /// Channels one client address (IPv6: its /64) may have created that still exist; one more
+    /// gets 503.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CHANNELS_PER_ADDRESS)]
+    max_channels_per_address: usize,
+    /// Bytes of replayable messages kept over all channels; a POST that does not fit displaces
+    /// channels without a subscriber, or gets 503 if that is not enough.
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_REPLAY_BUDGET_BYTES)]
     replay_budget: usize,
+    /// Bytes of missed messages one reconnect (Last-Event-ID) is replayed, the newest; the older
+    /// are reported in a replay-gap event.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_MAX_REPLAY_BYTES)]
+    max_replay_bytes: usize,
+    /// Replays that run at once; a reconnect that finds them all running waits for one to end.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONCURRENT_REPLAYS)]
+    max_concurrent_replays: usize,
     /// A channel with no subscriber and no message for this long is evicted with its ring.
     #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_CHANNEL_IDLE_TIMEOUT.into())]
     channel_idle_timeout: humantime::Duration,
@@ -128,6 +146,14 @@ pub(crate) struct Args {
     /// progress for a while is closed to make room; if there is none, the new one is closed.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// The connections one client address (IPv6: its /64) keeps once the server is full: a
+    /// newcomer from another address takes the slot of one beyond it.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONNECTION_SHARE_PER_ADDRESS)]
+    connection_share_per_address: usize,
+    /// A WebSocket from whose client nothing (no message, no pong) has arrived for this long is
+    /// closed; the server pings it after half of it.
+    #[arg(long, value_name = "DURATION", default_value_t = config::DEFAULT_WEBSOCKET_IDLE_TIMEOUT.into())]
+    websocket_idle_timeout: humantime::Duration,
 
     #[command(flatten)]
     answers: AnswerArgs,
@@ -204,8 +230,12 @@ impl Args {
             max_body_bytes: self.max_body,
             replay_ring: self.replay_ring,
             subscriber_queue: self.subscriber_queue,
+            connection_queue_bytes: self.connection_queue_bytes,
             max_channels: self.max_channels,
+            max_channels_per_address: self.max_channels_per_address,
             replay_budget_bytes: self.replay_budget,
+            max_replay_bytes: self.max_replay_bytes,
+            max_concurrent_replays: self.max_concurrent_replays,
             channel_idle_timeout: self.channel_idle_timeout.into(),
             send_buffer_bytes: self.send_buffer,
             socket_send_buffer_bytes: (!self.autotune_socket_send_buffer)
@@ -219,6 +249,8 @@ impl Args {
                 .then(|| self.http2_keepalive_interval.into()),
             http2_keepalive_timeout: self.http2_keepalive_timeout.into(),
             max_connections: self.max_connections,
+            connection_share_per_address: self.connection_share_per_address,
+            websocket_idle_timeout: self.websocket_idle_timeout.into(),
             faults: self.faults.config(),
         };
         config.validate().context("invalid flags")?;

@@ -2,11 +2,14 @@
 //! messages all their rings may hold together, so that channels cannot hold memory without bound
 //! (crates/sse-server/FINDINGS.md, "Channel flood").
 //!
-//! - A request that would create a channel beyond `max_channels` is refused
-//!   ([`Refusal::ChannelLimit`], 503).
+//! - A request that would create a channel beyond `max_channels` displaces the least recently
+//!   active channel that has no subscriber (`table`); without one it is refused
+//!   ([`Refusal::ChannelLimit`], 503). One client address may have created at most
+//!   `max_channels_per_address` channels that still exist ([`Refusal::ChannelShare`], 503).
 //! - A message is admitted into its ring if the rings' total stays within `replay_budget_bytes`;
-//!   to make room, its own channel drops its oldest messages (a channel's history pays for its
-//!   own new messages), never another channel's. If that is not enough, the message is refused
+//!   to make room, its own channel drops its oldest messages first (a channel's history pays for
+//!   its own new messages), then channels that have no subscriber are displaced, the least
+//!   recently active first. If that is not enough, the message is refused
 //!   ([`Refusal::ReplayBudget`], 503) and nothing is broadcast.
 //! - Idle channels are evicted with their rings by the hub's sweep (`Hub::sweep_idle`).
 //!
@@ -21,13 +24,20 @@ pub(crate) const MESSAGE_OVERHEAD: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Refusal {
     #[error(
-        "channel limit reached: {max} channels exist (max_channels); a channel with no \
-         subscriber and no message is evicted after the channel idle timeout"
+        "channel limit reached: {max} channels exist (max_channels) and none of those sampled \
+         is without a subscriber, to make room"
     )]
     ChannelLimit { max: usize },
     #[error(
+        "channel share reached: this client address created {max} channels that still exist \
+         (max_channels_per_address); a channel with no subscriber and no message is evicted \
+         after the channel idle timeout"
+    )]
+    ChannelShare { max: usize },
+    #[error(
         "replay budget full: the replay rings of all channels hold {budget} bytes \
-         (replay_budget_bytes) and this channel's own history cannot make room for the message"
+         (replay_budget_bytes), and neither this channel's own history nor channels without a \
+         subscriber can make room for the message"
     )]
     ReplayBudget { budget: usize },
     #[error("channel message ids exhausted")]
@@ -83,6 +93,47 @@ impl ReplayBudget {
     }
 }
 
+/// Bytes reserved in the budget for a message about to be published; given back on drop unless
+/// the message takes them.
+#[derive(Debug)]
+pub(crate) struct Reservation<'a> {
+    budget: &'a ReplayBudget,
+    bytes: usize,
+}
+
+impl ReplayBudget {
+    /// Reserves `bytes` if they fit now.
+    pub(crate) fn reservation(&self, bytes: usize) -> Option<Reservation<'_>> {
+        // `then`, not `then_some`: a reservation made and dropped would give back what was never
+        // reserved.
+        self.try_reserve(bytes).then(|| Reservation {
+            budget: self,
+            bytes,
+        })
+    }
+}
+
+impl Reservation<'_> {
+    /// A message of `cost` bytes takes the reservation, the rest going back; `false` (and the
+    /// whole reservation going back) if it costs more.
+    pub(crate) fn take(mut self, cost: usize) -> bool {
+        if cost > self.bytes {
+            return false;
+        }
+        self.budget.release(self.bytes - cost);
+        self.bytes = 0;
+        true
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            self.budget.release(self.bytes);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,7 +147,14 @@ mod tests {
         assert!(!b.could_fit(41, 0));
         assert!(b.try_reserve(40));
         assert_eq!(b.used(), 100);
+        assert!(b.reservation(1).is_none(), "full");
+        assert_eq!(b.used(), 100, "a reservation refused gives nothing back");
         b.release(30);
+        let room = b.reservation(20).expect("room");
+        assert_eq!(b.used(), 90);
+        assert!(!b.reservation(5).expect("room").take(6), "too small");
+        assert!(room.take(15));
+        assert_eq!(b.used(), 85, "the rest of a reservation goes back");
         b.release(1000);
         assert_eq!(b.used(), 0);
         assert!(!b.try_reserve(usize::MAX));

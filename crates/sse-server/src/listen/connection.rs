@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -26,15 +26,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::activity::Accepted;
-use crate::activity::Activity;
+use crate::activity::{Accepted, Activity, StreamWatch};
 use crate::app::App;
 use crate::app::{Conn, UpgradeSlot};
-use crate::config::ServerConfig;
 use crate::config::SHUTDOWN_GRACE;
+use crate::config::{Http2Settings, ServerConfig};
+use crate::hub::Held;
 use crate::routes;
 use crate::routes::TransportError;
 use crate::stats::{incr, ListenerCounters};
+
+use super::streams::{NextStream, StreamExecutor, Watched};
 
 /// Streams a client resets before the server has accepted them, per connection, before h2 answers
 /// with GOAWAY(ENHANCE_YOUR_CALM) and closes: h2's own default (20), the fix for rapid reset.
@@ -51,7 +53,13 @@ pub(crate) const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Server {
     http1: http1::Builder,
-    http2: http2::Builder<TrackedExecutor>,
+    /// HTTP/2's builder is made per connection, around its own executor ([`Server::http2`]).
+    http2: Http2Config,
+    tracker: TaskTracker,
+    /// `connection_queue_bytes`.
+    connection_queue_bytes: usize,
+    /// `write_stall_timeout`, which also bounds one HTTP/2 stream's wait for its window.
+    write_stall_timeout: Duration,
     pub(crate) app: Arc<App>,
     /// Cancelled when the graceful shutdown's wait is over: connections still open are dropped.
     pub(crate) force: CancellationToken,
@@ -83,26 +91,44 @@ impl Server {
             // Bounds what a client that stops reading costs: hyper stops polling the body once
             // this much is queued (its default is about 400 KiB).
             .max_buf_size(config.send_buffer_bytes);
-        let mut h2 = http2::Builder::new(TrackedExecutor(tracker));
-        h2.timer(TokioTimer::new())
-            .max_concurrent_streams(config.http2.max_concurrent_streams)
-            .initial_stream_window_size(config.http2.initial_stream_window)
-            .initial_connection_window_size(config.http2.initial_connection_window)
-            .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
-            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS)
-            // Per stream; h2's default is about 400 KiB.
-            .max_send_buf_size(config.send_buffer_bytes)
-            .keep_alive_interval(config.http2_keepalive_interval)
-            .keep_alive_timeout(config.http2_keepalive_timeout);
         Server {
             http1: h1,
-            http2: h2,
+            http2: Http2Config {
+                settings: config.http2,
+                send_buffer_bytes: config.send_buffer_bytes,
+                keepalive_interval: config.http2_keepalive_interval,
+                keepalive_timeout: config.http2_keepalive_timeout,
+            },
+            tracker,
+            connection_queue_bytes: config.connection_queue_bytes,
+            write_stall_timeout: config.write_stall_timeout,
             app,
             force,
             goaway_every: config.faults.goaway_every,
             header_read_timeout: config.header_read_timeout,
             http2_idle_timeout: config.http2_idle_timeout,
         }
+    }
+
+    /// An HTTP/2 builder for one connection, whose stream tasks take their watches from `next`.
+    fn http2(&self, next: NextStream) -> http2::Builder<StreamExecutor> {
+        let c = &self.http2;
+        let executor = StreamExecutor {
+            tracker: self.tracker.clone(),
+            next,
+        };
+        let mut h2 = http2::Builder::new(executor);
+        h2.timer(TokioTimer::new())
+            .max_concurrent_streams(c.settings.max_concurrent_streams)
+            .initial_stream_window_size(c.settings.initial_stream_window)
+            .initial_connection_window_size(c.settings.initial_connection_window)
+            .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+            .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS)
+            // Per stream; h2's default is about 400 KiB.
+            .max_send_buf_size(c.send_buffer_bytes)
+            .keep_alive_interval(c.keepalive_interval)
+            .keep_alive_timeout(c.keepalive_timeout);
+        h2
     }
 
     /// Serves requests on `io` until the client leaves or the server shuts down.
@@ -122,6 +148,15 @@ impl Server {
         let streams = self.app.shutdown.child_token();
         let (svc_streams, svc_first_request) = (streams.clone(), first_request.clone());
         let activity = Arc::clone(&accepted.activity);
+        let peer = accepted.peer;
+        let held = Arc::new(Held::new(
+            self.connection_queue_bytes,
+            self.app.hub.queue_gauge(),
+        ));
+        let http2 = counters.protocol.is_http2();
+        let next_stream = NextStream::default();
+        let svc_next_stream = Arc::clone(&next_stream);
+        let stall_timeout = self.write_stall_timeout;
         // The WebSocket listeners' `GET /ws` parks its session here (`routes::ws`).
         let upgrade = counters
             .protocol
@@ -129,10 +164,28 @@ impl Server {
             .then(|| Arc::new(UpgradeSlot::default()));
         let svc_upgrade = upgrade.clone();
         let service = service_fn(move |req| {
+            // On HTTP/2 hyper hands this request's task to the executor right after this call,
+            // which takes the watch from here (`streams`).
+            let stream = http2.then(|| {
+                let watch = Arc::new(StreamWatch::default());
+                let watched = Watched {
+                    watch: Arc::clone(&watch),
+                    activity: Arc::clone(&activity),
+                    counters: Arc::clone(&svc_counters),
+                    stall_timeout,
+                };
+                *svc_next_stream
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(watched);
+                watch
+            });
             let conn = Conn {
                 counters: Arc::clone(&svc_counters),
                 streams: svc_streams.clone(),
                 activity: Arc::clone(&activity),
+                peer,
+                held: Arc::clone(&held),
+                stream,
                 upgrade: svc_upgrade.clone(),
             };
             let in_flight = activity.request();
@@ -163,7 +216,7 @@ impl Server {
             ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
             ending.first_request = Some((accepted.at + self.header_read_timeout, &first_request));
             ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
-            let conn = self.http2.serve_connection(io, service);
+            let conn = self.http2(next_stream).serve_connection(io, service);
             ending.drive(conn, |c| c.graceful_shutdown()).await
         } else {
             let conn = self.http1.serve_connection(io, service).with_upgrades();
@@ -300,17 +353,11 @@ impl Ending<'_> {
     }
 }
 
-/// Spawns hyper's HTTP/2 stream tasks on the server's task tracker, so that shutdown waits for
-/// them too.
-#[derive(Debug, Clone)]
-pub(crate) struct TrackedExecutor(pub(crate) TaskTracker);
-
-impl<F> hyper::rt::Executor<F> for TrackedExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        self.0.spawn(fut);
-    }
+/// The HTTP/2 settings each connection's builder is made with.
+#[derive(Debug, Clone, Copy)]
+struct Http2Config {
+    settings: Http2Settings,
+    send_buffer_bytes: usize,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Duration,
 }

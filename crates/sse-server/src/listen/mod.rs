@@ -19,13 +19,15 @@
 //! TLS handshake and the first bytes must arrive within `header_read_timeout`; a connection whose
 //! writes wait `write_stall_timeout` for the client (`socket`), or whose HTTP/2 event streams wait
 //! that long for its window ([`Activity::window_stall`]), is reset; so is any connection at the
-//! `reset_connections_every` fault.
+//! `reset_connections_every` fault. One HTTP/2 stream that waits that long for its window while
+//! its siblings move, or whose subscriber overflowed, is reset on its own (`streams`).
 
 mod connection;
 mod quic;
 mod reclaim;
 mod sniff;
 mod socket;
+mod streams;
 mod tls;
 
 pub(crate) use connection::Server;
@@ -45,6 +47,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::activity::{Accepted, Activity};
 use crate::logging::{RateLimit, WARN_EVERY};
+use crate::peer::ClientAddr;
 use crate::stats::{decr, incr, ListenerCounters};
 use sniff::Opening;
 use socket::{Socket, SocketState};
@@ -101,8 +104,8 @@ impl Listener {
                 accepted = this.socket.accept() => accepted,
             };
             let accepted_at = Instant::now();
-            let stream = match accepted {
-                Ok((stream, _peer)) => stream,
+            let (stream, peer) = match accepted {
+                Ok((stream, peer)) => (stream, ClientAddr::of(peer.ip())),
                 Err(e) => {
                     if let Some(suppressed) = ACCEPT_FAILED_WARN.check() {
                         let protocol = this.counters.protocol;
@@ -122,8 +125,8 @@ impl Listener {
             tracker.spawn(async move {
                 let activity = Activity::new();
                 let registry = &listener.limits.registry;
-                let Some(registered) = registry.admit_within(&activity, &listener.counters).await
-                else {
+                let admitted = registry.admit_within(&activity, &listener.counters, peer);
+                let Some(registered) = admitted.await else {
                     listener.refused_over_limit();
                     drop(guard);
                     return;
@@ -131,6 +134,7 @@ impl Listener {
                 let _ = stream.set_nodelay(true);
                 let accepted = Accepted {
                     at: accepted_at,
+                    peer,
                     activity,
                 };
                 listener.connection(stream, accepted).await;

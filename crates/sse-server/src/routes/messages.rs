@@ -37,7 +37,7 @@ pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> R
         return body_error(&ReadBodyError::TooLarge(limit), req.version(), counters);
     }
     let version = req.version();
-    let body = match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
+    let body = match read_body(req.into_body(), app.body, || conn.activity.heard()).await {
         Ok(body) => body,
         Err(e) => return body_error(&e, version, counters),
     };
@@ -49,7 +49,7 @@ pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> R
         incr(&counters.faults_delayed);
         tokio::time::sleep(delay).await;
     }
-    match app.hub.publish(&channel, data) {
+    match app.hub.publish(&channel, data, conn.peer) {
         Ok((id, subscribers)) => json(StatusCode::ACCEPTED, &Accepted { id, subscribers }),
         Err(refusal) => refused(counters, refusal),
     }

@@ -70,7 +70,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<RequestBody>)
             incr(&counters.faults_errors);
             // Read the body anyway (within the limits), so an HTTP/1.1 connection stays usable.
             let version = req.version();
-            match read_body(req.into_body(), app.body, || conn.activity.progress()).await {
+            match read_body(req.into_body(), app.body, || conn.activity.heard()).await {
                 Err(e @ (ReadBodyError::ReadTimeout(_) | ReadBodyError::TotalTimeout(_))) => {
                     messages::body_error(&e, version, counters)
                 }

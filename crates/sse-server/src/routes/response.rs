@@ -34,6 +34,7 @@ pub(crate) fn refused(counters: &ListenerCounters, refusal: Refusal) -> Response
 pub(crate) fn count_refusal(counters: &ListenerCounters, refusal: Refusal) {
     match refusal {
         Refusal::ChannelLimit { .. } => incr(&counters.channel_limit_refusals),
+        Refusal::ChannelShare { .. } => incr(&counters.channel_share_refusals),
         Refusal::ReplayBudget { .. } => incr(&counters.replay_budget_refusals),
         Refusal::IdsExhausted => {}
     }

@@ -1,5 +1,5 @@
-//! The attacks of issue 13, each with bounded counts and a bounded time. Each returns lines that
-//! say what it did and what the server did to it.
+//! The attacks of issue 13 (the list of all: `attack.rs`), each with bounded counts and a
+//! bounded time. Each returns lines that say what it did and what the server did to it.
 
 use std::time::{Duration, Instant};
 
@@ -15,112 +15,11 @@ use tokio::task::JoinSet;
 
 use crate::watch::client;
 
-/// The attacks, by the name the script passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attack {
-    /// 12,000 POSTs of 64 KiB, each to a channel of its own.
-    ChannelFlood,
-    /// 50,000 POSTs of 100 bytes, each to a channel of its own.
-    SmallChannelFlood,
-    /// 300 POSTs whose bodies stop (h1 content-length, h1-tls chunked, h2 and h2c without
-    /// END_STREAM), held for 15 s: with the server's `--max-connections 300` they fill it.
-    StalledPosts,
-    /// The same, each reopened at once whenever the server closes it.
-    StalledPostsChurn,
-    /// 100 h2c connections that make one request, then idle.
-    IdleH2c,
-    /// 4 HTTP/2 connections (2 h2, 2 h2c) of 100 event streams each, with zero windows.
-    ZeroWindow,
-    /// 1,000 h1 event streams of 1 MiB ticks every 100 ms, never read, for 10 s.
-    SlowReaders,
-    /// 300 of them, for the server run with the kernel's send buffer autotuning (the script
-    /// passes `--autotune-socket-send-buffer`): 1,000 loopback sockets full of unread data would
-    /// then take about 4 GB of kernel memory, past this machine's TCP memory limit.
-    SlowReadersAutotune,
-}
-
-impl Attack {
-    pub const ALL: [Attack; 8] = [
-        Attack::ChannelFlood,
-        Attack::SmallChannelFlood,
-        Attack::StalledPosts,
-        Attack::StalledPostsChurn,
-        Attack::IdleH2c,
-        Attack::ZeroWindow,
-        Attack::SlowReaders,
-        Attack::SlowReadersAutotune,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Attack::ChannelFlood => "channel-flood",
-            Attack::SmallChannelFlood => "small-channel-flood",
-            Attack::StalledPosts => "stalled-posts",
-            Attack::StalledPostsChurn => "stalled-posts-churn",
-            Attack::IdleH2c => "idle-h2c",
-            Attack::ZeroWindow => "zero-window",
-            Attack::SlowReaders => "slow-readers",
-            Attack::SlowReadersAutotune => "slow-readers-autotune",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Attack::ChannelFlood => {
-                "12000 POSTs of 64 KiB, one channel each, 8 posters on the four listeners"
-            }
-            Attack::SmallChannelFlood => {
-                "50000 POSTs of 100 B, one channel each, 8 posters on the four listeners"
-            }
-            Attack::StalledPosts => {
-                "300 stalled POST bodies (75 per listener: h1 content-length 1000 with 5 bytes, \
-                 h1-tls chunked without the last chunk, h2/h2c HEADERS and 5 bytes without \
-                 END_STREAM), held for 15 s"
-            }
-            Attack::StalledPostsChurn => {
-                "the same 300 stalled POST bodies, each reopened at once whenever the server \
-                 closes it, for 15 s"
-            }
-            Attack::IdleH2c => "100 h2c connections: one GET /health each, then idle",
-            Attack::ZeroWindow => {
-                "4 HTTP/2 connections (2 h2, 2 h2c) x 100 event streams, \
-                 SETTINGS_INITIAL_WINDOW_SIZE 0, never read"
-            }
-            Attack::SlowReaders => {
-                "1000 h1 event streams of 1 MiB ticks every 100 ms, never read, held 10 s"
-            }
-            Attack::SlowReadersAutotune => {
-                "300 h1 event streams of 1 MiB ticks every 100 ms, never read, held 10 s"
-            }
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Attack> {
-        Attack::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// Runs the attack; the lines say what happened.
-    pub async fn run(self, target: &Target) -> Vec<String> {
-        match self {
-            Attack::ChannelFlood => channel_flood(target, 12_000, 64 * 1024).await,
-            Attack::SmallChannelFlood => channel_flood(target, 50_000, 100).await,
-            Attack::StalledPosts => stalled_posts(target, 75, Duration::from_secs(15), false).await,
-            Attack::StalledPostsChurn => {
-                stalled_posts(target, 75, Duration::from_secs(15), true).await
-            }
-            Attack::IdleH2c => idle_h2c(target, 100, Duration::from_secs(30)).await,
-            Attack::ZeroWindow => zero_window(target, 4, 100, Duration::from_secs(30)).await,
-            Attack::SlowReaders => slow_readers(target, 1000, Duration::from_secs(10)).await,
-            Attack::SlowReadersAutotune => slow_readers(target, 300, Duration::from_secs(10)).await,
-        }
-    }
-}
-
 /// Bound on any flood.
 const FLOOD_LIMIT: Duration = Duration::from_secs(120);
 const POSTERS: usize = 8;
 
-async fn channel_flood(target: &Target, posts: usize, size: usize) -> Vec<String> {
+pub(crate) async fn channel_flood(target: &Target, posts: usize, size: usize) -> Vec<String> {
     let started = Instant::now();
     let mut posters = JoinSet::new();
     for poster in 0..POSTERS {
@@ -190,23 +89,26 @@ async fn client_or_count(
 
 /// The answers to a flood.
 #[derive(Debug, Default)]
-struct Tally {
-    accepted: u64,
-    refused: u64,
-    channel_limit: u64,
-    replay_budget: u64,
-    other: u64,
-    errors: u64,
+pub(crate) struct Tally {
+    pub(crate) accepted: u64,
+    pub(crate) refused: u64,
+    pub(crate) channel_limit: u64,
+    pub(crate) channel_share: u64,
+    pub(crate) replay_budget: u64,
+    pub(crate) other: u64,
+    pub(crate) errors: u64,
 }
 
 impl Tally {
-    fn count(&mut self, status: StatusCode, body: Bytes) {
+    pub(crate) fn count(&mut self, status: StatusCode, body: Bytes) {
         match status {
             StatusCode::ACCEPTED => self.accepted += 1,
             StatusCode::SERVICE_UNAVAILABLE => {
                 self.refused += 1;
                 if body.starts_with(b"channel limit") {
                     self.channel_limit += 1;
+                } else if body.starts_with(b"channel share") {
+                    self.channel_share += 1;
                 } else if body.starts_with(b"replay budget") {
                     self.replay_budget += 1;
                 }
@@ -215,28 +117,29 @@ impl Tally {
         }
     }
 
-    fn add(&mut self, t: &Tally) {
+    pub(crate) fn add(&mut self, t: &Tally) {
         self.accepted += t.accepted;
         self.refused += t.refused;
         self.channel_limit += t.channel_limit;
+        self.channel_share += t.channel_share;
         self.replay_budget += t.replay_budget;
         self.other += t.other;
         self.errors += t.errors;
     }
 
-    fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.accepted + self.refused + self.other + self.errors
     }
 
-    fn reasons(&self) -> String {
+    pub(crate) fn reasons(&self) -> String {
         format!(
-            "{} channel limit, {} replay budget",
-            self.channel_limit, self.replay_budget
+            "{} channel limit, {} channel share, {} replay budget",
+            self.channel_limit, self.channel_share, self.replay_budget
         )
     }
 }
 
-async fn stalled_posts(
+pub(crate) async fn stalled_posts(
     target: &Target,
     per_listener: usize,
     hold: Duration,
@@ -319,7 +222,7 @@ impl StallEnds {
     }
 }
 
-async fn idle_h2c(target: &Target, connections: usize, wait: Duration) -> Vec<String> {
+pub(crate) async fn idle_h2c(target: &Target, connections: usize, wait: Duration) -> Vec<String> {
     let mut clients = Vec::with_capacity(connections);
     for _ in 0..connections {
         let Ok(mut c) = client(target, Protocol::H2c).await else {
@@ -350,7 +253,7 @@ async fn idle_h2c(target: &Target, connections: usize, wait: Duration) -> Vec<St
     )]
 }
 
-async fn zero_window(
+pub(crate) async fn zero_window(
     target: &Target,
     connections: usize,
     streams: usize,
@@ -391,7 +294,7 @@ async fn zero_window(
 /// would set it. (The server's side is what the attack is about.)
 const SLOW_READER_RCVBUF: u32 = 16 * 1024;
 
-async fn slow_readers(target: &Target, readers: usize, hold: Duration) -> Vec<String> {
+pub(crate) async fn slow_readers(target: &Target, readers: usize, hold: Duration) -> Vec<String> {
     let path = "/events?channel=slow&interval_ms=100&size=1048576";
     let addr = target.addr(Protocol::H1);
     let request = get_request(Protocol::H1, addr, path, 65_535);

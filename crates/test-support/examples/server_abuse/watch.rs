@@ -1,7 +1,8 @@
-//! What the driver watches while an attack runs: the server's resident memory, a well-behaved
-//! client's latency (a chat message from POST to its event, on kept-alive HTTP/2 connections),
-//! and whether a new well-behaved client can get in (a fresh connection and `GET /health` on each
-//! listener in turn). Nothing here panics on a failure: a failure is what is being measured.
+//! What the driver watches while an attack runs, and after: the server's resident memory, a
+//! well-behaved client's latency (a chat message from POST to its event, on kept-alive HTTP/2
+//! connections), and whether a new well-behaved client can get in (a fresh connection, `GET
+//! /health` and a POST to a channel of its own, a new one each time, on each listener in turn).
+//! Nothing here panics on a failure: a failure is what is being measured.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,8 @@ pub struct Seen {
     /// Connect (TCP, TLS) plus `GET /health` of new clients.
     pub newcomer: Vec<Duration>,
     pub newcomer_failed: Vec<(Protocol, String)>,
+    /// Channels the newcomers created.
+    pub channels_created: u64,
 }
 
 impl Seen {
@@ -50,6 +53,25 @@ impl Seen {
     /// connected client's message not delivered.
     pub fn locked_out(&self) -> bool {
         !self.newcomer_failed.is_empty() || self.delivery_failed > 0
+    }
+
+    /// What was seen when the watchers could not even start: one failed attempt.
+    pub fn failed_to_start(why: String) -> Seen {
+        Seen {
+            newcomer_failed: vec![(Protocol::H2, why)],
+            ..Seen::default()
+        }
+    }
+
+    /// The share of the well-behaved client's attempts (messages and newcomers) that succeeded,
+    /// in percent.
+    pub fn success_pct(&self) -> f64 {
+        let ok = self.delivery.len() + self.newcomer.len();
+        let all = ok + self.delivery_failed as usize + self.newcomer_failed.len();
+        if all == 0 {
+            return 100.0;
+        }
+        ok as f64 * 100.0 / all as f64
     }
 }
 
@@ -109,9 +131,11 @@ impl Watch {
                 while !stop.load(Ordering::Relaxed) {
                     let p = Protocol::ALL[turn % Protocol::ALL.len()];
                     turn += 1;
-                    let outcome = newcomer(&target, p).await;
+                    let channel = format!("newcomer-{}-{turn}", std::process::id());
+                    let outcome = newcomer(&target, p, &channel).await;
                     {
                         let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                        seen.channels_created += 1;
                         match outcome {
                             Ok(took) => seen.newcomer.push(took),
                             Err(e) => seen.newcomer_failed.push((p, e)),
@@ -212,8 +236,9 @@ impl Probe {
     }
 }
 
-/// A new client on `p`: connect, `GET /health`, the whole body.
-async fn newcomer(target: &Target, p: Protocol) -> Result<Duration, String> {
+/// A new client on `p`: connect, `GET /health` and its whole body, then a POST to `channel` (a
+/// channel of its own).
+async fn newcomer(target: &Target, p: Protocol, channel: &str) -> Result<Duration, String> {
     let started = Instant::now();
     timed(async {
         let mut client = client(target, p).await?;
@@ -227,10 +252,25 @@ async fn newcomer(target: &Target, p: Protocol) -> Result<Duration, String> {
             .collect()
             .await
             .map_err(|e| e.to_string())?;
-        if status == StatusCode::OK && body.to_bytes() == "ok\n" {
+        if status != StatusCode::OK || body.to_bytes() != "ok\n" {
+            return Err(format!("GET /health: {status}"));
+        }
+        let path = format!("/messages?channel={channel}");
+        let resp = client
+            .request(Method::POST, &path, &[], Bytes::from_static(b"hello"))
+            .await
+            .map_err(|e| format!("POST to a new channel: {e}"))?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        if status == StatusCode::ACCEPTED {
             Ok(started.elapsed())
         } else {
-            Err(format!("GET /health: {status}"))
+            let body = String::from_utf8_lossy(&body.to_bytes()).trim().to_owned();
+            Err(format!("POST to a new channel: {status}: {body}"))
         }
     })
     .await?

@@ -11,7 +11,7 @@ mod h3;
 
 pub use self::h3::{quic_connect, H3Stream};
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -227,14 +227,37 @@ pub async fn tls_connect(
     cert: &CertificateDer<'static>,
     alpn: &[Vec<u8>],
 ) -> std::io::Result<TlsStream<TcpStream>> {
-    let tcp = tcp_connect(addr).await?;
+    tls_connect_from(None, addr, cert, alpn).await
+}
+
+/// [`tls_connect`] from the source address `source` (the kernel's choice when `None`).
+pub async fn tls_connect_from(
+    source: Option<IpAddr>,
+    addr: SocketAddr,
+    cert: &CertificateDer<'static>,
+    alpn: &[Vec<u8>],
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = tcp_connect(source, addr).await?;
     let connector = TlsConnector::from(Arc::new(tls_client_config(cert, alpn)));
     let name = ServerName::IpAddress(addr.ip().into());
     within(WAIT, "tls handshake", connector.connect(name, tcp)).await
 }
 
-async fn tcp_connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let tcp = within(WAIT, "tcp connect", TcpStream::connect(addr)).await?;
+/// TCP (with `TCP_NODELAY`) to `addr`, from `source` if given (another loopback address, such as
+/// 127.0.0.2, is another client address to the server).
+pub async fn tcp_connect(source: Option<IpAddr>, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let connecting = async {
+        let Some(source) = source else {
+            return TcpStream::connect(addr).await;
+        };
+        let socket = match source {
+            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        socket.connect(addr).await
+    };
+    let tcp = within(WAIT, "tcp connect", connecting).await?;
     tcp.set_nodelay(true)?;
     Ok(tcp)
 }
@@ -246,7 +269,18 @@ impl TestClient {
         spec: &ClientSpec,
         cert: &CertificateDer<'static>,
     ) -> Result<TestClient, ConnectError> {
+        Self::connect_from(None, addr, spec, cert).await
+    }
+
+    /// [`TestClient::connect`] from the source address `source`.
+    pub async fn connect_from(
+        source: Option<IpAddr>,
+        addr: SocketAddr,
+        spec: &ClientSpec,
+        cert: &CertificateDer<'static>,
+    ) -> Result<TestClient, ConnectError> {
         if spec.http == Http::H3 {
+            // QUIC binds a UDP socket of its own: `source` is for the TCP arms.
             let (h3, connection) = self::h3::connect(addr, cert, &spec.alpn).await?;
             return Ok(TestClient {
                 addr,
@@ -256,12 +290,12 @@ impl TestClient {
             });
         }
         if spec.tls {
-            let tls = tls_connect(addr, cert, &spec.alpn)
+            let tls = tls_connect_from(source, addr, cert, &spec.alpn)
                 .await
                 .map_err(ConnectError::Io)?;
             Self::handshake(addr, spec, tls).await
         } else {
-            let tcp = tcp_connect(addr).await.map_err(ConnectError::Io)?;
+            let tcp = tcp_connect(source, addr).await.map_err(ConnectError::Io)?;
             Self::handshake(addr, spec, tcp).await
         }
     }

@@ -31,6 +31,7 @@ use tokio_util::task::TaskTracker;
 use crate::activity::{Accepted, Activity};
 use crate::listen::{Limits, OpenGuard, Server, REFUSED_WARN};
 use crate::logging::{RateLimit, WARN_EVERY};
+use crate::peer::ClientAddr;
 use crate::stats::{incr, ListenerCounters};
 
 /// The TLS alert rustls ends a handshake with when the client's ALPN lacks `h3`
@@ -62,6 +63,7 @@ impl QuicListener {
             // `None` only once the endpoint is closed.
             let Some(incoming) = incoming else { break };
             let accepted_at = Instant::now();
+            let peer = ClientAddr::of(incoming.remote_address().ip());
             let counters = &this.counters;
             incr(&counters.connections_accepted);
             incr(&counters.connections_open);
@@ -73,7 +75,9 @@ impl QuicListener {
             tracker.spawn(async move {
                 let activity = Activity::new();
                 let registry = &listener.limits.registry;
-                let Some(registered) = registry.admit_within(&activity, &listener.counters).await
+                let Some(registered) = registry
+                    .admit_within(&activity, &listener.counters, peer)
+                    .await
                 else {
                     incoming.refuse();
                     listener.refused_over_limit();
@@ -82,6 +86,7 @@ impl QuicListener {
                 };
                 let accepted = Accepted {
                     at: accepted_at,
+                    peer,
                     activity,
                 };
                 listener
@@ -109,6 +114,14 @@ impl QuicListener {
 
     /// The handshake within the header timeout, the ALPN check, then HTTP/3.
     async fn connection(&self, incoming: Incoming, accepted: Accepted, tracker: TaskTracker) {
+        if let Some(delay) = self.server.app.faults.config.delay_tls_handshake {
+            // The fault holds the client's Initial (its ClientHello) unread, as on TCP.
+            incr(&self.counters.faults_delayed);
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.server.app.shutdown.cancelled() => return,
+            }
+        }
         // The client's first packet is processed here: a ClientHello it carries whole may fail
         // the handshake at once.
         let connecting = match incoming.accept() {

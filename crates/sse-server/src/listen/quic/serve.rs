@@ -30,6 +30,7 @@ use super::QuicListener;
 use crate::activity::Accepted;
 use crate::app::Conn;
 use crate::config::SHUTDOWN_GRACE;
+use crate::hub::Held;
 use crate::stats::{incr, ListenerCounters};
 
 /// QUIC's default `max_ack_delay` (RFC 9000 §18.2), what a client acknowledges within.
@@ -139,6 +140,10 @@ async fn requests(
     let streams = app.shutdown.child_token();
     let carried = Arc::new(AtomicBool::new(false));
     let first_request = CancellationToken::new();
+    let held = Arc::new(Held::new(
+        settings.connection_queue_bytes,
+        app.hub.queue_gauge(),
+    ));
     let goaway_at = settings.goaway_every.map(|every| accepted.at + every);
     let mut closing = Closing::No;
     loop {
@@ -151,6 +156,11 @@ async fn requests(
                         counters: Arc::clone(counters),
                         streams: streams.clone(),
                         activity: Arc::clone(activity),
+                        peer: accepted.peer,
+                        held: Arc::clone(&held),
+                        // Each HTTP/3 stream has QUIC's own flow control; the per-stream
+                        // watchdog is HTTP/2's (`listen::streams`).
+                        stream: None,
                         upgrade: None,
                     };
                     let stream = Stream {

@@ -30,6 +30,8 @@ pub(crate) struct QuicSettings {
     pub(crate) idle_timeout: Duration,
     /// `goaway_every`: how long after its first packet a connection gets a GOAWAY.
     pub(crate) goaway_every: Option<Duration>,
+    /// What one connection's subscribers may hold queued, all streams together.
+    pub(crate) connection_queue_bytes: usize,
 }
 
 impl QuicSettings {
@@ -38,6 +40,7 @@ impl QuicSettings {
             header_read_timeout: config.header_read_timeout,
             idle_timeout: config.http2_idle_timeout,
             goaway_every: config.faults.goaway_every,
+            connection_queue_bytes: config.connection_queue_bytes,
         }
     }
 }

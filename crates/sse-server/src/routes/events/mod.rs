@@ -5,8 +5,11 @@
 //! the stamp: docs/event-stream.md, "Send stamps".
 //!
 //! On the wire: `retry: <ms>`; after a reconnect with `Last-Event-ID`, a `replay-gap` event for
-//! the missed messages the ring lost, then those it kept; then, as they come, messages, ticks
-//! (the first at once) and `: hb` heartbeats. A message's id is its channel sequence number
+//! the missed messages that are not replayed (the ring lost them, or they are older than
+//! `max_replay_bytes` allows), then the others; then, as they come, messages, ticks (the first at
+//! once) and `: hb` heartbeats. The replay is read from the ring a batch at a time as hyper takes
+//! the frames (so an unread replay holds one batch, not the ring), once one of the
+//! `max_concurrent_replays` slots is free (heartbeats only meanwhile). A message's id is its channel sequence number
 //! (`17`), any other event's `<position>.<tick seq>` (`17.5`), the position being the last
 //! message this stream delivered (at first, the channel's last when it subscribed): the client's
 //! `Last-Event-ID` names the last message it has, so a resumed stream replays every later one
@@ -34,12 +37,15 @@ use crate::app::Conn;
 use crate::config::MAX_RESUME_SEQ;
 use crate::faults::{CloseMode, FaultConfig};
 use crate::hub::Refusal;
-use crate::hub::{Hub, Message, Subscription};
+use crate::hub::{Hub, Message, Replay, ReplaySlots, Subscription};
 use crate::routes::query::EventsQuery;
 use crate::routes::response::{Body, BodyError};
 use crate::routes::schedule::{deadline, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 use frames::{Frames, Kind};
+
+/// About how many bytes of a replay are read from the ring at a time.
+const REPLAY_BATCH: usize = 16 * 1024;
 
 /// Where a reconnecting client left off, from its `Last-Event-ID`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,9 +77,15 @@ impl Resume {
 struct EventStream {
     query: EventsQuery,
     subscription: Subscription,
-    /// Frames to send before anything else: the `retry:` line and the replay at first, then the
-    /// rest of an event cut into frames.
+    /// Frames to send before anything else: the `retry:` line at first, then the rest of an event
+    /// cut into frames, or of a replay's batch.
     pending: Frames,
+    /// What remains to be replayed, and the tick seq a gap's id carries.
+    replay: Option<(Replay, u64)>,
+    /// The slots replays take (`max_concurrent_replays`), and this stream's replay's id there.
+    replay_slots: (Arc<ReplaySlots>, u64),
+    /// Whether the replay has waited for a slot (counted once).
+    replay_waited: bool,
     position: u64,
     schedule: Schedule,
     shutdown: CancellationToken,
@@ -96,11 +108,8 @@ pub(crate) fn open(
     faults: &FaultConfig,
 ) -> Result<Body, Refusal> {
     let counters = Arc::clone(&conn.counters);
-    let (subscription, replay) = hub.subscribe(
-        &query.channel,
-        resume.map(|r| r.message),
-        Arc::clone(&counters),
-    )?;
+    let (subscription, replay) =
+        hub.subscribe(&query.channel, resume.map(|r| r.message), conn.subscriber())?;
     let next_tick = resume
         .and_then(|r| r.tick)
         .map_or(1, |t| t.saturating_add(1));
@@ -108,29 +117,24 @@ pub(crate) fn open(
     let mut retry = Vec::new();
     sse_wire::encode::encode_retry(query.retry_ms, &mut retry);
     pending.push(Bytes::from(retry), Kind::Control);
-    if let Some((from, to)) = replay.gap {
-        let id = format!("{to}.{}", next_tick - 1);
-        let data = format!("{{\"missed_from\":{from},\"missed_to\":{to}}}");
-        let event = sse_wire::Event {
-            id: Some(&id),
-            event: Some("replay-gap"),
-            data: &data,
-            retry: None,
-        };
-        pending.push(Bytes::from(event.to_vec()), Kind::Event);
+    if replay.truncated {
+        incr(&counters.replays_truncated);
     }
-    for m in replay.messages {
-        pending.push(m.event, Kind::Message);
+    if let Some((from, to)) = replay.gap {
+        push_gap(&mut pending, from, to, next_tick - 1);
     }
     let stream = EventStream {
-        position: replay.position,
+        position: replay.end,
+        replay: replay.is_pending().then_some((replay, next_tick - 1)),
+        replay_slots: hub.replay_slots(),
+        replay_waited: false,
         schedule: Schedule::new(&query, faults, next_tick),
         query,
         subscription,
         pending,
         shutdown: conn.streams.clone(),
         counters,
-        activity: conn.activity.stream(),
+        activity: conn.stream_activity(),
         scratch: String::new(),
         ended: false,
     };
@@ -187,6 +191,12 @@ impl EventStream {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
+            if self.replay.is_some() {
+                if !self.replay_next().await {
+                    return None;
+                }
+                continue;
+            }
             if self.schedule.ticks_done() {
                 return None;
             }
@@ -210,6 +220,41 @@ impl EventStream {
                 _ = self.schedule.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
         }
+    }
+
+    /// Queues the replay's next batch, once the replay holds a slot (heartbeats while it waits
+    /// for one). `false` if the stream must end meanwhile.
+    async fn replay_next(&mut self) -> bool {
+        let (slots, id) = &self.replay_slots;
+        let waited = tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => return false,
+            () = self.subscription.overflowed.cancelled() => return false,
+            waited = slots.hold(*id) => waited,
+            _ = self.schedule.heartbeats.tick() => {
+                self.pending.push(Bytes::from_static(HEARTBEAT), Kind::Control);
+                return true;
+            }
+        };
+        if waited && !std::mem::replace(&mut self.replay_waited, true) {
+            incr(&self.counters.replays_waited);
+        }
+        let Some((replay, gap_tick)) = &mut self.replay else {
+            return true;
+        };
+        let batch = self.subscription.replay_batch(replay, REPLAY_BATCH);
+        if let Some((from, to)) = batch.gap {
+            push_gap(&mut self.pending, from, to, *gap_tick);
+        }
+        for m in batch.messages {
+            self.pending.push(m.event, Kind::Message);
+        }
+        if !replay.is_pending() {
+            self.replay = None;
+            let (slots, id) = &self.replay_slots;
+            slots.release(*id);
+        }
+        true
     }
 
     /// Ends the stream for the `close_streams` fault.
@@ -264,8 +309,25 @@ impl EventStream {
     }
 }
 
+/// Queues a `replay-gap` event for the missed messages `from..=to`; its id resumes after `to`.
+fn push_gap(pending: &mut Frames, from: u64, to: u64, tick: u64) {
+    let id = format!("{to}.{tick}");
+    let data = format!("{{\"missed_from\":{from},\"missed_to\":{to}}}");
+    let event = sse_wire::Event {
+        id: Some(&id),
+        event: Some("replay-gap"),
+        data: &data,
+        retry: None,
+    };
+    pending.push(Bytes::from(event.to_vec()), Kind::Event);
+}
+
 impl Drop for EventStream {
     fn drop(&mut self) {
+        if self.replay.is_some() {
+            let (slots, id) = &self.replay_slots;
+            slots.release(*id);
+        }
         decr(&self.counters.streams_open);
     }
 }

@@ -5,7 +5,9 @@
 //!   of the channel, this one included), its body verbatim;
 //! - a tick every `interval_ms` (the first at once): exactly a tick event's data, padded to
 //!   `size` and stamped when written;
-//! - a ping every `heartbeat_ms`.
+//! - a ping at once (a live client answers it with a pong, which is how the connection limit
+//!   tells a live socket from a silent one: `listen::reclaim`) and every `heartbeat_ms`; and one
+//!   whenever the client has been silent for half of `websocket_idle_timeout`.
 //!
 //! No ids and no replay: a WebSocket has no `Last-Event-ID`. Received: each text message is
 //! published as a `POST /messages` body is (`websocket_messages_received`; refused by the memory
@@ -13,7 +15,9 @@
 //! counted); binary closes with 1003, over `max_body_bytes` with 1009; a ping gets a pong.
 //!
 //! Closed with 1001 at shutdown, 1013 when the subscriber queue overflowed, 1000 after `count`
-//! ticks. Faults: `close_streams` closes with 1000 (`Clean`) or drops the connection (`Reset`);
+//! ticks, 1008 when nothing has arrived from the client (no message, no pong) for
+//! `websocket_idle_timeout` (`websocket_idle_timeouts`; crates/sse-server/FINDINGS.md,
+//! "WebSockets against the connection limit"). Faults: `close_streams` closes with 1000 (`Clean`) or drops the connection (`Reset`);
 //! `stall` stops writing (reading goes on); `delay_events` delays each message written;
 //! `delay_posts` each message published, in order; `drop_ticks_every_nth` skips ticks.
 
@@ -38,6 +42,7 @@ use crate::app::Conn;
 use crate::faults::{CloseMode, FaultConfig};
 use crate::hub::Refusal;
 use crate::hub::Subscription;
+use crate::peer::ClientAddr;
 use crate::routes::query::EventsQuery;
 use crate::routes::response::count_refusal;
 use crate::routes::schedule::{deadline, Schedule};
@@ -69,6 +74,8 @@ pub(crate) struct Session {
     activity: StreamActivity,
     faults: FaultConfig,
     max_message: usize,
+    idle_timeout: Duration,
+    peer: ClientAddr,
 }
 
 /// What the loop decided to write next.
@@ -93,18 +100,18 @@ impl Session {
         query: EventsQuery,
     ) -> Result<Session, Refusal> {
         let counters = Arc::clone(&conn.counters);
-        let (subscription, _replay) =
-            app.hub
-                .subscribe(&query.channel, None, Arc::clone(&counters))?;
+        let (subscription, _replay) = app.hub.subscribe(&query.channel, None, conn.subscriber())?;
         Ok(Session {
             app: Arc::clone(app),
             query,
             subscription,
             counters,
             shutdown: conn.streams.clone(),
-            activity: conn.activity.stream(),
+            activity: conn.stream_activity(),
+            peer: conn.peer,
             faults: app.faults.config.clone(),
             max_message: app.body.max_bytes,
+            idle_timeout: app.websocket_idle_timeout,
         })
     }
 
@@ -125,12 +132,20 @@ impl Session {
                 .await;
         incr(&self.counters.websockets_open);
         let counters = Arc::clone(&self.counters);
-        self.serve(ws).await;
+        let mut session = self;
+        session.activity.awaiting_client();
+        session.serve(ws).await;
         decr(&counters.websockets_open);
     }
 
     async fn serve(mut self, mut ws: Socket) {
         let mut schedule = Schedule::new(&self.query, &self.faults, 1);
+        // The first ping at once: a live client's pong proves it.
+        schedule.heartbeats.reset_immediately();
+        // Nothing from the client for `idle_timeout` ends the socket; half of it brings a ping.
+        let mut idle_at = Box::pin(sleep(self.idle_timeout));
+        let mut keepalive_at = Box::pin(sleep(self.idle_timeout / 2));
+        let mut pinged = false;
         // Messages written since the last flush.
         let mut unflushed: usize = 0;
         let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
@@ -152,6 +167,14 @@ impl Session {
                         _ => break End::Close(CloseCode::Normal, "fault injected: close"),
                     }
                 }
+                () = idle_at.as_mut() => {
+                    incr(&self.counters.websocket_idle_timeouts);
+                    break End::Close(CloseCode::Policy, "idle: nothing received within websocket_idle_timeout")
+                }
+                () = keepalive_at.as_mut(), if !pinged => {
+                    pinged = true;
+                    Outgoing::Ping
+                }
                 () = deadline(stalled_until.as_mut()) => {
                     stalled_until = None;
                     schedule.stall_ended();
@@ -168,7 +191,11 @@ impl Session {
                     continue;
                 }
                 incoming = ws.next(), if delayed.len() < MAX_DELAYED => {
-                    self.activity.progress();
+                    self.activity.heard();
+                    let now = Instant::now();
+                    idle_at.as_mut().reset(now + self.idle_timeout);
+                    keepalive_at.as_mut().reset(now + self.idle_timeout / 2);
+                    pinged = false;
                     match incoming {
                         Some(Ok(Message::Text(text))) => {
                             match delay_posts {
@@ -278,7 +305,7 @@ impl Session {
             incr(&self.counters.faults_errors);
             return;
         }
-        match self.app.hub.publish(&self.query.channel, text) {
+        match self.app.hub.publish(&self.query.channel, text, self.peer) {
             Ok(_) => incr(&self.counters.websocket_messages_received),
             Err(refusal) => count_refusal(&self.counters, refusal),
         }
