@@ -21,11 +21,12 @@ pub enum Counter {
     AnswersCompleted,
     TokensReceived,
     AnswerStalls,
+    TokensInBursts,
 }
 
 impl Counter {
     /// Every live counter, in report order.
-    pub const ALL: [Counter; 16] = [
+    pub const ALL: [Counter; 17] = [
         Counter::StreamsRequested,
         Counter::StreamsOpened,
         Counter::ConnectionsOpened,
@@ -42,6 +43,7 @@ impl Counter {
         Counter::AnswersCompleted,
         Counter::TokensReceived,
         Counter::AnswerStalls,
+        Counter::TokensInBursts,
     ];
 
     /// The row name.
@@ -142,6 +144,13 @@ impl Counter {
                 "gaps between two tokens of one answer longer than the scenario's \
                  `answers.stall_threshold`",
             ),
+            Counter::TokensInBursts => (
+                "tokens_in_bursts",
+                NoIncrease,
+                "tokens that arrived in a burst: more than 4 tokens of one answer within 1 ms, \
+                 after a quiet gap longer than 4 times that answer's time per output token (a \
+                 buffered stream: `docs/measurement.md`, \"Buffered streams\")",
+            ),
         };
         MetricInfo {
             name,
@@ -159,6 +168,7 @@ impl Counter {
                 | Counter::AnswersCompleted
                 | Counter::TokensReceived
                 | Counter::AnswerStalls
+                | Counter::TokensInBursts
         )
     }
 
