@@ -1,4 +1,4 @@
-//! The flags of streamed answers (`POST /v1/chat/completions`): their default tokens and pacing.
+//! The flags of streamed answers (`POST /v1/chat/completions`, `POST /v1/messages`): their default tokens and pacing.
 
 use std::time::Duration;
 
