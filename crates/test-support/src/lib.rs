@@ -10,6 +10,8 @@
 //! - [`emulation`]: the emulated clients (`loadgen`) against the embedded server of one arm;
 //!   [`scripted`]: a server that answers as a test's script says (hostile streams, held slots,
 //!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
+//! - [`proxy`]: a TCP proxy that buffers the server's bytes, as a reverse proxy with response
+//!   buffering does (what makes a streamed answer arrive in bursts);
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`abuse`]: misbehaving clients (raw bytes, slow readers, byte-at-a-time senders, rapid
 //!   reset) and the process's resident memory; [`probe`]: the latency a well-behaved client sees;
@@ -24,6 +26,7 @@ pub mod abuse;
 pub mod client;
 pub mod emulation;
 pub mod probe;
+pub mod proxy;
 pub mod scripted;
 pub mod server;
 pub mod sse;

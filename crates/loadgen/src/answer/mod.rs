@@ -23,6 +23,8 @@
 mod bursts;
 mod reader;
 
+pub use bursts::{looks_buffered, BUFFERED_SHARE};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -170,7 +172,9 @@ async fn ask(
         match event {
             SlotEvent::Granted => state.set_streaming(true),
             SlotEvent::Requeued => state.set_streaming(false),
-            SlotEvent::Sent => {}
+            // The first group of tokens is timed from here: behind a buffering proxy the response
+            // head comes with the first burst.
+            SlotEvent::Sent => state.bursts = Some(Bursts::new(Instant::now())),
         }
     });
     let response = match asked {
@@ -195,7 +199,6 @@ async fn ask(
             got: content_type.to_owned(),
         });
     }
-    state.bursts = Some(Bursts::new(Instant::now()));
     let request = &plan.request;
     let pointer = request.token_pointer.as_deref();
     let mut reader = AnswerReader::new(request.framing, pointer, shared.parser_limits);
@@ -238,7 +241,7 @@ struct AnswerState<'a> {
     streaming: bool,
     /// Completed or failed.
     over: bool,
-    /// Its tokens' groups, from its response head on (`tokens_in_bursts`, counted when it ends).
+    /// Its tokens' groups, from its request sent on (`tokens_in_bursts`, counted when it ends).
     bursts: Option<Bursts>,
 }
 
@@ -281,7 +284,7 @@ impl AnswerState<'_> {
 impl Drop for AnswerState<'_> {
     fn drop(&mut self) {
         self.set_streaming(false);
-        if let Some(bursts) = &mut self.bursts {
+        if let Some(bursts) = &self.bursts {
             let n = bursts.tokens_in_bursts();
             if n > 0 {
                 self.ctx.metrics.add(Counter::TokensInBursts, n);

@@ -141,10 +141,7 @@ pub fn read_at(event_type: &str, data: &str, pointer: &str) -> Result<Piece, Chu
 }
 
 fn error_message(message: Option<Cow<'_, str>>) -> String {
-    message.map_or_else(
-        || "an error without a message".to_owned(),
-        Cow::into_owned,
-    )
+    message.map_or_else(|| "an error without a message".to_owned(), Cow::into_owned)
 }
 
 /// The parts of an event's data that matter to the reader; every other field is ignored.

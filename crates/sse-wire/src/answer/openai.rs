@@ -211,7 +211,10 @@ mod tests {
         }
         assert_eq!(read_at(DONE, pointer).unwrap(), Piece::End);
         let error = r#"{"error":{"message":"boom"}}"#;
-        assert_eq!(read_at(error, pointer).unwrap(), Piece::Error("boom".into()));
+        assert_eq!(
+            read_at(error, pointer).unwrap(),
+            Piece::Error("boom".into())
+        );
         // Another server's place for the text.
         let other = r#"{"token":{"text":"x"}}"#;
         assert_eq!(read_at(other, "/token/text").unwrap(), Piece::Token);

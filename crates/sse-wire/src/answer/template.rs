@@ -16,7 +16,10 @@ pub fn fill(template: &str, model: &str, max_tokens: u32, prompt_bytes: usize) -
     template
         .replace("${model}", &json_string(model))
         .replace("${max_tokens}", &max_tokens.to_string())
-        .replace("${prompt}", &json_string(&super::question_text(prompt_bytes)))
+        .replace(
+            "${prompt}",
+            &json_string(&super::question_text(prompt_bytes)),
+        )
 }
 
 /// A template whose body is not a JSON object.
@@ -69,7 +72,10 @@ mod tests {
         let quoted = r#"{"model": "${model}"}"#;
         let err = check(quoted).unwrap_err().to_string();
         assert!(err.contains("without quotes"), "{err}");
-        assert!(check("[${max_tokens}]").unwrap_err().to_string().contains("object"));
+        assert!(check("[${max_tokens}]")
+            .unwrap_err()
+            .to_string()
+            .contains("object"));
         assert!(check(r#"{"n": ${max_tokens}}"#).is_ok());
     }
 }

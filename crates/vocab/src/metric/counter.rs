@@ -147,9 +147,10 @@ impl Counter {
             Counter::TokensInBursts => (
                 "tokens_in_bursts",
                 NoIncrease,
-                "tokens that arrived in a burst: more than 4 tokens of one answer within 1 ms, \
-                 after a quiet gap longer than 4 times that answer's time per output token (a \
-                 buffered stream: `docs/measurement.md`, \"Buffered streams\")",
+                "tokens of an answer that arrived in a burst: more than 4 tokens one right after \
+                 another (each gap at most half the answer's time per output token) after a quiet \
+                 gap longer than 4 times it (a buffered stream: `docs/measurement.md`, \
+                 \"Buffered streams\")",
             ),
         };
         MetricInfo {

@@ -19,9 +19,9 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use sse_wire::answer::anthropic::{self, Step};
 use sse_wire::answer::openai::{self, Delta};
-use vocab::AnswerFraming;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+use vocab::AnswerFraming;
 
 use super::pace::Draws;
 use super::request::AnswerSpec;
