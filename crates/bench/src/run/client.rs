@@ -66,6 +66,8 @@ pub enum Destination<'a> {
         events_path: &'a str,
         messages_path: &'a str,
         send_stamp: &'a sse_wire::stamp::SendStamp,
+        /// How the target's answers are asked and read.
+        answers: &'a crate::scenario::AnswerTarget,
         /// The target server's process, whose memory is read (`server_rss_per_client`).
         server_pid: Option<u32>,
     },
@@ -215,6 +217,7 @@ async fn emulated(
             events_path,
             messages_path,
             send_stamp,
+            answers,
             server_pid,
         } => {
             let target = targets
@@ -225,6 +228,7 @@ async fn emulated(
             let mut workload = scenario.workload(&id);
             workload.paths.events = (*events_path).to_owned();
             workload.paths.messages = (*messages_path).to_owned();
+            answers.apply(&mut workload.answers.request);
             let config = PointConfig {
                 send_stamp: (*send_stamp).clone(),
                 page_path: scenario.page_path(false),

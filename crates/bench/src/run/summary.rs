@@ -210,6 +210,27 @@ fn answers_table(out: &mut String, result: &RunResult, network: bool) {
          token_gap = between two tokens; per_token = (last - first token) / (tokens - 1) per answer;\n\
          tok/s = tokens per second per answer from per_token: median/slowest 1 %; stalls = token gaps over the threshold."
     );
+    for m in &points {
+        if let Some(line) = buffered(m) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// The line naming a point whose tokens came mostly in bursts (`loadgen::looks_buffered`).
+fn buffered(m: &Measurement) -> Option<String> {
+    let tokens = m.counter(Counter::TokensReceived)?;
+    let in_bursts = m.counter(Counter::TokensInBursts)?;
+    loadgen::looks_buffered(tokens, in_bursts).then(|| {
+        format!(
+            "buffered stream: {}: {:.0} % of the tokens ({in_bursts} of {tokens}) arrived in bursts \
+             (tokens_in_bursts): a proxy or the server holds the stream back (nginx: \
+             `proxy_buffering off`, or the response header `X-Accel-Buffering: no`). See \
+             \"Buffered streams\" in docs/measurement.md.",
+            m.id,
+            100.0 * in_bursts as f64 / tokens as f64
+        )
+    })
 }
 
 fn answer_row(m: &Measurement) -> Vec<String> {

@@ -21,9 +21,11 @@
 //! the point ends is censored at that instant.
 
 mod bursts;
+mod probe;
 mod reader;
 
 pub use bursts::{looks_buffered, BUFFERED_SHARE};
+pub use probe::probe_answers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
