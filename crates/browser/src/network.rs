@@ -25,7 +25,7 @@ use serde_json::Value;
 pub enum RequestKind {
     /// An EventSource's request.
     Stream,
-    /// A `fetch` (the POSTs).
+    /// A `fetch` (the POSTs, and the streamed answers' questions).
     Post,
     /// The page's own requests: the document, the favicon, whatever else it loads.
     Page,

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use sse_server::{Protocol, RunningServer, ServerConfig};
 use vocab::{BrowserProfile, Workload};
 
+use crate::answers::AnswerConfig;
 use crate::chromium::Chromium;
 use crate::driver::{Driver, ServerUnderTest, Session};
 use crate::error::BrowserError;
@@ -150,14 +151,19 @@ async fn measure<D: Driver>(
     });
     for (index, page) in pages.iter().enumerate() {
         let config = HarnessConfig::for_client(workload, index as u32, websocket_url.clone());
-        D::evaluate(remote, page, &config.expression(), "start", None).await?;
+        // The answers first, on their own clock, then the harness (the expression's value).
+        let expression = match AnswerConfig::for_client(workload, index as u32) {
+            Some(answers) => format!("{}, {}", answers.expression(), config.expression()),
+            None => config.expression(),
+        };
+        D::evaluate(remote, page, &expression, "start", None).await?;
     }
     let wait = workload.warmup + workload.duration + RESULT_SLACK;
     let results = futures_util::future::join_all(pages.iter().map(|page| {
         D::evaluate(
             remote,
             page,
-            "window.__ssebench.done",
+            crate::answers::SNAPSHOT,
             "end-of-point snapshot",
             Some(wait),
         )
@@ -184,6 +190,13 @@ async fn measure<D: Driver>(
         let handshakes = network.websocket_handshakes();
         let websockets = arm.is_websocket();
         out.add_page(&snapshot, websockets, websockets && handshakes == 0);
+        if workload.has_answers() {
+            out.answers.get_or_insert_with(Default::default).add_page(
+                &snapshot.answers,
+                snapshot.ended_at,
+                workload.answers.stall_threshold,
+            );
+        }
         check_protocol(D::PROFILE, arm, &network)?;
         out.add_network(&network);
         if websockets {

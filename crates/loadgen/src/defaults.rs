@@ -43,9 +43,8 @@ pub const ANSWER_MODEL: &str = "ssebench";
 /// A gap between two tokens of one answer longer than this is a stall: a pause a reader notices
 /// (ten times a 50 tokens/s stream's gap, and more than a usual sentence's).
 pub const ANSWER_STALL_THRESHOLD: Duration = Duration::from_secs(1);
-/// A tab whose answer failed asks again after its think time, but never sooner than this, so a
-/// server that refuses at once is not asked in a tight loop.
-pub const ANSWER_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// A tab whose answer failed asks again after its think time, but never sooner than this.
+pub const ANSWER_RETRY_PAUSE: Duration = vocab::ANSWER_RETRY_PAUSE;
 
 /// No open-loop answers; tabs (if the streams are answers) ask again at once, OpenAI's framing
 /// and path, [`ANSWER_MAX_TOKENS`], [`ANSWER_PROMPT_BYTES`], [`ANSWER_MODEL`], the framing's own

@@ -83,6 +83,11 @@ impl Word for AnswerFraming {
 
 word_traits!(AnswerFraming);
 
+/// A tab whose answer failed asks again after its think time, but never sooner than this, so a
+/// server that refuses at once is not asked in a tight loop (the emulation and the browsers'
+/// pages alike).
+pub const ANSWER_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
 /// The answers a point's clients ask: the tabs' (streams of kind [`StreamKind::Answer`]) and the
 /// open-loop ones at `rate_per_client`. Every answer is a POST through the client's one pool,
 /// beside its EventSources and chat POSTs.
