@@ -28,6 +28,8 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "chat",
     "chat-1000",
     "ci-smoke",
+    "llm-serving",
+    "llm-tabs",
     "lossy-network",
     "lossy-network-chat",
     "reconnect",
