@@ -129,12 +129,20 @@ fn a_buffering_proxy_in_front_of_the_target_is_named_in_the_summary() {
         loadgen::looks_buffered(tokens, bursts),
         "{bursts} of {tokens}"
     );
+    // Named as a buffered stream; on a machine so busy that the load generator itself ran late
+    // (its warning), the line says the bursts may be the harness's instead.
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("buffered stream: "))
+        .find(|l| l.starts_with("buffered stream: ") || l.starts_with("bursts: "))
         .unwrap_or_else(|| panic!("no buffered stream line: {stdout}"));
+    assert!(line.contains("h1 clients=1"), "{line}");
+    let saturated = stdout.contains("the load generator was the bottleneck");
     assert!(
-        line.contains("h1 clients=1") && line.contains("proxy_buffering"),
+        line.contains(if saturated {
+            "bottleneck"
+        } else {
+            "proxy_buffering"
+        }),
         "{line}"
     );
     drop(runtime);
