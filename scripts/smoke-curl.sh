@@ -8,7 +8,7 @@
 #   h2      --http2 --cacert CERT         h2c     --http2-prior-knowledge
 # For each: GET /health, POST /messages, a bounded GET /events?count=3 (clean end, three ticks),
 # a streamed answer of three tokens (POST /v1/chat/completions: a role chunk, the tokens, a stop
-# chunk, [DONE]), GET /stats, and that the negotiated HTTP version is the listener's. Then that each listener
+# chunk, [DONE]; POST /v1/messages: Anthropic's typed events, message_stop last), GET /stats, and that the negotiated HTTP version is the listener's. Then that each listener
 # refuses the other protocol. Exits non-zero with a message on the first failure; the server is
 # stopped on exit.
 #
@@ -120,6 +120,13 @@ for protocol in h1 h1-tls h2 h2c; do
     expect "$protocol answer chunks" "5" "$(grep -c '"object":"chat.completion.chunk"' "$tmp/body")"
     expect "$protocol answer tokens" "3" "$(grep -c '"delta":{"content":' "$tmp/body")"
     expect "$protocol answer end" "data: [DONE]" "$(grep -v '^$' "$tmp/body" | tail -n 1)"
+
+    got=$(request "$protocol" "/v1/messages?ttft_ms=0&gap_ms=10" \
+        -H 'content-type: application/json' \
+        --data-binary '{"model":"smoke","stream":true,"max_tokens":3,"messages":[{"role":"user","content":"hi"}]}')
+    expect "$protocol POST /v1/messages status and HTTP version" "200 $version" "$got"
+    expect "$protocol typed answer tokens" "3" "$(grep -c '^event: content_block_delta' "$tmp/body")"
+    expect "$protocol typed answer end" "event: message_stop" "$(grep '^event: ' "$tmp/body" | tail -n 1)"
 
     got=$(request "$protocol" /stats)
     expect "$protocol GET /stats status" "200 $version" "$got"

@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// With --target: path and query POSTs go to [default: /messages?channel=CHANNEL].
     #[arg(long, value_name = "PATH")]
     pub messages_path: Option<String>,
+    /// With --target and a scenario that asks answers: path and query the questions are POSTed
+    /// to [default: the framing's, /v1/chat/completions or /v1/messages].
+    #[arg(long, value_name = "PATH")]
+    pub answers_path: Option<String>,
     /// With a target: the target server's process id on this machine. Its resident memory
     /// (VmRSS) is read before each point's clients start and at the end of the warm-up:
     /// `server_rss_per_client` is the growth divided by the clients. Start a fresh server per

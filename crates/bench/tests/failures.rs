@@ -5,16 +5,14 @@
 //! The killed server is the real `server` binary in its own process, found next to the `bench`
 //! binary (`cargo build --bin server` puts it there; CI builds it before the tests).
 
-use std::io::{BufRead, BufReader};
-
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use report::Value;
 
 mod common;
 
-use common::{bench, report_rows, server_binary, temp_dir, write, KillOnDrop};
+use common::{bench, report_rows, start_server, temp_dir, write};
 
 fn counter(rows: &[report::Row], protocol: &str, metric: &str) -> Option<u64> {
     rows.iter()
@@ -23,27 +21,6 @@ fn counter(rows: &[report::Row], protocol: &str, metric: &str) -> Option<u64> {
             Value::Counter(n) => Some(n),
             _ => None,
         })
-}
-
-/// Starts the server binary with `args` and returns it with its `listening` URLs by protocol.
-fn start_server(args: &[&str]) -> (KillOnDrop, Vec<(String, String)>, usize) {
-    let mut child = Command::new(server_binary())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let listeners = args.iter().filter(|a| a.starts_with("--h")).count();
-    let mut urls = Vec::new();
-    for line in BufReader::new(stdout).lines().take(listeners) {
-        let line = line.expect("a listening line");
-        let mut words = line.split_whitespace();
-        assert_eq!(words.next(), Some("listening"), "{line}");
-        let protocol = words.next().expect("protocol").to_owned();
-        urls.push((protocol, words.next().expect("url").to_owned()));
-    }
-    (KillOnDrop(child), urls, listeners)
 }
 
 /// A server killed mid-run: bench ends within a bounded time, exits 1 with a one-line reason

@@ -18,6 +18,8 @@ pub const HARNESS_JS: &str = include_str!("harness.js");
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HarnessConfig {
+    /// EventSources (WebSockets) to open: none when the streams are answer tabs
+    /// ([`crate::answers`] runs those).
     pub streams: u32,
     pub events_path: String,
     pub messages_path: String,
@@ -69,7 +71,7 @@ impl HarnessConfig {
     pub fn for_client(workload: &Workload, index: u32, websocket_url: Option<String>) -> Self {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         HarnessConfig {
-            streams: workload.streams_per_client,
+            streams: workload.event_sources_per_client(),
             events_path: workload.paths.events.clone(),
             messages_path: workload.paths.messages.clone(),
             websocket_url,
@@ -101,6 +103,9 @@ pub struct PageResult {
     pub visibility: String,
     pub streams: Vec<PageStream>,
     pub posts: Vec<PagePost>,
+    /// The streamed answers asked ([`crate::answers`]), when the point asks any.
+    #[serde(default)]
+    pub answers: Vec<crate::answers::PageAnswer>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

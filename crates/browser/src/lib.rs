@@ -21,6 +21,7 @@
 //! | --- | --- | --- |
 //! | streams requested / opened / open or queued at end, events received | the page (EventSource `open`, `readyState`, events) | the same |
 //! | POSTs scheduled / completed / stalled / failed | the page (`fetch`) | the same |
+//! | streamed answers: scheduled / completed / failed by class / queued or streaming at end, tokens, stalls; time to first token, token gaps, time per output token, answer time | the page (`fetch` and a `ReadableStream` reader, [`answers`]) | the same |
 //! | time to first event, POST round trip | the page's `performance.now()` | the same, at Firefox's coarser timer resolution (docs/browsers.md, "Firefox's differences") |
 //! | negotiated protocol (read per response, every response that names one checked; a page with none fails) | CDP `response.protocol` | BiDi `response.protocol` |
 //! | connections carrying EventSources/POSTs, any request, page only | CDP `response.connectionId` (exact) | BiDi request timings (inferred, see [`network`]; the tests require it to equal the server's count) |
@@ -28,6 +29,7 @@
 //! | requests by kind, network failures | CDP `Network` events | BiDi `network` events, kind from method and path |
 //! | server connections accepted / carrying requests / refused, requests | the embedded server's counters | the same |
 
+pub mod answers;
 pub mod chromium;
 pub mod driver;
 pub mod error;

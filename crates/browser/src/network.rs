@@ -31,7 +31,7 @@ use serde_json::Value;
 pub enum RequestKind {
     /// An EventSource's request (on the WebSocket arms, a WebSocket's handshake).
     Stream,
-    /// A `fetch` (the POSTs).
+    /// A `fetch` (the POSTs, and the streamed answers' questions).
     Post,
     /// The page's own requests: the document, the favicon, whatever else it loads.
     Page,

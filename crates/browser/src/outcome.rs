@@ -40,6 +40,8 @@ pub struct PointOutcome {
     pub time_to_first_event: Vec<Duration>,
     /// POST's scheduled instant -> its response read to the end.
     pub post_rtt: Vec<Duration>,
+    /// The streamed answers, when the point asks any.
+    pub answers: Option<crate::answers::AnswersOutcome>,
     /// From the browser's network events (see [`crate::network`]).
     pub connections: Connections,
     /// Requests the browser reported, by kind: (streams, posts, page).

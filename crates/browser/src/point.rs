@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use sse_server::{Protocol, RunningServer, ServerConfig};
 use vocab::{BrowserProfile, Transport, Workload};
 
+use crate::answers::AnswerConfig;
 use crate::chromium::Chromium;
 use crate::driver::{Driver, ServerUnderTest, Session};
 use crate::error::BrowserError;
@@ -212,14 +213,19 @@ async fn measure<D: Driver>(
     });
     for (index, page) in pages.iter().enumerate() {
         let config = HarnessConfig::for_client(workload, index as u32, websocket_url.clone());
-        D::evaluate(remote, page, &config.expression(), "start", None).await?;
+        // The answers first, on their own clock, then the harness (the expression's value).
+        let expression = match AnswerConfig::for_client(workload, index as u32) {
+            Some(answers) => format!("{}, {}", answers.expression(), config.expression()),
+            None => config.expression(),
+        };
+        D::evaluate(remote, page, &expression, "start", None).await?;
     }
     let wait = workload.warmup + workload.duration + RESULT_SLACK;
     let results = futures_util::future::join_all(pages.iter().map(|page| {
         D::evaluate(
             remote,
             page,
-            "window.__ssebench.done",
+            crate::answers::SNAPSHOT,
             "end-of-point snapshot",
             Some(wait),
         )
@@ -241,6 +247,13 @@ async fn measure<D: Driver>(
         let network = D::page_network(&remote.events(page, 0), &workload.paths);
         out.negotiated = check_protocol(D::PROFILE, arm, &network)?;
         out.add_page(&snapshot, arm.is_websocket());
+        if workload.has_answers() {
+            out.answers.get_or_insert_with(Default::default).add_page(
+                &snapshot.answers,
+                snapshot.ended_at,
+                workload.answers.stall_threshold,
+            );
+        }
         out.add_network(&network);
     }
     Ok(out)

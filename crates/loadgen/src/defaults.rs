@@ -38,26 +38,40 @@ pub const CHANNEL: &str = "bench";
 pub const ANSWER_MAX_TOKENS: u32 = 100;
 /// Bytes of each answer's question.
 pub const ANSWER_PROMPT_BYTES: usize = 256;
+/// The model each question names (a target's `answers_model` changes it).
+pub const ANSWER_MODEL: &str = "ssebench";
 /// A gap between two tokens of one answer longer than this is a stall: a pause a reader notices
 /// (ten times a 50 tokens/s stream's gap, and more than a usual sentence's).
 pub const ANSWER_STALL_THRESHOLD: Duration = Duration::from_secs(1);
-/// A tab whose answer failed asks again after its think time, but never sooner than this, so a
-/// server that refuses at once is not asked in a tight loop.
-pub const ANSWER_RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// A tab whose answer failed asks again after its think time, but never sooner than this.
+pub const ANSWER_RETRY_PAUSE: Duration = vocab::ANSWER_RETRY_PAUSE;
 
 /// No open-loop answers; tabs (if the streams are answers) ask again at once, OpenAI's framing
-/// and path, [`ANSWER_MAX_TOKENS`], [`ANSWER_PROMPT_BYTES`], [`ANSWER_STALL_THRESHOLD`].
+/// and path, [`ANSWER_MAX_TOKENS`], [`ANSWER_PROMPT_BYTES`], [`ANSWER_MODEL`], the framing's own
+/// body and token, [`ANSWER_STALL_THRESHOLD`].
 pub fn answer_plan() -> AnswerPlan {
     AnswerPlan {
         rate_per_client: 0.0,
         think_time: Duration::ZERO,
         request: AnswerRequest {
             framing: AnswerFraming::OpenAi,
-            path: sse_wire::answer::openai::PATH.to_owned(),
+            path: answer_path(AnswerFraming::OpenAi).to_owned(),
             max_tokens: ANSWER_MAX_TOKENS,
             prompt_bytes: ANSWER_PROMPT_BYTES,
+            model: ANSWER_MODEL.to_owned(),
+            body_template: None,
+            token_pointer: None,
         },
         stall_threshold: ANSWER_STALL_THRESHOLD,
+    }
+}
+
+/// Where a framing's API takes questions: OpenAI's `/v1/chat/completions`, Anthropic's
+/// `/v1/messages` (ssebench's server answers on both).
+pub fn answer_path(framing: AnswerFraming) -> &'static str {
+    match framing {
+        AnswerFraming::OpenAi => sse_wire::answer::openai::PATH,
+        AnswerFraming::Anthropic => sse_wire::answer::anthropic::PATH,
     }
 }
 

@@ -40,6 +40,7 @@ mod sse;
 pub mod target;
 mod websocket;
 
+pub use answer::{looks_buffered, probe_answers, BUFFERED_SHARE};
 pub use delivery::{DeliveryTally, MAX_PAIRS};
 pub use error::{Fatal, FatalKind, LoadError};
 pub use http2::{BROWSER_STREAM_CAP, INITIAL_STREAMS as BROWSER_INITIAL_STREAMS};

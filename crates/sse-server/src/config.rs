@@ -159,7 +159,7 @@ pub struct ServerConfig {
     pub http3_max_streams: u32,
     /// Defaults for `GET /events`; each can be overridden per request in the query string.
     pub events: EventDefaults,
-    /// How streamed answers (`POST /v1/chat/completions`) are paced; a request may override them.
+    /// How streamed answers (`POST /v1/chat/completions`, `POST /v1/messages`) are paced; a request may override them.
     pub answers: AnswerDefaults,
     /// Largest `POST /messages` body accepted, in bytes (default 64 KiB); larger gets 413.
     pub max_body_bytes: usize,

@@ -14,8 +14,8 @@
 //!   (`streams`); HTTP/3 on its UDP socket with quinn and h3 (`quic`), into the same routes;
 //! - `routes/`: the routes, the same on every listener: `GET /events` (`events/`, its output cut
 //!   into bounded frames), `POST /messages` (`messages`, `body`: request bodies, hyper's or
-//!   HTTP/3's, under limits), `POST /v1/chat/completions` (`answers/`: streamed answers, OpenAI's
-//!   chunks, paced by seeded draws),
+//!   HTTP/3's, under limits), `POST /v1/chat/completions` and `POST /v1/messages` (`answers/`:
+//!   streamed answers, OpenAI's chunks or Anthropic's typed events, paced by seeded draws),
 //!   `GET /ws` (`ws/`: the handshake and the session), strict query strings (`query`), responses;
 //! - `app`: what every request is handled with (the server's shared state and its connection's);
 //!   `activity`: what a connection is doing, which its watchdogs and the connection limit read;

@@ -158,9 +158,9 @@ listener_counters! {
     websockets_open,
     /// Text messages received on WebSockets and published to their channel.
     websocket_messages_received,
-    /// Streamed answers (`POST /v1/chat/completions`) writing now.
+    /// Streamed answers (`POST /v1/chat/completions`, `POST /v1/messages`) writing now.
     answers_open,
-    /// Streamed answers written to their end (`data: [DONE]`).
+    /// Streamed answers written to their end (`data: [DONE]`, `message_stop`).
     answers_done,
     /// Injected faults (see [`crate::FaultConfig`]): event streams ended by
     /// the `close_streams` fault, and answers failed by `answer_reset_after`.

@@ -1,6 +1,6 @@
 //! `POST /v1/chat/completions`: streamed answers in OpenAI's chunk format, on every listener: the
 //! chunks and their end, the pacing a request asks for, the questions refused, and the faults of
-//! answers. The delays' distributions (seeded draws, median and p99) are tested where they are
+//! answers; `POST /v1/messages`: the same answer in Anthropic's typed events. The delays' distributions (seeded draws, median and p99) are tested where they are
 //! drawn (`routes/answers/pace.rs`).
 
 // The tests are plain async fns under `test_support::arms`, where clippy does not see a test.
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use sse_server::{AnswerStall, FaultConfig, Protocol, ServerConfig};
-use sse_wire::answer::{openai, Piece};
+use sse_wire::answer::{anthropic, openai, Piece};
 use test_support::{connect, eventually, spawn_server, test_config, SseItem, SseReader};
 
 const PATH: &str = openai::PATH;
@@ -117,6 +117,47 @@ async fn an_answer_is_a_role_chunk_its_tokens_a_stop_chunk_and_done(arm: Protoco
         server.stats().listener(arm).unwrap().answers_open == 0
     })
     .await;
+}
+
+/// `POST /v1/messages`: the same answer in Anthropic's typed events, each named on its `event:`
+/// line and in its data's `type`, stamped, and ending with `message_stop`.
+#[test_support::arms(all)]
+async fn an_anthropic_answer_is_typed_events_ending_in_message_stop(arm: Protocol) {
+    let server = server_with(|_| {}).await;
+    let mut client = connect(&server, arm).await;
+    let mut body = String::new();
+    anthropic::write_request("claude-test", 3, 32, &mut body);
+    let resp = client
+        .request(
+            Method::POST,
+            &format!("{}?ttft_ms=0&gap_ms=1", anthropic::PATH),
+            &[("content-type", "application/json")],
+            body.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut reader = SseReader::new(resp);
+    let mut kinds = Vec::new();
+    let mut pieces = Vec::new();
+    while let Some(item) = reader.next().await.unwrap() {
+        let SseItem::Event(e) = item else { continue };
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+        assert_eq!(data["type"], e.event_type.as_str(), "named twice, alike");
+        assert!(data["sent_ns"].as_u64().unwrap() > 0, "stamped");
+        if e.event_type == "message_start" {
+            assert_eq!(data["message"]["model"], "claude-test");
+        }
+        pieces.push(anthropic::read(&e.event_type, &e.data).unwrap());
+        kinds.push(e.event_type);
+    }
+    let mut want = vec!["message_start", "content_block_start"];
+    want.extend(["content_block_delta"; 3]);
+    want.extend(["content_block_stop", "message_delta", "message_stop"]);
+    assert_eq!(kinds, want);
+    let tokens = pieces.iter().filter(|p| **p == Piece::Token).count();
+    assert_eq!((tokens, pieces.last()), (3, Some(&Piece::End)));
+    assert_eq!(server.stats().listener(arm).unwrap().answers_done, 1);
 }
 
 /// The query's pace: token k (from 0) is due its time to first token plus k gaps after the

@@ -6,8 +6,9 @@
 //!   exactly, whatever way the bytes are split, with no allocation per byte or per event;
 //! - [`stamp`]: the small conventions ssebench's server and load generator share inside event data
 //!   (the server's send timestamp, the POST token), so both sides agree on one definition;
-//! - [`answer`]: streamed answers (the LLM chat pattern) in OpenAI's chat completions format, the
-//!   request body and each event's JSON, written by ssebench's server and read by its client.
+//! - [`answer`]: streamed answers (the LLM chat pattern) in OpenAI's chat completions format and
+//!   Anthropic's typed message events, the request body and each event's JSON, written by
+//!   ssebench's server and read by its client.
 
 pub mod answer;
 pub mod encode;

@@ -10,6 +10,8 @@
 //! - [`emulation`]: the emulated clients (`loadgen`) against the embedded server of one arm;
 //!   [`scripted`]: a server that answers as a test's script says (hostile streams, held slots,
 //!   SETTINGS, GOAWAY and refusals on cue), for the emulation's tests;
+//! - [`proxy`]: a TCP proxy that buffers the server's bytes, as a reverse proxy with response
+//!   buffering does (what makes a streamed answer arrive in bursts);
 //! - [`stall`]: requests that never finish (stalled POST bodies, zero-window HTTP/2 readers);
 //! - [`relay`]: a UDP relay a test can cut, for a QUIC peer that goes silent;
 //! - [`silent`]: connections that open and send nothing (speculative, or holding a slot), on TCP
@@ -33,6 +35,7 @@ pub mod attacker;
 pub mod client;
 pub mod emulation;
 pub mod probe;
+pub mod proxy;
 pub mod relay;
 pub mod scripted;
 pub mod server;

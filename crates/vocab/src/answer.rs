@@ -45,24 +45,29 @@ impl Word for StreamKind {
 word_traits!(StreamKind);
 
 /// How an answer is asked for and framed on the wire: the request body, which events carry a
-/// token and which one ends the answer.
+/// token and which one ends the answer (`docs/event-stream.md`, "Streamed answers").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AnswerFraming {
-    /// OpenAI's chat completions: `POST` a JSON body with `"stream": true`; each token is a
-    /// `data:` chunk whose `choices[0].delta.content` is not empty, and `data: [DONE]` ends the
-    /// answer (`docs/event-stream.md`, "Streamed answers").
+    /// OpenAI's chat completions (`POST /v1/chat/completions`, `"stream": true`): each token is a
+    /// `data:` chunk whose `choices[].delta.content` is not empty, and `data: [DONE]` ends the
+    /// answer.
     #[default]
     OpenAi,
+    /// Anthropic's messages (`POST /v1/messages`, `"stream": true`): typed events, each token an
+    /// `event: content_block_delta` whose `delta` is a non-empty `text_delta`, and
+    /// `event: message_stop` ends the answer.
+    Anthropic,
 }
 
 impl AnswerFraming {
     /// Every framing, in a fixed order.
-    pub const ALL: [AnswerFraming; 1] = [AnswerFraming::OpenAi];
+    pub const ALL: [AnswerFraming; 2] = [AnswerFraming::OpenAi, AnswerFraming::Anthropic];
 
     /// The name used in scenario files.
     pub fn as_str(self) -> &'static str {
         match self {
             AnswerFraming::OpenAi => "openai",
+            AnswerFraming::Anthropic => "anthropic",
         }
     }
 }
@@ -77,6 +82,11 @@ impl Word for AnswerFraming {
 }
 
 word_traits!(AnswerFraming);
+
+/// A tab whose answer failed asks again after its think time, but never sooner than this, so a
+/// server that refuses at once is not asked in a tight loop (the emulation and the browsers'
+/// pages alike).
+pub const ANSWER_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// The answers a point's clients ask: the tabs' (streams of kind [`StreamKind::Answer`]) and the
 /// open-loop ones at `rate_per_client`. Every answer is a POST through the client's one pool,
@@ -95,16 +105,25 @@ pub struct AnswerPlan {
     pub stall_threshold: Duration,
 }
 
-/// One answer's request.
+/// One answer's request, and where its tokens are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerRequest {
     pub framing: AnswerFraming,
-    /// Path and query the question is POSTed to.
+    /// Path and query the question is POSTed to (the framing's own by default).
     pub path: String,
     /// Tokens asked for (`max_tokens`).
     pub max_tokens: u32,
     /// Bytes of the question's text.
     pub prompt_bytes: usize,
+    /// The model the question names (`model`).
+    pub model: String,
+    /// The question's JSON body, as a template whose `${model}`, `${max_tokens}` and `${prompt}`
+    /// are replaced by JSON values; `None` writes the framing's own body.
+    pub body_template: Option<String>,
+    /// Where each event's token text is, as a JSON pointer into its data (RFC 6901,
+    /// `/choices/0/delta/content`): the event is a token when a non-empty string is there.
+    /// `None` reads the framing's own place.
+    pub token_pointer: Option<String>,
 }
 
 impl AnswerPlan {
@@ -129,7 +148,9 @@ mod tests {
         for kind in StreamKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(kind));
         }
-        assert_eq!("openai".parse(), Ok(AnswerFraming::OpenAi));
+        for framing in AnswerFraming::ALL {
+            assert_eq!(framing.as_str().parse(), Ok(framing));
+        }
         let err = "sse".parse::<StreamKind>().unwrap_err().to_string();
         assert!(
             err.contains("eventsource") && err.contains("answer"),
@@ -147,6 +168,9 @@ mod tests {
                 path: "/v1/chat/completions".into(),
                 max_tokens: 10,
                 prompt_bytes: 10,
+                model: "m".into(),
+                body_template: None,
+                token_pointer: None,
             },
             stall_threshold: Duration::from_secs(1),
         };

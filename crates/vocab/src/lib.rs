@@ -32,7 +32,7 @@ mod protocol;
 mod word;
 mod workload;
 
-pub use answer::{AnswerFraming, AnswerPlan, AnswerRequest, StreamKind};
+pub use answer::{AnswerFraming, AnswerPlan, AnswerRequest, StreamKind, ANSWER_RETRY_PAUSE};
 pub use client::{BrowserProfile, ClientKind};
 pub use error_chain::error_chain;
 pub use error_class::ErrorClass;

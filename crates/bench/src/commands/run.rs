@@ -29,6 +29,7 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         insecure: args.insecure,
         events_path: args.events_path.clone(),
         messages_path: args.messages_path.clone(),
+        answers_path: args.answers_path.clone(),
         allow_remote: args.allow_remote,
     };
     let target = match scenario::resolve_target(&scenario, &flags) {

@@ -66,6 +66,8 @@ pub enum Destination<'a> {
         events_path: &'a str,
         messages_path: &'a str,
         send_stamp: &'a sse_wire::stamp::SendStamp,
+        /// How the target's answers are asked and read.
+        answers: &'a crate::scenario::AnswerTarget,
         /// The target server's process, whose memory is read (`server_rss_per_client`).
         server_pid: Option<u32>,
     },
@@ -96,13 +98,6 @@ impl Client {
             Client::Emulated { .. } => return all.collect(),
             Client::Browser { browser, .. } => *browser,
         };
-        if scenario.has_answers() {
-            eprintln!(
-                "skipping every point: the browsers do not run streamed answers yet (the \
-                 emulation does)"
-            );
-            return Vec::new();
-        }
         let mut skipped_arms: Vec<Protocol> = Vec::new();
         let mut out = Vec::new();
         for id in all {
@@ -216,6 +211,7 @@ async fn emulated(
             events_path,
             messages_path,
             send_stamp,
+            answers,
             server_pid,
         } => {
             let target = targets
@@ -226,6 +222,7 @@ async fn emulated(
             let mut workload = scenario.workload(&id);
             workload.paths.events = (*events_path).to_owned();
             workload.paths.messages = (*messages_path).to_owned();
+            answers.apply(&mut workload.answers.request);
             let config = PointConfig {
                 send_stamp: (*send_stamp).clone(),
                 page_path: scenario.page_path(false),

@@ -120,6 +120,17 @@ fn saturation(m: &Measurement, lag: Latency, cpu: Metric, threads: Metric) -> Op
     (!why.is_empty()).then(|| why.join(" and "))
 }
 
+/// Whether the load generator was the bottleneck of the point (the first of [`warnings`]).
+pub fn client_saturated(m: &Measurement) -> bool {
+    saturation(
+        m,
+        Latency::ClientLag,
+        Metric::ClientCpuMs,
+        Metric::ClientThreads,
+    )
+    .is_some()
+}
+
 /// Warnings for the summary: a point where the load generator was the bottleneck, and a point
 /// where the embedded server was saturated (which is then what the numbers measure).
 pub fn warnings(m: &Measurement) -> Vec<String> {

@@ -181,22 +181,35 @@ impl Measurement {
             (Metric::Counter(Counter::PostsCompleted), o.posts_completed),
             (Metric::PostsStalledAtEnd, o.posts_stalled_at_end),
             (Metric::Counter(Counter::EventsReceived), o.events_received),
-            (Metric::Errors, o.requests_failed + o.posts_bad_status),
+            (
+                Metric::Errors,
+                o.requests_failed + o.posts_bad_status + answer_errors(o),
+            ),
         ];
         if let Some(l) = &o.server {
             counters.extend(server_counters(l));
         }
-        let latencies = [
+        let mut latencies: Vec<(Latency, &[Duration])> = vec![
             (Latency::TimeToOpen, &o.time_to_open),
             (Latency::TimeToFirstEvent, &o.time_to_first_event),
             (Latency::PostRtt, &o.post_rtt),
-        ]
-        .map(|(l, samples)| {
-            let h = histogram(l, samples);
-            (l, report::histogram::summary(&h), Some(h))
-        })
-        .into_iter()
-        .collect();
+        ];
+        if let Some(a) = &o.answers {
+            counters.extend(browser_answers(a));
+            latencies.extend([
+                (Latency::TimeToFirstToken, a.time_to_first_token.as_slice()),
+                (Latency::InterTokenGap, &a.inter_token_gap),
+                (Latency::TimePerOutputToken, &a.time_per_output_token),
+                (Latency::AnswerTime, &a.answer_time),
+            ]);
+        }
+        let latencies = latencies
+            .into_iter()
+            .map(|(l, samples)| {
+                let h = histogram(l, samples);
+                (l, report::histogram::summary(&h), Some(h))
+            })
+            .collect();
         Measurement {
             id,
             client,
@@ -267,6 +280,37 @@ impl Measurement {
     pub fn latencies(&self) -> &[(Latency, LatencySummary, Option<Histogram<u64>>)] {
         &self.latencies
     }
+}
+
+/// The answers' counters a page measures (no queue wait, no bursts: `browser::answers`).
+fn browser_answers(a: &browser::answers::AnswersOutcome) -> Vec<(Metric, u64)> {
+    let mut counters = vec![
+        (Metric::Counter(Counter::AnswersScheduled), a.scheduled),
+        (Metric::Counter(Counter::AnswersCompleted), a.completed),
+        (Metric::Counter(Counter::TokensReceived), a.tokens),
+        (Metric::Counter(Counter::AnswerStalls), a.stalls),
+        (Metric::AnswersQueuedAtEnd, a.queued_at_end),
+        (Metric::AnswersStreamingAtEnd, a.streaming_at_end),
+        (
+            Metric::Censored(Latency::TimeToFirstToken),
+            a.time_to_first_token_censored,
+        ),
+        (
+            Metric::Censored(Latency::AnswerTime),
+            a.answer_time_censored,
+        ),
+    ];
+    counters.extend(ErrorClass::ALL.map(|c| (Metric::AnswersFailed(c), a.failed(c))));
+    counters
+}
+
+/// Answers that failed on what the server sent (not in the browser's network failures, which
+/// `requests_failed` counts).
+fn answer_errors(o: &browser::PointOutcome) -> u64 {
+    o.answers.as_ref().map_or(0, |a| {
+        let failed: u64 = a.failed.iter().map(|&(_, n)| n).sum();
+        failed - a.failed_in_network
+    })
 }
 
 fn in_catalog_order(mut counters: Vec<(Metric, u64)>) -> Vec<(Metric, u64)> {
@@ -379,5 +423,48 @@ mod tests {
             .map(|(c, _)| order.iter().position(|o| o == c).expect("in the catalog"))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    }
+
+    /// A browser point that asks answers has the answers' rows the page measures, under the
+    /// emulation's names, and its failures on what the server sent among its errors.
+    #[test]
+    fn a_browser_point_with_answers() {
+        let id = PointId {
+            arm: vocab::Protocol::H1Tls,
+            clients: 1,
+            streams_per_client: 8,
+            network: None,
+        };
+        let answers = browser::answers::AnswersOutcome {
+            scheduled: 8,
+            streaming_at_end: 6,
+            queued_at_end: 1,
+            failed: vec![(ErrorClass::Status, 1)],
+            answer_time: vec![Duration::from_secs(2); 7],
+            answer_time_censored: 7,
+            ..Default::default()
+        };
+        let o = browser::PointOutcome {
+            answers: Some(answers),
+            ..browser::PointOutcome::default()
+        };
+        let m = Measurement::browser(id, ClientKind::Firefox, &o, Duration::from_secs(3));
+        assert_eq!(m.counter(Metric::AnswersStreamingAtEnd), Some(6));
+        assert_eq!(m.counter(Metric::AnswersQueuedAtEnd), Some(1));
+        assert_eq!(
+            m.counter(Metric::AnswersFailed(ErrorClass::Status)),
+            Some(1)
+        );
+        assert_eq!(m.counter(Metric::Errors), Some(1));
+        assert_eq!(m.censored(Latency::AnswerTime), 7);
+        assert_eq!(m.latency(Latency::AnswerTime).map(|s| s.count), Some(7));
+        assert!(
+            m.latency(Latency::AnswerQueueWait).is_none(),
+            "not measured in a page"
+        );
+        assert!(
+            m.counter(Counter::TokensInBursts).is_none(),
+            "not measured in a page"
+        );
     }
 }

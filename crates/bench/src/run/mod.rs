@@ -2,9 +2,11 @@
 //! written to the CSV report as soon as the point ends.
 //!
 //! Before the first point, each external target URL is probed once (TCP, TLS with its certificate
-//! check and ALPN, the HTTP/2 handshake): an unreachable server or a certificate that does not
-//! verify is unusable input ([`RunError::Target`]), reported with where the URL came from, before
-//! any report is written.
+//! check and ALPN, the HTTP/2 handshake; for a scenario that asks answers, one question whose
+//! answer must be an event stream the framing reads, up to a first token): an unreachable server,
+//! a certificate that does not verify or an endpoint that does not stream answers is unusable
+//! input ([`RunError::Target`]), reported with where the URL came from, before any report is
+//! written.
 //!
 //! A point that stops early (Ctrl-C, a dead server, a protocol mismatch, a browser that failed)
 //! still has its rows written when it measured any; the run then stops and says why. A report
@@ -115,6 +117,7 @@ pub async fn run(
             events_path: &t.events_path,
             messages_path: &t.messages_path,
             send_stamp: &t.send_stamp,
+            answers: &t.answers,
             server_pid: opts.server_pid,
         },
         _ => Destination::Embedded {
@@ -281,6 +284,10 @@ fn create_report(dir: &Path, csv: &Path) -> Result<ReportWriter, RunError> {
     ReportWriter::create(csv).map_err(|e| failed(e.into()))
 }
 
+/// How long the probe waits for the first token of a target's answer (a model's time to first
+/// token, under load, can be seconds).
+const ANSWER_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Resolves and probes every target URL of the scenario's arms. An error names where the URL
 /// came from (the scenario's line and key, or the `--target` flag) and the cause, on one line.
 async fn preflight(scenario: &Scenario, t: &TargetSpec) -> Result<Vec<Target>, RunError> {
@@ -295,6 +302,19 @@ async fn preflight(scenario: &Scenario, t: &TargetSpec) -> Result<Vec<Target>, R
                 "{from}: {arm}: {}",
                 error_chain(&e)
             )));
+        }
+        if scenario.has_answers() {
+            let mut request = scenario.answers.request.clone();
+            t.answers.apply(&mut request);
+            let timeout = scenario.connect_timeout.max(ANSWER_PROBE_TIMEOUT);
+            if let Err(e) = loadgen::probe_answers(&target, &request, timeout).await {
+                return Err(RunError::Target(format!(
+                    "{from}: {arm}: answers (POST {}, {} framing): {}",
+                    request.path,
+                    request.framing,
+                    error_chain(&e)
+                )));
+            }
         }
         targets.push(target);
     }

@@ -210,6 +210,35 @@ fn answers_table(out: &mut String, result: &RunResult, network: bool) {
          token_gap = between two tokens; per_token = (last - first token) / (tokens - 1) per answer;\n\
          tok/s = tokens per second per answer from per_token: median/slowest 1 %; stalls = token gaps over the threshold."
     );
+    for m in &points {
+        if let Some(line) = buffered(m) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// The line naming a point whose tokens came mostly in bursts (`loadgen::looks_buffered`).
+fn buffered(m: &Measurement) -> Option<String> {
+    let tokens = m.counter(Counter::TokensReceived)?;
+    let in_bursts = m.counter(Counter::TokensInBursts)?;
+    let share = 100.0 * in_bursts as f64 / tokens.max(1) as f64;
+    let line = if super::health::client_saturated(m) {
+        format!(
+            "bursts: {}: {share:.0} % of the tokens ({in_bursts} of {tokens}) arrived in bursts, \
+             but the load generator was the bottleneck (see its warning): a reader running late \
+             finds tokens waiting, so this says nothing about the server.",
+            m.id
+        )
+    } else {
+        format!(
+            "buffered stream: {}: {share:.0} % of the tokens ({in_bursts} of {tokens}) arrived in \
+             bursts (tokens_in_bursts): a proxy or the server holds the stream back (nginx: \
+             `proxy_buffering off`, or the response header `X-Accel-Buffering: no`). See \
+             \"Buffered streams\" in docs/measurement.md.",
+            m.id
+        )
+    };
+    loadgen::looks_buffered(tokens, in_bursts).then_some(line)
 }
 
 fn answer_row(m: &Measurement) -> Vec<String> {

@@ -66,6 +66,8 @@ pub(super) fn answers(
             let expected = AnswerFraming::names().join("\", \"");
             cx.invalid("answers.framing", f, format!("expected \"{expected}\""))
         })?;
+        // Each framing's questions go to its own path (a target's `answers_path` may move it).
+        plan.request.path = defaults::answer_path(plan.request.framing).to_owned();
     }
     plan.request.max_tokens = cx.int_in(
         "answers.max_tokens",

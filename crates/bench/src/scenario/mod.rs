@@ -5,6 +5,7 @@
 //! naming the file, the line, the key, the value and what is allowed. Every key, its unit and its
 //! default is documented in `scenarios/README.md`.
 
+mod answer_target;
 mod answers;
 mod checks;
 mod faults;
@@ -16,6 +17,7 @@ pub mod shipped;
 mod target;
 mod validate;
 
+pub use answer_target::AnswerTarget;
 pub use network::{NetworkCondition, NetworkSettings};
 pub use overrides::Override;
 pub use target::{

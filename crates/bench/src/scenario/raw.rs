@@ -102,6 +102,10 @@ pub(crate) struct RawTarget {
     pub insecure: Option<Spanned<bool>>,
     pub send_stamp: Option<Spanned<String>>,
     pub send_stamp_unit: Option<Spanned<String>>,
+    pub answers_path: Option<Spanned<String>>,
+    pub answers_model: Option<Spanned<String>>,
+    pub answers_body: Option<Spanned<String>>,
+    pub answers_token: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

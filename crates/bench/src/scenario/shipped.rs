@@ -29,6 +29,8 @@ pub const SHIPPED: &[Shipped] = shipped!(
     "chat-1000",
     "ci-smoke",
     "h3-ceiling",
+    "llm-serving",
+    "llm-tabs",
     "lossy-network",
     "lossy-network-chat",
     "reconnect",

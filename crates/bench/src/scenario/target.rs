@@ -1,5 +1,6 @@
 //! Where a run sends its requests when not to the embedded server: a URL per protocol arm, the
-//! paths of the event stream and of the POSTs, and how TLS is trusted.
+//! paths of the event stream and of the POSTs, how TLS is trusted, and how its answers are asked
+//! and read ([`AnswerTarget`]).
 //!
 //! The target is given in the scenario's `[target]` table, on the command line (`--target`,
 //! `--cacert`, `--insecure`, `--events-path`, `--messages-path`), or both: the command line
@@ -14,6 +15,7 @@ use sse_wire::stamp::{SendStamp, StampUnit};
 use toml::Spanned;
 use vocab::Protocol;
 
+use super::answer_target::{self, AnswerTarget};
 use super::checks::Ctx;
 use super::raw::RawTarget;
 use super::{Scenario, ScenarioError};
@@ -33,6 +35,8 @@ pub struct TargetSpec {
     pub send_stamp: SendStamp,
     /// Where the URLs may point: loopback, or anywhere with `--allow-remote`.
     pub reach: loadgen::Reach,
+    /// How the target's answers are asked and read.
+    pub answers: AnswerTarget,
 }
 
 impl TargetSpec {
@@ -72,6 +76,7 @@ pub struct FileTarget {
     messages_path: Option<String>,
     trust: TrustSpec,
     send_stamp: SendStamp,
+    answers: AnswerTarget,
 }
 
 /// The command line's target flags, as given.
@@ -83,6 +88,8 @@ pub struct TargetFlags {
     pub insecure: bool,
     pub events_path: Option<String>,
     pub messages_path: Option<String>,
+    /// `--answers-path`: where the target takes questions.
+    pub answers_path: Option<String>,
     /// `--allow-remote`: targets outside loopback are allowed.
     pub allow_remote: bool,
 }
@@ -94,6 +101,7 @@ impl TargetFlags {
             || self.insecure
             || self.events_path.is_some()
             || self.messages_path.is_some()
+            || self.answers_path.is_some()
     }
 }
 
@@ -112,11 +120,13 @@ fn error(from: impl Into<String>, reason: impl Into<String>) -> TargetError {
     }
 }
 
-/// Stage two of `[target]`: each part checked on its own, with the line it sits on.
+/// Stage two of `[target]`: each part checked on its own, with the line it sits on;
+/// `asks_answers` says whether the scenario asks answers (the `answers_*` keys need some).
 pub(super) fn file_target(
     cx: &Ctx<'_>,
     spanned: &Spanned<RawTarget>,
     protocols: &[Protocol],
+    asks_answers: bool,
 ) -> Result<FileTarget, ScenarioError> {
     let t = spanned.get_ref();
     let sourced = |key: &str, v: &Spanned<String>| Sourced {
@@ -231,6 +241,7 @@ pub(super) fn file_target(
         messages_path: path("target.messages_path", &t.messages_path)?,
         trust,
         send_stamp: SendStamp::new(&field, unit),
+        answers: answer_target::from_file(cx, t, asks_answers)?,
     })
 }
 
@@ -246,7 +257,7 @@ pub fn resolve(
     }
     if file.is_none() && flags.targets.is_empty() {
         return Err(error(
-            "--cacert, --insecure, --events-path, --messages-path",
+            "--cacert, --insecure, --events-path, --messages-path, --answers-path",
             "these go with --target (or a [target] table in the scenario)",
         ));
     }
@@ -326,6 +337,20 @@ pub fn resolve(
         file.and_then(|f| f.messages_path.as_ref()),
         paths.messages,
     )?;
+    let mut answers = file.map_or_else(AnswerTarget::default, |f| f.answers.clone());
+    if let Some(p) = &flags.answers_path {
+        if !scenario.has_answers() {
+            return Err(error(
+                format!("--answers-path {p}"),
+                "nothing asks an answer: the scenario has neither stream_kind = \"answer\" nor \
+                 answers.rate_per_client",
+            ));
+        }
+        if !p.starts_with('/') {
+            return Err(error(format!("--answers-path {p}"), "must start with '/'"));
+        }
+        answers.path = Some(p.clone());
+    }
     let trust = match (&flags.cacert, flags.insecure) {
         (Some(p), _) => TrustSpec::CaFile(p.clone()),
         (None, true) => TrustSpec::Insecure,
@@ -343,6 +368,7 @@ pub fn resolve(
         } else {
             loadgen::Reach::Loopback
         },
+        answers,
     }))
 }
 

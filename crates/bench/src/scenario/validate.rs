@@ -143,7 +143,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
     }
     let target = match &raw.target {
         None => None,
-        Some(t) => Some(file_target(&cx, t, &protocols)?),
+        Some(t) => {
+            let asks_answers =
+                stream_kind == vocab::StreamKind::Answer || answers.rate_per_client > 0.0;
+            Some(file_target(&cx, t, &protocols, asks_answers)?)
+        }
     };
     let (default_client_threads, default_server_threads) = super::default_threads(target.is_some());
     let server = server_settings(&cx, raw.server.as_ref(), default_server_threads)?;

@@ -2,8 +2,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// The `bench` binary under test.
 pub fn bench() -> Command {
@@ -63,4 +64,26 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts the server binary with `args` and returns it with its `listening` URLs by protocol,
+/// and how many listeners it was asked for.
+pub fn start_server(args: &[&str]) -> (KillOnDrop, Vec<(String, String)>, usize) {
+    let mut child = Command::new(server_binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let listeners = args.iter().filter(|a| a.starts_with("--h")).count();
+    let mut urls = Vec::new();
+    for line in BufReader::new(stdout).lines().take(listeners) {
+        let line = line.expect("a listening line");
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("listening"), "{line}");
+        let protocol = words.next().expect("protocol").to_owned();
+        urls.push((protocol, words.next().expect("url").to_owned()));
+    }
+    (KillOnDrop(child), urls, listeners)
 }

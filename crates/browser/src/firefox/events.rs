@@ -66,7 +66,8 @@ pub fn page_network(events: &[Event], paths: &Paths) -> PageNetwork {
 }
 
 /// A request's kind from its method and same-origin absolute URL: the point's event stream (or
-/// WebSocket), its POSTs, or the page's own.
+/// WebSocket), its POSTs (every POST is a `fetch` of the harness: a chat message or a streamed
+/// answer's question, as Chromium's `Fetch` type says), or the page's own.
 fn kind(paths: &Paths, method: &str, url: &str) -> RequestKind {
     // The path and query start at the first `/` after `//`.
     let path = url
@@ -75,7 +76,7 @@ fn kind(paths: &Paths, method: &str, url: &str) -> RequestKind {
         .unwrap_or(url);
     match method {
         "GET" if path == paths.events || path == paths.websocket => RequestKind::Stream,
-        "POST" if path == paths.messages => RequestKind::Post,
+        "POST" => RequestKind::Post,
         _ => RequestKind::Page,
     }
 }
@@ -208,6 +209,11 @@ mod tests {
         assert_eq!(
             k("POST", "http://127.0.0.1:9/messages?channel=t"),
             RequestKind::Post
+        );
+        assert_eq!(
+            k("POST", "http://127.0.0.1:9/v1/chat/completions"),
+            RequestKind::Post,
+            "a streamed answer's question"
         );
         assert_eq!(
             k("GET", "http://127.0.0.1:9/messages?channel=t"),

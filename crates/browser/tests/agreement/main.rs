@@ -26,6 +26,9 @@
 //! These need root (CAP_NET_ADMIN and CAP_SYS_ADMIN, `/dev/net/tun`,
 //! iproute2) and fail without.
 //!
+//! Streamed answers agree too, at one tab with 5, 6 and 8 answers at once and a chat POST, on
+//! h1-tls and h2 (`answers`).
+//!
 //! Both browsers must be installed (`apt-get install chromium firefox-esr`, or
 //! `SSEBENCH_CHROMIUM=PATH` / `SSEBENCH_FIREFOX=PATH`): without them these tests fail, they never
 //! skip. `cargo test -p browser --test agreement -- --nocapture --test-threads 1` prints the
@@ -33,6 +36,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod answers;
 mod points;
 
 use std::path::Path;

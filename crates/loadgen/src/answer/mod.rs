@@ -20,7 +20,12 @@
 //! between its tokens, `time_per_output_token` over them. An answer still queued or streaming when
 //! the point ends is censored at that instant.
 
+mod bursts;
+mod probe;
 mod reader;
+
+pub use bursts::{looks_buffered, BUFFERED_SHARE};
+pub use probe::probe_answers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,22 +44,21 @@ use crate::metrics::{Gauge, Metrics};
 use crate::origin::RequestSpec;
 use crate::post::ask_then_send;
 use crate::queue::{Priority, QueueTimer, SlotEvent};
+use bursts::Bursts;
 use reader::{AnswerReader, Arrival};
 use vocab::{AnswerFraming, AnswerPlan, AnswerRequest, Counter, Latency};
 
-/// The model named in the questions.
-const MODEL: &str = "ssebench";
-
-/// The body every question of `request` POSTs.
+/// The body every question of `request` POSTs: its template filled, else the framing's own.
 pub(crate) fn request_body(request: &AnswerRequest) -> Bytes {
+    use sse_wire::answer::{anthropic, openai, template};
+    let (model, tokens, bytes) = (&request.model, request.max_tokens, request.prompt_bytes);
     let mut body = String::new();
-    match request.framing {
-        AnswerFraming::OpenAi => sse_wire::answer::openai::write_request(
-            MODEL,
-            request.max_tokens,
-            request.prompt_bytes,
-            &mut body,
-        ),
+    match (&request.body_template, request.framing) {
+        (Some(t), _) => body = template::fill(t, model, tokens, bytes),
+        (None, AnswerFraming::OpenAi) => openai::write_request(model, tokens, bytes, &mut body),
+        (None, AnswerFraming::Anthropic) => {
+            anthropic::write_request(model, tokens, bytes, &mut body);
+        }
     }
     Bytes::from(body)
 }
@@ -126,6 +130,7 @@ async fn answer_once(
         first_token: false,
         streaming: false,
         over: false,
+        bursts: None,
     };
     let result = ask(client, &mut state, asked).await;
     let at = Instant::now();
@@ -169,7 +174,9 @@ async fn ask(
         match event {
             SlotEvent::Granted => state.set_streaming(true),
             SlotEvent::Requeued => state.set_streaming(false),
-            SlotEvent::Sent => {}
+            // The first group of tokens is timed from here: behind a buffering proxy the response
+            // head comes with the first burst.
+            SlotEvent::Sent => state.bursts = Some(Bursts::new(Instant::now())),
         }
     });
     let response = match asked {
@@ -194,7 +201,9 @@ async fn ask(
             got: content_type.to_owned(),
         });
     }
-    let mut reader = AnswerReader::new(plan.request.framing, shared.parser_limits);
+    let request = &plan.request;
+    let pointer = request.token_pointer.as_deref();
+    let mut reader = AnswerReader::new(request.framing, pointer, shared.parser_limits);
     while let Some(chunk) = response.body.next_chunk().await {
         let chunk = chunk?;
         let arrival = Arrival::now();
@@ -213,7 +222,7 @@ async fn ask(
     Err(LoadError::AnswerTruncated)
 }
 
-fn completed(metrics: &Metrics, scheduled: Instant, done: Instant, reader: &AnswerReader) {
+fn completed(metrics: &Metrics, scheduled: Instant, done: Instant, reader: &AnswerReader<'_>) {
     metrics.incr(Counter::AnswersCompleted);
     metrics.record(
         Latency::AnswerTime,
@@ -234,6 +243,8 @@ struct AnswerState<'a> {
     streaming: bool,
     /// Completed or failed.
     over: bool,
+    /// Its tokens' groups, from its request sent on (`tokens_in_bursts`, counted when it ends).
+    bursts: Option<Bursts>,
 }
 
 impl AnswerState<'_> {
@@ -251,6 +262,9 @@ impl AnswerState<'_> {
 
     fn token(&mut self, metrics: &Metrics, stall_threshold: Duration, token: reader::Token) {
         metrics.incr(Counter::TokensReceived);
+        if let Some(bursts) = &mut self.bursts {
+            bursts.token(token.at);
+        }
         if !std::mem::replace(&mut self.first_token, true) {
             metrics.record(
                 Latency::TimeToFirstToken,
@@ -272,6 +286,12 @@ impl AnswerState<'_> {
 impl Drop for AnswerState<'_> {
     fn drop(&mut self) {
         self.set_streaming(false);
+        if let Some(bursts) = &self.bursts {
+            let n = bursts.tokens_in_bursts();
+            if n > 0 {
+                self.ctx.metrics.add(Counter::TokensInBursts, n);
+            }
+        }
         if !self.over {
             // Dropped at the end of the point (nothing else drops an answer): what it waited for
             // has taken at least until then.

@@ -1,5 +1,6 @@
 //! Reading one answer's body: bytes into `sse-wire`'s parser, each event into its framing's
-//! [`Piece`], each token timed at the arrival of the read that carried it. What a reader cannot
+//! [`Piece`] (the token found where the framing puts it, or where the target's JSON pointer
+//! says), each token timed at the arrival of the read that carried it. What a reader cannot
 //! accept ends the answer with an error of its class: a chunk that is not the framing's JSON
 //! (`errors_parse`), an error reported inside the stream (`errors_status`), a line or an event over
 //! the parser's limits (`errors_parse`), a body that ends before the end marker (`errors_reset`).
@@ -7,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use sse_wire::answer::{openai, Piece};
+use sse_wire::answer::{anthropic, openai, Piece};
 use sse_wire::stamp::SendStamp;
 use sse_wire::{Item, Parser};
 use vocab::AnswerFraming;
@@ -43,9 +44,11 @@ pub(crate) struct Token {
 
 /// One answer being read.
 #[derive(Debug)]
-pub(crate) struct AnswerReader {
+pub(crate) struct AnswerReader<'a> {
     parser: Parser,
     framing: AnswerFraming,
+    /// Where a token's text is, when not where the framing puts it.
+    pointer: Option<&'a str>,
     tokens: u64,
     first: Option<Instant>,
     last: Option<Instant>,
@@ -53,11 +56,16 @@ pub(crate) struct AnswerReader {
     ended: Option<Instant>,
 }
 
-impl AnswerReader {
-    pub fn new(framing: AnswerFraming, limits: sse_wire::Limits) -> AnswerReader {
+impl<'a> AnswerReader<'a> {
+    pub fn new(
+        framing: AnswerFraming,
+        pointer: Option<&'a str>,
+        limits: sse_wire::Limits,
+    ) -> AnswerReader<'a> {
         AnswerReader {
             parser: Parser::with_limits(limits),
             framing,
+            pointer,
             tokens: 0,
             first: None,
             last: None,
@@ -77,7 +85,7 @@ impl AnswerReader {
             return Ok(());
         }
         let mut failed: Option<LoadError> = None;
-        let framing = self.framing;
+        let (framing, pointer) = (self.framing, self.pointer);
         let (tokens, first, last, ended) = (
             &mut self.tokens,
             &mut self.first,
@@ -89,8 +97,12 @@ impl AnswerReader {
             if ended.is_some() || failed.is_some() {
                 return;
             }
-            let piece = match framing {
-                AnswerFraming::OpenAi => openai::read(event.data),
+            let (kind, data) = (event.event_type, event.data);
+            let piece = match (framing, pointer) {
+                (AnswerFraming::OpenAi, None) => openai::read(data),
+                (AnswerFraming::OpenAi, Some(p)) => openai::read_at(data, p),
+                (AnswerFraming::Anthropic, None) => anthropic::read(kind, data),
+                (AnswerFraming::Anthropic, Some(p)) => anthropic::read_at(kind, data, p),
             };
             match piece {
                 Ok(Piece::Token) => {
@@ -165,13 +177,38 @@ mod tests {
         out.into_bytes()
     }
 
-    fn reader() -> AnswerReader {
-        AnswerReader::new(AnswerFraming::OpenAi, sse_wire::Limits::default())
+    /// The same answer in Anthropic's typed events: start, three tokens, stop, `message_stop`.
+    fn anthropic_answer() -> Vec<u8> {
+        use anthropic::Step;
+        let mut out = String::new();
+        for (i, step) in [
+            Step::Start,
+            Step::Text("one "),
+            Step::Text("two "),
+            Step::Text("three"),
+            Step::Stop { output_tokens: 3 },
+            Step::End,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            anthropic::write_step(1, "m", 1_000 + i as u64, step, &mut out);
+        }
+        out.into_bytes()
     }
 
     /// Feeds `parts` one read each, a millisecond apart; the tokens, or the error.
-    fn read(parts: &[&[u8]]) -> (AnswerReader, Result<Vec<Token>, LoadError>) {
-        let mut r = reader();
+    fn read(parts: &[&[u8]]) -> (AnswerReader<'static>, Result<Vec<Token>, LoadError>) {
+        read_as(AnswerFraming::OpenAi, None, parts)
+    }
+
+    /// [`read`], in `framing`, with the token at `pointer` if given.
+    fn read_as(
+        framing: AnswerFraming,
+        pointer: Option<&'static str>,
+        parts: &[&[u8]],
+    ) -> (AnswerReader<'static>, Result<Vec<Token>, LoadError>) {
+        let mut r = AnswerReader::new(framing, pointer, sse_wire::Limits::default());
         let mut tokens = Vec::new();
         let start = Instant::now();
         for (i, part) in parts.iter().enumerate() {
@@ -206,6 +243,36 @@ mod tests {
         let tpot = r.time_per_output_token().unwrap();
         assert_eq!(tpot, (tokens[2].at - tokens[0].at) / 2);
         assert!(tokens[0].delivery.is_some(), "the send stamp is read");
+    }
+
+    /// Anthropic's typed events, split anywhere and read with the framing's own token place or
+    /// a JSON pointer: three tokens, ended at `message_stop`; without it, not ended.
+    #[test]
+    fn anthropic_split_anywhere_reads_the_same() {
+        let bytes = anthropic_answer();
+        for pointer in [None, Some("/delta/text")] {
+            for cut in 0..=bytes.len() {
+                let parts = [&bytes[..cut], &bytes[cut..]];
+                let (r, tokens) = read_as(AnswerFraming::Anthropic, pointer, &parts);
+                let tokens = tokens.unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                assert_eq!(tokens.len(), 3, "{pointer:?} cut at {cut}");
+                assert!(r.ended().is_some(), "cut at {cut}: message_stop seen");
+                assert!(tokens[0].delivery.is_some(), "the send stamp is read");
+            }
+        }
+        let stop = b"event: message_stop\ndata: {\"type\":\"message_stop\",\"sent_ns\":1005}\n\n";
+        let cut = bytes.len() - stop.len();
+        assert_eq!(&bytes[cut..], stop);
+        let (r, tokens) = read_as(AnswerFraming::Anthropic, None, &[&bytes[..cut]]);
+        assert_eq!(tokens.unwrap().len(), 3);
+        assert_eq!(r.ended(), None, "no message_stop, no end");
+        let error = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let (_, result) = read_as(AnswerFraming::Anthropic, None, &[&bytes[..cut], error]);
+        let err = result.expect_err("an error event");
+        assert_eq!(err.class(), vocab::ErrorClass::Status, "{err}");
+        // OpenAI's [DONE] means nothing in Anthropic's framing: its data is not JSON.
+        let (_, result) = read_as(AnswerFraming::Anthropic, None, &[b"data: [DONE]\n\n"]);
+        assert_eq!(result.unwrap_err().class(), vocab::ErrorClass::Parse);
     }
 
     #[test]
@@ -244,6 +311,7 @@ mod tests {
         }
         let mut r = AnswerReader::new(
             AnswerFraming::OpenAi,
+            None,
             sse_wire::Limits {
                 max_line_bytes: 64,
                 ..sse_wire::Limits::default()

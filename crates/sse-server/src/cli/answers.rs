@@ -1,4 +1,5 @@
-//! The flags of streamed answers (`POST /v1/chat/completions`): their default tokens and pacing.
+//! The flags of streamed answers (`POST /v1/chat/completions`, `POST /v1/messages`): their
+//! default tokens and pacing.
 
 use std::time::Duration;
 
@@ -55,12 +56,14 @@ fn pace(median: Duration, p99: Option<Duration>) -> Pace {
     }
 }
 
-/// The route, for the help's description.
+/// The routes, for the help's description.
 pub(crate) fn route() -> String {
     format!(
-        "POST {} (a streamed answer in OpenAI's chunk format; body: JSON with \"stream\": true \
-         and max_tokens 1..={}; query ttft_ms=&ttft_p99_ms=&gap_ms=&gap_p99_ms=&seed=)",
+        "POST {} (a streamed answer in OpenAI's chunk format) and POST {} (the same in \
+         Anthropic's typed events); body: JSON with \"stream\": true and max_tokens 1..={}; \
+         query ttft_ms=&ttft_p99_ms=&gap_ms=&gap_p99_ms=&seed=",
         sse_wire::answer::openai::PATH,
+        sse_wire::answer::anthropic::PATH,
         config::MAX_ANSWER_TOKENS,
     )
 }

@@ -5,6 +5,7 @@
 //! | `GET /events?channel=&interval_ms=&size=&count=&heartbeat_ms=&retry_ms=` | the event stream (`events`); each value within its range (`query`), else 400 |
 //! | `POST /messages?channel=` | broadcast the body (`messages`) |
 //! | `POST /v1/chat/completions?ttft_ms=&ttft_p99_ms=&gap_ms=&gap_p99_ms=&seed=` | a streamed answer in OpenAI's chunk format (`answers/`) |
+//! | `POST /v1/messages?` (the same keys) | a streamed answer in Anthropic's typed events (`answers/`) |
 //! | `GET /ws?channel=&interval_ms=&size=&count=&heartbeat_ms=` | on the WebSocket listeners: a WebSocket (`ws`); elsewhere 404 |
 //! | `GET /stats` | [`crate::Stats`] as JSON |
 //! | `GET /health` | `ok` |
@@ -30,6 +31,8 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 
+use vocab::AnswerFraming;
+
 use crate::app::App;
 use crate::app::Conn;
 use crate::stats::incr;
@@ -40,6 +43,9 @@ pub(crate) use response::Body;
 use response::{json, refused, text, with_type};
 
 const DEMO_PAGE: &str = include_str!("demo.html");
+/// Where each framing's questions are asked.
+const OPENAI: &str = sse_wire::answer::openai::PATH;
+const ANTHROPIC: &str = sse_wire::answer::anthropic::PATH;
 
 /// Answers one request.
 pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<RequestBody>) -> Response<Body> {
@@ -47,7 +53,7 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<RequestBody>)
     let path = req.uri().path();
     let (allowed, allowed_name) = match path {
         "/events" | "/ws" | "/stats" | "/health" | "/" => (Method::GET, "GET"),
-        "/messages" | sse_wire::answer::openai::PATH => (Method::POST, "POST"),
+        "/messages" | OPENAI | ANTHROPIC => (Method::POST, "POST"),
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if req.method() != allowed {
@@ -78,7 +84,8 @@ pub(crate) async fn handle(app: Arc<App>, conn: Conn, req: Request<RequestBody>)
             }
         }
         "/messages" => messages::post(&app, &conn, req).await,
-        sse_wire::answer::openai::PATH => answers::post(&app, &conn, req).await,
+        OPENAI => answers::post(&app, &conn, AnswerFraming::OpenAi, req).await,
+        ANTHROPIC => answers::post(&app, &conn, AnswerFraming::Anthropic, req).await,
         "/stats" => json(StatusCode::OK, &app.stats()),
         "/health" => text(StatusCode::OK, "ok\n"),
         _ => with_type(

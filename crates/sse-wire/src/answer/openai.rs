@@ -3,6 +3,8 @@
 //! chunks, `{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"..."},
 //! "finish_reason":null}]}`, a last chunk whose `finish_reason` is `"stop"`, then `data: [DONE]`.
 //! A chunk may carry `{"error":{...}}` instead when the server fails mid-answer.
+//! The question is [`write_request`]'s body; the reader's token is [`read`]'s (any choice's
+//! `delta.content`), or whatever a JSON pointer names ([`read_at`]).
 //!
 //! ssebench's server adds its send stamp to every chunk (`"sent_ns":N`, as its ticks carry it:
 //! `crate::stamp`), so the client can time each token's delivery.
@@ -12,7 +14,7 @@ use std::fmt::Write;
 
 use serde::Deserialize;
 
-use super::{ChunkError, Piece};
+use super::{json_string, question_text, ChunkError, Piece};
 
 /// Where OpenAI's API takes chat completions.
 pub const PATH: &str = "/v1/chat/completions";
@@ -23,12 +25,7 @@ pub const DONE: &str = "[DONE]";
 /// Appends the JSON body of a streamed question: `model`, `max_tokens`, and one user message
 /// of `prompt_bytes` bytes (at least a few words).
 pub fn write_request(model: &str, max_tokens: u32, prompt_bytes: usize, out: &mut String) {
-    let question = "ssebench question ";
-    let mut content = String::with_capacity(prompt_bytes.max(question.len()));
-    content.push_str(question);
-    while content.len() < prompt_bytes {
-        content.push('x');
-    }
+    let content = question_text(prompt_bytes);
     let _ = write!(
         out,
         "{{\"model\":{},\"stream\":true,\"max_tokens\":{max_tokens},\"messages\":\
@@ -103,6 +100,25 @@ pub fn read(data: &str) -> Result<Piece, ChunkError> {
     Ok(if token { Piece::Token } else { Piece::Empty })
 }
 
+/// [`read`], with the token where `pointer` (a JSON pointer into the chunk) says: `[DONE]` and an
+/// error object mean what they mean in [`read`].
+pub fn read_at(data: &str, pointer: &str) -> Result<Piece, ChunkError> {
+    if data.trim() == DONE {
+        return Ok(Piece::End);
+    }
+    let value = super::json(data)?;
+    if let Some(error) = value.get("error").filter(|e| e.is_object()) {
+        let message = error.get("message").and_then(serde_json::Value::as_str);
+        return Ok(Piece::Error(
+            message.unwrap_or("an error without a message").to_owned(),
+        ));
+    }
+    if !value.is_object() {
+        return Ok(Piece::Empty);
+    }
+    Ok(super::token_at(&value, pointer))
+}
+
 /// The parts of a chunk that matter to the reader; every other field is ignored.
 #[derive(Deserialize)]
 struct Chunk<'a> {
@@ -128,10 +144,6 @@ struct ChoiceDelta<'a> {
 struct ErrorObject<'a> {
     #[serde(default, borrow)]
     message: Option<Cow<'a, str>>,
-}
-
-fn json_string(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 #[cfg(test)]
@@ -183,6 +195,31 @@ mod tests {
             let err = read(bad).expect_err(bad).to_string();
             assert!(err.contains("not the framing's JSON"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_pointer_reads_the_same_chunks_as_the_framing() {
+        let pointer = "/choices/0/delta/content";
+        for delta in [
+            Delta::Role,
+            Delta::Content("hi "),
+            Delta::Content(""),
+            Delta::Stop,
+        ] {
+            let data = chunk(delta);
+            assert_eq!(read_at(&data, pointer).unwrap(), read(&data).unwrap());
+        }
+        assert_eq!(read_at(DONE, pointer).unwrap(), Piece::End);
+        let error = r#"{"error":{"message":"boom"}}"#;
+        assert_eq!(
+            read_at(error, pointer).unwrap(),
+            Piece::Error("boom".into())
+        );
+        // Another server's place for the text.
+        let other = r#"{"token":{"text":"x"}}"#;
+        assert_eq!(read_at(other, "/token/text").unwrap(), Piece::Token);
+        assert_eq!(read_at(other, pointer).unwrap(), Piece::Empty);
+        assert!(read_at("{", pointer).is_err());
     }
 
     #[test]

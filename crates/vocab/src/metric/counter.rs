@@ -21,11 +21,12 @@ pub enum Counter {
     AnswersCompleted,
     TokensReceived,
     AnswerStalls,
+    TokensInBursts,
 }
 
 impl Counter {
     /// Every live counter, in report order.
-    pub const ALL: [Counter; 16] = [
+    pub const ALL: [Counter; 17] = [
         Counter::StreamsRequested,
         Counter::StreamsOpened,
         Counter::ConnectionsOpened,
@@ -42,6 +43,7 @@ impl Counter {
         Counter::AnswersCompleted,
         Counter::TokensReceived,
         Counter::AnswerStalls,
+        Counter::TokensInBursts,
     ];
 
     /// The row name.
@@ -144,6 +146,14 @@ impl Counter {
                 "gaps between two tokens of one answer longer than the scenario's \
                  `answers.stall_threshold`",
             ),
+            Counter::TokensInBursts => (
+                "tokens_in_bursts",
+                NoIncrease,
+                "tokens of an answer that arrived in a burst: more than 4 tokens one right after \
+                 another (each gap at most half the answer's time per output token) after a quiet \
+                 gap longer than 4 times it (a buffered stream: `docs/measurement.md`, \
+                 \"Buffered streams\")",
+            ),
         };
         MetricInfo {
             name,
@@ -161,6 +171,7 @@ impl Counter {
                 | Counter::AnswersCompleted
                 | Counter::TokensReceived
                 | Counter::AnswerStalls
+                | Counter::TokensInBursts
         )
     }
 

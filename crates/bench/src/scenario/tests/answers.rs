@@ -100,7 +100,12 @@ const BAD_VALUES: &[(&str, &str, &str, &str)] = &[
     ("answers", "rate_per_client", "-1.0", "from 0 to 1000"),
     ("answers", "rate_per_client", "\"1\"", "invalid type"),
     ("answers", "think_time", "\"2h\"", "from 0s to 1h"),
-    ("answers", "framing", "\"anthropic\"", "expected \"openai\""),
+    (
+        "answers",
+        "framing",
+        "\"claude\"",
+        "expected \"openai\", \"anthropic\"",
+    ),
     ("answers", "max_tokens", "0", "from 1 to 100000"),
     ("answers", "prompt_size", "40000", "from 0 to 32768"),
     ("answers", "stall_threshold", "\"0s\"", "from 1ms to 1h"),
@@ -218,4 +223,102 @@ fn open_loop_answers_may_run_without_streams() {
     assert_eq!(s.streams_per_client, [0]);
     let w = s.workload(&s.points()[0]);
     assert_eq!(w.answers.per_client(Duration::from_secs(1)), 2);
+}
+
+/// Anthropic's framing asks on its own path; a target's answer keys move the path, name the
+/// model, give the body and the token's place, and are checked like every key.
+#[test]
+fn a_framing_and_a_targets_answer_keys() {
+    let anthropic = EVERY_ANSWER_KEY.replacen("\"openai\"", "\"anthropic\"", 1);
+    let s = parse(&anthropic).unwrap();
+    assert_eq!(s.answers.request.framing, AnswerFraming::Anthropic);
+    assert_eq!(s.answers.request.path, "/v1/messages");
+    let with_target = r#"name = "t"
+protocols = ["h1"]
+stream_kind = "answer"
+duration = "1s"
+[answers]
+framing = "anthropic"
+[target]
+url = "http://127.0.0.1:1"
+answers_path = "/api/chat"
+answers_model = "llama"
+answers_body = '{"m": ${model}, "p": ${prompt}, "n": ${max_tokens}}'
+answers_token = "/message/content"
+"#;
+    let s = parse(with_target).unwrap();
+    let t = crate::scenario::resolve_target(&s, &crate::scenario::TargetFlags::default())
+        .unwrap()
+        .unwrap();
+    let mut request = s.answers.request.clone();
+    t.answers.apply(&mut request);
+    assert_eq!(request.path, "/api/chat");
+    assert_eq!(request.model, "llama");
+    assert_eq!(request.token_pointer.as_deref(), Some("/message/content"));
+    assert!(request
+        .body_template
+        .as_deref()
+        .is_some_and(|b| b.contains("${prompt}")));
+    assert_eq!(
+        request.framing,
+        AnswerFraming::Anthropic,
+        "the framing stays [answers]'s"
+    );
+    // --answers-path overrides the file, and is checked like it.
+    let flags = crate::scenario::TargetFlags {
+        answers_path: Some("/v2".into()),
+        ..crate::scenario::TargetFlags::default()
+    };
+    let t = crate::scenario::resolve_target(&s, &flags)
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.answers.path.as_deref(), Some("/v2"));
+    let flags = crate::scenario::TargetFlags {
+        answers_path: Some("v2".into()),
+        ..crate::scenario::TargetFlags::default()
+    };
+    let e = crate::scenario::resolve_target(&s, &flags).unwrap_err();
+    assert_eq!(e.to_string(), "--answers-path v2: must start with '/'");
+    // Each bad value, on its line.
+    for (from, to, needle) in [
+        (
+            "answers_path = \"/api/chat\"",
+            "answers_path = \"api\"",
+            "start with '/'",
+        ),
+        (
+            "answers_model = \"llama\"",
+            "answers_model = \"\"",
+            "must not be empty",
+        ),
+        ("${model}", "\"${model}\"", "without quotes"),
+        (
+            "\"/message/content\"",
+            "\"message.content\"",
+            "JSON pointer",
+        ),
+    ] {
+        assert!(with_target.contains(from), "{from}");
+        let msg = error(&with_target.replacen(from, to, 1));
+        let key = to.split(" =").next().unwrap_or(to);
+        assert!(
+            msg.contains("target.answers_") && msg.contains(needle),
+            "{key}: {msg}"
+        );
+    }
+    // Without anything asking an answer, the keys would change nothing.
+    let msg = error(&format!(
+        "{GOOD}\n[target]\nurl = \"http://127.0.0.1:1\"\nanswers_model = \"m\"\n"
+    ));
+    assert!(
+        msg.contains("target.answers_model") && msg.contains("nothing asks an answer"),
+        "{msg}"
+    );
+    let flags = crate::scenario::TargetFlags {
+        targets: vec!["https://127.0.0.1:1".into()],
+        answers_path: Some("/v1".into()),
+        ..crate::scenario::TargetFlags::default()
+    };
+    let e = crate::scenario::resolve_target(&parse(GOOD).unwrap(), &flags).unwrap_err();
+    assert!(e.to_string().contains("nothing asks an answer"), "{e}");
 }

@@ -1,10 +1,11 @@
-//! `POST /v1/chat/completions`: a streamed answer, as an OpenAI-compatible server streams one. The
-//! body (read under the same limits as a message's: 413, 408) is the question
-//! (`request`); the answer is `200 text/event-stream` (`stream`): a role chunk, `max_tokens`
-//! tokens (the server's default when the question names none) paced as the server's
+//! `POST /v1/chat/completions` and `POST /v1/messages`: a streamed answer, as an OpenAI-compatible
+//! server, or Anthropic's messages API, streams one. The body (read under the same limits as a
+//! message's: 413, 408) is the question (`request`, the same fields in both); the answer is
+//! `200 text/event-stream` (`stream`): its start, `max_tokens` tokens (the server's default when
+//! the question names none) paced as the server's
 //! [`AnswerDefaults`](crate::config::AnswerDefaults) or the query say, drawn per answer from the
-//! seed (`pace`), a stop chunk and `data: [DONE]`. Each chunk carries the send stamp
-//! (`"sent_ns"`). A question that cannot be honoured is a 400 that names why.
+//! seed (`pace`), its stop and its end (`data: [DONE]`, or `message_stop`). Each event carries
+//! the send stamp (`"sent_ns"`). A question that cannot be honoured is a 400 that names why.
 
 mod pace;
 mod request;
@@ -21,7 +22,13 @@ use crate::routes::messages::body_error;
 use crate::routes::response::{text, Body};
 use pace::Draws;
 
-pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> Response<Body> {
+/// Answers a question POSTed to `framing`'s path.
+pub(crate) async fn post(
+    app: &App,
+    conn: &Conn,
+    framing: vocab::AnswerFraming,
+    req: Request<RequestBody>,
+) -> Response<Body> {
     let counters = &conn.counters;
     let limit = app.body.max_bytes;
     let declared = req
@@ -47,7 +54,14 @@ pub(crate) async fn post(app: &App, conn: &Conn, req: Request<RequestBody>) -> R
         Some(seed) => Draws::new(seed, 0),
         None => Draws::new(app.answers.seed, number),
     };
-    let mut resp = Response::new(stream::open(spec, draws, number, conn, &app.faults.config));
+    let mut resp = Response::new(stream::open(
+        framing,
+        spec,
+        draws,
+        number,
+        conn,
+        &app.faults.config,
+    ));
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,8 +1,10 @@
 //! One streamed answer's body, produced as hyper asks for data (so each chunk is stamped when it
-//! is handed over, as ticks are): the role chunk at once; then the tokens, the first one its time
-//! to first token after the request was read and each next one a drawn gap after the one before
-//! (deadlines on one clock, so a reader that fell behind gets the tokens due meanwhile at once, as
-//! from a model that kept generating); then the stop chunk and `data: [DONE]`.
+//! is handed over, as ticks are): the start at once (OpenAI: the role chunk; Anthropic:
+//! `message_start` and `content_block_start`); then the tokens, the first one its time to first
+//! token after the request was read and each next one a drawn gap after the one before (deadlines
+//! on one clock, so a reader that fell behind gets the tokens due meanwhile at once, as from a
+//! model that kept generating); then the stop (OpenAI: the stop chunk; Anthropic:
+//! `content_block_stop` and `message_delta`) and the end (`data: [DONE]`; `message_stop`).
 //!
 //! Faults: `slow_first_token` delays the first token, `answer_stall` holds the answer after some
 //! tokens, `answer_reset_after` fails the body after some tokens, when the next is due
@@ -15,9 +17,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
+use sse_wire::answer::anthropic::{self, Step};
 use sse_wire::answer::openai::{self, Delta};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+use vocab::AnswerFraming;
 
 use super::pace::Draws;
 use super::request::AnswerSpec;
@@ -40,6 +44,7 @@ enum Stage {
 
 #[derive(Debug)]
 struct Answer {
+    framing: AnswerFraming,
     spec: AnswerSpec,
     draws: Draws,
     /// The answer's number on this server (its chunks' id).
@@ -57,8 +62,9 @@ struct Answer {
     scratch: String,
 }
 
-/// The body of answer `number`, whose request was read now.
+/// The body of answer `number` in `framing`, whose request was read now.
 pub(crate) fn open(
+    framing: AnswerFraming,
     spec: AnswerSpec,
     mut draws: Draws,
     number: u64,
@@ -73,6 +79,7 @@ pub(crate) fn open(
     }
     incr(&counters.answers_open);
     let answer = Answer {
+        framing,
         spec,
         draws,
         number,
@@ -107,15 +114,15 @@ impl Answer {
     }
 
     async fn produce(&mut self) -> Option<Result<Bytes, BodyError>> {
-        let delta = match self.stage {
+        let piece = match self.stage {
             Stage::Ended => return None,
             Stage::Role => {
                 self.stage = Stage::Tokens(0);
-                Delta::Role
+                Written::Start
             }
             Stage::Tokens(n) if n >= self.spec.tokens => {
                 self.stage = Stage::Stop;
-                Delta::Stop
+                Written::Stop
             }
             Stage::Tokens(n) => {
                 if let Some(stall) = self.stall.filter(|s| s.after_tokens == n) {
@@ -134,36 +141,65 @@ impl Answer {
                 }
                 self.due += self.draws.draw(self.spec.token_gap);
                 self.stage = Stage::Tokens(n + 1);
-                return Some(Ok(self.chunk(Delta::Content(word(n)))));
+                Written::Token(word(n))
             }
             Stage::Stop => {
                 self.stage = Stage::Done;
                 incr(&self.counters.answers_done);
-                return Some(Ok(Bytes::from(format!("data: {}\n\n", openai::DONE))));
+                Written::End
             }
             Stage::Done => {
                 self.stage = Stage::Ended;
                 return None;
             }
         };
-        Some(Ok(self.chunk(delta)))
+        Some(Ok(self.write(piece)))
     }
 
-    /// One `data:` event carrying `delta`, stamped now.
-    fn chunk(&mut self, delta: Delta<'_>) -> Bytes {
-        self.scratch.clear();
-        self.scratch.push_str("data: ");
-        openai::write_chunk(
+    /// The events of `piece` in the answer's framing, stamped now.
+    fn write(&mut self, piece: Written) -> Bytes {
+        let (number, model, sent_ns) = (
             self.number,
             &self.spec.model,
-            self.created,
             sse_wire::stamp::now_unix_ns(),
-            delta,
-            &mut self.scratch,
         );
-        self.scratch.push_str("\n\n");
-        Bytes::copy_from_slice(self.scratch.as_bytes())
+        let out = &mut self.scratch;
+        out.clear();
+        match self.framing {
+            AnswerFraming::OpenAi => {
+                let delta = match piece {
+                    Written::Start => Delta::Role,
+                    Written::Token(text) => Delta::Content(text),
+                    Written::Stop => Delta::Stop,
+                    Written::End => return Bytes::from(format!("data: {}\n\n", openai::DONE)),
+                };
+                out.push_str("data: ");
+                openai::write_chunk(number, model, self.created, sent_ns, delta, out);
+                out.push_str("\n\n");
+            }
+            AnswerFraming::Anthropic => {
+                let step = match piece {
+                    Written::Start => Step::Start,
+                    Written::Token(text) => Step::Text(text),
+                    Written::Stop => Step::Stop {
+                        output_tokens: self.spec.tokens,
+                    },
+                    Written::End => Step::End,
+                };
+                anthropic::write_step(number, model, sent_ns, step, out);
+            }
+        }
+        Bytes::copy_from_slice(out.as_bytes())
     }
+}
+
+/// What the answer writes next, in any framing.
+#[derive(Debug, Clone, Copy)]
+enum Written {
+    Start,
+    Token(&'static str),
+    Stop,
+    End,
 }
 
 impl Drop for Answer {
