@@ -6,7 +6,8 @@
    names a Markdown file (README.md, ARCHITECTURE.md, FINDINGS.md, docs/browsers.md, ...), in the
    comments of Rust files and anywhere in Markdown, shell, Python, awk, TOML, YAML and Dockerfiles;
    and every relative Markdown link. A bare file name is looked up beside the citing file, then at
-   the root. Paths git ignores (runs/, results/*) are output, not citations; a pattern
+   the root. Paths git ignores (runs/, results/*) are output, not citations, as are the results
+   files a script under scripts/ (or a README under results/) names as what it writes; a pattern
    (`crates/*/src`, `scripts/<dir>/`, `{a,b}`) is checked up to its fixed part.
 2. Every section citation names a heading of that file: `FILE.md, "Heading"`, `FILE.md "Heading"`,
    `` `FILE.md`, "Heading" ``, `FILE.md ("Heading"`, and Markdown links `FILE.md#anchor`.
@@ -250,7 +251,11 @@ class Tree:
             self.check_sections(f, cited)
         gone = ignored(self.root, sorted({p[3] for p in self.pending}), self.is_git)
         for citing, text, pos, path, what in self.pending:
-            if path not in gone:
+            # A script names the results files it writes, and results/*/README.md those its
+            # directory's scripts write: output, not a citation. A README or doc naming a missing
+            # results file is still reported.
+            output = path.startswith("results/") and citing.startswith(("scripts/", "results/"))
+            if path not in gone and not output:
                 self.report(citing, text, pos, what)
         return self.findings
 
