@@ -13,12 +13,19 @@
 #           streams, 2 POSTs/s) and lossy-network-chat (20 users, one stream, 0.5 POSTs/s each),
 #           RUNS runs: fanout and post_rtt p50/p99, POSTs completed, connections, the client's
 #           QUIC packets lost, the network's drops. -> results/benchmarks/h3-loss.tsv
+#   browser The same question in real Chromium, at one loss rate: the shipped lossy-network (one
+#           tab of 5 streams, 2 POSTs/s) at 100 ms RTT and BROWSER_LOSS % loss (2), h1-tls vs h2 vs
+#           h3, with `bench browser` and, in the same run, the emulation (Chromium's rules): POST
+#           round trip p50/p99, time to first event p50, POSTs completed, connections, errors (and
+#           the emulation's fanout, which the browser's page does not measure), RUNS runs.
+#           -> results/benchmarks/h3-browser-loss.tsv
 #
-#   scripts/bench-h3.sh [scale|loss ...]    # default: both; RUNS=3; LOSS_DURATION=20s (each
-#                                           # loss point's measured time, the scenarios' own)
+#   scripts/bench-h3.sh [scale|loss|browser ...]  # default: scale and loss; RUNS=3;
+#                                                 # LOSS_DURATION=20s (each loss point's measured
+#                                                 # time, the scenarios' own)
 #
-# Needs taskset (util-linux); `loss` needs root, /dev/net/tun and iproute2 (as `bench` with a
-# [network] table does).
+# Needs taskset (util-linux); `loss` and `browser` need root, /dev/net/tun and iproute2 (as `bench`
+# with a [network] table does); `browser` needs Chromium (`apt-get install chromium`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
@@ -143,10 +150,49 @@ loss() {
   results_end
 }
 
+browser() {
+  [ "$(id -u)" = 0 ] || { echo "error: the browser part needs root (an emulated network)" >&2; exit 2; }
+  local duration=${LOSS_DURATION:-20s} loss=${BROWSER_LOSS:-2}
+  results_begin h3-browser-loss "shipped lossy-network, streams_per_client=5, loss=${loss}%, duration=$duration, h1-tls vs h2 vs h3, RTT 100 ms; bench browser (Chromium) and the emulation in the same run; latencies in ms"
+  echo "# chromium: $(chromium --version 2>/dev/null || echo unknown)" >> "$RESULTS_FILE"
+  local sets=(--set "duration=$duration" --set streams_per_client=5 --set "network.loss=$loss")
+  for i in $(seq 1 "$runs"); do
+    for client in chromium emulated; do
+      echo "== browser: lossy-network at ${loss}% loss, $client, run $i of $runs"
+      local cmd=("$bench")
+      [ "$client" = chromium ] && cmd+=(browser)
+      "${cmd[@]}" lossy-network "${sets[@]}" --out "$work/browser-$client-$i" --no-plot --no-progress \
+        > "$work/browser-$client-$i.out" 2>&1 || { tail -5 "$work/browser-$client-$i.out" >&2; exit 1; }
+      local csv
+      csv=$(ls "$work/browser-$client-$i"/*.csv)
+      for arm in h1-tls h2 h3; do
+        local case="$client $arm"
+        for metric in post_rtt time_to_first_event fanout; do
+          local p50 p99
+          p50=$(row_field "$csv" "$arm" "" "" "$metric" p50)
+          p99=$(row_field "$csv" "$arm" "" "" "$metric" p99)
+          [ -z "$p50" ] || results_add "$i" "$case" "${metric}_p50_ms" "$(ms "$p50")"
+          [ -z "$p99" ] || results_add "$i" "$case" "${metric}_p99_ms" "$(ms "$p99")"
+        done
+        for metric in posts_completed posts_scheduled connections_carrying_requests errors \
+            streams_opened; do
+          local v
+          v=$(row_field "$csv" "$arm" "" "" "$metric" value)
+          [ -z "$v" ] || results_add "$i" "$case" "$metric" "$v"
+        done
+      done
+      grep -E '^(warning|skipping)' "$work/browser-$client-$i.out" | sort | uniq -c | sed 's/^/     /' || true
+    done
+  done
+  results_medians
+  results_end
+}
+
 for part in "${parts[@]}"; do
   case "$part" in
     scale) scale ;;
     loss) loss ;;
-    *) echo "error: unknown part $part (scale, loss)" >&2; exit 2 ;;
+    browser) browser ;;
+    *) echo "error: unknown part $part (scale, loss, browser)" >&2; exit 2 ;;
   esac
 done

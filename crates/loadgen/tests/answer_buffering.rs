@@ -2,7 +2,8 @@
 //! or 300 ms went by (as a reverse proxy with response buffering does), the tokens of an answer
 //! paced at 50 per second arrive a dozen at a time, and more than a quarter of them are counted in
 //! `tokens_in_bursts`, so the point looks buffered; without the proxy none are. The rule:
-//! `docs/measurement.md`, "Buffered streams".
+//! `docs/measurement.md`, "Buffered streams". The proxy relays TCP bytes, so the buffered case
+//! runs on the event-stream arms over TCP; the direct one on every event-stream arm, h3 included.
 
 use std::time::Duration;
 
@@ -70,7 +71,7 @@ fn share(out: &PointOutcome) -> (u64, u64) {
     )
 }
 
-#[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
+#[test_support::arms(sse_tcp, flavor = "multi_thread", worker_threads = 2)]
 async fn a_buffering_proxy_is_named(arm: Protocol) {
     for framing in AnswerFraming::ALL {
         let (bursts, tokens) = share(&point(arm, true, framing).await);

@@ -25,7 +25,8 @@
 //!
 //! The selections: `all`; `sse` (the arms with event streams and POSTs: not WebSocket); `http1`
 //! (neither multiplexed nor WebSocket); `http2`; `multiplexed` (HTTP/2 and HTTP/3); `websocket`;
-//! `tls`; `tcp` (every arm on TCP: not HTTP/3's QUIC); or one arm's name (`h1`), for a test of
+//! `tls`; `tcp` (every arm on TCP: not HTTP/3's QUIC); `sse_tcp` (the event-stream arms on TCP:
+//! what a TCP proxy between client and server can carry); or one arm's name (`h1`), for a test of
 //! one arm in every browser. What follows the selection goes to `#[tokio::test(...)]` as it is
 //! (the runtime's flavour and worker threads; tokio's default, one thread, without it). A function
 //! that is not `async` gets a plain `#[test]` (it builds its own runtime) and takes no such
@@ -45,13 +46,14 @@ enum Selection {
     Websocket,
     Tls,
     Tcp,
+    SseTcp,
     /// One arm, by its name.
     One(Protocol),
 }
 
 impl Selection {
     /// Every selection with the word that names it.
-    const WORDS: [(&'static str, Selection); 8] = [
+    const WORDS: [(&'static str, Selection); 9] = [
         ("all", Selection::All),
         ("sse", Selection::Sse),
         ("http1", Selection::Http1),
@@ -60,6 +62,7 @@ impl Selection {
         ("websocket", Selection::Websocket),
         ("tls", Selection::Tls),
         ("tcp", Selection::Tcp),
+        ("sse_tcp", Selection::SseTcp),
     ];
 
     fn parse(word: &str) -> Result<Selection, String> {
@@ -93,6 +96,7 @@ impl Selection {
             Selection::Websocket => arm.is_websocket(),
             Selection::Tls => arm.is_tls(),
             Selection::Tcp => arm.transport() == Transport::Tcp,
+            Selection::SseTcp => !arm.is_websocket() && arm.transport() == Transport::Tcp,
             Selection::One(one) => arm == one,
         }
     }
@@ -310,6 +314,12 @@ mod tests {
             .filter(|a| !arms_of(Selection::Websocket).contains(a))
             .collect();
         assert_eq!(arms_of(Selection::Sse), sse);
+        let sse_tcp: Vec<Protocol> = arms_of(Selection::Sse)
+            .into_iter()
+            .filter(|a| arms_of(Selection::Tcp).contains(a))
+            .collect();
+        assert_eq!(arms_of(Selection::SseTcp), sse_tcp);
+        assert!(!sse_tcp.contains(&Protocol::H3) && sse_tcp.contains(&Protocol::H2));
         assert!(arms_of(Selection::Tls).iter().all(|a| a.alpn().is_some()));
         for (_, selection) in Selection::WORDS {
             assert!(!arms_of(selection).is_empty(), "{selection:?} takes no arm");

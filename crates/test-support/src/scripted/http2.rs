@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -164,5 +165,11 @@ struct H2Body<'a>(&'a mut h2::SendStream<Bytes>);
 impl BodySink for H2Body<'_> {
     async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool {
         write_h2(self.0, bytes, seen).await
+    }
+    async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(d) => true,
+            _ = std::future::poll_fn(|cx| self.0.poll_reset(cx)) => false,
+        }
     }
 }

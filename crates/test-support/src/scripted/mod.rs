@@ -349,6 +349,12 @@ where
 trait BodySink {
     /// Writes `bytes` and counts them in `seen`; false once the peer is gone.
     async fn write(&mut self, bytes: &[u8], seen: &Seen) -> bool;
+    /// Waits `d`; false if the peer is seen gone meanwhile (a stream reset), so that a response
+    /// the client gave up is not counted open for the rest of its pause.
+    async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::time::sleep(d).await;
+        true
+    }
 }
 
 /// Plays a reply's steps into `sink`; false if the peer went away before the last one.
@@ -356,10 +362,7 @@ async fn play(steps: &[Step], sink: &mut impl BodySink, seen: &Seen) -> bool {
     for step in steps {
         let ok = match step {
             Step::Write(bytes) => sink.write(bytes, seen).await,
-            Step::Sleep(d) => {
-                tokio::time::sleep(*d).await;
-                true
-            }
+            Step::Sleep(d) => sink.sleep(*d).await,
             Step::Flood { chunk, max_bytes } => {
                 let mut written = 0;
                 while written < *max_bytes && sink.write(chunk, seen).await {
