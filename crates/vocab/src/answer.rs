@@ -129,13 +129,13 @@ pub struct AnswerRequest {
 impl AnswerPlan {
     /// How many open-loop answers each client asks in `duration`: `floor(rate x duration)`.
     pub fn per_client(&self, duration: Duration) -> usize {
-        crate::workload::open_loop_count(self.rate_per_client, duration)
+        crate::open_loop::count(self.rate_per_client, duration)
     }
 
     /// When open-loop answer `k` of a client with `phase` is due, from the end of warm-up:
     /// `(k + phase) / rate`.
     pub fn due(&self, k: usize, phase: f64) -> Duration {
-        crate::workload::open_loop_due(self.rate_per_client, k, phase)
+        crate::open_loop::due(self.rate_per_client, k, phase)
     }
 }
 

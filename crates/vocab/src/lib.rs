@@ -28,6 +28,7 @@ mod error_chain;
 mod error_class;
 mod interval;
 mod metric;
+mod open_loop;
 mod protocol;
 mod word;
 mod workload;

@@ -88,7 +88,7 @@ pub struct PostPlan {
 impl PostPlan {
     /// How many POSTs each client sends in `duration`: `floor(rate x duration)`, 0 without a rate.
     pub fn per_client(&self, duration: Duration) -> usize {
-        open_loop_count(self.rate_per_client, duration)
+        crate::open_loop::count(self.rate_per_client, duration)
     }
 
     /// The offset of client `index` of `clients` within one period, in periods (`index /
@@ -100,24 +100,8 @@ impl PostPlan {
     /// When POST `k` of a client with `phase` is due, counted from the start of the measured
     /// time (the end of warm-up): `(k + phase) / rate`.
     pub fn due(&self, k: usize, phase: f64) -> Duration {
-        open_loop_due(self.rate_per_client, k, phase)
+        crate::open_loop::due(self.rate_per_client, k, phase)
     }
-}
-
-/// How many requests an open-loop schedule of `rate` per second makes in `duration`:
-/// `floor(rate x duration)`, 0 without a rate (POSTs and answers alike).
-pub(crate) fn open_loop_count(rate: f64, duration: Duration) -> usize {
-    if rate > 0.0 {
-        (rate * duration.as_secs_f64()).floor() as usize
-    } else {
-        0
-    }
-}
-
-/// When request `k` of an open-loop schedule of `rate` per second at `phase` is due:
-/// `(k + phase) / rate`.
-pub(crate) fn open_loop_due(rate: f64, k: usize, phase: f64) -> Duration {
-    Duration::from_secs_f64((k as f64 + phase) / rate)
 }
 
 #[cfg(test)]

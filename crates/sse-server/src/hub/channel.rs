@@ -5,65 +5,15 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::budget::{ReplayBudget, MESSAGE_OVERHEAD};
+use super::budget::ReplayBudget;
 use super::held::Held;
+use super::message::Message;
 use crate::peer::ClientAddr;
 use crate::stats::ListenerCounters;
-
-/// One `message` event, encoded, with its per-channel id.
-#[derive(Debug, Clone)]
-pub(crate) struct Message {
-    pub(crate) id: u64,
-    pub(crate) event: Bytes,
-    /// The message as published, what a WebSocket subscriber is sent: a slice of `event` when the
-    /// body is one line (no copy), its own buffer otherwise.
-    pub(crate) data: Bytes,
-    /// What it counts against the replay budget.
-    pub(super) cost: usize,
-}
-
-impl Message {
-    /// Message `id` of its channel, with body `data`: encoded once as a complete `message` event.
-    pub(crate) fn encode(id: u64, data: &str) -> Message {
-        let mut buf = Vec::with_capacity(data.len() + 48);
-        let id_text = id.to_string();
-        sse_wire::Event {
-            id: Some(&id_text),
-            event: Some("message"),
-            data,
-            retry: None,
-        }
-        .encode_into(&mut buf);
-        // One line of data encodes as `id: ID\nevent: message\ndata: DATA\n\n`; every line
-        // break makes it longer (a `data: ` and a `\n` for at most two bytes of break).
-        let one_line =
-            buf.len() == "id: \nevent: message\ndata: \n\n".len() + id_text.len() + data.len();
-        let copied = if one_line { 0 } else { data.len() };
-        let cost = buf
-            .capacity()
-            .saturating_add(copied)
-            .saturating_add(MESSAGE_OVERHEAD);
-        let event = Bytes::from(buf);
-        let data = if one_line {
-            // `data: BODY\n\n` ends the event.
-            let end = event.len() - 2;
-            event.slice(end - data.len()..end)
-        } else {
-            Bytes::copy_from_slice(data.as_bytes())
-        };
-        Message {
-            id,
-            event,
-            data,
-            cost,
-        }
-    }
-}
 
 /// What a new subscriber must be sent before live messages: the ids `next..=end`, read from the
 /// ring as the stream is written ([`Channel::replay_batch`]).

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::channel::Message;
+use super::message::Message;
 
 /// What one place in a subscriber's queue costs beyond the message: the message's handle in the
 /// queue's block, and the block's share of bookkeeping.

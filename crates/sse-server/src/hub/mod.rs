@@ -24,6 +24,7 @@
 mod budget;
 mod channel;
 mod held;
+mod message;
 mod replays;
 mod table;
 
@@ -37,8 +38,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use budget::Refusal;
-pub(crate) use channel::{Message, Replay, ReplayBatch};
+pub(crate) use channel::{Replay, ReplayBatch};
 pub(crate) use held::{Held, QueueGauge};
+pub(crate) use message::Message;
 pub(crate) use replays::ReplaySlots;
 
 use crate::peer::ClientAddr;
