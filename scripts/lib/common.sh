@@ -37,6 +37,10 @@ build_release() {
 start_server() {
   local out=$1 err=$2 lines=$3
   shift 3
+  # Emptied here, not by the background job's redirection, which may run after the first check
+  # below and let it read a previous server's lines.
+  : > "$out"
+  : > "$err"
   "$@" > "$out" 2> "$err" &
   server_pid=$!
   for _ in $(seq 100); do
