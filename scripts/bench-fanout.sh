@@ -11,7 +11,8 @@
 #
 # A point is ARM:SUBSCRIBERS:POSTS_PER_S (ARM h1: cleartext HTTP/1.1; h2: HTTP/2 over TLS, ALPN h2).
 # Per run and point, for each server: the server process's CPU time (utime + stime from
-# /proc/PID/stat, nginx's master and worker added) from bench's start to its end (connects, warm-up
+# /proc/PID/stat, nginx's master and worker added; each server process started afresh for the
+# point) from bench's start to its end (connects, warm-up
 # with no messages, then the measured point: every delivery happens in the point), the events
 # received, CPU-seconds per million delivered events, fan-out p50/p99 (POST sent -> event parsed at
 # each subscriber, ms), messages expected and lost (the loss proof), errors; then the ratio ours /
@@ -75,20 +76,30 @@ cpu_ticks() {
 field() { report_field "$2" "$3" < "$1"; }
 ms() { awk -v us="${1:-}" 'BEGIN { if (us == "") print "-"; else printf "%.2f", us / 1000 }'; }
 
-# --- the two servers ----------------------------------------------------------------------------
-# Ours: the release binary, one tokio worker thread, on CPU 1; ticks off, everything else default.
-start_server "$work/server.out" "$work/server.err" 2 env TOKIO_WORKER_THREADS=1 taskset -c 1 \
-  target/release/server --h1 127.0.0.1:0 --h2 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem" \
-  --event-interval 1d
-ours_pids=("$server_pid")
-ours_h1=$(listening_url "$work/server.out" h1)
-ours_h2=$(listening_url "$work/server.out" h2)
-
-# nginx + nchan: one worker on CPU 1, EventSource subscribers at /sub, the HTTP publisher at /pub.
-p1=$(free_port)
-p2=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
+# --- the two servers, started afresh for every point and run ----------------------------------
+# Each server's address space is capped (MEMORY_CAP_KB, default 2 GiB): in a first version that
+# kept nginx up across points, its worker grew to 24 GB at 200,000 deliveries/s (bench behind on
+# CPU 0) and was killed by the kernel's OOM killer, on a machine others share.
+cap_kb=${MEMORY_CAP_KB:-2097152}
+server_pids=()
+# start_ours: the release binary, one tokio worker thread, on CPU 1; ticks off, all else default.
+start_ours() {
+  start_server "$work/server.out" "$work/server.err" 2 env TOKIO_WORKER_THREADS=1 taskset -c 1 \
+    prlimit --as=$((cap_kb * 1024)) target/release/server --h1 127.0.0.1:0 --h2 127.0.0.1:0 \
+    --cert "$work/cert.pem" --key "$work/key.pem" --event-interval 1d
+  server_pids=("$server_pid")
+  ours_h1=$(listening_url "$work/server.out" h1)
+  ours_h2=$(listening_url "$work/server.out" h2)
+}
+# start_nchan: nginx + nchan, one worker on CPU 1, EventSource subscribers at /sub, the HTTP
+# publisher at /pub, on two free ports (cleartext HTTP/1.1; TLS with ALPN h2).
+start_nchan() {
+  local p1 p2
+  p1=$(free_port)
+  p2=$(free_port)
+  rm -rf "$work/nginx"
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx.conf" <<CONF
 load_module $nchan_module;
 worker_processes 1;
 worker_rlimit_nofile 40000;
@@ -116,14 +127,28 @@ http {
   }
 }
 CONF
-taskset -c 1 nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
-nginx_pid=$!
-for _ in $(seq 50); do [ -n "$(pgrep -P "$nginx_pid" || true)" ] && break; sleep 0.1; done
-nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
-[ -n "$nginx_worker" ] || { echo "error: nginx did not start: $(cat "$work/nginx.err")" >&2; exit 1; }
-nchan_pids=("$nginx_pid" "$nginx_worker")
-nchan_h1="http://127.0.0.1:$p1"
-nchan_h2="https://127.0.0.1:$p2"
+  taskset -c 1 prlimit --as=$((cap_kb * 1024)) nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+  nginx_pid=$!
+  local worker=""
+  for _ in $(seq 50); do
+    worker=$(pgrep -P "$nginx_pid" | head -1 || true)
+    [ -z "$worker" ] || break
+    sleep 0.1
+  done
+  [ -n "$worker" ] || { echo "error: nginx did not start: $(cat "$work/nginx.err")" >&2; exit 1; }
+  # Let it listen before the first connect.
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p1") 2>/dev/null && break
+    sleep 0.1
+  done
+  server_pids=("$nginx_pid" "$worker")
+  nchan_h1="http://127.0.0.1:$p1"
+  nchan_h2="https://127.0.0.1:$p2"
+}
+stop_nchan() {
+  [ -z "$nginx_pid" ] || { kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; }
+  nginx_pid=""
+}
 
 RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration scripts/bench-fanout.sh" \
   results_begin fanout-nchan "ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
@@ -131,7 +156,8 @@ RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration
 # one_point RUN SERVER ARM SUBSCRIBERS POSTS_PER_S CASE: bench against SERVER, figures to the file;
 # sets per_event (CPU-seconds per million delivered events).
 one_point() {
-  local run=$1 server=$2 arm=$3 subs=$4 rate=$5 case=$6 f="$work/point.toml" url extra=()
+  local run=$1 server=$2 arm=$3 subs=$4 rate=$5 case=$6 f="$work/point.toml" url extra=() url_var
+  "start_$server"
   url_var=${server}_$arm
   url=${!url_var}
   {
@@ -149,12 +175,14 @@ one_point() {
   } > "$f"
   [ "$arm" = h2 ] && extra+=(--cacert "$work/cert.pem")
   [ "$server" = nchan ] && extra+=(--events-path '/sub?channel=CHANNEL' --messages-path '/pub?channel=CHANNEL')
-  local pids_var="${server}_pids[@]" c0 c1
-  c0=$(cpu_ticks "${!pids_var}")
+  local c0 c1
+  c0=$(cpu_ticks "${server_pids[@]}")
   rm -rf "$work/out"
   taskset -c 0 target/release/bench "$f" --target "$arm=$url" "${extra[@]}" --out "$work/out" --no-plot \
     --no-progress > "$work/bench.out" 2>&1 || { cat "$work/bench.out" >&2; exit 1; }
-  c1=$(cpu_ticks "${!pids_var}")
+  c1=$(cpu_ticks "${server_pids[@]}")
+  stop_server
+  stop_nchan
   local csv got cpu_s
   csv=$(ls "$work"/out/*.csv)
   got=$(field "$csv" events_received value)
