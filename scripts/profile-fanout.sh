@@ -127,14 +127,14 @@ if [ "$mode" = syscalls ]; then
   awk -F, -v d="$delivered" '$1 ~ /^[0-9]+$/ { printf "  %-34s %10d  %.3f\n", $3, $1, $1 / d }' "$out/syscalls.csv"
 elif [ "$mode" = perf ]; then
   perf report -i "$out/perf.data" --no-children --sort symbol --stdio --percent-limit 0.7 -g none \
-    2>/dev/null | grep -v '^$' | head -60 | tee "$out/self.txt"
+    2>/dev/null | grep -v '^$' | head -60 | tee "$out/self.txt" || true
   perf report -i "$out/perf.data" --children --sort symbol --stdio --percent-limit 3 -g none \
-    2>/dev/null | grep -v '^$' | head -70 > "$out/children.txt"
+    2>/dev/null | grep -v '^$' | head -70 > "$out/children.txt" || true
   echo "inclusive: $out/children.txt"
 else
-  total=$(callgrind_annotate "$out/callgrind.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
-  echo "instructions (Ir), whole server run: $total; per delivered event: $((total / events))"
-  callgrind_annotate "$out/callgrind.out" 2>/dev/null | head -60 > "$out/annotate.txt"
-  echo "top functions: $out/annotate.txt"
+  total=$(awk '/Collected :/ { print $NF }' "$out/server.err")
+  echo "instructions (Ir), whole server run (start, connects, the point): $total; per delivered event: $((total / events))"
+  callgrind_annotate --inclusive=yes "$out/callgrind.out" > "$out/inclusive.txt" 2>/dev/null || true
+  echo "functions by inclusive instructions: $out/inclusive.txt"
 fi
 echo "profiles: $out"
