@@ -12,11 +12,10 @@
 #
 # ARM is h1 (cleartext HTTP/1.1, the default) or h2 (TLS, ALPN h2); SERVER is ours (the default)
 # or nchan (nginx + nchan as scripts/bench-fanout.sh runs it, scripts/lib/nchan.sh; its worker
-# process is the one profiled). SUBSCRIBERS (default 500),
-# POSTS_PER_S (default 100 for perf; callgrind runs the server ~50x slower, so its defaults are
-# 100 subscribers at 20 POSTs/s), DURATION (s, default 10). The profiles are left in OUT (default
-# a new temporary directory, printed) and are not committed; FINDINGS.md, "Fan-out profile", says
-# what they showed. callgrind counts instructions, so its figure is repeatable on a busy machine:
+# process is the one profiled). SUBSCRIBERS (default 500), POSTS_PER_S (default 100; callgrind
+# runs the server ~50x slower, so its defaults are 100 subscribers at 20 POSTs/s), DURATION (s,
+# default 10). The profiles are left in OUT (default a new temporary directory, printed) and are
+# not committed; crates/sse-server/FINDINGS.md, "Fan-out profile", says what they showed. callgrind counts instructions, so its figure is repeatable on a busy machine:
 # use it for before/after of a change. SSEBENCH_NO_BUILD=1 skips the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
