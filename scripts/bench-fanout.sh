@@ -12,18 +12,19 @@
 # A point is ARM:SUBSCRIBERS:POSTS_PER_S (ARM h1: cleartext HTTP/1.1; h2: HTTP/2 over TLS, ALPN h2).
 # Per run and point, for each server: the server process's CPU time (utime + stime from
 # /proc/PID/stat, nginx's master and worker added; each server process started afresh for the
-# point) from bench's start to its end (connects, warm-up
-# with no messages, then the measured point: every delivery happens in the point), the events
+# point) from bench's start to its end (connects, warm-up with no messages, then the measured
+# point: every delivery happens in the point), the events
 # received, CPU-seconds per million delivered events, fan-out p50/p99 (POST sent -> event parsed at
 # each subscriber, ms), messages expected and lost (the loss proof), errors; then the ratio ours /
 # nchan of CPU per delivered event. Our server's ticks are off (--event-interval 1d): nchan sends
 # none, so every event either server sends is a delivered message (and the one tick ours sends each
-# stream as it opens: 500 of a point's 1,000,000 events). Servers and bench alternate
-# within a run, so both see the same machine.
+# stream as it opens: 500 events a point, against 500,000 or more). The two servers take turns
+# within a run (which goes first alternates run by run), so both see the same machine.
 #
 # Results: results/benchmarks/fanout-nchan.tsv through scripts/lib/results.sh (RESULTS_DIR
 # overrides the directory). WARMUP (s, default 2) and DURATION (s, default 10) set each point's
-# length. SSEBENCH_NO_BUILD=1 skips the release build.
+# length; MEMORY_CAP_KB (default 2 GiB) caps each server's address space. SSEBENCH_NO_BUILD=1
+# skips the release build.
 #
 # bench's POSTs are an open-loop plan per client: each client sends floor(rate x duration) POSTs,
 # its rate the point's POSTs/s divided by its subscribers, so a point needs POSTS_PER_S x DURATION
@@ -31,7 +32,7 @@
 # at 50,000 deliveries/s (10 POSTs/s: one POST per client every 500 s) are not among the points.
 #
 # Needs: nginx-light and libnginx-mod-nchan (installed with apt-get when missing), openssl,
-# taskset, python3.
+# taskset, prlimit, python3, bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
