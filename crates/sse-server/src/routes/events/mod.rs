@@ -23,6 +23,7 @@
 
 mod frames;
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -30,7 +31,7 @@ use futures_util::StreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::time::sleep;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::activity::StreamActivity;
 use crate::app::Conn;
@@ -89,6 +90,11 @@ struct EventStream {
     position: u64,
     schedule: Schedule,
     shutdown: CancellationToken,
+    /// `shutdown` and the subscription's overflow awaited by one future each for the stream's
+    /// life, so that every wait for the next message polls them instead of registering and
+    /// dropping a waiter on each token (crates/sse-server/FINDINGS.md, "Fan-out profile").
+    shutdown_wait: Pin<Box<WaitForCancellationFutureOwned>>,
+    overflow_wait: Pin<Box<WaitForCancellationFutureOwned>>,
     counters: Arc<ListenerCounters>,
     /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
@@ -130,8 +136,10 @@ pub(crate) fn open(
         replay_waited: false,
         schedule: Schedule::new(&query, faults, next_tick),
         query,
-        subscription,
         pending,
+        shutdown_wait: Box::pin(conn.streams.clone().cancelled_owned()),
+        overflow_wait: Box::pin(subscription.overflowed.clone().cancelled_owned()),
+        subscription,
         shutdown: conn.streams.clone(),
         counters,
         activity: conn.stream_activity(),
@@ -202,8 +210,8 @@ impl EventStream {
             }
             return tokio::select! {
                 biased;
-                () = self.shutdown.cancelled() => None,
-                () = self.subscription.overflowed.cancelled() => None,
+                () = &mut self.shutdown_wait => None,
+                () = &mut self.overflow_wait => None,
                 () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => continue,
                 () = deadline(self.schedule.stall.as_mut().map(|(at, _)| at)) => continue,
                 message = self.subscription.queue.recv() => match message {
