@@ -56,11 +56,11 @@ protocols = ["h1", "h1-tls", "h2", "h2c"]
 duration = "2s"
 
 [target]
-url = "https://127.0.0.1:8443"
-h1 = "http://127.0.0.1:8080"
-h1-tls = "https://127.0.0.1:8444"
-h2 = "https://127.0.0.1:8445"
-h2c = "http://127.0.0.1:8081"
+url = "https://127.0.0.1:443"
+h1 = "http://127.0.0.1:80"
+h1-tls = "https://127.0.0.1:444"
+h2 = "https://127.0.0.1:445"
+h2c = "http://127.0.0.1:81"
 events_path = "/sse"
 messages_path = "/chat"
 cacert = "ca.pem"
@@ -105,11 +105,11 @@ fn every_key_parses() {
     assert_eq!(t.urls.len(), 4);
     assert_eq!(
         t.urls[1],
-        (Protocol::H1Tls, "https://127.0.0.1:8444".to_owned())
+        (Protocol::H1Tls, "https://127.0.0.1:444".to_owned())
     );
     assert_eq!(
         t.url_from(Protocol::H2),
-        "x.toml:9: target.h2 = \"https://127.0.0.1:8445\""
+        "x.toml:9: target.h2 = \"https://127.0.0.1:445\""
     );
     assert_eq!(t.events_path, "/sse");
     assert_eq!(
