@@ -7,15 +7,13 @@
 //! connections for its whole length, so six answers stall a seventh, an eighth and the POST;
 //! over HTTP/2 and HTTP/3 they are streams of one connection and nothing waits.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use loadgen::{Counter, Metrics, PointConfig, Reach, Target, Trust};
+use loadgen::Counter;
 use sse_server::Protocol;
-use tokio_util::sync::CancellationToken;
 use vocab::{BrowserProfile, StreamKind, Workload};
 
-use crate::points::{self, find, start_server, Net};
+use crate::points::{self, find, Net};
 
 /// The numbers compared, from either client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,27 +67,8 @@ fn truth(arm: Protocol, answers: u64) -> Agreement {
 }
 
 async fn emulated(arm: Protocol, answers: u32) -> Agreement {
-    let server = start_server(&Net::Loopback, arm, None).await;
-    let url = server.url(arm).unwrap();
-    let trust = Trust::Certificates(vec![server.cert_der()]);
-    let target = Target::within(arm, &url, &trust, Reach::Loopback).unwrap();
-    let config = PointConfig {
-        workload: workload(answers),
-        page_path: Some(browser::PAGE_PATH.into()),
-        ..PointConfig::new(target)
-    };
-    let out = tokio::time::timeout(
-        Duration::from_secs(30),
-        loadgen::run_point(&config, Arc::new(Metrics::new()), &CancellationToken::new()),
-    )
-    .await
-    .expect("an emulated point stops by itself");
-    let server_connections = server
-        .stats()
-        .listener(arm)
-        .unwrap()
-        .connections_carrying_requests;
-    server.shutdown().await;
+    let (out, server_connections) =
+        points::run_emulated(&Net::Loopback, arm, workload(answers), None).await;
     assert!(out.fatal.is_none(), "emulated {arm}: {:?}", out.fatal);
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "emulated {arm} {answers}: errors");

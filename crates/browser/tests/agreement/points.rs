@@ -125,23 +125,24 @@ pub async fn start_server(
         .unwrap()
 }
 
-pub async fn emulated(
+/// Runs `workload` emulated on `protocol` over `net`, against a fresh server (with a stream limit
+/// of `max_streams`, if any): the outcome, and the server's count of connections that carried
+/// requests. The one emulated run of the agreement tests, for streams and answers alike.
+pub async fn run_emulated(
     net: &Net,
     protocol: Protocol,
-    clients: u32,
-    streams: u32,
+    workload: Workload,
     max_streams: Option<u32>,
-) -> (Agreement, Timing) {
+) -> (loadgen::PointOutcome, u64) {
     let server = start_server(net, protocol, max_streams).await;
-    let arm = protocol;
     let url = server.url(protocol).unwrap();
     let reach = match net {
         Net::Loopback => Reach::Loopback,
         Net::Emulated(_) => Reach::EmulatedNetwork,
     };
     let trust = Trust::Certificates(vec![server.cert_der()]);
-    let target = Target::within(arm, &url, &trust, reach).unwrap();
-    let point = point_config(target, workload(clients, streams));
+    let target = Target::within(protocol, &url, &trust, reach).unwrap();
+    let point = point_config(target, workload);
     let out = tokio::time::timeout(
         Duration::from_secs(30),
         loadgen::run_point(&point, Arc::new(Metrics::new()), &CancellationToken::new()),
@@ -154,6 +155,18 @@ pub async fn emulated(
         .unwrap()
         .connections_carrying_requests;
     server.shutdown().await;
+    (out, server_connections)
+}
+
+pub async fn emulated(
+    net: &Net,
+    protocol: Protocol,
+    clients: u32,
+    streams: u32,
+    max_streams: Option<u32>,
+) -> (Agreement, Timing) {
+    let (out, server_connections) =
+        run_emulated(net, protocol, workload(clients, streams), max_streams).await;
     assert!(out.fatal.is_none(), "emulated {protocol}: {:?}", out.fatal);
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "emulated {protocol} {streams}: errors");
