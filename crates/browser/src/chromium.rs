@@ -195,21 +195,23 @@ mod tests {
         );
     }
 
+    /// The arguments Chromium is launched with for `servers`.
+    fn args_for(servers: &[ServerUnderTest]) -> Vec<String> {
+        Chromium::command(
+            &Launcher::direct(),
+            Path::new("c"),
+            Path::new("/p"),
+            servers,
+        )
+        .unwrap()
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+    }
+
     #[test]
     fn a_tls_server_is_trusted_by_its_key_alone() {
-        let args = |server: &ServerUnderTest| -> Vec<String> {
-            let command = Chromium::command(
-                &Launcher::direct(),
-                Path::new("c"),
-                Path::new("/p"),
-                std::slice::from_ref(server),
-            )
-            .unwrap();
-            command
-                .get_args()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
+        let args = |server: &ServerUnderTest| args_for(std::slice::from_ref(server));
         let keys = |args: &[String]| {
             args.iter()
                 .filter(|a| a.starts_with("--ignore-certificate-errors-spki-list="))
@@ -271,19 +273,7 @@ mod tests {
     /// it, and its key is still the only one accepted (no certificate errors ignored wholesale).
     #[test]
     fn quic_only_for_the_h3_servers_origin() {
-        let args = |server: &ServerUnderTest| -> Vec<String> {
-            let command = Chromium::command(
-                &Launcher::direct(),
-                Path::new("c"),
-                Path::new("/p"),
-                std::slice::from_ref(server),
-            )
-            .unwrap();
-            command
-                .get_args()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
+        let args = |server: &ServerUnderTest| args_for(std::slice::from_ref(server));
         let quic = |args: &[String]| -> Vec<String> {
             args.iter()
                 .filter(|a| a.contains("quic"))
@@ -302,6 +292,18 @@ mod tests {
         assert_eq!(
             quic(&all),
             ["--enable-quic", "--origin-to-force-quic-on=127.0.0.1:8443"]
+        );
+        // Several servers: the origins on UDP alone, in one list.
+        let other_h3 = ServerUnderTest {
+            transport: Transport::Udp,
+            ..ServerUnderTest::loopback(9443)
+        };
+        assert_eq!(
+            quic(&args_for(&[h3.clone(), tcp.clone(), other_h3])),
+            [
+                "--enable-quic",
+                "--origin-to-force-quic-on=127.0.0.1:8443,127.0.0.1:9443"
+            ]
         );
         assert!(all
             .iter()
