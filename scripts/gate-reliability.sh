@@ -5,6 +5,7 @@
 #
 #   scripts/gate-reliability.sh [N]          # N gates of each kind (default 20)
 #   KINDS="unchanged ticks/2" scripts/gate-reliability.sh 5    # some kinds only
+#   NAME=gate-reliability-faults KINDS=... scripts/gate-reliability.sh 20   # files named NAME.*
 #
 # Each gate is one full `scripts/ci-regression.sh` (3 new runs of scenarios/ci-smoke.toml against
 # the committed baseline), run as CI runs it, judged once (SSEBENCH_CI_CONFIRM=0), so the figures
@@ -84,9 +85,11 @@ main() {
     esac
   }
 
-  log=results/gate/gate-reliability.log
+  name=${NAME:-gate-reliability}
+  RESULTS_COMMAND="NAME=$name KINDS=\"${kinds[*]}\" scripts/gate-reliability.sh $SCRIPT_ARGS"
+  log=results/gate/$name.log
   mkdir -p results/gate
-  results_begin gate-reliability "one row per gate: flagged 1 (regression) or 0 (passed), judged once; totals at the end"
+  results_begin "$name" "one row per gate: flagged 1 (regression) or 0 (passed), judged once; totals at the end"
   {
     sed -n '/^# /p' "$RESULTS_FILE" | sed 's/^# //'
     echo "baseline: results/baseline/ ($(ls results/baseline/ci-smoke-*.csv | wc -l) runs), largest event_delivery p50 ${delivery_us} us"
