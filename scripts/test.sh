@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command of the README, on a fresh machine: installs (as root, with apt-get) or names
 # (otherwise) what the tests need, builds the server binary some tests run, and runs the
-# workspace's tests. Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p loadgen`).
+# workspace's tests. With no arguments the test binaries run side by side (scripts/run-tests.py:
+# JOBS of them at once, 4 by default; every test runs). Arguments mean a plain, sequential
+# `cargo test --workspace --locked ARGS` (e.g. `scripts/test.sh -p loadgen`, or a test name).
 #
 # What the tests need beyond Rust:
 #   chromium, firefox-esr  the agreement tests run the emulation against both browsers (crates/browser)
@@ -19,6 +21,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}" >&2
@@ -35,4 +38,7 @@ fi
 # The killed-server test runs the `server` binary: build it explicitly rather than rely on
 # `cargo test --workspace` building it for sse-server's own integration tests.
 cargo build --locked --bin server
-cargo test --workspace --locked "$@"
+if [ $# -gt 0 ]; then
+  exec cargo test --workspace --locked "$@"
+fi
+exec python3 scripts/run-tests.py

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Runs the workspace's test binaries side by side: the body of scripts/test.sh.
+
+`cargo test` runs its test binaries one after another, and most of ours spend their time
+waiting (for browsers, for timers, for servers that sleep by design), so on a 2-core machine the
+sequential run took 13 minutes of which the CPUs were busy for a fraction. This script builds
+every test binary once (`cargo test --no-run`), then runs up to JOBS of them at once (each with
+its own libtest threads, in its package's directory as cargo does), the slowest known ones first,
+plus the doctests (`cargo test --doc`) as one more job. Every test of every binary runs; nothing
+is filtered or skipped here.
+
+Each binary's whole output is printed when it ends, in one piece (never interleaved), then a
+table of every binary's wall and CPU seconds, and the failures again at the end. Exit status:
+0 when every binary passed, 1 when any failed or was killed, 2 when the build failed.
+
+    scripts/run-tests.py            # JOBS=4 by default
+    JOBS=1 scripts/run-tests.py     # one binary at a time, as cargo test does
+
+Each binary is killed after TEST_BINARY_TIMEOUT seconds (default 900), so a hung test ends the
+run with a name instead of a CI timeout. Processes that share the machine: the network-emulation
+tests name their namespaces by pid (crates/netem/src/namespace.rs), every server binds port 0,
+every browser gets a fresh profile directory, so binaries running at once cannot collide.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+# The binaries that took longest in the last sequential runs (CI at 03d1bf6: agreement 154 s,
+# loss_proof 65 s, loadgen answers 53 s, answer_framings 48 s, isolation 42 s, post_timing 38 s,
+# ...). Starting them first keeps the run from ending on one long binary; a name missing from
+# this list only starts later, it still runs.
+SLOW_FIRST = [
+    "agreement",
+    "loss_proof",
+    "answers",
+    "answer_framings",
+    "isolation",
+    "post_timing",
+    "answer_buffering",
+    "target_down",
+    "faults",
+    "queue_order",
+    "browser_pool",
+    "hostile_streams",
+    "abuse",
+    "listeners",
+]
+
+
+# Binaries that drive real browsers: Chromium and Firefox each want a core while they start and
+# load pages, and the agreement points time page loads, so at most one of these runs at a time
+# (the others of the run go on beside it).
+ONE_AT_A_TIME = {"agreement", "isolation", "launch"}
+
+
+def build():
+    """Builds every test binary; returns [(label, executable, cwd)]."""
+    cmd = [
+        "cargo", "test", "--workspace", "--locked", "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    binaries = []
+    for line in proc.stdout:
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
+            continue
+        if not msg.get("profile", {}).get("test"):
+            continue
+        target = msg["target"]
+        package = msg["package_id"]
+        manifest = msg.get("manifest_path") or ""
+        cwd = os.path.dirname(manifest) if manifest else os.getcwd()
+        kind = target["kind"][0]
+        crate = os.path.basename(cwd)
+        label = f"{crate} {kind} {target['name']}" if kind != "lib" else f"{crate} lib"
+        binaries.append((label, target["name"], msg["executable"], cwd, package))
+    if proc.wait() != 0:
+        print("error: building the test binaries failed (the compiler's messages are above)",
+              file=sys.stderr)
+        sys.exit(2)
+    return binaries
+
+
+def order(binaries):
+    def rank(entry):
+        name = entry[1]
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+    return sorted(binaries, key=rank)
+
+
+def main():
+    jobs = int(os.environ.get("JOBS", "4"))
+    timeout = float(os.environ.get("TEST_BINARY_TIMEOUT", "900"))
+    if jobs < 1:
+        print("error: JOBS must be at least 1", file=sys.stderr)
+        return 2
+    binaries = order(build())
+    queue = [(label, name, [exe], cwd) for label, name, exe, cwd, _pkg in binaries]
+    # The doctests need rustdoc, so cargo runs them; one job like any binary.
+    queue.append(("doctests", "doctests", ["cargo", "test", "--workspace", "--locked", "--doc"],
+                  os.getcwd()))
+    # cargo test puts the toolchain's libraries on the loader's path for binaries that link them
+    # dynamically (a proc-macro crate's tests link libstd-*.so); so do we.
+    def rustc(*args):
+        return subprocess.run(["rustc", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    sysroot, host = rustc("--print", "sysroot"), rustc("--print", "host-tuple")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in [os.path.join(sysroot, "lib", "rustlib", host, "lib"),
+                    env.get("LD_LIBRARY_PATH", "")] if p)
+
+    started = time.monotonic()
+    running = {}  # pid -> (label, name, proc, output file, start)
+    killed = set()
+    results = []  # (label, wall, cpu, status)
+    failed = []
+    print(f"running {len(queue)} test binaries, up to {jobs} at a time", flush=True)
+    while queue or running:
+        while len(running) < jobs:
+            busy = any(name in ONE_AT_A_TIME for _l, name, _p, _o, _s in running.values())
+            pick = next((i for i, entry in enumerate(queue)
+                         if not (busy and entry[1] in ONE_AT_A_TIME)), None)
+            if pick is None:
+                break
+            label, name, argv, cwd = queue.pop(pick)
+            out = tempfile.TemporaryFile(mode="w+")
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            running[proc.pid] = (label, name, proc, out, time.monotonic())
+        pid, status, usage = os.wait4(-1, os.WNOHANG)
+        if pid == 0:
+            now = time.monotonic()
+            for label, _name, proc, _out, start in list(running.values()):
+                if now - start > timeout and proc.pid not in killed:
+                    killed.add(proc.pid)
+                    os.killpg(proc.pid, 9)
+                    print(f"error: {label} ran over {timeout:.0f} s and was killed", flush=True)
+            time.sleep(0.05)
+            continue
+        if pid not in running:
+            continue
+        label, _name, proc, out, start = running.pop(pid)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - start
+        cpu = usage.ru_utime + usage.ru_stime
+        out.seek(0)
+        text = out.read()
+        out.close()
+        verdict = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        print(f"\n---- {label}: {verdict} in {wall:.1f} s ({cpu:.1f} CPU-s)", flush=True)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        results.append((label, wall, cpu, verdict))
+        if proc.returncode != 0:
+            failed.append((label, text))
+
+    total = time.monotonic() - started
+    cpu_all = sum(r[2] for r in results)
+    # CPU: the binary's own and that of the children it waited for (browsers, servers).
+    print("\n==== test binaries (wall s, CPU s, verdict), slowest first")
+    for label, wall, cpu, verdict in sorted(results, key=lambda r: -r[1]):
+        print(f"{wall:8.1f} {cpu:8.1f}  {label}: {verdict}")
+    print(f"==== {len(results)} binaries in {total:.0f} s wall, {cpu_all:.0f} CPU-s, {jobs} at a time")
+    if failed:
+        for label, text in failed:
+            tail = "\n".join(text.splitlines()[-60:])
+            print(f"\n==== FAILED: {label} (its last 60 lines)\n{tail}")
+        print(f"\nerror: {len(failed)} of {len(results)} test binaries failed: "
+              + ", ".join(label for label, _ in failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
