@@ -92,6 +92,21 @@ pub struct RunArgs {
     /// Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<crate::scenario::Override>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Run one shard of every point: I of N (1-based), the clients whose index modulo N is I-1,
+    /// for several processes or machines sharing a load; `bench merge` joins their reports.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
+    /// Print the summary as JSON on stdout (one object: the run, its points and their metrics)
+    /// instead of the table.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Where a run writes its report, and how it shows progress: the same for `run` and `browser`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Directory for the CSV report and its plot.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,
@@ -101,14 +116,6 @@ pub struct RunArgs {
     /// Never draw a progress bar (one line per point is printed instead).
     #[arg(long)]
     pub no_progress: bool,
-    /// Run one shard of every point: I of N (1-based), the clients whose index modulo N is I-1,
-    /// for several processes or machines sharing a load; `bench merge` joins their reports.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<ShardArg>,
-    /// Print the summary as JSON on stdout (one object: the run, its points and their metrics)
-    /// instead of the table.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
 }
 
 /// `--shard I/N`.
@@ -189,13 +196,6 @@ pub struct BrowserArgs {
     /// as said below].
     #[arg(long, value_name = "PATH", alias = "chromium")]
     pub browser_path: Option<PathBuf>,
-    /// Directory for the CSV report and its plot.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub out: PathBuf,
-    /// Do not draw the SVG plot next to the report.
-    #[arg(long)]
-    pub no_plot: bool,
-    /// Never draw a progress bar (one line per point is printed instead).
-    #[arg(long)]
-    pub no_progress: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

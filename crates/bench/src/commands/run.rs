@@ -58,17 +58,17 @@ pub fn emulated(args: RunArgs) -> ExitStatus {
         return ExitStatus::Usage;
     };
     let opts = RunOptions {
-        out_dir: args.out.clone(),
+        out_dir: args.output.out.clone(),
         target,
         client: Client::Emulated {
             shard: args.shard,
             profile: scenario.browser,
         },
-        progress_bar: !args.no_progress,
+        progress_bar: !args.output.no_progress,
         network,
         server_pid: args.server_pid,
     };
-    execute(&scenario, &opts, !args.no_plot, args.format)
+    execute(&scenario, &opts, !args.output.no_plot, args.format)
 }
 
 /// `bench browser SCENARIO.toml`: the same points in a real headless browser.
@@ -101,17 +101,17 @@ pub fn browser(args: BrowserArgs) -> ExitStatus {
         return ExitStatus::Usage;
     };
     let opts = RunOptions {
-        out_dir: args.out.clone(),
+        out_dir: args.output.out.clone(),
         target: None,
         client: Client::Browser {
             browser: kind,
             path,
         },
-        progress_bar: !args.no_progress,
+        progress_bar: !args.output.no_progress,
         network,
         server_pid: None,
     };
-    execute(&scenario, &opts, !args.no_plot, OutputFormat::Text)
+    execute(&scenario, &opts, !args.output.no_plot, OutputFormat::Text)
 }
 
 /// The scenario's emulated network, started, or `None` without a `[network]` table; `Err` (said
