@@ -14,6 +14,7 @@ table of every binary's wall and CPU seconds, and the failures again at the end.
 0 when every binary passed, 1 when any failed or was killed, 2 when the build failed.
 
     scripts/run-tests.py            # JOBS=4 by default
+    scripts/run-tests.py --list     # each binary's key and how it shares the machine, no run
     JOBS=1 scripts/run-tests.py     # one binary at a time, as cargo test does
 
 Each binary is killed after TEST_BINARY_TIMEOUT seconds (default 900), so a hung test ends the
@@ -30,32 +31,54 @@ import sys
 import tempfile
 import time
 
-# The binaries that took longest in the last sequential runs (CI at 03d1bf6: agreement 154 s,
-# loss_proof 65 s, loadgen answers 53 s, answer_framings 48 s, isolation 42 s, post_timing 38 s,
-# ...). Starting them first keeps the run from ending on one long binary; a name missing from
-# this list only starts later, it still runs.
-SLOW_FIRST = [
-    "agreement",
-    "loss_proof",
-    "answers",
-    "answer_framings",
-    "isolation",
-    "post_timing",
-    "answer_buffering",
-    "target_down",
-    "faults",
-    "queue_order",
-    "browser_pool",
-    "hostile_streams",
-    "abuse",
-    "listeners",
+# How a binary may share the machine, from what it did when runs were side by side on this 2-core
+# machine (CPU seconds per wall second, and which tests failed when others ran beside them):
+# - HEAVY: real browsers or bursts of CPU (agreement used 207 CPU-s in 154 s). One at a time, and
+#   never beside a TIMING binary.
+# - TIMING: light, but they time things in milliseconds (token bursts, goodput, a 50 ms RTT,
+#   deliveries within a grace, a probe's p99), and they failed beside a HEAVY one. Two at a time,
+#   never beside a HEAVY one.
+# - everything named in WAITING: mostly asleep on timers and servers (loadgen `answers`: 3 CPU-s in
+#   53 s), never failed beside the others: any number beside anything, up to JOBS in all.
+# A binary named nowhere counts as HEAVY: a new test binary runs alone until someone measures it.
+HEAVY_FIRST = [  # in this order, the longest first
+    "browser/agreement", "browser/isolation", "bench/cli", "sse-server/abuse_memory",
+    "browser/launch",
 ]
+TIMING = {
+    "loadgen/loss_proof", "loadgen/answer_buffering", "sse-server/faults", "sse-server/abuse",
+    "sse-server/listeners", "netem/emulator", "loadgen/http2_client", "loadgen/slot_reuse",
+    "bench/websocket", "sse-server/abuse_websocket", "sse-server/abuse_channel_flood",
+    "loadgen/websocket", "sse-server/abuse_replay", "sse-server/abuse_replay_memory",
+    "sse-server/gate_faults",
+}
+WAITING = {
+    "loadgen/answers", "loadgen/answer_framings", "loadgen/post_timing", "loadgen/target_down",
+    "loadgen/queue_order", "loadgen/browser_pool", "loadgen/hostile_streams",
+    "loadgen/http2_refusals", "loadgen/http2_slots", "loadgen/http3_client", "loadgen/replays",
+    "loadgen/server_delay", "loadgen/h3_probe", "loadgen/tls_trust", "loadgen/loadgen",
+    "sse-server/budget", "sse-server/events", "sse-server/messages", "sse-server/routes",
+    "sse-server/timeouts", "sse-server/websocket", "sse-server/answers", "sse-server/h3",
+    "sse-server/http2_timeouts", "sse-server/abuse_big_ticks", "sse-server/abuse_channels",
+    "sse-server/abuse_http2_streams", "sse-server/sse_server", "sse-server/server",
+    "bench/bench", "bench/answer_targets", "bench/answers", "bench/failures", "bench/gate",
+    "report/report", "report/compare", "report/csv_contract", "report/every_word", "report/plot",
+    "report/thresholds", "vocab/vocab", "sse-wire/sse_wire", "sse-wire/fuzz_regressions",
+    "test-support/test_support", "test-support/arms", "macros/test_macros", "netem/netem",
+    "browser/browser", "doctests",
+}
+TIMING_AT_ONCE = 2
+# HEAVY binaries also run at a lower priority (nice 10), so the WAITING ones beside them get a core
+# when they wake.
+HEAVY_NICE = 10
 
 
-# Binaries that drive real browsers: Chromium and Firefox each want a core while they start and
-# load pages, and the agreement points time page loads, so at most one of these runs at a time
-# (the others of the run go on beside it).
-ONE_AT_A_TIME = {"agreement", "isolation", "launch"}
+def kind(key):
+    if key in WAITING:
+        return "waiting"
+    if key in TIMING:
+        return "timing"
+    return "heavy"
 
 
 def build():
@@ -82,7 +105,7 @@ def build():
         kind = target["kind"][0]
         crate = os.path.basename(cwd)
         label = f"{crate} {kind} {target['name']}" if kind != "lib" else f"{crate} lib"
-        binaries.append((label, target["name"], msg["executable"], cwd, package))
+        binaries.append((label, f"{crate}/{target['name']}", msg["executable"], cwd, package))
     if proc.wait() != 0:
         print("error: building the test binaries failed (the compiler's messages are above)",
               file=sys.stderr)
@@ -91,9 +114,12 @@ def build():
 
 
 def order(binaries):
+    """HEAVY ones first (the longest first), then TIMING, then WAITING."""
     def rank(entry):
-        name = entry[1]
-        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+        key = entry[1]
+        if key in HEAVY_FIRST:
+            return (0, HEAVY_FIRST.index(key))
+        return ({"heavy": 0, "timing": 1, "waiting": 2}[kind(key)], len(HEAVY_FIRST))
     return sorted(binaries, key=rank)
 
 
@@ -104,6 +130,10 @@ def main():
         print("error: JOBS must be at least 1", file=sys.stderr)
         return 2
     binaries = order(build())
+    if sys.argv[1:] == ["--list"]:
+        for label, key, *_ in binaries:
+            print(f"{kind(key):8} {key}")
+        return 0
     queue = [(label, name, [exe], cwd) for label, name, exe, cwd, _pkg in binaries]
     # The doctests need rustdoc, so cargo runs them; one job like any binary.
     queue.append(("doctests", "doctests", ["cargo", "test", "--workspace", "--locked", "--doc"],
@@ -127,15 +157,24 @@ def main():
     print(f"running {len(queue)} test binaries, up to {jobs} at a time", flush=True)
     while queue or running:
         while len(running) < jobs:
-            busy = any(name in ONE_AT_A_TIME for _l, name, _p, _o, _s in running.values())
-            pick = next((i for i, entry in enumerate(queue)
-                         if not (busy and entry[1] in ONE_AT_A_TIME)), None)
+            kinds = [kind(name) for _l, name, _p, _o, _s in running.values()]
+
+            def admissible(key):
+                k = kind(key)
+                if k == "heavy":
+                    return "heavy" not in kinds and "timing" not in kinds
+                if k == "timing":
+                    return "heavy" not in kinds and kinds.count("timing") < TIMING_AT_ONCE
+                return True
+            pick = next((i for i, entry in enumerate(queue) if admissible(entry[1])), None)
             if pick is None:
                 break
             label, name, argv, cwd = queue.pop(pick)
             out = tempfile.TemporaryFile(mode="w+")
+            nice = HEAVY_NICE if kind(name) == "heavy" else 0
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=(lambda n=nice: os.nice(n)) if nice else None)
             running[proc.pid] = (label, name, proc, out, time.monotonic())
         pid, status, usage = os.wait4(-1, os.WNOHANG)
         if pid == 0:
