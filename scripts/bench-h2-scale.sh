@@ -6,7 +6,9 @@
 #               opened, errors, connections, event_delivery p50/p99, the process's max RSS per
 #               stream (client and embedded server together), and the harness-health line. Then
 #               one run against the `server` binary in its own process for the client's memory
-#               alone.
+#               alone (case external: the server's default tick, one a second per stream), and one
+#               more with the server sending no ticks (case external-no-ticks, issue 27's
+#               configuration).
 #   efficiency  CPU-seconds per million events, bench / h2load, same URLs, same `server` binary
 #               pinned to CPU 1, the clients pinned to CPU 0, in the same run, RUNS pairs:
 #               h2: 1 client x 100 streams on one connection, 1,000 events/s each;
@@ -40,9 +42,11 @@ trap cleanup EXIT
 field() { report_field "$@"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-server() { # $1 = listener flag (--h2, --h1); sets url and server_pid
-  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$1" 127.0.0.1:0 \
-    --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000
+server() { # $1 = listener flag (--h2, --h1), then more server flags; sets url and server_pid
+  local listener=$1
+  shift
+  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$listener" 127.0.0.1:0 \
+    --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000 "$@"
   url=$(listening_url "$work/server.out")
 }
 
@@ -86,21 +90,35 @@ EOF
     results_add "$i" embedded client_lag_p99_ms "$(ms "$(field client_lag p99 < "$csv")")"
     results_add "$i" embedded max_rss_bytes_per_stream "$((rss_kb * 1024 / 100000))"
   done
-  echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
-  server --h2
   sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$work/scale.toml"
-  /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
-    --cacert "$work/cert.pem" --out "$work/scale-ext" --no-plot --no-progress > "$work/scale-ext.out" 2>&1 \
-    || { tail -5 "$work/scale-ext.out" >&2; exit 1; }
-  stop_server
-  csv=$(ls "$work/scale-ext"/*.csv)
-  echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
-  results_add 1 external streams_opened "$(field streams_opened value < "$csv")"
-  results_add 1 external errors "$(field errors value < "$csv")"
-  results_add 1 external bench_max_rss_mib "$(( $(cat "$work/rss") / 1024 ))"
-  results_add 1 external bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
+  external_point external ""
+  external_point external-no-ticks 1d
   results_medians
   results_end
+}
+
+# The scale point against the server binary (its own process, CPU 1): the client's memory alone.
+# $1 the case; $2 the server's --event-interval ("": its default, one tick a second per stream;
+# 1d: no ticks during the run, as issue 27 measured). The client is bench with its defaults for a
+# --target (one load-generator thread), pinned to CPU 0.
+external_point() {
+  local case=$1 interval=$2 extra=()
+  [ -z "$interval" ] || extra=(--event-interval "$interval")
+  echo "== scale: the same point against the server binary (its own process, CPU 1${interval:+, --event-interval $interval}): the client's memory alone"
+  server --h2 "${extra[@]}"
+  /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
+    --cacert "$work/cert.pem" --out "$work/$case" --no-plot --no-progress > "$work/$case.out" 2>&1 \
+    || { tail -5 "$work/$case.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/$case"/*.csv)
+  echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
+  grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
+  results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
+  results_add 1 "$case" errors "$(field errors value < "$csv")"
+  results_add 1 "$case" events_received "$(field events_received value < "$csv")"
+  results_add 1 "$case" bench_max_rss_mib "$(( $(cat "$work/rss") / 1024 ))"
+  results_add 1 "$case" bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
 }
 
 # One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
