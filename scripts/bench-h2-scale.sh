@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP/2 at scale, and the load generator's cost per event against h2load (issue #9). Three parts:
+# HTTP/2 at scale, and the load generator's cost per event against h2load (issue #9). Four parts:
 #
 #   scale       100,000 concurrent h2 streams: 400 clients x 250 streams, one tick per second per
 #               stream, the embedded server (on its own threads). RUNS runs; per run: streams
@@ -15,11 +15,18 @@
 #               h1: 102 connections (17 clients x 6 streams), 1,000 events/s each.
 #   h1-18k      18,000 concurrent HTTP/1.1 connections (3,000 clients x 6 streams) against the
 #               `server` binary: all open, 0 errors.
+#   memory      the load generator's resident memory per h2 stream against the `server` binary
+#               (issue 27), one run per configuration: bench's defaults for a --target (one
+#               load-generator thread) at 100,000 and at 10,000 streams (the difference divided by
+#               90,000 is the memory one more stream costs), two load-generator threads, and
+#               jemalloc instead of glibc's malloc (LD_PRELOAD, when libjemalloc.so.2 is
+#               installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
+#               the end of the warm-up and at the end, so a warm-up transient would show.
 #
-#   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k ...]    # default: all three; RUNS=3
+#   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k|memory ...]  # default: the first three; RUNS=3
 #
 # Each part writes its figures, each run's and their medians, to results/benchmarks/ (h2-scale.tsv,
-# h2-efficiency.tsv, h1-18k.tsv; scripts/lib/results.sh).
+# h2-efficiency.tsv, h1-18k.tsv, h2-memory.tsv; scripts/lib/results.sh).
 #
 # Needs h2load (apt-get install -y nghttp2-client) for `efficiency`, and taskset (util-linux).
 set -euo pipefail
@@ -65,7 +72,7 @@ event_interval = "1s"
 max_concurrent_streams = 256
 EOF
   RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh scale" results_begin h2-scale \
-    "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external); latencies in ms"
+    "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external) and one with no ticks (case external-no-ticks); latencies in ms"
   echo "== scale: 400 clients x 250 h2 streams, embedded server, $runs runs"
   printf '%-4s %15s %7s %6s %17s %15s %14s\n' run opened errors conns delivery_p50/p99 queue_wait_p99 rss_per_stream
   for i in $(seq 1 "$runs"); do
@@ -215,11 +222,84 @@ EOF
   results_end
 }
 
+# One memory point: $1 the case, $2 clients (x 250 streams), $3 client threads ("": bench's
+# default), $4 an environment assignment for bench ("": none). The server binary (default tick)
+# runs on CPU 1; bench is not pinned, so two threads can run.
+memory_point() {
+  local case=$1 clients=$2 threads=$3 env_set=$4 streams=$(($2 * 250))
+  sed "s/^clients = .*/clients = $clients/" "$work/memory.toml" > "$work/$case.toml"
+  [ -z "$threads" ] || echo "client_threads = $threads" >> "$work/$case.toml"
+  server --h2
+  : > "$work/$case.rss"
+  # shellcheck disable=SC2086 # env_set is one word or none
+  /usr/bin/time -f '%M' -o "$work/rss" env $env_set "$bench" "$work/$case.toml" --target "h2=$url" \
+    --cacert "$work/cert.pem" --out "$work/$case" --no-plot --no-progress > "$work/$case.out" 2>&1 &
+  local timer=$! pid="" t=0
+  while kill -0 "$timer" 2>/dev/null; do
+    [ -n "$pid" ] || pid=$(pgrep -P "$timer" | head -1 || true)
+    [ -z "$pid" ] || awk -v t="$t" '/^VmRSS/ { print t, $2 }' "/proc/$pid/status" >> "$work/$case.rss" 2>/dev/null || true
+    sleep 1
+    t=$((t + 1))
+  done
+  wait "$timer" || { tail -5 "$work/$case.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/$case"/*.csv)
+  local peak_kb warm_kb end_kb
+  peak_kb=$(cat "$work/rss")
+  warm_kb=$(awk '$1 <= 15 { v = $2 } END { print v + 0 }' "$work/$case.rss")
+  end_kb=$(awk '{ v = $2 } END { print v + 0 }' "$work/$case.rss")
+  printf '%-16s %8s %7s %4s %9s %9s %9s %9s B\n' "$case" "$(field streams_opened value < "$csv")" \
+    "$(field errors value < "$csv")" "$(grep -oE 'load generator [0-9]+' "$work/$case.out" | grep -oE '[0-9]+$')" \
+    "$((peak_kb / 1024))" "$((warm_kb / 1024))" "$((end_kb / 1024))" "$((peak_kb * 1024 / streams))"
+  grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
+  results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
+  results_add 1 "$case" errors "$(field errors value < "$csv")"
+  results_add 1 "$case" bench_max_rss_mib "$((peak_kb / 1024))"
+  results_add 1 "$case" bench_rss_end_of_warmup_mib "$((warm_kb / 1024))"
+  results_add 1 "$case" bench_rss_at_end_mib "$((end_kb / 1024))"
+  results_add 1 "$case" bench_max_rss_bytes_per_stream "$((peak_kb * 1024 / streams))"
+  peaks[$case]=$peak_kb
+}
+
+memory() {
+  cat > "$work/memory.toml" <<'EOF'
+name = "h2-memory"
+description = "the load generator's memory per h2 stream against the server binary: clients x 250 streams"
+protocols = ["h2"]
+clients = 400
+streams_per_client = 250
+warmup = "15s"
+duration = "20s"
+connect_timeout = "30s"
+EOF
+  RESULTS_COMMAND="scripts/bench-h2-scale.sh memory" results_begin h2-memory \
+    "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, one run per case; RSS in MiB"
+  echo "== memory: the load generator's resident memory per h2 stream against the server binary"
+  printf '%-16s %8s %7s %4s %9s %9s %9s %11s\n' case opened errors thr peak_MiB warm_MiB end_MiB peak/stream
+  declare -A peaks
+  memory_point default-100k 400 "" ""
+  memory_point default-10k 40 "" ""
+  memory_point threads-2-100k 400 2 ""
+  local jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+  if [ -f "$jemalloc" ]; then
+    memory_point jemalloc-100k 400 "" "LD_PRELOAD=$jemalloc"
+  else
+    echo "   (no $jemalloc: the jemalloc case skipped)"
+  fi
+  local marginal=$(((${peaks[default-100k]} - ${peaks[default-10k]}) * 1024 / 90000))
+  echo "   one more stream costs $marginal B ((peak at 100,000 - peak at 10,000) / 90,000)"
+  results_add 1 marginal bench_rss_bytes_per_additional_stream "$marginal"
+  results_medians
+  results_end
+}
+
 for part in "${parts[@]}"; do
   case "$part" in
     scale) scale ;;
     efficiency) efficiency ;;
     h1-18k) h1_18k ;;
-    *) echo "error: unknown part $part (scale, efficiency, h1-18k)" >&2; exit 2 ;;
+    memory) memory ;;
+    *) echo "error: unknown part $part (scale, efficiency, h1-18k, memory)" >&2; exit 2 ;;
   esac
 done
