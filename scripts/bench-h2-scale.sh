@@ -22,6 +22,10 @@
 #               jemalloc instead of glibc's malloc (LD_PRELOAD, when libjemalloc.so.2 is
 #               installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
 #               the end of the warm-up and at the end, so a warm-up transient would show.
+#               Where it goes (the README's reading, 8,000 streams: 32 x 250, 3 s + 3 s): run
+#               `heaptrack target/release/bench POINT.toml --target h2=URL --cacert CERT --no-plot`
+#               (bench itself, not through taskset, which heaptrack would trace instead), then
+#               `heaptrack_print -f heaptrack.bench.*.zst --print-peaks 1 -n 3`.
 #
 #   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k|memory ...]  # default: the first three; RUNS=3
 #
