@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# HTTP/2 at scale, and the load generator's cost per event against h2load (issue #9). Three parts:
+# HTTP/2 at scale, and the load generator's cost per event against h2load (issue #9). Four parts:
 #
 #   scale       100,000 concurrent h2 streams: 400 clients x 250 streams, one tick per second per
 #               stream, the embedded server (on its own threads). RUNS runs; per run: streams
 #               opened, errors, connections, event_delivery p50/p99, the process's max RSS per
 #               stream (client and embedded server together), and the harness-health line. Then
 #               one run against the `server` binary in its own process for the client's memory
-#               alone.
+#               alone (case external: the server's default tick, one a second per stream), and one
+#               more with the server sending no ticks (case external-no-ticks, issue 27's
+#               configuration).
 #   efficiency  CPU-seconds per million events, bench / h2load, same URLs, same `server` binary
 #               pinned to CPU 1, the clients pinned to CPU 0, in the same run, RUNS pairs:
 #               h2: 1 client x 100 streams on one connection, 1,000 events/s each;
 #               h1: 102 connections (17 clients x 6 streams), 1,000 events/s each.
 #   h1-18k      18,000 concurrent HTTP/1.1 connections (3,000 clients x 6 streams) against the
 #               `server` binary: all open, 0 errors.
+#   memory      the load generator's resident memory per h2 stream against the `server` binary
+#               (issue 27), one run per configuration: bench's defaults for a --target (one
+#               load-generator thread) at 100,000 and at 10,000 streams (the difference divided by
+#               90,000 is the memory one more stream costs), two load-generator threads, and
+#               jemalloc instead of glibc's malloc (LD_PRELOAD, when libjemalloc.so.2 is
+#               installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
+#               the end of the warm-up and at the end, so a warm-up transient would show.
+#               Where it goes (the README's reading, 8,000 streams: 32 x 250, 3 s + 3 s): run
+#               `heaptrack target/release/bench POINT.toml --target h2=URL --cacert CERT --no-plot`
+#               (bench itself, not through taskset, which heaptrack would trace instead), then
+#               `heaptrack_print -f heaptrack.bench.*.zst --print-peaks 1 -n 3`.
 #
-#   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k ...]    # default: all three; RUNS=3
+#   scripts/bench-h2-scale.sh [scale|efficiency|h1-18k|memory ...]  # default: the first three; RUNS=3
 #
 # Each part writes its figures, each run's and their medians, to results/benchmarks/ (h2-scale.tsv,
-# h2-efficiency.tsv, h1-18k.tsv; scripts/lib/results.sh).
+# h2-efficiency.tsv, h1-18k.tsv, h2-memory.tsv; scripts/lib/results.sh).
 #
 # Needs h2load (apt-get install -y nghttp2-client) for `efficiency`, and taskset (util-linux).
 set -euo pipefail
@@ -40,9 +53,11 @@ trap cleanup EXIT
 field() { report_field "$@"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-server() { # $1 = listener flag (--h2, --h1); sets url and server_pid
-  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$1" 127.0.0.1:0 \
-    --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000
+server() { # $1 = listener flag (--h2, --h1), then more server flags; sets url and server_pid
+  local listener=$1
+  shift
+  start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "$listener" 127.0.0.1:0 \
+    --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000 "$@"
   url=$(listening_url "$work/server.out")
 }
 
@@ -61,7 +76,7 @@ event_interval = "1s"
 max_concurrent_streams = 256
 EOF
   RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh scale" results_begin h2-scale \
-    "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external); latencies in ms"
+    "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external) and one with no ticks (case external-no-ticks); latencies in ms"
   echo "== scale: 400 clients x 250 h2 streams, embedded server, $runs runs"
   printf '%-4s %15s %7s %6s %17s %15s %14s\n' run opened errors conns delivery_p50/p99 queue_wait_p99 rss_per_stream
   for i in $(seq 1 "$runs"); do
@@ -86,21 +101,35 @@ EOF
     results_add "$i" embedded client_lag_p99_ms "$(ms "$(field client_lag p99 < "$csv")")"
     results_add "$i" embedded max_rss_bytes_per_stream "$((rss_kb * 1024 / 100000))"
   done
-  echo "== scale: the same point against the server binary (its own process, CPU 1): the client's memory alone"
-  server --h2
   sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$work/scale.toml"
-  /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
-    --cacert "$work/cert.pem" --out "$work/scale-ext" --no-plot --no-progress > "$work/scale-ext.out" 2>&1 \
-    || { tail -5 "$work/scale-ext.out" >&2; exit 1; }
-  stop_server
-  csv=$(ls "$work/scale-ext"/*.csv)
-  echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
-  results_add 1 external streams_opened "$(field streams_opened value < "$csv")"
-  results_add 1 external errors "$(field errors value < "$csv")"
-  results_add 1 external bench_max_rss_mib "$(( $(cat "$work/rss") / 1024 ))"
-  results_add 1 external bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
+  external_point external ""
+  external_point external-no-ticks 1d
   results_medians
   results_end
+}
+
+# The scale point against the server binary (its own process, CPU 1): the client's memory alone.
+# $1 the case; $2 the server's --event-interval ("": its default, one tick a second per stream;
+# 1d: no ticks during the run, as issue 27 measured). The client is bench with its defaults for a
+# --target (one load-generator thread), pinned to CPU 0.
+external_point() {
+  local case=$1 interval=$2 extra=()
+  [ -z "$interval" ] || extra=(--event-interval "$interval")
+  echo "== scale: the same point against the server binary (its own process, CPU 1${interval:+, --event-interval $interval}): the client's memory alone"
+  server --h2 "${extra[@]}"
+  /usr/bin/time -f '%M' -o "$work/rss" taskset -c 0 "$bench" "$work/scale.toml" --target "h2=$url" \
+    --cacert "$work/cert.pem" --out "$work/$case" --no-plot --no-progress > "$work/$case.out" 2>&1 \
+    || { tail -5 "$work/$case.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/$case"/*.csv)
+  echo "   opened $(field streams_opened value < "$csv"), errors $(field errors value < "$csv"), bench max RSS $(( $(cat "$work/rss") / 1024 )) MiB = $(( $(cat "$work/rss") * 1024 / 100000 )) B per stream"
+  grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
+  results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
+  results_add 1 "$case" errors "$(field errors value < "$csv")"
+  results_add 1 "$case" events_received "$(field events_received value < "$csv")"
+  results_add 1 "$case" bench_max_rss_mib "$(( $(cat "$work/rss") / 1024 ))"
+  results_add 1 "$case" bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
 }
 
 # One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
@@ -197,11 +226,84 @@ EOF
   results_end
 }
 
+# One memory point: $1 the case, $2 clients (x 250 streams), $3 client threads ("": bench's
+# default), $4 an environment assignment for bench ("": none). The server binary (default tick)
+# runs on CPU 1; bench is not pinned, so two threads can run.
+memory_point() {
+  local case=$1 clients=$2 threads=$3 env_set=$4 streams=$(($2 * 250))
+  sed "s/^clients = .*/clients = $clients/" "$work/memory.toml" > "$work/$case.toml"
+  [ -z "$threads" ] || echo "client_threads = $threads" >> "$work/$case.toml"
+  server --h2
+  : > "$work/$case.rss"
+  # shellcheck disable=SC2086 # env_set is one word or none
+  /usr/bin/time -f '%M' -o "$work/rss" env $env_set "$bench" "$work/$case.toml" --target "h2=$url" \
+    --cacert "$work/cert.pem" --out "$work/$case" --no-plot --no-progress > "$work/$case.out" 2>&1 &
+  local timer=$! pid="" t=0
+  while kill -0 "$timer" 2>/dev/null; do
+    [ -n "$pid" ] || pid=$(pgrep -P "$timer" | head -1 || true)
+    [ -z "$pid" ] || awk -v t="$t" '/^VmRSS/ { print t, $2 }' "/proc/$pid/status" >> "$work/$case.rss" 2>/dev/null || true
+    sleep 1
+    t=$((t + 1))
+  done
+  wait "$timer" || { tail -5 "$work/$case.out" >&2; exit 1; }
+  stop_server
+  csv=$(ls "$work/$case"/*.csv)
+  local peak_kb warm_kb end_kb
+  peak_kb=$(cat "$work/rss")
+  warm_kb=$(awk '$1 <= 15 { v = $2 } END { print v + 0 }' "$work/$case.rss")
+  end_kb=$(awk '{ v = $2 } END { print v + 0 }' "$work/$case.rss")
+  printf '%-16s %8s %7s %4s %9s %9s %9s %9s B\n' "$case" "$(field streams_opened value < "$csv")" \
+    "$(field errors value < "$csv")" "$(grep -oE 'load generator [0-9]+' "$work/$case.out" | grep -oE '[0-9]+$')" \
+    "$((peak_kb / 1024))" "$((warm_kb / 1024))" "$((end_kb / 1024))" "$((peak_kb * 1024 / streams))"
+  grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
+  results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
+  results_add 1 "$case" errors "$(field errors value < "$csv")"
+  results_add 1 "$case" bench_max_rss_mib "$((peak_kb / 1024))"
+  results_add 1 "$case" bench_rss_end_of_warmup_mib "$((warm_kb / 1024))"
+  results_add 1 "$case" bench_rss_at_end_mib "$((end_kb / 1024))"
+  results_add 1 "$case" bench_max_rss_bytes_per_stream "$((peak_kb * 1024 / streams))"
+  peaks[$case]=$peak_kb
+}
+
+memory() {
+  cat > "$work/memory.toml" <<'EOF'
+name = "h2-memory"
+description = "the load generator's memory per h2 stream against the server binary: clients x 250 streams"
+protocols = ["h2"]
+clients = 400
+streams_per_client = 250
+warmup = "15s"
+duration = "20s"
+connect_timeout = "30s"
+EOF
+  RESULTS_COMMAND="scripts/bench-h2-scale.sh memory" results_begin h2-memory \
+    "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, one run per case; RSS in MiB"
+  echo "== memory: the load generator's resident memory per h2 stream against the server binary"
+  printf '%-16s %8s %7s %4s %9s %9s %9s %11s\n' case opened errors thr peak_MiB warm_MiB end_MiB peak/stream
+  declare -A peaks
+  memory_point default-100k 400 "" ""
+  memory_point default-10k 40 "" ""
+  memory_point threads-2-100k 400 2 ""
+  local jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+  if [ -f "$jemalloc" ]; then
+    memory_point jemalloc-100k 400 "" "LD_PRELOAD=$jemalloc"
+  else
+    echo "   (no $jemalloc: the jemalloc case skipped)"
+  fi
+  local marginal=$(((${peaks[default-100k]} - ${peaks[default-10k]}) * 1024 / 90000))
+  echo "   one more stream costs $marginal B ((peak at 100,000 - peak at 10,000) / 90,000)"
+  results_add 1 marginal bench_rss_bytes_per_additional_stream "$marginal"
+  results_medians
+  results_end
+}
+
 for part in "${parts[@]}"; do
   case "$part" in
     scale) scale ;;
     efficiency) efficiency ;;
     h1-18k) h1_18k ;;
-    *) echo "error: unknown part $part (scale, efficiency, h1-18k)" >&2; exit 2 ;;
+    memory) memory ;;
+    *) echo "error: unknown part $part (scale, efficiency, h1-18k, memory)" >&2; exit 2 ;;
   esac
 done
