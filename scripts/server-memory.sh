@@ -51,8 +51,11 @@ source scripts/lib/results.sh
 [[ " ${servers[*]} " != *" nchan "* ]] || source scripts/lib/nchan.sh
 build_release bench server
 export NGINX_H2_STREAMS=256
+nchan_note=""
+[ -z "${nchan_module:-}" ] ||
+  nchan_note="; nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan), 1 worker, the worker's RSS"
 RESULTS_COMMAND="SERVERS=\"${servers[*]}\" ARMS=\"${arms[*]}\" CLIENTS=\"${clients_list[*]}\" STREAMS=\"${streams_list[*]}\" RUNS=$runs TICKS=$ticks WARMUP=$warmup NAME=$name scripts/server-memory.sh $*" \
-  results_begin "$name" "$scenario with warmup=$warmup, duration=1s, no POSTs: a fresh server process per point (ours: release server, 1 tokio worker, ticks every $ticks; nginx $(nginx -v 2>&1 | cut -d/ -f2 || true) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan 2>/dev/null || true), 1 worker, the worker's RSS), each on CPU 1, bench on CPU 0 with --server-pid; case = ARM-CLIENTS-STREAMS_PER_CLIENT; rss_per_client in bytes"
+  results_begin "$name" "$scenario with warmup=$warmup, duration=1s, no POSTs: a fresh server process per point (ours: release server, 1 tokio worker, ticks every $ticks$nchan_note), each on CPU 1, bench on CPU 0 with --server-pid; case = ARM-CLIENTS-STREAMS_PER_CLIENT; rss_per_client in bytes"
 mkdir -p "$out"
 work=$(mktemp -d)
 cleanup() {
