@@ -20,6 +20,7 @@ for tool in nginx h2load openssl taskset python3; do
 done
 source scripts/lib/common.sh
 source scripts/lib/results.sh
+source scripts/lib/nginx.sh
 build_release server
 RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests scripts/bench-server.sh" results_begin bench-server \
   "h2load -c10 -m10, $requests POSTs a run, ours and nginx alternating, each server on CPU 1 with one worker, h2load on CPU 0"
@@ -28,6 +29,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_nginx
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,8 +39,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 head -c 128 /dev/zero | tr '\0' 'x' > "$work/body"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # ssebench's server: one listener per protocol.
 start_server "$work/server.out" "$work/server.err" 2 taskset -c 1 target/release/server \
   --h1 127.0.0.1:0 --h2 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem"
@@ -46,39 +46,8 @@ pids+=("$server_pid")
 ours_h1=$(listening_url "$work/server.out" h1)
 ours_h2=$(listening_url "$work/server.out" h2)
 
-# nginx: one worker, same certificate, `return 202` for every request.
-p1=$(free_port); p2=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-user root;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$p1; location / { return 202 '{"id":0}'; } }
-  server {
-    listen 127.0.0.1:$p2 ssl http2;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    http2_max_concurrent_streams 100;
-    location / { return 202 '{"id":0}'; }
-  }
-}
-CONF
-taskset -c 1 nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
-pids+=($!)
-sleep 0.5
-nginx_h1="http://127.0.0.1:$p1"
-nginx_h2="https://127.0.0.1:$p2"
+# nginx (scripts/lib/nginx.sh): one worker, same certificate, `return 202` for every request.
+start_nginx "" "location / { return 202 '{\"id\":0}'; }"
 
 # One h2load run; prints req/s, fails unless every request got a 2xx.
 load() { # $1 = h1|h2, $2 = origin
