@@ -79,6 +79,13 @@ impl Gauge {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Gauges([u64; Gauge::COUNT]);
 
+/// The gauges, and whether the point has ended (then they no longer move).
+#[derive(Debug, Default)]
+struct GaugeState {
+    values: Gauges,
+    frozen: bool,
+}
+
 impl Gauges {
     pub fn get(&self, gauge: Gauge) -> u64 {
         self.0[gauge as usize]
@@ -93,10 +100,11 @@ pub(crate) struct GaugeUp<'a> {
 }
 
 impl<'a> GaugeUp<'a> {
-    /// One unit leaves `from` for `gauge` in one step ([`Metrics::gauge_move`]), held from now.
-    pub(crate) fn moved(metrics: &'a Metrics, from: Gauge, gauge: Gauge) -> Self {
-        metrics.gauge_move(from, gauge);
-        GaugeUp { metrics, gauge }
+    /// One unit leaves `from` for `gauge` in one step ([`Metrics::gauge_move`]), held from now;
+    /// with whether the move happened before the point's end ([`Metrics::freeze_gauges`]).
+    pub(crate) fn moved(metrics: &'a Metrics, from: Gauge, gauge: Gauge) -> (Self, bool) {
+        let live = metrics.gauge_move(from, gauge);
+        (GaugeUp { metrics, gauge }, live)
     }
 }
 
@@ -116,7 +124,7 @@ pub struct Metrics {
     censored: [AtomicU64; Latency::ALL.len()],
     /// Under one lock, so that a move from one gauge to another is one step and a reading of
     /// them all is one instant: a stream is never seen in both or neither.
-    gauges: Mutex<Gauges>,
+    gauges: Mutex<GaugeState>,
     errors: [AtomicU64; ErrorClass::ALL.len()],
     /// Per class: the answers that failed in it (their errors are in `errors` too).
     answer_failures: [AtomicU64; ErrorClass::ALL.len()],
@@ -163,7 +171,7 @@ impl Metrics {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
             censored: std::array::from_fn(|_| AtomicU64::new(0)),
-            gauges: Mutex::new(Gauges::default()),
+            gauges: Mutex::new(GaugeState::default()),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             answer_failures: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -216,26 +224,56 @@ impl Metrics {
         self.counters[counter.index()].load(Ordering::Relaxed)
     }
 
-    fn gauges_mut(&self) -> std::sync::MutexGuard<'_, Gauges> {
+    fn gauges_mut(&self) -> std::sync::MutexGuard<'_, GaugeState> {
         self.gauges.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn gauge_up(&self, gauge: Gauge) {
-        self.gauges_mut().0[gauge as usize] += 1;
+        let mut g = self.gauges_mut();
+        if !g.frozen {
+            g.values.0[gauge as usize] += 1;
+        }
     }
 
-    pub fn gauge_down(&self, gauge: Gauge) {
-        let mut gauges = self.gauges_mut();
-        let value = &mut gauges.0[gauge as usize];
+    /// One item leaves `gauge`; `false` (and nothing moves) once the gauges are frozen at the
+    /// end of the point, where the item stays counted as it was then.
+    pub fn gauge_down(&self, gauge: Gauge) -> bool {
+        let mut g = self.gauges_mut();
+        if g.frozen {
+            return false;
+        }
+        let value = &mut g.values.0[gauge as usize];
         *value = value.saturating_sub(1);
+        true
     }
 
-    /// One item leaves `from` for `to` (a queued stream opens) in one step.
-    pub fn gauge_move(&self, from: Gauge, to: Gauge) {
-        let mut gauges = self.gauges_mut();
-        let value = &mut gauges.0[from as usize];
+    /// One item leaves `from` for `to` (a queued stream opens) in one step; `false` (and nothing
+    /// moves) once the gauges are frozen at the end of the point.
+    pub fn gauge_move(&self, from: Gauge, to: Gauge) -> bool {
+        let mut g = self.gauges_mut();
+        if g.frozen {
+            return false;
+        }
+        let value = &mut g.values.0[from as usize];
         *value = value.saturating_sub(1);
-        gauges.0[to as usize] += 1;
+        g.values.0[to as usize] += 1;
+        true
+    }
+
+    /// Whether [`Metrics::freeze_gauges`] was called (the point has ended).
+    pub fn gauges_frozen(&self) -> bool {
+        self.gauges_mut().frozen
+    }
+
+    /// The end of the point: the gauges as they are now, and from now on they no longer move.
+    /// What finishes after this instant (a POST answered, a stream opened during the teardown)
+    /// was counted pending or queued at the end; its callers see `false` from
+    /// [`Metrics::gauge_down`] or [`Metrics::gauge_move`] and do not count it finished too, so
+    /// every item is in exactly one state at the end.
+    pub fn freeze_gauges(&self) -> Gauges {
+        let mut g = self.gauges_mut();
+        g.frozen = true;
+        g.values
     }
 
     pub fn gauge(&self, gauge: Gauge) -> u64 {
@@ -244,7 +282,7 @@ impl Metrics {
 
     /// Every gauge at this instant.
     pub fn gauges(&self) -> Gauges {
-        *self.gauges_mut()
+        self.gauges_mut().values
     }
 
     pub fn error(&self, class: ErrorClass) {
@@ -340,6 +378,30 @@ impl LatencySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frozen_gauges_keep_the_end_state() {
+        let m = Metrics::new();
+        m.gauge_up(Gauge::PostsPending);
+        m.gauge_up(Gauge::StreamsQueued);
+        assert!(m.gauge_move(Gauge::StreamsQueued, Gauge::StreamsOpen));
+        m.gauge_up(Gauge::StreamsQueued);
+        let end = m.freeze_gauges();
+        assert!(m.gauges_frozen());
+        // What finishes after the end is told so, and moves nothing.
+        assert!(!m.gauge_down(Gauge::PostsPending));
+        assert!(!m.gauge_move(Gauge::StreamsQueued, Gauge::StreamsOpen));
+        m.gauge_up(Gauge::StreamsQueued);
+        assert_eq!(m.gauges(), end);
+        assert_eq!(
+            (
+                end.get(Gauge::PostsPending),
+                end.get(Gauge::StreamsQueued),
+                end.get(Gauge::StreamsOpen)
+            ),
+            (1, 1, 1)
+        );
+    }
 
     #[test]
     fn records_microseconds_and_counts() {

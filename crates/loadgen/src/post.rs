@@ -136,6 +136,11 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64, asked: onesh
         Ok(())
     }
     .await;
+    // A POST that ends after the end of the point was counted stalled then, and stays so: its
+    // `post_rtt` is censored (by `pending`'s drop) and it is neither completed nor failed.
+    if !metrics.gauge_down(Gauge::PostsPending) {
+        return;
+    }
     pending.done = true;
     match result {
         Ok(()) => {
@@ -149,7 +154,6 @@ async fn post_once(client: &Client, scheduled: Instant, token: u64, asked: onesh
             metrics.error(e.class());
         }
     }
-    metrics.gauge_down(Gauge::PostsPending);
 }
 
 /// Records a censored `post_rtt` for a POST dropped at the end of the point before it completed

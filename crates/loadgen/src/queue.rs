@@ -171,8 +171,9 @@ impl<'a> QueueTimer<'a> {
     }
 
     /// The request was answered and is open now: it leaves the queued gauge for `open` in one
-    /// step, and stays counted there while the returned guard lives.
-    pub fn opened(mut self, open: Gauge) -> GaugeUp<'a> {
+    /// step, and stays counted there while the returned guard lives. The flag is `false` when the
+    /// point had ended before (the request stays counted queued, as it was at the end).
+    pub fn opened(mut self, open: Gauge) -> (GaugeUp<'a>, bool) {
         self.counted = false;
         GaugeUp::moved(&self.ctx.metrics, self.gauge, open)
     }

@@ -273,7 +273,7 @@ pub async fn run_point(
     // at this instant.
     let ended = Instant::now();
     ctx.end(ended);
-    let gauges = metrics.gauges();
+    let gauges = metrics.freeze_gauges();
     let streams_queued_at_end = gauges.get(Gauge::StreamsQueued);
     let streams_open_at_end = gauges.get(Gauge::StreamsOpen);
     let posts_stalled_at_end = gauges.get(Gauge::PostsPending);

@@ -204,13 +204,14 @@ async fn connect_once(
             got: content_type.to_owned(),
         });
     }
-    if !*opened_before {
+    // Opened after the end of the point: counted queued then, and not opened too.
+    let (_open, live) = queue.opened(Gauge::StreamsOpen);
+    if !*opened_before && live {
         *opened_before = true;
         metrics.incr(Counter::StreamsOpened);
         metrics.record(Latency::TimeToOpen, created.elapsed());
         state.opened.store(true, Ordering::Relaxed);
     }
-    let _open = queue.opened(Gauge::StreamsOpen);
     if let Some(ledger) = &state.ledger {
         ledger.opened(Instant::now(), resumed);
     }

@@ -172,8 +172,12 @@ async fn ask(
     let send = client.origin.send(&shared.target, &spec, |event| {
         queue.on_slot(event);
         match event {
-            SlotEvent::Granted => state.set_streaming(true),
-            SlotEvent::Requeued => state.set_streaming(false),
+            SlotEvent::Granted => {
+                state.set_streaming(true);
+            }
+            SlotEvent::Requeued => {
+                state.set_streaming(false);
+            }
             // The first group of tokens is timed from here: behind a buffering proxy the response
             // head comes with the first burst.
             SlotEvent::Sent => state.bursts = Some(Bursts::new(Instant::now())),
@@ -211,9 +215,11 @@ async fn ask(
             state.token(metrics, plan.stall_threshold, token);
         })?;
         if let Some(done) = reader.ended() {
-            completed(metrics, state.scheduled, done, &reader);
             state.over = true;
-            state.set_streaming(false);
+            // Counted streaming at the end of the point if it ends after it: not completed too.
+            if state.set_streaming(false) {
+                completed(metrics, state.scheduled, done, &reader);
+            }
             // The rest of the body (its end, normally) is not part of the answer.
             let _ = response.body.finish().await;
             return Ok(());
@@ -248,15 +254,18 @@ struct AnswerState<'a> {
 }
 
 impl AnswerState<'_> {
-    fn set_streaming(&mut self, streaming: bool) {
+    /// Counts the answer streaming or not; `false` when the point had ended before this change
+    /// (the gauges are frozen: the answer stays as it was counted at the end).
+    fn set_streaming(&mut self, streaming: bool) -> bool {
         if self.streaming == streaming || (streaming && self.over) {
-            return;
+            return !self.ctx.metrics.gauges_frozen();
         }
         self.streaming = streaming;
         if streaming {
             self.ctx.metrics.gauge_up(Gauge::AnswersStreaming);
+            true
         } else {
-            self.ctx.metrics.gauge_down(Gauge::AnswersStreaming);
+            self.ctx.metrics.gauge_down(Gauge::AnswersStreaming)
         }
     }
 

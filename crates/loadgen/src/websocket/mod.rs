@@ -149,12 +149,13 @@ async fn connect_once(
         }
     };
     let now = Instant::now();
-    if !state.opened.swap(true, Ordering::Relaxed) {
+    // Opened after the end of the point: counted queued then, and not opened too.
+    let (_open, live) = queue.opened(Gauge::StreamsOpen);
+    if live && !state.opened.swap(true, Ordering::Relaxed) {
         ctx.metrics
             .record(Latency::TimeToOpen, now.duration_since(state.created));
         ctx.metrics.incr(Counter::StreamsOpened);
     }
-    let _open = queue.opened(Gauge::StreamsOpen);
     if let Some(ledger) = &state.ledger {
         ledger.opened(now, false);
     }

@@ -115,12 +115,16 @@ impl Outbox {
                 _ => return,
             }
         };
+        // An echo after the end of the point: the message was counted pending then, and stays so
+        // (`censor` records its wait).
+        if !ctx.metrics.gauge_down(Gauge::PostsPending) {
+            return;
+        }
         lock(&self.pending).remove(&token);
         tokens.mark_completed(token, at);
         ctx.metrics
             .record(Latency::PostRtt, at.saturating_duration_since(p.scheduled));
         ctx.metrics.incr(Counter::PostsCompleted);
-        ctx.metrics.gauge_down(Gauge::PostsPending);
     }
 
     /// At the end of the point: every message without its echo has waited at least until the
