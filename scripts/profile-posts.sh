@@ -56,15 +56,14 @@ profile() {
     post "$(listening_url "$work/s.out" h1)/messages?channel=x" "$n" "$m"
     stop_server
   else
-    NGINX_WRAP="valgrind --tool=callgrind --callgrind-out-file=$file" NGINX_MASTER=off \
-      start_nginx "" "location / { return 202 '{\"id\":0}'; }"
+    NGINX_WRAP="valgrind --tool=callgrind --callgrind-out-file=$file" start_nginx "" "location / { return 202 '{\"id\":0}'; }"
     post "$nginx_h1/messages?channel=x" "$n" "$m"
     stop_nginx
   fi
   total "$file"
 }
 
-printf '%-8s %-4s %16s %16s %8s\n' server m "instr/POST" "" ""
+printf '%-8s %-4s %12s\n' server m "instr/POST"
 for m in "${depths[@]}"; do
   declare -A per=()
   for server in ours nginx; do
@@ -72,10 +71,10 @@ for m in "${depths[@]}"; do
     b=$(profile "$server" "$n2" "$m")
     per[$server]=$(( (b - a) / (n2 - n1) ))
     results_add 1 "$server h1 -m$m" instructions_per_post "${per[$server]}"
-    printf '%-8s %-4s %16s\n' "$server" "$m" "${per[$server]}"
+    printf '%-8s %-4s %12s\n' "$server" "$m" "${per[$server]}"
   done
   ratio=$(awk -v a="${per[ours]}" -v b="${per[nginx]}" 'BEGIN { printf "%.2f", a / b }')
   results_add 1 "h1 -m$m" ours_over_nginx "$ratio"
   echo "h1 -m$m: ours / nginx = ${ratio}x instructions per POST"
 done
-echo "results: $RESULTS_FILE"
+results_end

@@ -10,6 +10,8 @@
 # first line (e.g. a `load_module`), LOCATIONS into its one `server` block. Set before the start:
 # cap_kb caps the processes' address space (none when empty), NGINX_H2_STREAMS is HTTP/2's
 # SETTINGS_MAX_CONCURRENT_STREAMS (100, nginx's default and the server's, when unset).
+# NGINX_WRAP is a command to run nginx under (e.g. valgrind); with it, nginx runs without its master
+# process, as one process that is its own worker (nginx_worker = nginx_pid).
 
 nginx_pid=""
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -25,6 +27,7 @@ $head
 worker_processes 1;
 worker_rlimit_nofile 40000;
 daemon off;
+${NGINX_WRAP:+master_process off;}
 user root;
 pid $work/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -48,17 +51,21 @@ http {
 }
 CONF
   [ -z "${cap_kb:-}" ] || cap=(prlimit --as=$((cap_kb * 1024)))
-  taskset -c 1 "${cap[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
+  local wrap=()
+  [ -z "${NGINX_WRAP:-}" ] || read -r -a wrap <<< "$NGINX_WRAP"
+  taskset -c 1 "${cap[@]}" "${wrap[@]}" nginx -c "$work/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" &
   nginx_pid=$!
   nginx_worker=""
   for _ in $(seq 50); do
-    nginx_worker=$(pgrep -P "$nginx_pid" | head -1 || true)
+    if [ -n "${NGINX_WRAP:-}" ]; then nginx_worker=$nginx_pid; else
+      nginx_worker=$(pgrep -P "$nginx_pid" | head -1 || true)
+    fi
     [ -z "$nginx_worker" ] || break
     sleep 0.1
   done
   [ -n "$nginx_worker" ] || { echo "error: nginx did not start: $(cat "$work/nginx.err")" >&2; exit 1; }
-  # Let it listen before the first connect.
-  for _ in $(seq 50); do
+  # Let it listen before the first connect (slower under a wrapper such as valgrind).
+  for _ in $(seq "$([ -n "${NGINX_WRAP:-}" ] && echo 600 || echo 50)"); do
     (exec 3<>"/dev/tcp/127.0.0.1/$p1") 2>/dev/null && break
     sleep 0.1
   done
