@@ -5,7 +5,10 @@
 # Runs alternate between the two servers; the table gives the median req/s of RUNS runs and the
 # ratio ours / nginx.
 #
-#   scripts/bench-server.sh                 # RUNS=3 REQUESTS=100000 by default
+#   scripts/bench-server.sh                 # RUNS=3 REQUESTS=100000 M="10 1" by default
+#
+# M: the requests in flight per connection (h2load -m): over HTTP/2 that many streams, over
+# HTTP/1.1 that many pipelined requests; each M in the list is one case per protocol.
 #
 # Each run's req/s, the medians and the ratios go to results/benchmarks/bench-server.tsv
 # (scripts/lib/results.sh).
@@ -14,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
+read -r -a depths <<< "${M:-10 1}"
 requests=${REQUESTS:-100000}
 for tool in nginx h2load openssl taskset python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing: apt-get install -y nginx-light nghttp2-client openssl" >&2; exit 2; }
@@ -22,8 +26,8 @@ source scripts/lib/common.sh
 source scripts/lib/results.sh
 source scripts/lib/nginx.sh
 build_release server
-RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests scripts/bench-server.sh" results_begin bench-server \
-  "h2load -c10 -m10, $requests POSTs a run, ours and nginx alternating, each server on CPU 1 with one worker, h2load on CPU 0"
+RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests M=\"${depths[*]}\" scripts/bench-server.sh" results_begin bench-server \
+  "h2load -c10 -mM for each M in ${depths[*]}, $requests POSTs a run, ours and nginx alternating, each server on CPU 1 with one worker, h2load on CPU 0"
 
 work=$(mktemp -d)
 pids=()
@@ -50,10 +54,10 @@ ours_h2=$(listening_url "$work/server.out" h2)
 start_nginx "" "location / { return 202 '{\"id\":0}'; }"
 
 # One h2load run; prints req/s, fails unless every request got a 2xx.
-load() { # $1 = h1|h2, $2 = origin
+load() { # $1 = h1|h2, $2 = origin, $3 = requests in flight per connection (-m)
   local proto=() out
   [ "$1" = h1 ] && proto=(--h1)
-  out=$(taskset -c 0 h2load "${proto[@]}" -n "$requests" -c10 -m10 -d "$work/body" \
+  out=$(taskset -c 0 h2load "${proto[@]}" -n "$requests" -c10 -m"$3" -d "$work/body" \
         -H 'content-type: application/json' "$2/messages?channel=bench" 2>&1)
   local ok
   ok=$(awk '/^status codes:/ { gsub(",", ""); print $3 }' <<<"$out")
@@ -65,29 +69,32 @@ load() { # $1 = h1|h2, $2 = origin
   awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
 }
 
-printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" "(median of $runs runs x $requests requests, h2load -c10 -m10)"
-for proto in h2 h1; do
+printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" "(median of $runs runs x $requests requests, h2load -c10 -mM)"
+cases=()
+for m in "${depths[@]}"; do for proto in h2 h1; do cases+=("$proto -m$m"); done; done
+for case in "${cases[@]}"; do
+  proto=${case%% *}; m=${case##*-m}
   ours_url=ours_$proto; nginx_url=nginx_$proto
   : > "$work/ours.txt"; : > "$work/nginx.txt"
   for i in $(seq "$runs"); do
-    results_add "$i" machine "load_average_1min_$proto" "$(cut -d' ' -f1 /proc/loadavg)"
-    load "$proto" "${!ours_url}" >> "$work/ours.txt"
-    load "$proto" "${!nginx_url}" >> "$work/nginx.txt"
+    results_add "$i" machine "load_average_1min_$proto-m$m" "$(cut -d' ' -f1 /proc/loadavg)"
+    load "$proto" "${!ours_url}" "$m" >> "$work/ours.txt"
+    load "$proto" "${!nginx_url}" "$m" >> "$work/nginx.txt"
     o=$(tail -1 "$work/ours.txt"); n=$(tail -1 "$work/nginx.txt")
-    results_add "$i" "$proto" ours_req_per_s "$o"
-    results_add "$i" "$proto" nginx_req_per_s "$n"
-    results_add "$i" "$proto" ratio_ours_to_nginx "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+    results_add "$i" "$case" ours_req_per_s "$o"
+    results_add "$i" "$case" nginx_req_per_s "$n"
+    results_add "$i" "$case" ratio_ours_to_nginx "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
   done
   o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
-  label=$([ "$proto" = h2 ] && echo "h2 (TLS, ALPN h2)" || echo "h1 (cleartext)")
+  label=$([ "$proto" = h2 ] && echo "h2 (TLS, ALPN h2) -m$m" || echo "h1 (cleartext) -m$m")
   printf '%-24s %12.0f %12.0f %7.2fx   runs: ours %s / nginx %s\n' "$label" "$o" "$n" "$(echo "$o / $n" | bc -l)" \
     "$(paste -sd' ' "$work/ours.txt")" "$(paste -sd' ' "$work/nginx.txt")"
 done
 results_medians
 # The ratio of the medians (the table's figure), beside the median of the per-run ratios.
-for proto in h2 h1; do
-  o=$(awk -F'\t' -v p="$proto" '$1 == "median" && $2 == p && $3 == "ours_req_per_s" { print $4 }' "$RESULTS_FILE")
-  n=$(awk -F'\t' -v p="$proto" '$1 == "median" && $2 == p && $3 == "nginx_req_per_s" { print $4 }' "$RESULTS_FILE")
-  results_add median "$proto" ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+for case in "${cases[@]}"; do
+  o=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "ours_req_per_s" { print $4 }' "$RESULTS_FILE")
+  n=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "nginx_req_per_s" { print $4 }' "$RESULTS_FILE")
+  results_add median "$case" ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
 done
 results_end
