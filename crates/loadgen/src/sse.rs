@@ -173,15 +173,15 @@ async fn connect_once(
     };
     let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
     let mut written = None;
-    let sent = client
-        .origin
-        .send(&shared.target, &spec, |event| {
-            queue.on_slot(event);
-            if event == SlotEvent::Sent {
-                written = Some(Instant::now());
-            }
-        })
-        .await;
+    // Boxed: the request's future (a connection's set-up on HTTP/1.1, TLS, QUIC) lives only until
+    // the response head, and would otherwise stay in every stream's task for its whole life.
+    let sent = Box::pin(client.origin.send(&shared.target, &spec, |event| {
+        queue.on_slot(event);
+        if event == SlotEvent::Sent {
+            written = Some(Instant::now());
+        }
+    }))
+    .await;
     let written = written.unwrap_or_else(Instant::now);
     // Queued until here, the response head (or the failure): dropping `queue` ends that.
     let mut response = match sent {

@@ -169,7 +169,9 @@ async fn ask(
     let mut queue = QueueTimer::start(&shared.ctx, Gauge::AnswersQueued, Latency::AnswerQueueWait);
     // The answer was wanted at its scheduled instant, however late its task ran.
     queue.wanted_at(state.scheduled);
-    let send = client.origin.send(&shared.target, &spec, |event| {
+    // Boxed, as for an event stream (crates/loadgen/src/sse.rs): the request's future lives only
+    // until the response head.
+    let send = Box::pin(client.origin.send(&shared.target, &spec, |event| {
         queue.on_slot(event);
         match event {
             SlotEvent::Granted => {
@@ -182,7 +184,7 @@ async fn ask(
             // head comes with the first burst.
             SlotEvent::Sent => state.bursts = Some(Bursts::new(Instant::now())),
         }
-    });
+    }));
     let response = match asked {
         Some(asked) => ask_then_send(send, asked).await,
         None => send.await,

@@ -138,7 +138,9 @@ async fn connect_once(
     let mut queue = QueueTimer::start(ctx, Gauge::StreamsQueued, Latency::QueueWait);
     let handshake = gate.admit().await;
     queue.on_slot(SlotEvent::Granted);
-    let mut ws = match open(shared).await {
+    // Boxed: the handshake's future (TCP, TLS, the upgrade) lives only until the socket is open,
+    // and would otherwise stay in every socket's task for its whole life.
+    let mut ws = match Box::pin(open(shared)).await {
         Ok(ws) => {
             handshake.done(true);
             ws
