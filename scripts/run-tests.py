@@ -38,7 +38,10 @@ import time
 # - HEAVY: real browsers, bursts of CPU (agreement used 200 CPU-s in 154 s), or a measured rate
 #   (netem's goodput within 10% of the shaped bandwidth fell to 69% beside two others), or a
 #   server-side count of streams open at once that a late scheduler reading makes 4 of 3
-#   (loadgen's http2_client `late_settings`, beside two others). Each runs alone:
+#   (loadgen's http2_client `late_settings`, beside two others), or a test that dials a port it
+#   freed (loadgen's target_down `gone`, bench's failures `unreachable_target`): beside others, a
+#   server of another binary can bind that port meanwhile (`gone::ws` stopped 6.5 s late once,
+#   its client lag 4 ms). Each runs alone:
 #   beside one, even binaries that mostly sleep failed (a queue order, a reconnect counted, an
 #   emulated point that had not opened its sixth stream in time) and so did the agreement itself.
 # - TIMING: light, but they time things in milliseconds (token bursts, goodput, a 50 ms RTT,
@@ -48,7 +51,8 @@ import time
 # A binary named nowhere counts as HEAVY: a new test binary runs alone until someone measures it.
 HEAVY_FIRST = [  # in this order, the longest first
     "browser/agreement", "browser/isolation", "bench/cli", "netem/emulator",
-    "sse-server/abuse_memory", "loadgen/http2_client", "browser/launch",
+    "sse-server/abuse_memory", "loadgen/http2_client", "loadgen/target_down", "bench/failures",
+    "browser/launch",
 ]
 TIMING = {
     "loadgen/loss_proof", "loadgen/answer_buffering", "sse-server/faults", "sse-server/abuse",
@@ -58,7 +62,7 @@ TIMING = {
     "sse-server/gate_faults",
 }
 WAITING = {
-    "loadgen/answers", "loadgen/answer_framings", "loadgen/post_timing", "loadgen/target_down",
+    "loadgen/answers", "loadgen/answer_framings", "loadgen/post_timing",
     "loadgen/queue_order", "loadgen/browser_pool", "loadgen/hostile_streams",
     "loadgen/http2_refusals", "loadgen/http2_slots", "loadgen/http3_client", "loadgen/replays",
     "loadgen/server_delay", "loadgen/h3_probe", "loadgen/tls_trust", "loadgen/loadgen",
@@ -66,7 +70,7 @@ WAITING = {
     "sse-server/timeouts", "sse-server/websocket", "sse-server/answers", "sse-server/h3",
     "sse-server/http2_timeouts", "sse-server/abuse_big_ticks", "sse-server/abuse_channels",
     "sse-server/abuse_http2_streams", "sse-server/sse_server", "sse-server/server",
-    "bench/bench", "bench/answer_targets", "bench/answers", "bench/failures", "bench/gate",
+    "bench/bench", "bench/answer_targets", "bench/answers", "bench/gate",
     "report/report", "report/compare", "report/csv_contract", "report/every_word", "report/plot",
     "report/thresholds", "vocab/vocab", "sse-wire/sse_wire", "sse-wire/fuzz_regressions",
     "test-support/test_support", "test-support/arms", "macros/test_macros", "netem/netem",
