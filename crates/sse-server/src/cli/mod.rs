@@ -261,6 +261,31 @@ impl Args {
 /// Logs to stderr; `RUST_LOG` filters (default `info`). Each call site's WARN and ERROR lines,
 /// the server's and those of hyper and h2 alike, appear at most once per
 /// [`sse_server::logging::WARN_EVERY`], the next one counting those suppressed.
+/// The whole `server` program after its allocator is chosen: parse the flags, start, announce the
+/// listeners, serve until Ctrl-C or SIGTERM (src/main.rs, and examples/heap_server.rs with the
+/// system allocator).
+pub(crate) async fn main() -> std::process::ExitCode {
+    init_logging();
+    match serve(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let server = sse_server::start(config)
+        .await
+        .context("cannot start the server")?;
+    announce(&server, args.write_cert.as_deref())?;
+    shutdown_signal().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
