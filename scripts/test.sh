@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command of the README, on a fresh machine: installs (as root, with apt-get) or names
 # (otherwise) what the tests need, builds the server binary some tests run, and runs the
-# workspace's tests. With no arguments the test binaries run side by side (scripts/run-tests.py:
-# JOBS of them at once, 4 by default; every test runs). Arguments mean a plain, sequential
-# `cargo test --workspace --locked ARGS` (e.g. `scripts/test.sh -p loadgen`, or a test name).
+# workspace's tests. With no arguments scripts/run-tests.py runs the test binaries (one at a time
+# by default; JOBS=4 runs the light ones side by side; every test runs either way) and prints a
+# table of their times. Arguments mean a plain `cargo test --workspace --locked ARGS` (e.g.
+# `scripts/test.sh -p loadgen`, or a test name).
 #
 # What the tests need beyond Rust:
 #   chromium, firefox-esr  the agreement tests run the emulation against both browsers (crates/browser)
