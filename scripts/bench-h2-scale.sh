@@ -61,8 +61,11 @@ server() { # $1 = listener flag (--h2, --h1), then more server flags; sets url a
   url=$(listening_url "$work/server.out")
 }
 
-scale() {
-  cat > "$work/scale.toml" <<'EOF'
+# The 100,000-stream scenario (400 clients x 250 h2 streams, a tick a second) into FILE; its
+# [server] table sets the embedded server, and `without_server_table FILE` drops it for a run
+# against the server binary.
+write_h2_100k() {
+  cat > "$1" <<'EOF'
 name = "h2-100k"
 description = "100,000 concurrent h2 streams: 400 clients x 250 streams, one tick per second each"
 protocols = ["h2"]
@@ -75,6 +78,11 @@ connect_timeout = "30s"
 event_interval = "1s"
 max_concurrent_streams = 256
 EOF
+}
+without_server_table() { sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$1"; }
+
+scale() {
+  write_h2_100k "$work/scale.toml"
   RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh scale" results_begin h2-scale \
     "400 clients x 250 h2 streams, embedded server (case embedded), then one run against the server binary (case external) and one with no ticks (case external-no-ticks); latencies in ms"
   echo "== scale: 400 clients x 250 h2 streams, embedded server, $runs runs"
@@ -101,7 +109,7 @@ EOF
     results_add "$i" embedded client_lag_p99_ms "$(ms "$(field client_lag p99 < "$csv")")"
     results_add "$i" embedded max_rss_bytes_per_stream "$((rss_kb * 1024 / 100000))"
   done
-  sed -i 's/^\[server\]/[ignored-server]/; /^\[ignored-server\]/,$d' "$work/scale.toml"
+  without_server_table "$work/scale.toml"
   external_point external ""
   external_point external-no-ticks 1d
   results_medians
@@ -267,16 +275,9 @@ memory_point() {
 }
 
 memory() {
-  cat > "$work/memory.toml" <<'EOF'
-name = "h2-memory"
-description = "the load generator's memory per h2 stream against the server binary: clients x 250 streams"
-protocols = ["h2"]
-clients = 400
-streams_per_client = 250
-warmup = "15s"
-duration = "20s"
-connect_timeout = "30s"
-EOF
+  # The scale part's scenario against the server binary, which ticks once a second by default.
+  write_h2_100k "$work/memory.toml"
+  without_server_table "$work/memory.toml"
   RESULTS_COMMAND="scripts/bench-h2-scale.sh memory" results_begin h2-memory \
     "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, one run per case; RSS in MiB"
   echo "== memory: the load generator's resident memory per h2 stream against the server binary"

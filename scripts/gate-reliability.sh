@@ -26,10 +26,10 @@
 #   tls+5ms        every TLS handshake 5 ms late (faults.delay_tls_handshake=5ms)
 #   posts+2ms      every POST answered 2 ms late (faults.delay_posts=2ms)
 #
-# Writes results/gate/gate-reliability.log (command, date, git revision, machine, load average,
-# one line per gate with its load average and the lines that flagged it, the summary) and
-# results/gate/gate-output.txt (the full output of the first unchanged gate: every line the gate
-# prints, judged or saying why not), and the figures to results/benchmarks/gate-reliability.tsv
+# Writes results/gate/NAME.log (NAME is gate-reliability unless set: command, date, git revision,
+# machine, load average, one line per gate with its load average and the lines that flagged it,
+# the summary) and results/gate/gate-output.txt (the full output of the first unchanged gate: every
+# line the gate prints, judged or saying why not), and the figures to results/benchmarks/NAME.tsv
 # (scripts/lib/results.sh). Takes about N x 7 x 1 min.
 set -euo pipefail
 
