@@ -104,6 +104,8 @@ pub struct Seen {
     /// Scripted responses (`GET`s) open now, and the most open at once.
     pub open: AtomicUsize,
     pub max_open: AtomicUsize,
+    /// Each rise of `open`: when, and to how many.
+    opened_at: Mutex<Vec<(Instant, usize)>>,
     /// [`Options::echo_posts`]: each POST body, as an event for the responses held open.
     echo: broadcast::Sender<Bytes>,
     echo_posts: AtomicBool,
@@ -119,6 +121,7 @@ impl Default for Seen {
             gets_before_posts: Mutex::default(),
             open: AtomicUsize::default(),
             max_open: AtomicUsize::default(),
+            opened_at: Mutex::default(),
             echo: broadcast::channel(1024).0,
             echo_posts: AtomicBool::default(),
         }
@@ -145,6 +148,22 @@ impl Seen {
     /// The most scripted responses that were open at the same time.
     pub fn max_open(&self) -> usize {
         self.max_open.load(Ordering::Relaxed)
+    }
+    /// [`Seen::max_open`], counting only the rises before `end`. A held response is counted
+    /// closed when its task notices the client's reset, which a busy scheduler may run after
+    /// the task of a request that h2 (or quinn) let into the freed slot: for a point whose
+    /// client resets its held streams when it ends, the count before that end is exact and the
+    /// count after it is not. Pass an instant no later than the point's end
+    /// (`Instant` before the point + [`PointOutcome::elapsed`](loadgen::PointOutcome)).
+    pub fn max_open_before(&self, end: Instant) -> usize {
+        self.opened_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(at, _)| *at < end)
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(0)
     }
     /// The POST token index (`sse_wire::stamp`: the low 32 bits of the token, the POST's place in
     /// the client's schedule) of each POST, in order of arrival; `None` for a body without one.
@@ -192,6 +211,10 @@ impl<'a> Open<'a> {
     fn new(seen: &'a Seen) -> Self {
         let now = seen.open.fetch_add(1, Ordering::Relaxed) + 1;
         seen.max_open.fetch_max(now, Ordering::Relaxed);
+        seen.opened_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((Instant::now(), now));
         Open(seen)
     }
 }
