@@ -84,14 +84,13 @@ async fn emulated(arm: Protocol, answers: u32) -> Agreement {
     }
 }
 
-async fn real(kind: BrowserProfile, arm: Protocol, answers: u32) -> Agreement {
-    let path = find(kind);
-    let workload = workload(answers);
-    let run = browser::run_point(kind, &path, arm, &workload, points::server_config(None));
-    let out = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("a browser point stops by itself")
-        .unwrap_or_else(|e| panic!("{kind} {arm} {answers}: {e}"));
+/// The browser's side of one point of [`answers`], checked and reduced to what is compared.
+fn reduce(
+    kind: BrowserProfile,
+    arm: Protocol,
+    answers: u32,
+    out: browser::PointOutcome,
+) -> Agreement {
     let context = format!("{kind} {arm} {answers}: {out:#?}");
     assert_eq!(out.visibility, "visible", "{context}");
     assert_eq!(out.requests_failed, 0, "{context}");
@@ -118,10 +117,20 @@ async fn real(kind: BrowserProfile, arm: Protocol, answers: u32) -> Agreement {
 }
 
 /// 5, 6 and 8 answers at once on `arm`, emulated and in `kind` (`answers::chromium::h3`, ...).
+/// The points are independent (each has its own server; in the browser, its own context, with
+/// its own connection pool: `two_clients_have_their_own_pools`), so they run at once, the
+/// browser's in one browser.
 #[test_support::browsers(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn answers(kind: BrowserProfile, arm: Protocol) {
-    for answers in [5, 6, 8] {
-        let (e, b) = tokio::join!(emulated(arm, answers), real(kind, arm, answers));
+    const SWEEP: [u32; 3] = [5, 6, 8];
+    let path = find(kind);
+    let points: Vec<_> = SWEEP.iter().map(|&n| (workload(n), None)).collect();
+    let (emulated, real) = tokio::join!(
+        futures_util::future::join_all(SWEEP.iter().map(|&n| emulated(arm, n))),
+        points::real_points(&Net::Loopback, kind, &path, arm, &points),
+    );
+    for ((answers, e), out) in SWEEP.into_iter().zip(emulated).zip(real) {
+        let b = reduce(kind, arm, answers, out);
         println!("{arm} {answers} answers + a POST: emulated {e:?}\n{kind}: {b:?}");
         let known = truth(arm, u64::from(answers));
         assert_eq!(

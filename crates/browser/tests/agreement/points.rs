@@ -215,13 +215,32 @@ pub async fn real(
     protocol: Protocol,
     shapes: &[Shape],
 ) -> Vec<(Agreement, Timing)> {
-    let workloads: Vec<Workload> = shapes
+    let points: Vec<(Workload, Option<u32>)> = shapes
         .iter()
-        .map(|s| workload(s.clients, s.streams))
+        .map(|s| (workload(s.clients, s.streams), s.max_streams))
         .collect();
-    let mut servers = Vec::with_capacity(shapes.len());
-    for shape in shapes {
-        servers.push(start_server(net, protocol, shape.max_streams).await);
+    let outcomes = real_points(net, kind, path, protocol, &points).await;
+    shapes
+        .iter()
+        .zip(outcomes)
+        .map(|(shape, out)| reduce(kind, protocol, *shape, out))
+        .collect()
+}
+
+/// Each `(workload, server stream limit)` of `points` in one browser of `kind`, all at once, each
+/// against a fresh server of its own (each client in contexts of its own): one browser start for
+/// them all (Firefox: one per point on QUIC, `browser::run_points_with`). The outcomes in order;
+/// panics when the browser or a point failed.
+pub async fn real_points(
+    net: &Net,
+    kind: BrowserProfile,
+    path: &Path,
+    protocol: Protocol,
+    points: &[(Workload, Option<u32>)],
+) -> Vec<browser::PointOutcome> {
+    let mut servers = Vec::with_capacity(points.len());
+    for (_, max_streams) in points {
+        servers.push(start_server(net, protocol, *max_streams).await);
     }
     let launcher = match net {
         Net::Loopback => Launcher::direct(),
@@ -230,10 +249,10 @@ pub async fn real(
             Launcher::in_network_namespace(move |p| inside.command(Side::Client, p))
         }
     };
-    let points: Vec<PointSpec<'_>> = workloads
+    let specs: Vec<PointSpec<'_>> = points
         .iter()
         .zip(&servers)
-        .map(|(workload, server)| PointSpec {
+        .map(|((workload, _), server)| PointSpec {
             arm: protocol,
             workload,
             server,
@@ -241,7 +260,7 @@ pub async fn real(
         .collect();
     let outcomes = tokio::time::timeout(
         Duration::from_secs(90),
-        browser::run_points_with(kind, path, &launcher, &points),
+        browser::run_points_with(kind, path, &launcher, &specs),
     )
     .await
     .expect("browser points stop by themselves")
@@ -249,12 +268,16 @@ pub async fn real(
     for server in servers {
         server.shutdown().await;
     }
-    shapes
+    points
         .iter()
         .zip(outcomes)
-        .map(|(shape, out)| {
-            let out = out.unwrap_or_else(|e| panic!("{kind} {protocol} {shape:?}: {e}"));
-            reduce(kind, protocol, *shape, out)
+        .map(|((workload, _), out)| {
+            out.unwrap_or_else(|e| {
+                panic!(
+                    "{kind} {protocol}, {} x {}: {e}",
+                    workload.clients, workload.streams_per_client
+                )
+            })
         })
         .collect()
 }
