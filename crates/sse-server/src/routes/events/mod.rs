@@ -255,7 +255,7 @@ impl EventStream {
             push_gap(&mut self.pending, from, to, *gap_tick);
         }
         for m in batch.messages {
-            self.pending.push(m.event, Kind::Message);
+            self.pending.push(m.event.clone(), Kind::Message);
         }
         if !replay.is_pending() {
             self.replay = None;
@@ -291,7 +291,7 @@ impl EventStream {
     /// Queues a live message.
     fn message(&mut self, m: Message) {
         self.position = m.id;
-        self.pending.push(m.event, Kind::Message);
+        self.pending.push(m.event.clone(), Kind::Message);
     }
 
     /// Queues the next tick, stamped now (unless the `drop_ticks_every_nth` fault drops it).

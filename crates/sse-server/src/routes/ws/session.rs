@@ -218,7 +218,7 @@ impl Session {
                     }
                 }
                 message = self.subscription.queue.recv(), if !stalled => match message {
-                    Some(m) => Outgoing::Message(m.data),
+                    Some(m) => Outgoing::Message(m.data.clone()),
                     None => break End::Drop,
                 },
                 _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
