@@ -217,15 +217,17 @@ impl Server {
             idle: None,
             counters: &counters,
         };
+        // Each protocol's connection boxed: inline, every connection's task would be the size of
+        // the larger (hyper's HTTP/2 connection), whatever it speaks.
         let ended = if counters.protocol.is_http2() {
             ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
             ending.first_request = Some((accepted.at + self.header_read_timeout, &first_request));
             ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
             let conn = self.http2(next_stream).serve_connection(io, service);
-            ending.drive(conn, |c| c.graceful_shutdown()).await
+            Box::pin(ending.drive(conn, |c| c.graceful_shutdown())).await
         } else {
             let conn = self.http1.serve_connection(io, service).with_upgrades();
-            ending.drive(conn, |c| c.graceful_shutdown()).await
+            Box::pin(ending.drive(conn, |c| c.graceful_shutdown())).await
         };
         // A WebSocket runs here, on the connection's own task, once hyper has handed it over: the
         // listener's watchdogs and the connection limit still cover it.

@@ -35,7 +35,9 @@ pub(crate) use quic::{bind as bind_quic, QuicListener, QuicSettings};
 pub(crate) use reclaim::Registry;
 pub(crate) use tls::Certificate;
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -209,7 +211,11 @@ impl Listener {
 
     async fn cleartext(&self, stream: Socket, accepted: &Accepted) {
         let protocol = self.counters.protocol;
-        let sniffing = sniff::opening(stream.tcp(), self.limits.header_read_timeout);
+        // Boxed: brief, but inline it would size the connection's task for its whole life.
+        let sniffing = Box::pin(sniff::opening(
+            stream.tcp(),
+            self.limits.header_read_timeout,
+        ));
         let opening = match self.unless_shutdown(sniffing).await {
             None => return,
             Some(Ok(opening)) => opening,
@@ -251,27 +257,36 @@ impl Listener {
         }
         let acceptor = TlsAcceptor::from(Arc::clone(config));
         let timeout = self.limits.header_read_timeout;
-        let handshake = tokio::time::timeout(timeout, acceptor.accept(stream));
-        let mut tls = match self.unless_shutdown(handshake).await {
-            None => return,
-            Some(Err(_elapsed)) => return incr(&self.counters.timeouts),
-            Some(Ok(Err(e))) => return self.handshake_failed(&e),
-            Some(Ok(Ok(tls))) => tls,
+        // Boxed, as `serve` and the refusal below: the handshake's state (a TLS connection
+        // mid-handshake) is freed once it is done instead of sizing the connection's task.
+        let handshake = tokio::time::timeout(timeout, Box::pin(acceptor.accept(stream)));
+        // The TLS stream (1.2 KB) is a local of this block only, which ends before the next
+        // await: a local in scope across an await is kept in the task for as long.
+        let next: Pin<Box<dyn Future<Output = ()> + Send + '_>> = {
+            let mut tls = match self.unless_shutdown(handshake).await {
+                None => return,
+                Some(Err(_elapsed)) => return incr(&self.counters.timeouts),
+                Some(Ok(Err(e))) => return self.handshake_failed(&e),
+                Some(Ok(Ok(tls))) => tls,
+            };
+            let protocol = self.counters.protocol;
+            let alpn = tls.get_ref().1.alpn_protocol();
+            if alpn.is_none() {
+                incr(&self.counters.alpn_none);
+            }
+            // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
+            let served = alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
+            if served {
+                self.serve(tls, accepted)
+            } else {
+                let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
+                self.refused(&format!("a TLS client without ALPN {wanted}"));
+                Box::pin(async move {
+                    let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
+                })
+            }
         };
-        let protocol = self.counters.protocol;
-        let alpn = tls.get_ref().1.alpn_protocol();
-        if alpn.is_none() {
-            incr(&self.counters.alpn_none);
-        }
-        // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
-        let served = alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
-        if served {
-            self.serve(tls, accepted).await;
-        } else {
-            let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
-            self.refused(&format!("a TLS client without ALPN {wanted}"));
-            let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
-        }
+        next.await;
     }
 
     /// Runs `f` unless shutdown begins first: a connection that has not started HTTP yet is
@@ -303,12 +318,18 @@ impl Listener {
         }
     }
 
-    async fn serve<IO>(&self, io: IO, accepted: &Accepted)
+    /// Serves HTTP on `io` until the connection ends. Boxed, with `io` inside: a connection's
+    /// task is allocated as large as its largest state and keeps that size for its whole life,
+    /// so the states it spends that life in hold a pointer here, not the HTTP connection (or a
+    /// TLS stream on its way to it, 1.2 KB).
+    fn serve<'a, IO>(
+        &'a self,
+        io: IO,
+        accepted: &'a Accepted,
+    ) -> Pin<Box<impl Future<Output = ()> + Send + 'a>>
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        self.server
-            .serve(io, Arc::clone(&self.counters), accepted)
-            .await;
+        Box::pin(self.server.serve(io, Arc::clone(&self.counters), accepted))
     }
 }

@@ -94,7 +94,9 @@ where
     let linger = async {
         stream.write_all(answer).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
+        // On the heap: on the stack it would be part of every connection's task (4 KB more for
+        // each, for the life of the connection), though few connections are ever refused.
+        let mut sink = vec![0u8; 4096];
         while stream.read(&mut sink).await? > 0 {}
         Ok::<_, std::io::Error>(())
     };
