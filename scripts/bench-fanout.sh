@@ -8,6 +8,7 @@
 #
 #   scripts/bench-fanout.sh                     # RUNS=3, the default POINTS
 #   POINTS="h1:500:100 h2:500:100" scripts/bench-fanout.sh
+#   NAME=fanout-nchan-x scripts/bench-fanout.sh   # results/benchmarks/<NAME>.tsv (default fanout-nchan)
 #
 # A point is ARM:SUBSCRIBERS:POSTS_PER_S (ARM h1: cleartext HTTP/1.1; h2: HTTP/2 over TLS, ALPN h2).
 # Per run and point, for each server: the server process's CPU time (utime + stime from
@@ -88,8 +89,9 @@ start_ours() {
   ours_h2=$(listening_url "$work/server.out" h2)
 }
 
-RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration scripts/bench-fanout.sh" \
-  results_begin fanout-nchan "ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
+name=${NAME:-fanout-nchan}
+RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration NAME=$name scripts/bench-fanout.sh" \
+  results_begin "$name" "ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
 
 # one_point RUN SERVER ARM SUBSCRIBERS POSTS_PER_S CASE: bench against SERVER, figures to the file;
 # sets per_event (CPU-seconds per million delivered events).
