@@ -199,7 +199,7 @@ impl Server {
             // each HTTP/1.1 connection's, for their whole life, though it is done once the
             // response head is out. The routes' future is about 4 KB; boxed, the task holds a
             // pointer, and the future's memory is freed when it completes (an idle HTTP/2
-            // stream's task went from 4.5 KB: `scripts/profile-memory.sh h2 20 250`).
+            // stream's task went from 4.5 KB to 0.85 KB: `scripts/profile-memory.sh h2 20 250`).
             Box::pin(async move {
                 let req =
                     req.map(|body: Incoming| body.map_err(TransportError::from).boxed_unsync());
