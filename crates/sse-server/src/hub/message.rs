@@ -5,7 +5,7 @@
 //! one per place, and tokio's bounded queue allocates its places 32 at a time, each the size of
 //! what it carries. With the message's fields in each place (80 bytes), an idle subscriber's
 //! queue cost 2.6 KB before a message came; with a handle, 0.3 KB
-//! (`scripts/server-memory.sh`, results/benchmarks/server-memory-h2-streams.tsv).
+//! (heaptrack: `scripts/profile-memory.sh h2 20 250`).
 
 use std::ops::Deref;
 use std::sync::Arc;
