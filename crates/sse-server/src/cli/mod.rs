@@ -258,9 +258,6 @@ impl Args {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`). Each call site's WARN and ERROR lines,
-/// the server's and those of hyper and h2 alike, appear at most once per
-/// [`sse_server::logging::WARN_EVERY`], the next one counting those suppressed.
 /// The whole `server` program after its allocator is chosen: parse the flags, start, announce the
 /// listeners, serve until Ctrl-C or SIGTERM (src/main.rs, and examples/heap_server.rs with the
 /// system allocator).
@@ -286,6 +283,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Logs to stderr; `RUST_LOG` filters (default `info`). Each call site's WARN and ERROR lines,
+/// the server's and those of hyper and h2 alike, appear at most once per
+/// [`sse_server::logging::WARN_EVERY`], the next one counting those suppressed.
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -101,10 +101,9 @@ pub struct Seen {
     pub posts: Mutex<Vec<(String, Instant)>>,
     /// For each `POST`, in order of arrival: how many `GET`s had arrived before it.
     pub gets_before_posts: Mutex<Vec<usize>>,
-    /// Scripted responses (`GET`s) open now, and the most open at once.
+    /// Scripted responses (`GET`s) open now.
     pub open: AtomicUsize,
-    pub max_open: AtomicUsize,
-    /// Each rise of `open`: when, and to how many.
+    /// Each rise of `open`: when, and to how many ([`Seen::max_open`]).
     opened_at: Mutex<Vec<(Instant, usize)>>,
     /// [`Options::echo_posts`]: each POST body, as an event for the responses held open.
     echo: broadcast::Sender<Bytes>,
@@ -120,7 +119,6 @@ impl Default for Seen {
             posts: Mutex::default(),
             gets_before_posts: Mutex::default(),
             open: AtomicUsize::default(),
-            max_open: AtomicUsize::default(),
             opened_at: Mutex::default(),
             echo: broadcast::channel(1024).0,
             echo_posts: AtomicBool::default(),
@@ -147,7 +145,7 @@ impl Seen {
     }
     /// The most scripted responses that were open at the same time.
     pub fn max_open(&self) -> usize {
-        self.max_open.load(Ordering::Relaxed)
+        self.max_open_where(|_| true)
     }
     /// [`Seen::max_open`], counting only the rises before `end`. A held response is counted
     /// closed when its task notices the client's reset, which a busy scheduler may run after
@@ -156,11 +154,14 @@ impl Seen {
     /// count after it is not. Pass an instant no later than the point's end
     /// (`Instant` before the point + [`PointOutcome::elapsed`](loadgen::PointOutcome)).
     pub fn max_open_before(&self, end: Instant) -> usize {
+        self.max_open_where(|at| at < end)
+    }
+    fn max_open_where(&self, when: impl Fn(Instant) -> bool) -> usize {
         self.opened_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(at, _)| *at < end)
+            .filter(|(at, _)| when(*at))
             .map(|(_, n)| *n)
             .max()
             .unwrap_or(0)
@@ -210,7 +211,6 @@ struct Open<'a>(&'a Seen);
 impl<'a> Open<'a> {
     fn new(seen: &'a Seen) -> Self {
         let now = seen.open.fetch_add(1, Ordering::Relaxed) + 1;
-        seen.max_open.fetch_max(now, Ordering::Relaxed);
         seen.opened_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())
