@@ -20,8 +20,8 @@ table of every binary's wall and CPU seconds, and the failures again at the end.
     JOBS=4 scripts/run-tests.py     # heavy ones alone, the rest up to 4 at once
     scripts/run-tests.py --list     # each binary's key and how it shares the machine, no run
 
-Why one at a time by default: on the 2-core machine this project runs CI on, JOBS=4 took the test
-binaries from 13 to about 7.5 minutes, but in each of its last three full runs one binary of 70
+Why one at a time by default: on the 2-core machine this project runs CI on, with one test per
+core in every binary (before TEST_THREADS), JOBS=4 took the test binaries from 13 to about 7.5 minutes, but in each of its last three full runs one binary of 70
 failed on timing (a different one each time: target_down `gone::ws`, http2_client
 `late_settings`, abuse_http2_streams `..._window_stays_shut_...::h2c`), each passing alone.
 A test command that fails one run in two is worse than a slow one; JOBS=4 is for a machine with
@@ -44,8 +44,10 @@ import time
 # machine (CPU seconds per wall second, and which tests failed when others ran beside them):
 # - HEAVY: real browsers, bursts of CPU (agreement used 200 CPU-s in 154 s), or a measured rate
 #   (netem's goodput within 10% of the shaped bandwidth fell to 69% beside two others), or a
-#   server-side count of streams open at once that a late scheduler reading makes 4 of 3
-#   (loadgen's http2_client `late_settings`, beside two others), or a test that dials a port it
+#   server-side count of streams open at once that a late scheduler reading made 4 of 3
+#   (loadgen's http2_client `late_settings`, beside two others; the count is now read up to the
+#   point's end only, Seen::max_open_before, and the binary not yet tried beside others since),
+#   or a test that dials a port it
 #   freed (loadgen's target_down `gone`, bench's failures `unreachable_target`): beside others, a
 #   server of another binary can bind that port meanwhile (`gone::ws` stopped 6.5 s late once,
 #   its client lag 4 ms). Each runs alone:
