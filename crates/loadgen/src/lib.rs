@@ -44,6 +44,7 @@ pub use answer::{looks_buffered, probe_answers, BUFFERED_SHARE};
 pub use delivery::{DeliveryTally, MAX_PAIRS};
 pub use error::{Fatal, FatalKind, LoadError};
 pub use http2::{BROWSER_STREAM_CAP, INITIAL_STREAMS as BROWSER_INITIAL_STREAMS};
+pub use http3::stopped_early as h3_stopped_early;
 pub use metrics::{LatencySummary, Metrics, QuicPackets};
 pub use origin::probe;
 pub use queue::Priority;

@@ -347,3 +347,30 @@ async fn an_answer_reset_mid_way(arm: Protocol) {
     assert_eq!(m.get(Counter::TokensReceived), 2);
     assert_eq!(m.histogram(Latency::TimeToFirstToken).len(), 1);
 }
+
+/// A server that answers the question before reading it all and stops the request stream with
+/// `H3_NO_ERROR` (RFC 9114, 4.1: the client must not discard the response): the question is
+/// 256 KiB against the server's 16 KiB window, so the client is still sending when it is stopped,
+/// and the answer is read whole all the same.
+#[tokio::test]
+async fn an_answer_sent_before_its_question_is_read_h3() {
+    let options = Options {
+        script_posts: true,
+        answer_unread: true,
+        ..Options::default()
+    };
+    let reply = Reply {
+        then: Then::End,
+        ..Reply::events(vec![Step::Write(answer_bytes(3, Until::Done))])
+    };
+    let (target, seen) = scripted::serve_with(Protocol::H3, options, move |_| reply.clone()).await;
+    let mut config = tabs(target, 1);
+    config.workload.answers.request.prompt_bytes = 256 * 1024;
+    config.workload.duration = Duration::from_secs(2);
+    let out = emulation::run(&config).await;
+    assert_eq!(seen.requests(), 1, "one question");
+    no_errors(&out);
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::AnswersCompleted), 1);
+    assert_eq!(m.get(Counter::TokensReceived), 3);
+}

@@ -15,6 +15,8 @@
 //!   [`MAX_UNPROCESSED_RETRIES`] times, counted in `requests_retried` (Chromium; Q7), or fails
 //!   (Firefox). A reset after the response started, and the connection's end, are errors: the
 //!   EventSource reconnects after its delay.
+//! - A request the server stops (STOP_SENDING) with `H3_NO_ERROR` before it is all sent has been
+//!   answered early (RFC 9114, 4.1): its response is read as any other ([`stopped_early`]).
 //! - The browser's transport parameters, SETTINGS and `priority` header ([`rules::H3Rules`], by
 //!   the point's [`BrowserProfile`](vocab::BrowserProfile)).
 
@@ -311,13 +313,18 @@ impl H3Origin {
         queued.set(false);
         (queued.on_slot)(SlotEvent::Sent);
         session.carried(&shared.ctx);
-        if !body.is_empty() {
-            stream
-                .send_data(body.clone())
-                .await
-                .map_err(Attempt::before_response)?;
+        let sent = async {
+            if !body.is_empty() {
+                stream.send_data(body.clone()).await?;
+            }
+            stream.finish().await
+        };
+        match sent.await {
+            Ok(()) => {}
+            // The server answers without the rest of the request: its response is still read.
+            Err(e) if stopped_early(&e) => {}
+            Err(e) => return Err(Attempt::before_response(e)),
         }
-        stream.finish().await.map_err(Attempt::before_response)?;
         match stream.recv_response().await {
             Ok(response) => Ok((response, H3Body::new(stream, session))),
             Err(e) => Err(Attempt::before_response(e)),
@@ -333,6 +340,18 @@ impl H3Origin {
         }
         st.current = Arc::new(Session::new());
     }
+}
+
+/// Whether sending a request failed because the server stopped reading it with `H3_NO_ERROR`
+/// (STOP_SENDING): a server that needs no more of the request may answer it early and say so, and
+/// "clients MUST NOT discard complete responses as a result of having their request terminated
+/// abruptly" (RFC 9114, 4.1). Such a request goes on to read its response. ssebench's own server
+/// does this whenever it answers before a request's end has arrived.
+pub fn stopped_early(error: &h3::error::StreamError) -> bool {
+    matches!(
+        error,
+        h3::error::StreamError::RemoteTerminate { code, .. } if *code == h3::error::Code::H3_NO_ERROR
+    )
 }
 
 /// Completes a QUIC handshake with ALPN `h3` and closes the connection: what the probe before a

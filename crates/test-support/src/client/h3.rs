@@ -96,7 +96,8 @@ pub(super) async fn connect(
 
 impl H3Connection {
     /// Sends `request` with `body` (the stream finished after it) and waits for the response's
-    /// head; its body is read as it is polled.
+    /// head; its body is read as it is polled. A server that stops the request with `H3_NO_ERROR`
+    /// before it is all sent has answered early: the response is read all the same.
     pub(super) async fn request(
         &mut self,
         request: Request<()>,
@@ -104,10 +105,17 @@ impl H3Connection {
     ) -> Result<Response<ResponseBody>, ClientError> {
         let mut stream = self.open(request).await?;
         let failed = |error| stream_error(&self.connection, error);
-        if !body.is_empty() {
-            stream.send_data(body).await.map_err(failed)?;
+        let sent = async {
+            if !body.is_empty() {
+                stream.send_data(body).await?;
+            }
+            stream.finish().await
+        };
+        match sent.await {
+            // The server answers without the rest of the request (RFC 9114, 4.1).
+            Err(e) if !loadgen::h3_stopped_early(&e) => return Err(failed(e)),
+            Ok(()) | Err(_) => {}
         }
-        stream.finish().await.map_err(failed)?;
         let head = stream.recv_response().await.map_err(failed)?;
         Ok(head.map(|()| body_of(stream, self.connection.clone())))
     }

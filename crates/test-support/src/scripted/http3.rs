@@ -2,7 +2,8 @@
 //! write of the script, and the QUIC and HTTP/3 events the client's edge cases need on cue: the
 //! stream limit (MAX_STREAMS, returned as streams end, as quinn does) and raising it late, a
 //! GOAWAY once some requests arrived (the later ones refused with `H3_REQUEST_REJECTED`), a stream
-//! reset in place of every response, and a CONNECTION_CLOSE.
+//! reset in place of every response, a CONNECTION_CLOSE, and POSTs answered before their body is
+//! read.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use super::{answer, play, BodySink, Open, Options, Reply, Script, Seen, Then};
 
 type Stream = h3::server::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
+/// A request stream's receive window with [`Options::answer_unread`].
+const UNREAD_WINDOW: u32 = 16 * 1024;
+
 /// Starts the server on a UDP port of 127.0.0.1; returns its address and certificate.
 pub(super) fn serve(
     options: Options,
@@ -26,6 +30,9 @@ pub(super) fn serve(
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
     transport.max_concurrent_bidi_streams(options.max_concurrent_streams.unwrap_or(100).into());
+    if options.answer_unread {
+        transport.stream_receive_window(UNREAD_WINDOW.into());
+    }
     config.transport_config(Arc::new(transport));
     let endpoint = quinn::Endpoint::server(config, "127.0.0.1:0".parse().expect("address"))
         .expect("a UDP socket");
@@ -86,6 +93,15 @@ async fn serve_connection(
         if request.method() == http::Method::POST && !options.script_posts {
             let place = seen.post_arrived();
             tokio::spawn(post(stream, place, seen.clone()));
+            continue;
+        }
+        if request.method() == http::Method::POST && options.answer_unread {
+            // Answered by the script at once; the rest of the request is refused.
+            let mut stream = stream;
+            stream.stop_sending(Code::H3_NO_ERROR);
+            seen.post_arrived();
+            let reply = answer(&seen, &script, String::new());
+            tokio::spawn(respond(stream, reply, seen.clone()));
             continue;
         }
         if request.method() == http::Method::POST {

@@ -236,6 +236,11 @@ pub struct Options {
     /// A streamed answer's server: each POST, once its body is read (and recorded), is answered
     /// by the script as a `GET` is (and counted in `Seen::requests`).
     pub script_posts: bool,
+    /// HTTP/3, with `script_posts`: each POST is answered at once, its body unread, and its
+    /// request stream stopped with `H3_NO_ERROR` (STOP_SENDING), as RFC 9114 (4.1) lets a server
+    /// that needs no more of a request do. A stream's receive window is then 16 KiB, so a longer
+    /// body is still being sent when the answer starts.
+    pub answer_unread: bool,
     /// TLS arms: wait this long after accepting a connection before its TLS handshake (a slow
     /// handshake: a request on a new connection is written only this much later).
     pub tls_delay: Duration,
