@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the server's memory per idle subscriber goes: the `server` binary's code with the system
-# allocator (crates/sse-server/examples/heap_server.rs; heaptrack sees malloc, not jemalloc) under
+# allocator (crates/server/examples/heap_server.rs; heaptrack sees malloc, not jemalloc) under
 # heaptrack, with CLIENTS idle subscribers of ARM (STREAMS each) connected by bench as
 # scripts/server-memory.sh connects them (ticks off, no POSTs). Prints the heap's peak consumers,
 # one line per allocation site (the innermost frames outside the allocator), largest first, in
@@ -25,7 +25,7 @@ mkdir -p "$out"
 command -v heaptrack >/dev/null || { echo "error: heaptrack is missing: apt-get install -y heaptrack" >&2; exit 2; }
 source scripts/lib/common.sh
 build_release bench
-[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example heap_server >&2
+[ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p server --example heap_server >&2
 trap stop_server EXIT
 
 start_server "$out/server.out" "$out/server.err" 1 heaptrack -o "$out/heaptrack" \

@@ -57,7 +57,7 @@ for a in "${attacks[@]}"; do flags_for "$a" >/dev/null; done
 source scripts/lib/common.sh
 source scripts/lib/results.sh
 if [ -z "${SSEBENCH_NO_BUILD:-}" ]; then
-  cargo build --release --locked -p sse-server --bin server >&2
+  cargo build --release --locked -p server --bin server >&2
   cargo build --release --locked -p test-support --example server_abuse >&2
 fi
 server=${SERVER_BIN:-target/release/server}

@@ -12,7 +12,7 @@
 # refuses the other protocol. Exits non-zero with a message on the first failure; the server is
 # stopped on exit.
 #
-# Usage: scripts/smoke-curl.sh            (after `cargo build -p sse-server`)
+# Usage: scripts/smoke-curl.sh            (after `cargo build -p server`)
 #        SERVER_BIN=path/to/server scripts/smoke-curl.sh
 set -euo pipefail
 
@@ -24,7 +24,7 @@ fail() {
     exit 1
 }
 
-[[ -x $server_bin ]] || fail "no server binary at $server_bin (run 'cargo build -p sse-server' or set SERVER_BIN)"
+[[ -x $server_bin ]] || fail "no server binary at $server_bin (run 'cargo build -p server' or set SERVER_BIN)"
 command -v curl >/dev/null || fail "curl is not installed"
 curl --version | grep -qw HTTP2 || fail "this curl has no HTTP/2 support"
 

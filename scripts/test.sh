@@ -36,10 +36,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The killed-server test runs the `server` binary: build it explicitly rather than rely on
-# `cargo test --workspace` building it for sse-server's own integration tests.
-cargo build --locked --bin server
+# bench's tests run the `server` binary (crates/server). scripts/run-tests.py builds it with the
+# test binaries, in the same cargo run, so that jemalloc's C build (about two minutes on one core)
+# runs beside the rest of the build instead of before it; a plain `cargo test` with arguments
+# gets it built first.
 if [ $# -gt 0 ]; then
+  cargo build --locked --bin server
   exec cargo test --workspace --locked "$@"
 fi
 exec python3 scripts/run-tests.py
