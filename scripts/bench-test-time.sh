@@ -8,6 +8,7 @@
 #   RUNS=3 scripts/bench-test-time.sh    # three, with medians
 #   WARM=1 scripts/bench-test-time.sh    # reuse this checkout's target/ (only the test run counts)
 #   NAME=test-time-x scripts/bench-test-time.sh   # results/benchmarks/<NAME>.tsv
+#   KEEP_LOGS=DIR scripts/bench-test-time.sh      # keep each run's whole log (every binary's time)
 #
 # Figures, per run: `total_s` is the whole command (installing nothing: the packages are already
 # there), `test_binaries_s` the runner's own sum line ("N binaries in S s wall"), `build_s` the
@@ -60,6 +61,7 @@ for run in $(seq "$runs"); do
   results_add "$run" tests exit "$status"
   awk '/^==== test binaries/,/^==== [0-9]+ binaries/' "$log" | head -12 | sed 's/^/  /' >&2
   echo "run $run: $total s in all, $tests s of test binaries, exit $status" >&2
+  [ -z "${KEEP_LOGS:-}" ] || { mkdir -p "$KEEP_LOGS" && cp "$log" "$KEEP_LOGS/"; }
   [ "$mode" = warm ] || rm -rf "$target"
 done
 results_medians
