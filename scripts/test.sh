@@ -36,12 +36,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# bench's tests run the `server` binary (crates/server). scripts/run-tests.py builds it with the
-# test binaries, in the same cargo run, so that jemalloc's C build (about two minutes on one core)
-# runs beside the rest of the build instead of before it; a plain `cargo test` with arguments
-# gets it built first.
+# bench's tests run the `server` binary (crates/server): `cargo test --workspace` builds it with
+# the test binaries, for crates/server's own tests, in the same cargo run, so jemalloc's C build
+# (about two minutes on one core) runs beside the rest of the build instead of before it.
 if [ $# -gt 0 ]; then
-  cargo build --locked --bin server
   exec cargo test --workspace --locked "$@"
 fi
 exec python3 scripts/run-tests.py
