@@ -185,8 +185,24 @@ async fn anthropic_bad_input_fails_by_class(arm: Protocol) {
             ErrorClass::Reset,
         ),
     ];
-    for (what, reply, class) in cases {
-        let (out, _) = one_answer(arm, reply, AnswerFraming::Anthropic, |_| {}).await;
+    // The whole answer, split into single bytes: complete.
+    let whole = Reply {
+        then: Then::End,
+        ..Reply::bytewise(&typed(3, true), Duration::ZERO)
+    };
+    // The cases are independent points (each its own server), run at once.
+    let (outs, (out, _)) = tokio::join!(
+        futures_util::future::join_all(cases.iter().map(|(_, reply, _)| one_answer(
+            arm,
+            reply.clone(),
+            AnswerFraming::Anthropic,
+            |_| {}
+        )),),
+        one_answer(arm, whole, AnswerFraming::Anthropic, |c| {
+            c.workload.duration = Duration::from_secs(4);
+        }),
+    );
+    for ((what, _, class), (out, _)) in cases.into_iter().zip(outs) {
         let m = &out.metrics;
         let errors = emulation::errors(&out);
         assert_eq!(m.answer_failures(class), 1, "{what}: {errors:?}");
@@ -194,15 +210,6 @@ async fn anthropic_bad_input_fails_by_class(arm: Protocol) {
         assert_eq!(m.get(Counter::AnswersCompleted), 0, "{what}");
         assert_eq!(out.answers.map(|a| a.streaming), Some(0), "{what}");
     }
-    // The whole answer, split into single bytes: complete.
-    let reply = Reply {
-        then: Then::End,
-        ..Reply::bytewise(&typed(3, true), Duration::ZERO)
-    };
-    let (out, _) = one_answer(arm, reply, AnswerFraming::Anthropic, |c| {
-        c.workload.duration = Duration::from_secs(4);
-    })
-    .await;
     assert_eq!(
         out.metrics.total_errors(),
         0,

@@ -304,8 +304,14 @@ async fn bad_answers_fail_by_class(arm: Protocol) {
             ErrorClass::Reset,
         ),
     ];
-    for (what, reply, class) in cases {
-        let out = one_answer(arm, reply, Duration::from_millis(1500)).await;
+    // The cases are independent points (each its own server), run at once.
+    let outs = futures_util::future::join_all(
+        cases
+            .iter()
+            .map(|(_, reply, _)| one_answer(arm, reply.clone(), Duration::from_millis(1500))),
+    )
+    .await;
+    for ((what, _, class), out) in cases.into_iter().zip(outs) {
         let m = &out.metrics;
         assert_eq!(
             m.answer_failures(class),

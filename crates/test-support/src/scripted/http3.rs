@@ -16,6 +16,10 @@ use super::{answer, play, BodySink, Open, Options, Reply, Script, Seen, Then};
 
 type Stream = h3::server::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
+/// How long after its GOAWAY the server rejects the streams above it (see `serve_connection`):
+/// far beyond a scheduler's lag here (a few milliseconds at the 99th percentile under load).
+const GOAWAY_LEAD: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A request stream's receive window with [`Options::answer_unread`].
 const UNREAD_WINDOW: u32 = 16 * 1024;
 
@@ -124,6 +128,13 @@ async fn serve_connection(
             // GOAWAY: the streams accepted so far run on; later ones are refused (h3 resets them
             // with H3_REQUEST_REJECTED).
             let _ = conn.shutdown(0).await;
+            // h3 rejects the streams above the GOAWAY's id at the next accepts: only after a
+            // pause, so that the client has read the GOAWAY first. A browser reads a
+            // connection's frames in order; quinn and h3 hand the GOAWAY (on the control stream)
+            // and each rejection (on its request stream) to different tasks, and a loaded
+            // machine could run a rejected request's retries before the task that reads the
+            // GOAWAY, exhausting them on the old connection.
+            tokio::time::sleep(GOAWAY_LEAD).await;
         }
         let last_event_id = request
             .headers()

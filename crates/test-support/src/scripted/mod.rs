@@ -257,7 +257,8 @@ pub struct Options {
     pub max_concurrent_streams: Option<u32>,
     /// HTTP/2 and HTTP/3, on the first connection: GOAWAY (h2's graceful shutdown, as nginx does
     /// at its `keepalive_requests`; h3's, whose later requests are reset with
-    /// `H3_REQUEST_REJECTED`) once this many `GET`s arrived; the open streams keep running.
+    /// `H3_REQUEST_REJECTED`, 100 ms after the GOAWAY) once this many `GET`s arrived; the open
+    /// streams keep running.
     pub goaway_after: Option<usize>,
     /// HTTP/2: answer every `GET` with RST_STREAM and this reason instead of a response (the
     /// request is still counted and its script still called): `REFUSED_STREAM` refuses it
