@@ -120,12 +120,18 @@ def target_dir():
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target")
 
 
+# Every cargo run here builds the workspace without its members' default features. Only one
+# member has any: crates/server's `jemalloc` (its allocator), whose C build took 127 s of one
+# core in a cold build (cargo --timings), a quarter of the whole build's CPU on 2 cores, for
+# nothing a test checks: the tests of memory given back run the sse-server library in-process,
+# and the binary's tests (its flags, serving, SIGTERM) do not depend on its allocator. The
+# binary the scripts and users build (`cargo build --release --bin server`) keeps jemalloc.
+CARGO_TEST = ["cargo", "test", "--workspace", "--locked", "--no-default-features"]
+
+
 def build():
     """Builds every test binary; returns [(label, executable, cwd)]."""
-    cmd = [
-        "cargo", "test", "--workspace", "--locked", "--no-run",
-        "--message-format=json-render-diagnostics",
-    ]
+    cmd = [*CARGO_TEST, "--no-run", "--message-format=json-render-diagnostics"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     binaries = []
     for line in proc.stdout:
@@ -198,7 +204,7 @@ def main():
         return [exe, f"--test-threads={CPU_BOUND[name]}"] if CPU_BOUND[name] else [exe]
     queue = [(label, name, argv(name, exe), cwd) for label, name, exe, cwd, _pkg in binaries]
     # The doctests need rustdoc, so cargo runs them; one job like any binary.
-    queue.append(("doctests", "doctests", ["cargo", "test", "--workspace", "--locked", "--doc"],
+    queue.append(("doctests", "doctests", [*CARGO_TEST, "--doc"],
                   os.getcwd()))
     # cargo test puts the toolchain's libraries on the loader's path for binaries that link them
     # dynamically (a proc-macro crate's tests link libstd-*.so); so do we.
