@@ -229,14 +229,15 @@ async fn unanswered_streams_count_as_queued(arm: Protocol) {
     );
 }
 
-/// Streams that end (the server ends each after 5 events) free their slots: on HTTP/1.1 the
-/// queued requests then get new connections; every stream opens on both arms.
+/// Streams that end (the server ends each after 10 events, a tick at once and one every 50 ms:
+/// at least 450 ms after it opened) free their slots: on HTTP/1.1 the queued requests then get
+/// new connections, after waiting for the first streams to end; every stream opens on both arms.
 #[test_support::arms(sse, flavor = "multi_thread", worker_threads = 2)]
 async fn slots_free_up(arm: Protocol) {
     let (out, stats) = run(
         arm,
         Run {
-            events_query: "&count=5",
+            events_query: "&count=10",
             ..Run::default()
         },
     )
@@ -247,7 +248,15 @@ async fn slots_free_up(arm: Protocol) {
     let conns = if arm.is_multiplexed() { 1 } else { 8 };
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), conns);
     assert_eq!(stats.listeners[0].connections_carrying_requests, conns);
-    assert!(m.latency(Latency::QueueWait).max >= 200_000 || arm.is_multiplexed());
+    // On HTTP/1.1 the 7th and 8th EventSources wait for a slot until a first stream ends, at
+    // least 450 ms after it opened on the server. Their wait began when their task asked for a
+    // slot, which on a loaded machine (16 tests on 2 cores) can be tens of ms after the first six
+    // were sent: 5 events (200 ms) against this 200 ms bound failed once so, in a cold test run.
+    // Granted at once (the slot limit broken), they would wait about nothing.
+    if !arm.is_multiplexed() {
+        let wait = m.latency(Latency::QueueWait).max;
+        assert!(wait >= 200_000, "longest queue_wait {wait} us");
+    }
 }
 
 /// The run refuses a server that negotiates another protocol than the arm pins.

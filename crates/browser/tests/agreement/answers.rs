@@ -33,7 +33,7 @@ struct Agreement {
 /// One client whose `answers` tabs ask at once (a think time longer than the point) answers of
 /// 100,000 tokens (paced by the server at 50 a second), beside the agreement points' POST.
 fn workload(answers: u32) -> Workload {
-    let mut w = points::workload(1, answers);
+    let mut w = points::workload(&Net::Loopback, 1, answers);
     w.stream_kind = StreamKind::Answer;
     w.answers.think_time = Duration::from_secs(60);
     w.answers.request.max_tokens = 100_000;
