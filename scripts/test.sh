@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of the README, on a fresh machine: installs (as root, with apt-get) or names
-# (otherwise) what the tests need, builds the server binary some tests run, and runs the
+# (otherwise) what the tests need, and builds and runs the
 # workspace's tests. With no arguments scripts/run-tests.py runs the test binaries (one at a time
 # by default; JOBS=4 runs the light ones side by side; every test runs either way) and prints a
 # table of their times. Arguments mean a plain `cargo test --workspace --locked ARGS` (e.g.
@@ -9,8 +9,8 @@
 # What the tests need beyond Rust:
 #   chromium, firefox-esr  the agreement tests run the emulation against both browsers (crates/browser)
 #   strace                 the browsers' isolation test watches their every connect
-#   iproute2 (ip), root    the network-emulation tests (crates/netem) create namespaces; without
-#                          root they are skipped with a message
+#   iproute2 (ip), root    the network-emulation tests (crates/netem, and the browsers' 50 ms
+#                          agreement points) create namespaces; without root they fail, never skip
 #   curl, nghttp2-client   the server's smoke test and the HTTP/2 reference benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +36,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# bench's tests run the `server` binary (crates/server): `cargo test --workspace` builds it with
-# the test binaries, for crates/server's own tests, in the same cargo run, so jemalloc's C build
-# (about two minutes on one core) runs beside the rest of the build instead of before it.
+# bench's tests run the `server` binary (crates/server): run-tests.py's `cargo test --workspace`
+# builds it with the test binaries, for crates/server's own tests, in the same cargo run, without
+# its `jemalloc` feature (see CARGO_TEST there: jemalloc's C build is about two minutes on one core).
 if [ $# -gt 0 ]; then
   exec cargo test --workspace --locked "$@"
 fi

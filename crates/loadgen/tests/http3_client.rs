@@ -69,7 +69,8 @@ async fn limit_3_in_request_order() {
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
     assert_eq!(seen.max_open(), 3, "streams open at once, server view");
-    assert!(seen.requests() >= 10);
+    // Each stream once (they end, and come back only after 30 s); the POST is not counted.
+    assert_eq!(seen.requests(), 10);
     assert_eq!(m.get(Counter::StreamsOpened), 10);
     assert_eq!(m.get(Counter::ConnectionsOpened), 1);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 1);
@@ -144,8 +145,13 @@ async fn goaway_below_and_above() {
     assert_eq!(out.streams_open_at_end, 10);
     assert_eq!(m.get(Counter::ConnectionsCarryingRequests), 2);
     assert_eq!(seen.requests(), 10, "the server answered each stream once");
-    // Each of the seven is retried at least once; a rejection read before the GOAWAY (they come
-    // on different streams) sends it once more on the old connection, within the retry bound.
+    // Each of the seven goes to the second connection once: counted retried if it was sent
+    // before the client read the GOAWAY (the server then rejects it, H3_REQUEST_REJECTED), moved
+    // without a count if not (loadgen's `Attempt::Moved`), so the count is not fixed at 7; a
+    // rejection read before the GOAWAY sends it once more on the old connection, within the
+    // retry bound (3 each). The ten sent in a burst at the start are ahead of the GOAWAY, so at
+    // least one is rejected. The exact checks are above: ten answered once, two connections,
+    // no error.
     let retried = m.get(Counter::RequestsRetried);
     assert!((1..=7 * 3).contains(&retried), "{retried} retried");
     // The old connection kept delivering to its three streams.

@@ -79,7 +79,10 @@ async fn queued_posts_reach_the_server_in_request_order(
         "POSTs reached the server out of request order"
     );
     // The POSTs scheduled after the queue emptied find the slot free (an idle connection on
-    // HTTP/1.1): all but perhaps the last one or two are served before the point ends.
+    // HTTP/1.1), and are served before the point ends but for the last few, whose round trip a
+    // loaded machine can push past the end: the floor leaves those scheduled in the last 0.5 s.
+    // It is a timing bound, not a count let through: the server saw exactly the first N in
+    // request order (above), so a POST stuck in the queue would have stopped every one after it.
     assert!(
         order.len() >= 25,
         "only {} of 30 POSTs were served",

@@ -72,15 +72,24 @@ async fn a_replay_storm_is_bounded_and_does_not_starve_others() {
                     // The gap first: the replay is cut to its newest messages.
                     let gap = stream.event_of("replay-gap").await;
                     assert!(gap.data.starts_with(r#"{"missed_from":1,"#), "{}", gap.data);
-                    let mut bytes = 0;
+                    let (mut bytes, mut count) = (0, 0);
                     loop {
                         let m = stream.event_of("message").await;
                         bytes += m.data.len();
+                        count += 1;
                         if m.id == MESSAGES.to_string() {
                             break;
                         }
                     }
                     assert!(bytes <= MAX_REPLAY, "a replay of {bytes} bytes");
+                    // Cut to the newest messages that fit in the bound with their framing (the
+                    // server counts each event's id, event and data lines, under 256 bytes
+                    // more than its data): 15 of 16 KiB here, never fewer.
+                    let fit = MAX_REPLAY / (MESSAGE + 256)..=MAX_REPLAY / MESSAGE;
+                    assert!(
+                        fit.contains(&count),
+                        "a replay of {count} messages, not {fit:?}"
+                    );
                     pulled.fetch_add(bytes as u64, Ordering::Relaxed);
                     replays += 1;
                 }

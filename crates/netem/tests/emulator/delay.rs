@@ -59,8 +59,11 @@ fn rtt_50ms_measured_as_tcp_connect_time() {
         ),
         "measure_connect_rtt {library:?} not within 10% of {configured:?}"
     );
-    // Both packets of the handshake crossed the forwarder, one each way, per connect.
-    assert!(stats.up.delivered_packets >= 16 && stats.down.delivered_packets >= 16);
+    // The SYN (up) and the SYN-ACK (down) of each of the 18 connects (11 here, 7 measured by the
+    // library) crossed the forwarder before that connect returned; the last ACKs and the closes
+    // may still be in its delay queue when the counts are read, so more is not exact.
+    let (up, down) = (stats.up.delivered_packets, stats.down.delivered_packets);
+    assert!(up >= 18 && down >= 18, "{up} packets up, {down} down");
 }
 
 /// Jitter spreads the round trip: with 40 ms ± 10 ms each way a connect takes 20..60 ms.
