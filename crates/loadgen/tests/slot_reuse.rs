@@ -40,6 +40,18 @@ async fn ending_stream(arm: Protocol) {
     let (reconnects, events) = (m.get(Counter::Reconnects), m.get(Counter::EventsReceived));
     assert!(reconnects >= 9, "{reconnects} reconnects");
     assert!(events >= 10, "{events} events");
+    // Counted once each: one event per answered request but perhaps the last (its event after
+    // the end), one reconnect per request after the first, give or take the one under way at
+    // the end.
+    let requests = seen.requests() as u64;
+    assert!(
+        (requests - 1..=requests).contains(&events),
+        "{events} events for {requests} requests"
+    );
+    assert!(
+        (requests - 1..=requests).contains(&reconnects),
+        "{reconnects} reconnects for {requests} requests"
+    );
 }
 
 /// Five streams hold five of the six connections; POSTs every 250 ms share the sixth slot. The
