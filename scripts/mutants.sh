@@ -8,6 +8,8 @@
 #   scripts/mutants.sh report -- --list      # extra arguments go to cargo mutants
 #   scripts/mutants.sh loadgen -- --iterate  # only mutants not caught by the previous run
 #   MUTANTS_FILES="crates/loadgen/src/websocket/gate.rs" scripts/mutants.sh loadgen   # some files
+#   MUTANTS_OUT=target/mutants/loadgen-1 scripts/mutants.sh loadgen -- --shard 1/2  # half, in
+#                                            # its own output directory (two halves at once)
 #
 # Install once: cargo install cargo-mutants --locked
 #
@@ -96,7 +98,7 @@ main() {
       timeout=${MUTANTS_TIMEOUT:-180}
       test_args=(-- -- --test-threads 1)
     fi
-    local out=target/mutants/$crate
+    local out=${MUTANTS_OUT:-target/mutants/$crate}
     mkdir -p "$out"
     echo "== $crate: $(date -u +%FT%TZ)"
     local start
