@@ -94,6 +94,45 @@ async fn ten_sockets(arm: Protocol) {
     );
 }
 
+/// A server that accepts the connections and never answers them: no socket opens, and each of
+/// the three counts as waiting at the end of the point: its `time_to_open` and its
+/// `time_to_first_event` censored there (one sample each, the only ones), and queued at the end.
+#[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_that_never_open_are_censored(arm: Protocol) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let scheme = arm.websocket_scheme().expect("a WebSocket arm");
+    let url = format!("{scheme}://{addr}/ws?channel=silent");
+    // A certificate to trust on `wss` (the silent server never shows it).
+    let certs = if arm.is_tls() {
+        vec![test_support::scripted::self_signed_tls(arm).1]
+    } else {
+        Vec::new()
+    };
+    let target = Target::new(arm, &url, &Trust::Certificates(certs)).expect("target");
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 3;
+    let out = emulation::run(&config).await;
+    silent.abort();
+    assert!(out.fatal.is_none(), "{:?}", out.fatal);
+    let m = &out.metrics;
+    assert_eq!(m.get(Counter::StreamsRequested), 3);
+    assert_eq!(m.get(Counter::StreamsOpened), 0);
+    assert_eq!(out.streams_queued_at_end, 3);
+    for latency in [Latency::TimeToOpen, Latency::TimeToFirstEvent] {
+        assert_eq!(m.latency(latency).count, 3, "{latency:?} samples");
+        assert_eq!(m.censored(latency), 3, "{latency:?} censored");
+    }
+}
+
 /// A WebSocket server we did not write: it sends each text message it receives to every socket
 /// of its path, the sender's included, except that it skips every third message for the second
 /// socket that connected. The chat works against it (the token is found in the echoed body), and
