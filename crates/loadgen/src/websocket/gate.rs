@@ -243,4 +243,28 @@ mod tests {
         );
         assert!(held[0].is_ok());
     }
+
+    /// The throttle's delay is random over its whole range: with sixteen handshaking at once,
+    /// anywhere from 1 to 5 s (a factor drawn from 1000 to 5000), not one fixed value. Forty
+    /// handshakes, one after another on a paused clock (seeded: the same draws every run).
+    #[tokio::test(start_paused = true)]
+    async fn the_throttle_delay_is_drawn_over_its_range() {
+        let gate = WsGate::new(7);
+        let mut delays = Vec::new();
+        for _ in 0..40 {
+            lock(&gate.throttle).pending = 15;
+            let t0 = tokio::time::Instant::now();
+            let handshake = gate.admit().await;
+            delays.push(t0.elapsed());
+            handshake.done(true);
+            // Past the endpoint lock's release delay.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (min, max) = (delays.iter().min().unwrap(), delays.iter().max().unwrap());
+        assert!(*min >= Duration::from_secs(1) && *max <= Duration::from_secs(5));
+        assert!(
+            *min < Duration::from_millis(1500) && *max > Duration::from_millis(4500),
+            "delays from {min:?} to {max:?}"
+        );
+    }
 }
