@@ -286,6 +286,45 @@ mod tests {
         assert_eq!((stats.delivered_packets, stats.delivered_bytes), (1, 5));
     }
 
+    /// A closed input (a TUN device gone: its reads hang up) ends the thread by itself, once the
+    /// bytes still readable in it are forwarded. A pipe stands in for the device: with its writer
+    /// closed it polls readable and hung up while data is left, then hung up alone (a datagram
+    /// socket pair never hangs up).
+    #[test]
+    fn a_closed_input_ends_the_thread_after_its_last_packet() {
+        use std::io::{Read, Write};
+        use std::os::fd::OwnedFd;
+        let (input, mut writer) = std::io::pipe().expect("pipe");
+        let (mut delivered, output) = std::io::pipe().expect("pipe");
+        writer.write_all(b"last").expect("write");
+        drop(writer);
+        let control = Arc::new(DirectionControl::new(params(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = spawn(
+            "test-forwarder".into(),
+            Arc::new(OwnedFd::from(input)),
+            Arc::new(OwnedFd::from(output)),
+            Arc::clone(&control),
+            Arc::clone(&stop),
+            1,
+        )
+        .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let finished = thread.is_finished();
+        stop.store(true, Ordering::Relaxed);
+        thread.join().expect("forwarder panicked");
+        assert!(finished, "the forwarder ran on after its input closed");
+        let stats = control.counters.snapshot();
+        assert_eq!((stats.packets, stats.delivered_packets), (1, 1));
+        // The thread's end closed the output's write end: read to its end.
+        let mut out = Vec::new();
+        delivered.read_to_end(&mut out).expect("read");
+        assert_eq!(out, b"last");
+    }
+
     #[test]
     fn new_params_apply_to_later_packets() {
         let rig = Rig::new(params(0));
