@@ -133,6 +133,67 @@ async fn sockets_that_never_open_are_censored(arm: Protocol) {
     }
 }
 
+/// A binary message is an event too (with nothing to read in it): a server that sends one
+/// binary message to each socket and holds it gives one event per socket, and their time to
+/// first event, none censored.
+#[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
+async fn binary_messages_count_as_events(arm: Protocol) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (acceptor, certs) = if arm.is_tls() {
+        let (acceptor, cert) = test_support::scripted::self_signed_tls(arm);
+        (Some(acceptor), vec![cert])
+    } else {
+        (None, Vec::new())
+    };
+    let server = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                async fn serve<S>(ws: tokio_tungstenite::WebSocketStream<S>)
+                where
+                    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+                {
+                    let (mut write, mut read) = ws.split();
+                    if write.send(Message::binary(vec![1, 2, 3])).await.is_ok() {
+                        while let Some(Ok(_)) = read.next().await {}
+                    }
+                }
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            if let Ok(ws) = tokio_tungstenite::accept_async(tls).await {
+                                serve(ws).await;
+                            }
+                        }
+                    }
+                    None => {
+                        if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                            serve(ws).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let scheme = arm.websocket_scheme().expect("a WebSocket arm");
+    let url = format!("{scheme}://{addr}/ws?channel=binary");
+    let target = Target::new(arm, &url, &Trust::Certificates(certs)).expect("target");
+    let mut config = emulation::point(target);
+    config.workload.streams_per_client = 2;
+    let out = emulation::run(&config).await;
+    server.abort();
+    assert!(out.fatal.is_none(), "{:?}", out.fatal);
+    let m = &out.metrics;
+    assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
+    assert_eq!(m.get(Counter::StreamsOpened), 2);
+    assert_eq!(m.get(Counter::EventsReceived), 2, "one binary message each");
+    assert_eq!(m.latency(Latency::TimeToFirstEvent).count, 2);
+    assert_eq!(m.censored(Latency::TimeToFirstEvent), 0);
+}
+
 /// A WebSocket server we did not write: it sends each text message it receives to every socket
 /// of its path, the sender's included, except that it skips every third message for the second
 /// socket that connected. The chat works against it (the token is found in the echoed body), and
