@@ -244,6 +244,29 @@ mod tests {
         assert!(held[0].is_ok());
     }
 
+    /// Failed handshakes, of this counting period and the last, slow the next one down, and
+    /// successes offset them: the exponent is the pending handshakes plus failed / (succeeded +
+    /// 1). With 15 + 16 failures and 1 + 2 successes, one pending handshake waits
+    /// 2^(1 + 31 / 4) / 65536 of 1 to 5 s: 3.9 to 19.5 ms. Any count left out, or added wrong,
+    /// gives under a millisecond or over 30.
+    #[tokio::test(start_paused = true)]
+    async fn failures_of_both_periods_slow_the_next_handshake_and_successes_offset_them() {
+        let gate = WsGate::new(7);
+        {
+            let mut t = lock(&gate.throttle);
+            (t.previous_failed, t.failed) = (15, 16);
+            (t.previous_succeeded, t.succeeded) = (1, 2);
+        }
+        let t0 = tokio::time::Instant::now();
+        let handshake = gate.admit().await;
+        let waited = t0.elapsed();
+        handshake.done(true);
+        assert!(
+            waited >= Duration::from_micros(3906) && waited <= Duration::from_millis(20),
+            "{waited:?}"
+        );
+    }
+
     /// The throttle's delay is random over its whole range: with sixteen handshaking at once,
     /// anywhere from 1 to 5 s (a factor drawn from 1000 to 5000), not one fixed value. Forty
     /// handshakes, one after another on a paused clock (seeded: the same draws every run).
