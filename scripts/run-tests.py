@@ -78,7 +78,7 @@ WAITING = {
     "loadgen/answers", "loadgen/answer_framings", "loadgen/post_timing",
     "loadgen/queue_order", "loadgen/browser_pool", "loadgen/hostile_streams",
     "loadgen/http2_refusals", "loadgen/http2_slots", "loadgen/http3_client", "loadgen/replays",
-    "loadgen/server_delay", "loadgen/h3_probe", "loadgen/tls_trust", "loadgen/loadgen",
+    "loadgen/server_delay", "loadgen/probe", "loadgen/tls_trust", "loadgen/loadgen",
     "sse-server/budget", "sse-server/events", "sse-server/messages", "sse-server/routes",
     "sse-server/timeouts", "sse-server/websocket", "sse-server/answers", "sse-server/h3",
     "sse-server/http2_timeouts", "sse-server/abuse_big_ticks", "sse-server/abuse_channels", "sse-server/sse_server",

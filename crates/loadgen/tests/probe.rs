@@ -1,6 +1,8 @@
-//! The probe before a run on `h3` completes a QUIC handshake with ALPN `h3`, and otherwise names
-//! the cause: no answer over UDP (a timeout), a server that refuses ALPN `h3` (protocol mismatch,
-//! fatal), a certificate that does not verify (bad target, fatal).
+//! The probe before a run (`loadgen::probe`). On `h3` it completes a QUIC handshake with ALPN
+//! `h3`, and otherwise names the cause: no answer over UDP (a timeout), a server that refuses ALPN
+//! `h3` (protocol mismatch, fatal), a certificate that does not verify (bad target, fatal). On
+//! `h2c`, where no ALPN says what the server speaks, it waits for the server's HTTP/2 SETTINGS:
+//! an HTTP/1.1 server fails it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,4 +100,35 @@ async fn a_certificate_that_does_not_verify_is_a_bad_target() {
     );
     assert!(e.to_string().contains("certificate"), "{e}");
     assert_eq!(e.class(), loadgen::ErrorClass::Tls);
+}
+
+/// An `h2c` target that answers in HTTP/1.1 (a `400` to the HTTP/2 preface, then a close): the
+/// probe fails instead of letting the run start against a server that cannot serve the arm.
+#[tokio::test]
+async fn an_http1_server_fails_the_h2c_probe() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let _ = tcp
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    let target = Target::new(
+        Protocol::H2c,
+        &format!("http://{addr}"),
+        &Trust::Certificates(Vec::new()),
+    )
+    .expect("target");
+    let probed = loadgen::probe(&target, Duration::from_secs(5)).await;
+    assert!(
+        matches!(probed, Err(LoadError::Http2(_))),
+        "an HTTP/1.1 server passed the h2c probe: {probed:?}"
+    );
 }
