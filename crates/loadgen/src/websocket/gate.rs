@@ -267,6 +267,40 @@ mod tests {
         );
     }
 
+    /// The counts roll every two minutes: this period's become the last period's, and the last
+    /// period's are forgotten; a gap of two periods forgets both.
+    #[test]
+    fn the_counts_roll_every_two_minutes() {
+        let start = Instant::now();
+        let mut t = Throttle {
+            pending: 1,
+            failed: 5,
+            succeeded: 2,
+            previous_failed: 7,
+            previous_succeeded: 3,
+            period_start: start,
+        };
+        t.roll(start + THROTTLE_PERIOD - Duration::from_millis(1));
+        assert_eq!(
+            (t.all_failed(), t.all_succeeded()),
+            (12, 5),
+            "within the period"
+        );
+        t.roll(start + THROTTLE_PERIOD);
+        assert_eq!((t.failed, t.previous_failed), (0, 5));
+        assert_eq!((t.succeeded, t.previous_succeeded), (0, 2));
+        assert_eq!(t.period_start, start + THROTTLE_PERIOD);
+        t.failed = 4;
+        t.roll(start + THROTTLE_PERIOD * 3 + Duration::from_secs(1));
+        assert_eq!(
+            (t.all_failed(), t.all_succeeded()),
+            (0, 0),
+            "two periods later"
+        );
+        assert_eq!(t.period_start, start + THROTTLE_PERIOD * 3);
+        assert_eq!(t.pending, 1, "pending handshakes do not roll");
+    }
+
     /// The throttle's delay is random over its whole range: with sixteen handshaking at once,
     /// anywhere from 1 to 5 s (a factor drawn from 1000 to 5000), not one fixed value. Forty
     /// handshakes, one after another on a paused clock (seeded: the same draws every run).
