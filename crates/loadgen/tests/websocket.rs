@@ -222,7 +222,7 @@ async fn lossy_external(arm: Protocol) {
     // is lost, and none after. The point ends `elapsed` after it started, a little after
     // `started`; the skips within 20 ms of that instant less the grace may fall either side.
     let edge = started + out.elapsed - config.loss_grace;
-    let owed = owed.lock().unwrap();
+    let owed = owed.lock().expect("lock");
     let surely = owed
         .iter()
         .filter(|&&at| at + Duration::from_millis(20) < edge)
