@@ -267,6 +267,34 @@ mod tests {
         );
     }
 
+    /// Each handshake's end is counted once: succeeded, failed, or (dropped undecided) failed;
+    /// it is no longer pending, and the endpoint is free again 10 ms later.
+    #[tokio::test(start_paused = true)]
+    async fn each_handshake_end_is_counted_once() {
+        let gate = WsGate::new(7);
+        let counts = || {
+            let t = lock(&gate.throttle);
+            (t.pending, t.succeeded, t.failed)
+        };
+        let first = gate.admit().await;
+        assert_eq!(counts(), (1, 0, 0));
+        first.done(true);
+        assert_eq!(counts(), (0, 1, 0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gate.admit().await.done(false);
+        assert_eq!(counts(), (0, 1, 1));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(gate.admit().await);
+        assert_eq!(counts(), (0, 1, 2), "dropped undecided: failed");
+        let t0 = tokio::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(1), gate.admit())
+            .await
+            .expect("the endpoint is free after a dropped handshake")
+            .done(true);
+        assert!(t0.elapsed() >= UNLOCK_DELAY, "{:?}", t0.elapsed());
+        assert_eq!(counts(), (0, 2, 2));
+    }
+
     /// The counts roll every two minutes: this period's become the last period's, and the last
     /// period's are forgotten; a gap of two periods forgets both.
     #[test]
