@@ -240,6 +240,13 @@ async fn lossy_external(arm: Protocol) {
         m.get(Counter::PostsCompleted) < m.get(Counter::PostsScheduled),
         "the second socket's own skipped messages get no echo"
     );
+    // Those wait until the end: every message has its round trip, measured or censored there.
+    let (scheduled, completed) = (
+        m.get(Counter::PostsScheduled),
+        m.get(Counter::PostsCompleted),
+    );
+    assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
+    assert_eq!(m.censored(Latency::PostRtt), scheduled - completed);
 }
 
 /// Starts the lossy server for `arm` on 127.0.0.1 port 0; its URL names a path of its own.
