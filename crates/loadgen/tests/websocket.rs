@@ -49,6 +49,8 @@ async fn chat(arm: Protocol) {
     assert_eq!(completed + out.posts_stalled_at_end, scheduled);
     assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
     assert_eq!(m.censored(Latency::PostRtt), scheduled - completed);
+    // And each has one queue wait: measured when it was written, censored if it never was.
+    assert_eq!(m.latency(Latency::PostQueueWait).count, scheduled);
     assert_eq!(m.latency(Latency::PostQueueWait).count, scheduled);
     // Every copy that arrived is a sample (its send instant is set before the write): all nine
     // of each message, but perhaps the last round's still on their way.
@@ -247,6 +249,8 @@ async fn lossy_external(arm: Protocol) {
     );
     assert_eq!(m.latency(Latency::PostRtt).count, scheduled);
     assert_eq!(m.censored(Latency::PostRtt), scheduled - completed);
+    // And each has one queue wait: measured when it was written, censored if it never was.
+    assert_eq!(m.latency(Latency::PostQueueWait).count, scheduled);
 }
 
 /// Starts the lossy server for `arm` on 127.0.0.1 port 0; its URL names a path of its own.
