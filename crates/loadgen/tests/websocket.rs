@@ -140,53 +140,17 @@ async fn sockets_that_never_open_are_censored(arm: Protocol) {
 /// first event, none censored.
 #[test_support::arms(websocket, flavor = "multi_thread", worker_threads = 2)]
 async fn binary_messages_count_as_events(arm: Protocol) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (acceptor, certs) = if arm.is_tls() {
-        let (acceptor, cert) = test_support::scripted::self_signed_tls(arm);
-        (Some(acceptor), vec![cert])
-    } else {
-        (None, Vec::new())
-    };
-    let server = tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                async fn serve<S>(ws: tokio_tungstenite::WebSocketStream<S>)
-                where
-                    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-                {
-                    let (mut write, mut read) = ws.split();
-                    if write.send(Message::binary(vec![1, 2, 3])).await.is_ok() {
-                        while let Some(Ok(_)) = read.next().await {}
-                    }
-                }
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            if let Ok(ws) = tokio_tungstenite::accept_async(tls).await {
-                                serve(ws).await;
-                            }
-                        }
-                    }
-                    None => {
-                        if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                            serve(ws).await;
-                        }
-                    }
-                }
-            });
+    let (url, trust) = ws_server(arm, "/ws?channel=binary", |ws| async move {
+        let (mut write, mut read) = ws.split();
+        if write.send(Message::binary(vec![1, 2, 3])).await.is_ok() {
+            while let Some(Ok(_)) = read.next().await {}
         }
-    });
-    let scheme = arm.websocket_scheme().expect("a WebSocket arm");
-    let url = format!("{scheme}://{addr}/ws?channel=binary");
-    let target = Target::new(arm, &url, &Trust::Certificates(certs)).expect("target");
+    })
+    .await;
+    let target = Target::new(arm, &url, &trust).expect("target");
     let mut config = emulation::point(target);
     config.workload.streams_per_client = 2;
     let out = emulation::run(&config).await;
-    server.abort();
     assert!(out.fatal.is_none(), "{:?}", out.fatal);
     let m = &out.metrics;
     assert_eq!(m.total_errors(), 0, "{:?}", emulation::errors(&out));
@@ -261,62 +225,81 @@ type Owed = Arc<Mutex<Vec<Instant>>>;
 /// The lossy server's URL and trust, and what it skipped: how many messages, and when it
 /// skipped those owed.
 async fn lossy_server(arm: Protocol) -> (String, Trust, Arc<AtomicUsize>, Owed) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (acceptor, cert) = if arm.is_tls() {
-        let (acceptor, cert) = test_support::scripted::self_signed_tls(arm);
-        (Some(acceptor), Some(cert))
-    } else {
-        (None, None)
-    };
     let sockets: Arc<Mutex<Vec<mpsc::UnboundedSender<String>>>> = Arc::default();
     let skipped = Arc::new(AtomicUsize::new(0));
     let owed = Owed::default();
     let counter = Arc::new(AtomicUsize::new(0));
     let (skipped_out, owed_out) = (skipped.clone(), owed.clone());
+    // Sockets are numbered in the order their handshakes end (the client makes one at a time).
+    let (url, trust) = ws_server(arm, "/room?name=lossy", move |ws| {
+        let (sockets, skipped, owed) = (sockets.clone(), skipped.clone(), owed.clone());
+        let counter = counter.clone();
+        async move {
+            let (tx, rx) = mpsc::unbounded_channel::<String>();
+            let me = {
+                let mut sockets = sockets.lock().expect("lock");
+                sockets.push(tx);
+                sockets.len() - 1
+            };
+            let room = Room {
+                sockets,
+                me,
+                skipped,
+                owed,
+                counter,
+            };
+            room.serve(ws, rx).await;
+        }
+    })
+    .await;
+    (url, trust, skipped_out, owed_out)
+}
+
+/// A stream a WebSocket test server speaks over: TCP, or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+type ServerSocket = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+/// A WebSocket server on 127.0.0.1 for `arm` (TLS with a self-signed certificate on `wss`) that
+/// runs `serve` on each socket whose handshake succeeded, until the test's runtime ends; its URL
+/// at `path`, and the trust that reaches it.
+async fn ws_server<F, Fut>(arm: Protocol, path: &str, serve: F) -> (String, Trust)
+where
+    F: Fn(ServerSocket) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (acceptor, certs) = if arm.is_tls() {
+        let (acceptor, cert) = test_support::scripted::self_signed_tls(arm);
+        (Some(acceptor), vec![cert])
+    } else {
+        (None, Vec::new())
+    };
+    let serve = Arc::new(serve);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let (sockets, skipped, owed) = (sockets.clone(), skipped.clone(), owed.clone());
-            let (counter, acceptor) = (counter.clone(), acceptor.clone());
+            let (acceptor, serve) = (acceptor.clone(), Arc::clone(&serve));
             tokio::spawn(async move {
-                let (tx, rx) = mpsc::unbounded_channel::<String>();
-                let me = {
-                    let mut sockets = sockets.lock().expect("lock");
-                    sockets.push(tx);
-                    sockets.len() - 1
+                let io: Box<dyn Io> = match acceptor {
+                    Some(acceptor) => match acceptor.accept(tcp).await {
+                        Ok(tls) => Box::new(tls),
+                        Err(_) => return,
+                    },
+                    None => Box::new(tcp),
                 };
-                let room = Room {
-                    sockets,
-                    me,
-                    skipped,
-                    owed,
-                    counter,
-                };
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            if let Ok(ws) = tokio_tungstenite::accept_async(tls).await {
-                                room.serve(ws, rx).await;
-                            }
-                        }
-                    }
-                    None => {
-                        if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                            room.serve(ws, rx).await;
-                        }
-                    }
+                if let Ok(ws) = tokio_tungstenite::accept_async(io).await {
+                    serve(ws).await;
                 }
             });
         }
     });
     let scheme = arm.websocket_scheme().expect("a WebSocket arm");
     (
-        format!("{scheme}://{addr}/room?name=lossy"),
-        Trust::Certificates(cert.into_iter().collect()),
-        skipped_out,
-        owed_out,
+        format!("{scheme}://{addr}{path}"),
+        Trust::Certificates(certs),
     )
 }
 
