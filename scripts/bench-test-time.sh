@@ -11,7 +11,7 @@
 #   KEEP_LOGS=DIR scripts/bench-test-time.sh      # keep each run's whole log (every binary's time)
 #
 # Figures, per run: `total_s` is the whole command (installing nothing: the packages are already
-# there), `test_binaries_s` the runner's own sum line ("N binaries in S s wall"), `build_s` the
+# there), `test_binaries_s` the runner's own sum line ("N test jobs in S s wall"), `build_s` the
 # rest (compiling, linking, the server binary), `binaries_failed` how many test binaries failed,
 # `exit` the command's exit status. Each cold run builds into a fresh directory that is removed
 # afterwards (several GB).
@@ -46,8 +46,8 @@ for run in $(seq "$runs"); do
   set -e
   end=$(date +%s.%N)
   total=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
-  tests=$(awk '/^==== [0-9]+ binaries in [0-9.]+ s wall/ { print $5 }' "$log")
-  failed=$(awk '/^error: [0-9]+ of [0-9]+ test binaries failed/ { print $2 }' "$log")
+  tests=$(awk '/^==== [0-9]+ test jobs in [0-9.]+ s wall/ { print $6 }' "$log")
+  failed=$(awk '/^error: [0-9]+ of [0-9]+ test jobs failed/ { print $2 }' "$log")
   if [ -z "$tests" ]; then
     echo "error: run $run printed no summary line (exit $status); its last lines:" >&2
     tail -20 "$log" >&2
@@ -59,7 +59,7 @@ for run in $(seq "$runs"); do
   results_add "$run" tests build_s "$(awk -v a="$total" -v b="$tests" 'BEGIN { print a - b }')"
   results_add "$run" tests binaries_failed "${failed:-0}"
   results_add "$run" tests exit "$status"
-  awk '/^==== test binaries/,/^==== [0-9]+ binaries/' "$log" | head -12 | sed 's/^/  /' >&2
+  awk '/^==== test binaries/,/^==== [0-9]+ test jobs/' "$log" | head -12 | sed 's/^/  /' >&2
   echo "run $run: $total s in all, $tests s of test binaries, exit $status" >&2
   [ -z "${KEEP_LOGS:-}" ] || { mkdir -p "$KEEP_LOGS" && cp "$log" "$KEEP_LOGS/"; }
   [ "$mode" = warm ] || rm -rf "$target"

@@ -12,6 +12,11 @@ HEAVY, TIMING and WAITING below: on 2 cores, many tests time things in milliseco
 when a heavy binary runs beside them). Every test of every binary runs; nothing is filtered or
 skipped here.
 
+Each crate's `tests/suite` binary (its integration tests, one module per concern, in one binary
+to save its links and compiles) runs as one job per module: the binary with the module's tests
+named exactly (`--exact NAME...`), keyed and classed `crate/module` as when each module was a
+binary of its own, and failed when it ran fewer tests than it named.
+
 Each binary's whole output is printed when it ends, in one piece (never interleaved), then a
 table of every binary's wall and CPU seconds, and the failures again at the end. Exit status:
 0 when every binary passed, 1 when any failed or was killed, 2 when the build failed.
@@ -39,6 +44,7 @@ every browser gets a fresh profile directory, so binaries running at once cannot
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -167,6 +173,63 @@ def build():
     return binaries
 
 
+def loader_env():
+    """This environment, with the toolchain's libraries on the loader's path: cargo test puts them
+    there for binaries that link them dynamically (a proc-macro crate's tests link libstd-*.so)."""
+    def rustc(*args):
+        return subprocess.run(["rustc", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    sysroot, host = rustc("--print", "sysroot"), rustc("--print", "host-tuple")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in [os.path.join(sysroot, "lib", "rustlib", host, "lib"),
+                    env.get("LD_LIBRARY_PATH", "")] if p)
+    return env
+
+
+def expand_suites(binaries, env):
+    """[(label, key, command, cwd, expected tests or None)]: every binary as one job, but each
+    crate's `suite` binary (tests/suite/main.rs, one module per concern), which is one job per
+    module: the binary with that module's tests named exactly (`--exact NAME...`), keyed and
+    classed as `crate/module`, as when each module was a binary of its own. A suite test outside
+    a module is an error, and each job's count of tests run is checked against its names."""
+    jobs = []
+    for label, key, exe, cwd, _package in binaries:
+        crate, target = key.split("/", 1)
+        if target != "suite":
+            jobs.append((label, key, [exe], cwd, None))
+            continue
+        listed = subprocess.run([exe, "--list", "--format", "terse"], cwd=cwd, env=env,
+                                capture_output=True, text=True)
+        if listed.returncode != 0:
+            print(f"error: listing the tests of {label} failed:\n{listed.stderr}", file=sys.stderr)
+            sys.exit(2)
+        modules = {}
+        for line in listed.stdout.splitlines():
+            if not line.endswith(": test"):
+                continue
+            name = line[: -len(": test")]
+            module, sep, _rest = name.partition("::")
+            if not sep:
+                print(f"error: {label}: the test `{name}` is outside a module (every suite test "
+                      "lives in the module of its concern)", file=sys.stderr)
+                sys.exit(2)
+            modules.setdefault(module, []).append(name)
+        for module, names in modules.items():
+            jobs.append((f"{crate} suite {module}", f"{crate}/{module}",
+                         [exe, "--exact", *names], cwd, len(names)))
+    return jobs
+
+
+def tests_run(text):
+    """The tests libtest ran (passed, failed or ignored) by its `test result:` line, or None."""
+    for line in reversed(text.splitlines()):
+        m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", line)
+        if m:
+            return sum(int(g) for g in m.groups())
+    return None
+
+
 def order(binaries):
     """HEAVY ones first (the longest first), then TIMING, then WAITING."""
     def rank(entry):
@@ -183,7 +246,8 @@ def main():
     if jobs < 1:
         print("error: JOBS must be at least 1", file=sys.stderr)
         return 2
-    binaries = order(build())
+    env = loader_env()
+    binaries = order(expand_suites(build(), env))
     if sys.argv[1:] == ["--list"]:
         for label, key, *_ in binaries:
             how = ("TEST_THREADS" if key not in CPU_BOUND
@@ -198,36 +262,27 @@ def main():
     if threads < 1:
         print("error: TEST_THREADS must be at least 1", file=sys.stderr)
         return 2
-    def argv(name, exe):
+    def argv(name, command):
         if name not in CPU_BOUND:
-            return [exe, f"--test-threads={threads}"]
-        return [exe, f"--test-threads={CPU_BOUND[name]}"] if CPU_BOUND[name] else [exe]
-    queue = [(label, name, argv(name, exe), cwd) for label, name, exe, cwd, _pkg in binaries]
+            return [*command, f"--test-threads={threads}"]
+        return [*command, f"--test-threads={CPU_BOUND[name]}"] if CPU_BOUND[name] else command
+    queue = [(label, name, argv(name, command), cwd, expected)
+             for label, name, command, cwd, expected in binaries]
     # The doctests need rustdoc, so cargo runs them; one job like any binary.
-    queue.append(("doctests", "doctests", [*CARGO_TEST, "--doc"],
-                  os.getcwd()))
-    # cargo test puts the toolchain's libraries on the loader's path for binaries that link them
-    # dynamically (a proc-macro crate's tests link libstd-*.so); so do we.
-    def rustc(*args):
-        return subprocess.run(["rustc", *args], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    sysroot, host = rustc("--print", "sysroot"), rustc("--print", "host-tuple")
-    env = dict(os.environ)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in [os.path.join(sysroot, "lib", "rustlib", host, "lib"),
-                    env.get("LD_LIBRARY_PATH", "")] if p)
+    queue.append(("doctests", "doctests", [*CARGO_TEST, "--doc"], os.getcwd(), None))
 
     started = time.monotonic()
     running = {}  # pid -> (label, name, proc, output file, start)
     killed = set()
     results = []  # (label, wall, cpu, status)
     failed = []
-    print(f"running {len(queue)} test binaries, up to {jobs} at a time (those that mostly wait: "
+    print(f"running {len(queue)} test jobs (a binary each, but one per module of a suite binary), "
+          f"up to {jobs} at a time (those that mostly wait: "
           f"up to {max(jobs, waiting_jobs)}, among themselves), each with up to {threads} tests "
           f"at once (the browser binaries: fewer, CPU_BOUND)", flush=True)
     while queue or running:
         while True:
-            kinds = [kind(name) for _l, name, _p, _o, _s in running.values()]
+            kinds = [kind(name) for _l, name, *_ in running.values()]
 
             def admissible(key):
                 k = kind(key)
@@ -243,15 +298,15 @@ def main():
             pick = next((i for i, entry in enumerate(queue) if admissible(entry[1])), None)
             if pick is None:
                 break
-            label, name, argv, cwd = queue.pop(pick)
+            label, name, argv, cwd, expected = queue.pop(pick)
             out = tempfile.TemporaryFile(mode="w+")
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-            running[proc.pid] = (label, name, proc, out, time.monotonic())
+            running[proc.pid] = (label, name, proc, out, time.monotonic(), expected)
         pid, status, usage = os.wait4(-1, os.WNOHANG)
         if pid == 0:
             now = time.monotonic()
-            for label, _name, proc, _out, start in list(running.values()):
+            for label, _name, proc, _out, start, _e in list(running.values()):
                 if now - start > timeout and proc.pid not in killed:
                     killed.add(proc.pid)
                     os.killpg(proc.pid, 9)
@@ -260,7 +315,7 @@ def main():
             continue
         if pid not in running:
             continue
-        label, _name, proc, out, start = running.pop(pid)
+        label, _name, proc, out, start, expected = running.pop(pid)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - start
         cpu = usage.ru_utime + usage.ru_stime
@@ -268,6 +323,11 @@ def main():
         text = out.read()
         out.close()
         verdict = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        ran = tests_run(text)
+        if proc.returncode == 0 and expected is not None and ran != expected:
+            # A suite module's job names its tests exactly: fewer run means some were lost.
+            proc.returncode = 1
+            verdict = f"FAILED (ran {ran} tests of the {expected} it named)"
         print(f"\n---- {label}: {verdict} in {wall:.1f} s ({cpu:.1f} CPU-s)", flush=True)
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -281,12 +341,12 @@ def main():
     print("\n==== test binaries (wall s, CPU s, verdict), slowest first")
     for label, wall, cpu, verdict in sorted(results, key=lambda r: -r[1]):
         print(f"{wall:8.1f} {cpu:8.1f}  {label}: {verdict}")
-    print(f"==== {len(results)} binaries in {total:.0f} s wall, {cpu_all:.0f} CPU-s, {jobs} at a time")
+    print(f"==== {len(results)} test jobs in {total:.0f} s wall, {cpu_all:.0f} CPU-s, {jobs} at a time")
     if failed:
         for label, text in failed:
             tail = "\n".join(text.splitlines()[-60:])
             print(f"\n==== FAILED: {label} (its last 60 lines)\n{tail}")
-        print(f"\nerror: {len(failed)} of {len(results)} test binaries failed: "
+        print(f"\nerror: {len(failed)} of {len(results)} test jobs failed: "
               + ", ".join(label for label, _ in failed))
         return 1
     return 0

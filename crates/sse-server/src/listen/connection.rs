@@ -84,8 +84,8 @@ impl Server {
             // Not `pipeline_flush(true)`, though it coalesces pipelined responses (h2load -m10):
             // in hyper 1.x it also makes the write buffer accept data without limit, so an event
             // stream whose client stops reading is polled forever, its subscriber queue never
-            // overflows and the buffer grows without bound (crates/sse-server/tests/messages.rs
-            // `a_slow_subscriber_is_closed_and_counted` and crates/sse-server/tests/abuse.rs catch
+            // overflows and the buffer grows without bound (crates/sse-server/tests/suite/messages.rs
+            // `a_slow_subscriber_is_closed_and_counted` and crates/sse-server/tests/suite/abuse.rs catch
             // it).
             .header_read_timeout(config.header_read_timeout)
             // Bounds what a client that stops reading costs: hyper stops polling the body once
@@ -263,7 +263,7 @@ impl Server {
 /// Whether hyper closed the connection because a keep-alive PING went unanswered. hyper does not
 /// export that error's type (`hyper::proto::h2::ping::KeepAliveTimedOut`), only its text,
 /// "keep-alive timed out", so the source chain is searched for it; a test fails if that ever
-/// changes (crates/sse-server/tests/http2_timeouts.rs).
+/// changes (crates/sse-server/tests/suite/http2_timeouts.rs).
 fn is_keepalive_timeout(e: &hyper::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

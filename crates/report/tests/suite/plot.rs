@@ -3,7 +3,7 @@
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{key, meta, sweep, Scratch};
 use report::{plot_report, Protocol, ReportError, Row, Value};

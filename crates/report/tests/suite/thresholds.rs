@@ -5,7 +5,7 @@
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{key, latency, meta, Scratch};
 use report::thresholds::Origin;

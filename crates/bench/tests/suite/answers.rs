@@ -6,7 +6,7 @@
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{bench, report_rows, temp_dir, write};
 use report::Value;

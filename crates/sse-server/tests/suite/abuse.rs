@@ -5,7 +5,7 @@
 //!
 //! The server runs on its own two-worker runtime (`ServerThread`), as another process would; the
 //! tests run one at a time (they measure latency) and print what they measured
-//! (`cargo test -p sse-server --test abuse -- --nocapture`).
+//! (`cargo test -p sse-server --test suite abuse:: -- --nocapture`).
 
 // Test helpers are plain async fns, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-mod common;
+use crate::common;
 
 use common::{
     check_latency, health, probe_latency, start, tcp_arms, total, PROBE_P99, PROBE_SAMPLES, TEST,

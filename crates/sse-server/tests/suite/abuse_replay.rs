@@ -7,7 +7,7 @@
 // Test helpers are plain async fns, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 // Test helpers are plain async fns, where clippy does not see a test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{chain, key, latency, meta, sweep, Scratch};
 use report::{
