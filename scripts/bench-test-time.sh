@@ -12,7 +12,7 @@
 #
 # Figures, per run: `total_s` is the whole command (installing nothing: the packages are already
 # there), `test_binaries_s` the runner's own sum line ("N test jobs in S s wall"), `build_s` the
-# rest (compiling, linking, the server binary), `binaries_failed` how many test binaries failed,
+# rest (compiling, linking, the server binary), `binaries_failed` how many test jobs failed,
 # `exit` the command's exit status. Each cold run builds into a fresh directory that is removed
 # afterwards (several GB).
 set -euo pipefail
