@@ -67,7 +67,8 @@ import time
 #   deliveries within a grace, a probe's p99). Two at a time.
 # - everything named in WAITING: mostly asleep on timers and servers (loadgen `answers`: 3 CPU-s in
 #   53 s), never failed beside TIMING ones: any number, up to JOBS in all.
-# A binary named nowhere counts as HEAVY: a new test binary runs alone until someone measures it.
+# A binary (or suite module) named nowhere counts as HEAVY: a new one runs alone until someone
+# measures it.
 HEAVY_FIRST = [  # in this order, the longest first
     "browser/agreement", "browser/isolation", "bench/cli", "netem/emulator",
     "sse-server/abuse_memory", "loadgen/http2_client", "loadgen/target_down", "bench/failures",
@@ -272,7 +273,7 @@ def main():
     queue.append(("doctests", "doctests", [*CARGO_TEST, "--doc"], os.getcwd(), None))
 
     started = time.monotonic()
-    running = {}  # pid -> (label, name, proc, output file, start)
+    running = {}  # pid -> (label, name, proc, output file, start, tests expected or None)
     killed = set()
     results = []  # (label, wall, cpu, status)
     failed = []

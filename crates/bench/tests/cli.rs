@@ -1,5 +1,8 @@
 //! The `bench` binary end to end: a real (tiny) run against the embedded server, the CSV contract,
 //! and exit code 2 with a one-line message for a bad scenario.
+//!
+//! A binary of its own, outside `tests/suite/`, run alone (`scripts/run-tests.py`, HEAVY): its real
+//! runs of the `bench` binary keep a core busy.
 
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used)]

@@ -4,6 +4,9 @@
 //!
 //! The killed server is the real `server` binary in its own process, found next to the `bench`
 //! binary (`cargo build --bin server` puts it there; CI builds it before the tests).
+//!
+//! A binary of its own, outside `tests/suite/`, run alone (`scripts/run-tests.py`, HEAVY): its
+//! unreachable target is a port it freed, which a test running beside it could bind meanwhile.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

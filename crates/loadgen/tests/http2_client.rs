@@ -12,6 +12,9 @@
 //! - 250 streams that all receive an event at the same instant, again and again: no error (h2's
 //!   own small-DATA-frame defence must never fire against a well-behaved server), and every
 //!   event reaches every stream.
+//!
+//! A binary of its own, outside `tests/suite/`, run alone (`scripts/run-tests.py`, HEAVY): its
+//! scripted server counts the streams open at once, which a loaded machine reads late.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,8 @@
 //! A server that goes away mid-point: the point stops by itself `down_after` (5 s) after the
 //! first failed connect, says why (`target down`), and returns what it measured until then.
+//!
+//! A binary of its own, outside `tests/suite/`, run alone (`scripts/run-tests.py`, HEAVY): it
+//! dials a port it freed, which a test running beside it could bind meanwhile.
 
 use std::time::{Duration, Instant};
 
