@@ -1,11 +1,8 @@
 //! bench's integration tests, in one test binary: one module per concern.
 //!
-//! One binary instead of one per file: each test binary linked every dependency again and
-//! compiled the shared helpers again; merging the four crates' 46 files into these four binaries
-//! took a cold `cargo test --no-run` from 137 to 105 s of wall and 257 to 197 s of CPU here (two
-//! A/B pairs, 2 cores). `scripts/run-tests.py` still runs each module as a process of its own (the binary
-//! with the module's tests named exactly), classed as the binary it replaced was; a plain
-//! `cargo test -p bench --test suite MODULE::` runs one module.
+//! One binary instead of one per file, so dependencies are linked and shared helpers compiled
+//! once (the test-binary rule of ARCHITECTURE.md); `scripts/run-tests.py` still runs each
+//! module as a process of its own. `cargo test -p bench --test suite MODULE::` runs one module.
 //!
 //! Two stay binaries of their own beside this one, since they must run alone on the machine
 //! (`scripts/run-tests.py`, HEAVY): `cli` (real runs of the `bench` binary, busy on a core) and
