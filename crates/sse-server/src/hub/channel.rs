@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -155,7 +154,7 @@ impl Channel {
 #[derive(Debug)]
 pub(super) struct Slot {
     pub(super) key: u64,
-    pub(super) queue: mpsc::Sender<Message>,
+    pub(super) queue: super::queue::Sender<Message>,
     pub(super) overflowed: CancellationToken,
     pub(super) counters: Arc<ListenerCounters>,
     /// The subscriber's connection's queued bytes.

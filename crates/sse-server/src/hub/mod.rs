@@ -25,6 +25,7 @@ mod budget;
 mod channel;
 mod held;
 mod message;
+mod queue;
 mod replays;
 mod table;
 
@@ -32,8 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +46,7 @@ use crate::peer::ClientAddr;
 use crate::stats::{incr, ListenerCounters};
 use budget::{ReplayBudget, Reservation};
 use channel::{Channel, Slot};
+use queue::TrySendError;
 use table::Table;
 
 /// Bounds on the time between two sweeps for idle channels.
@@ -70,7 +70,7 @@ pub(crate) struct Subscription {
 /// A subscriber's live messages, each uncounted from its connection's [`Held`] as it is taken.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    rx: mpsc::Receiver<Message>,
+    rx: queue::Receiver<Message>,
     held: Arc<Held>,
 }
 
@@ -351,7 +351,7 @@ impl Hub {
         last_seen: Option<u64>,
         who: Subscriber,
     ) -> Result<(Subscription, Replay), Refusal> {
-        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
+        let (tx, rx) = queue::channel(self.limits.queue_capacity);
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let Subscriber {
             counters,
@@ -466,7 +466,7 @@ impl Queue {
     /// The next live message if one is waiting.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<Message> {
-        let message = self.rx.try_recv().ok()?;
+        let message = self.rx.try_recv()?;
         self.held.remove(&message);
         Some(message)
     }
@@ -481,8 +481,7 @@ impl Subscription {
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        self.rx.close();
-        while let Ok(message) = self.rx.try_recv() {
+        for message in self.rx.close() {
             self.held.remove(&message);
         }
     }
