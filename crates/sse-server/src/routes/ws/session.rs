@@ -51,8 +51,12 @@ use crate::stats::{decr, incr, ListenerCounters};
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,
 /// the socket is not read until they are.
 const MAX_DELAYED: usize = 1024;
-/// A socket's read buffer: what one read may take (messages larger are read in several).
-const READ_BUFFER: usize = 8 * 1024;
+/// A socket's read buffer: what one read may take while no frame is under way (once a frame's
+/// header is in, tungstenite reserves the frame's length and reads the rest whole). Small,
+/// because tungstenite zero-fills the buffer to this size before every read
+/// (`FrameCodec::read_in` in tungstenite 0.30), so all of it is resident for every idle socket:
+/// 8 KiB cost each socket 8 KiB (crates/sse-server/FINDINGS.md, "Memory per subscriber").
+const READ_BUFFER: usize = 1024;
 /// Bytes a socket gathers before it writes them, within a burst (one TLS record's worth).
 const WRITE_BUFFER: usize = 16 * 1024;
 /// Most messages written in a row without a flush while more are queued.
@@ -116,184 +120,201 @@ impl Session {
     }
 
     /// Runs the socket once hyper has handed over the connection.
-    pub(crate) async fn run(self, on_upgrade: OnUpgrade) {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        // Small buffers, not tungstenite's 128 KiB each way per socket
-        // (crates/sse-server/FINDINGS.md, "WebSocket buffers").
-        let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(WRITE_BUFFER)
-            .max_message_size(Some(self.max_message))
-            .max_frame_size(Some(self.max_message));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
-        incr(&self.counters.websockets_open);
-        let counters = Arc::clone(&self.counters);
-        let mut session = self;
-        session.activity.awaiting_client();
-        session.serve(ws).await;
-        decr(&counters.websockets_open);
+    ///
+    /// `run` and `serve` return `async move` blocks rather than being `async fn`s: an `async fn`
+    /// keeps each argument twice in its future for the future's life, as passed and as moved into
+    /// its body, and a block uses what it captured in place. The socket's task held three copies
+    /// of the session and two of the socket, 3,776 bytes; now one of each
+    /// (crates/sse-server/FINDINGS.md, "Memory per subscriber").
+    pub(crate) fn run(
+        mut self,
+        on_upgrade: OnUpgrade,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        async move {
+            let Ok(upgraded) = on_upgrade.await else {
+                return;
+            };
+            // Small buffers, not tungstenite's 128 KiB each way per socket
+            // (crates/sse-server/FINDINGS.md, "WebSocket buffers").
+            let config = WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER)
+                .write_buffer_size(WRITE_BUFFER)
+                .max_message_size(Some(self.max_message))
+                .max_frame_size(Some(self.max_message));
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            incr(&self.counters.websockets_open);
+            let counters = Arc::clone(&self.counters);
+            self.activity.awaiting_client();
+            self.serve(ws).await;
+            // The subscription goes before the socket is counted closed, as it always has.
+            drop(self);
+            decr(&counters.websockets_open);
+        }
     }
 
-    async fn serve(mut self, mut ws: Socket) {
-        let mut schedule = Schedule::new(&self.query, &self.faults, 1);
-        // The first ping at once: a live client's pong proves it.
-        schedule.heartbeats.reset_immediately();
-        // Nothing from the client for `idle_timeout` ends the socket; half of it brings a ping.
-        let mut idle_at = Box::pin(sleep(self.idle_timeout));
-        let mut keepalive_at = Box::pin(sleep(self.idle_timeout / 2));
-        let mut pinged = false;
-        // Messages written since the last flush.
-        let mut unflushed: usize = 0;
-        let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
-        let delay_posts = self.faults.delay_posts;
-        let mut delayed: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
-        let mut scratch = String::new();
-        let end = loop {
-            let stalled = stalled_until.is_some();
-            let out = tokio::select! {
-                biased;
-                () = self.shutdown.cancelled() => break End::Close(CloseCode::Away, "server shutting down"),
-                () = self.subscription.overflowed.cancelled() => {
-                    break End::Close(CloseCode::Again, "too slow: subscriber queue full")
-                }
-                () = deadline(schedule.close.as_mut().map(|(at, _)| at)) => {
-                    incr(&self.counters.faults_streams_closed);
-                    match schedule.close.take().map(|(_, mode)| mode) {
-                        Some(CloseMode::Reset) => break End::Drop,
-                        _ => break End::Close(CloseCode::Normal, "fault injected: close"),
+    fn serve(&mut self, mut ws: Socket) -> impl std::future::Future<Output = ()> + Send + '_ {
+        async move {
+            let mut schedule = Schedule::new(&self.query, &self.faults, 1);
+            // The first ping at once: a live client's pong proves it.
+            schedule.heartbeats.reset_immediately();
+            // Nothing from the client for `idle_timeout` ends the socket; half of it brings a ping.
+            let mut idle_at = Box::pin(sleep(self.idle_timeout));
+            let mut keepalive_at = Box::pin(sleep(self.idle_timeout / 2));
+            let mut pinged = false;
+            // Messages written since the last flush.
+            let mut unflushed: usize = 0;
+            let mut stalled_until: Option<Pin<Box<Sleep>>> = None;
+            let delay_posts = self.faults.delay_posts;
+            let mut delayed: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
+            let mut scratch = String::new();
+            let end = loop {
+                let stalled = stalled_until.is_some();
+                let out = tokio::select! {
+                    biased;
+                    () = self.shutdown.cancelled() => break End::Close(CloseCode::Away, "server shutting down"),
+                    () = self.subscription.overflowed.cancelled() => {
+                        break End::Close(CloseCode::Again, "too slow: subscriber queue full")
                     }
-                }
-                () = idle_at.as_mut() => {
-                    incr(&self.counters.websocket_idle_timeouts);
-                    break End::Close(CloseCode::Policy, "idle: nothing received within websocket_idle_timeout")
-                }
-                () = keepalive_at.as_mut(), if !pinged => {
-                    pinged = true;
-                    Outgoing::Ping
-                }
-                () = deadline(stalled_until.as_mut()) => {
-                    stalled_until = None;
-                    schedule.stall_ended();
-                    continue;
-                }
-                () = deadline(schedule.stall.as_mut().map(|(at, _)| at)), if !stalled => {
-                    stalled_until = Some(Box::pin(sleep(schedule.stall_begins(&self.counters))));
-                    continue;
-                }
-                () = due(delayed.front().map(|(at, _)| *at)) => {
-                    if let Some((_, text)) = delayed.pop_front() {
-                        self.publish(&text);
+                    () = deadline(schedule.close.as_mut().map(|(at, _)| at)) => {
+                        incr(&self.counters.faults_streams_closed);
+                        match schedule.close.take().map(|(_, mode)| mode) {
+                            Some(CloseMode::Reset) => break End::Drop,
+                            _ => break End::Close(CloseCode::Normal, "fault injected: close"),
+                        }
                     }
-                    continue;
-                }
-                incoming = ws.next(), if delayed.len() < MAX_DELAYED => {
-                    self.activity.heard();
-                    let now = Instant::now();
-                    idle_at.as_mut().reset(now + self.idle_timeout);
-                    keepalive_at.as_mut().reset(now + self.idle_timeout / 2);
-                    pinged = false;
-                    match incoming {
-                        Some(Ok(Message::Text(text))) => {
-                            match delay_posts {
-                                Some(d) => {
-                                    incr(&self.counters.faults_delayed);
-                                    delayed.push_back((Instant::now() + d, text));
-                                }
-                                None => self.publish(&text),
-                            }
-                            continue;
-                        }
-                        Some(Ok(Message::Binary(_))) => {
-                            break End::Close(CloseCode::Unsupported, "text messages only")
-                        }
-                        Some(Ok(_)) => continue,
-                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                            break End::Close(CloseCode::Size, "message over max_body_bytes")
-                        }
-                        Some(Err(_)) | None => break End::Drop,
+                    () = idle_at.as_mut() => {
+                        incr(&self.counters.websocket_idle_timeouts);
+                        break End::Close(CloseCode::Policy, "idle: nothing received within websocket_idle_timeout")
                     }
-                }
-                message = self.subscription.queue.recv(), if !stalled => match message {
-                    Some(m) => Outgoing::Message(m.data.clone()),
-                    None => break End::Drop,
-                },
-                _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
-                _ = schedule.heartbeats.tick(), if !stalled => Outgoing::Ping,
-            };
-            let (message, counts) = match out {
-                Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
-                    Ok(text) => (Message::Text(text), (true, true)),
-                    Err(_) => continue,
-                },
-                Outgoing::Tick => {
-                    let Some(seq) = schedule.tick(&self.counters) else {
-                        if schedule.ticks_done() {
-                            break End::Close(CloseCode::Normal, "count reached");
+                    () = keepalive_at.as_mut(), if !pinged => {
+                        pinged = true;
+                        Outgoing::Ping
+                    }
+                    () = deadline(stalled_until.as_mut()) => {
+                        stalled_until = None;
+                        schedule.stall_ended();
+                        continue;
+                    }
+                    () = deadline(schedule.stall.as_mut().map(|(at, _)| at)), if !stalled => {
+                        stalled_until = Some(Box::pin(sleep(schedule.stall_begins(&self.counters))));
+                        continue;
+                    }
+                    () = due(delayed.front().map(|(at, _)| *at)) => {
+                        if let Some((_, text)) = delayed.pop_front() {
+                            self.publish(&text);
                         }
                         continue;
-                    };
-                    scratch.clear();
-                    sse_wire::stamp::write_tick_data(
-                        seq,
-                        sse_wire::stamp::now_unix_ns(),
-                        self.query.size,
-                        &mut scratch,
-                    );
-                    (Message::text(scratch.as_str()), (true, false))
-                }
-                Outgoing::Ping => (Message::Ping(bytes::Bytes::new()), (false, false)),
-            };
-            schedule.delay(&self.counters, &self.shutdown).await;
-            self.activity.handed();
-            // Written without a flush while more of the channel's messages are already queued
-            // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
-            // for a burst rather than one per message, as an event stream writes its frames.
-            let more = !self.subscription.queue.is_empty() && unflushed < MAX_UNFLUSHED;
-            let sent = tokio::select! {
-                sent = async {
-                    ws.feed(message).await?;
-                    if more {
-                        Ok(())
-                    } else {
-                        ws.flush().await
                     }
-                } => sent,
-                () = self.shutdown.cancelled() => break End::Drop,
-                () = self.subscription.overflowed.cancelled() => break End::Drop,
-            };
-            self.activity.taken();
-            if sent.is_err() {
-                break End::Drop;
-            }
-            unflushed = if more { unflushed + 1 } else { 0 };
-            match counts {
-                (true, true) => {
-                    incr(&self.counters.events_sent);
-                    incr(&self.counters.messages_sent);
+                    incoming = ws.next(), if delayed.len() < MAX_DELAYED => {
+                        self.activity.heard();
+                        let now = Instant::now();
+                        idle_at.as_mut().reset(now + self.idle_timeout);
+                        keepalive_at.as_mut().reset(now + self.idle_timeout / 2);
+                        pinged = false;
+                        match incoming {
+                            Some(Ok(Message::Text(text))) => {
+                                match delay_posts {
+                                    Some(d) => {
+                                        incr(&self.counters.faults_delayed);
+                                        delayed.push_back((Instant::now() + d, text));
+                                    }
+                                    None => self.publish(&text),
+                                }
+                                continue;
+                            }
+                            Some(Ok(Message::Binary(_))) => {
+                                break End::Close(CloseCode::Unsupported, "text messages only")
+                            }
+                            Some(Ok(_)) => continue,
+                            Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                                break End::Close(CloseCode::Size, "message over max_body_bytes")
+                            }
+                            Some(Err(_)) | None => break End::Drop,
+                        }
+                    }
+                    message = self.subscription.queue.recv(), if !stalled => match message {
+                        Some(m) => Outgoing::Message(m.data.clone()),
+                        None => break End::Drop,
+                    },
+                    _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
+                    _ = schedule.heartbeats.tick(), if !stalled => Outgoing::Ping,
+                };
+                let (message, counts) = match out {
+                    Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
+                        Ok(text) => (Message::Text(text), (true, true)),
+                        Err(_) => continue,
+                    },
+                    Outgoing::Tick => {
+                        let Some(seq) = schedule.tick(&self.counters) else {
+                            if schedule.ticks_done() {
+                                break End::Close(CloseCode::Normal, "count reached");
+                            }
+                            continue;
+                        };
+                        scratch.clear();
+                        sse_wire::stamp::write_tick_data(
+                            seq,
+                            sse_wire::stamp::now_unix_ns(),
+                            self.query.size,
+                            &mut scratch,
+                        );
+                        (Message::text(scratch.as_str()), (true, false))
+                    }
+                    Outgoing::Ping => (Message::Ping(bytes::Bytes::new()), (false, false)),
+                };
+                schedule.delay(&self.counters, &self.shutdown).await;
+                self.activity.handed();
+                // Written without a flush while more of the channel's messages are already queued
+                // (at most MAX_UNFLUSHED of them), then flushed once: one write (and one TLS record)
+                // for a burst rather than one per message, as an event stream writes its frames.
+                let more = !self.subscription.queue.is_empty() && unflushed < MAX_UNFLUSHED;
+                let sent = tokio::select! {
+                    sent = async {
+                        ws.feed(message).await?;
+                        if more {
+                            Ok(())
+                        } else {
+                            ws.flush().await
+                        }
+                    } => sent,
+                    () = self.shutdown.cancelled() => break End::Drop,
+                    () = self.subscription.overflowed.cancelled() => break End::Drop,
+                };
+                self.activity.taken();
+                if sent.is_err() {
+                    break End::Drop;
                 }
-                (true, false) => incr(&self.counters.events_sent),
-                _ => {}
-            }
-            if schedule.ticks_done() {
-                break End::Close(CloseCode::Normal, "count reached");
-            }
-        };
-        if let End::Close(code, reason) = end {
-            let frame = CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            };
-            let closing = async {
-                if ws.close(Some(frame)).await.is_ok() {
-                    // Until the client's Close frame (or the end of the connection).
-                    while let Some(Ok(_)) = ws.next().await {}
+                unflushed = if more { unflushed + 1 } else { 0 };
+                match counts {
+                    (true, true) => {
+                        incr(&self.counters.events_sent);
+                        incr(&self.counters.messages_sent);
+                    }
+                    (true, false) => incr(&self.counters.events_sent),
+                    _ => {}
+                }
+                if schedule.ticks_done() {
+                    break End::Close(CloseCode::Normal, "count reached");
                 }
             };
-            let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
+            if let End::Close(code, reason) = end {
+                let frame = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                let closing = async {
+                    if ws.close(Some(frame)).await.is_ok() {
+                        // Until the client's Close frame (or the end of the connection).
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }
+                };
+                let _ = tokio::time::timeout(CLOSE_WAIT, closing).await;
+            }
         }
     }
 
