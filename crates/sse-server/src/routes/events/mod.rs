@@ -81,12 +81,9 @@ struct EventStream {
     /// Frames to send before anything else: the `retry:` line at first, then the rest of an event
     /// cut into frames, or of a replay's batch.
     pending: Frames,
-    /// What remains to be replayed, and the tick seq a gap's id carries.
-    replay: Option<(Replay, u64)>,
-    /// The slots replays take (`max_concurrent_replays`), and this stream's replay's id there.
-    replay_slots: (Arc<ReplaySlots>, u64),
-    /// Whether the replay has waited for a slot (counted once).
-    replay_waited: bool,
+    /// The replay under way, if any: boxed, as most streams never replay and the stream's
+    /// state is kept for its life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
+    replay: Option<Box<Replaying>>,
     position: u64,
     schedule: Schedule,
     shutdown: CancellationToken,
@@ -101,6 +98,20 @@ struct EventStream {
     scratch: String,
     /// Set once the stream has ended, so it is not polled into a second end.
     ended: bool,
+}
+
+/// A replay under way.
+#[derive(Debug)]
+struct Replaying {
+    /// What remains to be replayed.
+    replay: Replay,
+    /// The tick seq a gap's id carries.
+    gap_tick: u64,
+    /// The slots replays take (`max_concurrent_replays`), and this replay's id there.
+    slots: Arc<ReplaySlots>,
+    id: u64,
+    /// Whether the replay has waited for a slot (counted once).
+    waited: bool,
 }
 
 const HEARTBEAT: &[u8] = b": hb\n";
@@ -131,9 +142,16 @@ pub(crate) fn open(
     }
     let stream = EventStream {
         position: replay.end,
-        replay: replay.is_pending().then_some((replay, next_tick - 1)),
-        replay_slots: hub.replay_slots(),
-        replay_waited: false,
+        replay: replay.is_pending().then(|| {
+            let (slots, id) = hub.replay_slots();
+            Box::new(Replaying {
+                replay,
+                gap_tick: next_tick - 1,
+                slots,
+                id,
+                waited: false,
+            })
+        }),
         schedule: Schedule::new(&query, faults, next_tick),
         query,
         pending,
@@ -192,15 +210,18 @@ impl EventStream {
                 .as_ref()
                 .is_some_and(|(at, _)| at.is_elapsed())
             {
-                self.stall().await;
+                Box::pin(self.stall()).await;
                 continue;
             }
             if let Some((bytes, kind)) = self.pending.pop() {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
+            // The replay and the stall are boxed: each is taken rarely (a reconnect, a fault), and
+            // inline their states (440 and 320 bytes) would be part of the stream's future for its
+            // life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
             if self.replay.is_some() {
-                if !self.replay_next().await {
+                if !Box::pin(self.replay_next()).await {
                     return None;
                 }
                 continue;
@@ -233,34 +254,32 @@ impl EventStream {
     /// Queues the replay's next batch, once the replay holds a slot (heartbeats while it waits
     /// for one). `false` if the stream must end meanwhile.
     async fn replay_next(&mut self) -> bool {
-        let (slots, id) = &self.replay_slots;
+        let Some(r) = self.replay.as_deref_mut() else {
+            return true;
+        };
         let waited = tokio::select! {
             biased;
             () = self.shutdown.cancelled() => return false,
             () = self.subscription.overflowed.cancelled() => return false,
-            waited = slots.hold(*id) => waited,
+            waited = r.slots.hold(r.id) => waited,
             _ = self.schedule.heartbeats.tick() => {
                 self.pending.push(Bytes::from_static(HEARTBEAT), Kind::Control);
                 return true;
             }
         };
-        if waited && !std::mem::replace(&mut self.replay_waited, true) {
+        if waited && !std::mem::replace(&mut r.waited, true) {
             incr(&self.counters.replays_waited);
         }
-        let Some((replay, gap_tick)) = &mut self.replay else {
-            return true;
-        };
-        let batch = self.subscription.replay_batch(replay, REPLAY_BATCH);
+        let batch = self.subscription.replay_batch(&mut r.replay, REPLAY_BATCH);
         if let Some((from, to)) = batch.gap {
-            push_gap(&mut self.pending, from, to, *gap_tick);
+            push_gap(&mut self.pending, from, to, r.gap_tick);
         }
         for m in batch.messages {
             self.pending.push(m.event.clone(), Kind::Message);
         }
-        if !replay.is_pending() {
+        if !r.replay.is_pending() {
+            r.slots.release(r.id);
             self.replay = None;
-            let (slots, id) = &self.replay_slots;
-            slots.release(*id);
         }
         true
     }
@@ -332,9 +351,8 @@ fn push_gap(pending: &mut Frames, from: u64, to: u64, tick: u64) {
 
 impl Drop for EventStream {
     fn drop(&mut self) {
-        if self.replay.is_some() {
-            let (slots, id) = &self.replay_slots;
-            slots.release(*id);
+        if let Some(r) = &self.replay {
+            r.slots.release(r.id);
         }
         decr(&self.counters.streams_open);
     }
