@@ -141,7 +141,11 @@ impl Origin {
                 let request = builder
                     .body(Full::new(spec.body.clone()))
                     .map_err(|e| invalid_request(target, e))?;
-                let (response, lease) = pool.send(request, spec.priority, on_slot).await?;
+                // Each protocol's request boxed (here and below): inline, every request's future
+                // would be the size of the largest protocol's (HTTP/3's, 7.6 KB), whatever it
+                // speaks, and a browser-like stream waits in it until its response head.
+                let (response, lease) =
+                    Box::pin(pool.send(request, spec.priority, on_slot)).await?;
                 let (head, body) = response.into_parts();
                 Ok(Response {
                     status: head.status,
@@ -157,9 +161,9 @@ impl Origin {
                     builder = builder.header(k, v);
                 }
                 let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
-                let (response, permit) = origin
-                    .send(request, spec.body.clone(), spec.priority, on_slot)
-                    .await?;
+                let (response, permit) =
+                    Box::pin(origin.send(request, spec.body.clone(), spec.priority, on_slot))
+                        .await?;
                 let (head, body) = response.into_parts();
                 Ok(Response {
                     status: head.status,
@@ -178,9 +182,9 @@ impl Origin {
                     builder = builder.header(k, v);
                 }
                 let request = builder.body(()).map_err(|e| invalid_request(target, e))?;
-                let (response, body) = origin
-                    .send(request, spec.body.clone(), spec.priority, on_slot)
-                    .await?;
+                let (response, body) =
+                    Box::pin(origin.send(request, spec.body.clone(), spec.priority, on_slot))
+                        .await?;
                 let (head, ()) = response.into_parts();
                 Ok(Response {
                     status: head.status,

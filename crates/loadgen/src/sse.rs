@@ -29,7 +29,7 @@ use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
 use crate::metrics::Gauge;
-use crate::origin::RequestSpec;
+use crate::origin::{Body, RequestSpec, Response};
 use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
 
@@ -164,46 +164,36 @@ async fn connect_once(
             resumed = true;
         }
     }
-    let spec = RequestSpec {
-        method: Method::GET,
-        path: shared.events_path.clone(),
-        headers,
-        body: bytes::Bytes::new(),
-        priority: Priority::Default,
-    };
     let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
     let mut written = None;
-    // Boxed: the request's future (a connection's set-up on HTTP/1.1, TLS, QUIC) lives only until
-    // the response head, and would otherwise stay in every stream's task for its whole life.
-    let sent = Box::pin(client.origin.send(&shared.target, &spec, |event| {
-        queue.on_slot(event);
-        if event == SlotEvent::Sent {
-            written = Some(Instant::now());
-        }
-    }))
-    .await;
+    // The request, and below the response's head, are kept in blocks and a function of their own,
+    // so that the stream's future does not keep them for the stream's life, only its body.
+    let sent = {
+        let spec = RequestSpec {
+            method: Method::GET,
+            path: shared.events_path.clone(),
+            headers,
+            body: bytes::Bytes::new(),
+            priority: Priority::Default,
+        };
+        // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
+        // small (64 bytes) and the request's state is freed at the response head.
+        client
+            .origin
+            .send(&shared.target, &spec, |event| {
+                queue.on_slot(event);
+                if event == SlotEvent::Sent {
+                    written = Some(Instant::now());
+                }
+            })
+            .await
+    };
     let written = written.unwrap_or_else(Instant::now);
     // Queued until here, the response head (or the failure): dropping `queue` ends that.
-    let mut response = match sent {
-        Ok(r) => r,
-        Err(e) => return Ended::Reconnect(Some(e)),
+    let mut body = match event_stream_body(sent) {
+        Ok(body) => body,
+        Err(ended) => return ended,
     };
-    if response.status != StatusCode::OK {
-        return Ended::Failed(LoadError::Status {
-            what: "event stream",
-            status: response.status.as_u16(),
-        });
-    }
-    let content_type = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !is_event_stream(content_type) {
-        return Ended::Failed(LoadError::ContentType {
-            got: content_type.to_owned(),
-        });
-    }
     // Opened after the end of the point: counted queued then, and not opened too.
     let (_open, live) = queue.opened(Gauge::StreamsOpen);
     if !*opened_before && live {
@@ -221,7 +211,7 @@ async fn connect_once(
         sent: written,
     };
     state.parser.reset_stream();
-    while let Some(chunk) = response.body.next_chunk().await {
+    while let Some(chunk) = body.next_chunk().await {
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => return Ended::Reconnect(Some(e)),
@@ -263,6 +253,29 @@ async fn connect_once(
     }
     state.parser.finish();
     Ended::Reconnect(None)
+}
+
+/// The body of an event stream's response; the head is checked (status 200, `text/event-stream`)
+/// and dropped.
+fn event_stream_body(sent: Result<Response, LoadError>) -> Result<Body, Ended> {
+    let response = sent.map_err(|e| Ended::Reconnect(Some(e)))?;
+    if response.status != StatusCode::OK {
+        return Err(Ended::Failed(LoadError::Status {
+            what: "event stream",
+            status: response.status.as_u16(),
+        }));
+    }
+    let content_type = response
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_event_stream(content_type) {
+        return Err(Ended::Failed(LoadError::ContentType {
+            got: content_type.to_owned(),
+        }));
+    }
+    Ok(response.body)
 }
 
 fn on_event(

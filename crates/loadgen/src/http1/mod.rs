@@ -86,7 +86,9 @@ impl Lease {
             // one in this slot.
             self.conn = None;
             let shared = self.shared.as_ref().expect("a live lease has its pool");
-            self.conn = Some(open(&shared.target, &shared.ctx).await?);
+            // Boxed: inline, the opening (TCP, TLS, hyper's handshake) would size every
+            // request's future, reused connection or not, until its response head.
+            self.conn = Some(Box::pin(open(&shared.target, &shared.ctx)).await?);
         }
         Ok(&mut self.conn.as_mut().expect("set above").send)
     }

@@ -129,9 +129,11 @@ impl Session {
         self: &Arc<Self>,
         shared: &Arc<Shared>,
     ) -> Result<SendRequest<Bytes>, LoadError> {
+        // The opening boxed: only the first caller runs it, and inline it would size every
+        // request's future (2.8 KB) while the request waits for its response head.
         let conn = self
             .conn
-            .get_or_try_init(|| open(shared, Arc::downgrade(self)))
+            .get_or_try_init(|| Box::pin(open(shared, Arc::downgrade(self))))
             .await?;
         Ok(conn.send.clone())
     }
