@@ -153,22 +153,22 @@ async fn connect_once(
 ) -> Ended {
     let shared = &client.shared;
     let metrics = &*shared.ctx.metrics;
-    let mut headers = vec![
-        (ACCEPT, HeaderValue::from_static("text/event-stream")),
-        (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-    ];
     let mut resumed = false;
-    if !state.parser.last_event_id().is_empty() {
-        if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
-            headers.push((LAST_EVENT_ID, v));
-            resumed = true;
+    // The request, and below the response's head, are kept in a boxed block and a function of
+    // their own: a future is as large as its largest state for its whole life, and these are
+    // needed until the response head only, while the stream's body is read for as long as it
+    // lasts.
+    let (sent, written, queue) = Box::pin(async {
+        let mut headers = vec![
+            (ACCEPT, HeaderValue::from_static("text/event-stream")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ];
+        if !state.parser.last_event_id().is_empty() {
+            if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
+                headers.push((LAST_EVENT_ID, v));
+                resumed = true;
+            }
         }
-    }
-    let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
-    let mut written = None;
-    // The request, and below the response's head, are kept in blocks and a function of their own,
-    // so that the stream's future does not keep them for the stream's life, only its body.
-    let sent = {
         let spec = RequestSpec {
             method: Method::GET,
             path: shared.events_path.clone(),
@@ -176,9 +176,11 @@ async fn connect_once(
             body: bytes::Bytes::new(),
             priority: Priority::Default,
         };
+        let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
+        let mut written = None;
         // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
         // small (64 bytes) and the request's state is freed at the response head.
-        client
+        let sent = client
             .origin
             .send(&shared.target, &spec, |event| {
                 queue.on_slot(event);
@@ -186,8 +188,10 @@ async fn connect_once(
                     written = Some(Instant::now());
                 }
             })
-            .await
-    };
+            .await;
+        (sent, written, queue)
+    })
+    .await;
     let written = written.unwrap_or_else(Instant::now);
     // Queued until here, the response head (or the failure): dropping `queue` ends that.
     let mut body = match event_stream_body(sent) {

@@ -164,39 +164,45 @@ impl H2Origin {
 
     /// Sends a request once it has a stream slot and returns the response head, with the slot.
     /// `on_slot` hears when the request is granted a slot (and when a refusal requeues it).
-    pub async fn send(
-        &self,
+    pub fn send<'a>(
+        &'a self,
         request: http::Request<()>,
         body: Bytes,
         priority: Priority,
-        mut on_slot: impl FnMut(SlotEvent),
-    ) -> Result<(Response<RecvStream>, Permit), LoadError> {
-        let mut retries = 0;
-        loop {
-            let mut permit = self.acquire(priority).await;
-            on_slot(SlotEvent::Granted);
-            let session = permit
-                .session
-                .clone()
-                .expect("a live permit has its session");
-            let attempt = self.try_send(&session, &request, &body, &mut on_slot).await;
-            match attempt {
-                Ok((response, sent)) => {
-                    permit.sent = Some(sent);
-                    return Ok((response, permit));
-                }
-                Err(Attempt::Unprocessed(e)) if retries < rules::MAX_UNPROCESSED_RETRIES => {
-                    retries += 1;
-                    if e.is_go_away() {
-                        self.shared.retire(&session);
+        mut on_slot: impl FnMut(SlotEvent) + 'a,
+    ) -> impl std::future::Future<Output = Result<(Response<RecvStream>, Permit), LoadError>> + 'a
+    {
+        // An `async move` block, not an `async fn`: an `async fn` keeps each argument twice in its
+        // future, as passed and as moved into its body (the request alone is 224 bytes), and a
+        // stream waits in this future until its response head.
+        async move {
+            let mut retries = 0;
+            loop {
+                let mut permit = self.acquire(priority).await;
+                on_slot(SlotEvent::Granted);
+                let session = permit
+                    .session
+                    .clone()
+                    .expect("a live permit has its session");
+                let attempt = self.try_send(&session, &request, &body, &mut on_slot).await;
+                match attempt {
+                    Ok((response, sent)) => {
+                        permit.sent = Some(sent);
+                        return Ok((response, permit));
                     }
-                    self.shared.ctx.metrics.incr(Counter::RequestsRetried);
-                    tracing::debug!("http/2 request refused unprocessed, sent again: {e}");
-                    drop(permit);
-                    on_slot(SlotEvent::Requeued);
+                    Err(Attempt::Unprocessed(e)) if retries < rules::MAX_UNPROCESSED_RETRIES => {
+                        retries += 1;
+                        if e.is_go_away() {
+                            self.shared.retire(&session);
+                        }
+                        self.shared.ctx.metrics.incr(Counter::RequestsRetried);
+                        tracing::debug!("http/2 request refused unprocessed, sent again: {e}");
+                        drop(permit);
+                        on_slot(SlotEvent::Requeued);
+                    }
+                    Err(Attempt::Unprocessed(e)) => return Err(LoadError::Http2(e)),
+                    Err(Attempt::Failed(e)) => return Err(e),
                 }
-                Err(Attempt::Unprocessed(e)) => return Err(LoadError::Http2(e)),
-                Err(Attempt::Failed(e)) => return Err(e),
             }
         }
     }
