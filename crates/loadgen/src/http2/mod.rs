@@ -164,6 +164,10 @@ impl H2Origin {
 
     /// Sends a request once it has a stream slot and returns the response head, with the slot.
     /// `on_slot` hears when the request is granted a slot (and when a refusal requeues it).
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
     pub fn send<'a>(
         &'a self,
         request: http::Request<()>,

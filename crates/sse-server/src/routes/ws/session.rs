@@ -126,6 +126,10 @@ impl Session {
     /// its body, and a block uses what it captured in place. The socket's task held three copies
     /// of the session and two of the socket, 3,776 bytes; now one of each
     /// (crates/sse-server/FINDINGS.md, "Memory per subscriber").
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
     pub(crate) fn run(
         mut self,
         on_upgrade: OnUpgrade,
@@ -157,6 +161,10 @@ impl Session {
         }
     }
 
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
     fn serve(&mut self, mut ws: Socket) -> impl std::future::Future<Output = ()> + Send + '_ {
         async move {
             let mut schedule = Schedule::new(&self.query, &self.faults, 1);
