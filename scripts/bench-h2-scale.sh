@@ -21,7 +21,8 @@
 #               90,000 is the memory one more stream costs), two load-generator threads, and
 #               jemalloc instead of glibc's malloc (LD_PRELOAD, when libjemalloc.so.2 is
 #               installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
-#               the end of the warm-up and at the end, so a warm-up transient would show.
+#               the end of the warm-up and at the end, so a warm-up transient would show; and
+#               the slowest stream's time to open (its creation to its response head).
 #               Where it goes (the README's reading, 8,000 streams: 32 x 250, 3 s + 3 s): run
 #               `heaptrack target/release/bench POINT.toml --target h2=URL --cacert CERT --no-plot`
 #               (bench itself, not through taskset, which heaptrack would trace instead), then
@@ -260,9 +261,10 @@ memory_point() {
   peak_kb=$(cat "$work/rss")
   warm_kb=$(awk '$1 <= 15 { v = $2 } END { print v + 0 }' "$work/$case.rss")
   end_kb=$(awk '{ v = $2 } END { print v + 0 }' "$work/$case.rss")
-  printf '%-16s %8s %7s %4s %9s %9s %9s %9s B\n' "$case" "$(field streams_opened value < "$csv")" \
+  printf '%-16s %8s %7s %4s %9s %9s %9s %9s B %12s\n' "$case" "$(field streams_opened value < "$csv")" \
     "$(field errors value < "$csv")" "$(grep -oE 'load generator [0-9]+' "$work/$case.out" | grep -oE '[0-9]+$')" \
-    "$((peak_kb / 1024))" "$((warm_kb / 1024))" "$((end_kb / 1024))" "$((peak_kb * 1024 / streams))"
+    "$((peak_kb / 1024))" "$((warm_kb / 1024))" "$((end_kb / 1024))" "$((peak_kb * 1024 / streams))" \
+    "$(ms "$(field time_to_open max < "$csv")")"
   grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
   results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
   results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
@@ -271,6 +273,9 @@ memory_point() {
   results_add 1 "$case" bench_rss_end_of_warmup_mib "$((warm_kb / 1024))"
   results_add 1 "$case" bench_rss_at_end_mib "$((end_kb / 1024))"
   results_add 1 "$case" bench_max_rss_bytes_per_stream "$((peak_kb * 1024 / streams))"
+  # The slowest stream's time from its creation to its response head (issue 27: all 100,000
+  # open within 10 s against the server binary on one core, every stream ticking once a second).
+  results_add 1 "$case" time_to_open_max_ms "$(ms "$(field time_to_open max < "$csv")")"
   peaks[$case]=$peak_kb
 }
 
@@ -281,7 +286,7 @@ memory() {
   RESULTS_COMMAND="scripts/bench-h2-scale.sh memory" results_begin h2-memory \
     "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, one run per case; RSS in MiB"
   echo "== memory: the load generator's resident memory per h2 stream against the server binary"
-  printf '%-16s %8s %7s %4s %9s %9s %9s %11s\n' case opened errors thr peak_MiB warm_MiB end_MiB peak/stream
+  printf '%-16s %8s %7s %4s %9s %9s %9s %11s %12s\n' case opened errors thr peak_MiB warm_MiB end_MiB peak/stream open_max_ms
   declare -A peaks
   memory_point default-100k 400 "" ""
   memory_point default-10k 40 "" ""
