@@ -2,10 +2,10 @@
 //! subscriber, the replay ring and the connections' queues ([`super::held`]).
 //!
 //! A [`Message`] is a handle (one pointer) to the encoded message: every subscriber's queue holds
-//! one per place, and tokio's bounded queue allocates its places 32 at a time, each the size of
-//! what it carries. With the message's fields in each place (80 bytes), an idle subscriber's
-//! queue cost 2.6 KB before a message came; with a handle, 0.3 KB
-//! (heaptrack: `scripts/profile-memory.sh h2 20 250`).
+//! one per place. When the queues were tokio's bounded channels, which allocate their places 32 at
+//! a time, each the size of what it carries, the message's fields in each place (80 bytes) made an
+//! idle subscriber's queue cost 2.6 KB before a message came; with a handle, 0.3 KB (heaptrack:
+//! `scripts/profile-memory.sh h2 20 250`). The queues are now the hub's own ([`super::queue`]).
 
 use std::ops::Deref;
 use std::sync::Arc;
