@@ -141,7 +141,10 @@ impl Server {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let carried = Arc::new(AtomicBool::new(false));
-        let first_request = CancellationToken::new();
+        let http2 = counters.protocol.is_http2();
+        // Cancelled by the first request: only HTTP/2 waits for it (its header timeout), so only
+        // an HTTP/2 connection makes one.
+        let first_request = http2.then(CancellationToken::new);
         let app = Arc::clone(&self.app);
         let svc_counters = Arc::clone(&counters);
         // Ends this connection's event streams: at server shutdown, or at its GOAWAY fault.
@@ -153,7 +156,6 @@ impl Server {
             self.connection_queue_bytes,
             self.app.hub.queue_gauge(),
         ));
-        let http2 = counters.protocol.is_http2();
         let next_stream = NextStream::default();
         let svc_next_stream = Arc::clone(&next_stream);
         let stall_timeout = self.write_stall_timeout;
@@ -192,7 +194,9 @@ impl Server {
             incr(&conn.counters.requests);
             if !carried.swap(true, Ordering::Relaxed) {
                 incr(&conn.counters.connections_carrying_requests);
-                svc_first_request.cancel();
+                if let Some(first) = &svc_first_request {
+                    first.cancel();
+                }
             }
             let app = Arc::clone(&app);
             // Boxed: hyper keeps the service's future inside each HTTP/2 stream's task and
@@ -221,7 +225,9 @@ impl Server {
         // the larger (hyper's HTTP/2 connection), whatever it speaks.
         let ended = if counters.protocol.is_http2() {
             ending.goaway_at = self.goaway_every.map(|every| accepted.at + every);
-            ending.first_request = Some((accepted.at + self.header_read_timeout, &first_request));
+            ending.first_request = first_request
+                .as_ref()
+                .map(|first| (accepted.at + self.header_read_timeout, first));
             ending.idle = Some((&accepted.activity, self.http2_idle_timeout));
             let conn = self.http2(next_stream).serve_connection(io, service);
             Box::pin(ending.drive(conn, |c| c.graceful_shutdown())).await

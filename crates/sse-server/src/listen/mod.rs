@@ -171,9 +171,12 @@ impl Listener {
             }
         };
         let reset_every = self.server.app.faults.config.reset_connections_every;
+        // The fault's timer and HTTP/2's window watch are boxed where they are taken: inline, their
+        // states (a timer, 112 bytes; the watch, 200) would size every connection's task, fault
+        // or not, HTTP/2 or not.
         let reset_due = async {
             match reset_every {
-                Some(every) => tokio::time::sleep_until(accepted.at + every).await,
+                Some(every) => Box::pin(tokio::time::sleep_until(accepted.at + every)).await,
                 None => std::future::pending().await,
             }
             // Set before `select!` drops the connection future, and the socket inside it.
@@ -188,9 +191,10 @@ impl Listener {
                 return std::future::pending().await;
             }
             let activity = &accepted.activity;
-            activity
-                .window_stall(self.limits.write_stall_timeout, || state.is_write_blocked())
-                .await;
+            Box::pin(
+                activity.window_stall(self.limits.write_stall_timeout, || state.is_write_blocked()),
+            )
+            .await;
             state.reset_on_drop();
         };
         tokio::select! {
