@@ -37,6 +37,30 @@ pub struct Response {
     pub body: Body,
 }
 
+impl Response {
+    /// The body of an event stream (`what`: "event stream", "answer"), its head checked (status
+    /// 200, `Content-Type: text/event-stream`) and dropped, so that a stream keeps only its body.
+    pub(crate) fn into_event_stream(self, what: &'static str) -> Result<Body, LoadError> {
+        if self.status != StatusCode::OK {
+            return Err(LoadError::Status {
+                what,
+                status: self.status.as_u16(),
+            });
+        }
+        let content_type = self
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !crate::sse::is_event_stream(content_type) {
+            return Err(LoadError::ContentType {
+                got: content_type.to_owned(),
+            });
+        }
+        Ok(self.body)
+    }
+}
+
 /// A response body; holds its connection slot (h1), stream permit (h2) or stream (h3) until
 /// dropped.
 pub struct Body(BodyInner);

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderName, Method, StatusCode};
+use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
+use http::{HeaderName, Method};
 use sse_wire::{Item, Parser};
 
 use crate::client::Client;
@@ -29,7 +29,7 @@ use crate::context::{Ctx, PointShared};
 use crate::delivery::StreamLedger;
 use crate::error::LoadError;
 use crate::metrics::Gauge;
-use crate::origin::{Body, RequestSpec, Response};
+use crate::origin::RequestSpec;
 use crate::queue::{Priority, QueueTimer, SlotEvent};
 use vocab::{Counter, Latency};
 
@@ -194,9 +194,11 @@ async fn connect_once(
     .await;
     let written = written.unwrap_or_else(Instant::now);
     // Queued until here, the response head (or the failure): dropping `queue` ends that.
-    let mut body = match event_stream_body(sent) {
-        Ok(body) => body,
-        Err(ended) => return ended,
+    let mut body = match sent.map(|response| response.into_event_stream("event stream")) {
+        Ok(Ok(body)) => body,
+        Err(e) => return Ended::Reconnect(Some(e)),
+        // A bad status or content type: the EventSource fails without reconnecting.
+        Ok(Err(e)) => return Ended::Failed(e),
     };
     // Opened after the end of the point: counted queued then, and not opened too.
     let (_open, live) = queue.opened(Gauge::StreamsOpen);
@@ -257,29 +259,6 @@ async fn connect_once(
     }
     state.parser.finish();
     Ended::Reconnect(None)
-}
-
-/// The body of an event stream's response; the head is checked (status 200, `text/event-stream`)
-/// and dropped.
-fn event_stream_body(sent: Result<Response, LoadError>) -> Result<Body, Ended> {
-    let response = sent.map_err(|e| Ended::Reconnect(Some(e)))?;
-    if response.status != StatusCode::OK {
-        return Err(Ended::Failed(LoadError::Status {
-            what: "event stream",
-            status: response.status.as_u16(),
-        }));
-    }
-    let content_type = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !is_event_stream(content_type) {
-        return Err(Ended::Failed(LoadError::ContentType {
-            got: content_type.to_owned(),
-        }));
-    }
-    Ok(response.body)
 }
 
 fn on_event(

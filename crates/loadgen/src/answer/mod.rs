@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
-use http::{Method, StatusCode};
+use http::Method;
 use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
@@ -190,27 +190,11 @@ async fn ask(
         None => send.await,
     };
     drop(queue);
-    let mut response = response?;
-    if response.status != StatusCode::OK {
-        return Err(LoadError::Status {
-            what: "answer",
-            status: response.status.as_u16(),
-        });
-    }
-    let content_type = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !crate::sse::is_event_stream(content_type) {
-        return Err(LoadError::ContentType {
-            got: content_type.to_owned(),
-        });
-    }
+    let mut body = response?.into_event_stream("answer")?;
     let request = &plan.request;
     let pointer = request.token_pointer.as_deref();
     let mut reader = AnswerReader::new(request.framing, pointer, shared.parser_limits);
-    while let Some(chunk) = response.body.next_chunk().await {
+    while let Some(chunk) = body.next_chunk().await {
         let chunk = chunk?;
         let arrival = Arrival::now();
         reader.feed(&chunk, arrival, &shared.send_stamp, |token| {
@@ -223,7 +207,7 @@ async fn ask(
                 completed(metrics, state.scheduled, done, &reader);
             }
             // The rest of the body (its end, normally) is not part of the answer.
-            let _ = response.body.finish().await;
+            let _ = body.finish().await;
             return Ok(());
         }
     }

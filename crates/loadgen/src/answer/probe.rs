@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
-use http::{Method, StatusCode};
+use http::Method;
 use tokio_util::sync::CancellationToken;
 use vocab::AnswerRequest;
 
@@ -58,27 +58,14 @@ async fn ask(origin: &Origin, target: &Target, request: &AnswerRequest) -> Resul
         body: super::request_body(request),
         priority: Priority::Default,
     };
-    let mut response = origin.send(target, &spec, |_| {}).await?;
-    if response.status != StatusCode::OK {
-        return Err(LoadError::Status {
-            what: "answer",
-            status: response.status.as_u16(),
-        });
-    }
-    let content_type = response
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !crate::sse::is_event_stream(content_type) {
-        return Err(LoadError::ContentType {
-            got: content_type.to_owned(),
-        });
-    }
+    let mut body = origin
+        .send(target, &spec, |_| {})
+        .await?
+        .into_event_stream("answer")?;
     let pointer = request.token_pointer.as_deref();
     let mut reader = AnswerReader::new(request.framing, pointer, sse_wire::Limits::default());
     let stamp = sse_wire::stamp::SendStamp::default();
-    while let Some(chunk) = response.body.next_chunk().await {
+    while let Some(chunk) = body.next_chunk().await {
         let mut token = false;
         reader.feed(&chunk?, Arrival::now(), &stamp, |_| token = true)?;
         if token || reader.ended().is_some() {
