@@ -52,13 +52,21 @@ impl Response {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !crate::sse::is_event_stream(content_type) {
+        if !is_event_stream(content_type) {
             return Err(LoadError::ContentType {
                 got: content_type.to_owned(),
             });
         }
         Ok(self.body)
     }
+}
+
+/// Whether a `Content-Type` is `text/event-stream` (its essence, any parameters).
+fn is_event_stream(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
 }
 
 /// A response body; holds its connection slot (h1), stream permit (h2) or stream (h3) until
@@ -257,4 +265,17 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<(), LoadError> 
             addr: target.addr,
             after: timeout,
         })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_essence() {
+        assert!(is_event_stream("text/event-stream"));
+        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
+        assert!(!is_event_stream("text/plain"));
+        assert!(!is_event_stream(""));
+    }
 }

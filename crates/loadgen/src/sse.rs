@@ -314,24 +314,3 @@ fn on_event(
         }
     }
 }
-
-/// Whether a `Content-Type` is `text/event-stream` (its essence, any parameters).
-pub(crate) fn is_event_stream(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_type_essence() {
-        assert!(is_event_stream("text/event-stream"));
-        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
-        assert!(!is_event_stream("text/plain"));
-        assert!(!is_event_stream(""));
-    }
-}
