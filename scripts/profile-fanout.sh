@@ -17,6 +17,12 @@
 # default 10). The profiles are left in OUT (default a new temporary directory, printed) and are
 # not committed; crates/sse-server/FINDINGS.md, "Fan-out profile", says what they showed. callgrind counts instructions, so its figure is repeatable on a busy machine:
 # use it for before/after of a change. SSEBENCH_NO_BUILD=1 skips the release build.
+#
+# callgrind writes its figures to results/benchmarks/NAME.tsv (scripts/lib/results.sh; NAME
+# defaults to profile-fanout-callgrind-ARM). SERVER_BIN profiles another `server` binary (default
+# target/release/server), e.g. one built from an earlier revision in a worktree, for the "before":
+#   SERVER_BIN=/tmp/old/target/release/server NAME=profile-fanout-callgrind-h1-before \
+#     scripts/profile-fanout.sh callgrind h1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-perf}
@@ -39,7 +45,9 @@ warmup=2
 
 source scripts/lib/common.sh
 source scripts/lib/nchan.sh
+source scripts/lib/results.sh
 build_release server bench
+server_bin=${SERVER_BIN:-target/release/server}
 cap_kb=${MEMORY_CAP_KB:-2097152}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
@@ -71,7 +79,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 extra=()
 [ "$arm" = h2 ] && extra=(--cacert "$work/cert.pem")
 if [ "$who" = ours ]; then
-  server=(target/release/server "--$arm" 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem" --event-interval 1d)
+  server=("$server_bin" "--$arm" 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem" --event-interval 1d)
   if [ "$mode" = callgrind ]; then
     server=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "${server[@]}")
   fi
@@ -133,6 +141,13 @@ elif [ "$mode" = perf ]; then
 else
   total=$(awk '/Collected :/ { print $NF }' "$out/server.err")
   echo "instructions (Ir), whole server run (start, connects, the point): $total; per delivered event: $((total / events))"
+  RESULTS_COMMAND="${SERVER_BIN:+SERVER_BIN=$SERVER_BIN }scripts/profile-fanout.sh callgrind $arm" \
+    results_begin "${NAME:-profile-fanout-callgrind-$arm}" \
+    "the server's instructions under callgrind, whole run (start, $subs connects, ${duration}s at $rate POSTs/s), per delivered event; server binary $server_bin"
+  results_add 1 "$arm" events_received "$events"
+  results_add 1 "$arm" instructions "$total"
+  results_add 1 "$arm" instructions_per_delivered_event "$((total / events))"
+  results_end
   callgrind_annotate --inclusive=yes "$out/callgrind.out" > "$out/inclusive.txt" 2>/dev/null || true
   echo "functions by inclusive instructions: $out/inclusive.txt"
 fi
