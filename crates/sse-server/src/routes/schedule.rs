@@ -90,23 +90,20 @@ impl Schedule {
     /// The `delay_events` fault: waits between a frame made and written (counted), unless
     /// `shutdown` comes first.
     pub(crate) async fn delay(&self, counters: &ListenerCounters, shutdown: &CancellationToken) {
-        if self.delay.is_none() {
-            return;
-        }
-        Box::pin(self.delay_by(counters, shutdown)).await;
-    }
-
-    /// [`Schedule::delay`]'s wait, boxed there: it is taken only under the fault, and inline its
-    /// state (a timer and a cancellation waiter, 272 bytes) would be part of every stream's
-    /// future for its life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
-    async fn delay_by(&self, counters: &ListenerCounters, shutdown: &CancellationToken) {
         if let Some(delay) = self.delay {
-            incr(&counters.faults_delayed);
-            tokio::select! {
-                () = wait(delay) => {}
-                () = shutdown.cancelled() => {}
-            }
+            Box::pin(delay_by(delay, counters, shutdown)).await;
         }
+    }
+}
+
+/// [`Schedule::delay`]'s wait, boxed there: it is taken only under the fault, and inline its
+/// state (a timer and a cancellation waiter, 272 bytes) would be part of every stream's future
+/// for its life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
+async fn delay_by(delay: Duration, counters: &ListenerCounters, shutdown: &CancellationToken) {
+    incr(&counters.faults_delayed);
+    tokio::select! {
+        () = wait(delay) => {}
+        () = shutdown.cancelled() => {}
     }
 }
 

@@ -205,6 +205,9 @@ impl EventStream {
             {
                 return self.fault_close();
             }
+            // The stall and the replay are boxed: each is taken rarely (a fault, a reconnect), and
+            // inline their states (320 and 440 bytes) would be part of the stream's future for its
+            // life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
             if schedule
                 .stall
                 .as_ref()
@@ -217,9 +220,6 @@ impl EventStream {
                 self.count(kind);
                 return Some(Ok(bytes));
             }
-            // The replay and the stall are boxed: each is taken rarely (a reconnect, a fault), and
-            // inline their states (440 and 320 bytes) would be part of the stream's future for its
-            // life (crates/sse-server/FINDINGS.md, "Memory per subscriber").
             if self.replay.is_some() {
                 if !Box::pin(self.replay_next()).await {
                     return None;
