@@ -3,7 +3,7 @@
 # from two revisions, take turns against one `server` binary (the current tree's, pinned to CPU 1),
 # each pinned to CPU 0, on the efficiency points of scripts/bench-h2-scale.sh (h2: 1 client x 100
 # streams; h1: 17 clients x 6 streams; a 100-byte tick every millisecond a stream, 5 s). Which goes
-# first alternates run by run. Per run and binary: events received, CPU-seconds (user + system,
+# first alternates run by run (the points: scripts/lib/efficiency.sh). Per run and binary: events received, CPU-seconds (user + system,
 # /usr/bin/time) and CPU-seconds per million events; then each arm's medians and the ratio B / A
 # of the medians. The machine's noise moves a single run by 10 % or more: read the medians.
 #
@@ -22,6 +22,8 @@ read -r -a arms <<< "${ARMS:-h2 h1}"
 name=${NAME:-client-cpu-ab}
 source scripts/lib/common.sh
 source scripts/lib/results.sh
+source scripts/lib/efficiency.sh
+for arm in "${arms[@]}"; do efficiency_shape "$arm" > /dev/null || exit 2; done
 command -v taskset >/dev/null || { echo "error: taskset is missing (util-linux)" >&2; exit 2; }
 
 work=$(mktemp -d)
@@ -55,21 +57,8 @@ label_b=${rev_b:-working tree ($(git rev-parse --short HEAD))}
 RESULTS_COMMAND="RUNS=$runs ARMS=\"${arms[*]}\" scripts/ab-client-cpu.sh $rev_a${rev_b:+ $rev_b}" \
   results_begin "$name" "bench's CPU-seconds per million events, A = $rev_a, B = $label_b, against the current tree's server binary (CPU 1), bench on CPU 0, the two alternating"
 
-path='/events?channel=eff&interval_ms=1&size=100'
 for arm in "${arms[@]}"; do
-  case $arm in
-    h2) clients=1 streams=100 ;;
-    h1) clients=17 streams=6 ;;
-    *) echo "error: ARMS takes h1 and h2, not $arm" >&2; exit 2 ;;
-  esac
-  cat > "$work/$arm.toml" <<EOF
-name = "ab-$arm"
-protocols = ["$arm"]
-clients = $clients
-streams_per_client = $streams
-warmup = "0s"
-duration = "5s"
-EOF
+  read -r clients streams < <(efficiency_shape "$arm")
   start_server "$work/server.out" "$work/server.err" 1 taskset -c 1 target/release/server "--$arm" 127.0.0.1:0 \
     --write-cert "$work/cert.pem" --max-connections 19000 --max-concurrent-streams 1000
   url=$(listening_url "$work/server.out")
@@ -79,13 +68,11 @@ EOF
     for which in $order; do
       bin=$bench_a
       [ "$which" = a ] || bin=$bench_b
-      /usr/bin/time -f '%U %S' -o "$work/cpu" taskset -c 0 "$bin" "$work/$arm.toml" --target "$arm=$url" \
-        --cacert "$work/cert.pem" --events-path "$path" --out "$work/out-$arm-$which-$i" --no-plot --no-progress \
-        > "$work/bench.out" 2>&1 || { tail -5 "$work/bench.out" >&2; exit 1; }
-      csv=$(ls "$work/out-$arm-$which-$i"/*.csv)
+      efficiency_run "$bin" "$arm" "$url" "$work/cert.pem" "$work/$arm-$which-$i"
+      csv=$(ls "$work/$arm-$which-$i"/report/*.csv)
       events=$(report_field events_received value < "$csv")
       errors=$(report_field errors value < "$csv")
-      read -r user sys < "$work/cpu"
+      read -r user sys < "$work/$arm-$which-$i/cpu"
       cpu=$(echo "$user + $sys" | bc)
       per_m=$(awk -v c="$cpu" -v e="$events" 'BEGIN { printf "%.3f", c / (e / 1e6) }')
       printf '%-3s run %s %s: %7d events, %d errors, %5.2f CPU-s, %6s CPU-s per million\n' \

@@ -42,6 +42,7 @@ parts=("$@")
 
 source scripts/lib/common.sh
 source scripts/lib/results.sh
+source scripts/lib/efficiency.sh
 build_release bench server
 bench=target/release/bench
 work=$(mktemp -d)
@@ -141,33 +142,23 @@ external_point() {
   results_add 1 "$case" bench_max_rss_bytes_per_stream "$(( $(cat "$work/rss") * 1024 / 100000 ))"
 }
 
-# One efficiency pair: $1 arm (h2|h1), $2 clients, $3 streams per client, $4 h2load flags.
+# One efficiency pair: $1 arm (h2|h1), $2 h2load flags, $3 the run (scripts/lib/efficiency.sh).
 efficiency_pair() {
-  local arm=$1 clients=$2 streams=$3 h2load_flags=$4 i=$5
-  local path='/events?channel=eff&interval_ms=1&size=100'
-  cat > "$work/eff.toml" <<EOF
-name = "eff-$arm"
-protocols = ["$arm"]
-clients = $clients
-streams_per_client = $streams
-warmup = "0s"
-duration = "5s"
-EOF
-  /usr/bin/time -f '%U %S' -o "$work/bench-cpu" taskset -c 0 "$bench" "$work/eff.toml" --target "$arm=$url" \
-    --cacert "$work/cert.pem" --events-path "$path" --out "$work/eff-$arm-$i" --no-plot --no-progress \
-    > "$work/eff.out" 2>&1 || { tail -5 "$work/eff.out" >&2; exit 1; }
-  csv=$(ls "$work/eff-$arm-$i"/*.csv)
+  local arm=$1 h2load_flags=$2 i=$3 clients streams
+  read -r clients streams < <(efficiency_shape "$arm")
+  efficiency_run "$bench" "$arm" "$url" "$work/cert.pem" "$work/eff-$arm-$i"
+  csv=$(ls "$work/eff-$arm-$i"/report/*.csv)
   local events errors
   events=$(field events_received value < "$csv")
   errors=$(field errors value < "$csv")
   local total=$((clients * streams))
   # h2load: the same streams, each ending after 5,000 ticks (5 s at 1,000/s).
   /usr/bin/time -f '%U %S' -o "$work/h2load-cpu" taskset -c 0 h2load $h2load_flags -n "$total" \
-    "$url$path&count=5000" > "$work/h2load.out" 2>&1 || { tail -5 "$work/h2load.out" >&2; exit 1; }
+    "$url$EFFICIENCY_PATH&count=5000" > "$work/h2load.out" 2>&1 || { tail -5 "$work/h2load.out" >&2; exit 1; }
   local ok h2load_events
   ok=$(awk '/^requests:/ { print $8 }' "$work/h2load.out")
   h2load_events=$((ok * 5000))
-  read -r bu bs < "$work/bench-cpu"
+  read -r bu bs < "$work/eff-$arm-$i/cpu"
   read -r hu hs < "$work/h2load-cpu"
   awk -v arm="$arm" -v i="$i" -v be="$events" -v err="$errors" -v bc="$(echo "$bu + $bs" | bc)" \
       -v he="$h2load_events" -v hc="$(echo "$hu + $hs" | bc)" 'BEGIN {
@@ -194,10 +185,10 @@ efficiency() {
   echo "== efficiency: CPU-seconds per million events, bench / h2load, $runs pairs per arm"
   printf '%-3s %-3s %10s %6s %9s %10s %10s %9s %10s %7s\n' arm run bench_ev errors bench_cpu bench_s/M h2load_ev h2load_cpu h2load_s/M ratio
   server --h2
-  for i in $(seq 1 "$runs"); do efficiency_pair h2 1 100 "-c1 -m100" "$i"; done
+  for i in $(seq 1 "$runs"); do efficiency_pair h2 "-c1 -m100" "$i"; done
   stop_server
   server --h1
-  for i in $(seq 1 "$runs"); do efficiency_pair h1 17 6 "--h1 -c102 -m1" "$i"; done
+  for i in $(seq 1 "$runs"); do efficiency_pair h1 "--h1 -c102 -m1" "$i"; done
   stop_server
   for arm in h2 h1; do
     echo "   $arm: median ratio $(awk '{ print $NF }' "$work/ratios-$arm" | tr -d x | median)x (goal <= 1.25x)"

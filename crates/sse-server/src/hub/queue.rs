@@ -292,7 +292,7 @@ mod tests {
 
     /// A receiver that always has an item still yields to the runtime now and then, as tokio's
     /// own receivers do: after the task's budget of 128 operations (`Budget::initial` in
-    /// tokio/src/task/coop/mod.rs), the next poll is pending.
+    /// tokio 1.54's src/task/coop/mod.rs), the next poll is pending.
     #[tokio::test]
     async fn a_full_queue_does_not_starve_the_runtime() {
         let (tx, mut rx) = channel(1000);
