@@ -159,147 +159,188 @@ impl Listener {
         }
     }
 
-    async fn connection(&self, stream: TcpStream, accepted: Accepted) {
+    /// Not an `async fn` (nor `cleartext` and `tls` below): an `async fn` keeps each argument
+    /// twice in its future, as passed and as moved into its body, and this future is the
+    /// connection's task for its whole life.
+    fn connection(
+        &self,
+        stream: TcpStream,
+        accepted: Accepted,
+    ) -> impl Future<Output = ()> + Send + '_ {
         let protocol = self.counters.protocol;
         let state = SocketState::new();
         let stream = Socket::new(stream, state.clone());
-        let connection = async {
-            if protocol.is_tls() {
-                self.tls(stream, &accepted).await;
-            } else {
-                self.cleartext(stream, &accepted).await;
-            }
-        };
-        let reset_every = self.server.app.faults.config.reset_connections_every;
-        // The fault's timer and HTTP/2's window watch are boxed where they are taken: inline, their
-        // states (a timer, 112 bytes; the watch, 200) would size every connection's task, fault
-        // or not, HTTP/2 or not.
-        let reset_due = async {
-            match reset_every {
-                Some(every) => Box::pin(tokio::time::sleep_until(accepted.at + every)).await,
-                None => std::future::pending().await,
-            }
-            // Set before `select!` drops the connection future, and the socket inside it.
-            state.reset_on_drop();
-        };
-        let write_stall = async {
-            state.write_stall(self.limits.write_stall_timeout).await;
-            state.reset_on_drop();
-        };
-        let window_stall = async {
-            if !protocol.is_http2() {
-                return std::future::pending().await;
-            }
-            let activity = &accepted.activity;
-            Box::pin(
-                activity.window_stall(self.limits.write_stall_timeout, || state.is_write_blocked()),
-            )
-            .await;
-            state.reset_on_drop();
-        };
-        tokio::select! {
-            () = connection => {}
-            () = self.server.force.cancelled() => {}
-            () = accepted.activity.closed() => {}
-            () = reset_due => incr(&self.counters.faults_connections_reset),
-            () = write_stall => {
-                incr(&self.counters.write_timeouts);
-                tracing::debug!(%protocol, "reset a connection whose client stopped reading");
-            }
-            () = window_stall => {
-                incr(&self.counters.window_timeouts);
-                tracing::debug!(%protocol, "reset a connection whose client keeps its window shut");
-            }
-        }
-    }
-
-    async fn cleartext(&self, stream: Socket, accepted: &Accepted) {
-        let protocol = self.counters.protocol;
-        // Boxed: brief, but inline it would size the connection's task for its whole life.
-        let sniffing = Box::pin(sniff::opening(
-            stream.tcp(),
-            self.limits.header_read_timeout,
-        ));
-        let opening = match self.unless_shutdown(sniffing).await {
-            None => return,
-            Some(Ok(opening)) => opening,
-            Some(Err(e)) => {
-                tracing::debug!(%protocol, "connection failed before its first byte: {e}");
-                return;
-            }
-        };
-        match (protocol.is_http2(), opening) {
-            (_, Opening::Closed) => {}
-            (_, Opening::TimedOut) => incr(&self.counters.timeouts),
-            (true, Opening::Http2) | (false, Opening::Other) => self.serve(stream, accepted).await,
-            (true, Opening::Other) => {
-                self.refused(&format!(
-                    "an HTTP/1.1 request ({protocol} takes prior knowledge only)"
-                ));
-                sniff::refuse(stream, &sniff::http2_required_response()).await;
-            }
-            (false, Opening::Http2) => {
-                self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
-                sniff::refuse(stream, &sniff::http1_required_goaway()).await;
-            }
-        }
-    }
-
-    async fn tls(&self, stream: Socket, accepted: &Accepted) {
-        let Some(config) = &self.tls else {
-            return;
-        };
-        if let Some(delay) = self.server.app.faults.config.delay_tls_handshake {
-            incr(&self.counters.faults_delayed);
-            if self
-                .unless_shutdown(tokio::time::sleep(delay))
-                .await
-                .is_none()
-            {
-                return;
-            }
-        }
-        let acceptor = TlsAcceptor::from(Arc::clone(config));
-        let timeout = self.limits.header_read_timeout;
-        // Boxed, as `serve` and the refusal below: the handshake's state (a TLS connection
-        // mid-handshake) is freed once it is done instead of sizing the connection's task.
-        let handshake = tokio::time::timeout(timeout, Box::pin(acceptor.accept(stream)));
-        // The TLS stream (1.2 KB) is a local of this block only, which ends before the next
-        // await: a local in scope across an await is kept in the task for as long.
-        let next: Pin<Box<dyn Future<Output = ()> + Send + '_>> = {
-            let mut tls = match self.unless_shutdown(handshake).await {
-                None => return,
-                Some(Err(_elapsed)) => return incr(&self.counters.timeouts),
-                Some(Ok(Err(e))) => return self.handshake_failed(&e),
-                Some(Ok(Ok(tls))) => tls,
+        async move {
+            let connection = async {
+                if protocol.is_tls() {
+                    self.tls(stream, &accepted).await;
+                } else {
+                    self.cleartext(stream, &accepted).await;
+                }
             };
+            let reset_every = self.server.app.faults.config.reset_connections_every;
+            // The fault's timer and HTTP/2's window watch are boxed where they are taken: inline, their
+            // states (a timer, 112 bytes; the watch, 200) would size every connection's task, fault
+            // or not, HTTP/2 or not.
+            let reset_due = async {
+                match reset_every {
+                    Some(every) => Box::pin(tokio::time::sleep_until(accepted.at + every)).await,
+                    None => std::future::pending().await,
+                }
+                // Set before `select!` drops the connection future, and the socket inside it.
+                state.reset_on_drop();
+            };
+            let write_stall = async {
+                state.write_stall(self.limits.write_stall_timeout).await;
+                state.reset_on_drop();
+            };
+            let window_stall = async {
+                if !protocol.is_http2() {
+                    return std::future::pending().await;
+                }
+                let activity = &accepted.activity;
+                Box::pin(
+                    activity
+                        .window_stall(self.limits.write_stall_timeout, || state.is_write_blocked()),
+                )
+                .await;
+                state.reset_on_drop();
+            };
+            tokio::select! {
+                () = connection => {}
+                () = self.server.force.cancelled() => {}
+                () = accepted.activity.closed() => {}
+                () = reset_due => incr(&self.counters.faults_connections_reset),
+                () = write_stall => {
+                    incr(&self.counters.write_timeouts);
+                    tracing::debug!(%protocol, "reset a connection whose client stopped reading");
+                }
+                () = window_stall => {
+                    incr(&self.counters.window_timeouts);
+                    tracing::debug!(%protocol, "reset a connection whose client keeps its window shut");
+                }
+            }
+        }
+    }
+
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
+    fn cleartext<'a>(
+        &'a self,
+        stream: Socket,
+        accepted: &'a Accepted,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        async move {
             let protocol = self.counters.protocol;
-            let alpn = tls.get_ref().1.alpn_protocol();
-            if alpn.is_none() {
-                incr(&self.counters.alpn_none);
+            // Boxed: brief, but inline it would size the connection's task for its whole life.
+            let sniffing = Box::pin(sniff::opening(
+                stream.tcp(),
+                self.limits.header_read_timeout,
+            ));
+            let opening = match self.unless_shutdown(sniffing).await {
+                None => return,
+                Some(Ok(opening)) => opening,
+                Some(Err(e)) => {
+                    tracing::debug!(%protocol, "connection failed before its first byte: {e}");
+                    return;
+                }
+            };
+            match (protocol.is_http2(), opening) {
+                (_, Opening::Closed) => {}
+                (_, Opening::TimedOut) => incr(&self.counters.timeouts),
+                (true, Opening::Http2) | (false, Opening::Other) => {
+                    self.serve(stream, accepted).await
+                }
+                (true, Opening::Other) => {
+                    self.refused(&format!(
+                        "an HTTP/1.1 request ({protocol} takes prior knowledge only)"
+                    ));
+                    // Boxed, as the other refusal: rare, and inline it would size every task.
+                    Box::pin(sniff::refuse(stream, &sniff::http2_required_response())).await;
+                }
+                (false, Opening::Http2) => {
+                    self.refused("the HTTP/2 preface (this listener serves HTTP/1.1 only)");
+                    Box::pin(sniff::refuse(stream, &sniff::http1_required_goaway())).await;
+                }
             }
-            // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
-            let served = alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
-            if served {
-                self.serve(tls, accepted)
-            } else {
-                let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
-                self.refused(&format!("a TLS client without ALPN {wanted}"));
-                Box::pin(async move {
-                    let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
-                })
+        }
+    }
+
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps its arguments twice in its future"
+    )]
+    fn tls<'a>(
+        &'a self,
+        stream: Socket,
+        accepted: &'a Accepted,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        async move {
+            let Some(config) = &self.tls else {
+                return;
+            };
+            if let Some(delay) = self.server.app.faults.config.delay_tls_handshake {
+                incr(&self.counters.faults_delayed);
+                if self
+                    .unless_shutdown(tokio::time::sleep(delay))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
             }
-        };
-        next.await;
+            let acceptor = TlsAcceptor::from(Arc::clone(config));
+            let timeout = self.limits.header_read_timeout;
+            // Boxed, as `serve` and the refusal below: the handshake's state (a TLS connection
+            // mid-handshake) is freed once it is done instead of sizing the connection's task.
+            let handshake = tokio::time::timeout(timeout, Box::pin(acceptor.accept(stream)));
+            // The TLS stream (1.2 KB) is a local of this block only, which ends before the next
+            // await: a local in scope across an await is kept in the task for as long.
+            let next: Pin<Box<dyn Future<Output = ()> + Send + '_>> = {
+                let mut tls = match self.unless_shutdown(handshake).await {
+                    None => return,
+                    Some(Err(_elapsed)) => return incr(&self.counters.timeouts),
+                    Some(Ok(Err(e))) => return self.handshake_failed(&e),
+                    Some(Ok(Ok(tls))) => tls,
+                };
+                let protocol = self.counters.protocol;
+                let alpn = tls.get_ref().1.alpn_protocol();
+                if alpn.is_none() {
+                    incr(&self.counters.alpn_none);
+                }
+                // TLS without ALPN means HTTP/1.1 (RFC 7301); HTTP/2 over TLS requires ALPN h2.
+                let served =
+                    alpn.map_or(!protocol.is_http2(), |alpn| Some(alpn) == protocol.alpn());
+                if served {
+                    self.serve(tls, accepted)
+                } else {
+                    let wanted = protocol.alpn().unwrap_or_default().escape_ascii();
+                    self.refused(&format!("a TLS client without ALPN {wanted}"));
+                    Box::pin(async move {
+                        let _ = tokio::time::timeout(timeout, tls.shutdown()).await;
+                    })
+                }
+            };
+            next.await;
+        }
     }
 
     /// Runs `f` unless shutdown begins first: a connection that has not started HTTP yet is
-    /// simply closed.
-    async fn unless_shutdown<T>(&self, f: impl std::future::Future<Output = T>) -> Option<T> {
-        tokio::select! {
-            out = f => Some(out),
-            () = self.server.app.shutdown.cancelled() => None,
-        }
+    /// simply closed. Boxed: these waits (the preface sniffing, the TLS handshake and its fault
+    /// delay) are brief, and inline their states (120 to 344 bytes) would size the connection's
+    /// task for its whole life.
+    fn unless_shutdown<'a, T: 'a>(
+        &'a self,
+        f: impl Future<Output = T> + Send + 'a,
+    ) -> Pin<Box<impl Future<Output = Option<T>> + Send + 'a>> {
+        Box::pin(async move {
+            tokio::select! {
+                out = f => Some(out),
+                () = self.server.app.shutdown.cancelled() => None,
+            }
+        })
     }
 
     fn handshake_failed(&self, e: &io::Error) {

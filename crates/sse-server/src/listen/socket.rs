@@ -69,7 +69,9 @@ impl SocketState {
                 if Instant::now() >= deadline {
                     return;
                 }
-                sleep_until(deadline).await;
+                // Boxed: awaited only while a write is blocked, and inline its timer (112 bytes)
+                // would size every connection's task.
+                Box::pin(sleep_until(deadline)).await;
             }
         }
     }
