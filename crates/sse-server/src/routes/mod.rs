@@ -28,7 +28,7 @@ mod ws;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW};
 use http::{Method, Request, Response, StatusCode};
 
 use vocab::AnswerFraming;
@@ -110,11 +110,7 @@ fn events(app: &Arc<App>, conn: &Conn, req: &Request<RequestBody>) -> Response<B
         Ok(body) => body,
         Err(refusal) => return refused(&conn.counters, refusal),
     };
-    let mut resp = Response::new(body);
-    let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    response::event_stream(body)
 }
 
 /// The 503 of an injected fault.

@@ -13,13 +13,13 @@ mod stream;
 
 use std::sync::atomic::Ordering;
 
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_LENGTH;
 use http::{Request, Response, StatusCode};
 
 use crate::app::{App, Conn};
 use crate::routes::body::{read_body, ReadBodyError, RequestBody};
 use crate::routes::messages::body_error;
-use crate::routes::response::{text, Body};
+use crate::routes::response::{event_stream, text, Body};
 use pace::Draws;
 
 /// Answers a question POSTed to `framing`'s path.
@@ -54,16 +54,12 @@ pub(crate) async fn post(
         Some(seed) => Draws::new(seed, 0),
         None => Draws::new(app.answers.seed, number),
     };
-    let mut resp = Response::new(stream::open(
+    event_stream(stream::open(
         framing,
         spec,
         draws,
         number,
         conn,
         &app.faults.config,
-    ));
-    let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    ))
 }
