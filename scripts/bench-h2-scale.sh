@@ -16,11 +16,11 @@
 #   h1-18k      18,000 concurrent HTTP/1.1 connections (3,000 clients x 6 streams) against the
 #               `server` binary: all open, 0 errors.
 #   memory      the load generator's resident memory per h2 stream against the `server` binary
-#               (issue 27), one run per configuration: bench's defaults for a --target (one
-#               load-generator thread) at 100,000 and at 10,000 streams (the difference divided by
-#               90,000 is the memory one more stream costs), two load-generator threads, and
-#               jemalloc instead of glibc's malloc (LD_PRELOAD, when libjemalloc.so.2 is
-#               installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
+#               (issue 27): bench's defaults for a --target (one load-generator thread) at 100,000
+#               and at 10,000 streams, RUNS runs each (the difference divided by 90,000 is the
+#               memory one more stream costs, per run), then one run each with two load-generator
+#               threads and with jemalloc instead of glibc's malloc (LD_PRELOAD, when
+#               libjemalloc.so.2 is installed). Per run: peak RSS (/usr/bin/time), and VmRSS sampled every second: at
 #               the end of the warm-up and at the end, so a warm-up transient would show; and
 #               the slowest stream's time to open (its creation to its response head).
 #               Where it goes (the README's reading, 8,000 streams: 32 x 250, 3 s + 3 s): run
@@ -227,10 +227,10 @@ EOF
 }
 
 # One memory point: $1 the case, $2 clients (x 250 streams), $3 client threads ("": bench's
-# default), $4 an environment assignment for bench ("": none). The server binary (default tick)
-# runs on CPU 1; bench is not pinned, so two threads can run.
+# default), $4 an environment assignment for bench ("": none), $5 the run (default 1). The server
+# binary (default tick) runs on CPU 1; bench is not pinned, so two threads can run.
 memory_point() {
-  local case=$1 clients=$2 threads=$3 env_set=$4 streams=$(($2 * 250))
+  local case=$1 clients=$2 threads=$3 env_set=$4 run=${5:-1} streams=$(($2 * 250))
   sed "s/^clients = .*/clients = $clients/" "$work/memory.toml" > "$work/$case.toml"
   [ -z "$threads" ] || echo "client_threads = $threads" >> "$work/$case.toml"
   server --h2
@@ -252,21 +252,21 @@ memory_point() {
   peak_kb=$(cat "$work/rss")
   warm_kb=$(awk '$1 <= 15 { v = $2 } END { print v + 0 }' "$work/$case.rss")
   end_kb=$(awk '{ v = $2 } END { print v + 0 }' "$work/$case.rss")
-  printf '%-16s %8s %7s %4s %9s %9s %9s %9s B %12s\n' "$case" "$(field streams_opened value < "$csv")" \
+  printf '%-4s %-16s %8s %7s %4s %9s %9s %9s %9s B %12s\n' "$run" "$case" "$(field streams_opened value < "$csv")" \
     "$(field errors value < "$csv")" "$(grep -oE 'load generator [0-9]+' "$work/$case.out" | grep -oE '[0-9]+$')" \
     "$((peak_kb / 1024))" "$((warm_kb / 1024))" "$((end_kb / 1024))" "$((peak_kb * 1024 / streams))" \
     "$(ms "$(field time_to_open max < "$csv")")"
   grep -E '^(threads|warning)' "$work/$case.out" | sed "s/^/# $case: /" >> "$RESULTS_FILE" || true
-  results_add 1 "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
-  results_add 1 "$case" streams_opened "$(field streams_opened value < "$csv")"
-  results_add 1 "$case" errors "$(field errors value < "$csv")"
-  results_add 1 "$case" bench_max_rss_mib "$((peak_kb / 1024))"
-  results_add 1 "$case" bench_rss_end_of_warmup_mib "$((warm_kb / 1024))"
-  results_add 1 "$case" bench_rss_at_end_mib "$((end_kb / 1024))"
-  results_add 1 "$case" bench_max_rss_bytes_per_stream "$((peak_kb * 1024 / streams))"
+  results_add "$run" "$case" load_average_1min "$(cut -d' ' -f1 /proc/loadavg)"
+  results_add "$run" "$case" streams_opened "$(field streams_opened value < "$csv")"
+  results_add "$run" "$case" errors "$(field errors value < "$csv")"
+  results_add "$run" "$case" bench_max_rss_mib "$((peak_kb / 1024))"
+  results_add "$run" "$case" bench_rss_end_of_warmup_mib "$((warm_kb / 1024))"
+  results_add "$run" "$case" bench_rss_at_end_mib "$((end_kb / 1024))"
+  results_add "$run" "$case" bench_max_rss_bytes_per_stream "$((peak_kb * 1024 / streams))"
   # The slowest stream's time from its creation to its response head (issue 27: all 100,000
   # open within 10 s against the server binary on one core, every stream ticking once a second).
-  results_add 1 "$case" time_to_open_max_ms "$(ms "$(field time_to_open max < "$csv")")"
+  results_add "$run" "$case" time_to_open_max_ms "$(ms "$(field time_to_open max < "$csv")")"
   peaks[$case]=$peak_kb
 }
 
@@ -274,13 +274,19 @@ memory() {
   # The scale part's scenario against the server binary, which ticks once a second by default.
   write_h2_100k "$work/memory.toml"
   without_server_table "$work/memory.toml"
-  RESULTS_COMMAND="scripts/bench-h2-scale.sh memory" results_begin h2-memory \
-    "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, one run per case; RSS in MiB"
+  RESULTS_COMMAND="RUNS=$runs scripts/bench-h2-scale.sh memory" results_begin h2-memory \
+    "the load generator's resident memory per h2 stream against the server binary (CPU 1, one tick a second per stream), bench unpinned, $runs runs of default-100k and default-10k, one of the others; RSS in MiB"
   echo "== memory: the load generator's resident memory per h2 stream against the server binary"
-  printf '%-16s %8s %7s %4s %9s %9s %9s %11s %12s\n' case opened errors thr peak_MiB warm_MiB end_MiB peak/stream open_max_ms
+  printf '%-4s %-16s %8s %7s %4s %9s %9s %9s %11s %12s\n' run case opened errors thr peak_MiB warm_MiB end_MiB peak/stream open_max_ms
   declare -A peaks
-  memory_point default-100k 400 "" ""
-  memory_point default-10k 40 "" ""
+  local i marginal
+  for i in $(seq 1 "$runs"); do
+    memory_point default-100k 400 "" "" "$i"
+    memory_point default-10k 40 "" "" "$i"
+    marginal=$(((${peaks[default-100k]} - ${peaks[default-10k]}) * 1024 / 90000))
+    echo "     run $i: one more stream costs $marginal B ((peak at 100,000 - peak at 10,000) / 90,000)"
+    results_add "$i" marginal bench_rss_bytes_per_additional_stream "$marginal"
+  done
   memory_point threads-2-100k 400 2 ""
   local jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
   if [ -f "$jemalloc" ]; then
@@ -288,9 +294,6 @@ memory() {
   else
     echo "   (no $jemalloc: the jemalloc case skipped)"
   fi
-  local marginal=$(((${peaks[default-100k]} - ${peaks[default-10k]}) * 1024 / 90000))
-  echo "   one more stream costs $marginal B ((peak at 100,000 - peak at 10,000) / 90,000)"
-  results_add 1 marginal bench_rss_bytes_per_additional_stream "$marginal"
   results_medians
   results_end
 }

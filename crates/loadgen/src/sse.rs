@@ -16,6 +16,7 @@
 //! Ending the stream (the task is dropped) drops the response body, which on HTTP/1.1 closes the
 //! connection and hands the slot to the next queued request.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,120 +146,130 @@ impl Drop for LedgerGuard {
     }
 }
 
-async fn connect_once(
-    client: &Client,
-    state: &mut StreamState<'_>,
+/// One connection of the EventSource: the request, then its body read to the end. Not an `async
+/// fn`: an `async fn` keeps each argument twice in its future (as passed, and as moved into its
+/// body), and this future is inside every stream's for the stream's whole life.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future"
+)]
+fn connect_once<'a, 's>(
+    client: &'a Client,
+    state: &'a mut StreamState<'s>,
     created: Instant,
-    opened_before: &mut bool,
-) -> Ended {
-    let shared = &client.shared;
-    let metrics = &*shared.ctx.metrics;
-    let mut resumed = false;
-    // The request, and below the response's head, are kept in a boxed block and a function of
-    // their own: a future is as large as its largest state for its whole life, and these are
-    // needed until the response head only, while the stream's body is read for as long as it
-    // lasts.
-    let (sent, written, queue) = Box::pin(async {
-        let mut headers = vec![
-            (ACCEPT, HeaderValue::from_static("text/event-stream")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ];
-        if !state.parser.last_event_id().is_empty() {
-            if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
-                headers.push((LAST_EVENT_ID, v));
-                resumed = true;
-            }
-        }
-        let spec = RequestSpec {
-            method: Method::GET,
-            path: shared.events_path.clone(),
-            headers,
-            body: bytes::Bytes::new(),
-            priority: Priority::Default,
-        };
-        let mut queue = QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
-        let mut written = None;
-        // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
-        // small (64 bytes) and the request's state is freed at the response head.
-        let sent = client
-            .origin
-            .send(&shared.target, &spec, |event| {
-                queue.on_slot(event);
-                if event == SlotEvent::Sent {
-                    written = Some(Instant::now());
+    opened_before: &'a mut bool,
+) -> impl Future<Output = Ended> + use<'a, 's> {
+    async move {
+        let shared = &client.shared;
+        let metrics = &*shared.ctx.metrics;
+        let mut resumed = false;
+        // The request, and below the response's head, are kept in a boxed block and a function of
+        // their own: a future is as large as its largest state for its whole life, and these are
+        // needed until the response head only, while the stream's body is read for as long as it
+        // lasts.
+        let (sent, written, queue) = Box::pin(async {
+            let mut headers = vec![
+                (ACCEPT, HeaderValue::from_static("text/event-stream")),
+                (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ];
+            if !state.parser.last_event_id().is_empty() {
+                if let Ok(v) = HeaderValue::from_str(state.parser.last_event_id()) {
+                    headers.push((LAST_EVENT_ID, v));
+                    resumed = true;
                 }
-            })
-            .await;
-        (sent, written, queue)
-    })
-    .await;
-    let written = written.unwrap_or_else(Instant::now);
-    // Queued until here, the response head (or the failure): dropping `queue` ends that.
-    let mut body = match sent.map(|response| response.into_event_stream("event stream")) {
-        Ok(Ok(body)) => body,
-        Err(e) => return Ended::Reconnect(Some(e)),
-        // A bad status or content type: the EventSource fails without reconnecting.
-        Ok(Err(e)) => return Ended::Failed(e),
-    };
-    // Opened after the end of the point: counted queued then, and not opened too.
-    let (_open, live) = queue.opened(Gauge::StreamsOpen);
-    if !*opened_before && live {
-        *opened_before = true;
-        metrics.incr(Counter::StreamsOpened);
-        metrics.record(Latency::TimeToOpen, created.elapsed());
-        state.opened.store(true, Ordering::Relaxed);
-    }
-    if let Some(ledger) = &state.ledger {
-        ledger.opened(Instant::now(), resumed);
-    }
-    let _ledger = LedgerGuard(state.ledger.clone());
-    let connection = Connection {
-        resumed,
-        sent: written,
-    };
-    state.parser.reset_stream();
-    while let Some(chunk) = body.next_chunk().await {
-        let chunk = match chunk {
-            Ok(c) => c,
+            }
+            let spec = RequestSpec {
+                method: Method::GET,
+                path: shared.events_path.clone(),
+                headers,
+                body: bytes::Bytes::new(),
+                priority: Priority::Default,
+            };
+            let mut queue =
+                QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
+            let mut written = None;
+            // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
+            // small (64 bytes) and the request's state is freed at the response head.
+            let sent = client
+                .origin
+                .send(&shared.target, &spec, |event| {
+                    queue.on_slot(event);
+                    if event == SlotEvent::Sent {
+                        written = Some(Instant::now());
+                    }
+                })
+                .await;
+            (sent, written, queue)
+        })
+        .await;
+        let written = written.unwrap_or_else(Instant::now);
+        // Queued until here, the response head (or the failure): dropping `queue` ends that.
+        let mut body = match sent.map(|response| response.into_event_stream("event stream")) {
+            Ok(Ok(body)) => body,
             Err(e) => return Ended::Reconnect(Some(e)),
+            // A bad status or content type: the EventSource fails without reconnecting.
+            Ok(Err(e)) => return Ended::Failed(e),
         };
-        // One arrival instant per chunk, on both clocks, for every per-event metric.
-        let now = Arrival {
-            at: Instant::now(),
-            unix_ns: sse_wire::stamp::now_unix_ns(),
-        };
-        let StreamState {
-            parser,
-            delay,
-            first_event,
-            last_message_id,
-            ledger,
-            ..
-        } = state;
-        let fed = parser.feed(&chunk, |item| match item {
-            Item::Event(ev) => {
-                metrics.incr(Counter::EventsReceived);
-                if !first_event.swap(true, Ordering::Relaxed) {
-                    metrics.record(Latency::TimeToFirstEvent, now.at.duration_since(created));
-                }
-                on_event(
-                    shared,
-                    now,
-                    ev,
-                    &connection,
-                    last_message_id,
-                    ledger.as_deref(),
-                );
-            }
-            Item::Retry(ms) => *delay = Duration::from_millis(ms),
-            Item::Comment(_) => {}
-        });
-        if let Err(e) = fed {
-            return Ended::Reconnect(Some(LoadError::Parse(e)));
+        // Opened after the end of the point: counted queued then, and not opened too.
+        let (_open, live) = queue.opened(Gauge::StreamsOpen);
+        if !*opened_before && live {
+            *opened_before = true;
+            metrics.incr(Counter::StreamsOpened);
+            metrics.record(Latency::TimeToOpen, created.elapsed());
+            state.opened.store(true, Ordering::Relaxed);
         }
+        if let Some(ledger) = &state.ledger {
+            ledger.opened(Instant::now(), resumed);
+        }
+        let _ledger = LedgerGuard(state.ledger.clone());
+        let connection = Connection {
+            resumed,
+            sent: written,
+        };
+        state.parser.reset_stream();
+        while let Some(chunk) = body.next_chunk().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => return Ended::Reconnect(Some(e)),
+            };
+            // One arrival instant per chunk, on both clocks, for every per-event metric.
+            let now = Arrival {
+                at: Instant::now(),
+                unix_ns: sse_wire::stamp::now_unix_ns(),
+            };
+            let StreamState {
+                parser,
+                delay,
+                first_event,
+                last_message_id,
+                ledger,
+                ..
+            } = state;
+            let fed = parser.feed(&chunk, |item| match item {
+                Item::Event(ev) => {
+                    metrics.incr(Counter::EventsReceived);
+                    if !first_event.swap(true, Ordering::Relaxed) {
+                        metrics.record(Latency::TimeToFirstEvent, now.at.duration_since(created));
+                    }
+                    on_event(
+                        shared,
+                        now,
+                        ev,
+                        &connection,
+                        last_message_id,
+                        ledger.as_deref(),
+                    );
+                }
+                Item::Retry(ms) => *delay = Duration::from_millis(ms),
+                Item::Comment(_) => {}
+            });
+            if let Err(e) = fed {
+                return Ended::Reconnect(Some(LoadError::Parse(e)));
+            }
+        }
+        state.parser.finish();
+        Ended::Reconnect(None)
     }
-    state.parser.finish();
-    Ended::Reconnect(None)
 }
 
 fn on_event(
