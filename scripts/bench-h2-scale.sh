@@ -237,7 +237,7 @@ memory_point() {
   : > "$work/$case.rss"
   # shellcheck disable=SC2086 # env_set is one word or none
   /usr/bin/time -f '%M' -o "$work/rss" env $env_set "$bench" "$work/$case.toml" --target "h2=$url" \
-    --cacert "$work/cert.pem" --out "$work/$case" --no-plot --no-progress > "$work/$case.out" 2>&1 &
+    --cacert "$work/cert.pem" --out "$work/$case-$run" --no-plot --no-progress > "$work/$case.out" 2>&1 &
   local timer=$! pid="" t=0
   while kill -0 "$timer" 2>/dev/null; do
     [ -n "$pid" ] || pid=$(pgrep -P "$timer" | head -1 || true)
@@ -247,7 +247,7 @@ memory_point() {
   done
   wait "$timer" || { tail -5 "$work/$case.out" >&2; exit 1; }
   stop_server
-  csv=$(ls "$work/$case"/*.csv)
+  csv=$(ls "$work/$case-$run"/*.csv)
   local peak_kb warm_kb end_kb
   peak_kb=$(cat "$work/rss")
   warm_kb=$(awk '$1 <= 15 { v = $2 } END { print v + 0 }' "$work/$case.rss")
