@@ -76,7 +76,9 @@ impl Resume {
 /// Everything a stream needs, moved into its body.
 #[derive(Debug)]
 struct EventStream {
-    query: EventsQuery,
+    /// The `size` a tick's data is padded to (`EventsQuery::size`); the rest of the query is
+    /// spent once the stream is open, and a stream's state is kept for its life.
+    tick_size: usize,
     subscription: Subscription,
     /// Frames to send before anything else: the `retry:` line at first, then the rest of an event
     /// cut into frames, or of a replay's batch.
@@ -153,7 +155,7 @@ pub(crate) fn open(
             })
         }),
         schedule: Schedule::new(&query, faults, next_tick),
-        query,
+        tick_size: query.size,
         pending,
         shutdown_wait: Box::pin(conn.streams.clone().cancelled_owned()),
         overflow_wait: Box::pin(subscription.overflowed.clone().cancelled_owned()),
@@ -321,7 +323,7 @@ impl EventStream {
         self.scratch.clear();
         sse_wire::stamp::write_tick_data(seq, sse_wire::stamp::now_unix_ns(), 0, &mut self.scratch);
         let id = format!("{}.{seq}", self.position);
-        self.pending.push_tick(&id, &self.scratch, self.query.size);
+        self.pending.push_tick(&id, &self.scratch, self.tick_size);
     }
 
     fn count(&self, kind: Kind) {
