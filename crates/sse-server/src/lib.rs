@@ -45,6 +45,7 @@ mod activity;
 mod app;
 mod dedicated;
 mod hub;
+mod if_set;
 mod listen;
 mod peer;
 mod routes;

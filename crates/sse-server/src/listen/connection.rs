@@ -32,6 +32,7 @@ use crate::app::{Conn, UpgradeSlot};
 use crate::config::SHUTDOWN_GRACE;
 use crate::config::{Http2Settings, ServerConfig};
 use crate::hub::Held;
+use crate::if_set::IfSet;
 use crate::routes;
 use crate::routes::TransportError;
 use crate::stats::{incr, ListenerCounters};
@@ -383,20 +384,6 @@ impl Ending<'_> {
                     Err(_) => Ended::Cut,
                 }
             }
-        }
-    }
-}
-
-/// `fut` if there is one; otherwise never. A struct, one pointer: as an `async fn` it was four.
-struct IfSet<F>(Option<Pin<Box<F>>>);
-
-impl<F: Future<Output = ()>> Future for IfSet<F> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        match &mut self.0 {
-            Some(fut) => fut.as_mut().poll(cx),
-            None => std::task::Poll::Pending,
         }
     }
 }

@@ -2,7 +2,6 @@
 //! `interval`, a heartbeat every `heartbeat`), its tick count, and when the stream faults act on
 //! it (`close_streams`, `stall`, `delay_events`, `drop_ticks_every_nth`, [`crate::faults`]).
 
-use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
@@ -11,6 +10,7 @@ use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTick
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{CloseMode, FaultConfig, Stall};
+use crate::if_set::IfSet;
 use crate::routes::query::EventsQuery;
 use crate::stats::{incr, ListenerCounters};
 
@@ -124,25 +124,9 @@ pub(crate) async fn wait(delay: Duration) {
 /// The resolution of tokio's timer: a sleep ends on a millisecond tick.
 const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 
-/// Waits for an optional deadline; never resolves without one. A struct, one pointer: an event
-/// stream's wait for its next message holds two, for its life (as an `async fn` each was three
-/// words; crates/sse-server/FINDINGS.md, "Memory per subscriber").
-pub(crate) fn deadline(at: Option<&mut Pin<Box<Sleep>>>) -> Deadline<'_> {
-    Deadline(at)
-}
-
-/// The future [`deadline`] returns.
-pub(crate) struct Deadline<'a>(Option<&'a mut Pin<Box<Sleep>>>);
-
-impl Future for Deadline<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        match &mut self.0 {
-            Some(at) => at.as_mut().poll(cx),
-            None => std::task::Poll::Pending,
-        }
-    }
+/// Waits for an optional deadline; never resolves without one.
+pub(crate) fn deadline(at: Option<&mut Pin<Box<Sleep>>>) -> IfSet<&mut Pin<Box<Sleep>>> {
+    IfSet(at)
 }
 
 fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
