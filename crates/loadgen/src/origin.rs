@@ -250,8 +250,9 @@ where
         .map(HeaderValue::from_str)
         .transpose()
         .map_err(|e| invalid_request(target, e.into()))?;
-    let spare = usize::from(host.is_some());
-    let mut headers = HeaderMap::with_capacity(spec.headers.len() + 2 * spare);
+    // On HTTP/1.1, room for Host and for the Content-Length hyper adds to a request with a body.
+    let extra = if host.is_some() { 2 } else { 0 };
+    let mut headers = HeaderMap::with_capacity(spec.headers.len() + extra);
     if let Some(host) = host {
         headers.append(HOST, host);
     }

@@ -189,7 +189,7 @@ fn connect_once<'a, 's>(
                 QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
             let mut written = None;
             // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
-            // small (64 bytes) and the request's state is freed at the response head.
+            // small (56 bytes) and the request's state is freed at the response head.
             let sent = client
                 .origin
                 .send(&shared.target, &spec, |event| {
