@@ -66,8 +66,12 @@ pub fn encode_retry(ms: u64, out: &mut Vec<u8>) {
 fn single_line_field(name: &[u8], value: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    for &b in value.as_bytes() {
-        out.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+    let start = out.len();
+    out.extend_from_slice(value.as_bytes());
+    for b in &mut out[start..] {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
     }
     out.push(b'\n');
 }
@@ -77,7 +81,8 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let s = rest?;
-        match s.find(['\r', '\n']) {
+        // Bytes, not chars: CR and LF are ASCII, so their byte offsets are char boundaries.
+        match memchr::memchr2(b'\r', b'\n', s.as_bytes()) {
             None => {
                 rest = None;
                 Some(s)

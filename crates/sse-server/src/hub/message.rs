@@ -43,9 +43,10 @@ impl Message {
     /// Message `id` of its channel, with body `data`: encoded once as a complete `message` event.
     pub(crate) fn encode(id: u64, data: &str) -> Message {
         let mut buf = Vec::with_capacity(data.len() + 48);
-        let id_text = id.to_string();
+        let mut id_buf = itoa::Buffer::new();
+        let id_text = id_buf.format(id);
         sse_wire::Event {
-            id: Some(&id_text),
+            id: Some(id_text),
             event: Some("message"),
             data,
             retry: None,

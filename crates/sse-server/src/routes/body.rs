@@ -40,6 +40,9 @@ pub(crate) enum ReadBodyError {
 }
 
 /// Reads the whole body; `on_data` is called for each piece that arrives (progress).
+///
+/// A body that comes in one piece (most do: a small POST arrives with its head) is returned as
+/// that piece, not copied; one that comes in several is gathered into one buffer.
 pub(crate) async fn read_body(
     mut body: RequestBody,
     limits: BodyLimits,
@@ -47,9 +50,10 @@ pub(crate) async fn read_body(
 ) -> Result<Bytes, ReadBodyError> {
     let started = Instant::now();
     let total_deadline = started + limits.total_timeout;
+    let mut read_deadline = started + limits.read_timeout;
+    let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
     loop {
-        let read_deadline = Instant::now() + limits.read_timeout;
         let frame = match timeout_at(read_deadline.min(total_deadline), body.frame()).await {
             Ok(frame) => frame,
             Err(_) if read_deadline < total_deadline => {
@@ -58,16 +62,29 @@ pub(crate) async fn read_body(
             Err(_) => return Err(ReadBodyError::TotalTimeout(limits.total_timeout)),
         };
         let Some(frame) = frame else {
-            return Ok(out.freeze());
+            return Ok(match first {
+                Some(only) if out.is_empty() => only,
+                _ => out.freeze(),
+            });
         };
         let frame = frame.map_err(ReadBodyError::Failed)?;
+        read_deadline = Instant::now() + limits.read_timeout;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
         on_data();
-        if out.len() + data.len() > limits.max_bytes {
+        let so_far = first.as_ref().map_or(0, Bytes::len) + out.len();
+        if so_far + data.len() > limits.max_bytes {
             return Err(ReadBodyError::TooLarge(limits.max_bytes));
         }
-        out.extend_from_slice(&data);
+        match first.take() {
+            None if out.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    out.extend_from_slice(&earlier);
+                }
+                out.extend_from_slice(&data);
+            }
+        }
     }
 }
