@@ -120,14 +120,14 @@ pub(crate) fn messages_query(query: Option<&str>) -> Result<Cow<'_, str>, QueryE
     Ok(name)
 }
 
+/// A query's keys and values, in order.
+type Pairs<'q> = Vec<(Cow<'q, str>, Cow<'q, str>)>;
+
 /// Splits and percent-decodes `k=v&k=v`, rejecting repeated keys. A key or value with nothing
 /// escaped is borrowed, not copied: a POST's `?channel=NAME` is parsed without allocating
 /// (`scripts/profile-posts.sh` counted 1,100 instructions per POST for this parse before).
-fn pairs<'q>(
-    query: Option<&'q str>,
-    keys: &str,
-) -> Result<Vec<(Cow<'q, str>, Cow<'q, str>)>, QueryError> {
-    let mut out: Vec<(Cow<'q, str>, Cow<'q, str>)> = Vec::new();
+fn pairs<'q>(query: Option<&'q str>, keys: &str) -> Result<Pairs<'q>, QueryError> {
+    let mut out = Pairs::new();
     for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         let (k, v) = (decode(k)?, decode(v)?);

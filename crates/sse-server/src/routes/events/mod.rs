@@ -218,9 +218,8 @@ impl EventStream {
                 Box::pin(self.stall()).await;
                 continue;
             }
-            if let Some((bytes, kind)) = self.pending.pop() {
-                self.count(kind);
-                return Some(Ok(bytes));
+            if let Some(frame) = self.pop_pending() {
+                return Some(Ok(frame));
             }
             if self.replay.is_some() {
                 if !Box::pin(self.replay_next()).await {
@@ -237,16 +236,25 @@ impl EventStream {
                 () = &mut self.overflow_wait => None,
                 () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => continue,
                 () = deadline(self.schedule.stall.as_mut().map(|(at, _)| at)) => continue,
+                // A message or a tick just queued is returned at once: the checks at the top of
+                // the loop were made before this wait, and the branches above it were polled
+                // after them, so a second pass would only take the two tokens' locks again.
                 message = self.subscription.queue.recv() => match message {
                     Some(m) => {
                         self.message(m);
-                        continue;
+                        match self.pop_pending() {
+                            Some(frame) => Some(Ok(frame)),
+                            None => continue,
+                        }
                     }
                     None => None,
                 },
                 _ = self.schedule.ticks.tick() => {
                     self.tick();
-                    continue;
+                    match self.pop_pending() {
+                        Some(frame) => Some(Ok(frame)),
+                        None => continue,
+                    }
                 }
                 _ = self.schedule.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
             };
@@ -307,6 +315,13 @@ impl EventStream {
             () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => {}
         }
         self.schedule.stall_ended();
+    }
+
+    /// The next queued frame, counted.
+    fn pop_pending(&mut self) -> Option<Bytes> {
+        let (bytes, kind) = self.pending.pop()?;
+        self.count(kind);
+        Some(bytes)
     }
 
     /// Queues a live message.
