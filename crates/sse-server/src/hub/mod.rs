@@ -253,6 +253,7 @@ impl Hub {
             ch.subscribers.retain(|slot| {
                 let overflow = |by_bytes| {
                     slot.overflowed.cancel();
+                    slot.queue.cut();
                     incr(&slot.counters.overflows);
                     if by_bytes {
                         incr(&slot.counters.connection_queue_overflows);

@@ -52,6 +52,8 @@ struct State<T> {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
+    /// [`Sender::cut`]: the receiver's next `recv` ends, whatever is queued.
+    cut: bool,
 }
 
 /// A queue of at most `capacity` items (at least 1).
@@ -64,6 +66,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waker: None,
             sender_gone: false,
             receiver_gone: false,
+            cut: false,
         }),
     });
     (
@@ -102,6 +105,23 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Sender<T> {
+    /// Ends the queue now: the receiver's next `recv` returns `None` though items are queued
+    /// (they stay until the receiver closes). The hub cuts an overflowed subscriber's queue, so
+    /// that its event stream ends on the wait it makes for every message, with no second wait
+    /// for the overflow (crates/sse-server/FINDINGS.md, "Fan-out profile").
+    pub(crate) fn cut(&self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.cut = true;
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let waker = {
@@ -125,6 +145,10 @@ impl<T> Receiver<T> {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         let mut state = self.shared.lock();
+        if state.cut {
+            coop.made_progress();
+            return Poll::Ready(None);
+        }
         if let Some(item) = state.items.pop_front() {
             coop.made_progress();
             return Poll::Ready(Some(item));
@@ -253,6 +277,33 @@ mod tests {
         assert_eq!(poll(&mut rx, &waker), Poll::Pending);
         drop(tx);
         assert_eq!(waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll(&mut rx, &waker), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_cut_queue_ends_at_once_and_its_items_stay_for_the_close() {
+        let (tx, mut rx) = channel(4);
+        let waker = Arc::new(CountingWaker::default());
+        assert_eq!(poll(&mut rx, &waker), Poll::Pending);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        tx.cut();
+        assert_eq!(
+            waker.0.load(Ordering::SeqCst),
+            1,
+            "the send woke it, the cut has no waker left"
+        );
+        assert_eq!(poll(&mut rx, &waker), Poll::Ready(None));
+        assert_eq!(poll(&mut rx, &waker), Poll::Ready(None));
+        assert_eq!(rx.close(), VecDeque::from([1, 2]));
+        let (tx, mut rx) = channel::<u32>(4);
+        assert_eq!(poll(&mut rx, &waker), Poll::Pending);
+        tx.cut();
+        assert_eq!(
+            waker.0.load(Ordering::SeqCst),
+            2,
+            "a waiting receiver is woken by the cut"
+        );
         assert_eq!(poll(&mut rx, &waker), Poll::Ready(None));
     }
 

@@ -132,6 +132,11 @@ fn full_queue_closes_the_subscriber_and_drop_unregisters() {
     assert_eq!(hub.publish("c", "b", ME), Ok((2, 0)));
     assert!(sub.overflowed.is_cancelled());
     assert_eq!(c.overflows.load(Ordering::Relaxed), 1);
+    // The queue is cut: the stream's next wait for a message ends it, though one is queued.
+    assert!(matches!(
+        futures_util::FutureExt::now_or_never(sub.queue.recv()),
+        Some(None)
+    ));
     let first = sub.queue.try_recv().unwrap();
     assert_eq!(first.event, "id: 1\nevent: message\ndata: a\n\n");
     assert_eq!(first.data, "a");

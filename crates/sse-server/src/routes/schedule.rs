@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::time::{interval_at, sleep, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{sleep, sleep_until, Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
 use crate::faults::{CloseMode, FaultConfig, Stall};
@@ -17,8 +17,8 @@ use crate::stats::{incr, ListenerCounters};
 /// One subscriber's schedule, from the instant its stream opened.
 #[derive(Debug)]
 pub(crate) struct Schedule {
-    pub(crate) ticks: Interval,
-    pub(crate) heartbeats: Interval,
+    /// Ticks and heartbeats.
+    pub(crate) timers: Timers,
     next_tick: u64,
     ticks_left: Option<u64>,
     /// `close_streams`: when the stream ends, and how.
@@ -37,8 +37,7 @@ impl Schedule {
     pub(crate) fn new(query: &EventsQuery, faults: &FaultConfig, first_tick: u64) -> Schedule {
         let now = Instant::now();
         Schedule {
-            ticks: timer(now, query.interval, Duration::ZERO),
-            heartbeats: timer(now, query.heartbeat, query.heartbeat),
+            timers: Timers::new(now, query.interval, query.heartbeat),
             next_tick: first_tick,
             ticks_left: query.count,
             close: faults
@@ -129,8 +128,158 @@ pub(crate) fn deadline(at: Option<&mut Pin<Box<Sleep>>>) -> IfSet<&mut Pin<Box<S
     IfSet(at)
 }
 
-fn timer(now: Instant, period: Duration, first_after: Duration) -> Interval {
-    let mut t = interval_at(now + first_after, period);
-    t.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    t
+/// Which of [`Timers`] came due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Due {
+    Tick,
+    Heartbeat,
+}
+
+/// A subscriber's two periodic timers, a tick at once and every `interval` and a heartbeat every
+/// `heartbeat`, on one `Sleep` armed at the earlier of the two.
+///
+/// Two `tokio::time::Interval`s did the same with a timer each: every wait for the next message
+/// polled both (about 330 instructions each per delivered event, `scripts/profile-fanout.sh
+/// callgrind h1`), and each kept a timer on the heap (128 bytes) for the stream's life. The
+/// schedule is theirs: each fires at its due instant, the next one a period later, and one more
+/// than 5 ms late skips the instants it missed (`MissedTickBehavior::Skip`, tokio 1.x's
+/// `time/interval.rs`); a tick comes before a heartbeat due at the same instant.
+#[derive(Debug)]
+pub(crate) struct Timers {
+    sleep: Pin<Box<Sleep>>,
+    next_tick: Instant,
+    next_heartbeat: Instant,
+    /// The periods, in nanoseconds (a `Duration` is twice the size).
+    tick_ns: u64,
+    heartbeat_ns: u64,
+}
+
+impl Timers {
+    /// Ticks from `now` every `tick`, heartbeats every `heartbeat` from `now + heartbeat`.
+    pub(crate) fn new(now: Instant, tick: Duration, heartbeat: Duration) -> Timers {
+        let next_heartbeat = now + heartbeat;
+        Timers {
+            sleep: Box::pin(sleep_until(now.min(next_heartbeat))),
+            next_tick: now,
+            next_heartbeat,
+            tick_ns: nanos(tick),
+            heartbeat_ns: nanos(heartbeat),
+        }
+    }
+
+    /// The next heartbeat is due now (a WebSocket's first ping).
+    pub(crate) fn heartbeat_now(&mut self) {
+        self.next_heartbeat = Instant::now();
+    }
+
+    /// Waits for the next timer due: a tick or a heartbeat, or only a heartbeat unless `ticks`
+    /// (ticks missed meanwhile are then owed: the first comes as soon as `ticks` is set again).
+    /// Cancel-safe: nothing changes until it returns.
+    pub(crate) async fn next(&mut self, ticks: bool) -> Due {
+        let at = if ticks {
+            self.next_tick.min(self.next_heartbeat)
+        } else {
+            self.next_heartbeat
+        };
+        if self.sleep.deadline() != at {
+            self.sleep.as_mut().reset(at);
+        }
+        self.sleep.as_mut().await;
+        let now = Instant::now();
+        if ticks && self.next_tick <= self.next_heartbeat {
+            self.next_tick = after(self.next_tick, self.tick_ns, now);
+            Due::Tick
+        } else {
+            self.next_heartbeat = after(self.next_heartbeat, self.heartbeat_ns, now);
+            Due::Heartbeat
+        }
+    }
+}
+
+/// The instant after `due` (just fired, at `now`) for a timer of `period_ns`: a period later, or,
+/// more than 5 ms late, the first instant of its schedule after `now` (tokio's
+/// `MissedTickBehavior::Skip`).
+fn after(due: Instant, period_ns: u64, now: Instant) -> Instant {
+    const LATE: Duration = Duration::from_millis(5);
+    let period = Duration::from_nanos(period_ns);
+    if now > due + LATE {
+        let behind = u64::try_from((now - due).as_nanos() % u128::from(period_ns)).unwrap_or(0);
+        return now + period - Duration::from_nanos(behind);
+    }
+    due.checked_add(period).unwrap_or_else(|| now + FAR)
+}
+
+/// Far enough to be never (tokio's own "far future" is 30 years).
+const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// A period in nanoseconds, at least 1 and at most [`FAR`].
+fn nanos(period: Duration) -> u64 {
+    u64::try_from(period.min(FAR).as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The next `n` timers due, each with the milliseconds since `start` it came at.
+    async fn dues(timers: &mut Timers, start: Instant, ticks: bool, n: usize) -> Vec<(Due, u128)> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let due = timers.next(ticks).await;
+            out.push((due, start.elapsed().as_millis()));
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_and_heartbeats_keep_their_periods_and_a_tick_goes_first() {
+        let start = Instant::now();
+        let mut timers = Timers::new(
+            start,
+            Duration::from_millis(100),
+            Duration::from_millis(250),
+        );
+        use Due::{Heartbeat as H, Tick as T};
+        assert_eq!(
+            dues(&mut timers, start, true, 9).await,
+            [
+                (T, 0),
+                (T, 100),
+                (T, 200),
+                (H, 250),
+                (T, 300),
+                (T, 400),
+                (T, 500),
+                (H, 500),
+                (T, 600)
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_held_back_are_owed_once_and_then_skip_what_they_missed() {
+        let start = Instant::now();
+        let mut timers = Timers::new(
+            start,
+            Duration::from_millis(100),
+            Duration::from_millis(250),
+        );
+        use Due::{Heartbeat as H, Tick as T};
+        assert_eq!(
+            dues(&mut timers, start, false, 2).await,
+            [(H, 250), (H, 500)]
+        );
+        // Five ticks were missed: one comes at once, the next on the schedule (600, not 510).
+        assert_eq!(
+            dues(&mut timers, start, true, 3).await,
+            [(T, 500), (T, 600), (T, 700)]
+        );
+        timers.heartbeat_now();
+        assert_eq!(
+            dues(&mut timers, start, true, 2).await,
+            [(H, 700), (T, 800)]
+        );
+    }
 }

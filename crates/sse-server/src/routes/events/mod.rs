@@ -41,7 +41,7 @@ use crate::hub::Refusal;
 use crate::hub::{Hub, Message, Replay, ReplaySlots, Subscription};
 use crate::routes::query::EventsQuery;
 use crate::routes::response::{Body, BodyError};
-use crate::routes::schedule::{deadline, Schedule};
+use crate::routes::schedule::{deadline, Due, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 use frames::{Frames, Kind};
 
@@ -89,11 +89,12 @@ struct EventStream {
     position: u64,
     schedule: Schedule,
     shutdown: CancellationToken,
-    /// `shutdown` and the subscription's overflow awaited by one future each for the stream's
-    /// life, so that every wait for the next message polls them instead of registering and
-    /// dropping a waiter on each token (crates/sse-server/FINDINGS.md, "Fan-out profile").
+    /// `shutdown` awaited by one future for the stream's life, so that every wait for the next
+    /// message polls it instead of registering and dropping a waiter on the token
+    /// (crates/sse-server/FINDINGS.md, "Fan-out profile"). The subscription's overflow needs no
+    /// wait of its own: the hub cuts an overflowed subscriber's queue, so the wait for the next
+    /// message ends the stream.
     shutdown_wait: Pin<Box<WaitForCancellationFutureOwned>>,
-    overflow_wait: Pin<Box<WaitForCancellationFutureOwned>>,
     counters: Arc<ListenerCounters>,
     /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
@@ -158,7 +159,6 @@ pub(crate) fn open(
         tick_size: query.size,
         pending,
         shutdown_wait: Box::pin(conn.streams.clone().cancelled_owned()),
-        overflow_wait: Box::pin(subscription.overflowed.clone().cancelled_owned()),
         subscription,
         shutdown: conn.streams.clone(),
         counters,
@@ -233,7 +233,6 @@ impl EventStream {
             return tokio::select! {
                 biased;
                 () = &mut self.shutdown_wait => None,
-                () = &mut self.overflow_wait => None,
                 () = deadline(self.schedule.close.as_mut().map(|(at, _)| at)) => continue,
                 () = deadline(self.schedule.stall.as_mut().map(|(at, _)| at)) => continue,
                 // A message or a tick just queued is returned at once: the checks at the top of
@@ -249,14 +248,16 @@ impl EventStream {
                     }
                     None => None,
                 },
-                _ = self.schedule.ticks.tick() => {
-                    self.tick();
-                    match self.pop_pending() {
-                        Some(frame) => Some(Ok(frame)),
-                        None => continue,
+                due = self.schedule.timers.next(true) => match due {
+                    Due::Tick => {
+                        self.tick();
+                        match self.pop_pending() {
+                            Some(frame) => Some(Ok(frame)),
+                            None => continue,
+                        }
                     }
-                }
-                _ = self.schedule.heartbeats.tick() => Some(Ok(Bytes::from_static(HEARTBEAT))),
+                    Due::Heartbeat => Some(Ok(Bytes::from_static(HEARTBEAT))),
+                },
             };
         }
     }
@@ -272,7 +273,7 @@ impl EventStream {
             () = self.shutdown.cancelled() => return false,
             () = self.subscription.overflowed.cancelled() => return false,
             waited = r.slots.hold(r.id) => waited,
-            _ = self.schedule.heartbeats.tick() => {
+            _ = self.schedule.timers.next(false) => {
                 self.pending.push(Bytes::from_static(HEARTBEAT), Kind::Control);
                 return true;
             }

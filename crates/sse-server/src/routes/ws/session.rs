@@ -45,7 +45,7 @@ use crate::hub::Subscription;
 use crate::peer::ClientAddr;
 use crate::routes::query::EventsQuery;
 use crate::routes::response::count_refusal;
-use crate::routes::schedule::{deadline, Schedule};
+use crate::routes::schedule::{deadline, Due, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
 
 /// Received messages waiting out the `delay_posts` fault before they are published; past this,
@@ -169,7 +169,7 @@ impl Session {
         async move {
             let mut schedule = Schedule::new(&self.query, &self.faults, 1);
             // The first ping at once: a live client's pong proves it.
-            schedule.heartbeats.reset_immediately();
+            schedule.timers.heartbeat_now();
             // Nothing from the client for `idle_timeout` ends the socket; half of it brings a ping.
             let mut idle_at = Box::pin(sleep(self.idle_timeout));
             let mut keepalive_at = Box::pin(sleep(self.idle_timeout / 2));
@@ -182,6 +182,7 @@ impl Session {
             let mut scratch = String::new();
             let end = loop {
                 let stalled = stalled_until.is_some();
+                let ticking = !schedule.ticks_done();
                 let out = tokio::select! {
                     biased;
                     () = self.shutdown.cancelled() => break End::Close(CloseCode::Away, "server shutting down"),
@@ -249,8 +250,10 @@ impl Session {
                         Some(m) => Outgoing::Message(m.data.clone()),
                         None => break End::Drop,
                     },
-                    _ = schedule.ticks.tick(), if !stalled && !schedule.ticks_done() => Outgoing::Tick,
-                    _ = schedule.heartbeats.tick(), if !stalled => Outgoing::Ping,
+                    due = schedule.timers.next(ticking), if !stalled => match due {
+                        Due::Tick => Outgoing::Tick,
+                        Due::Heartbeat => Outgoing::Ping,
+                    },
                 };
                 let (message, counts) = match out {
                     Outgoing::Message(data) => match Utf8Bytes::try_from(data) {
