@@ -50,8 +50,11 @@ pub(crate) struct Activity {
 }
 
 impl Activity {
-    /// A connection accepted now.
-    pub(crate) fn new() -> Arc<Activity> {
+    /// A connection accepted now, closed by [`Activity::close`] or with `force`, the server's
+    /// last step of shutting down: one token, a child of `force`, so that the connection's task
+    /// waits on one token, not two, each time it wakes (crates/sse-server/FINDINGS.md, "Fan-out
+    /// profile").
+    pub(crate) fn new(force: &CancellationToken) -> Arc<Activity> {
         Arc::new(Activity {
             epoch: Instant::now(),
             progress: AtomicU64::new(0),
@@ -65,7 +68,7 @@ impl Activity {
             waiting: AtomicUsize::new(0),
             waiting_since: AtomicU64::new(0),
             started_waiting: Notify::new(),
-            close: CancellationToken::new(),
+            close: force.child_token(),
         })
     }
 
@@ -151,7 +154,7 @@ impl Activity {
         self.waiting.load(Ordering::Relaxed) > 0
     }
 
-    /// Resolves when [`Activity::close`] is called.
+    /// Resolves when [`Activity::close`] is called, or the server forces every connection closed.
     pub(crate) async fn closed(&self) {
         self.close.cancelled().await;
     }
@@ -346,9 +349,21 @@ pub(crate) struct Accepted {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_connection_closes_when_asked_or_when_the_server_forces_it() {
+        use futures_util::FutureExt;
+        let force = CancellationToken::new();
+        let (asked, other) = (Activity::new(&force), Activity::new(&force));
+        asked.close();
+        assert!(asked.closed().now_or_never().is_some() && asked.is_closing());
+        assert!(other.closed().now_or_never().is_none() && !other.is_closing());
+        force.cancel();
+        assert!(other.closed().now_or_never().is_some());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn idle_only_without_requests_in_flight() {
-        let activity = Activity::new();
+        let activity = Activity::new(&CancellationToken::new());
         let request = activity.request();
         let idle = activity.idle_for(Duration::from_secs(1));
         tokio::pin!(idle);
@@ -364,7 +379,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_window_stall_needs_frames_waiting_and_none_taken() {
-        let activity = Activity::new();
+        let activity = Activity::new(&CancellationToken::new());
         let mut stuck = activity.stream();
         let mut moving = activity.stream();
         stuck.handed();

@@ -125,7 +125,7 @@ impl Listener {
             };
             let listener = Arc::clone(&this);
             tracker.spawn(async move {
-                let activity = Activity::new();
+                let activity = Activity::new(&listener.server.force);
                 let registry = &listener.limits.registry;
                 let admitted = registry.admit_within(&activity, &listener.counters, peer);
                 let Some(registered) = admitted.await else {
@@ -208,7 +208,7 @@ impl Listener {
             };
             tokio::select! {
                 () = connection => {}
-                () = self.server.force.cancelled() => {}
+                // Reclaimed, or the server's forced end (the activity's token is its child).
                 () = accepted.activity.closed() => {}
                 () = reset_due => incr(&self.counters.faults_connections_reset),
                 () = write_stall => {

@@ -73,7 +73,7 @@ impl QuicListener {
             let listener = Arc::clone(&this);
             let connection_tracker = tracker.clone();
             tracker.spawn(async move {
-                let activity = Activity::new();
+                let activity = Activity::new(&listener.server.force);
                 let registry = &listener.limits.registry;
                 let Some(registered) = registry
                     .admit_within(&activity, &listener.counters, peer)

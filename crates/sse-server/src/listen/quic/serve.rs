@@ -46,8 +46,8 @@ pub(super) const H3_INTERNAL_ERROR: VarInt = VarInt::from_u32(0x102);
 enum Abort {
     Fault,
     WindowStall,
-    Reclaimed,
-    Forced,
+    /// Reclaimed, or forced closed at shutdown.
+    Closed,
 }
 
 /// Serves HTTP/3 on `connection` until it ends.
@@ -85,8 +85,8 @@ pub(super) async fn serve(
         () = &mut requests => None,
         () = reset_due => Some(Abort::Fault),
         () = window_stall => Some(Abort::WindowStall),
-        () = activity.closed() => Some(Abort::Reclaimed),
-        () = state.force.cancelled() => Some(Abort::Forced),
+        // Reclaimed, or the server's forced end (the activity's token is its child).
+        () = activity.closed() => Some(Abort::Closed),
     };
     let Some(abort) = abort else { return };
     match abort {
@@ -95,7 +95,7 @@ pub(super) async fn serve(
             incr(&counters.window_timeouts);
             tracing::debug!(%protocol, "closed a connection whose client stopped taking data");
         }
-        Abort::Reclaimed | Abort::Forced => {}
+        Abort::Closed => {}
     }
     connection.close(H3_INTERNAL_ERROR, b"");
 }
