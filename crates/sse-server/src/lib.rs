@@ -50,6 +50,7 @@ mod listen;
 mod peer;
 mod routes;
 mod server;
+mod woken;
 
 pub use config::SHUTDOWN_GRACE;
 pub use config::{AnswerDefaults, EventDefaults, Http2Settings, Pace, ServerConfig, TlsSource};

@@ -43,6 +43,7 @@ use crate::routes::query::EventsQuery;
 use crate::routes::response::{Body, BodyError};
 use crate::routes::schedule::{deadline, Due, Schedule};
 use crate::stats::{decr, incr, ListenerCounters};
+use crate::woken::Woken;
 use frames::{Frames, Kind};
 
 /// About how many bytes of a replay are read from the ring at a time.
@@ -167,10 +168,12 @@ pub(crate) fn open(
         ended: false,
     };
     incr(&stream.counters.streams_open);
-    let frames = futures_util::stream::unfold(stream, |mut s| async move {
+    // Polled only when one of its waits has woken it: hyper polls a body more often than that
+    // (`crate::woken`).
+    let frames = Woken::new(futures_util::stream::unfold(stream, |mut s| async move {
         let frame = s.next_frame().await?;
         Some((frame, s))
-    })
+    }))
     .map(|frame| frame.map(Frame::data));
     Ok(StreamBody::new(frames).boxed_unsync())
 }

@@ -1,0 +1,139 @@
+//! [`Woken`]: a stream polled only when it has something new to say, so that a caller that polls
+//! it more often than it wakes pays for an atomic load, not for a pass over everything it waits
+//! on.
+//!
+//! hyper polls an HTTP/1.1 response body three times per event it writes: once for the event,
+//! once more right after it (the next wait begins), and once after writing, though nothing that
+//! body waits on has happened since the second. An event stream's pass over its waits (the
+//! shutdown token, its queue, its timers) costs about 800 instructions
+//! (`scripts/profile-fanout.sh callgrind h1`, crates/sse-server/FINDINGS.md, "Fan-out profile").
+//! Wrapped, the stream is polled when one of its waits has woken it, after it has yielded an
+//! item (its next wait has yet to begin), and at first; any other poll returns `Pending` at once.
+//!
+//! How: the inner stream is polled with a waker of this wrapper's own, which records the wake and
+//! passes it on to the task that last polled the wrapper.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+use futures_util::Stream;
+
+pin_project_lite::pin_project! {
+    /// `inner`, polled only when woken (see the module's documentation).
+    pub(crate) struct Woken<S> {
+        signal: Arc<Signal>,
+        #[pin]
+        inner: S,
+    }
+}
+
+/// Whether the inner stream has been woken since it was last polled, and who to wake then.
+#[derive(Debug)]
+struct Signal {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl<S> Woken<S> {
+    pub(crate) fn new(inner: S) -> Woken<S> {
+        Woken {
+            signal: Arc::new(Signal {
+                // The first poll polls the inner stream.
+                woken: AtomicBool::new(true),
+                task: AtomicWaker::new(),
+            }),
+            inner,
+        }
+    }
+}
+
+impl<S: Stream> Stream for Woken<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        // Registered before the flag is read: a wake in between is then seen by the read, or
+        // passed on to this task.
+        this.signal.task.register(cx.waker());
+        if !this.signal.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(Arc::clone(this.signal));
+        let polled = this.inner.poll_next(&mut Context::from_waker(&waker));
+        if polled.is_ready() {
+            // The next item's wait has not begun: the next poll begins it.
+            this.signal.woken.store(true, Ordering::Release);
+        }
+        polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    /// Counts its polls; yields what its channel receives.
+    struct Counted {
+        rx: tokio::sync::mpsc::UnboundedReceiver<u32>,
+        polls: Arc<AtomicUsize>,
+    }
+
+    impl Stream for Counted {
+        type Item = u32;
+
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u32>> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            self.rx.poll_recv(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn polled_at_first_after_an_item_and_when_woken_only() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut woken = Box::pin(Woken::new(Counted {
+            rx,
+            polls: Arc::clone(&polls),
+        }));
+        let count = || polls.load(Ordering::SeqCst);
+        let mut poll = || futures_util::FutureExt::now_or_never(woken.next());
+        assert_eq!((poll(), count()), (None, 1), "the first poll polls it");
+        assert_eq!((poll(), count()), (None, 1), "nothing new: not polled");
+        tx.send(7).unwrap();
+        assert_eq!((poll(), count()), (Some(Some(7)), 2), "woken by the send");
+        assert_eq!((poll(), count()), (None, 3), "after an item: polled");
+        assert_eq!((poll(), count()), (None, 3));
+        drop(tx);
+        assert_eq!((poll(), count()), (Some(None), 4), "woken by the end");
+    }
+
+    #[tokio::test]
+    async fn a_wake_reaches_the_task_that_waits() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut woken = Box::pin(Woken::new(Counted { rx, polls }));
+        let reader = tokio::spawn(async move { woken.next().await });
+        tokio::task::yield_now().await;
+        tx.send(3).unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), reader).await;
+        assert_eq!(got.ok().and_then(Result::ok), Some(Some(3)));
+    }
+}
