@@ -36,6 +36,7 @@ use crate::if_set::IfSet;
 use crate::routes;
 use crate::routes::TransportError;
 use crate::stats::{incr, ListenerCounters};
+use crate::woken::Woken;
 
 use super::streams::{NextStream, StreamExecutor, Watched};
 
@@ -362,7 +363,8 @@ impl Ending<'_> {
             .map(|(activity, timeout)| Box::pin(activity.idle_for(timeout)));
         tokio::select! {
             out = conn.as_mut() => Ended::Done(out),
-            () = self.shutdown.cancelled() => {
+            // Polled when the token wakes it, not each time the connection does (`crate::woken`).
+            () = Woken::new(self.shutdown.cancelled()) => {
                 graceful(conn.as_mut());
                 Ended::Done(conn.await)
             }
