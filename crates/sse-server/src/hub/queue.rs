@@ -78,6 +78,18 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Shared<T> {
+    /// Marks the queue's end with `mark` and wakes a waiting receiver (outside the lock).
+    fn end(&self, mark: impl FnOnce(&mut State<T>)) {
+        let waker = {
+            let mut state = self.lock();
+            mark(&mut state);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // No code panics while holding it: the state is whole even after a panic elsewhere.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -111,27 +123,13 @@ impl<T> Sender<T> {
     /// that its event stream ends on the wait it makes for every message, with no second wait
     /// for the overflow (crates/sse-server/FINDINGS.md, "Fan-out profile").
     pub(crate) fn cut(&self) {
-        let waker = {
-            let mut state = self.shared.lock();
-            state.cut = true;
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.end(|state| state.cut = true);
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let waker = {
-            let mut state = self.shared.lock();
-            state.sender_gone = true;
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.end(|state| state.sender_gone = true);
     }
 }
 

@@ -223,6 +223,17 @@ fn nanos(period: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    /// Ticks every 100 ms from now, heartbeats every 250 ms; and now.
+    fn timers() -> (Timers, Instant) {
+        let start = Instant::now();
+        let timers = Timers::new(
+            start,
+            Duration::from_millis(100),
+            Duration::from_millis(250),
+        );
+        (timers, start)
+    }
+
     /// The next `n` timers due, each with the milliseconds since `start` it came at.
     async fn dues(timers: &mut Timers, start: Instant, ticks: bool, n: usize) -> Vec<(Due, u128)> {
         let mut out = Vec::new();
@@ -235,12 +246,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ticks_and_heartbeats_keep_their_periods_and_a_tick_goes_first() {
-        let start = Instant::now();
-        let mut timers = Timers::new(
-            start,
-            Duration::from_millis(100),
-            Duration::from_millis(250),
-        );
+        let (mut timers, start) = timers();
         use Due::{Heartbeat as H, Tick as T};
         assert_eq!(
             dues(&mut timers, start, true, 9).await,
@@ -260,12 +266,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ticks_held_back_are_owed_once_and_then_skip_what_they_missed() {
-        let start = Instant::now();
-        let mut timers = Timers::new(
-            start,
-            Duration::from_millis(100),
-            Duration::from_millis(250),
-        );
+        let (mut timers, start) = timers();
         use Due::{Heartbeat as H, Tick as T};
         assert_eq!(
             dues(&mut timers, start, false, 2).await,
