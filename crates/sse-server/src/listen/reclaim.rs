@@ -283,9 +283,14 @@ mod tests {
         ))
     }
 
+    /// A connection accepted now (the server's force token its own).
+    fn fresh() -> Arc<Activity> {
+        Activity::new(&CancellationToken::new())
+    }
+
     /// Admits a connection accepted now, which must get a slot.
     fn admit(registry: &Arc<Registry>, c: &Arc<ListenerCounters>) -> (Arc<Activity>, Registered) {
-        let activity = Activity::new(&CancellationToken::new());
+        let activity = fresh();
         let registered = registry.admit(&activity, c, LOOPBACK).expect("a slot");
         (activity, registered)
     }
@@ -324,9 +329,7 @@ mod tests {
         let (newest, _d) = admit(&registry, &c);
         assert!(oldest_idle.is_closing() && !newer_idle.is_closing());
         assert!(
-            registry
-                .admit(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
-                .is_none(),
+            registry.admit(&fresh(), &c, LOOPBACK).is_none(),
             "the others are too fresh"
         );
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -353,13 +356,9 @@ mod tests {
         let (used, _a) = admit(&registry, &c);
         drop(used.request());
         tokio::time::sleep(QUIET_AFTER_USE / 2).await;
-        assert!(registry
-            .admit(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
-            .is_none());
+        assert!(registry.admit(&fresh(), &c, LOOPBACK).is_none());
         tokio::time::sleep(QUIET_AFTER_USE / 2).await;
-        assert!(registry
-            .admit(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
-            .is_some());
+        assert!(registry.admit(&fresh(), &c, LOOPBACK).is_some());
         assert!(used.is_closing());
     }
 
@@ -368,20 +367,20 @@ mod tests {
         let registry = Arc::new(Registry::new(1, 100));
         let c = counters();
         let (filler, _a) = admit(&registry, &c);
-        let newcomer = Activity::new(&CancellationToken::new());
+        let newcomer = fresh();
         let admitted = registry.admit_within(&newcomer, &c, LOOPBACK).await;
         assert!(admitted.is_some() && filler.is_closing());
         // A live event stream is never reclaimed: the wait ends in a refusal.
         let _stream = newcomer.stream();
         let started = Instant::now();
         assert!(registry
-            .admit_within(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
+            .admit_within(&fresh(), &c, LOOPBACK)
             .await
             .is_none());
         assert!(started.elapsed() >= ADMISSION_WAIT);
         drop(admitted);
         assert!(registry
-            .admit_within(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
+            .admit_within(&fresh(), &c, LOOPBACK)
             .await
             .is_some());
     }
@@ -406,9 +405,7 @@ mod tests {
         live.awaiting_client();
         live.heard();
         tokio::time::sleep(QUIET_AFTER_USE * 5).await;
-        assert!(registry
-            .admit(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
-            .is_none());
+        assert!(registry.admit(&fresh(), &c, LOOPBACK).is_none());
         assert_eq!(c.connections_reclaimed.load(Ordering::Relaxed), 1);
     }
 
@@ -419,7 +416,7 @@ mod tests {
         let greedy = ClientAddr::of("127.0.0.2".parse().unwrap());
         let mut held = Vec::new();
         for _ in 0..4 {
-            let activity = Activity::new(&CancellationToken::new());
+            let activity = fresh();
             let registered = registry.admit(&activity, &c, greedy).expect("a slot");
             let stream = activity.stream();
             held.push((activity, registered, stream));
@@ -427,17 +424,13 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
         // Live streams all: the greedy address cannot take anyone's slot, not even its own.
-        assert!(registry
-            .admit(&Activity::new(&CancellationToken::new()), &c, greedy)
-            .is_none());
+        assert!(registry.admit(&fresh(), &c, greedy).is_none());
         // Another address takes the greedy one's slots down to its share, the oldest first.
         let (_n1, _r1) = admit(&registry, &c);
         let (_n2, _r2) = admit(&registry, &c);
         let closing: Vec<bool> = held.iter().map(|(a, _, _)| a.is_closing()).collect();
         assert_eq!(closing, [true, true, false, false]);
-        assert!(registry
-            .admit(&Activity::new(&CancellationToken::new()), &c, LOOPBACK)
-            .is_none());
+        assert!(registry.admit(&fresh(), &c, LOOPBACK).is_none());
         let over_share = c.connections_reclaimed_over_share.load(Ordering::Relaxed);
         assert_eq!(
             (over_share, c.connections_reclaimed.load(Ordering::Relaxed)),
