@@ -15,8 +15,8 @@
 //! wait is polled when the token wakes it.
 //!
 //! How: the inner stream or future is polled with a waker of this wrapper's own, which records the
-//! wake and passes it on to the task that last polled the wrapper. The cost: 48 bytes of heap and
-//! a pointer per wrapper.
+//! wake and passes it on to the task that last polled the wrapper. The cost: 48 bytes of heap, and
+//! three words per wrapper (the signal, and the signal as a waker, made once).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +31,8 @@ pin_project_lite::pin_project! {
     /// `inner`, a stream or a future, polled only when woken (see the module's documentation).
     pub(crate) struct Woken<S> {
         signal: Arc<Signal>,
+        // `signal` as a waker, made once: not an `Arc` clone and drop per poll of `inner`.
+        waker: Waker,
         #[pin]
         inner: S,
     }
@@ -56,26 +58,26 @@ impl Wake for Signal {
 
 impl<S> Woken<S> {
     pub(crate) fn new(inner: S) -> Woken<S> {
+        let signal = Arc::new(Signal {
+            // The first poll polls the inner stream.
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
         Woken {
-            signal: Arc::new(Signal {
-                // The first poll polls the inner stream.
-                woken: AtomicBool::new(true),
-                task: AtomicWaker::new(),
-            }),
+            waker: Waker::from(Arc::clone(&signal)),
+            signal,
             inner,
         }
     }
 }
 
 impl Signal {
-    /// Whether the inner stream or future is to be polled now, by `cx`'s task; its waker if so.
-    fn woken(self: &Arc<Self>, cx: &Context<'_>) -> Option<Waker> {
+    /// Whether the inner stream or future is to be polled now, by `cx`'s task.
+    fn woken(&self, cx: &Context<'_>) -> bool {
         // Registered before the flag is read: a wake in between is then seen by the read, or
         // passed on to this task.
         self.task.register(cx.waker());
-        self.woken
-            .swap(false, Ordering::AcqRel)
-            .then(|| Waker::from(Arc::clone(self)))
+        self.woken.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -84,10 +86,10 @@ impl<S: Stream> Stream for Woken<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
-        let Some(waker) = this.signal.woken(cx) else {
+        if !this.signal.woken(cx) {
             return Poll::Pending;
-        };
-        let polled = this.inner.poll_next(&mut Context::from_waker(&waker));
+        }
+        let polled = this.inner.poll_next(&mut Context::from_waker(this.waker));
         if polled.is_ready() {
             // The next item's wait has not begun: the next poll begins it.
             this.signal.woken.store(true, Ordering::Release);
@@ -101,10 +103,10 @@ impl<F: Future> Future for Woken<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(waker) = this.signal.woken(cx) else {
+        if !this.signal.woken(cx) {
             return Poll::Pending;
-        };
-        this.inner.poll(&mut Context::from_waker(&waker))
+        }
+        this.inner.poll(&mut Context::from_waker(this.waker))
     }
 }
 
