@@ -155,7 +155,7 @@ impl<'a> QueueTimer<'a> {
     }
 
     /// The request was wanted at `at` rather than when the timer started (a POST's scheduled
-    /// instant: coordinated omission).
+    /// instant, a stream's creation: coordinated omission, the harness's own delay counted).
     pub fn wanted_at(&mut self, at: Instant) {
         self.wanted = at;
     }

@@ -211,8 +211,15 @@ pub async fn run_point(
         };
         match &config.page_path {
             None => {
+                // The page creates its streams now: their waits start here, not when a worker
+                // thread first polls each task (late on a busy machine).
+                let created = Instant::now();
                 for stream in 0..workload.streams_per_client {
-                    spawn_stoppable(&tasks, &point_stop, kind.run(client.clone(), stream));
+                    spawn_stoppable(
+                        &tasks,
+                        &point_stop,
+                        kind.run(client.clone(), stream, created),
+                    );
                 }
             }
             Some(page) => {
@@ -223,11 +230,12 @@ pub async fn run_point(
                 let (inner_tasks, inner_stop) = (tasks.clone(), point_stop.clone());
                 spawn_stoppable(&tasks, &point_stop, async move {
                     client.load_page(&page).await;
+                    let created = Instant::now();
                     for stream in 0..streams {
                         spawn_stoppable(
                             &inner_tasks,
                             &inner_stop,
-                            kind.run(client.clone(), stream),
+                            kind.run(client.clone(), stream, created),
                         );
                     }
                 });
@@ -329,14 +337,17 @@ enum Stream {
 impl Stream {
     /// Stream number `stream` of a client. Each kind's future is boxed, so a task holds what its
     /// own kind needs (about 1 to 2 KB) rather than the largest kind's (16.5 KB, measured with
-    /// `size_of` in a release build), which every stream paid before.
-    async fn run(self, client: Arc<Client>, stream: u32) {
+    /// `size_of` in a release build), which every stream paid before. `created`: when the page
+    /// created it (`new EventSource`), where its first `queue_wait` and its `time_to_open` start.
+    async fn run(self, client: Arc<Client>, stream: u32, created: Instant) {
         match self {
             Stream::EventSource { websockets: true } => {
                 let outbox = (stream == 0).then_some(&client.ws_outbox);
-                Box::pin(run_socket(&client.shared, &client.ws_gate, outbox)).await;
+                Box::pin(run_socket(&client.shared, &client.ws_gate, outbox, created)).await;
             }
-            Stream::EventSource { websockets: false } => Box::pin(run_stream(client)).await,
+            Stream::EventSource { websockets: false } => {
+                Box::pin(run_stream(client, created)).await
+            }
             Stream::AnswerTab { first } => Box::pin(answer::run_tab(client, first)).await,
         }
     }

@@ -36,14 +36,14 @@ use vocab::{Counter, Latency};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
-/// Runs one EventSource until the point stops (the caller drops this future).
-pub(crate) async fn run_stream(client: Arc<Client>) {
+/// Runs one EventSource, created by the page at `created`, until the point stops (the caller
+/// drops this future).
+pub(crate) async fn run_stream(client: Arc<Client>, created: Instant) {
     let first_event_seen = std::sync::atomic::AtomicBool::new(false);
     let open_seen = std::sync::atomic::AtomicBool::new(false);
     let shared = &client.shared;
     let metrics = &shared.ctx.metrics;
     metrics.incr(Counter::StreamsRequested);
-    let created = Instant::now();
     // A stream still without its first event when the point ends has waited at least until then.
     let _first_event = FirstEventGuard {
         ctx: &shared.ctx,
@@ -58,6 +58,7 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
         opened: &open_seen,
         last_message_id: None,
         ledger: shared.delivery.register(),
+        wanted: created,
     };
     let mut opened_before = false;
     loop {
@@ -79,6 +80,7 @@ pub(crate) async fn run_stream(client: Arc<Client>) {
         }
         tokio::time::sleep(state.delay).await;
         metrics.incr(Counter::Reconnects);
+        state.wanted = Instant::now();
     }
 }
 
@@ -90,6 +92,9 @@ struct StreamState<'a> {
     opened: &'a AtomicBool,
     last_message_id: Option<u64>,
     ledger: Option<Arc<StreamLedger>>,
+    /// When the next request is wanted, where its `queue_wait` starts: the stream's creation,
+    /// then the end of each reconnection delay.
+    wanted: Instant,
 }
 
 /// What the event handler needs to know about the connection the event came on.
@@ -187,6 +192,7 @@ fn connect_once<'a, 's>(
             };
             let mut queue =
                 QueueTimer::start(&shared.ctx, Gauge::StreamsQueued, Latency::QueueWait);
+            queue.wanted_at(state.wanted);
             let mut written = None;
             // Not boxed here: `Origin::send` boxes each protocol's request, so its own future is
             // small (56 bytes) and the request's state is freed at the response head.

@@ -51,11 +51,16 @@ const MAX_MESSAGE: usize = 2 << 20;
 type Socket = WebSocketStream<Io>;
 
 /// Runs one WebSocket of a client whose rules are `gate` until the point stops (the caller drops
-/// this future). `outbox`: on the client's first socket, the chat messages it writes.
-pub(crate) async fn run_socket(shared: &PointShared, gate: &WsGate, outbox: Option<&Outbox>) {
+/// this future). `outbox`: on the client's first socket, the chat messages it writes. `created`:
+/// when the page created it.
+pub(crate) async fn run_socket(
+    shared: &PointShared,
+    gate: &WsGate,
+    outbox: Option<&Outbox>,
+    created: Instant,
+) {
     let metrics = &shared.ctx.metrics;
     metrics.incr(Counter::StreamsRequested);
-    let created = Instant::now();
     let opened = AtomicBool::new(false);
     let first_event = AtomicBool::new(false);
     let _censor = Censor {
@@ -67,6 +72,7 @@ pub(crate) async fn run_socket(shared: &PointShared, gate: &WsGate, outbox: Opti
     let ledger = shared.delivery.register_unresumable();
     let mut state = SocketState {
         created,
+        wanted: created,
         opened: &opened,
         first_event: &first_event,
         ledger,
@@ -79,11 +85,15 @@ pub(crate) async fn run_socket(shared: &PointShared, gate: &WsGate, outbox: Opti
         }
         tokio::time::sleep(shared.reconnect_delay).await;
         metrics.incr(Counter::Reconnects);
+        state.wanted = Instant::now();
     }
 }
 
 struct SocketState<'a> {
     created: Instant,
+    /// When the next socket is wanted, where its `queue_wait` starts: the socket's creation, then
+    /// the end of each reconnection delay.
+    wanted: Instant,
     opened: &'a AtomicBool,
     first_event: &'a AtomicBool,
     ledger: Option<Arc<StreamLedger>>,
@@ -136,6 +146,7 @@ async fn connect_once(
     };
     // Queued until its handshake is done; its wait ends when the gate lets it connect.
     let mut queue = QueueTimer::start(ctx, Gauge::StreamsQueued, Latency::QueueWait);
+    queue.wanted_at(state.wanted);
     let handshake = gate.admit().await;
     queue.on_slot(SlotEvent::Granted);
     // Boxed: the handshake's future (TCP, TLS, the upgrade) lives only until the socket is open,
