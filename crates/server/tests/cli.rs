@@ -1,5 +1,6 @@
 //! The `server` binary from outside, as a user runs it: `--help`, a flag it does not know, and a
-//! run that prints its `listening` line, answers on it, and ends cleanly on SIGTERM.
+//! run that prints its `listening` line, answers on it, and ends cleanly on SIGTERM (or SIGINT),
+//! even one sent the moment the line is read.
 //!
 //! These also make `cargo test --workspace` build the binary (an integration test's
 //! `CARGO_BIN_EXE_server`), beside every other test binary, where bench's tests find it
@@ -90,4 +91,31 @@ fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
     assert!(killed.success());
     let status = exited(&mut server.0).expect("the server stops within 10 s of SIGTERM");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+/// SIGTERM (and SIGINT) sent the moment the listening line is read, before anything else: the
+/// handlers are installed before the line is printed, so the server stops gracefully (exit 0)
+/// rather than being killed by the signal (a race a busy machine once lost).
+#[test]
+fn a_signal_right_after_the_listening_line_stops_it_cleanly() {
+    for signal in ["-TERM", "-INT"] {
+        let child = Command::new(SERVER)
+            .args(["--h1", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Running(child);
+        let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening h1 "), "{line:?}");
+        let killed = Command::new("kill")
+            .args([signal, &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = exited(&mut server.0).expect("the server stops within 10 s of the signal");
+        assert!(status.success(), "exit status after {signal}: {status:?}");
+    }
 }

@@ -274,11 +274,15 @@ pub(crate) async fn main() -> std::process::ExitCode {
 
 async fn serve(args: Args) -> anyhow::Result<()> {
     let config = args.config()?;
+    // Listened for before the listening lines are printed: a script that reads them and at once
+    // sends SIGTERM must get a graceful stop, not the signal's default action (the process killed
+    // by it, which `tests/cli.rs` saw on a busy machine when the handler came after the lines).
+    let stop = StopSignal::listen()?;
     let server = sse_server::start(config)
         .await
         .context("cannot start the server")?;
     announce(&server, args.write_cert.as_deref())?;
-    shutdown_signal().await?;
+    stop.wait().await?;
     server.shutdown().await;
     Ok(())
 }
@@ -315,22 +319,50 @@ pub(crate) fn announce(server: &RunningServer, write_cert: Option<&Path>) -> any
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-pub(crate) async fn shutdown_signal() -> anyhow::Result<()> {
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM, listened for from [`StopSignal::listen`] on: a signal
+/// that comes before [`StopSignal::wait`] is kept, not lost, and does not kill the process.
+pub(crate) struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    /// Installs the handlers now (tokio's `ctrl_c()` would install its own only when first
+    /// polled).
+    pub(crate) fn listen() -> anyhow::Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignal {
+                term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignal {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    Ok(())
+
+    /// Resolves at the first of the signals (at once if one came since [`StopSignal::listen`]).
+    pub(crate) async fn wait(self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            let StopSignal {
+                mut term,
+                mut interrupt,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
