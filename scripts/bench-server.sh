@@ -3,7 +3,9 @@
 # `POST /messages` (no subscribers) and to nginx's `return 202`, each server pinned to CPU 1 with
 # one worker, h2load pinned to CPU 0, over HTTP/2 with TLS and over cleartext HTTP/1.1.
 # Runs alternate between the two servers; the table gives the median req/s of RUNS runs and the
-# ratio ours / nginx.
+# ratio ours / nginx, and each server's CPU time per POST (all its threads, user and kernel, from
+# /proc/PID/task/*/schedstat over the h2load run) and that ratio: when h2load, on its one core, is
+# what limits the req/s, the CPU per POST still tells the two servers apart.
 #
 #   scripts/bench-server.sh                 # RUNS=3 REQUESTS=100000 M="10 1" by default
 #
@@ -53,6 +55,9 @@ ours_h2=$(listening_url "$work/server.out" h2)
 # nginx (scripts/lib/nginx.sh): one worker, same certificate, `return 202` for every request.
 start_nginx "" "location / { return 202 '{\"id\":0}'; }"
 
+# The CPU time of every thread of process $1 so far, in nanoseconds (user and kernel).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d\n", s }'; }
+
 # One h2load run; prints req/s, fails unless every request got a 2xx.
 load() { # $1 = h1|h2, $2 = origin, $3 = requests in flight per connection (-m)
   local proto=() out
@@ -69,25 +74,38 @@ load() { # $1 = h1|h2, $2 = origin, $3 = requests in flight per connection (-m)
   awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
 }
 
-printf '%-24s %12s %12s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" "(median of $runs runs x $requests requests, h2load -c10 -mM)"
+printf '%-24s %12s %12s %8s %13s %13s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" \
+  "ours us/POST" "nginx us/POST" "ratio" "(CPU per POST; medians of $runs runs x $requests requests, h2load -c10 -mM)"
 cases=()
 for m in "${depths[@]}"; do for proto in h2 h1; do cases+=("$proto -m$m"); done; done
 for case in "${cases[@]}"; do
   proto=${case%% *}; m=${case##*-m}
   ours_url=ours_$proto; nginx_url=nginx_$proto
-  : > "$work/ours.txt"; : > "$work/nginx.txt"
+  : > "$work/ours.txt"; : > "$work/nginx.txt"; : > "$work/ours_cpu.txt"; : > "$work/nginx_cpu.txt"
   for i in $(seq "$runs"); do
     results_add "$i" machine "load_average_1min_$proto-m$m" "$(cut -d' ' -f1 /proc/loadavg)"
+    a=$(cpu_ns "$server_pid")
     load "$proto" "${!ours_url}" "$m" >> "$work/ours.txt"
+    b=$(cpu_ns "$server_pid")
+    echo "$(( (b - a) / requests ))" | awk '{ printf "%.2f\n", $1 / 1000 }' >> "$work/ours_cpu.txt"
+    a=$(cpu_ns "$nginx_worker")
     load "$proto" "${!nginx_url}" "$m" >> "$work/nginx.txt"
+    b=$(cpu_ns "$nginx_worker")
+    echo "$(( (b - a) / requests ))" | awk '{ printf "%.2f\n", $1 / 1000 }' >> "$work/nginx_cpu.txt"
     o=$(tail -1 "$work/ours.txt"); n=$(tail -1 "$work/nginx.txt")
+    oc=$(tail -1 "$work/ours_cpu.txt"); nc=$(tail -1 "$work/nginx_cpu.txt")
     results_add "$i" "$case" ours_req_per_s "$o"
     results_add "$i" "$case" nginx_req_per_s "$n"
     results_add "$i" "$case" ratio_ours_to_nginx "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+    results_add "$i" "$case" ours_cpu_us_per_post "$oc"
+    results_add "$i" "$case" nginx_cpu_us_per_post "$nc"
+    results_add "$i" "$case" cpu_ratio_ours_to_nginx "$(echo "$oc / $nc" | bc -l | xargs printf '%.3f')"
   done
   o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
+  oc=$(median < "$work/ours_cpu.txt"); nc=$(median < "$work/nginx_cpu.txt")
   label=$([ "$proto" = h2 ] && echo "h2 (TLS, ALPN h2) -m$m" || echo "h1 (cleartext) -m$m")
-  printf '%-24s %12.0f %12.0f %7.2fx   runs: ours %s / nginx %s\n' "$label" "$o" "$n" "$(echo "$o / $n" | bc -l)" \
+  printf '%-24s %12.0f %12.0f %7.2fx %13.2f %13.2f %7.2fx   runs: ours %s / nginx %s\n' "$label" "$o" "$n" \
+    "$(echo "$o / $n" | bc -l)" "$oc" "$nc" "$(echo "$oc / $nc" | bc -l)" \
     "$(paste -sd' ' "$work/ours.txt")" "$(paste -sd' ' "$work/nginx.txt")"
 done
 results_medians
@@ -96,5 +114,8 @@ for case in "${cases[@]}"; do
   o=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "ours_req_per_s" { print $4 }' "$RESULTS_FILE")
   n=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "nginx_req_per_s" { print $4 }' "$RESULTS_FILE")
   results_add median "$case" ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+  o=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "ours_cpu_us_per_post" { print $4 }' "$RESULTS_FILE")
+  n=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "nginx_cpu_us_per_post" { print $4 }' "$RESULTS_FILE")
+  results_add median "$case" cpu_ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
 done
 results_end
