@@ -39,6 +39,11 @@ pub(crate) enum Kind {
 pub(crate) struct Frames(VecDeque<(Bytes, Kind)>);
 
 impl Frames {
+    /// Whether no frame waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The next frame.
     pub(crate) fn pop(&mut self) -> Option<(Bytes, Kind)> {
         self.0.pop_front()

@@ -199,7 +199,14 @@ impl EventStream {
 
     async fn produce(&mut self) -> Option<Result<Bytes, BodyError>> {
         loop {
-            if self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled() {
+            // Before a frame already made is handed out (the `retry:` line, a replay's batch, a
+            // large event's further frames), the shutdown and the overflow are checked here; with
+            // nothing made, the wait below ends on either (the shutdown's branch first, and the
+            // overflow cuts the queue), so the common path, an event then the wait for the next,
+            // takes neither token's lock (crates/sse-server/FINDINGS.md, "Fan-out profile").
+            if (!self.pending.is_empty() || self.replay.is_some())
+                && (self.shutdown.is_cancelled() || self.subscription.overflowed.is_cancelled())
+            {
                 return None;
             }
             let schedule = &self.schedule;
