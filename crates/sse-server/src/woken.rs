@@ -29,6 +29,7 @@ use futures_util::Stream;
 
 pin_project_lite::pin_project! {
     /// `inner`, a stream or a future, polled only when woken (see the module's documentation).
+    #[derive(Debug)]
     pub(crate) struct Woken<S> {
         signal: Arc<Signal>,
         // `signal` as a waker, made once: not an `Arc` clone and drop per poll of `inner`.

@@ -94,8 +94,9 @@ struct EventStream {
     /// message polls it instead of registering and dropping a waiter on the token
     /// (crates/sse-server/FINDINGS.md, "Fan-out profile"). The subscription's overflow needs no
     /// wait of its own: the hub cuts an overflowed subscriber's queue, so the wait for the next
-    /// message ends the stream.
-    shutdown_wait: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// message ends the stream. Polled only when the token wakes it ([`Woken`], in the same box):
+    /// a wait polls it each time, and a poll of the token's future takes its lock.
+    shutdown_wait: Pin<Box<Woken<WaitForCancellationFutureOwned>>>,
     counters: Arc<ListenerCounters>,
     /// Reports frames handed to hyper and taken by it.
     activity: StreamActivity,
@@ -159,7 +160,7 @@ pub(crate) fn open(
         schedule: Schedule::new(&query, faults, next_tick),
         tick_size: query.size,
         pending,
-        shutdown_wait: Box::pin(conn.streams.clone().cancelled_owned()),
+        shutdown_wait: Box::pin(Woken::new(conn.streams.clone().cancelled_owned())),
         subscription,
         shutdown: conn.streams.clone(),
         counters,
