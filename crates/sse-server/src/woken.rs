@@ -12,7 +12,9 @@
 //!
 //! A connection's task is polled once per event too, and each poll polled its `select!`'s wait for
 //! the server's shutdown (a cancellation token: two locks, about 330 instructions); wrapped, that
-//! wait is polled when the token wakes it.
+//! wait is polled when the token wakes it. So is an event stream's own wait for its connection's
+//! shutdown, which each of its waits for the next event polled (about 250 instructions per
+//! delivered event on h1).
 //!
 //! How: the inner stream or future is polled with a waker of this wrapper's own, which records the
 //! wake and passes it on to the task that last polled the wrapper. The cost: 48 bytes of heap, and
