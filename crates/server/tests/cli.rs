@@ -60,8 +60,8 @@ fn an_unknown_flag_is_named_and_exits_2() {
     assert!(err.contains("--no-such-flag"), "{err}");
 }
 
-#[test]
-fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
+/// Starts `server --h1 127.0.0.1:0` and reads its first line, the listening line.
+fn start() -> (Running, String) {
     let child = Command::new(SERVER)
         .args(["--h1", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -72,6 +72,21 @@ fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
     let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
+    (server, line)
+}
+
+/// Sends `signal` (`-TERM`, `-INT`) to the server.
+fn signal(server: &Running, signal: &str) {
+    let killed = Command::new("kill")
+        .args([signal, &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+#[test]
+fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
+    let (mut server, line) = start();
     let url = line
         .trim()
         .strip_prefix("listening h1 http://")
@@ -84,11 +99,7 @@ fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
     conn.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&server, "-TERM");
     let status = exited(&mut server.0).expect("the server stops within 10 s of SIGTERM");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
@@ -98,24 +109,11 @@ fn serves_on_the_listener_it_prints_and_stops_on_sigterm() {
 /// rather than being killed by the signal (a race a busy machine once lost).
 #[test]
 fn a_signal_right_after_the_listening_line_stops_it_cleanly() {
-    for signal in ["-TERM", "-INT"] {
-        let child = Command::new(SERVER)
-            .args(["--h1", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut server = Running(child);
-        let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+    for sig in ["-TERM", "-INT"] {
+        let (mut server, line) = start();
         assert!(line.starts_with("listening h1 "), "{line:?}");
-        let killed = Command::new("kill")
-            .args([signal, &server.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        signal(&server, sig);
         let status = exited(&mut server.0).expect("the server stops within 10 s of the signal");
-        assert!(status.success(), "exit status after {signal}: {status:?}");
+        assert!(status.success(), "exit status after {sig}: {status:?}");
     }
 }
