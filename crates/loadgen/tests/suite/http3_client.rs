@@ -231,19 +231,22 @@ async fn quic_packets_and_connect() {
     assert!(connect.p50 < 1_000_000, "{connect:?}");
 }
 
-/// Against the embedded server with a short first-request deadline (300 ms) and POSTs after it:
-/// a connection that carried requests keeps running past the deadline, however often new
+/// Against the embedded server with a short first-request deadline (2 s) and POSTs for 2 s after
+/// it: a connection that carried requests keeps running past the deadline, however often new
 /// requests come (a server that cut it would show as `errors_reset` and a second connection).
+/// The deadline was 300 ms, which a handshake that lost one packet misses (a QUIC probe timeout is
+/// about 1 s at quinn's initial RTT of 333 ms): a CI run beside the loss-proof suite failed with 7
+/// resets, what a cut before the first request shows (not reproduced alone or under busy loops).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_servers_first_request_deadline() {
     let (server, target) = emulation::embedded(Protocol::H3, |c| {
-        c.header_read_timeout = Duration::from_millis(300);
+        c.header_read_timeout = Duration::from_secs(2);
     })
     .await;
     let mut config = emulation::point(target);
     config.workload.streams_per_client = 2;
     config.workload.posts.rate_per_client = 10.0;
-    config.workload.duration = Duration::from_millis(1500);
+    config.workload.duration = Duration::from_secs(4);
     let out = run(&config).await;
     server.shutdown().await;
     let m = &out.metrics;
