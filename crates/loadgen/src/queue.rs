@@ -336,19 +336,22 @@ mod tests {
         assert_eq!(ctx.metrics.latency(Latency::PostQueueWait).count, 0);
     }
 
+    /// Instants set, not slept through: the request was wanted 60 ms ago and the point ended 30 ms
+    /// ago (a test that slept them saw a 30 ms sleep last 143 ms on a busy machine).
     #[test]
     fn a_request_still_queued_at_the_end_is_a_censored_sample_up_to_the_end() {
         let ctx = ctx();
-        let timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
-        std::thread::sleep(Duration::from_millis(30));
-        ctx.end(std::time::Instant::now());
-        std::thread::sleep(Duration::from_millis(30));
+        let now = Instant::now();
+        let mut timer = QueueTimer::start(&ctx, Gauge::StreamsQueued, Latency::QueueWait);
+        timer.wanted_at(now - Duration::from_millis(60));
+        ctx.end(now - Duration::from_millis(30));
         drop(timer);
         let wait = ctx.metrics.latency(Latency::QueueWait);
         assert_eq!(wait.count, 1);
         assert_eq!(ctx.metrics.censored(Latency::QueueWait), 1);
+        // The histogram keeps 3 significant digits.
         assert!(
-            (29_000..59_000).contains(&wait.p50),
+            (29_900..30_100).contains(&wait.p50),
             "waited until the end (30 ms), not until the drop (60 ms): {wait:?}"
         );
     }
