@@ -75,6 +75,18 @@ load() { # $1 = h1|h2, $2 = origin, $3 = requests in flight per connection (-m)
   awk '/^finished in/ { gsub(",", ""); print $4 }' <<<"$out"
 }
 
+# One run against one server: its req/s to $work/$1.txt, its CPU per POST (us) to $work/$1_cpu.txt.
+measure() { # $1 = ours|nginx, $2 = the server's pid, $3 = h1|h2, $4 = origin, $5 = -m
+  local a b
+  a=$(cpu_ns "$2")
+  load "$3" "$4" "$5" >> "$work/$1.txt"
+  b=$(cpu_ns "$2")
+  echo "$(( (b - a) / requests ))" | awk '{ printf "%.2f\n", $1 / 1000 }' >> "$work/$1_cpu.txt"
+}
+
+# ours / nginx of two numbers, 3 decimals.
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.3f'; }
+
 printf '%-24s %12s %12s %8s %13s %13s %8s   %s\n' "protocol" "ours req/s" "nginx req/s" "ratio" \
   "ours us/POST" "nginx us/POST" "ratio" "(CPU per POST; medians of $runs runs x $requests requests, h2load -c10 -mM)"
 cases=()
@@ -85,22 +97,16 @@ for case in "${cases[@]}"; do
   : > "$work/ours.txt"; : > "$work/nginx.txt"; : > "$work/ours_cpu.txt"; : > "$work/nginx_cpu.txt"
   for i in $(seq "$runs"); do
     results_add "$i" machine "load_average_1min_$proto-m$m" "$(cut -d' ' -f1 /proc/loadavg)"
-    a=$(cpu_ns "$server_pid")
-    load "$proto" "${!ours_url}" "$m" >> "$work/ours.txt"
-    b=$(cpu_ns "$server_pid")
-    echo "$(( (b - a) / requests ))" | awk '{ printf "%.2f\n", $1 / 1000 }' >> "$work/ours_cpu.txt"
-    a=$(cpu_ns "$nginx_worker")
-    load "$proto" "${!nginx_url}" "$m" >> "$work/nginx.txt"
-    b=$(cpu_ns "$nginx_worker")
-    echo "$(( (b - a) / requests ))" | awk '{ printf "%.2f\n", $1 / 1000 }' >> "$work/nginx_cpu.txt"
+    measure ours "$server_pid" "$proto" "${!ours_url}" "$m"
+    measure nginx "$nginx_worker" "$proto" "${!nginx_url}" "$m"
     o=$(tail -1 "$work/ours.txt"); n=$(tail -1 "$work/nginx.txt")
     oc=$(tail -1 "$work/ours_cpu.txt"); nc=$(tail -1 "$work/nginx_cpu.txt")
     results_add "$i" "$case" ours_req_per_s "$o"
     results_add "$i" "$case" nginx_req_per_s "$n"
-    results_add "$i" "$case" ratio_ours_to_nginx "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+    results_add "$i" "$case" ratio_ours_to_nginx "$(ratio "$o" "$n")"
     results_add "$i" "$case" ours_cpu_us_per_post "$oc"
     results_add "$i" "$case" nginx_cpu_us_per_post "$nc"
-    results_add "$i" "$case" cpu_ratio_ours_to_nginx "$(echo "$oc / $nc" | bc -l | xargs printf '%.3f')"
+    results_add "$i" "$case" cpu_ratio_ours_to_nginx "$(ratio "$oc" "$nc")"
   done
   o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
   oc=$(median < "$work/ours_cpu.txt"); nc=$(median < "$work/nginx_cpu.txt")
@@ -111,12 +117,11 @@ for case in "${cases[@]}"; do
 done
 results_medians
 # The ratio of the medians (the table's figure), beside the median of the per-run ratios.
+median_of() { awk -F'\t' -v p="$1" -v m="$2" '$1 == "median" && $2 == p && $3 == m { print $4 }' "$RESULTS_FILE"; }
 for case in "${cases[@]}"; do
-  o=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "ours_req_per_s" { print $4 }' "$RESULTS_FILE")
-  n=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "nginx_req_per_s" { print $4 }' "$RESULTS_FILE")
-  results_add median "$case" ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
-  o=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "ours_cpu_us_per_post" { print $4 }' "$RESULTS_FILE")
-  n=$(awk -F'\t' -v p="$case" '$1 == "median" && $2 == p && $3 == "nginx_cpu_us_per_post" { print $4 }' "$RESULTS_FILE")
-  results_add median "$case" cpu_ratio_of_medians "$(echo "$o / $n" | bc -l | xargs printf '%.3f')"
+  results_add median "$case" ratio_of_medians \
+    "$(ratio "$(median_of "$case" ours_req_per_s)" "$(median_of "$case" nginx_req_per_s)")"
+  results_add median "$case" cpu_ratio_of_medians \
+    "$(ratio "$(median_of "$case" ours_cpu_us_per_post)" "$(median_of "$case" nginx_cpu_us_per_post)")"
 done
 results_end
