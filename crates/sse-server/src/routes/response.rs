@@ -48,8 +48,7 @@ pub(crate) fn count_refusal(counters: &ListenerCounters, refusal: Refusal) {
 /// `scripts/profile-memory.sh h1 1000 1`), one made for two about 200.
 pub(crate) fn event_stream(body: Body) -> Response<Body> {
     let mut headers = HeaderMap::with_capacity(2);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    put_headers(&mut headers, "text/event-stream");
     let mut resp = Response::new(body);
     *resp.headers_mut() = headers;
     resp
@@ -82,9 +81,12 @@ pub(crate) fn with_type(
     let body = Full::new(body).map_err(|never: Infallible| match never {});
     let mut resp = Response::new(body.boxed_unsync());
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    put_headers(resp.headers_mut(), content_type);
     resp
+}
+
+/// Every response's two headers, `content-type` and `cache-control: no-store`, into `headers`.
+fn put_headers(headers: &mut HeaderMap, content_type: &'static str) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
