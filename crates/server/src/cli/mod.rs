@@ -319,8 +319,9 @@ pub(crate) fn announce(server: &RunningServer, write_cert: Option<&Path>) -> any
     Ok(())
 }
 
-/// Ctrl-C (SIGINT) or, on Unix, SIGTERM, listened for from [`StopSignal::listen`] on: a signal
-/// that comes before [`StopSignal::wait`] is kept, not lost, and does not kill the process.
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM, listened for from [`StopSignal::listen`] on: on Unix a
+/// signal that comes before [`StopSignal::wait`] is kept, not lost, and does not kill the process
+/// (elsewhere Ctrl-C is listened for from `wait` on).
 pub(crate) struct StopSignal {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
