@@ -58,9 +58,10 @@ pub(crate) async fn read_body(
     let mut out = BytesMut::new();
     loop {
         // A piece that is already here is taken without a timer: a small POST's body comes with
-        // its head, and its end right after, and each made a timer entry (about 60 to 110
-        // instructions per POST in all, `scripts/profile-posts.sh`). The deadlines hold as
-        // before: a piece that is not here yet is awaited under them.
+        // its head, and its end right after, and each made a timer entry (about 150 to 250
+        // instructions per POST in all, `scripts/profile-posts.sh`, whose count moves by about 120
+        // from run to run). The deadlines hold as before: a piece that is not here yet is awaited
+        // under them.
         let mut next = body.frame();
         let ready = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut next).poll(cx))).await;
         let frame = match ready {
