@@ -32,6 +32,11 @@
 # to be a multiple of SUBSCRIBERS (the script refuses it otherwise). That is why 5,000 subscribers
 # at 50,000 deliveries/s (10 POSTs/s: one POST per client every 500 s) are not among the points.
 #
+# FLOOR=1 adds a third server on the h1 points, `crates/sse-server/examples/http1_floor.rs`: a
+# tokio server that does an HTTP/1.1 fan-out's wire work and nothing else (no hyper, no bounds),
+# under the same limits, with its ratio to nchan: how far below nchan a tokio server that writes
+# each event with a write of its own can go at all.
+#
 # Needs: nginx-light and libnginx-mod-nchan (installed with apt-get when missing), openssl,
 # taskset, prlimit, python3, bc.
 set -euo pipefail
@@ -49,6 +54,11 @@ source scripts/lib/common.sh
 source scripts/lib/results.sh
 source scripts/lib/nchan.sh
 build_release server bench
+servers="ours nchan"
+if [ "${FLOOR:-0}" = 1 ]; then
+  servers="ours nchan floor"
+  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+fi
 
 work=$(mktemp -d)
 cleanup() {
@@ -89,9 +99,17 @@ start_ours() {
   ours_h2=$(listening_url "$work/server.out" h2)
 }
 
+# start_floor: the HTTP/1.1 floor (FLOOR=1), one tokio worker thread, on CPU 1.
+start_floor() {
+  start_server "$work/floor.out" "$work/floor.err" 1 env TOKIO_WORKER_THREADS=1 taskset -c 1 \
+    prlimit --as=$((cap_kb * 1024)) target/release/examples/http1_floor 127.0.0.1:0
+  server_pids=("$server_pid")
+  floor_h1=$(listening_url "$work/floor.out" h1)
+}
+
 name=${NAME:-fanout-nchan}
-RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration NAME=$name scripts/bench-fanout.sh" \
-  results_begin "$name" "ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
+RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration NAME=$name FLOOR=${FLOOR:-0} scripts/bench-fanout.sh" \
+  results_begin "$name" "servers: $servers; ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
 
 # one_point RUN SERVER ARM SUBSCRIBERS POSTS_PER_S CASE: bench against SERVER, figures to the file;
 # sets per_event (CPU-seconds per million delivered events).
@@ -153,13 +171,18 @@ for run in $(seq "$runs"); do
   for point in $points; do
     IFS=: read -r arm subs rate <<<"$point"
     case="$arm-$subs-$((subs * rate))"
-    # Alternate which server goes first, run by run.
-    if [ $((run % 2)) -eq 1 ]; then order="ours nchan"; else order="nchan ours"; fi
+    # Alternate which server goes first, run by run. The floor serves HTTP/1.1 only.
+    order=$servers
+    [ $((run % 2)) -eq 1 ] || order=$(tr ' ' '\n' <<<"$servers" | tac | paste -sd' ')
+    per_floor=""
     for server in $order; do
+      [ "$server" != floor ] || [ "$arm" = h1 ] || continue
       one_point "$run" "$server" "$arm" "$subs" "$rate" "$case"
       declare "per_$server=$per_event"
     done
     results_add "$run" "$case" ratio_cpu_per_event_ours_to_nchan "$(echo "scale=3; $per_ours / $per_nchan" | bc)"
+    [ -z "$per_floor" ] ||
+      results_add "$run" "$case" ratio_cpu_per_event_floor_to_nchan "$(echo "scale=3; $per_floor / $per_nchan" | bc)"
   done
 done
 results_medians
@@ -170,6 +193,8 @@ for point in $points; do
   o=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "ours_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
   n=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "nchan_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
   results_add median "$case" ratio_of_medians "$(echo "scale=3; $o / $n" | bc)"
+  f=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "floor_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
+  [ -z "$f" ] || results_add median "$case" floor_ratio_of_medians "$(echo "scale=3; $f / $n" | bc)"
 done
 results_end
 # The table: medians per point.
@@ -179,5 +204,8 @@ awk -F'\t' '$1 == "median" { v[$2, $3] = $4; if (!($2 in seen)) { seen[$2] = 1; 
     for (i = 1; i <= n; i++) { c = order[i]; if (c == "machine") continue
       printf "%-14s %18s %18s %7s %16s %16s %12s\n", c, v[c, "ours_cpu_s_per_million"], v[c, "nchan_cpu_s_per_million"],
         v[c, "ratio_of_medians"], v[c, "ours_fanout_p50_ms"] "/" v[c, "ours_fanout_p99_ms"],
-        v[c, "nchan_fanout_p50_ms"] "/" v[c, "nchan_fanout_p99_ms"], v[c, "ours_messages_lost"] "/" v[c, "nchan_messages_lost"] }
+        v[c, "nchan_fanout_p50_ms"] "/" v[c, "nchan_fanout_p99_ms"], v[c, "ours_messages_lost"] "/" v[c, "nchan_messages_lost"]
+      if ((c, "floor_cpu_s_per_million") in v)
+        printf "%-14s %18s %18s %7s %16s %16s %12s\n", "  floor", v[c, "floor_cpu_s_per_million"], "",
+          v[c, "floor_ratio_of_medians"], v[c, "floor_fanout_p50_ms"] "/" v[c, "floor_fanout_p99_ms"], "", v[c, "floor_messages_lost"] }
   }' "$RESULTS_FILE"

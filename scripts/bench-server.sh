@@ -15,6 +15,10 @@
 # Each run's req/s, the medians and the ratios go to results/benchmarks/bench-server.tsv
 # (scripts/lib/results.sh).
 #
+# FLOOR=1 adds, on the HTTP/1.1 cases, `crates/sse-server/examples/http1_floor.rs` (a tokio server
+# that does a POST's wire work and nothing else: no hyper, no bounds), pinned and loaded the same
+# way, with its ratios to nginx: how far a tokio server can go below nginx at all.
+#
 # Needs: nginx-light, nghttp2-client (h2load), openssl (apt-get install -y nginx-light nghttp2-client openssl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +32,11 @@ source scripts/lib/common.sh
 source scripts/lib/results.sh
 source scripts/lib/nginx.sh
 build_release server
-RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests M=\"${depths[*]}\" scripts/bench-server.sh" results_begin bench-server \
-  "h2load -c10 -mM for each M in ${depths[*]}, $requests POSTs a run, ours and nginx alternating, each server on CPU 1 with one worker, h2load on CPU 0"
+floor=${FLOOR:-0}
+[ "$floor" != 1 ] || [ -n "${SSEBENCH_NO_BUILD:-}" ] ||
+  cargo build --release --locked -p sse-server --example http1_floor >&2
+RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests M=\"${depths[*]}\" FLOOR=$floor scripts/bench-server.sh" results_begin bench-server \
+  "h2load -c10 -mM for each M in ${depths[*]}, $requests POSTs a run, ours and nginx alternating$([ "$floor" != 1 ] || echo ", then the HTTP/1.1 floor (h1 cases)"), each server on CPU 1 with one worker, h2load on CPU 0"
 
 work=$(mktemp -d)
 pids=()
@@ -49,8 +56,15 @@ head -c 128 /dev/zero | tr '\0' 'x' > "$work/body"
 start_server "$work/server.out" "$work/server.err" 2 taskset -c 1 target/release/server \
   --h1 127.0.0.1:0 --h2 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem"
 pids+=("$server_pid")
+ours_pid=$server_pid
 ours_h1=$(listening_url "$work/server.out" h1)
 ours_h2=$(listening_url "$work/server.out" h2)
+if [ "$floor" = 1 ]; then
+  start_server "$work/floor.out" "$work/floor.err" 1 taskset -c 1 target/release/examples/http1_floor 127.0.0.1:0
+  pids+=("$server_pid")
+  floor_pid=$server_pid
+  floor_h1=$(listening_url "$work/floor.out" h1)
+fi
 
 # nginx (scripts/lib/nginx.sh): one worker, same certificate, `return 202` for every request.
 start_nginx "" "location / { return 202 '{\"id\":0}'; }"
@@ -97,7 +111,7 @@ for case in "${cases[@]}"; do
   : > "$work/ours.txt"; : > "$work/nginx.txt"; : > "$work/ours_cpu.txt"; : > "$work/nginx_cpu.txt"
   for i in $(seq "$runs"); do
     results_add "$i" machine "load_average_1min_$proto-m$m" "$(cut -d' ' -f1 /proc/loadavg)"
-    measure ours "$server_pid" "$proto" "${!ours_url}" "$m"
+    measure ours "$ours_pid" "$proto" "${!ours_url}" "$m"
     measure nginx "$nginx_worker" "$proto" "${!nginx_url}" "$m"
     o=$(tail -1 "$work/ours.txt"); n=$(tail -1 "$work/nginx.txt")
     oc=$(tail -1 "$work/ours_cpu.txt"); nc=$(tail -1 "$work/nginx_cpu.txt")
@@ -107,6 +121,15 @@ for case in "${cases[@]}"; do
     results_add "$i" "$case" ours_cpu_us_per_post "$oc"
     results_add "$i" "$case" nginx_cpu_us_per_post "$nc"
     results_add "$i" "$case" cpu_ratio_ours_to_nginx "$(ratio "$oc" "$nc")"
+    if [ "$floor" = 1 ] && [ "$proto" = h1 ]; then
+      : > "$work/floor.txt"; : > "$work/floor_cpu.txt"
+      measure floor "$floor_pid" h1 "$floor_h1" "$m"
+      f=$(tail -1 "$work/floor.txt"); fc=$(tail -1 "$work/floor_cpu.txt")
+      results_add "$i" "$case" floor_req_per_s "$f"
+      results_add "$i" "$case" floor_cpu_us_per_post "$fc"
+      results_add "$i" "$case" ratio_floor_to_nginx "$(ratio "$f" "$n")"
+      results_add "$i" "$case" cpu_ratio_floor_to_nginx "$(ratio "$fc" "$nc")"
+    fi
   done
   o=$(median < "$work/ours.txt"); n=$(median < "$work/nginx.txt")
   oc=$(median < "$work/ours_cpu.txt"); nc=$(median < "$work/nginx_cpu.txt")
@@ -123,5 +146,14 @@ for case in "${cases[@]}"; do
     "$(ratio "$(median_of "$case" ours_req_per_s)" "$(median_of "$case" nginx_req_per_s)")"
   results_add median "$case" cpu_ratio_of_medians \
     "$(ratio "$(median_of "$case" ours_cpu_us_per_post)" "$(median_of "$case" nginx_cpu_us_per_post)")"
+  f=$(median_of "$case" floor_req_per_s)
+  [ -z "$f" ] || {
+    results_add median "$case" floor_ratio_of_medians "$(ratio "$f" "$(median_of "$case" nginx_req_per_s)")"
+    results_add median "$case" floor_cpu_ratio_of_medians \
+      "$(ratio "$(median_of "$case" floor_cpu_us_per_post)" "$(median_of "$case" nginx_cpu_us_per_post)")"
+    printf '%-24s %12.0f %12s %7.2fx %13.2f %13s %7.2fx   (the HTTP/1.1 floor against nginx)\n' "floor $case" "$f" "" \
+      "$(median_of "$case" floor_ratio_of_medians)" "$(median_of "$case" floor_cpu_us_per_post)" "" \
+      "$(median_of "$case" floor_cpu_ratio_of_medians)"
+  }
 done
 results_end
