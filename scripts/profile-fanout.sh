@@ -7,12 +7,13 @@
 #                                                      # point; the top functions, self and inclusive
 #   scripts/profile-fanout.sh syscalls [ARM [SERVER]]  # perf stat of the server's system calls over
 #                                                      # the point, per delivered event
-#   scripts/profile-fanout.sh callgrind [ARM]          # valgrind --tool=callgrind: instructions of
+#   scripts/profile-fanout.sh callgrind [ARM [SERVER]] # valgrind --tool=callgrind: instructions of
 #                                                      # the whole server run per delivered event
 #
-# ARM is h1 (cleartext HTTP/1.1, the default) or h2 (TLS, ALPN h2); SERVER is ours (the default)
-# or nchan (nginx + nchan as scripts/bench-fanout.sh runs it, scripts/lib/nchan.sh; its worker
-# process is the one profiled). SUBSCRIBERS (default 500), POSTS_PER_S (default 100; callgrind
+# ARM is h1 (cleartext HTTP/1.1, the default) or h2 (TLS, ALPN h2); SERVER is ours (the default),
+# nchan (nginx + nchan as scripts/bench-fanout.sh runs it, scripts/lib/nchan.sh; its worker
+# process is the one profiled) or floor (h1 only: crates/sse-server/examples/http1_floor.rs, the
+# HTTP/1.1 wire work and nothing else, for what a tokio server needs at least). SUBSCRIBERS (default 500), POSTS_PER_S (default 100; callgrind
 # runs the server ~50x slower, so its defaults are 100 subscribers at 20 POSTs/s), DURATION (s,
 # default 10). The profiles are left in OUT (default a new temporary directory, printed) and are
 # not committed; crates/sse-server/FINDINGS.md, "Fan-out profile", says what they showed. callgrind counts instructions, so its figure is repeatable on a busy machine:
@@ -28,11 +29,12 @@ cd "$(dirname "$0")/.."
 mode=${1:-perf}
 arm=${2:-h1}
 who=${3:-ours}
-usage="usage: $0 [perf|syscalls|callgrind] [h1|h2] [ours|nchan]"
+usage="usage: $0 [perf|syscalls|callgrind] [h1|h2] [ours|nchan|floor]"
 case $mode in perf | syscalls | callgrind) ;; *) echo "$usage" >&2; exit 2 ;; esac
 case $arm in h1 | h2) ;; *) echo "$usage" >&2; exit 2 ;; esac
-case $who in ours | nchan) ;; *) echo "$usage" >&2; exit 2 ;; esac
-[ "$mode/$who" != callgrind/nchan ] || { echo "error: callgrind profiles our server only" >&2; exit 2; }
+case $who in ours | nchan | floor) ;; *) echo "$usage" >&2; exit 2 ;; esac
+[ "$mode/$who" != callgrind/nchan ] || { echo "error: callgrind profiles our server or the floor, not nchan" >&2; exit 2; }
+[ "$arm/$who" != h2/floor ] || { echo "error: the floor serves cleartext HTTP/1.1 only (h1)" >&2; exit 2; }
 if [ "$mode" != callgrind ]; then
   subs=${SUBSCRIBERS:-500} rate=${POSTS_PER_S:-100}
 else
@@ -48,6 +50,10 @@ source scripts/lib/nchan.sh
 source scripts/lib/results.sh
 build_release server bench
 server_bin=${SERVER_BIN:-target/release/server}
+if [ "$who" = floor ]; then
+  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+  server_bin=target/release/examples/http1_floor
+fi
 cap_kb=${MEMORY_CAP_KB:-2097152}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
@@ -78,8 +84,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 extra=()
 [ "$arm" = h2 ] && extra=(--cacert "$work/cert.pem")
-if [ "$who" = ours ]; then
+if [ "$who" != nchan ]; then
   server=("$server_bin" "--$arm" 127.0.0.1:0 --cert "$work/cert.pem" --key "$work/key.pem" --event-interval 1d)
+  [ "$who" = ours ] || server=("$server_bin" 127.0.0.1:0)
   if [ "$mode" = callgrind ]; then
     server=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "${server[@]}")
   fi
@@ -118,8 +125,8 @@ else
   fi
   wait "$bench_pid"
 fi
-if [ "$who" = ours ]; then
-  # SIGINT: the server's graceful shutdown, so that callgrind writes its profile.
+if [ "$who" != nchan ]; then
+  # SIGINT: the server's graceful shutdown (the floor's end), so that callgrind writes its profile.
   kill -INT "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -141,8 +148,8 @@ elif [ "$mode" = perf ]; then
 else
   total=$(awk '/Collected :/ { print $NF }' "$out/server.err")
   echo "instructions (Ir), whole server run (start, connects, the point): $total; per delivered event: $((total / events))"
-  RESULTS_COMMAND="${SERVER_BIN:+SERVER_BIN=$SERVER_BIN }scripts/profile-fanout.sh callgrind $arm" \
-    results_begin "${NAME:-profile-fanout-callgrind-$arm}" \
+  RESULTS_COMMAND="${SERVER_BIN:+SERVER_BIN=$SERVER_BIN }scripts/profile-fanout.sh callgrind $arm $who" \
+    results_begin "${NAME:-profile-fanout-callgrind-$arm$([ "$who" = ours ] || echo "-$who")}" \
     "the server's instructions under callgrind, whole run (start, $subs connects, ${duration}s at $rate POSTs/s), per delivered event; server binary $server_bin"
   results_add 1 "$arm" events_received "$events"
   results_add 1 "$arm" instructions "$total"

@@ -8,6 +8,7 @@
 # the same syscalls for both servers, `scripts/profile-fanout.sh syscalls` shows how to count them).
 #
 #   scripts/profile-posts.sh            # M="1 10" N1=2000 N2=12000
+#   FLOOR=1 scripts/profile-posts.sh    # and the HTTP/1.1 floor (crates/sse-server/examples/http1_floor.rs)
 #
 # The figures go to results/benchmarks/profile-posts.tsv (scripts/lib/results.sh). To see where
 # ours go: callgrind_annotate --inclusive=yes on a kept profile (KEEP=DIR keeps them there).
@@ -23,6 +24,11 @@ SCRIPT_ARGS="$*"
 source scripts/lib/common.sh
 source scripts/lib/results.sh
 build_release server
+servers=(ours nginx)
+if [ "${FLOOR:-0}" = 1 ]; then
+  servers+=(floor)
+  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+fi
 work=$(mktemp -d)
 keep=${KEEP:-$work}
 mkdir -p "$keep"
@@ -33,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 source scripts/lib/nginx.sh
-results_begin profile-posts "user-space instructions per POST under callgrind, (I(N2)-I(N1))/(N2-N1), N1=$n1 N2=$n2, h2load --h1 -c10, cleartext HTTP/1.1"
+results_begin profile-posts "user-space instructions per POST under callgrind, (I(N2)-I(N1))/(N2-N1), N1=$n1 N2=$n2, h2load --h1 -c10, cleartext HTTP/1.1; servers: ${servers[*]}"
 printf '{"text":"hello"}' > "$work/body"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -50,9 +56,10 @@ post() { # URL N M -> fails unless every POST got a 2xx
 # One profiled process of SERVER (ours|nginx) serving N POSTs at depth M; prints its instructions.
 profile() {
   local server=$1 n=$2 m=$3 file="$keep/callgrind.$1.m$3.n$2"
-  if [ "$server" = ours ]; then
-    start_server "$work/s.out" "$work/s.err" 1 valgrind --tool=callgrind --callgrind-out-file="$file" \
-      target/release/server --h1 127.0.0.1:0
+  if [ "$server" != nginx ]; then
+    local bin=(target/release/server --h1 127.0.0.1:0)
+    [ "$server" = ours ] || bin=(target/release/examples/http1_floor 127.0.0.1:0)
+    start_server "$work/s.out" "$work/s.err" 1 valgrind --tool=callgrind --callgrind-out-file="$file" "${bin[@]}"
     post "$(listening_url "$work/s.out" h1)/messages?channel=x" "$n" "$m"
     stop_server
   else
@@ -66,7 +73,7 @@ profile() {
 printf '%-8s %-4s %12s\n' server m "instr/POST"
 for m in "${depths[@]}"; do
   declare -A per=()
-  for server in ours nginx; do
+  for server in "${servers[@]}"; do
     a=$(profile "$server" "$n1" "$m")
     b=$(profile "$server" "$n2" "$m")
     per[$server]=$(( (b - a) / (n2 - n1) ))
@@ -76,5 +83,10 @@ for m in "${depths[@]}"; do
   ratio=$(awk -v a="${per[ours]}" -v b="${per[nginx]}" 'BEGIN { printf "%.2f", a / b }')
   results_add 1 "h1 -m$m" ours_over_nginx "$ratio"
   echo "h1 -m$m: ours / nginx = ${ratio}x instructions per POST"
+  if [ -n "${per[floor]:-}" ]; then
+    ratio=$(awk -v a="${per[floor]}" -v b="${per[nginx]}" 'BEGIN { printf "%.2f", a / b }')
+    results_add 1 "h1 -m$m" floor_over_nginx "$ratio"
+    echo "h1 -m$m: floor / nginx = ${ratio}x instructions per POST"
+  fi
 done
 results_end

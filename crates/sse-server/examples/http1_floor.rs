@@ -17,7 +17,7 @@
 //!
 //! It prints `listening h1 http://ADDR` as `server` does, serves `GET <any path>?channel=NAME`
 //! as an event stream and `POST <any path>?channel=NAME` as a
-//! publish, answers anything else `404`, and runs until killed. `scripts/bench-fanout.sh` and
+//! publish, answers anything else `404`, and runs until SIGINT or SIGTERM. `scripts/bench-fanout.sh` and
 //! `scripts/bench-server.sh` run it beside the server and the reference (`FLOOR=1`).
 
 use std::collections::HashMap;
@@ -51,10 +51,19 @@ async fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr).await?;
     println!("listening h1 http://{}", listener.local_addr()?);
     let channels = Channels::default();
+    // SIGINT ends it (a shell's background job ignores SIGINT unless the program handles it, and
+    // callgrind writes its profile at a clean exit: scripts/profile-fanout.sh); SIGTERM kills it.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
     loop {
-        let (socket, _) = listener.accept().await?;
-        socket.set_nodelay(true)?;
-        tokio::spawn(connection(socket, Arc::clone(&channels)));
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (socket, _) = accepted?;
+                socket.set_nodelay(true)?;
+                tokio::spawn(connection(socket, Arc::clone(&channels)));
+            }
+            _ = &mut interrupt => return Ok(()),
+        }
     }
 }
 
