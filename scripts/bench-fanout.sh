@@ -112,7 +112,10 @@ RESULTS_COMMAND="RUNS=$runs POINTS=\"$points\" WARMUP=$warmup DURATION=$duration
   results_begin "$name" "servers: $servers; ours (release server, 1 tokio worker, ticks off) vs nginx $(nginx -v 2>&1 | cut -d/ -f2) + nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan) (1 worker), each on CPU 1; bench on CPU 0, 1 thread; ${warmup}s warm-up (no POSTs) + ${duration}s; server CPU from /proc/PID/stat over the whole bench run; case = ARM-SUBSCRIBERS-DELIVERIES_PER_S"
 
 # one_point RUN SERVER ARM SUBSCRIBERS POSTS_PER_S CASE: bench against SERVER, figures to the file;
-# sets per_event (CPU-seconds per million delivered events).
+# sets per_event (CPU-seconds per million delivered events), or empties it when bench stopped
+# early (a server that stopped answering: nchan at 5,000 subscribers and 200,000 deliveries/s).
+# Such a point is recorded, not dropped: `SERVER_failed 1`, bench's error as a comment, the rows
+# bench measured before it stopped; it takes no part in the ratios.
 one_point() {
   local run=$1 server=$2 arm=$3 subs=$4 rate=$5 case=$6 f="$work/point.toml" url extra=() url_var
   "start_$server"
@@ -133,16 +136,28 @@ one_point() {
   } > "$f"
   [ "$arm" = h2 ] && extra+=(--cacert "$work/cert.pem")
   [ "$server" = nchan ] && extra+=(--events-path '/sub?channel=CHANNEL' --messages-path '/pub?channel=CHANNEL')
-  local c0 c1
+  local c0 c1 failed=0
   c0=$(cpu_ticks "${server_pids[@]}")
   rm -rf "$work/out"
   taskset -c 0 target/release/bench "$f" --target "$arm=$url" "${extra[@]}" --out "$work/out" --no-plot \
-    --no-progress > "$work/bench.out" 2>&1 || { cat "$work/bench.out" >&2; exit 1; }
-  c1=$(cpu_ticks "${server_pids[@]}")
+    --no-progress > "$work/bench.out" 2>&1 || failed=1
+  c1=$(cpu_ticks "${server_pids[@]}" 2>/dev/null || echo "$c0")
   stop_server
   stop_nchan
   local csv got cpu_s
-  csv=$(ls "$work"/out/*.csv)
+  csv=$(ls "$work"/out/*.csv 2>/dev/null || true)
+  per_event=""
+  if [ "$failed" = 1 ]; then
+    results_add "$run" "$case" "${server}_failed" 1
+    grep -E "^(error|warning)" "$work/bench.out" | sed "s/^/# run $run $case $server: /" >> "$RESULTS_FILE" || true
+    echo "run $run $case $server: bench stopped early: $(grep -m1 '^error' "$work/bench.out" || tail -1 "$work/bench.out")" >&2
+    [ -n "$csv" ] || return 0
+    for m in events_received messages_expected messages_lost posts_completed errors; do
+      results_add "$run" "$case" "${server}_${m}_before_it_stopped" "$(field "$csv" "$m" value)"
+    done
+    results_add "$run" "$case" "${server}_fanout_p99_ms_before_it_stopped" "$(ms "$(field "$csv" fanout p99)")"
+    return 0
+  fi
   got=$(field "$csv" events_received value)
   cpu_s=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
   results_add "$run" "$case" "${server}_cpu_s" "$cpu_s"
@@ -174,14 +189,15 @@ for run in $(seq "$runs"); do
     # Alternate which server goes first, run by run. The floor serves HTTP/1.1 only.
     order=$servers
     [ $((run % 2)) -eq 1 ] || order=$(tr ' ' '\n' <<<"$servers" | tac | paste -sd' ')
-    per_floor=""
+    per_floor="" per_ours="" per_nchan=""
     for server in $order; do
       [ "$server" != floor ] || [ "$arm" = h1 ] || continue
       one_point "$run" "$server" "$arm" "$subs" "$rate" "$case"
       declare "per_$server=$per_event"
     done
-    results_add "$run" "$case" ratio_cpu_per_event_ours_to_nchan "$(echo "scale=3; $per_ours / $per_nchan" | bc)"
-    [ -z "$per_floor" ] ||
+    [ -z "$per_ours" ] || [ -z "$per_nchan" ] ||
+      results_add "$run" "$case" ratio_cpu_per_event_ours_to_nchan "$(echo "scale=3; $per_ours / $per_nchan" | bc)"
+    [ -z "$per_floor" ] || [ -z "$per_nchan" ] ||
       results_add "$run" "$case" ratio_cpu_per_event_floor_to_nchan "$(echo "scale=3; $per_floor / $per_nchan" | bc)"
   done
 done
@@ -192,8 +208,10 @@ for point in $points; do
   case="$arm-$subs-$((subs * rate))"
   o=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "ours_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
   n=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "nchan_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
-  results_add median "$case" ratio_of_medians "$(echo "scale=3; $o / $n" | bc)"
   f=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "floor_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
+  # A server whose every run stopped early has no median, and no ratio.
+  [ -z "$n" ] && continue
+  [ -z "$o" ] || results_add median "$case" ratio_of_medians "$(echo "scale=3; $o / $n" | bc)"
   [ -z "$f" ] || results_add median "$case" floor_ratio_of_medians "$(echo "scale=3; $f / $n" | bc)"
 done
 results_end
