@@ -73,10 +73,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
 hz=$(getconf CLK_TCK)
-# cpu_ticks PID...: utime + stime of those processes, in clock ticks.
+# cpu_ticks PID...: utime + stime of those processes, in clock ticks (a process gone counts 0).
 cpu_ticks() {
   local t=0 p
-  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
   echo "$t"
 }
 # field CSV METRIC COLUMN: one column of the metric's row.
@@ -141,7 +141,7 @@ one_point() {
   rm -rf "$work/out"
   taskset -c 0 target/release/bench "$f" --target "$arm=$url" "${extra[@]}" --out "$work/out" --no-plot \
     --no-progress > "$work/bench.out" 2>&1 || failed=1
-  c1=$(cpu_ticks "${server_pids[@]}" 2>/dev/null || echo "$c0")
+  c1=$(cpu_ticks "${server_pids[@]}")
   stop_server
   stop_nchan
   local csv got cpu_s
