@@ -30,7 +30,8 @@
 # bench's POSTs are an open-loop plan per client: each client sends floor(rate x duration) POSTs,
 # its rate the point's POSTs/s divided by its subscribers, so a point needs POSTS_PER_S x DURATION
 # to be a multiple of SUBSCRIBERS (the script refuses it otherwise). That is why 5,000 subscribers
-# at 50,000 deliveries/s (10 POSTs/s: one POST per client every 500 s) are not among the points.
+# at 50,000 deliveries/s (10 POSTs/s: one POST per client every 500 s) are not among the points;
+# 5,000 at 200,000/s takes 125 s points: DURATION=125 POINTS="h1:5000:40 h2:5000:40".
 #
 # FLOOR=1 adds a third server on the h1 points, `crates/sse-server/examples/http1_floor.rs`: a
 # tokio server that does an HTTP/1.1 fan-out's wire work and nothing else (no hyper, no bounds),
