@@ -62,7 +62,9 @@ results_medians() {
         for (i = 1; i <= m; i++) s[i] = v[key, i]
         for (i = 2; i <= m; i++) { x = s[i]; for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]; s[j + 1] = x }
         med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-        printf "median\t%s\t%.6g\n", key, med
+        # A whole number exactly (events counted in millions, not 2.50026e+07); others to 6 digits.
+        if (med == int(med) && med < 1e15 && med > -1e15) printf "median\t%s\t%.0f\n", key, med
+        else printf "median\t%s\t%.6g\n", key, med
       }
     }' "$RESULTS_FILE" > "$RESULTS_FILE.medians"
   cat "$RESULTS_FILE.medians" >> "$RESULTS_FILE"
