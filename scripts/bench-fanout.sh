@@ -58,7 +58,7 @@ build_release server bench
 servers="ours nchan"
 if [ "${FLOOR:-0}" = 1 ]; then
   servers="ours nchan floor"
-  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+  build_floor
 fi
 
 work=$(mktemp -d)

@@ -33,8 +33,7 @@ source scripts/lib/results.sh
 source scripts/lib/nginx.sh
 build_release server
 floor=${FLOOR:-0}
-[ "$floor" != 1 ] || [ -n "${SSEBENCH_NO_BUILD:-}" ] ||
-  cargo build --release --locked -p sse-server --example http1_floor >&2
+[ "$floor" != 1 ] || build_floor
 RESULTS_COMMAND="RUNS=$runs REQUESTS=$requests M=\"${depths[*]}\" FLOOR=$floor scripts/bench-server.sh" results_begin bench-server \
   "h2load -c10 -mM for each M in ${depths[*]}, $requests POSTs a run, ours and nginx alternating$([ "$floor" != 1 ] || echo ", then the HTTP/1.1 floor (h1 cases)"), each server on CPU 1 with one worker, h2load on CPU 0"
 

@@ -51,7 +51,7 @@ source scripts/lib/results.sh
 build_release server bench
 server_bin=${SERVER_BIN:-target/release/server}
 if [ "$who" = floor ]; then
-  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+  build_floor
   server_bin=target/release/examples/http1_floor
 fi
 cap_kb=${MEMORY_CAP_KB:-2097152}

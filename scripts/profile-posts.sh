@@ -27,7 +27,7 @@ build_release server
 servers=(ours nginx)
 if [ "${FLOOR:-0}" = 1 ]; then
   servers+=(floor)
-  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+  build_floor
 fi
 work=$(mktemp -d)
 keep=${KEEP:-$work}
@@ -53,7 +53,7 @@ post() { # URL N M -> fails unless every POST got a 2xx
   [ "$ok" = "$2" ] || { echo "error: h2load $1: ${ok:-0} of $2 got 2xx" >&2; echo "$out" >&2; exit 1; }
 }
 
-# One profiled process of SERVER (ours|nginx) serving N POSTs at depth M; prints its instructions.
+# One profiled process of SERVER (ours|nginx|floor) serving N POSTs at depth M; prints its instructions.
 profile() {
   local server=$1 n=$2 m=$3 file="$keep/callgrind.$1.m$3.n$2"
   if [ "$server" != nginx ]; then

@@ -31,6 +31,11 @@ build_release() {
   for b in "$@"; do args+=(--bin "$b"); done
   [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked "${args[@]}" >&2
 }
+# build_floor: the HTTP/1.1 floor, target/release/examples/http1_floor (FLOOR=1 in the benchmark
+# scripts), unless SSEBENCH_NO_BUILD is set.
+build_floor() {
+  [ -n "${SSEBENCH_NO_BUILD:-}" ] || cargo build --release --locked -p sse-server --example http1_floor >&2
+}
 # start_server OUT ERR LINES COMMAND...: starts COMMAND (a `server`) in the background with its
 # stdout in OUT and stderr in ERR, sets server_pid, and waits up to 10 s for LINES `listening`
 # lines; exits 1 naming the server's stderr if they do not come.
