@@ -14,7 +14,7 @@
 # Per run and point, for each server: the server process's CPU time (utime + stime from
 # /proc/PID/stat, nginx's master and worker added; each server process started afresh for the
 # point) from bench's start to its end (connects, warm-up with no messages, then the measured
-# point: every delivery happens in the point), the events
+# point: every delivery happens in the point) and its kernel part (stime) alone, the events
 # received, CPU-seconds per million delivered events, fan-out p50/p99 (POST sent -> event parsed at
 # each subscriber, ms), messages expected and lost (the loss proof), errors; then the ratio ours /
 # nchan of CPU per delivered event. Our server's ticks are off (--event-interval 1d): nchan sends
@@ -74,11 +74,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
 hz=$(getconf CLK_TCK)
-# cpu_ticks PID...: utime + stime of those processes, in clock ticks (a process gone counts 0).
+# cpu_ticks PID...: "UTIME STIME" of those processes summed, in clock ticks (a process gone counts 0).
 cpu_ticks() {
-  local t=0 p
-  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
-  echo "$t"
+  local u=0 k=0 p ticks
+  for p in "$@"; do
+    ticks=$(awk '{ print $14, $15 }' "/proc/$p/stat" 2>/dev/null || echo "0 0")
+    u=$((u + ${ticks% *})) k=$((k + ${ticks#* }))
+  done
+  echo "$u $k"
 }
 # field CSV METRIC COLUMN: one column of the metric's row.
 field() { report_field "$2" "$3" < "$1"; }
@@ -160,8 +163,12 @@ one_point() {
     return 0
   fi
   got=$(field "$csv" events_received value)
-  cpu_s=$(echo "scale=3; ($c1 - $c0) / $hz" | bc)
+  local user_s kernel_s
+  user_s=$(echo "scale=3; (${c1% *} - ${c0% *}) / $hz" | bc)
+  kernel_s=$(echo "scale=3; (${c1#* } - ${c0#* }) / $hz" | bc)
+  cpu_s=$(echo "scale=3; $user_s + $kernel_s" | bc)
   results_add "$run" "$case" "${server}_cpu_s" "$cpu_s"
+  results_add "$run" "$case" "${server}_kernel_cpu_s" "$kernel_s"
   results_add "$run" "$case" "${server}_events_received" "$got"
   results_add "$run" "$case" "${server}_cpu_s_per_million" "$(echo "scale=3; $cpu_s * 1000000 / $got" | bc)"
   results_add "$run" "$case" "${server}_fanout_p50_ms" "$(ms "$(field "$csv" fanout p50)")"
