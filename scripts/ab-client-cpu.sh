@@ -88,8 +88,8 @@ for arm in "${arms[@]}"; do
 done
 results_medians
 for arm in "${arms[@]}"; do
-  a=$(awk -F'\t' -v c="$arm-a" '$1 == "median" && $2 == c && $3 == "cpu_s_per_million_events" { print $4 }' "$RESULTS_FILE")
-  b=$(awk -F'\t' -v c="$arm-b" '$1 == "median" && $2 == c && $3 == "cpu_s_per_million_events" { print $4 }' "$RESULTS_FILE")
+  a=$(results_median "$arm-a" cpu_s_per_million_events)
+  b=$(results_median "$arm-b" cpu_s_per_million_events)
   ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
   echo "   $arm: median CPU-s per million events A $a, B $b: B / A = $ratio"
   results_add median "$arm" ratio_b_to_a "$ratio"

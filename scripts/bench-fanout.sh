@@ -214,9 +214,9 @@ results_medians
 for point in $points; do
   IFS=: read -r arm subs rate <<<"$point"
   case="$arm-$subs-$((subs * rate))"
-  o=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "ours_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
-  n=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "nchan_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
-  f=$(awk -F'\t' -v c="$case" '$1 == "median" && $2 == c && $3 == "floor_cpu_s_per_million" { print $4 }' "$RESULTS_FILE")
+  o=$(results_median "$case" ours_cpu_s_per_million)
+  n=$(results_median "$case" nchan_cpu_s_per_million)
+  f=$(results_median "$case" floor_cpu_s_per_million)
   # A server whose every run stopped early has no median, and no ratio.
   [ -z "$n" ] && continue
   [ -z "$o" ] || results_add median "$case" ratio_of_medians "$(echo "scale=3; $o / $n" | bc)"

@@ -139,20 +139,19 @@ for case in "${cases[@]}"; do
 done
 results_medians
 # The ratio of the medians (the table's figure), beside the median of the per-run ratios.
-median_of() { awk -F'\t' -v p="$1" -v m="$2" '$1 == "median" && $2 == p && $3 == m { print $4 }' "$RESULTS_FILE"; }
 for case in "${cases[@]}"; do
   results_add median "$case" ratio_of_medians \
-    "$(ratio "$(median_of "$case" ours_req_per_s)" "$(median_of "$case" nginx_req_per_s)")"
+    "$(ratio "$(results_median "$case" ours_req_per_s)" "$(results_median "$case" nginx_req_per_s)")"
   results_add median "$case" cpu_ratio_of_medians \
-    "$(ratio "$(median_of "$case" ours_cpu_us_per_post)" "$(median_of "$case" nginx_cpu_us_per_post)")"
-  f=$(median_of "$case" floor_req_per_s)
+    "$(ratio "$(results_median "$case" ours_cpu_us_per_post)" "$(results_median "$case" nginx_cpu_us_per_post)")"
+  f=$(results_median "$case" floor_req_per_s)
   [ -z "$f" ] || {
-    results_add median "$case" floor_ratio_of_medians "$(ratio "$f" "$(median_of "$case" nginx_req_per_s)")"
+    results_add median "$case" floor_ratio_of_medians "$(ratio "$f" "$(results_median "$case" nginx_req_per_s)")"
     results_add median "$case" floor_cpu_ratio_of_medians \
-      "$(ratio "$(median_of "$case" floor_cpu_us_per_post)" "$(median_of "$case" nginx_cpu_us_per_post)")"
+      "$(ratio "$(results_median "$case" floor_cpu_us_per_post)" "$(results_median "$case" nginx_cpu_us_per_post)")"
     printf '%-24s %12.0f %12s %7.2fx %13.2f %13s %7.2fx   (the HTTP/1.1 floor against nginx)\n' "floor $case" "$f" "" \
-      "$(median_of "$case" floor_ratio_of_medians)" "$(median_of "$case" floor_cpu_us_per_post)" "" \
-      "$(median_of "$case" floor_cpu_ratio_of_medians)"
+      "$(results_median "$case" floor_ratio_of_medians)" "$(results_median "$case" floor_cpu_us_per_post)" "" \
+      "$(results_median "$case" floor_cpu_ratio_of_medians)"
   }
 done
 results_end

@@ -135,21 +135,19 @@ for run in $(seq 1 "$runs"); do
   done
 done
 results_medians
-# med CASE METRIC: a median from the file.
-med() { awk -F'\t' -v c="$1" -v m="$2" '$1 == "median" && $2 == c && $3 == m { print $4 }' "$RESULTS_FILE"; }
 for arm in "${arms[@]}"; do
   for clients in "${clients_list[@]}"; do
     for streams in "${streams_list[@]}"; do
       case="$arm-$clients-$streams"
       [ ${#servers[@]} -lt 2 ] ||
         results_add median "$case" ratio_rss_per_client_ours_to_nchan \
-          "$(awk -v o="$(med "$case" ours_rss_per_client)" -v n="$(med "$case" nchan_rss_per_client)" 'BEGIN { printf "%.3f", o / n }')"
+          "$(awk -v o="$(results_median "$case" ours_rss_per_client)" -v n="$(results_median "$case" nchan_rss_per_client)" 'BEGIN { printf "%.3f", o / n }')"
     done
     # The growth per additional stream on a connection, between the first two STREAMS values.
     [ ${#streams_list[@]} -lt 2 ] || for server in "${servers[@]}"; do
       s1=${streams_list[0]} s2=${streams_list[1]}
-      a=$(med "$arm-$clients-$s1" "${server}_rss_per_client")
-      b=$(med "$arm-$clients-$s2" "${server}_rss_per_client")
+      a=$(results_median "$arm-$clients-$s1" "${server}_rss_per_client")
+      b=$(results_median "$arm-$clients-$s2" "${server}_rss_per_client")
       results_add median "$arm-$clients-$s1-to-$s2" "${server}_rss_per_additional_stream" \
         "$(awk -v a="$a" -v b="$b" -v s1="$s1" -v s2="$s2" 'BEGIN { printf "%.0f", (b - a) / (s2 - s1) }')"
     done

@@ -18,6 +18,7 @@
 #   results_begin NAME [NOTE]        # RESULTS_FILE=results/benchmarks/<NAME>.tsv, header written
 #   results_add RUN CASE METRIC VALUE # one figure of one run (RUN: 1, 2, ...)
 #   results_medians                  # a `median` line per (case, metric) over the runs
+#   results_median CASE METRIC       # one of them, read back
 #   results_end                      # the closing load average; prints the file's path
 #
 # RESULTS_DIR overrides results/benchmarks (e.g. a scratch directory for a trial run).
@@ -69,6 +70,11 @@ results_medians() {
     }' "$RESULTS_FILE" > "$RESULTS_FILE.medians"
   cat "$RESULTS_FILE.medians" >> "$RESULTS_FILE"
   rm -f "$RESULTS_FILE.medians"
+}
+
+# results_median CASE METRIC: the `median` line's value for CASE and METRIC (empty when none).
+results_median() {
+  awk -F'\t' -v c="$1" -v m="$2" '$1 == "median" && $2 == c && $3 == m { print $4 }' "$RESULTS_FILE"
 }
 
 results_end() {
